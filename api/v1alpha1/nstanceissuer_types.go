@@ -1,0 +1,53 @@
+package v1alpha1
+
+import (
+	issuerapi "github.com/cert-manager/issuer-lib/api/v1alpha1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Namespaced,categories={cert-manager,nstance}
+// +kubebuilder:printcolumn:name="Ready",type="string",JSONPath=".status.conditions[?(@.type==\"Ready\")].status"
+// +kubebuilder:printcolumn:name="Reason",type="string",JSONPath=".status.conditions[?(@.type==\"Ready\")].reason"
+// +kubebuilder:printcolumn:name="Message",type="string",priority=1,JSONPath=".status.conditions[?(@.type==\"Ready\")].message"
+// +kubebuilder:printcolumn:name="CA Subject",type="string",priority=1,JSONPath=".status.ca.subject"
+// +kubebuilder:printcolumn:name="CA Expiry",type="date",JSONPath=".status.ca.notAfter"
+// +kubebuilder:printcolumn:name="Age",type="date",JSONPath=".metadata.creationTimestamp"
+
+// NstanceIssuer signs cert-manager CertificateRequests with a CA,
+// shaping each certificate by a named template. It serves requests in its own
+// namespace and reads its CA Secret from that namespace only.
+type NstanceIssuer struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   IssuerSpec   `json:"spec,omitempty"`
+	Status IssuerStatus `json:"status,omitempty"`
+}
+
+// GetConditions returns the issuer's status conditions (issuer-lib's interface).
+func (i *NstanceIssuer) GetConditions() []metav1.Condition {
+	return i.Status.Conditions
+}
+
+// GetIssuerTypeIdentifier returns "nstanceissuers.issuer.nstance.dev", the
+// prefix of the Kubernetes CSR signer names this issuer type answers to.
+func (i *NstanceIssuer) GetIssuerTypeIdentifier() string {
+	return "nstanceissuers." + GroupVersion.Group
+}
+
+var _ issuerapi.Issuer = &NstanceIssuer{}
+
+// +kubebuilder:object:root=true
+
+// NstanceIssuerList is a list of NstanceIssuer.
+type NstanceIssuerList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []NstanceIssuer `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&NstanceIssuer{}, &NstanceIssuerList{})
+}
