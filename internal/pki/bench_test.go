@@ -1,0 +1,83 @@
+package pki
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
+	"testing"
+	"time"
+
+	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+)
+
+// benchCAs are the CA key types compared; the leaf is always ECDSA P-256.
+var benchCAs = []struct{ name, key string }{
+	{"ECDSA-P256", "ecdsa256-benchca"},
+	{"Ed25519", "ed25519-benchca"},
+	{"RSA-2048", "rsa2048-benchca"},
+}
+
+func benchCA(b *testing.B, keyName string) (*CA, crypto.Signer) {
+	b.Helper()
+	key := testKey(b, keyName)
+	root := makeCert(b, certSpec{cn: "Bench CA " + keyName, key: key}, nil, nil)
+	ca, err := LoadCA(pemCerts(root), pemPKCS8(b, key), nil, testNow)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return ca, key
+}
+
+// BenchmarkIssue measures the whole pipeline with a templated policy.
+func BenchmarkIssue(b *testing.B) {
+	tmpl := &v1alpha1.CertificateTemplate{
+		Name:            "web",
+		Subject:         v1alpha1.Subject{Organization: []string{"{{ .Vars.Org }}"}},
+		DNS:             []string{"{{ .Request.Name }}.{{ .Request.Namespace }}.svc"},
+		AllowedDNSNames: []string{"*.{{ .Request.Namespace }}.example.com"},
+		TTL:             720,
+	}
+	leafKey := testKey(b, "ecdsa256-benchleaf")
+	csr := newCSR(b, leafKey, x509.CertificateRequest{Subject: pkix.Name{CommonName: "api.team-a.example.com"}, DNSNames: []string{"api.team-a.example.com"}})
+	data := RenderData{Vars: map[string]string{"Org": "Example"}, Issuer: IssuerData{Name: "ca", Namespace: "team-a"}}
+	req := Request{CSR: csr, Duration: 90 * 24 * time.Hour, Name: "api", Namespace: "team-a"}
+	for _, c := range benchCAs {
+		b.Run(c.name, func(b *testing.B) {
+			ca, _ := benchCA(b, c.key)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := Issue(ca, tmpl, "", req, data, testNow, rand.Reader); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkRawCreateCertificate is the floor: x509.CreateCertificate alone
+// with the same keys, for the ratio to BenchmarkIssue.
+func BenchmarkRawCreateCertificate(b *testing.B) {
+	leafKey := testKey(b, "ecdsa256-benchleaf")
+	for _, c := range benchCAs {
+		b.Run(c.name, func(b *testing.B) {
+			ca, key := benchCA(b, c.key)
+			tmpl := &x509.Certificate{
+				SerialNumber: big.NewInt(1),
+				Subject:      pkix.Name{CommonName: "api.team-a.example.com"},
+				DNSNames:     []string{"api.team-a.example.com"},
+				NotBefore:    testNow,
+				NotAfter:     testNow.Add(720 * time.Hour),
+				KeyUsage:     x509.KeyUsageDigitalSignature,
+				ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, leafKey.Public(), key); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,46 @@
+package pki
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/pem"
+)
+
+// ParseCSR decodes a PEM certificate request and verifies its
+// self-signature. The PEM must be at most MaxCSRPEMSize bytes and hold
+// exactly one "CERTIFICATE REQUEST" (or legacy "NEW CERTIFICATE REQUEST")
+// block, with nothing but whitespace around it. Every failure is a
+// *RequestError with reason InvalidCSR.
+func ParseCSR(csrPEM []byte) (*x509.CertificateRequest, error) {
+	if len(csrPEM) > MaxCSRPEMSize {
+		return nil, requestErrorf(ReasonInvalidCSR, "the CSR is %d bytes, more than the %d allowed", len(csrPEM), MaxCSRPEMSize)
+	}
+	trimmed := bytes.TrimSpace(csrPEM)
+	if len(trimmed) == 0 {
+		return nil, requestErrorf(ReasonInvalidCSR, "the CSR is empty")
+	}
+	if !bytes.HasPrefix(trimmed, []byte("-----BEGIN ")) {
+		return nil, requestErrorf(ReasonInvalidCSR, "the CSR is not PEM-encoded: it must start with -----BEGIN CERTIFICATE REQUEST-----")
+	}
+	block, rest := pem.Decode(trimmed)
+	if block == nil {
+		return nil, requestErrorf(ReasonInvalidCSR, "the CSR is not valid PEM: check its BEGIN and END lines and base64 body")
+	}
+	if block.Type != "CERTIFICATE REQUEST" && block.Type != "NEW CERTIFICATE REQUEST" {
+		return nil, requestErrorf(ReasonInvalidCSR, "the CSR PEM block is of type %s, expected \"CERTIFICATE REQUEST\"", quote(block.Type))
+	}
+	if len(block.Headers) > 0 {
+		return nil, requestErrorf(ReasonInvalidCSR, "the CSR PEM block has headers; a CSR must not be encrypted or annotated")
+	}
+	if len(bytes.TrimSpace(rest)) > 0 {
+		return nil, requestErrorf(ReasonInvalidCSR, "the CSR has %d unexpected bytes after its PEM block; send exactly one CERTIFICATE REQUEST block", len(bytes.TrimSpace(rest)))
+	}
+	csr, err := x509.ParseCertificateRequest(block.Bytes)
+	if err != nil {
+		return nil, requestErrorf(ReasonInvalidCSR, "the CSR does not parse: %v", err)
+	}
+	if err := csr.CheckSignature(); err != nil {
+		return nil, requestErrorf(ReasonInvalidCSR, "the CSR's signature does not verify with its own public key: %v", err)
+	}
+	return csr, nil
+}

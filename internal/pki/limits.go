@@ -1,0 +1,26 @@
+package pki
+
+import "time"
+
+// Size limits on untrusted input, after cert-manager's (CVE-2024-12401).
+const (
+	// MaxCertChainPEMSize bounds tls.crt and ca.crt.
+	MaxCertChainPEMSize = 95000
+	// MaxPrivateKeyPEMSize bounds tls.key.
+	MaxPrivateKeyPEMSize = 13000
+	// MaxCSRPEMSize bounds a PEM certificate request.
+	MaxCSRPEMSize = 36500
+	// MaxRenderedSize bounds the bytes of one rendered template field.
+	MaxRenderedSize = 4096
+	// MaxSANs bounds the subject alternative names of one certificate,
+	// requested and template-added together.
+	MaxSANs = 256
+	// MaxRSAKeySize is the largest RSA modulus accepted in a CSR.
+	MaxRSAKeySize = 8192
+	// DefaultMinRSAKeySize and DefaultMinECDSAKeySize apply when a template
+	// sets no minimum, and to pass-through requests.
+	DefaultMinRSAKeySize   = 2048
+	DefaultMinECDSAKeySize = 256
+	// Backdate is how far NotBefore is set before now, for clock skew.
+	Backdate = 30 * time.Second
+)

@@ -1,0 +1,99 @@
+// Package pki is the pure certificate core of nstance-issuer: it loads and
+// generates CAs, renders templates, applies a template's policy to a CSR and
+// signs the result. It knows nothing of Kubernetes clients; every function
+// takes the current time as an argument.
+package pki
+
+import (
+	"crypto"
+	"crypto/x509"
+	"time"
+)
+
+// CA is a parsed, validated certificate authority ready to sign.
+type CA struct {
+	// Cert is the signing certificate (the first certificate of tls.crt).
+	Cert *x509.Certificate
+	// Signer is the private key matching Cert.
+	Signer crypto.Signer
+	// Intermediates are the certificates of tls.crt after Cert, up to but
+	// excluding a self-signed root.
+	Intermediates []*x509.Certificate
+	// Root is the trust anchor: ca.crt when given (the certificate of ca.crt
+	// that the chain verifies up to; it must be self-signed), else the
+	// self-signed last certificate of tls.crt, else Cert when it is
+	// self-signed. Nil when none of these is available (then RootPEM is
+	// empty).
+	Root *x509.Certificate
+	// ChainPEM is Cert followed by Intermediates, PEM-encoded: what follows
+	// the leaf in an issued chain. It is empty when Cert is itself a
+	// self-signed root: a root never travels in a chain, only in ca.crt
+	// (as with cert-manager's CA issuer).
+	ChainPEM []byte
+	// RootPEM is Root PEM-encoded: what goes in ca.crt.
+	RootPEM []byte
+}
+
+// RenderData is what templates can see.
+type RenderData struct {
+	Vars    map[string]string
+	Request RequestData
+	Issuer  IssuerData
+}
+
+// RequestData describes the request being signed. It is data, never
+// rendered as a template.
+type RequestData struct {
+	Name           string
+	Namespace      string
+	CommonName     string
+	DNSNames       []string
+	IPAddresses    []string
+	URIs           []string
+	EmailAddresses []string
+	Duration       time.Duration
+}
+
+// IssuerData describes the issuer signing the request.
+type IssuerData struct {
+	Name      string
+	Namespace string
+	Kind      string
+}
+
+// Request is one certificate request to sign.
+type Request struct {
+	// CSR is the PEM-encoded PKCS#10 certificate request.
+	CSR []byte
+	// Duration is the requested lifetime (cert-manager defaults it to 90 days).
+	Duration time.Duration
+	// IsCA asks for a CA certificate.
+	IsCA bool
+	// KeyUsage and ExtKeyUsage are the usages the request asks for.
+	KeyUsage    x509.KeyUsage
+	ExtKeyUsage []x509.ExtKeyUsage
+	// Name and Namespace of the request object (Namespace empty for a
+	// Kubernetes CSR).
+	Name      string
+	Namespace string
+}
+
+// Issued is a signed certificate with what the caller needs to deliver and
+// report it.
+type Issued struct {
+	// Cert is the parsed leaf certificate.
+	Cert *x509.Certificate
+	// ChainPEM is the leaf followed by the CA's chain (CA.ChainPEM).
+	ChainPEM []byte
+	// CAPEM is the root for ca.crt (CA.RootPEM).
+	CAPEM []byte
+	// Template is the name of the template applied, empty for pass-through.
+	Template string
+	// Truncated is true when the lifetime was cut to the CA's NotAfter;
+	// RequestedNotAfter is what it would have been.
+	Truncated         bool
+	RequestedNotAfter time.Time
+	// Warnings are things a person should know, e.g. an Ed25519 key on a
+	// server certificate, which browsers reject.
+	Warnings []string
+}

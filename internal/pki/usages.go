@@ -1,0 +1,146 @@
+package pki
+
+import (
+	"crypto/x509"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+)
+
+// kindUsages are the extended key usages each template kind sets.
+var kindUsages = map[v1alpha1.TemplateKind][]x509.ExtKeyUsage{
+	v1alpha1.ServerKind: {x509.ExtKeyUsageServerAuth},
+	v1alpha1.ClientKind: {x509.ExtKeyUsageClientAuth},
+	v1alpha1.PeerKind:   {x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+}
+
+// optionalKeyUsages are the key usages a request may add to
+// digitalSignature on a template's certificate.
+const optionalKeyUsages = x509.KeyUsageKeyEncipherment | x509.KeyUsageContentCommitment |
+	x509.KeyUsageDataEncipherment | x509.KeyUsageKeyAgreement
+
+// caKeyUsages are the key usages only a CA certificate may have.
+const caKeyUsages = x509.KeyUsageCertSign | x509.KeyUsageCRLSign
+
+// kindOf returns a template's kind, server by default.
+func kindOf(t *v1alpha1.CertificateTemplate) v1alpha1.TemplateKind {
+	if t.Kind == "" {
+		return v1alpha1.ServerKind
+	}
+	return t.Kind
+}
+
+// applyBasicConstraints applies the isCA policy: only a template with
+// allowCA may sign a CA, and then one that cannot sign further CAs.
+func applyBasicConstraints(is *issuance) error {
+	is.cert.BasicConstraintsValid = true
+	if !is.req.IsCA {
+		return nil
+	}
+	if is.tmpl == nil || !is.tmpl.AllowCA {
+		return requestErrorf(ReasonPolicyViolation, "the request asks for a CA certificate (isCA), which %s does not allow; use a template with allowCA: true", policyName(is.tmpl))
+	}
+	is.cert.IsCA = true
+	is.cert.MaxPathLen = 0
+	is.cert.MaxPathLenZero = true
+	return nil
+}
+
+// applyUsages sets the key usages and extended key usages. A template's
+// kind fixes the extended key usages and a request may only ask for those;
+// key usages are digitalSignature plus the requested optional ones.
+// Pass-through signs the usages as requested (digitalSignature and
+// keyEncipherment when none are). Only a CA may have certSign or cRLSign.
+func applyUsages(is *issuance) error {
+	req := is.req
+	if bad := req.KeyUsage & caKeyUsages; bad != 0 && !is.cert.IsCA {
+		return requestErrorf(ReasonPolicyViolation, "requested usage %s is not allowed on a certificate that is not a CA; remove it, or request isCA with a template that has allowCA: true", keyUsageNames(bad))
+	}
+	if is.tmpl == nil {
+		is.cert.KeyUsage = req.KeyUsage
+		if is.cert.KeyUsage == 0 {
+			is.cert.KeyUsage = x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment
+		}
+		for _, u := range req.ExtKeyUsage {
+			if !slices.Contains(is.cert.ExtKeyUsage, u) {
+				is.cert.ExtKeyUsage = append(is.cert.ExtKeyUsage, u)
+			}
+		}
+		return nil
+	}
+	kind := kindOf(is.tmpl)
+	allowed, ok := kindUsages[kind]
+	if !ok {
+		return templateErrorf(is.tmpl.Name, "kind", "kind %s is not one of server, client or peer", quote(string(kind)))
+	}
+	for _, u := range req.ExtKeyUsage {
+		if u == x509.ExtKeyUsageAny || !slices.Contains(allowed, u) {
+			return requestErrorf(ReasonPolicyViolation, "requested usage %s is not allowed by template %q (kind %s allows: %s)", extKeyUsageName(u), is.tmpl.Name, kind, extKeyUsageNames(allowed))
+		}
+	}
+	is.cert.ExtKeyUsage = slices.Clone(allowed)
+	is.cert.KeyUsage = x509.KeyUsageDigitalSignature | req.KeyUsage&optionalKeyUsages
+	if is.cert.IsCA {
+		is.cert.KeyUsage |= caKeyUsages
+	}
+	return nil
+}
+
+var extKeyUsageNamesByUsage = map[x509.ExtKeyUsage]string{
+	x509.ExtKeyUsageAny:                        "any",
+	x509.ExtKeyUsageServerAuth:                 "server auth",
+	x509.ExtKeyUsageClientAuth:                 "client auth",
+	x509.ExtKeyUsageCodeSigning:                "code signing",
+	x509.ExtKeyUsageEmailProtection:            "email protection",
+	x509.ExtKeyUsageIPSECEndSystem:             "ipsec end system",
+	x509.ExtKeyUsageIPSECTunnel:                "ipsec tunnel",
+	x509.ExtKeyUsageIPSECUser:                  "ipsec user",
+	x509.ExtKeyUsageTimeStamping:               "timestamping",
+	x509.ExtKeyUsageOCSPSigning:                "ocsp signing",
+	x509.ExtKeyUsageMicrosoftServerGatedCrypto: "microsoft sgc",
+	x509.ExtKeyUsageNetscapeServerGatedCrypto:  "netscape sgc",
+}
+
+// extKeyUsageName names an extended key usage as cert-manager does.
+func extKeyUsageName(u x509.ExtKeyUsage) string {
+	if n, ok := extKeyUsageNamesByUsage[u]; ok {
+		return n
+	}
+	return fmt.Sprintf("extended key usage %d", u)
+}
+
+func extKeyUsageNames(us []x509.ExtKeyUsage) string {
+	names := make([]string, len(us))
+	for i, u := range us {
+		names[i] = extKeyUsageName(u)
+	}
+	return strings.Join(names, ", ")
+}
+
+var keyUsageNamesByBit = []struct {
+	bit  x509.KeyUsage
+	name string
+}{
+	{x509.KeyUsageDigitalSignature, "digital signature"},
+	{x509.KeyUsageContentCommitment, "content commitment"},
+	{x509.KeyUsageKeyEncipherment, "key encipherment"},
+	{x509.KeyUsageDataEncipherment, "data encipherment"},
+	{x509.KeyUsageKeyAgreement, "key agreement"},
+	{x509.KeyUsageCertSign, "cert sign"},
+	{x509.KeyUsageCRLSign, "crl sign"},
+	{x509.KeyUsageEncipherOnly, "encipher only"},
+	{x509.KeyUsageDecipherOnly, "decipher only"},
+}
+
+// keyUsageNames names the bits of a key usage as cert-manager does.
+func keyUsageNames(ku x509.KeyUsage) string {
+	var names []string
+	for _, n := range keyUsageNamesByBit {
+		if ku&n.bit != 0 {
+			names = append(names, n.name)
+		}
+	}
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,96 @@
+package pki
+
+import (
+	"testing"
+
+	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+)
+
+func TestValidateTemplates(t *testing.T) {
+	t.Parallel()
+	vars := map[string]string{"ClusterSlug": "prod-eu1"}
+	issuer := IssuerData{Name: "ca", Namespace: "team-a", Kind: "NstanceIssuer"}
+	good := v1alpha1.CertificateTemplate{
+		Name: "web", Kind: v1alpha1.ServerKind,
+		Subject: v1alpha1.Subject{CN: "{{ .Request.Name }}", Organization: []string{"{{ .Vars.ClusterSlug }}"}},
+		DNS:     []string{"{{ .Request.Name }}.{{ .Request.Namespace }}.svc"}, IP: []string{"10.0.0.1", "{{ first .Request.IPAddresses }}"},
+		AllowedDNSNames: []string{"*.{{ .Request.Namespace }}.example.com"}, AllowedIPRanges: []string{"10.0.0.0/8"},
+		AllowedURIs: []string{"spiffe://{{ .Vars.ClusterSlug }}/*"}, AllowedEmailAddresses: []string{"*@example.com"},
+		AllowedKeyAlgorithms: []v1alpha1.KeyAlgorithm{v1alpha1.ECDSAKeyAlgorithm}, MinRSAKeySize: 3072, MinECDSAKeySize: 384, TTL: 720,
+	}
+	with := func(mod func(*v1alpha1.CertificateTemplate)) []v1alpha1.CertificateTemplate {
+		t := good
+		mod(&t)
+		return []v1alpha1.CertificateTemplate{t}
+	}
+	tests := []struct {
+		name      string
+		templates []v1alpha1.CertificateTemplate
+		ca        *v1alpha1.CATemplate
+		msg       string
+	}{
+		{name: "valid templates and CA template pass", templates: []v1alpha1.CertificateTemplate{good, {Name: "plain"}}, ca: &v1alpha1.CATemplate{Subject: v1alpha1.Subject{CN: "CA {{ .Vars.ClusterSlug }}"}}},
+		{name: "no templates pass", templates: nil},
+		{name: "a template without a name is rejected", templates: []v1alpha1.CertificateTemplate{good, {}}, msg: `template "templates[1]" field name: the template has no name`},
+		{name: "two templates with one name are rejected", templates: []v1alpha1.CertificateTemplate{good, good}, msg: `template "web" field name: the name is used by two templates`},
+		{name: "an unknown kind is rejected", templates: with(func(t *v1alpha1.CertificateTemplate) { t.Kind = "both" }), msg: `template "web" field kind: kind "both" is not one of server, client or peer`},
+		{name: "a CN that does not parse is rejected", templates: with(func(t *v1alpha1.CertificateTemplate) { t.CN = "{{ .Request.Name " }), msg: `template "web" field cn: `},
+		{name: "a missing var is rejected", templates: with(func(t *v1alpha1.CertificateTemplate) { t.Locality = []string{"{{ .Vars.Region }}"} }), msg: `template "web" field locality[0]: `},
+		{name: "a forbidden action is rejected", templates: with(func(t *v1alpha1.CertificateTemplate) {
+			t.Street = []string{"{{ range .Request.DNSNames }}{{ . }}{{ end }}"}
+		}), msg: `template "web" field street[0]: range is not allowed`},
+		{name: "a dns entry that renders an invalid name on sample data is rejected", templates: with(func(t *v1alpha1.CertificateTemplate) { t.DNS = []string{"ok.example.com", "{{ .Request.Name }} svc"} }), msg: `template "web" field dns[1]: renders "example svc" on sample data, which is not a valid DNS name`},
+		{name: "a static ip that is not an IP is rejected", templates: with(func(t *v1alpha1.CertificateTemplate) { t.IP = []string{"10.0.0.256"} }), msg: `template "web" field ip[0]: "10.0.0.256" is not an IP address`},
+		{name: "a templated ip that renders a non-IP on sample data is rejected", templates: with(func(t *v1alpha1.CertificateTemplate) { t.IP = []string{"{{ .Request.Name }}"} }), msg: `template "web" field ip[0]: renders "example" on sample data, which is not an IP address`},
+		{name: "a partial wildcard pattern is rejected", templates: with(func(t *v1alpha1.CertificateTemplate) { t.AllowedDNSNames = []string{"web-*.example.com"} }), msg: `template "web" field allowedDNSNames[0]: pattern "web-*.example.com" has a partial wildcard label "web-*"`},
+		{name: "a bad CIDR is rejected", templates: with(func(t *v1alpha1.CertificateTemplate) { t.AllowedIPRanges = []string{"10.0.0.0/8", "10.0.0.1"} }), msg: `template "web" field allowedIPRanges[1]: "10.0.0.1" is not a CIDR range`},
+		{name: "a URI pattern that does not render is rejected", templates: with(func(t *v1alpha1.CertificateTemplate) { t.AllowedURIs = []string{"{{ .Nope }}"} }), msg: `template "web" field allowedURIs[0]: `},
+		{name: "an email pattern that does not render is rejected", templates: with(func(t *v1alpha1.CertificateTemplate) { t.AllowedEmailAddresses = []string{"{{ template \"x\" }}"} }), msg: `template "web" field allowedEmailAddresses[0]: `},
+		{name: "an unknown key algorithm is rejected", templates: with(func(t *v1alpha1.CertificateTemplate) { t.AllowedKeyAlgorithms = []v1alpha1.KeyAlgorithm{"DSA"} }), msg: `template "web" field allowedKeyAlgorithms[0]: "DSA" is not RSA, ECDSA or Ed25519`},
+		{name: "a small RSA minimum is rejected", templates: with(func(t *v1alpha1.CertificateTemplate) { t.MinRSAKeySize = 1024 }), msg: `template "web" field minRSAKeySize: 1024 is not between 2048 and 8192`},
+		{name: "an unknown ECDSA minimum is rejected", templates: with(func(t *v1alpha1.CertificateTemplate) { t.MinECDSAKeySize = 224 }), msg: `template "web" field minECDSAKeySize: 224 is not 256, 384 or 521`},
+		{name: "a negative ttl is rejected", templates: with(func(t *v1alpha1.CertificateTemplate) { t.TTL = -1 }), msg: `template "web" field ttl: ttl -1 is negative`},
+		{name: "a CA template that does not render is rejected", ca: &v1alpha1.CATemplate{Subject: v1alpha1.Subject{Country: []string{"{{ .Vars.Country }}"}}}, msg: `template "ca.generate" field country[0]: `},
+		{name: "a CA template with a bad key size is rejected", ca: &v1alpha1.CATemplate{PrivateKey: v1alpha1.PrivateKeySpec{Algorithm: v1alpha1.RSAKeyAlgorithm, Size: 1000}}, msg: `template "ca.generate" field privateKey.size: RSA size 1000 is not supported`},
+		{name: "a CA template with a negative ttl is rejected", ca: &v1alpha1.CATemplate{TTL: -5}, msg: `template "ca.generate" field ttl: ttl -5 is negative`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			err := ValidateTemplates(tc.templates, tc.ca, vars, issuer)
+			if tc.msg == "" {
+				wantErr(t, err, "")
+				return
+			}
+			wantErr(t, err, "TemplateError", tc.msg)
+		})
+	}
+}
+
+func TestValidateTemplatesSampleData(t *testing.T) {
+	t.Parallel()
+	tmpl := []v1alpha1.CertificateTemplate{{Name: "t", DNS: []string{"{{ .Request.Name }}.{{ .Request.Namespace }}.{{ .Issuer.Name }}"}}}
+	tests := []struct {
+		name   string
+		issuer IssuerData
+		want   string
+	}{
+		{"a namespaced issuer's namespace is the sample namespace", IssuerData{Name: "ca", Namespace: "team-a"}, "example.team-a.ca"},
+		{"a cluster issuer samples the default namespace", IssuerData{Name: "ca"}, "example.default.ca"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			d := sampleData(nil, tc.issuer)
+			got, err := Render("t", tmpl[0].DNS[0], d)
+			wantErr(t, err, "")
+			if got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+			if d.Request.CommonName != "example.com" || len(d.Request.DNSNames) != 1 || d.Request.Duration.Hours() != 24 {
+				t.Errorf("sample request = %+v", d.Request)
+			}
+			wantErr(t, ValidateTemplates(tmpl, nil, nil, tc.issuer), "")
+		})
+	}
+}

@@ -1,0 +1,41 @@
+package pki
+
+import (
+	"time"
+
+	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+)
+
+// applyValidity sets NotBefore and NotAfter. The lifetime is the requested
+// duration, capped by the template's ttl; NotBefore is backdated by
+// Backdate but never before the CA's NotBefore; a NotAfter past the CA's is
+// truncated to it, or refused when behavior is Error.
+func applyValidity(is *issuance) error {
+	d := is.req.Duration
+	if is.tmpl != nil && is.tmpl.TTL > 0 {
+		if ttl := time.Duration(is.tmpl.TTL) * time.Hour; d > ttl {
+			d = ttl
+		}
+	}
+	if d <= 0 {
+		return requestErrorf(ReasonInvalidDuration, "the requested duration %s is not positive; request a positive lifetime", is.req.Duration)
+	}
+	now := is.now.UTC().Truncate(time.Second)
+	ca := is.ca.Cert
+	notBefore := now.Add(-Backdate)
+	if notBefore.Before(ca.NotBefore) {
+		notBefore = ca.NotBefore
+	}
+	notAfter := now.Add(d)
+	if notAfter.After(ca.NotAfter) {
+		if is.behavior == v1alpha1.LeafNotAfterError {
+			return requestErrorf(ReasonNotAfterPastCA, "the certificate would be valid until %s, after the CA certificate %q expires at %s; request a shorter duration, rotate the CA, or set leafNotAfterBehavior: Truncate", formatTime(notAfter), certName(ca), formatTime(ca.NotAfter))
+		}
+		is.out.Truncated = true
+		is.out.RequestedNotAfter = notAfter
+		notAfter = ca.NotAfter
+	}
+	is.cert.NotBefore = notBefore
+	is.cert.NotAfter = notAfter
+	return nil
+}
