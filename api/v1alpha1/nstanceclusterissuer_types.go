@@ -47,7 +47,3 @@ type NstanceClusterIssuerList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []NstanceClusterIssuer `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&NstanceClusterIssuer{}, &NstanceClusterIssuerList{})
-}

@@ -47,7 +47,3 @@ type NstanceIssuerList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []NstanceIssuer `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&NstanceIssuer{}, &NstanceIssuerList{})
-}

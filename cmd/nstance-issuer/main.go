@@ -1,0 +1,72 @@
+// Command nstance-issuer runs the nstance-issuer controllers: a cert-manager
+// external issuer that signs CertificateRequests and Kubernetes
+// CertificateSigningRequests with a CA held by NstanceIssuer and
+// NstanceClusterIssuer resources, shaped by named templates.
+package main
+
+import (
+	"flag"
+	"os"
+	"time"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/nstance-dev/nstance-issuer/internal/app"
+)
+
+func addFlags(fs *flag.FlagSet, o *app.Options) {
+	defaultNamespace := os.Getenv("POD_NAMESPACE")
+	if defaultNamespace == "" {
+		defaultNamespace = "nstance-issuer"
+	}
+	c := &o.Controller
+	fs.StringVar(&c.ClusterResourceNamespace, "cluster-resource-namespace", defaultNamespace,
+		"Namespace NstanceClusterIssuers read their CA Secrets from (default: $POD_NAMESPACE, else nstance-issuer).")
+	fs.BoolVar(&c.SetCAOnCertificateRequest, "set-ca-on-certificate-request", true,
+		"Fill CertificateRequest status.ca, and so ca.crt in the Certificate's Secret, with the CA's root.")
+	fs.IntVar(&c.MaxConcurrentReconciles, "max-concurrent-reconciles", 5,
+		"Workers per controller (issuers, CertificateRequests, Kubernetes CSRs).")
+	fs.DurationVar(&c.MaxRetryDuration, "max-retry-duration", 24*time.Hour,
+		"How long an unexpected signing error is retried before the request is failed. CA problems never fail requests: they wait.")
+	fs.DurationVar(&c.CAExpiryWarning, "ca-expiry-warning", 30*24*time.Hour,
+		"How long before a CA expires its issuer records a warning Event.")
+	fs.BoolVar(&c.DisableKubernetesCSRs, "disable-kubernetes-csrs", false,
+		"Do not sign Kubernetes CertificateSigningRequests.")
+	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", ":8080", "Address of the Prometheus metrics endpoint; 0 disables it.")
+	fs.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz endpoints; 0 disables it.")
+	fs.BoolVar(&o.LeaderElect, "leader-elect", true, "Elect a leader so that only one replica signs at a time.")
+	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease (default: the cluster resource namespace).")
+	fs.StringVar(&o.LeaderElectionID, "leader-election-id", "nstance-issuer-leader", "Name of the leader election Lease.")
+	fs.Float64Var(&o.KubeAPIQPS, "kube-api-qps", 50, "Queries per second to the API server.")
+	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", 100, "Burst of queries to the API server.")
+}
+
+func main() {
+	var o app.Options
+	addFlags(flag.CommandLine, &o)
+	zapOpts := zap.Options{}
+	zapOpts.BindFlags(flag.CommandLine)
+	flag.Parse() // controller-runtime registers --kubeconfig on the default FlagSet.
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	log := ctrl.Log.WithName("setup")
+
+	ctx := ctrl.SetupSignalHandler()
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		log.Error(err, "failed to load a kubeconfig")
+		os.Exit(1)
+	}
+	mgr, err := app.New(ctx, cfg, o)
+	if err != nil {
+		log.Error(err, "failed to set up")
+		os.Exit(1)
+	}
+	log.Info("starting", "clusterResourceNamespace", o.Controller.ClusterResourceNamespace, "leaderElect", o.LeaderElect)
+	// Start returns an error when the leader Lease is lost: the process
+	// exits and is restarted rather than signing on without the lease.
+	if err := mgr.Start(ctx); err != nil {
+		log.Error(err, "manager stopped")
+		os.Exit(1)
+	}
+}

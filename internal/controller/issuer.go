@@ -1,0 +1,95 @@
+package controller
+
+import (
+	"fmt"
+
+	issuerapi "github.com/cert-manager/issuer-lib/api/v1alpha1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/pki"
+)
+
+// Kinds of issuer this controller serves.
+const (
+	KindIssuer        = "NstanceIssuer"
+	KindClusterIssuer = "NstanceClusterIssuer"
+)
+
+func newIssuerObject(kind string) client.Object {
+	switch kind {
+	case KindIssuer:
+		return &v1alpha1.NstanceIssuer{}
+	case KindClusterIssuer:
+		return &v1alpha1.NstanceClusterIssuer{}
+	}
+	return nil
+}
+
+// issuerView is what the signer needs to know about one issuer object of
+// either kind.
+type issuerView struct {
+	obj       client.Object
+	spec      *v1alpha1.IssuerSpec
+	status    *v1alpha1.IssuerStatus
+	ref       issuerRef
+	secretKey types.NamespacedName
+	data      pki.IssuerData
+}
+
+// viewIssuer resolves where an issuer reads its CA from: an NstanceIssuer from
+// its own namespace, an NstanceClusterIssuer from the cluster resource
+// namespace. Nothing else decides which namespace a Secret is read from.
+func viewIssuer(obj issuerapi.Issuer, clusterResourceNamespace string) (issuerView, error) {
+	switch i := obj.(type) {
+	case *v1alpha1.NstanceIssuer:
+		return issuerView{
+			obj: i, spec: &i.Spec, status: &i.Status,
+			ref:       issuerRef{Kind: KindIssuer, NamespacedName: types.NamespacedName{Namespace: i.Namespace, Name: i.Name}},
+			secretKey: types.NamespacedName{Namespace: i.Namespace, Name: i.Spec.CA.SecretName},
+			data:      pki.IssuerData{Name: i.Name, Namespace: i.Namespace, Kind: KindIssuer},
+		}, nil
+	case *v1alpha1.NstanceClusterIssuer:
+		return issuerView{
+			obj: i, spec: &i.Spec, status: &i.Status,
+			ref:       issuerRef{Kind: KindClusterIssuer, NamespacedName: types.NamespacedName{Name: i.Name}},
+			secretKey: types.NamespacedName{Namespace: clusterResourceNamespace, Name: i.Spec.CA.SecretName},
+			data:      pki.IssuerData{Name: i.Name, Kind: KindClusterIssuer},
+		}, nil
+	}
+	return issuerView{}, fmt.Errorf("unexpected issuer type %T", obj)
+}
+
+// String names the issuer the way kubectl would: "NstanceIssuer team-a/web".
+func (v issuerView) String() string {
+	if v.ref.Namespace == "" {
+		return v.ref.Kind + " " + v.ref.Name
+	}
+	return v.ref.Kind + " " + v.ref.Namespace + "/" + v.ref.Name
+}
+
+// selectTemplate picks the template named by the request's annotation, else
+// the issuer's default, else none (pass-through signing).
+func selectTemplate(spec *v1alpha1.IssuerSpec, annotations map[string]string, issuer string) (*v1alpha1.CertificateTemplate, error) {
+	name, annotated := annotations[v1alpha1.TemplateAnnotation]
+	if !annotated {
+		name = spec.DefaultTemplate
+	}
+	if name == "" {
+		return nil, nil
+	}
+	for i := range spec.Templates {
+		if spec.Templates[i].Name == name {
+			return &spec.Templates[i], nil
+		}
+	}
+	names := make([]string, 0, len(spec.Templates))
+	for _, t := range spec.Templates {
+		names = append(names, t.Name)
+	}
+	if annotated {
+		return nil, fmt.Errorf("template %q named by annotation %s does not exist in %s (templates: %v)", name, v1alpha1.TemplateAnnotation, issuer, names)
+	}
+	return nil, fmt.Errorf("defaultTemplate %q does not exist in %s (templates: %v)", name, issuer, names)
+}

@@ -1,0 +1,80 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	certificatesv1 "k8s.io/api/certificates/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+)
+
+// namespacedSignerPrefix is the signer name prefix a Kubernetes CSR would use
+// for an NstanceIssuer. issuer-lib only serves cluster-scoped issuers for
+// CSRs (a CSR is cluster-scoped) and silently ignores such a CSR.
+const namespacedSignerPrefix = "nstanceissuers.issuer.nstance.dev/"
+
+// NamespacedCSRReconciler fails approved Kubernetes CSRs that name an
+// NstanceIssuer, so the requester learns why nothing happens instead of
+// waiting forever. It never signs anything.
+type NamespacedCSRReconciler struct {
+	client.Client
+	Recorder events.EventRecorder
+}
+
+// +kubebuilder:rbac:groups=certificates.k8s.io,resources=certificatesigningrequests,verbs=get;list;watch
+// +kubebuilder:rbac:groups=certificates.k8s.io,resources=certificatesigningrequests/status,verbs=patch;update
+
+// Reconcile marks one such CSR Failed.
+func (r *NamespacedCSRReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var csr certificatesv1.CertificateSigningRequest
+	if err := r.Get(ctx, req.NamespacedName, &csr); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !strings.HasPrefix(csr.Spec.SignerName, namespacedSignerPrefix) || !csrHas(&csr, certificatesv1.CertificateApproved) ||
+		csrHas(&csr, certificatesv1.CertificateDenied) || csrHas(&csr, certificatesv1.CertificateFailed) || len(csr.Status.Certificate) > 0 {
+		return ctrl.Result{}, nil
+	}
+	msg := fmt.Sprintf("signer %q names an NstanceIssuer, which is namespaced; Kubernetes CSRs are cluster-scoped, "+
+		"so use an NstanceClusterIssuer: signerName nstanceclusterissuers.issuer.nstance.dev/<name>", csr.Spec.SignerName)
+	orig := csr.DeepCopy()
+	csr.Status.Conditions = append(csr.Status.Conditions, certificatesv1.CertificateSigningRequestCondition{
+		Type:               certificatesv1.CertificateFailed,
+		Status:             corev1.ConditionTrue,
+		Reason:             "NamespacedIssuerNotSupported",
+		Message:            msg,
+		LastUpdateTime:     metav1.Now(),
+		LastTransitionTime: metav1.Now(),
+	})
+	if err := r.Status().Patch(ctx, &csr, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
+		return ctrl.Result{}, err
+	}
+	r.Recorder.Eventf(&csr, nil, corev1.EventTypeWarning, "NamespacedIssuerNotSupported", "Sign", "%s", msg)
+	return ctrl.Result{}, nil
+}
+
+func csrHas(csr *certificatesv1.CertificateSigningRequest, t certificatesv1.RequestConditionType) bool {
+	for _, c := range csr.Status.Conditions {
+		if c.Type == t && c.Status == corev1.ConditionTrue {
+			return true
+		}
+	}
+	return false
+}
+
+// SetupWithManager watches only CSRs with the NstanceIssuer signer prefix.
+func (r *NamespacedCSRReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("namespaced-csr").
+		For(&certificatesv1.CertificateSigningRequest{}, builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
+			csr, ok := o.(*certificatesv1.CertificateSigningRequest)
+			return ok && strings.HasPrefix(csr.Spec.SignerName, namespacedSignerPrefix)
+		}))).
+		Complete(r)
+}

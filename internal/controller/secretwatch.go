@@ -1,0 +1,259 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+)
+
+// issuerRef names one issuer object of one kind.
+type issuerRef struct {
+	Kind string // "NstanceIssuer" or "NstanceClusterIssuer"
+	types.NamespacedName
+}
+
+// SecretWatcher keeps an in-memory copy of exactly the Secrets that issuers
+// reference, and nothing else. Each referenced Secret gets its own informer
+// whose list and watch carry the field selector metadata.name=<name> in the
+// Secret's namespace, so the API server sends only that Secret: memory grows
+// with the number of issuers, never with the number of Secrets in the cluster.
+// When a watched Secret is created, changed or deleted, every issuer that
+// references it is sent to its controller, which re-runs Check within seconds.
+//
+// It is a manager Runnable: informers live until the manager stops.
+type SecretWatcher struct {
+	client kubernetes.Interface
+
+	// SyncTimeout bounds how long Get waits for a new informer's first list.
+	SyncTimeout time.Duration
+
+	mu      sync.Mutex
+	ctx     context.Context
+	watches map[types.NamespacedName]*secretWatch
+	refs    map[issuerRef]types.NamespacedName
+	timers  map[issuerRef]*time.Timer
+
+	events map[string]chan event.GenericEvent // by issuer kind
+}
+
+type secretWatch struct {
+	informer cache.SharedIndexInformer
+	cancel   context.CancelFunc
+	issuers  map[issuerRef]struct{}
+}
+
+// NewSecretWatcher returns a watcher that notifies issuer controllers through
+// the channels returned by Events.
+func NewSecretWatcher(client kubernetes.Interface) *SecretWatcher {
+	return &SecretWatcher{
+		client:      client,
+		SyncTimeout: 30 * time.Second,
+		watches:     map[types.NamespacedName]*secretWatch{},
+		refs:        map[issuerRef]types.NamespacedName{},
+		timers:      map[issuerRef]*time.Timer{},
+		events: map[string]chan event.GenericEvent{
+			KindIssuer:        make(chan event.GenericEvent, 1024),
+			KindClusterIssuer: make(chan event.GenericEvent, 1024),
+		},
+	}
+}
+
+// Events is the channel on which issuers of the given kind are sent when
+// their CA Secret changes or a timer set with NotifyAt fires.
+func (w *SecretWatcher) Events(kind string) <-chan event.GenericEvent {
+	return w.events[kind]
+}
+
+// Start records the manager's context and blocks until it ends, then stops
+// every informer and timer.
+func (w *SecretWatcher) Start(ctx context.Context) error {
+	w.mu.Lock()
+	w.ctx = ctx
+	w.mu.Unlock()
+	<-ctx.Done()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for key, sw := range w.watches {
+		sw.cancel()
+		delete(w.watches, key)
+	}
+	for ref, t := range w.timers {
+		t.Stop()
+		delete(w.timers, ref)
+	}
+	return nil
+}
+
+// NeedLeaderElection: only the leader runs the controllers that use it.
+func (w *SecretWatcher) NeedLeaderElection() bool { return true }
+
+// Get returns the Secret that issuer ref reads its CA from, starting a
+// narrow watch on it the first time. It returns nil and no error when the
+// Secret does not exist. An issuer that switches to another Secret stops
+// being notified about the old one.
+func (w *SecretWatcher) Get(ctx context.Context, ref issuerRef, secret types.NamespacedName) (*corev1.Secret, error) {
+	sw, err := w.ensure(ref, secret)
+	if err != nil {
+		return nil, err
+	}
+	if !sw.informer.HasSynced() {
+		syncCtx, cancel := context.WithTimeout(ctx, w.SyncTimeout)
+		defer cancel()
+		if !cache.WaitForCacheSync(syncCtx.Done(), sw.informer.HasSynced) {
+			return nil, fmt.Errorf("timed out after %s waiting to read Secret %s", w.SyncTimeout, secret)
+		}
+	}
+	obj, exists, err := sw.informer.GetStore().GetByKey(secret.String())
+	if err != nil || !exists {
+		return nil, err
+	}
+	s, ok := obj.(*corev1.Secret)
+	if !ok {
+		return nil, fmt.Errorf("unexpected object of type %T in the Secret watch", obj)
+	}
+	return s, nil
+}
+
+// Forget stops notifying ref, and stops watching its Secret when no other
+// issuer references it.
+func (w *SecretWatcher) Forget(ref issuerRef) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.dropRefLocked(ref)
+	if t, ok := w.timers[ref]; ok {
+		t.Stop()
+		delete(w.timers, ref)
+	}
+}
+
+// NotifyAt sends ref to its controller at t (for example when its CA
+// expires), replacing any earlier timer for ref.
+func (w *SecretWatcher) NotifyAt(ref issuerRef, t time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if old, ok := w.timers[ref]; ok {
+		old.Stop()
+	}
+	d := time.Until(t)
+	if d < time.Second {
+		d = time.Second
+	}
+	w.timers[ref] = time.AfterFunc(d, func() { w.notify(ref) })
+}
+
+func (w *SecretWatcher) ensure(ref issuerRef, secret types.NamespacedName) (*secretWatch, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ctx == nil {
+		return nil, fmt.Errorf("secret watcher is not started")
+	}
+	if old, ok := w.refs[ref]; ok && old != secret {
+		w.dropRefLocked(ref)
+	}
+	sw, ok := w.watches[secret]
+	if !ok {
+		sw = w.startLocked(secret)
+		w.watches[secret] = sw
+	}
+	sw.issuers[ref] = struct{}{}
+	w.refs[ref] = secret
+	return sw, nil
+}
+
+func (w *SecretWatcher) dropRefLocked(ref issuerRef) {
+	secret, ok := w.refs[ref]
+	if !ok {
+		return
+	}
+	delete(w.refs, ref)
+	if sw, ok := w.watches[secret]; ok {
+		delete(sw.issuers, ref)
+		if len(sw.issuers) == 0 {
+			sw.cancel()
+			delete(w.watches, secret)
+		}
+	}
+}
+
+func (w *SecretWatcher) startLocked(secret types.NamespacedName) *secretWatch {
+	selector := fields.OneTermEqualSelector("metadata.name", secret.Name).String()
+	lw := cache.NewFilteredListWatchFromClient(w.client.CoreV1().RESTClient(), "secrets", secret.Namespace,
+		func(o *metav1.ListOptions) { o.FieldSelector = selector })
+	informer := cache.NewSharedIndexInformer(lw, &corev1.Secret{}, 0, cache.Indexers{})
+	ctx, cancel := context.WithCancel(w.ctx)
+	sw := &secretWatch{informer: informer, cancel: cancel, issuers: map[issuerRef]struct{}{}}
+	changed := func() { w.notifyAll(secret) }
+	_, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: func(any) { changed() },
+		UpdateFunc: func(oldObj, newObj any) {
+			o, ok1 := oldObj.(*corev1.Secret)
+			n, ok2 := newObj.(*corev1.Secret)
+			if ok1 && ok2 && o.ResourceVersion == n.ResourceVersion {
+				return
+			}
+			changed()
+		},
+		DeleteFunc: func(any) { changed() },
+	})
+	if err != nil {
+		log.FromContext(w.ctx).Error(err, "cannot watch CA Secret", "secret", secret)
+	}
+	go informer.RunWithContext(ctx)
+	return sw
+}
+
+func (w *SecretWatcher) notifyAll(secret types.NamespacedName) {
+	w.mu.Lock()
+	var refs []issuerRef
+	if sw, ok := w.watches[secret]; ok {
+		for ref := range sw.issuers {
+			refs = append(refs, ref)
+		}
+	}
+	w.mu.Unlock()
+	for _, ref := range refs {
+		w.notify(ref)
+	}
+}
+
+func (w *SecretWatcher) notify(ref issuerRef) {
+	ch, ok := w.events[ref.Kind]
+	if !ok {
+		return
+	}
+	obj := newIssuerObject(ref.Kind)
+	if obj == nil {
+		return
+	}
+	obj.SetName(ref.Name)
+	obj.SetNamespace(ref.Namespace)
+	w.mu.Lock()
+	ctx := w.ctx
+	w.mu.Unlock()
+	if ctx == nil {
+		return
+	}
+	ev := event.GenericEvent{Object: obj}
+	select {
+	case ch <- ev:
+	default:
+		// The buffer is full: hand the event to a goroutine rather than
+		// block an informer or drop a change the issuer must see.
+		go func() {
+			select {
+			case ch <- ev:
+			case <-ctx.Done():
+			}
+		}()
+	}
+}

@@ -1,0 +1,125 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	issuerapi "github.com/cert-manager/issuer-lib/api/v1alpha1"
+	"github.com/cert-manager/issuer-lib/controllers"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+)
+
+// FieldOwner is the server-side-apply field manager of issuer-lib's status
+// patches and the name Events are reported by.
+const FieldOwner = "nstance-issuer"
+
+// Options configures the controllers. Flags map one to one onto its fields.
+type Options struct {
+	// ClusterResourceNamespace is the namespace NstanceClusterIssuers read
+	// their CA Secrets from (cert-manager's flag of the same name).
+	ClusterResourceNamespace string
+	// SetCAOnCertificateRequest fills CertificateRequest status.ca (and so
+	// ca.crt in the Secret) with the CA's root.
+	SetCAOnCertificateRequest bool
+	// MaxConcurrentReconciles is the number of workers of each controller.
+	MaxConcurrentReconciles int
+	// MaxRetryDuration is how long an unexpected (not permanent) signing
+	// error is retried before the request is failed.
+	MaxRetryDuration time.Duration
+	// CAExpiryWarning is how long before CA expiry a warning Event starts.
+	CAExpiryWarning time.Duration
+	// DisableKubernetesCSRs turns off signing of Kubernetes
+	// CertificateSigningRequests.
+	DisableKubernetesCSRs bool
+}
+
+// +kubebuilder:rbac:groups=issuer.nstance.dev,resources=nstanceissuers;nstanceclusterissuers,verbs=get;list;watch
+// +kubebuilder:rbac:groups=issuer.nstance.dev,resources=nstanceissuers/status;nstanceclusterissuers/status,verbs=patch
+// +kubebuilder:rbac:groups=cert-manager.io,resources=certificaterequests,verbs=get;list;watch
+// +kubebuilder:rbac:groups=cert-manager.io,resources=certificaterequests/status,verbs=patch
+// +kubebuilder:rbac:groups=certificates.k8s.io,resources=certificatesigningrequests,verbs=get;list;watch
+// +kubebuilder:rbac:groups=certificates.k8s.io,resources=certificatesigningrequests/status,verbs=patch
+// +kubebuilder:rbac:groups=certificates.k8s.io,resources=signers,verbs=sign,resourceNames=nstanceclusterissuers.issuer.nstance.dev/*
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch,namespace=system
+
+// Setup registers the issuer, CertificateRequest and Kubernetes CSR
+// controllers with mgr.
+func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
+	if opts.MaxConcurrentReconciles < 1 {
+		opts.MaxConcurrentReconciles = 1
+	}
+	clientset, err := kubernetes.NewForConfig(mgr.GetConfig())
+	if err != nil {
+		return fmt.Errorf("failed to build a Kubernetes client: %w", err)
+	}
+	secrets := NewSecretWatcher(clientset)
+	if err := mgr.Add(secrets); err != nil {
+		return fmt.Errorf("failed to register the CA Secret watcher: %w", err)
+	}
+	recorder := mgr.GetEventRecorder(FieldOwner)
+	s := &Signer{
+		Client:                   mgr.GetClient(),
+		Secrets:                  secrets,
+		ClusterResourceNamespace: opts.ClusterResourceNamespace,
+		Recorder:                 recorder,
+		CAExpiryWarning:          opts.CAExpiryWarning,
+	}
+	workers := controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}
+	combined := &controllers.CombinedController{
+		IssuerTypes:        []issuerapi.Issuer{&v1alpha1.NstanceIssuer{}},
+		ClusterIssuerTypes: []issuerapi.Issuer{&v1alpha1.NstanceClusterIssuer{}},
+		FieldOwner:         FieldOwner,
+		MaxRetryDuration:   opts.MaxRetryDuration,
+		Check:              s.Check,
+		Sign:               s.Sign,
+		EventRecorder:      recorder,
+		// Deprecated upstream in favour of trust-manager, but users of a private
+		// CA expect ca.crt filled as cert-manager's CA issuer does; a flag turns it off.
+		SetCAOnCertificateRequest:      opts.SetCAOnCertificateRequest, //nolint:staticcheck // see above
+		DisableKubernetesCSRController: opts.DisableKubernetesCSRs,
+		// issuer-lib hands ControllerOptions to the issuer controllers only;
+		// the request controllers get theirs in PreSetupWithManager below.
+		ControllerOptions: workers,
+		PreSetupWithManager: func(_ context.Context, gvk schema.GroupVersionKind, _ ctrl.Manager, b *builder.Builder) error {
+			switch gvk.Kind {
+			case KindIssuer, KindClusterIssuer:
+				kind := gvk.Kind
+				b.WatchesRawSource(source.Channel(secrets.Events(kind), &handler.EnqueueRequestForObject{}))
+				// Forget a deleted issuer's Secret watch and timers.
+				b.Watches(newIssuerObject(kind), handler.Funcs{
+					DeleteFunc: func(_ context.Context, e event.DeleteEvent, _ workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+						secrets.Forget(issuerRef{Kind: kind, NamespacedName: types.NamespacedName{Namespace: e.Object.GetNamespace(), Name: e.Object.GetName()}})
+					},
+				})
+			default:
+				b.WithOptions(workers)
+			}
+			return nil
+		},
+	}
+	if err := combined.SetupWithManager(ctx, mgr); err != nil {
+		return fmt.Errorf("failed to register the issuer-lib controllers: %w", err)
+	}
+	if !opts.DisableKubernetesCSRs {
+		if err := (&NamespacedCSRReconciler{Client: mgr.GetClient(), Recorder: recorder}).SetupWithManager(mgr); err != nil {
+			return fmt.Errorf("failed to register the namespaced CSR controller: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,350 @@
+package controller
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	issuerapi "github.com/cert-manager/issuer-lib/api/v1alpha1"
+	"github.com/cert-manager/issuer-lib/controllers/signer"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/pki"
+)
+
+// Event reasons this controller records, beyond issuer-lib's own.
+const (
+	ReasonCertificateIssued = "CertificateIssued"
+	ReasonLifetimeTruncated = "LifetimeTruncated"
+	ReasonEd25519Server     = "Ed25519ServerCertificate"
+	ReasonCAGenerated       = "CAGenerated"
+	ReasonCAExpiringSoon    = "CAExpiringSoon"
+	GeneratedForAnnotation  = "issuer.nstance.dev/generated-for"
+	statusFieldOwner        = "nstance-issuer-ca-status"
+	defaultCAExpiryWarning  = 30 * 24 * time.Hour
+	eventActionSign         = "Sign"
+	eventActionCheck        = "Check"
+	eventActionGenerateCA   = "GenerateCA"
+	secretKeyTLSCert        = corev1.TLSCertKey
+	secretKeyTLSKey         = corev1.TLSPrivateKeyKey
+	secretKeyCA             = "ca.crt"
+	managedByLabel          = "app.kubernetes.io/managed-by"
+	managedByValue          = "nstance-issuer"
+)
+
+// Signer is the glue between issuer-lib and the PKI core: it implements
+// issuer-lib's Check and Sign, reads each issuer's CA Secret through the
+// SecretWatcher, and decides once, here, which kind of error each failure is.
+type Signer struct {
+	// Client creates generated CA Secrets and patches status.ca.
+	Client client.Client
+	// Secrets reads CA Secrets with narrow watches.
+	Secrets *SecretWatcher
+	// ClusterResourceNamespace is where NstanceClusterIssuers read Secrets.
+	ClusterResourceNamespace string
+	// Recorder records the audit and warning Events.
+	Recorder events.EventRecorder
+	// Clock is the time source (a fake in tests).
+	Clock clock.PassiveClock
+	// CAExpiryWarning is how long before the CA's NotAfter a warning Event
+	// is recorded on the issuer. Zero means 30 days.
+	CAExpiryWarning time.Duration
+	// Rand is the randomness for keys and serials; nil means crypto/rand.
+	Rand io.Reader
+
+	mu  sync.Mutex
+	cas map[types.NamespacedName]cachedCA
+}
+
+type cachedCA struct {
+	resourceVersion string
+	ca              *pki.CA
+}
+
+func (s *Signer) now() time.Time {
+	if s.Clock == nil {
+		return time.Now()
+	}
+	return s.Clock.Now()
+}
+
+func (s *Signer) rand() io.Reader {
+	if s.Rand == nil {
+		return rand.Reader
+	}
+	return s.Rand
+}
+
+// Check is issuer-lib's Check: it runs when an issuer changes, when its CA
+// Secret changes (the SecretWatcher enqueues it), and after a Sign reported
+// an issuer error. A broken template is permanent until the issuer is edited;
+// every CA problem is retryable, so the issuer turns Ready by itself once the
+// Secret is fixed.
+func (s *Signer) Check(ctx context.Context, obj issuerapi.Issuer) error {
+	v, err := viewIssuer(obj, s.ClusterResourceNamespace)
+	if err != nil {
+		return signer.PermanentError{Err: err}
+	}
+	if err := pki.ValidateTemplates(v.spec.Templates, v.spec.CA.Generate, v.spec.Vars, v.data); err != nil {
+		return signer.PermanentError{Err: fmt.Errorf("%w; fix spec.templates of %s", err, v)}
+	}
+	if name := v.spec.DefaultTemplate; name != "" {
+		if _, err := selectTemplate(v.spec, nil, v.String()); err != nil {
+			return signer.PermanentError{Err: err}
+		}
+	}
+	ca, err := s.loadCA(ctx, v, true)
+	if err != nil {
+		// Still show which certificate is at fault, e.g. an expired CA.
+		if caErr := (*pki.CAError)(nil); errors.As(err, &caErr) && caErr.Cert != nil {
+			s.publishCAStatus(ctx, v, caErr.Cert)
+		}
+		return err
+	}
+	s.observeCA(ctx, v, ca)
+	return nil
+}
+
+// Sign is issuer-lib's Sign. It is only called for approved, not denied,
+// not yet signed requests whose issuer is Ready.
+func (s *Signer) Sign(ctx context.Context, cr signer.CertificateRequestObject, obj issuerapi.Issuer) (signer.PEMBundle, error) {
+	logger := log.FromContext(ctx)
+	v, err := viewIssuer(obj, s.ClusterResourceNamespace)
+	if err != nil {
+		return signer.PEMBundle{}, signer.PermanentError{Err: err}
+	}
+	ca, err := s.loadCA(ctx, v, false)
+	if err != nil {
+		// The issuer is reported not Ready; the request waits for it.
+		return signer.PEMBundle{}, signer.IssuerError{Err: err}
+	}
+	tmpl, err := selectTemplate(v.spec, cr.GetAnnotations(), v.String())
+	if err != nil {
+		return signer.PEMBundle{}, signer.PermanentError{Err: err}
+	}
+	details, err := cr.GetCertificateDetails()
+	if err != nil {
+		return signer.PEMBundle{}, signer.PermanentError{Err: fmt.Errorf("malformed request: %w", err)}
+	}
+	issued, err := pki.Issue(ca, tmpl, v.spec.LeafNotAfterBehavior, pki.Request{
+		CSR:         details.CSR,
+		Duration:    details.Duration,
+		IsCA:        details.IsCA,
+		KeyUsage:    details.KeyUsage,
+		ExtKeyUsage: details.ExtKeyUsage,
+		Name:        cr.GetName(),
+		Namespace:   cr.GetNamespace(),
+	}, pki.RenderData{Vars: v.spec.Vars, Issuer: v.data}, s.now(), s.rand())
+	if err != nil {
+		return signer.PEMBundle{}, classifySignError(err)
+	}
+
+	regarding := requestObject(cr)
+	template := issued.Template
+	if template == "" {
+		template = "(none: pass-through)"
+	}
+	s.Recorder.Eventf(regarding, v.obj, corev1.EventTypeNormal, ReasonCertificateIssued, eventActionSign,
+		"Issued certificate serial %s from template %s, valid until %s, signed by %s",
+		formatSerial(issued.Cert), template, issued.Cert.NotAfter.UTC().Format(time.RFC3339), v)
+	if issued.Truncated {
+		s.Recorder.Eventf(regarding, v.obj, corev1.EventTypeWarning, ReasonLifetimeTruncated, eventActionSign,
+			"Lifetime cut to the CA's NotAfter %s (requested until %s); rotate the CA of %s",
+			issued.Cert.NotAfter.UTC().Format(time.RFC3339), issued.RequestedNotAfter.UTC().Format(time.RFC3339), v)
+	}
+	for _, w := range issued.Warnings {
+		reason := "IssuanceWarning"
+		if _, ok := issued.Cert.PublicKey.(ed25519.PublicKey); ok {
+			reason = ReasonEd25519Server
+		}
+		s.Recorder.Eventf(regarding, v.obj, corev1.EventTypeWarning, reason, eventActionSign, "%s", w)
+	}
+	logger.V(1).Info("signed", "serial", formatSerial(issued.Cert), "template", issued.Template, "notAfter", issued.Cert.NotAfter)
+	return signer.PEMBundle{ChainPEM: issued.ChainPEM, CAPEM: issued.CAPEM}, nil
+}
+
+// classifySignError decides, once, how issuer-lib treats a failure of Issue.
+func classifySignError(err error) error {
+	var reqErr *pki.RequestError
+	var tmplErr *pki.TemplateError
+	var caErr *pki.CAError
+	switch {
+	case errors.As(err, &reqErr), errors.As(err, &tmplErr):
+		return signer.PermanentError{Err: err}
+	case errors.As(err, &caErr):
+		return signer.IssuerError{Err: err}
+	}
+	return err
+}
+
+// requestObject returns the CertificateRequest or CertificateSigningRequest
+// behind issuer-lib's wrapper, for recording Events on it.
+func requestObject(cr signer.CertificateRequestObject) runtime.Object {
+	if o, ok := cr.(runtime.Object); ok {
+		return o.DeepCopyObject()
+	}
+	return nil
+}
+
+// formatSerial prints a serial number the way openssl x509 -serial does.
+func formatSerial(cert *x509.Certificate) string { return fmt.Sprintf("%X", cert.SerialNumber) }
+
+// loadCA returns the issuer's parsed CA, reusing the parsed copy until the
+// Secret's resourceVersion changes. With generate, a missing Secret is
+// created from spec.ca.generate.
+func (s *Signer) loadCA(ctx context.Context, v issuerView, generate bool) (*pki.CA, error) {
+	secret, err := s.Secrets.Get(ctx, v.ref, v.secretKey)
+	if err != nil {
+		return nil, err
+	}
+	if secret == nil {
+		if !generate || v.spec.CA.Generate == nil {
+			return nil, fmt.Errorf("CA Secret %s not found: create it with tls.crt and tls.key, or set spec.ca.generate to bootstrap a CA", v.secretKey)
+		}
+		if secret, err = s.generateCA(ctx, v); err != nil {
+			return nil, err
+		}
+	}
+	ca, err := s.parseCA(secret)
+	if err != nil {
+		return nil, fmt.Errorf("CA Secret %s: %w", v.secretKey, err)
+	}
+	if err := ca.CheckValid(s.now()); err != nil {
+		return nil, fmt.Errorf("CA Secret %s: %w", v.secretKey, err)
+	}
+	return ca, nil
+}
+
+func (s *Signer) parseCA(secret *corev1.Secret) (*pki.CA, error) {
+	key := types.NamespacedName{Namespace: secret.Namespace, Name: secret.Name}
+	s.mu.Lock()
+	cached, ok := s.cas[key]
+	s.mu.Unlock()
+	if ok && cached.resourceVersion == secret.ResourceVersion {
+		return cached.ca, nil
+	}
+	for _, k := range []string{secretKeyTLSCert, secretKeyTLSKey} {
+		if len(secret.Data[k]) == 0 {
+			return nil, &pki.CAError{Reason: "MissingKey", Msg: fmt.Sprintf("the Secret has no %s: a CA Secret needs tls.crt (CA certificate) and tls.key (its private key)", k)}
+		}
+	}
+	ca, err := pki.LoadCA(secret.Data[secretKeyTLSCert], secret.Data[secretKeyTLSKey], secret.Data[secretKeyCA], s.now())
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.cas == nil {
+		s.cas = map[types.NamespacedName]cachedCA{}
+	}
+	s.cas[key] = cachedCA{resourceVersion: secret.ResourceVersion, ca: ca}
+	s.mu.Unlock()
+	return ca, nil
+}
+
+// generateCA creates the CA Secret from spec.ca.generate. It only ever
+// creates: an existing Secret is never overwritten, and when two replicas
+// race, the API server lets exactly one Create succeed.
+func (s *Signer) generateCA(ctx context.Context, v issuerView) (*corev1.Secret, error) {
+	certPEM, keyPEM, err := pki.GenerateCA(*v.spec.CA.Generate, pki.RenderData{Vars: v.spec.Vars, Issuer: v.data}, s.now(), s.rand())
+	if err != nil {
+		return nil, fmt.Errorf("cannot generate the CA for Secret %s: %w", v.secretKey, err)
+	}
+	secret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Name:        v.secretKey.Name,
+			Namespace:   v.secretKey.Namespace,
+			Labels:      map[string]string{managedByLabel: managedByValue},
+			Annotations: map[string]string{GeneratedForAnnotation: v.String()},
+		},
+		Type: corev1.SecretTypeTLS,
+		Data: map[string][]byte{secretKeyTLSCert: certPEM, secretKeyTLSKey: keyPEM, secretKeyCA: certPEM},
+	}
+	if err := s.Client.Create(ctx, secret); err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			return nil, fmt.Errorf("CA Secret %s appeared while a CA was being generated; the existing Secret is kept and will be loaded", v.secretKey)
+		}
+		return nil, fmt.Errorf("cannot create the generated CA Secret %s: %w", v.secretKey, err)
+	}
+	s.Recorder.Eventf(v.obj, nil, corev1.EventTypeNormal, ReasonCAGenerated, eventActionGenerateCA,
+		"Generated a self-signed CA in Secret %s", v.secretKey)
+	log.FromContext(ctx).Info("generated CA", "secret", v.secretKey)
+	return secret, nil
+}
+
+// observeCA publishes what an operator wants to see about the CA: status.ca,
+// the expiry metric, a warning Event ahead of expiry, and a timer that
+// re-checks the issuer when the warning window opens and when the CA expires.
+func (s *Signer) observeCA(ctx context.Context, v issuerView, ca *pki.CA) {
+	notAfter := ca.Cert.NotAfter
+	caExpiry.WithLabelValues(v.ref.Kind, v.ref.Namespace, v.ref.Name).Set(float64(notAfter.Unix()))
+
+	warn := s.CAExpiryWarning
+	if warn == 0 {
+		warn = defaultCAExpiryWarning
+	}
+	now := s.now()
+	if warnAt := notAfter.Add(-warn); now.Before(warnAt) {
+		s.Secrets.NotifyAt(v.ref, warnAt)
+	} else {
+		s.Recorder.Eventf(v.obj, nil, corev1.EventTypeWarning, ReasonCAExpiringSoon, eventActionCheck,
+			"CA certificate %q expires at %s; put a renewed CA in Secret %s", ca.Cert.Subject.String(), notAfter.UTC().Format(time.RFC3339), v.secretKey)
+		s.Secrets.NotifyAt(v.ref, notAfter.Add(time.Second))
+	}
+
+	s.publishCAStatus(ctx, v, ca.Cert)
+}
+
+// publishCAStatus writes status.ca for cert unless it already says so.
+func (s *Signer) publishCAStatus(ctx context.Context, v issuerView, cert *x509.Certificate) {
+	want := v1alpha1.CAStatus{
+		Subject:           cert.Subject.String(),
+		NotAfter:          &metav1.Time{Time: cert.NotAfter.UTC().Truncate(time.Second)},
+		SHA256Fingerprint: pki.Fingerprint(cert),
+	}
+	if have := v.status.CA; have != nil && have.Subject == want.Subject && have.SHA256Fingerprint == want.SHA256Fingerprint &&
+		have.NotAfter != nil && have.NotAfter.Equal(want.NotAfter) {
+		return
+	}
+	if err := s.patchCAStatus(ctx, v, want); err != nil {
+		// Status is informational: a failed patch must not make the issuer
+		// unready. It is retried at the next Check.
+		log.FromContext(ctx).Error(err, "cannot update status.ca")
+	}
+}
+
+func (s *Signer) patchCAStatus(ctx context.Context, v issuerView, ca v1alpha1.CAStatus) error {
+	meta := map[string]any{"name": v.ref.Name}
+	if v.ref.Namespace != "" {
+		meta["namespace"] = v.ref.Namespace
+	}
+	body, err := json.Marshal(map[string]any{
+		"apiVersion": v1alpha1.GroupVersion.String(),
+		"kind":       v.ref.Kind,
+		"metadata":   meta,
+		"status":     map[string]any{"ca": ca},
+	})
+	if err != nil {
+		return err
+	}
+	obj := newIssuerObject(v.ref.Kind)
+	obj.SetName(v.ref.Name)
+	obj.SetNamespace(v.ref.Namespace)
+	return s.Client.Status().Patch(ctx, obj, client.RawPatch(types.ApplyPatchType, body),
+		&client.SubResourcePatchOptions{PatchOptions: client.PatchOptions{FieldManager: statusFieldOwner, Force: new(true)}})
+}
