@@ -1,0 +1,208 @@
+//go:build integration
+
+package controller_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/pki"
+)
+
+// webIssuer is an NstanceIssuer with a "web" server template that shows
+// every template feature the tests check.
+func webIssuer(ns, secretName string) *v1alpha1.NstanceIssuer {
+	return &v1alpha1.NstanceIssuer{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"},
+		Spec: v1alpha1.IssuerSpec{
+			CA:   v1alpha1.CASpec{SecretName: secretName},
+			Vars: map[string]string{"Cluster": "prod-eu1"},
+			Templates: []v1alpha1.CertificateTemplate{{
+				Name: "web",
+				Kind: v1alpha1.ServerKind,
+				Subject: v1alpha1.Subject{
+					CN:           "{{ .Request.Name }}.{{ .Vars.Cluster }}",
+					Organization: []string{"Example Infra"},
+					Country:      []string{"US"},
+				},
+				DNS:             []string{"{{ .Request.Namespace }}.{{ .Vars.Cluster }}.internal"},
+				TTL:             24,
+				AllowedDNSNames: []string{"*.{{ .Request.Namespace }}.example.com"},
+			}},
+		},
+	}
+}
+
+func create(t *testing.T, obj client.Object) {
+	t.Helper()
+	if err := k8s.Create(context.Background(), obj); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestApprovedRequestIsSignedPerTemplate(t *testing.T) {
+	ns := newNamespace(t)
+	ca := validCA(t, "Web Root CA")
+	createSecret(t, ns, "web-ca", ca.secretData())
+	issuer := webIssuer(ns, "web-ca")
+	create(t, issuer)
+	waitIssuer(t, issuer, metav1.ConditionTrue, "")
+
+	// The operator's view of the CA: subject, NotAfter and fingerprint.
+	eventually(t, "status.ca", func() (bool, string) {
+		_ = k8s.Get(context.Background(), client.ObjectKeyFromObject(issuer), issuer)
+		return issuer.Status.CA != nil, "status.ca empty"
+	})
+	if got, want := issuer.Status.CA.SHA256Fingerprint, pki.Fingerprint(ca.cert); got != want {
+		t.Errorf("status.ca.sha256Fingerprint = %q, want %q", got, want)
+	}
+	if !strings.Contains(issuer.Status.CA.Subject, "CN=Web Root CA") {
+		t.Errorf("status.ca.subject = %q, want the CA's subject", issuer.Status.CA.Subject)
+	}
+	if !issuer.Status.CA.NotAfter.Time.Equal(ca.cert.NotAfter.Truncate(time.Second)) {
+		t.Errorf("status.ca.notAfter = %s, want %s", issuer.Status.CA.NotAfter, ca.cert.NotAfter)
+	}
+
+	requested := 48 * time.Hour
+	cr := createCertificateRequest(t, ns, issuerRef("NstanceIssuer", "web"), csrPEM(t, "ignored-cn", "app."+ns+".example.com"),
+		requested, map[string]string{v1alpha1.TemplateAnnotation: "web"})
+	approve(t, cr)
+	start := time.Now()
+	cr = waitCRReady(t, cr)
+
+	leaf := verifyChain(t, cr.Status.Certificate, ca.cert, x509.ExtKeyUsageServerAuth)
+	if want := cr.Name + ".prod-eu1"; leaf.Subject.CommonName != want {
+		t.Errorf("CN = %q, want %q (template overrides the request)", leaf.Subject.CommonName, want)
+	}
+	if !slices.Equal(leaf.Subject.Organization, []string{"Example Infra"}) || !slices.Equal(leaf.Subject.Country, []string{"US"}) {
+		t.Errorf("subject = %s, want O=Example Infra, C=US", leaf.Subject)
+	}
+	for _, dns := range []string{"app." + ns + ".example.com", ns + ".prod-eu1.internal"} {
+		if !slices.Contains(leaf.DNSNames, dns) {
+			t.Errorf("DNS SANs %v lack %q", leaf.DNSNames, dns)
+		}
+	}
+	if !slices.Equal(leaf.ExtKeyUsage, []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}) || leaf.IsCA {
+		t.Errorf("usages = %v isCA=%v, want serverAuth only, not a CA", leaf.ExtKeyUsage, leaf.IsCA)
+	}
+	// ttl 24h is shorter than the 48h asked for.
+	if life := leaf.NotAfter.Sub(start); life > 24*time.Hour+time.Minute || life < 24*time.Hour-time.Minute {
+		t.Errorf("lifetime %s, want the template ttl of 24h", life)
+	}
+	if skew := start.Sub(leaf.NotBefore); skew > 31*time.Second+5*time.Second {
+		t.Errorf("NotBefore backdated by %s, want at most 30s", skew)
+	}
+	if !bytes.Equal(cr.Status.CA, ca.certPEM) {
+		t.Errorf("status.ca = %q, want the root CA", cr.Status.CA)
+	}
+	note := waitEvent(t, ns, cr.Name, "CertificateIssued")
+	for _, want := range []string{fmt.Sprintf("%X", leaf.SerialNumber), "template web", leaf.NotAfter.UTC().Format(time.RFC3339), "NstanceIssuer " + ns + "/web"} {
+		if !strings.Contains(note, want) {
+			t.Errorf("issuance event %q lacks %q", note, want)
+		}
+	}
+}
+
+func TestDefaultTemplateAndPassThrough(t *testing.T) {
+	ns := newNamespace(t)
+	ca := validCA(t, "Default Root CA")
+	createSecret(t, ns, "ca", ca.secretData())
+	withDefault := webIssuer(ns, "ca")
+	withDefault.Spec.DefaultTemplate = "web"
+	create(t, withDefault)
+	passThrough := &v1alpha1.NstanceIssuer{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "plain"},
+		Spec:       v1alpha1.IssuerSpec{CA: v1alpha1.CASpec{SecretName: "ca"}},
+	}
+	create(t, passThrough)
+	waitIssuer(t, withDefault, metav1.ConditionTrue, "")
+	waitIssuer(t, passThrough, metav1.ConditionTrue, "")
+
+	cr := createCertificateRequest(t, ns, issuerRef("NstanceIssuer", "web"), csrPEM(t, "x", "a."+ns+".example.com"), time.Hour, nil)
+	approve(t, cr)
+	leaf := verifyChain(t, waitCRReady(t, cr).Status.Certificate, ca.cert, x509.ExtKeyUsageServerAuth)
+	if want := cr.Name + ".prod-eu1"; leaf.Subject.CommonName != want {
+		t.Errorf("default template not applied: CN = %q, want %q", leaf.Subject.CommonName, want)
+	}
+
+	cr = createCertificateRequest(t, ns, issuerRef("NstanceIssuer", "plain"), csrPEM(t, "as-asked", "anything.example.org"), time.Hour, nil)
+	approve(t, cr)
+	leaf = verifyChain(t, waitCRReady(t, cr).Status.Certificate, ca.cert, x509.ExtKeyUsageAny)
+	if leaf.Subject.CommonName != "as-asked" || !slices.Equal(leaf.DNSNames, []string{"anything.example.org"}) {
+		t.Errorf("pass-through changed the request: CN=%q DNS=%v", leaf.Subject.CommonName, leaf.DNSNames)
+	}
+}
+
+func TestUnapprovedAndDeniedRequestsAreNeverSigned(t *testing.T) {
+	ns := newNamespace(t)
+	ca := validCA(t, "Gate Root CA")
+	createSecret(t, ns, "ca", ca.secretData())
+	issuer := webIssuer(ns, "ca")
+	create(t, issuer)
+	waitIssuer(t, issuer, metav1.ConditionTrue, "")
+
+	ref := issuerRef("NstanceIssuer", "web")
+	unapproved := createCertificateRequest(t, ns, ref, csrPEM(t, "u", "u."+ns+".example.com"), time.Hour, nil)
+	denied := createCertificateRequest(t, ns, ref, csrPEM(t, "d", "d."+ns+".example.com"), time.Hour, nil)
+	setCRCondition(t, denied, cmapi.CertificateRequestConditionDenied, "TestDenied")
+	// A third, approved request proves the controller is working meanwhile.
+	control := createCertificateRequest(t, ns, ref, csrPEM(t, "c", "c."+ns+".example.com"), time.Hour, nil)
+	approve(t, control)
+	waitCRReady(t, control)
+	time.Sleep(2 * time.Second)
+
+	for _, cr := range []*cmapi.CertificateRequest{unapproved, denied} {
+		cur := getCR(t, cr)
+		if len(cur.Status.Certificate) > 0 {
+			t.Errorf("request %s was signed without approval", cr.Name)
+		}
+		if c := crReady(cur); c != nil && c.Status == "True" {
+			t.Errorf("request %s is Ready without approval", cr.Name)
+		}
+	}
+	if evs := eventsFor(t, ns, unapproved.Name); len(evs) != 0 {
+		t.Errorf("unapproved request got events %v, want it left alone", evs)
+	}
+}
+
+func TestPolicyViolationFailsWithTheOffendingValue(t *testing.T) {
+	ns := newNamespace(t)
+	ca := validCA(t, "Policy Root CA")
+	createSecret(t, ns, "ca", ca.secretData())
+	issuer := webIssuer(ns, "ca")
+	create(t, issuer)
+	waitIssuer(t, issuer, metav1.ConditionTrue, "")
+
+	bad := "api.other.example.com"
+	cr := createCertificateRequest(t, ns, issuerRef("NstanceIssuer", "web"), csrPEM(t, "x", bad), time.Hour,
+		map[string]string{v1alpha1.TemplateAnnotation: "web"})
+	approve(t, cr)
+	cond := waitCRFailed(t, cr)
+	for _, want := range []string{bad, "*." + ns + ".example.com", `"web"`} {
+		if !strings.Contains(cond.Message, want) {
+			t.Errorf("failure message %q lacks %q", cond.Message, want)
+		}
+	}
+
+	unknown := createCertificateRequest(t, ns, issuerRef("NstanceIssuer", "web"), csrPEM(t, "x", "a."+ns+".example.com"), time.Hour,
+		map[string]string{v1alpha1.TemplateAnnotation: "nope"})
+	approve(t, unknown)
+	if cond := waitCRFailed(t, unknown); !strings.Contains(cond.Message, `template "nope"`) {
+		t.Errorf("failure message %q does not name the unknown template", cond.Message)
+	}
+
+	garbage := createCertificateRequest(t, ns, issuerRef("NstanceIssuer", "web"), []byte("-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n"), time.Hour, nil)
+	approve(t, garbage)
+	waitCRFailed(t, garbage)
+}

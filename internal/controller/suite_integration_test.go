@@ -1,0 +1,477 @@
+//go:build integration
+
+package controller_test
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	"go.uber.org/zap/zapcore"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/app"
+	"github.com/nstance-dev/nstance-issuer/internal/controller"
+)
+
+// clusterResourceNamespace is where NstanceClusterIssuers read Secrets in
+// these tests.
+const clusterResourceNamespace = "nstance-system"
+
+var (
+	k8s       client.Client // uncached client of the test
+	clientset kubernetes.Interface
+)
+
+// TestMain starts a real kube-apiserver and etcd (KUBEBUILDER_ASSETS, built
+// by `make envtest-assets`), installs our CRDs and cert-manager's, and runs
+// the nstance-issuer manager exactly as the binary wires it.
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
+		fmt.Fprintln(os.Stderr, "KUBEBUILDER_ASSETS is not set: run these tests with `make test-integration`")
+		return 1
+	}
+	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(true), zap.Level(zapLevel())))
+	cmDir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/cert-manager/cert-manager").Output()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cannot locate cert-manager's module for its CRDs:", err)
+		return 1
+	}
+	env := &envtest.Environment{
+		CRDDirectoryPaths: []string{
+			filepath.Join("..", "..", "config", "crd", "bases"),
+			filepath.Join(strings.TrimSpace(string(cmDir)), "deploy", "crds"),
+		},
+		ErrorIfCRDPathMissing: true,
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cannot start the API server:", err)
+		return 1
+	}
+	defer func() { _ = env.Stop() }()
+
+	scheme, err := app.NewScheme()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if k8s, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	clientset = kubernetes.NewForConfigOrDie(cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: clusterResourceNamespace}}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+
+	mgr, err := app.New(ctx, cfg, app.Options{
+		Controller: controller.Options{
+			ClusterResourceNamespace:  clusterResourceNamespace,
+			SetCAOnCertificateRequest: true,
+			MaxConcurrentReconciles:   2,
+			MaxRetryDuration:          time.Hour,
+		},
+		MetricsBindAddress:     "0",
+		HealthProbeBindAddress: "0",
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cannot set up the manager:", err)
+		return 1
+	}
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	code := m.Run()
+	cancel()
+	if err := <-done; err != nil {
+		fmt.Fprintln(os.Stderr, "manager:", err)
+		return 1
+	}
+	return code
+}
+
+func zapLevel() zapcore.Level {
+	if os.Getenv("TEST_VERBOSE") != "" {
+		return -2 // TEST_VERBOSE=1 shows the controllers' V(2) logs
+	}
+	return zapcore.DPanicLevel // quiet: the tests assert on what users see
+}
+
+// ---- objects ---------------------------------------------------------------
+
+func newNamespace(t *testing.T) string {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "it-"}}
+	if err := k8s.Create(context.Background(), ns); err != nil {
+		t.Fatal(err)
+	}
+	return ns.Name
+}
+
+// testCA is a CA created by the test.
+type testCA struct {
+	cert    *x509.Certificate
+	key     crypto.Signer
+	certPEM []byte
+	keyPEM  []byte
+}
+
+func newTestCA(t *testing.T, cn string, notBefore, notAfter time.Time) *testCA {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: cn, Organization: []string{"nstance-issuer tests"}},
+		NotBefore:             notBefore,
+		NotAfter:              notAfter,
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
+		SubjectKeyId:          []byte(cn),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	keyDER, _ := x509.MarshalPKCS8PrivateKey(key)
+	return &testCA{
+		cert: cert, key: key,
+		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		keyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
+	}
+}
+
+func validCA(t *testing.T, cn string) *testCA {
+	return newTestCA(t, cn, time.Now().Add(-time.Hour), time.Now().Add(365*24*time.Hour))
+}
+
+func (ca *testCA) secretData() map[string][]byte {
+	return map[string][]byte{"tls.crt": ca.certPEM, "tls.key": ca.keyPEM, "ca.crt": ca.certPEM}
+}
+
+func createSecret(t *testing.T, ns, name string, data map[string][]byte) {
+	t.Helper()
+	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Type: corev1.SecretTypeOpaque, Data: data}
+	if err := k8s.Create(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func getSecret(t *testing.T, ns, name string) *corev1.Secret {
+	t.Helper()
+	var s corev1.Secret
+	if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, &s); err != nil {
+		t.Fatal(err)
+	}
+	return &s
+}
+
+// updateCASecret replaces the data of Secret "ca" in ns.
+func updateCASecret(t *testing.T, ns string, data map[string][]byte) {
+	t.Helper()
+	var s corev1.Secret
+	if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "ca"}, &s); err != nil {
+		t.Fatal(err)
+	}
+	s.Data = data
+	if err := k8s.Update(context.Background(), &s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// csrPEM returns a PEM CSR for a fresh ECDSA P-256 key.
+func csrPEM(t *testing.T, cn string, dnsNames ...string) []byte {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
+		Subject: pkix.Name{CommonName: cn}, DNSNames: dnsNames,
+	}, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})
+}
+
+func issuerRef(kind, name string) cmmeta.IssuerReference {
+	return cmmeta.IssuerReference{Group: v1alpha1.GroupVersion.Group, Kind: kind, Name: name}
+}
+
+func createCertificateRequest(t *testing.T, ns string, ref cmmeta.IssuerReference, csr []byte, duration time.Duration, annotations map[string]string) *cmapi.CertificateRequest {
+	t.Helper()
+	cr := &cmapi.CertificateRequest{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, GenerateName: "cr-", Annotations: annotations},
+		Spec: cmapi.CertificateRequestSpec{
+			Request:   csr,
+			IssuerRef: ref,
+			Duration:  &metav1.Duration{Duration: duration},
+		},
+	}
+	if err := k8s.Create(context.Background(), cr); err != nil {
+		t.Fatal(err)
+	}
+	return cr
+}
+
+// setCRCondition sets an Approved or Denied condition, as cert-manager's
+// approver (or cmctl approve) does.
+func setCRCondition(t *testing.T, cr *cmapi.CertificateRequest, typ cmapi.CertificateRequestConditionType, reason string) {
+	t.Helper()
+	ctx := context.Background()
+	var cur cmapi.CertificateRequest
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(cr), &cur); err != nil {
+		t.Fatal(err)
+	}
+	now := metav1.Now()
+	cur.Status.Conditions = append(cur.Status.Conditions, cmapi.CertificateRequestCondition{
+		Type: typ, Status: cmmeta.ConditionTrue, Reason: reason, Message: "set by the test", LastTransitionTime: &now,
+	})
+	if err := k8s.Status().Update(ctx, &cur); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func approve(t *testing.T, cr *cmapi.CertificateRequest) {
+	setCRCondition(t, cr, cmapi.CertificateRequestConditionApproved, "TestApproved")
+}
+
+// ---- waiting ----------------------------------------------------------------
+
+const waitTimeout = 30 * time.Second
+
+// eventually polls cond until it returns true, failing the test with the
+// last message after waitTimeout.
+func eventually(t *testing.T, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	var msg string
+	for time.Now().Before(deadline) {
+		var ok bool
+		if ok, msg = cond(); ok {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %s waiting for %s; last: %s", waitTimeout, what, msg)
+}
+
+func getCR(t *testing.T, cr *cmapi.CertificateRequest) *cmapi.CertificateRequest {
+	t.Helper()
+	var cur cmapi.CertificateRequest
+	if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(cr), &cur); err != nil {
+		t.Fatal(err)
+	}
+	return &cur
+}
+
+func crReady(cr *cmapi.CertificateRequest) *cmapi.CertificateRequestCondition {
+	for i := range cr.Status.Conditions {
+		if cr.Status.Conditions[i].Type == cmapi.CertificateRequestConditionReady {
+			return &cr.Status.Conditions[i]
+		}
+	}
+	return nil
+}
+
+// waitCRReady waits for the request to be signed and returns it.
+func waitCRReady(t *testing.T, cr *cmapi.CertificateRequest) *cmapi.CertificateRequest {
+	t.Helper()
+	var cur *cmapi.CertificateRequest
+	eventually(t, "CertificateRequest "+cr.Name+" Ready", func() (bool, string) {
+		cur = getCR(t, cr)
+		c := crReady(cur)
+		if c == nil {
+			return false, "no Ready condition"
+		}
+		if c.Reason == cmapi.CertificateRequestReasonFailed {
+			t.Fatalf("request failed: %s", c.Message)
+		}
+		return c.Status == cmmeta.ConditionTrue && len(cur.Status.Certificate) > 0, c.Reason + ": " + c.Message
+	})
+	return cur
+}
+
+// waitCRFailed waits for the request to fail and returns its Ready condition.
+func waitCRFailed(t *testing.T, cr *cmapi.CertificateRequest) *cmapi.CertificateRequestCondition {
+	t.Helper()
+	var cond *cmapi.CertificateRequestCondition
+	eventually(t, "CertificateRequest "+cr.Name+" Failed", func() (bool, string) {
+		cur := getCR(t, cr)
+		cond = crReady(cur)
+		if cond == nil {
+			return false, "no Ready condition"
+		}
+		if len(cur.Status.Certificate) > 0 {
+			t.Fatalf("request was signed, want failure")
+		}
+		return cond.Reason == cmapi.CertificateRequestReasonFailed && cur.Status.FailureTime != nil, cond.Reason + ": " + cond.Message
+	})
+	return cond
+}
+
+// issuerReady returns the Ready condition of an issuer object.
+func issuerReady(obj client.Object) *metav1.Condition {
+	var conds []metav1.Condition
+	switch i := obj.(type) {
+	case *v1alpha1.NstanceIssuer:
+		conds = i.Status.Conditions
+	case *v1alpha1.NstanceClusterIssuer:
+		conds = i.Status.Conditions
+	}
+	for i := range conds {
+		if conds[i].Type == "Ready" {
+			return &conds[i]
+		}
+	}
+	return nil
+}
+
+// waitIssuer waits until the issuer's Ready condition has status and a
+// message containing msg (current generation), and returns the issuer.
+func waitIssuer(t *testing.T, obj client.Object, status metav1.ConditionStatus, msg string) {
+	t.Helper()
+	eventually(t, fmt.Sprintf("issuer %s Ready=%s %q", obj.GetName(), status, msg), func() (bool, string) {
+		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
+			return false, err.Error()
+		}
+		c := issuerReady(obj)
+		if c == nil {
+			return false, "no Ready condition"
+		}
+		return c.Status == status && c.ObservedGeneration == obj.GetGeneration() && strings.Contains(c.Message, msg),
+			fmt.Sprintf("%s %s: %s", c.Status, c.Reason, c.Message)
+	})
+}
+
+// eventsFor lists the Events recorded about an object.
+func eventsFor(t *testing.T, ns, name string) []eventsv1.Event {
+	t.Helper()
+	list, err := clientset.EventsV1().Events(ns).List(context.Background(), metav1.ListOptions{FieldSelector: "regarding.name=" + name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return list.Items
+}
+
+// waitEvent waits for an Event with the reason about the object and returns its note.
+func waitEvent(t *testing.T, ns, name, reason string) string {
+	t.Helper()
+	var note string
+	eventually(t, "event "+reason+" on "+name, func() (bool, string) {
+		for _, e := range eventsFor(t, ns, name) {
+			if e.Reason == reason {
+				note = e.Note
+				return true, ""
+			}
+		}
+		return false, "not recorded"
+	})
+	return note
+}
+
+// parseChain decodes a PEM chain.
+func parseChain(t *testing.T, chain []byte) []*x509.Certificate {
+	t.Helper()
+	var certs []*x509.Certificate
+	for {
+		var b *pem.Block
+		b, chain = pem.Decode(chain)
+		if b == nil {
+			break
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		certs = append(certs, c)
+	}
+	if len(certs) == 0 {
+		t.Fatal("no certificate in chain")
+	}
+	return certs
+}
+
+// verifyChain checks the leaf chains to root with the rest of the chain as
+// intermediates, for the given usage.
+func verifyChain(t *testing.T, chain []byte, root *x509.Certificate, usage x509.ExtKeyUsage) *x509.Certificate {
+	t.Helper()
+	certs := parseChain(t, chain)
+	roots := x509.NewCertPool()
+	roots.AddCert(root)
+	inter := x509.NewCertPool()
+	for _, c := range certs[1:] {
+		inter.AddCert(c)
+	}
+	if _, err := certs[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{usage}}); err != nil {
+		t.Fatalf("issued certificate does not chain to %q: %v", root.Subject.CommonName, err)
+	}
+	return certs[0]
+}
+
+// newIntermediateCA returns an intermediate CA signed by parent.
+func newIntermediateCA(t *testing.T, parent *testCA, cn string) *testCA {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: cn},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              parent.cert.NotAfter.Add(-time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
+		SubjectKeyId:          []byte(cn),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent.cert, key.Public(), parent.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	keyDER, _ := x509.MarshalECPrivateKey(key) // SEC1, as openssl ecparam writes it
+	return &testCA{
+		cert: cert, key: key,
+		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		keyPEM:  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}),
+	}
+}
