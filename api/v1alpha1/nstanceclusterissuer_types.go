@@ -12,7 +12,7 @@ import (
 // +kubebuilder:printcolumn:name="Reason",type="string",JSONPath=".status.conditions[?(@.type==\"Ready\")].reason"
 // +kubebuilder:printcolumn:name="Message",type="string",priority=1,JSONPath=".status.conditions[?(@.type==\"Ready\")].message"
 // +kubebuilder:printcolumn:name="CA Subject",type="string",priority=1,JSONPath=".status.ca.subject"
-// +kubebuilder:printcolumn:name="CA Expiry",type="date",JSONPath=".status.ca.notAfter"
+// +kubebuilder:printcolumn:name="CA Expiry",type="string",JSONPath=".status.ca.notAfter"
 // +kubebuilder:printcolumn:name="Age",type="date",JSONPath=".metadata.creationTimestamp"
 
 // NstanceClusterIssuer signs cert-manager CertificateRequests and Kubernetes CertificateSigningRequests with a CA,

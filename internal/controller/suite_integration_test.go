@@ -71,12 +71,14 @@ func run(m *testing.M) int {
 		},
 		ErrorIfCRDPathMissing: true,
 	}
+	// Stop also after a failed Start: envtest may have started the API
+	// server and etcd before failing (e.g. on a CRD the server rejects).
+	defer func() { _ = env.Stop() }()
 	cfg, err := env.Start()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "cannot start the API server:", err)
 		return 1
 	}
-	defer func() { _ = env.Stop() }()
 
 	scheme, err := app.NewScheme()
 	if err != nil {
