@@ -24,7 +24,7 @@ func TestIntermediateCAChainShape(t *testing.T) {
 	ns := newNamespace(t)
 	root := validCA(t, "Chain Root CA")
 	inter := newIntermediateCA(t, root, "Chain Intermediate CA")
-	createSecret(t, ns, "ca", map[string][]byte{"tls.crt": inter.certPEM, "tls.key": inter.keyPEM, "ca.crt": root.certPEM})
+	createSecret(t, ns, "ca", map[string][]byte{"tls.crt": inter.CertPEM, "tls.key": inter.KeyPEM, "ca.crt": root.CertPEM})
 	issuer := webIssuer(ns, "ca")
 	create(t, issuer)
 	waitIssuer(t, issuer, metav1.ConditionTrue, "")
@@ -33,13 +33,13 @@ func TestIntermediateCAChainShape(t *testing.T) {
 	approve(t, cr)
 	cr = waitCRReady(t, cr)
 	chain := parseChain(t, cr.Status.Certificate)
-	if len(chain) != 2 || !chain[1].Equal(inter.cert) {
+	if len(chain) != 2 || !chain[1].Equal(inter.Cert) {
 		t.Fatalf("chain has %d certificates, want leaf + intermediate", len(chain))
 	}
-	if !bytes.Equal(cr.Status.CA, root.certPEM) {
+	if !bytes.Equal(cr.Status.CA, root.CertPEM) {
 		t.Errorf("status.ca is not the root:\n%s", cr.Status.CA)
 	}
-	verifyChain(t, cr.Status.Certificate, root.cert, x509.ExtKeyUsageServerAuth)
+	verifyChain(t, cr.Status.Certificate, root.Cert, x509.ExtKeyUsageServerAuth)
 }
 
 // TestLifetimeIsCutAtTheCAsNotAfter: a CA that expires in 2 hours signs a
@@ -47,7 +47,7 @@ func TestIntermediateCAChainShape(t *testing.T) {
 func TestLifetimeIsCutAtTheCAsNotAfter(t *testing.T) {
 	ns := newNamespace(t)
 	ca := newTestCA(t, "Short Root CA", time.Now().Add(-time.Hour), time.Now().Add(2*time.Hour))
-	createSecret(t, ns, "ca", ca.secretData())
+	createSecret(t, ns, "ca", ca.SecretData())
 	issuer := webIssuer(ns, "ca")
 	issuer.Spec.Templates[0].TTL = 0
 	create(t, issuer)
@@ -56,11 +56,11 @@ func TestLifetimeIsCutAtTheCAsNotAfter(t *testing.T) {
 
 	cr := createCertificateRequest(t, ns, issuerRef("NstanceIssuer", "web"), csrPEM(t, "s", "s."+ns+".example.com"), 48*time.Hour, nil)
 	approve(t, cr)
-	leaf := verifyChain(t, waitCRReady(t, cr).Status.Certificate, ca.cert, x509.ExtKeyUsageServerAuth)
-	if !leaf.NotAfter.Equal(ca.cert.NotAfter) {
-		t.Errorf("NotAfter %s, want the CA's %s", leaf.NotAfter, ca.cert.NotAfter)
+	leaf := verifyChain(t, waitCRReady(t, cr).Status.Certificate, ca.Cert, x509.ExtKeyUsageServerAuth)
+	if !leaf.NotAfter.Equal(ca.Cert.NotAfter) {
+		t.Errorf("NotAfter %s, want the CA's %s", leaf.NotAfter, ca.Cert.NotAfter)
 	}
-	if note := waitEvent(t, ns, cr.Name, "LifetimeTruncated"); !strings.Contains(note, ca.cert.NotAfter.UTC().Format(time.RFC3339)) {
+	if note := waitEvent(t, ns, cr.Name, "LifetimeTruncated"); !strings.Contains(note, ca.Cert.NotAfter.UTC().Format(time.RFC3339)) {
 		t.Errorf("truncation event %q does not name the CA's NotAfter", note)
 	}
 
@@ -81,7 +81,7 @@ func TestLifetimeIsCutAtTheCAsNotAfter(t *testing.T) {
 func TestEd25519ServerCertificateIsSignedWithAWarning(t *testing.T) {
 	ns := newNamespace(t)
 	ca := validCA(t, "Ed Root CA")
-	createSecret(t, ns, "ca", ca.secretData())
+	createSecret(t, ns, "ca", ca.SecretData())
 	issuer := webIssuer(ns, "ca")
 	create(t, issuer)
 	waitIssuer(t, issuer, metav1.ConditionTrue, "")

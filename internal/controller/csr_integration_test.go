@@ -64,7 +64,7 @@ func getCSR(t *testing.T, name string) *certificatesv1.CertificateSigningRequest
 
 func TestKubernetesCSRIsSignedAfterApproval(t *testing.T) {
 	ca := validCA(t, "Cluster Root CA")
-	createSecret(t, clusterResourceNamespace, "cluster-ca", ca.secretData())
+	createSecret(t, clusterResourceNamespace, "cluster-ca", ca.SecretData())
 	issuer := &v1alpha1.NstanceClusterIssuer{
 		ObjectMeta: metav1.ObjectMeta{Name: "cluster-ca"},
 		Spec: v1alpha1.IssuerSpec{
@@ -93,7 +93,7 @@ func TestKubernetesCSRIsSignedAfterApproval(t *testing.T) {
 		cur = getCSR(t, csr.Name)
 		return len(cur.Status.Certificate) > 0, ""
 	})
-	leaf := verifyChain(t, cur.Status.Certificate, ca.cert, x509.ExtKeyUsageServerAuth)
+	leaf := verifyChain(t, cur.Status.Certificate, ca.Cert, x509.ExtKeyUsageServerAuth)
 	if leaf.Subject.CommonName != "kubelet" || !containsAll(leaf.DNSNames, "my-svc.my-namespace.svc.cluster.local", csr.Name+".nodes.internal") {
 		t.Errorf("CN=%q DNS=%v, want the template applied", leaf.Subject.CommonName, leaf.DNSNames)
 	}
@@ -107,7 +107,7 @@ func TestKubernetesCSRIsSignedAfterApproval(t *testing.T) {
 // resource namespace only.
 func TestCertificateRequestWithAClusterIssuer(t *testing.T) {
 	ca := validCA(t, "Shared Root CA")
-	createSecret(t, clusterResourceNamespace, "shared-ca", ca.secretData())
+	createSecret(t, clusterResourceNamespace, "shared-ca", ca.SecretData())
 	issuer := &v1alpha1.NstanceClusterIssuer{
 		ObjectMeta: metav1.ObjectMeta{Name: "shared"},
 		Spec:       v1alpha1.IssuerSpec{CA: v1alpha1.CASpec{SecretName: "shared-ca"}},
@@ -117,10 +117,10 @@ func TestCertificateRequestWithAClusterIssuer(t *testing.T) {
 
 	ns := newNamespace(t)
 	// A Secret of the same name in the request's namespace must be ignored.
-	createSecret(t, ns, "shared-ca", validCA(t, "Decoy CA").secretData())
+	createSecret(t, ns, "shared-ca", validCA(t, "Decoy CA").SecretData())
 	cr := createCertificateRequest(t, ns, issuerRef("NstanceClusterIssuer", "shared"), csrPEM(t, "x", "x.example.com"), time.Hour, nil)
 	approve(t, cr)
-	verifyChain(t, waitCRReady(t, cr).Status.Certificate, ca.cert, x509.ExtKeyUsageAny)
+	verifyChain(t, waitCRReady(t, cr).Status.Certificate, ca.Cert, x509.ExtKeyUsageAny)
 }
 
 func TestKubernetesCSRForANamespacedIssuerFailsClearly(t *testing.T) {

@@ -31,16 +31,16 @@ func TestIssuerReadinessFollowsTheCASecret(t *testing.T) {
 	other := validCA(t, "Other Root CA")
 	expired := newTestCA(t, "Expired Root CA", time.Now().Add(-48*time.Hour), time.Now().Add(-time.Hour))
 
-	createSecret(t, ns, "ca", map[string][]byte{"tls.crt": []byte("not a certificate"), "tls.key": good.keyPEM})
+	createSecret(t, ns, "ca", map[string][]byte{"tls.crt": []byte("not a certificate"), "tls.key": good.KeyPEM})
 	waitIssuer(t, issuer, metav1.ConditionFalse, "tls.crt")
 
-	updateCASecret(t, ns, map[string][]byte{"tls.crt": good.certPEM})
+	updateCASecret(t, ns, map[string][]byte{"tls.crt": good.CertPEM})
 	waitIssuer(t, issuer, metav1.ConditionFalse, "no tls.key")
 
-	updateCASecret(t, ns, map[string][]byte{"tls.crt": good.certPEM, "tls.key": other.keyPEM})
+	updateCASecret(t, ns, map[string][]byte{"tls.crt": good.CertPEM, "tls.key": other.KeyPEM})
 	waitIssuer(t, issuer, metav1.ConditionFalse, "does not match")
 
-	updateCASecret(t, ns, expired.secretData())
+	updateCASecret(t, ns, expired.SecretData())
 	waitIssuer(t, issuer, metav1.ConditionFalse, "expired")
 
 	// Meanwhile the request waits: not Failed, not signed.
@@ -49,9 +49,9 @@ func TestIssuerReadinessFollowsTheCASecret(t *testing.T) {
 		t.Fatalf("request while the CA is broken: %+v, want pending", c)
 	}
 
-	updateCASecret(t, ns, good.secretData())
+	updateCASecret(t, ns, good.SecretData())
 	waitIssuer(t, issuer, metav1.ConditionTrue, "")
-	verifyChain(t, waitCRReady(t, cr).Status.Certificate, good.cert, x509.ExtKeyUsageServerAuth)
+	verifyChain(t, waitCRReady(t, cr).Status.Certificate, good.Cert, x509.ExtKeyUsageServerAuth)
 
 	// Deleting the Secret is noticed too.
 	if err := k8s.Delete(context.Background(), getSecret(t, ns, "ca")); err != nil {
@@ -63,7 +63,7 @@ func TestIssuerReadinessFollowsTheCASecret(t *testing.T) {
 func TestBrokenTemplateMakesIssuerFailUntilEdited(t *testing.T) {
 	ns := newNamespace(t)
 	ca := validCA(t, "Template Root CA")
-	createSecret(t, ns, "ca", ca.secretData())
+	createSecret(t, ns, "ca", ca.SecretData())
 	issuer := webIssuer(ns, "ca")
 	issuer.Spec.Templates[0].DNS = []string{"{{ .Request.Name "}
 	create(t, issuer)
@@ -83,17 +83,17 @@ func TestRotatedCAIsUsedForTheNextRequest(t *testing.T) {
 	ns := newNamespace(t)
 	oldCA := validCA(t, "Old Root CA")
 	newCA := validCA(t, "New Root CA")
-	createSecret(t, ns, "ca", oldCA.secretData())
+	createSecret(t, ns, "ca", oldCA.SecretData())
 	issuer := webIssuer(ns, "ca")
 	create(t, issuer)
 	waitIssuer(t, issuer, metav1.ConditionTrue, "")
 
 	cr := createCertificateRequest(t, ns, issuerRef("NstanceIssuer", "web"), csrPEM(t, "a", "a."+ns+".example.com"), time.Hour, nil)
 	approve(t, cr)
-	verifyChain(t, waitCRReady(t, cr).Status.Certificate, oldCA.cert, x509.ExtKeyUsageServerAuth)
+	verifyChain(t, waitCRReady(t, cr).Status.Certificate, oldCA.Cert, x509.ExtKeyUsageServerAuth)
 
-	updateCASecret(t, ns, newCA.secretData())
-	want := pki.Fingerprint(newCA.cert)
+	updateCASecret(t, ns, newCA.SecretData())
+	want := pki.Fingerprint(newCA.Cert)
 	eventually(t, "status.ca to show the new CA", func() (bool, string) {
 		_ = k8s.Get(context.Background(), client.ObjectKeyFromObject(issuer), issuer)
 		if issuer.Status.CA == nil {
@@ -104,7 +104,7 @@ func TestRotatedCAIsUsedForTheNextRequest(t *testing.T) {
 
 	cr = createCertificateRequest(t, ns, issuerRef("NstanceIssuer", "web"), csrPEM(t, "b", "b."+ns+".example.com"), time.Hour, nil)
 	approve(t, cr)
-	verifyChain(t, waitCRReady(t, cr).Status.Certificate, newCA.cert, x509.ExtKeyUsageServerAuth)
+	verifyChain(t, waitCRReady(t, cr).Status.Certificate, newCA.Cert, x509.ExtKeyUsageServerAuth)
 }
 
 func TestCAIsGeneratedOnceAndNeverOverwritten(t *testing.T) {
@@ -158,13 +158,13 @@ func TestCAIsGeneratedOnceAndNeverOverwritten(t *testing.T) {
 
 	// An existing Secret is never replaced by generation.
 	existing := validCA(t, "Existing Root CA")
-	createSecret(t, ns, "existing", existing.secretData())
+	createSecret(t, ns, "existing", existing.SecretData())
 	third := webIssuer(ns, "existing")
 	third.Name = "third"
 	third.Spec.CA.Generate = gen
 	create(t, third)
 	waitIssuer(t, third, metav1.ConditionTrue, "")
-	if got := parseChain(t, getSecret(t, ns, "existing").Data["tls.crt"])[0]; !got.Equal(existing.cert) {
+	if got := parseChain(t, getSecret(t, ns, "existing").Data["tls.crt"])[0]; !got.Equal(existing.Cert) {
 		t.Errorf("existing CA Secret was overwritten with %s", got.Subject)
 	}
 }

@@ -54,7 +54,7 @@ func create(t *testing.T, obj client.Object) {
 func TestApprovedRequestIsSignedPerTemplate(t *testing.T) {
 	ns := newNamespace(t)
 	ca := validCA(t, "Web Root CA")
-	createSecret(t, ns, "web-ca", ca.secretData())
+	createSecret(t, ns, "web-ca", ca.SecretData())
 	issuer := webIssuer(ns, "web-ca")
 	create(t, issuer)
 	waitIssuer(t, issuer, metav1.ConditionTrue, "")
@@ -64,14 +64,14 @@ func TestApprovedRequestIsSignedPerTemplate(t *testing.T) {
 		_ = k8s.Get(context.Background(), client.ObjectKeyFromObject(issuer), issuer)
 		return issuer.Status.CA != nil, "status.ca empty"
 	})
-	if got, want := issuer.Status.CA.SHA256Fingerprint, pki.Fingerprint(ca.cert); got != want {
+	if got, want := issuer.Status.CA.SHA256Fingerprint, pki.Fingerprint(ca.Cert); got != want {
 		t.Errorf("status.ca.sha256Fingerprint = %q, want %q", got, want)
 	}
 	if !strings.Contains(issuer.Status.CA.Subject, "CN=Web Root CA") {
 		t.Errorf("status.ca.subject = %q, want the CA's subject", issuer.Status.CA.Subject)
 	}
-	if !issuer.Status.CA.NotAfter.Time.Equal(ca.cert.NotAfter.Truncate(time.Second)) {
-		t.Errorf("status.ca.notAfter = %s, want %s", issuer.Status.CA.NotAfter, ca.cert.NotAfter)
+	if !issuer.Status.CA.NotAfter.Time.Equal(ca.Cert.NotAfter.Truncate(time.Second)) {
+		t.Errorf("status.ca.notAfter = %s, want %s", issuer.Status.CA.NotAfter, ca.Cert.NotAfter)
 	}
 
 	requested := 48 * time.Hour
@@ -81,7 +81,7 @@ func TestApprovedRequestIsSignedPerTemplate(t *testing.T) {
 	start := time.Now()
 	cr = waitCRReady(t, cr)
 
-	leaf := verifyChain(t, cr.Status.Certificate, ca.cert, x509.ExtKeyUsageServerAuth)
+	leaf := verifyChain(t, cr.Status.Certificate, ca.Cert, x509.ExtKeyUsageServerAuth)
 	if want := cr.Name + ".prod-eu1"; leaf.Subject.CommonName != want {
 		t.Errorf("CN = %q, want %q (template overrides the request)", leaf.Subject.CommonName, want)
 	}
@@ -103,7 +103,7 @@ func TestApprovedRequestIsSignedPerTemplate(t *testing.T) {
 	if skew := start.Sub(leaf.NotBefore); skew > 31*time.Second+5*time.Second {
 		t.Errorf("NotBefore backdated by %s, want at most 30s", skew)
 	}
-	if !bytes.Equal(cr.Status.CA, ca.certPEM) {
+	if !bytes.Equal(cr.Status.CA, ca.CertPEM) {
 		t.Errorf("status.ca = %q, want the root CA", cr.Status.CA)
 	}
 	note := waitEvent(t, ns, cr.Name, "CertificateIssued")
@@ -117,7 +117,7 @@ func TestApprovedRequestIsSignedPerTemplate(t *testing.T) {
 func TestDefaultTemplateAndPassThrough(t *testing.T) {
 	ns := newNamespace(t)
 	ca := validCA(t, "Default Root CA")
-	createSecret(t, ns, "ca", ca.secretData())
+	createSecret(t, ns, "ca", ca.SecretData())
 	withDefault := webIssuer(ns, "ca")
 	withDefault.Spec.DefaultTemplate = "web"
 	create(t, withDefault)
@@ -131,14 +131,14 @@ func TestDefaultTemplateAndPassThrough(t *testing.T) {
 
 	cr := createCertificateRequest(t, ns, issuerRef("NstanceIssuer", "web"), csrPEM(t, "x", "a."+ns+".example.com"), time.Hour, nil)
 	approve(t, cr)
-	leaf := verifyChain(t, waitCRReady(t, cr).Status.Certificate, ca.cert, x509.ExtKeyUsageServerAuth)
+	leaf := verifyChain(t, waitCRReady(t, cr).Status.Certificate, ca.Cert, x509.ExtKeyUsageServerAuth)
 	if want := cr.Name + ".prod-eu1"; leaf.Subject.CommonName != want {
 		t.Errorf("default template not applied: CN = %q, want %q", leaf.Subject.CommonName, want)
 	}
 
 	cr = createCertificateRequest(t, ns, issuerRef("NstanceIssuer", "plain"), csrPEM(t, "as-asked", "anything.example.org"), time.Hour, nil)
 	approve(t, cr)
-	leaf = verifyChain(t, waitCRReady(t, cr).Status.Certificate, ca.cert, x509.ExtKeyUsageAny)
+	leaf = verifyChain(t, waitCRReady(t, cr).Status.Certificate, ca.Cert, x509.ExtKeyUsageAny)
 	if leaf.Subject.CommonName != "as-asked" || !slices.Equal(leaf.DNSNames, []string{"anything.example.org"}) {
 		t.Errorf("pass-through changed the request: CN=%q DNS=%v", leaf.Subject.CommonName, leaf.DNSNames)
 	}
@@ -147,7 +147,7 @@ func TestDefaultTemplateAndPassThrough(t *testing.T) {
 func TestUnapprovedAndDeniedRequestsAreNeverSigned(t *testing.T) {
 	ns := newNamespace(t)
 	ca := validCA(t, "Gate Root CA")
-	createSecret(t, ns, "ca", ca.secretData())
+	createSecret(t, ns, "ca", ca.SecretData())
 	issuer := webIssuer(ns, "ca")
 	create(t, issuer)
 	waitIssuer(t, issuer, metav1.ConditionTrue, "")
@@ -179,7 +179,7 @@ func TestUnapprovedAndDeniedRequestsAreNeverSigned(t *testing.T) {
 func TestPolicyViolationFailsWithTheOffendingValue(t *testing.T) {
 	ns := newNamespace(t)
 	ca := validCA(t, "Policy Root CA")
-	createSecret(t, ns, "ca", ca.secretData())
+	createSecret(t, ns, "ca", ca.SecretData())
 	issuer := webIssuer(ns, "ca")
 	create(t, issuer)
 	waitIssuer(t, issuer, metav1.ConditionTrue, "")

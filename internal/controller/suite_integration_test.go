@@ -4,15 +4,9 @@ package controller_test
 
 import (
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
-	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,6 +29,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/app"
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
+	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 )
 
 // clusterResourceNamespace is where NstanceClusterIssuers read Secrets in
@@ -140,50 +135,17 @@ func newNamespace(t *testing.T) string {
 	return ns.Name
 }
 
-// testCA is a CA created by the test.
-type testCA struct {
-	cert    *x509.Certificate
-	key     crypto.Signer
-	certPEM []byte
-	keyPEM  []byte
-}
-
-func newTestCA(t *testing.T, cn string, notBefore, notAfter time.Time) *testCA {
+func newTestCA(t *testing.T, cn string, notBefore, notAfter time.Time) *testpki.CA {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := testpki.NewRootCA(cn, notBefore, notAfter)
 	if err != nil {
 		t.Fatal(err)
 	}
-	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: cn, Organization: []string{"nstance-issuer tests"}},
-		NotBefore:             notBefore,
-		NotAfter:              notAfter,
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
-		SubjectKeyId:          []byte(cn),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	keyDER, _ := x509.MarshalPKCS8PrivateKey(key)
-	return &testCA{
-		cert: cert, key: key,
-		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		keyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
-	}
+	return ca
 }
 
-func validCA(t *testing.T, cn string) *testCA {
+func validCA(t *testing.T, cn string) *testpki.CA {
 	return newTestCA(t, cn, time.Now().Add(-time.Hour), time.Now().Add(365*24*time.Hour))
-}
-
-func (ca *testCA) secretData() map[string][]byte {
-	return map[string][]byte{"tls.crt": ca.certPEM, "tls.key": ca.keyPEM, "ca.crt": ca.certPEM}
 }
 
 func createSecret(t *testing.T, ns, name string, data map[string][]byte) {
@@ -219,17 +181,11 @@ func updateCASecret(t *testing.T, ns string, data map[string][]byte) {
 // csrPEM returns a PEM CSR for a fresh ECDSA P-256 key.
 func csrPEM(t *testing.T, cn string, dnsNames ...string) []byte {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	csr, err := testpki.CSR(cn, dnsNames...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
-		Subject: pkix.Name{CommonName: cn}, DNSNames: dnsNames,
-	}, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})
+	return csr
 }
 
 func issuerRef(kind, name string) cmmeta.IssuerReference {
@@ -411,21 +367,9 @@ func waitEvent(t *testing.T, ns, name, reason string) string {
 // parseChain decodes a PEM chain.
 func parseChain(t *testing.T, chain []byte) []*x509.Certificate {
 	t.Helper()
-	var certs []*x509.Certificate
-	for {
-		var b *pem.Block
-		b, chain = pem.Decode(chain)
-		if b == nil {
-			break
-		}
-		c, err := x509.ParseCertificate(b.Bytes)
-		if err != nil {
-			t.Fatal(err)
-		}
-		certs = append(certs, c)
-	}
-	if len(certs) == 0 {
-		t.Fatal("no certificate in chain")
+	certs, err := testpki.ParseChain(chain)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return certs
 }
@@ -434,46 +378,19 @@ func parseChain(t *testing.T, chain []byte) []*x509.Certificate {
 // intermediates, for the given usage.
 func verifyChain(t *testing.T, chain []byte, root *x509.Certificate, usage x509.ExtKeyUsage) *x509.Certificate {
 	t.Helper()
-	certs := parseChain(t, chain)
-	roots := x509.NewCertPool()
-	roots.AddCert(root)
-	inter := x509.NewCertPool()
-	for _, c := range certs[1:] {
-		inter.AddCert(c)
+	leaf, err := testpki.VerifyChain(chain, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: root.Raw}), usage)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := certs[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{usage}}); err != nil {
-		t.Fatalf("issued certificate does not chain to %q: %v", root.Subject.CommonName, err)
-	}
-	return certs[0]
+	return leaf
 }
 
 // newIntermediateCA returns an intermediate CA signed by parent.
-func newIntermediateCA(t *testing.T, parent *testCA, cn string) *testCA {
+func newIntermediateCA(t *testing.T, parent *testpki.CA, cn string) *testpki.CA {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := testpki.NewIntermediateCA(parent, cn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	serial, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
-		Subject:               pkix.Name{CommonName: cn},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              parent.cert.NotAfter.Add(-time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
-		SubjectKeyId:          []byte(cn),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent.cert, key.Public(), parent.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	keyDER, _ := x509.MarshalECPrivateKey(key) // SEC1, as openssl ecparam writes it
-	return &testCA{
-		cert: cert, key: key,
-		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		keyPEM:  pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}),
-	}
+	return ca
 }
