@@ -1,0 +1,100 @@
+{{/* Chart name, truncated to the 63 characters of a label value. */}}
+{{- define "nstance-issuer.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Full name, the prefix of every resource name: the release name, plus the
+chart name unless the release name already contains it.
+*/}}
+{{- define "nstance-issuer.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "nstance-issuer.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels that select the controller's pods; never change them after install. */}}
+{{- define "nstance-issuer.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "nstance-issuer.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* Labels on every object of the release. */}}
+{{- define "nstance-issuer.labels" -}}
+{{ include "nstance-issuer.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | trunc 63 | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: nstance-issuer
+helm.sh/chart: {{ include "nstance-issuer.chart" . }}
+{{- end }}
+
+{{- define "nstance-issuer.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "nstance-issuer.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name must name an existing ServiceAccount when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "nstance-issuer.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
+{{- end }}
+{{- end }}
+
+{{/* Where NstanceClusterIssuers read CA Secrets. */}}
+{{- define "nstance-issuer.clusterResourceNamespace" -}}
+{{- .Values.clusterResourceNamespace | default .Release.Namespace }}
+{{- end }}
+
+{{/* Where the leader election Lease lives: the manager's default is the cluster resource namespace. */}}
+{{- define "nstance-issuer.leaseNamespace" -}}
+{{- .Values.leaderElection.namespace | default (include "nstance-issuer.clusterResourceNamespace" .) }}
+{{- end }}
+
+{{/*
+The manager's RBAC rules, generated from +kubebuilder:rbac markers by
+`make manifests` into config/rbac/role.yaml and copied verbatim into
+files/rbac/role.yaml by `make chart-rbac` (`make verify-chart` fails when
+the copy is stale). Call with the kind: "ClusterRole" or "Role".
+*/}}
+{{- define "nstance-issuer.generatedRules" -}}
+{{- $kind := .kind }}
+{{- $found := list }}
+{{- range $doc := regexSplit "(?m)^---\\s*$" (.root.Files.Get "files/rbac/role.yaml") -1 }}
+{{- $obj := fromYaml $doc }}
+{{- if and $obj (eq ($obj.kind | default "") $kind) }}
+{{- $found = append $found $obj }}
+{{- end }}
+{{- end }}
+{{- if ne (len $found) 1 }}
+{{- fail (printf "files/rbac/role.yaml must hold exactly one %s, found %d: run make chart-rbac" $kind (len $found)) }}
+{{- end }}
+{{- toYaml (index $found 0).rules }}
+{{- end }}
+
+{{/* Fail early on settings that contradict each other. */}}
+{{- define "nstance-issuer.validate" -}}
+{{- if and (gt (int .Values.replicaCount) 1) (not .Values.leaderElection.enabled) }}
+{{- fail "replicaCount > 1 requires leaderElection.enabled: replicas without leader election sign concurrently and fight during upgrades" }}
+{{- end }}
+{{- if and .Values.podDisruptionBudget.enabled (not (kindIs "invalid" .Values.podDisruptionBudget.minAvailable)) (not (kindIs "invalid" .Values.podDisruptionBudget.maxUnavailable)) }}
+{{- fail "podDisruptionBudget: set at most one of minAvailable and maxUnavailable" }}
+{{- end }}
+{{- if and .Values.metrics.serviceMonitor.enabled (not (and .Values.metrics.enabled .Values.metrics.service.enabled)) }}
+{{- fail "metrics.serviceMonitor.enabled requires metrics.enabled and metrics.service.enabled" }}
+{{- end }}
+{{- end }}
