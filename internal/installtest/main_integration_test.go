@@ -1,0 +1,338 @@
+//go:build integration
+
+// Package installtest proves the install artifacts (the Helm chart in
+// charts/nstance-issuer and the kustomize tree in config/) against a real
+// kube-apiserver and etcd: every render is applied with server-side dry-run
+// and strict field validation, its pod passes the restricted Pod Security
+// Standard, and its RBAC, created for real, grants what the controller and
+// cert-manager's approver need and nothing the design does not.
+//
+// Run with `make test-install` (HELM, KUBECTL and KUBEBUILDER_ASSETS set).
+package installtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	k8syaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+)
+
+const fieldManager = "nstance-installtest"
+
+var (
+	restCfg     *rest.Config
+	clientset   kubernetes.Interface
+	mapper      *restmapper.DeferredDiscoveryRESTMapper
+	helmBin     string
+	kubectlBin  string
+	kubeVersion string // the API server's version; charts are rendered for it
+)
+
+// TestMain starts one kube-apiserver + etcd for the whole package, with our
+// CRDs, cert-manager's and a ServiceMonitor CRD fixture installed.
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	fail := func(msg string, args ...any) int {
+		fmt.Fprintf(os.Stderr, msg+"\n", args...)
+		return 1
+	}
+	if helmBin = os.Getenv("HELM"); helmBin == "" {
+		return fail("HELM is not set: run these tests with `make test-install`")
+	}
+	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
+		return fail("KUBEBUILDER_ASSETS is not set: run these tests with `make test-install`")
+	}
+	var err error
+	if kubectlBin, err = exec.LookPath(envOr("KUBECTL", "kubectl")); err != nil {
+		return fail("kubectl (for `kubectl kustomize`) not found: %v", err)
+	}
+	cmDir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/cert-manager/cert-manager").Output()
+	if err != nil {
+		return fail("cannot locate cert-manager's module for its CRDs: %v", err)
+	}
+	env := &envtest.Environment{
+		CRDDirectoryPaths: []string{
+			filepath.Join(configDir, "crd", "bases"),
+			filepath.Join(strings.TrimSpace(string(cmDir)), "deploy", "crds"),
+			filepath.Join("testdata", "crds"),
+		},
+		ErrorIfCRDPathMissing: true,
+	}
+	defer func() { _ = env.Stop() }()
+	if restCfg, err = env.Start(); err != nil {
+		return fail("cannot start the API server: %v", err)
+	}
+	if clientset, err = kubernetes.NewForConfig(restCfg); err != nil {
+		return fail("%v", err)
+	}
+	v, err := clientset.Discovery().ServerVersion()
+	if err != nil {
+		return fail("%v", err)
+	}
+	kubeVersion = v.GitVersion
+	mapper = restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(clientset.Discovery()))
+	return m.Run()
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// ---- rendering ---------------------------------------------------------------
+
+// runTool runs a command and returns its stdout, or an error carrying stderr.
+func runTool(name string, args ...string) ([]byte, error) {
+	var stdout, stderr bytes.Buffer
+	cmd := exec.Command(name, args...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.Bytes(), fmt.Errorf("%s %s: %w\n%s", filepath.Base(name), strings.Join(args, " "), err, stderr.String())
+	}
+	return stdout.Bytes(), nil
+}
+
+// helmTemplate renders the chart as release in namespace ns with extra helm
+// arguments (-f, --set ...), for the test API server's version.
+func helmTemplate(release, ns string, args ...string) ([]byte, error) {
+	return runTool(helmBin, append([]string{"template", release, chartDir, "--namespace", ns, "--kube-version", kubeVersion}, args...)...)
+}
+
+func renderChart(t *testing.T, release, ns string, args ...string) []*unstructured.Unstructured {
+	t.Helper()
+	out, err := helmTemplate(release, ns, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return decodeObjects(t, out)
+}
+
+func renderKustomize(t *testing.T, dir string) []*unstructured.Unstructured {
+	t.Helper()
+	out, err := runTool(kubectlBin, "kustomize", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return decodeObjects(t, out)
+}
+
+func decodeObjects(t *testing.T, data []byte) []*unstructured.Unstructured {
+	t.Helper()
+	dec := k8syaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
+	var objs []*unstructured.Unstructured
+	for {
+		var m map[string]any
+		if err := dec.Decode(&m); errors.Is(err, io.EOF) {
+			return objs
+		} else if err != nil {
+			t.Fatalf("rendered YAML does not parse: %v", err)
+		}
+		if len(m) == 0 {
+			continue
+		}
+		objs = append(objs, &unstructured.Unstructured{Object: m})
+	}
+}
+
+func objID(o *unstructured.Unstructured) string {
+	if ns := o.GetNamespace(); ns != "" {
+		return fmt.Sprintf("%s %s/%s", o.GetKind(), ns, o.GetName())
+	}
+	return fmt.Sprintf("%s %s", o.GetKind(), o.GetName())
+}
+
+// ofKind returns the objects of a kind.
+func ofKind(objs []*unstructured.Unstructured, kind string) []*unstructured.Unstructured {
+	var out []*unstructured.Unstructured
+	for _, o := range objs {
+		if o.GetKind() == kind {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// only returns the one object of a kind, failing the test otherwise.
+func only(t *testing.T, objs []*unstructured.Unstructured, kind string) *unstructured.Unstructured {
+	t.Helper()
+	found := ofKind(objs, kind)
+	if len(found) != 1 {
+		t.Fatalf("want exactly one %s in the render, found %d", kind, len(found))
+	}
+	return found[0]
+}
+
+func toTyped[T any](t *testing.T, o *unstructured.Unstructured) *T {
+	t.Helper()
+	var out T
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructuredWithValidation(o.Object, &out, true); err != nil {
+		t.Fatalf("%s: %v", objID(o), err)
+	}
+	return &out
+}
+
+// ---- the API server ------------------------------------------------------------
+
+// restrictedNS is the label set of a namespace that enforces (and warns
+// about) the restricted Pod Security Standard.
+var restrictedNS = map[string]string{
+	"pod-security.kubernetes.io/enforce": "restricted",
+	"pod-security.kubernetes.io/warn":    "restricted",
+}
+
+// ensureNamespace creates a namespace for real (dry-run needs it to exist).
+func ensureNamespace(t *testing.T, name string, labels map[string]string) {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}
+	_, err := clientset.CoreV1().Namespaces().Create(context.Background(), ns, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		t.Fatal(err)
+	}
+}
+
+// warningCollector records the API server's warnings (e.g. PodSecurity
+// `warn` findings, deprecated APIs).
+type warningCollector struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (w *warningCollector) HandleWarningHeader(_ int, _ string, text string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.msgs = append(w.msgs, text)
+}
+
+func (w *warningCollector) take() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := w.msgs
+	w.msgs = nil
+	return out
+}
+
+// apply server-side applies objs in order, for real or as a dry run, with
+// strict field validation: an unknown or duplicate field, a wrong type or a
+// missing kind fails, as does any warning the API server returns.
+func apply(t *testing.T, objs []*unstructured.Unstructured, dryRun bool) {
+	t.Helper()
+	warnings := &warningCollector{}
+	cfg := rest.CopyConfig(restCfg)
+	cfg.WarningHandler = warnings
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := metav1.PatchOptions{FieldManager: fieldManager, Force: ptr.To(true), FieldValidation: "Strict"}
+	if dryRun {
+		opts.DryRun = []string{metav1.DryRunAll}
+	}
+	for _, o := range objs {
+		gvk := o.GroupVersionKind()
+		mapping, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		if err != nil {
+			t.Errorf("%s: the API server does not serve %s: %v", objID(o), gvk, err)
+			continue
+		}
+		data, err := o.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ri dynamic.ResourceInterface = dyn.Resource(mapping.Resource)
+		if mapping.Scope.Name() == "namespace" {
+			if o.GetNamespace() == "" {
+				t.Errorf("%s: a namespaced object without a namespace", objID(o))
+				continue
+			}
+			ri = dyn.Resource(mapping.Resource).Namespace(o.GetNamespace())
+		} else if o.GetNamespace() != "" {
+			t.Errorf("%s: a cluster-scoped object with a namespace", objID(o))
+		}
+		if _, err := ri.Patch(context.Background(), o.GetName(), types.ApplyPatchType, data, opts); err != nil {
+			t.Errorf("%s: the API server rejects it: %v", objID(o), err)
+		}
+		for _, w := range warnings.take() {
+			t.Errorf("%s: the API server warns: %s", objID(o), w)
+		}
+	}
+}
+
+// dryRunPods creates, as a dry run, the pod each Deployment would create, in
+// the Deployment's namespace: the PodSecurity admission plugin rejects it
+// unless it meets the namespace's enforced level (restricted).
+func dryRunPods(t *testing.T, objs []*unstructured.Unstructured) {
+	t.Helper()
+	for _, o := range ofKind(objs, "Deployment") {
+		d := toTyped[appsv1.Deployment](t, o)
+		ns, err := clientset.CoreV1().Namespaces().Get(context.Background(), d.Namespace, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ns.Labels["pod-security.kubernetes.io/enforce"] != "restricted" {
+			t.Fatalf("namespace %s does not enforce the restricted Pod Security Standard", d.Namespace)
+		}
+		pod := &corev1.Pod{ObjectMeta: *d.Spec.Template.ObjectMeta.DeepCopy(), Spec: *d.Spec.Template.Spec.DeepCopy()}
+		pod.Name = d.Name + "-dry-run"
+		pod.Namespace = d.Namespace
+		_, err = clientset.CoreV1().Pods(d.Namespace).Create(context.Background(), pod,
+			metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}, FieldValidation: "Strict"})
+		if err != nil {
+			t.Errorf("the pod of %s is rejected: %v", objID(o), err)
+		}
+	}
+}
+
+// namespacesOf returns the namespaces the objects live in (for
+// ensureNamespace), skipping those a Namespace object in objs creates.
+func namespacesOf(objs []*unstructured.Unstructured) []string {
+	created := map[string]bool{}
+	for _, o := range ofKind(objs, "Namespace") {
+		created[o.GetName()] = true
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, o := range objs {
+		if ns := o.GetNamespace(); ns != "" && !seen[ns] && !created[ns] {
+			seen[ns] = true
+			out = append(out, ns)
+		}
+	}
+	return out
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
