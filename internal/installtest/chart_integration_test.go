@@ -18,6 +18,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 func TestHelmLint(t *testing.T) {
@@ -349,4 +350,61 @@ func specDiff(a, b any) string {
 		return ""
 	}
 	return fmt.Sprintf("\n  %s\n  %s", ja, jb)
+}
+
+// TestHelmInstallUpgradeUninstall runs helm itself against the API server:
+// install (adopting the CRDs already there, as a user who installed them
+// by hand would), upgrade, and uninstall, which must keep the CRDs.
+// It is not parallel: the other tests need the CRDs it manages.
+func TestHelmInstallUpgradeUninstall(t *testing.T) {
+	const release, ns = "real", "helm-real"
+	ctx := context.Background()
+	ensureNamespace(t, ns, restrictedNS)
+	crds := ofKind(renderChart(t, release, ns), "CustomResourceDefinition")
+	for _, crd := range crds { // helm's documented adoption of existing objects
+		patch := fmt.Sprintf(`{"metadata":{"labels":{"app.kubernetes.io/managed-by":"Helm"},`+
+			`"annotations":{"meta.helm.sh/release-name":%q,"meta.helm.sh/release-namespace":%q}}}`, release, ns)
+		if _, err := dynamicClient(t).Resource(crdGVR).Patch(ctx, crd.GetName(), types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	helm := func(args ...string) {
+		t.Helper()
+		if _, err := runTool(helmBin, append(args, "--namespace", ns)...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	helm("install", release, chartDir)
+	d, err := clientset.AppsV1().Deployments(ns).Get(ctx, "real-nstance-issuer", metav1.GetOptions{})
+	if err != nil {
+		t.Fatalf("helm install did not create the Deployment: %v", err)
+	}
+	if _, err := clientset.RbacV1().ClusterRoles().Get(ctx, "real-nstance-issuer-manager", metav1.GetOptions{}); err != nil {
+		t.Fatalf("helm install did not create the manager ClusterRole: %v", err)
+	}
+
+	helm("upgrade", release, chartDir, "--set", "replicaCount=2,podDisruptionBudget.enabled=true")
+	if d2, err := clientset.AppsV1().Deployments(ns).Get(ctx, d.Name, metav1.GetOptions{}); err != nil || *d2.Spec.Replicas != 2 {
+		t.Fatalf("helm upgrade did not scale the Deployment: %v", err)
+	}
+	if _, err := clientset.PolicyV1().PodDisruptionBudgets(ns).Get(ctx, d.Name, metav1.GetOptions{}); err != nil {
+		t.Fatalf("helm upgrade did not add the PodDisruptionBudget: %v", err)
+	}
+
+	helm("uninstall", release)
+	if _, err := clientset.AppsV1().Deployments(ns).Get(ctx, d.Name, metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the Deployment survived helm uninstall: %v", err)
+	}
+	if _, err := clientset.RbacV1().ClusterRoles().Get(ctx, "real-nstance-issuer-manager", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the manager ClusterRole survived helm uninstall: %v", err)
+	}
+	for _, crd := range crds {
+		got, err := dynamicClient(t).Resource(crdGVR).Get(ctx, crd.GetName(), metav1.GetOptions{})
+		if err != nil {
+			t.Fatalf("helm uninstall deleted CRD %s despite crds.keep: %v", crd.GetName(), err)
+		}
+		if got.GetDeletionTimestamp() != nil {
+			t.Fatalf("helm uninstall is deleting CRD %s despite crds.keep", crd.GetName())
+		}
+	}
 }

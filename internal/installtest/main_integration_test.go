@@ -30,6 +30,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	k8syaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/discovery/cached/memory"
@@ -50,6 +51,8 @@ var (
 	helmBin     string
 	kubectlBin  string
 	kubeVersion string // the API server's version; charts are rendered for it
+	kubeconfig  string // a kubeconfig file for helm install
+	helmHome    string // helm's config, cache and data directories
 )
 
 // TestMain starts one kube-apiserver + etcd for the whole package, with our
@@ -98,6 +101,16 @@ func run(m *testing.M) int {
 	}
 	kubeVersion = v.GitVersion
 	mapper = restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(clientset.Discovery()))
+	tmp, err := os.MkdirTemp("", "installtest-")
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer func() { _ = os.RemoveAll(tmp) }()
+	helmHome = tmp
+	kubeconfig = filepath.Join(tmp, "kubeconfig")
+	if err := os.WriteFile(kubeconfig, env.KubeConfig, 0o600); err != nil {
+		return fail("%v", err)
+	}
 	return m.Run()
 }
 
@@ -114,6 +127,11 @@ func envOr(key, def string) string {
 func runTool(name string, args ...string) ([]byte, error) {
 	var stdout, stderr bytes.Buffer
 	cmd := exec.Command(name, args...)
+	cmd.Env = append(os.Environ(), // helm keeps no state outside the test
+		"HELM_CONFIG_HOME="+filepath.Join(helmHome, "config"),
+		"HELM_CACHE_HOME="+filepath.Join(helmHome, "cache"),
+		"HELM_DATA_HOME="+filepath.Join(helmHome, "data"),
+		"KUBECONFIG="+kubeconfig)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		return stdout.Bytes(), fmt.Errorf("%s %s: %w\n%s", filepath.Base(name), strings.Join(args, " "), err, stderr.String())
@@ -335,4 +353,15 @@ func mustJSON(v any) string {
 		panic(err)
 	}
 	return string(b)
+}
+
+var crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
+
+func dynamicClient(t *testing.T) dynamic.Interface {
+	t.Helper()
+	dyn, err := dynamic.NewForConfig(restCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dyn
 }
