@@ -57,7 +57,7 @@ func run(ctx context.Context) error {
 	}
 	kubeconfig := filepath.Join(root, "bin", "demo", "kubeconfig")
 	step("starting kube-apiserver, etcd and nstance-issuer")
-	stack, err := localstack.Start(ctx, root, kubeconfig)
+	stack, err := localstack.Start(ctx, localstack.Options{RepoRoot: root, KubeconfigPath: kubeconfig})
 	if err != nil {
 		return err
 	}

@@ -1,11 +1,13 @@
 // Package localstack runs nstance-issuer on this machine without a cluster:
 // a real kube-apiserver and etcd (built from Go modules, found through
-// KUBEBUILDER_ASSETS), our CRDs and cert-manager's, and the nstance-issuer
-// manager wired exactly as the binary wires it. It writes a kubeconfig a
-// person can use with kubectl, and Stop tears everything down.
+// KUBEBUILDER_ASSETS), our CRDs and cert-manager's, the nstance-issuer
+// manager wired exactly as the binary wires it and, on request,
+// cert-manager's own controllers built from its Go packages. It writes a
+// kubeconfig a person can use with kubectl, and Stop tears everything down.
 package localstack
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -21,6 +24,7 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
@@ -28,66 +32,125 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
 )
 
-// ClusterResourceNamespace is where the stack's NstanceClusterIssuers keep
-// their CA Secrets.
+// ClusterResourceNamespace is where the stack's cluster-scoped issuers,
+// nstance-issuer's and cert-manager's alike, keep their CA Secrets.
 const ClusterResourceNamespace = "nstance-issuer"
+
+// Options configure Start.
+type Options struct {
+	// RepoRoot is the repository's root: it locates config/crd/bases, and
+	// cert-manager's CRDs through the module cache of its go.mod.
+	RepoRoot string
+	// KubeconfigPath is where to write a kubeconfig for kubectl. Empty
+	// means a temporary file that Stop removes; Stack.Kubeconfig names it.
+	KubeconfigPath string
+	// CertManager also runs cert-manager's controllers (Certificates,
+	// approver, ingress-shim, SelfSigned and CA issuers) in this process.
+	CertManager bool
+}
 
 // Stack is a running local control plane with nstance-issuer.
 type Stack struct {
-	Config     *rest.Config
-	Client     client.Client
+	// Config is an admin REST config for the API server.
+	Config *rest.Config
+	// Client reads and writes Kubernetes, cert-manager and nstance-issuer
+	// kinds (app.NewScheme).
+	Client client.Client
+	// Kubeconfig is the path of the written kubeconfig.
 	Kubeconfig string
 
-	env    *envtest.Environment
-	cancel context.CancelFunc
-	done   chan error
+	env         *envtest.Environment
+	tmpDir      string
+	certManager *certManager
+	cancelMgr   context.CancelFunc
+	mgrDone     chan error
+	stopOnce    sync.Once
+	stopErr     error
 }
 
-// Start brings the stack up. repoRoot locates config/crd/bases.
-func Start(ctx context.Context, repoRoot, kubeconfigPath string) (*Stack, error) {
+// Start brings the stack up and returns once every controller's caches have
+// synced. ctx bounds start-up and the controllers' lifetime (cancelling it
+// stops them); call Stop in every case to stop the API server and etcd. On
+// error, Start has already stopped whatever it started.
+//
+// Start once per process: controller-runtime refuses a second controller
+// with the same name in one process, so a second Start after Stop fails.
+func Start(ctx context.Context, o Options) (stack *Stack, err error) {
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		return nil, errors.New("KUBEBUILDER_ASSETS is not set: run `make envtest-assets` and point it at the printed folder")
 	}
-	cmDir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/cert-manager/cert-manager").Output()
+	if o.RepoRoot == "" {
+		return nil, errors.New("localstack: Options.RepoRoot is required")
+	}
+	list := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", "github.com/cert-manager/cert-manager")
+	list.Dir = o.RepoRoot
+	cmDir, err := list.Output()
 	if err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			err = fmt.Errorf("%w: %s", err, bytes.TrimSpace(exit.Stderr))
+		}
 		return nil, fmt.Errorf("cannot locate cert-manager's module for its CRDs: %w", err)
 	}
+
 	s := &Stack{env: &envtest.Environment{
 		CRDDirectoryPaths: []string{
-			filepath.Join(repoRoot, "config", "crd", "bases"),
+			filepath.Join(o.RepoRoot, "config", "crd", "bases"),
 			filepath.Join(strings.TrimSpace(string(cmDir)), "deploy", "crds"),
 		},
 		ErrorIfCRDPathMissing: true,
 	}}
-	ok := false
-	if s.Config, err = s.env.Start(); err != nil {
-		// envtest may have started processes before failing: stop them.
-		_ = s.env.Stop()
-		return nil, fmt.Errorf("cannot start the API server: %w", err)
-	}
+	// From here on, a failure tears down whatever did start.
 	defer func() {
-		if !ok {
-			_ = s.env.Stop()
+		if err != nil {
+			err = errors.Join(err, s.Stop())
+			stack = nil
 		}
 	}()
+	if s.Config, err = s.env.Start(); err != nil {
+		return s, fmt.Errorf("cannot start the API server: %w", err)
+	}
 	scheme, err := app.NewScheme()
 	if err != nil {
-		return nil, err
+		return s, err
 	}
 	if s.Client, err = client.New(s.Config, client.Options{Scheme: scheme}); err != nil {
-		return nil, err
+		return s, err
 	}
 	for _, ns := range []string{ClusterResourceNamespace, "default"} {
 		if err := s.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil && !apierrors.IsAlreadyExists(err) {
-			return nil, err
+			return s, err
 		}
 	}
-	if err := writeKubeconfig(s.Config, kubeconfigPath); err != nil {
-		return nil, err
+	s.Kubeconfig = o.KubeconfigPath
+	if s.Kubeconfig == "" {
+		if s.tmpDir, err = os.MkdirTemp("", "nstance-localstack-"); err != nil {
+			return s, err
+		}
+		s.Kubeconfig = filepath.Join(s.tmpDir, "kubeconfig")
 	}
-	s.Kubeconfig = kubeconfigPath
+	if err := writeKubeconfig(s.Config, s.Kubeconfig); err != nil {
+		return s, err
+	}
 
+	if err := s.startManager(ctx); err != nil {
+		return s, err
+	}
+	if o.CertManager {
+		// cert-manager's ContextFactory loads its REST config from a
+		// kubeconfig file: give it the one just written (admin identity).
+		if s.certManager, err = startCertManager(ctx, s.Kubeconfig); err != nil {
+			return s, err
+		}
+	}
+	return s, nil
+}
+
+// startManager runs the nstance-issuer manager through internal/app, as
+// the binary does, and waits for its caches.
+func (s *Stack) startManager(ctx context.Context) error {
 	mgrCtx, cancel := context.WithCancel(ctx)
+	s.cancelMgr = cancel
 	mgr, err := app.New(mgrCtx, s.Config, app.Options{
 		Controller: controller.Options{
 			ClusterResourceNamespace:  ClusterResourceNamespace,
@@ -99,25 +162,53 @@ func Start(ctx context.Context, repoRoot, kubeconfigPath string) (*Stack, error)
 		HealthProbeBindAddress: "0",
 	})
 	if err != nil {
-		cancel()
-		return nil, err
+		return err
 	}
-	s.cancel = cancel
-	s.done = make(chan error, 1)
-	go func() { s.done <- mgr.Start(mgrCtx) }()
-	ok = true
-	return s, nil
+	s.mgrDone = make(chan error, 1)
+	go func() { s.mgrDone <- mgr.Start(mgrCtx) }()
+	return waitForManager(mgrCtx, mgr, s.mgrDone)
 }
 
-// Stop stops the manager, then the API server and etcd.
-func (s *Stack) Stop() error {
-	var errs []error
-	if s.cancel != nil {
-		s.cancel()
-		errs = append(errs, <-s.done)
+func waitForManager(ctx context.Context, mgr ctrl.Manager, done chan error) error {
+	synced := make(chan bool, 1)
+	go func() { synced <- mgr.GetCache().WaitForCacheSync(ctx) }()
+	select {
+	case ok := <-synced:
+		if !ok {
+			return fmt.Errorf("nstance-issuer's caches did not sync: %w", context.Cause(ctx))
+		}
+		return nil
+	case err := <-done:
+		// Put the result back for Stop.
+		done <- err
+		return fmt.Errorf("nstance-issuer's manager stopped while starting: %w", err)
 	}
-	errs = append(errs, s.env.Stop())
-	return errors.Join(errs...)
+}
+
+// Stop stops cert-manager's controllers, then the nstance-issuer manager,
+// then the API server and etcd, and removes temporary files. It waits for
+// every controller goroutine it can reach and is safe to call more than once.
+func (s *Stack) Stop() error {
+	s.stopOnce.Do(func() {
+		var errs []error
+		if s.certManager != nil {
+			errs = append(errs, s.certManager.stop())
+		}
+		if s.cancelMgr != nil {
+			s.cancelMgr()
+			if s.mgrDone != nil {
+				errs = append(errs, <-s.mgrDone)
+			}
+		}
+		if s.env != nil {
+			errs = append(errs, s.env.Stop())
+		}
+		if s.tmpDir != "" {
+			errs = append(errs, os.RemoveAll(s.tmpDir))
+		}
+		s.stopErr = errors.Join(errs...)
+	})
+	return s.stopErr
 }
 
 func writeKubeconfig(cfg *rest.Config, path string) error {

@@ -1,0 +1,176 @@
+package localstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cmcontroller "github.com/cert-manager/cert-manager/pkg/controller"
+	ingressshim "github.com/cert-manager/cert-manager/pkg/controller/certificate-shim/ingresses"
+	crapprover "github.com/cert-manager/cert-manager/pkg/controller/certificaterequests/approver"
+	crca "github.com/cert-manager/cert-manager/pkg/controller/certificaterequests/ca"
+	crselfsigned "github.com/cert-manager/cert-manager/pkg/controller/certificaterequests/selfsigned"
+	"github.com/cert-manager/cert-manager/pkg/controller/certificates/issuing"
+	"github.com/cert-manager/cert-manager/pkg/controller/certificates/keymanager"
+	"github.com/cert-manager/cert-manager/pkg/controller/certificates/readiness"
+	"github.com/cert-manager/cert-manager/pkg/controller/certificates/requestmanager"
+	"github.com/cert-manager/cert-manager/pkg/controller/certificates/revisionmanager"
+	"github.com/cert-manager/cert-manager/pkg/controller/certificates/trigger"
+	"github.com/cert-manager/cert-manager/pkg/controller/clusterissuers"
+	"github.com/cert-manager/cert-manager/pkg/controller/issuers"
+
+	// The issuers and clusterissuers controllers look issuer implementations
+	// up in a registry that these packages fill from init.
+	_ "github.com/cert-manager/cert-manager/pkg/issuer/ca"
+	_ "github.com/cert-manager/cert-manager/pkg/issuer/selfsigned"
+)
+
+// CertManagerControllers are the cert-manager controllers the stack runs
+// with Options.CertManager: everything a cluster's cert-manager does for
+// Certificates, Ingress annotations, approval and the built-in SelfSigned
+// and CA issuers. ACME, Vault, Venafi, the gateway shim and the
+// experimental Kubernetes CSR controllers are left out: they need the
+// network or are off by default in a cluster too.
+var CertManagerControllers = []string{
+	trigger.ControllerName,
+	issuing.ControllerName,
+	keymanager.ControllerName,
+	requestmanager.ControllerName,
+	readiness.ControllerName,
+	revisionmanager.ControllerName,
+	crapprover.ControllerName,
+	crca.CRControllerName,
+	crselfsigned.CRControllerName,
+	issuers.ControllerName,
+	clusterissuers.ControllerName,
+	ingressshim.ControllerName,
+}
+
+// certManagerOptions mirrors cert-manager v1.21's controller defaults
+// (internal/apis/config/controller/v1alpha1/defaults.go, which cannot be
+// imported from another module), so the local stack behaves like a default
+// installation.
+func certManagerOptions(kubeconfig string) cmcontroller.ContextOptions {
+	return cmcontroller.ContextOptions{
+		// NewContextFactory only builds its REST config from a kubeconfig
+		// file (or in-cluster config), not from a *rest.Config.
+		Kubeconfig:         kubeconfig,
+		KubernetesAPIQPS:   20,
+		KubernetesAPIBurst: 50,
+		IssuerOptions: cmcontroller.IssuerOptions{
+			// Same namespace as nstance-issuer's, so a ClusterIssuer's and an
+			// NstanceClusterIssuer's CA Secrets live side by side.
+			ClusterResourceNamespace: ClusterResourceNamespace,
+		},
+		IngressShimOptions: cmcontroller.IngressShimOptions{
+			// Used only when an Ingress names no issuer kind/group: the
+			// cluster default is cert-manager's own Issuer kind.
+			DefaultIssuerKind:                 cmapi.IssuerKind,
+			DefaultIssuerGroup:                "cert-manager.io",
+			DefaultAutoCertificateAnnotations: []string{"kubernetes.io/tls-acme"},
+			// Like a default install, the shim copies no extra annotations:
+			// an Ingress's certificate uses the issuer's defaultTemplate.
+			ExtraCertificateAnnotations: []string{},
+		},
+		CertificateOptions: cmcontroller.CertificateOptions{
+			// Without these the requestmanager copies no annotation from a
+			// Certificate to its CertificateRequest, and the
+			// issuer.nstance.dev/template annotation would be lost.
+			CopiedAnnotationPrefixes:                 []string{"*", "-kubectl.kubernetes.io/", "-fluxcd.io/", "-argocd.argoproj.io/"},
+			CertificateRequestMinimumBackoffDuration: time.Hour,
+			CertificateRequestMaximumBackoffDuration: 32 * time.Hour,
+		},
+		SchedulerOptions: cmcontroller.SchedulerOptions{MaxConcurrentChallenges: 60},
+	}
+}
+
+// certManager is cert-manager's controller loops running in this process.
+type certManager struct {
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	mu        sync.Mutex
+	errs      []error
+	factories []interface{ Shutdown() }
+}
+
+// startCertManager builds cert-manager's controllers the way its
+// controller binary does (controller-binary/app.Run): one ContextFactory,
+// each known controller constructed from it and Run with 5 workers, then the
+// shared informer factories started. It returns once the informer caches
+// have synced, so Certificates created afterwards are acted on at once.
+func startCertManager(parent context.Context, kubeconfig string) (_ *certManager, err error) {
+	ctx, cancel := context.WithCancel(parent)
+	cm := &certManager{cancel: cancel}
+	defer func() {
+		if err != nil {
+			_ = cm.stop()
+		}
+	}()
+
+	factory, err := cmcontroller.NewContextFactory(ctx, certManagerOptions(kubeconfig))
+	if err != nil {
+		return cm, fmt.Errorf("cert-manager: %w", err)
+	}
+	// The factory keeps its informer factories in a base Context that only
+	// Build hands out; every controller shares them.
+	base, err := factory.Build("localstack")
+	if err != nil {
+		return cm, fmt.Errorf("cert-manager: %w", err)
+	}
+	known := cmcontroller.Known()
+	for _, name := range CertManagerControllers {
+		construct, ok := known[name]
+		if !ok {
+			return cm, fmt.Errorf("cert-manager controller %q is not registered (missing import?)", name)
+		}
+		c, err := construct(factory)
+		if err != nil {
+			return cm, fmt.Errorf("cert-manager controller %s: %w", name, err)
+		}
+		cm.wg.Go(func() {
+			// Run waits for its informers, runs its workers and returns
+			// when ctx ends; an error before that is a real failure.
+			if err := c.Run(5, ctx); err != nil && ctx.Err() == nil {
+				cm.mu.Lock()
+				cm.errs = append(cm.errs, fmt.Errorf("cert-manager controller %s: %w", name, err))
+				cm.mu.Unlock()
+			}
+		})
+	}
+
+	base.SharedInformerFactory.Start(ctx.Done())
+	base.KubeSharedInformerFactory.Start(ctx.Done())
+	base.HTTP01ResourceMetadataInformersFactory.Start(ctx.Done())
+	cm.factories = []interface{ Shutdown() }{
+		base.SharedInformerFactory, base.KubeSharedInformerFactory, base.HTTP01ResourceMetadataInformersFactory,
+	}
+
+	for kind, synced := range base.SharedInformerFactory.WaitForCacheSync(ctx.Done()) {
+		if !synced {
+			return cm, fmt.Errorf("cert-manager: the %v informer did not sync: %w", kind, context.Cause(ctx))
+		}
+	}
+	for kind, synced := range base.KubeSharedInformerFactory.WaitForCacheSync(ctx.Done()) {
+		if !synced {
+			return cm, fmt.Errorf("cert-manager: the %s informer did not sync: %w", kind, context.Cause(ctx))
+		}
+	}
+	return cm, nil
+}
+
+// stop cancels the controllers, waits for their workers to return and shuts
+// the informers down. cert-manager's per-controller event broadcasters have
+// no handle to stop them; they stay idle until the process exits.
+func (cm *certManager) stop() error {
+	cm.cancel()
+	cm.wg.Wait()
+	for _, f := range cm.factories {
+		f.Shutdown()
+	}
+	cm.mu.Lock()
+	defer cm.mu.Unlock()
+	return errors.Join(cm.errs...)
+}
