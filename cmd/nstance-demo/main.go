@@ -1,8 +1,12 @@
 // Command nstance-demo runs nstance-issuer's main job on this machine: it
 // starts a local control plane (real kube-apiserver + etcd) with the
-// nstance-issuer manager, applies the sample NstanceClusterIssuer, has it
-// sign a Kubernetes CSR and a cert-manager CertificateRequest, prints the
-// certificates, and stays up for kubectl until Ctrl-C.
+// nstance-issuer manager and cert-manager's own controllers, applies
+// config/samples (issuers, a Certificate, an annotated Ingress), waits for
+// cert-manager to get every Certificate signed, signs a Kubernetes CSR,
+// prints the certificates, and stays up for kubectl until Ctrl-C.
+//
+// Logs are errors only; NSTANCE_DEMO_VERBOSE=1 (or a klog level such as 4)
+// shows nstance-issuer's and cert-manager's info logs.
 package main
 
 import (
@@ -15,10 +19,13 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -31,6 +38,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -40,14 +48,53 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/localstack"
 )
 
+// samples are applied in this order: issuers first, then what uses them.
+var samples = []string{
+	"issuer_v1alpha1_nstanceclusterissuer.yaml",
+	"issuer_v1alpha1_nstanceissuer.yaml",
+	"certificate.yaml",
+	"ingress.yaml",
+}
+
 func main() {
-	ctrllog.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)))
+	setUpLogging(os.Getenv("NSTANCE_DEMO_VERBOSE"))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx); err != nil {
+		if ctx.Err() != nil {
+			// Ctrl-C before the stack was up: Start has already stopped
+			// whatever it had started.
+			fmt.Fprintln(os.Stderr, "==> interrupted:", context.Cause(ctx))
+			stop()
+			os.Exit(130)
+		}
 		fmt.Fprintln(os.Stderr, "demo failed:", err)
+		stop()
 		os.Exit(1)
 	}
+}
+
+// setUpLogging sends controller-runtime's and klog's logs (cert-manager and
+// client-go log through klog) to one zap logger on stderr: errors only by
+// default, info and klog verbosity `verbose` ("1" means 2, cert-manager's
+// info level) when set.
+func setUpLogging(verbose string) {
+	level := zapcore.ErrorLevel
+	if verbose != "" && verbose != "0" {
+		v, err := strconv.Atoi(verbose)
+		if err != nil || v < 2 {
+			v = 2
+		}
+		// klog checks its own -v, then hands the entry to the logger at
+		// logr level V(v), which zap shows at level -v and above.
+		fs := flag.NewFlagSet("klog", flag.ContinueOnError)
+		klog.InitFlags(fs)
+		_ = fs.Set("v", strconv.Itoa(v))
+		level = zapcore.Level(-v)
+	}
+	logger := zap.New(zap.WriteTo(os.Stderr), zap.ConsoleEncoder(), zap.Level(level))
+	ctrllog.SetLogger(logger)
+	klog.SetLogger(logger)
 }
 
 func run(ctx context.Context) error {
@@ -56,70 +103,112 @@ func run(ctx context.Context) error {
 		return err
 	}
 	kubeconfig := filepath.Join(root, "bin", "demo", "kubeconfig")
-	step("starting kube-apiserver, etcd and nstance-issuer")
-	stack, err := localstack.Start(ctx, localstack.Options{RepoRoot: root, KubeconfigPath: kubeconfig})
+	step("starting kube-apiserver, etcd, nstance-issuer and cert-manager's controllers")
+	began := time.Now()
+	stack, err := localstack.Start(ctx, localstack.Options{RepoRoot: root, KubeconfigPath: kubeconfig, CertManager: true})
 	if err != nil {
 		return err
 	}
 	defer func() {
-		step("stopping")
+		step("stopping cert-manager, nstance-issuer, kube-apiserver and etcd")
 		if err := stack.Stop(); err != nil {
 			fmt.Fprintln(os.Stderr, "stop:", err)
 		}
 	}()
+	fmt.Printf("    up in %s; cert-manager controllers: %s\n", time.Since(began).Round(100*time.Millisecond), strings.Join(localstack.CertManagerControllers, ", "))
 	c := stack.Client
 
-	sample := filepath.Join("config", "samples", "issuer_v1alpha1_nstanceclusterissuer.yaml")
-	step("applying " + sample)
-	if err := apply(ctx, c, sample); err != nil {
-		return err
+	for _, name := range samples {
+		path := filepath.Join("config", "samples", name)
+		step("applying " + path)
+		if err := apply(ctx, c, path); err != nil {
+			return err
+		}
 	}
-	issuer := &v1alpha1.NstanceClusterIssuer{}
-	if err := waitFor(ctx, "NstanceClusterIssuer cluster-ca Ready", func() (bool, error) {
-		if err := c.Get(ctx, client.ObjectKey{Name: "cluster-ca"}, issuer); err != nil {
-			return false, err
-		}
-		for _, cond := range issuer.Status.Conditions {
-			if cond.Type == "Ready" && cond.Status == metav1.ConditionTrue && cond.ObservedGeneration == issuer.Generation && issuer.Status.CA != nil {
-				return true, nil
-			}
-		}
-		return false, nil
-	}); err != nil {
+
+	cluster := &v1alpha1.NstanceClusterIssuer{}
+	if err := waitIssuerReady(ctx, c, "NstanceClusterIssuer cluster-ca", client.ObjectKey{Name: "cluster-ca"}, cluster, &cluster.Status); err != nil {
 		return err
 	}
 	fmt.Printf("\nNstanceClusterIssuer cluster-ca is Ready; it generated its CA in Secret %s/cluster-ca:\n  subject     %s\n  notAfter    %s\n  sha256      %s\n",
-		localstack.ClusterResourceNamespace, issuer.Status.CA.Subject, issuer.Status.CA.NotAfter.UTC().Format(time.RFC3339), issuer.Status.CA.SHA256Fingerprint)
+		localstack.ClusterResourceNamespace, cluster.Status.CA.Subject, cluster.Status.CA.NotAfter.UTC().Format(time.RFC3339), cluster.Status.CA.SHA256Fingerprint)
+	team := &v1alpha1.NstanceIssuer{}
+	if err := waitIssuerReady(ctx, c, "NstanceIssuer default/team-ca", client.ObjectKey{Namespace: "default", Name: "team-ca"}, team, &team.Status); err != nil {
+		return err
+	}
+	fmt.Printf("\nNstanceIssuer default/team-ca is Ready; it generated its CA in Secret default/team-ca:\n  subject     %s\n  notAfter    %s\n",
+		team.Status.CA.Subject, team.Status.CA.NotAfter.UTC().Format(time.RFC3339))
+
+	// A Certificate for the namespaced issuer, so both issuer kinds sign.
+	step("creating Certificate default/orders for NstanceIssuer team-ca (template service)")
+	if err := c.Create(ctx, &cmapi.Certificate{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "orders"},
+		Spec: cmapi.CertificateSpec{
+			SecretName: "orders-tls",
+			DNSNames:   []string{"orders.default.svc"},
+			Duration:   &metav1.Duration{Duration: 720 * time.Hour},
+			PrivateKey: &cmapi.CertificatePrivateKey{Algorithm: cmapi.ECDSAKeyAlgorithm, Size: 256},
+			IssuerRef:  cmmeta.IssuerReference{Group: v1alpha1.GroupVersion.Group, Kind: "NstanceIssuer", Name: "team-ca"},
+		},
+	}); err != nil {
+		return err
+	}
+
+	step("waiting for cert-manager: Certificate -> CertificateRequest -> approver -> nstance-issuer -> Secret")
+	// shop-tls is the Certificate cert-manager's ingress-shim makes for the
+	// Ingress default/shop, named after its TLS secretName.
+	certs := []string{"web", "shop-tls", "orders"}
+	for _, name := range certs {
+		if err := waitCertificateReady(ctx, c, name); err != nil {
+			return err
+		}
+	}
+	for _, name := range certs {
+		if err := printCertificate(ctx, c, name); err != nil {
+			return err
+		}
+	}
 
 	step("Kubernetes CSR flow: create a CSR for signer nstanceclusterissuers.issuer.nstance.dev/cluster-ca, approve it like `kubectl certificate approve`")
 	csrCert, err := kubernetesCSR(ctx, c)
 	if err != nil {
 		return err
 	}
-	printCert("CertificateSigningRequest demo-kubelet (template kubelet-server)", csrCert)
+	printCert("CertificateSigningRequest demo-kubelet (template kubelet-server)", csrCert, "")
 
-	step("cert-manager CertificateRequest flow (template web), approved by the demo")
-	crCert, err := certificateRequest(ctx, c)
-	if err != nil {
+	var crs cmapi.CertificateRequestList
+	if err := c.List(ctx, &crs, client.InNamespace("default")); err != nil {
 		return err
 	}
-	printCert("CertificateRequest default/demo-web (template web)", crCert)
+	crName := "<name>"
+	for _, cr := range crs.Items {
+		if cr.Annotations[cmapi.CertificateNameKey] == "web" {
+			crName = cr.Name
+		}
+	}
 
 	fmt.Printf(`
-The stack is up. Explore it with kubectl:
+The stack is up: kube-apiserver, etcd, nstance-issuer and cert-manager's
+controllers (certificates, approver, ingress-shim, SelfSigned and CA issuers).
+Explore it with kubectl:
 
   export KUBECONFIG=%s
-  kubectl get nstanceclusterissuers -o wide
+  kubectl get nstanceclusterissuers,nstanceissuers -A -o wide
   kubectl describe nstanceclusterissuer cluster-ca
+  kubectl get certificates -A                      # web, shop-tls (from the Ingress), orders
+  kubectl describe certificate -n default web
+  kubectl get certificaterequests -A -o wide
+  kubectl describe certificaterequest -n default %s   # approved by cert-manager; the audit Event names serial, template, NotAfter, issuer
+  kubectl describe ingress -n default shop         # the ingress-shim's "CreateCertificate" Event
+  kubectl get secret -n default web-tls -o jsonpath='{.data.tls\.crt}' | base64 -d | openssl x509 -noout -text
   kubectl get csr
-  kubectl get certificaterequests -n default
-  kubectl describe certificaterequest -n default demo-web      # the audit Event names serial, template, NotAfter, issuer
   kubectl get secret -n %s cluster-ca -o jsonpath='{.data.ca\.crt}' | base64 -d
 
-This local stack runs the API server and nstance-issuer only; the cert-manager
-controllers (Certificate, Ingress) join it in the end-to-end stack.
+Try your own: copy config/samples/certificate.yaml, change the name and dnsNames,
+and kubectl apply it; a dnsName outside *.example.com fails with a message naming it.
+Logs are errors only; NSTANCE_DEMO_VERBOSE=1 make demo shows the controllers' logs.
 Press Ctrl-C to stop.
-`, kubeconfig, localstack.ClusterResourceNamespace)
+`, kubeconfig, crName, localstack.ClusterResourceNamespace)
 	<-ctx.Done()
 	return nil
 }
@@ -140,6 +229,9 @@ func apply(ctx context.Context, c client.Client, path string) error {
 		if err := yaml.Unmarshal(doc, &obj.Object); err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
+		if len(obj.Object) == 0 {
+			continue // only comments
+		}
 		if err := c.Create(ctx, obj); err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
@@ -154,6 +246,107 @@ func waitFor(ctx context.Context, what string, cond func() (bool, error)) error 
 		return fmt.Errorf("waiting for %s: %w", what, err)
 	}
 	return nil
+}
+
+func waitIssuerReady(ctx context.Context, c client.Client, what string, key client.ObjectKey, obj client.Object, status *v1alpha1.IssuerStatus) error {
+	return waitFor(ctx, what+" Ready", func() (bool, error) {
+		if err := c.Get(ctx, key, obj); err != nil {
+			return false, err
+		}
+		for _, cond := range status.Conditions {
+			if cond.Type == "Ready" && cond.Status == metav1.ConditionTrue && cond.ObservedGeneration == obj.GetGeneration() && status.CA != nil {
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+}
+
+func waitCertificateReady(ctx context.Context, c client.Client, name string) error {
+	cert := &cmapi.Certificate{}
+	err := waitFor(ctx, "Certificate default/"+name+" Ready", func() (bool, error) {
+		if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: name}, cert); err != nil {
+			return false, client.IgnoreNotFound(err) // the ingress-shim creates it
+		}
+		for _, cond := range cert.Status.Conditions {
+			if cond.Type == cmapi.CertificateConditionReady && cond.Status == cmmeta.ConditionTrue && cond.ObservedGeneration == cert.Generation {
+				return true, nil
+			}
+		}
+		if cert.Status.LastFailureTime != nil {
+			return false, fmt.Errorf("certificate %s failed to issue: %s", name, readyMessage(cert))
+		}
+		return false, nil
+	})
+	if err != nil && cert.Name != "" {
+		err = fmt.Errorf("%w (Ready: %s)", err, readyMessage(cert))
+	}
+	return err
+}
+
+func readyMessage(cert *cmapi.Certificate) string {
+	for _, cond := range cert.Status.Conditions {
+		if cond.Type == cmapi.CertificateConditionReady {
+			return cond.Reason + ": " + cond.Message
+		}
+	}
+	return "no Ready condition"
+}
+
+func printCertificate(ctx context.Context, c client.Client, name string) error {
+	cert := &cmapi.Certificate{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: name}, cert); err != nil {
+		return err
+	}
+	secret := &corev1.Secret{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: cert.Spec.SecretName}, secret); err != nil {
+		return err
+	}
+	title := fmt.Sprintf("Certificate default/%s -> Secret %s (%s %s", name, cert.Spec.SecretName, cert.Spec.IssuerRef.Kind, cert.Spec.IssuerRef.Name)
+	if t := cert.Annotations[v1alpha1.TemplateAnnotation]; t != "" {
+		title += ", template " + t
+	} else {
+		title += ", issuer's defaultTemplate"
+	}
+	if owner := metav1.GetControllerOf(cert); owner != nil {
+		title += ", made by the ingress-shim for " + owner.Kind + " " + owner.Name
+	}
+	printCert(title+")", secret.Data[corev1.TLSCertKey], chainCheck(secret))
+	return nil
+}
+
+// chainCheck verifies tls.crt against ca.crt the way a client trusting
+// ca.crt would.
+func chainCheck(secret *corev1.Secret) string {
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(secret.Data["ca.crt"]) {
+		return "no ca.crt"
+	}
+	var leaf *x509.Certificate
+	inter := x509.NewCertPool()
+	rest := secret.Data[corev1.TLSCertKey]
+	for {
+		var block *pem.Block
+		if block, rest = pem.Decode(rest); block == nil {
+			break
+		}
+		cert, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return err.Error()
+		}
+		if leaf == nil {
+			leaf = cert
+		} else {
+			inter.AddCert(cert)
+		}
+	}
+	if leaf == nil {
+		return "no certificate in tls.crt"
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+		return "does not verify: " + err.Error()
+	}
+	return "tls.crt verifies against ca.crt"
 }
 
 func newCSR(cn string, dns ...string) ([]byte, error) {
@@ -195,50 +388,17 @@ func kubernetesCSR(ctx context.Context, c client.Client) ([]byte, error) {
 		if err := c.Get(ctx, client.ObjectKeyFromObject(csr), csr); err != nil {
 			return false, err
 		}
+		for _, cond := range csr.Status.Conditions {
+			if cond.Type == certificatesv1.CertificateFailed && cond.Status == corev1.ConditionTrue {
+				return false, errors.New(cond.Message)
+			}
+		}
 		return len(csr.Status.Certificate) > 0, nil
 	})
 	return csr.Status.Certificate, err
 }
 
-func certificateRequest(ctx context.Context, c client.Client) ([]byte, error) {
-	req, err := newCSR("www.example.com", "www.example.com")
-	if err != nil {
-		return nil, err
-	}
-	cr := &cmapi.CertificateRequest{
-		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "demo-web", Annotations: map[string]string{v1alpha1.TemplateAnnotation: "web"}},
-		Spec: cmapi.CertificateRequestSpec{
-			Request:   req,
-			Duration:  &metav1.Duration{Duration: 30 * 24 * time.Hour},
-			IssuerRef: cmmeta.IssuerReference{Group: v1alpha1.GroupVersion.Group, Kind: "NstanceClusterIssuer", Name: "cluster-ca"},
-		},
-	}
-	if err := c.Create(ctx, cr); err != nil {
-		return nil, err
-	}
-	now := metav1.Now()
-	cr.Status.Conditions = append(cr.Status.Conditions, cmapi.CertificateRequestCondition{
-		Type: cmapi.CertificateRequestConditionApproved, Status: cmmeta.ConditionTrue, Reason: "DemoApproved",
-		Message: "approved by the demo", LastTransitionTime: &now,
-	})
-	if err := c.Status().Update(ctx, cr); err != nil {
-		return nil, fmt.Errorf("approving the CertificateRequest: %w", err)
-	}
-	err = waitFor(ctx, "the CertificateRequest's certificate", func() (bool, error) {
-		if err := c.Get(ctx, client.ObjectKeyFromObject(cr), cr); err != nil {
-			return false, err
-		}
-		for _, cond := range cr.Status.Conditions {
-			if cond.Type == cmapi.CertificateRequestConditionReady && cond.Reason == cmapi.CertificateRequestReasonFailed {
-				return false, errors.New(cond.Message)
-			}
-		}
-		return len(cr.Status.Certificate) > 0, nil
-	})
-	return cr.Status.Certificate, err
-}
-
-func printCert(title string, chain []byte) {
+func printCert(title string, chain []byte, check string) {
 	block, _ := pem.Decode(chain)
 	if block == nil {
 		fmt.Printf("\n%s: no certificate\n", title)
@@ -249,11 +409,18 @@ func printCert(title string, chain []byte) {
 		fmt.Printf("\n%s: %v\n", title, err)
 		return
 	}
-	var ips []string
+	sans := slices.Clone(cert.DNSNames)
 	for _, ip := range cert.IPAddresses {
-		ips = append(ips, ip.String())
+		sans = append(sans, ip.String())
 	}
-	fmt.Printf("\n%s\n  subject     %s\n  DNS SANs    %s\n  IP SANs     %s\n  valid       %s -> %s\n  issuer      %s\n  serial      %X\n",
-		title, cert.Subject, strings.Join(cert.DNSNames, ", "), strings.Join(ips, ", "),
-		cert.NotBefore.UTC().Format(time.RFC3339), cert.NotAfter.UTC().Format(time.RFC3339), cert.Issuer, cert.SerialNumber)
+	for _, u := range cert.URIs {
+		sans = append(sans, u.String())
+	}
+	fmt.Printf("\n%s\n  subject     %s\n  SANs        %s\n  valid       %s -> %s (%s)\n  issuer      %s\n  serial      %X\n",
+		title, cert.Subject, strings.Join(sans, ", "),
+		cert.NotBefore.UTC().Format(time.RFC3339), cert.NotAfter.UTC().Format(time.RFC3339), cert.NotAfter.Sub(cert.NotBefore).Round(time.Hour),
+		cert.Issuer, cert.SerialNumber)
+	if check != "" {
+		fmt.Printf("  chain       %s\n", check)
+	}
 }
