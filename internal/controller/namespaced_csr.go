@@ -29,7 +29,7 @@ type NamespacedCSRReconciler struct {
 }
 
 // +kubebuilder:rbac:groups=certificates.k8s.io,resources=certificatesigningrequests,verbs=get;list;watch
-// +kubebuilder:rbac:groups=certificates.k8s.io,resources=certificatesigningrequests/status,verbs=patch;update
+// +kubebuilder:rbac:groups=certificates.k8s.io,resources=certificatesigningrequests/status,verbs=patch
 
 // Reconcile marks one such CSR Failed.
 func (r *NamespacedCSRReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {

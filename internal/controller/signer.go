@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	issuerapi "github.com/cert-manager/issuer-lib/api/v1alpha1"
 	"github.com/cert-manager/issuer-lib/controllers/signer"
 	corev1 "k8s.io/api/core/v1"
@@ -148,7 +149,7 @@ func (s *Signer) Sign(ctx context.Context, cr signer.CertificateRequestObject, o
 		IsCA:        details.IsCA,
 		KeyUsage:    details.KeyUsage,
 		ExtKeyUsage: details.ExtKeyUsage,
-		Name:        cr.GetName(),
+		Name:        requestName(cr),
 		Namespace:   cr.GetNamespace(),
 	}, pki.RenderData{Vars: v.spec.Vars, Issuer: v.data}, s.now(), s.rand())
 	if err != nil {
@@ -191,6 +192,16 @@ func classifySignError(err error) error {
 		return signer.IssuerError{Err: err}
 	}
 	return err
+}
+
+// requestName is what templates see as .Request.Name: the Certificate's
+// name when cert-manager made the request for one (its CertificateRequests
+// are named <certificate>-<revision>), else the request's own name.
+func requestName(cr signer.CertificateRequestObject) string {
+	if name := cr.GetAnnotations()[cmapi.CertificateNameKey]; name != "" {
+		return name
+	}
+	return cr.GetName()
 }
 
 // requestObject returns the CertificateRequest or CertificateSigningRequest

@@ -44,6 +44,8 @@ type RenderData struct {
 // RequestData describes the request being signed. It is data, never
 // rendered as a template.
 type RequestData struct {
+	// Name is the name of the cert-manager Certificate behind the request
+	// when there is one, else of the request object itself.
 	Name           string
 	Namespace      string
 	CommonName     string
@@ -72,8 +74,9 @@ type Request struct {
 	// KeyUsage and ExtKeyUsage are the usages the request asks for.
 	KeyUsage    x509.KeyUsage
 	ExtKeyUsage []x509.ExtKeyUsage
-	// Name and Namespace of the request object (Namespace empty for a
-	// Kubernetes CSR).
+	// Name is the Certificate's name for a CertificateRequest that
+	// cert-manager made for a Certificate, else the request object's name;
+	// Namespace is the request's (empty for a Kubernetes CSR).
 	Name      string
 	Namespace string
 }
