@@ -1,8 +1,9 @@
 # nstance-issuer — a cert-manager external issuer.
 #
 #   make test   every check CI runs: generated files up to date, vet, lint,
-#               unit + fuzz-seed tests (race) and integration tests against a
-#               real kube-apiserver + etcd built from Go modules.
+#               unit + fuzz-seed tests (race), integration tests against a
+#               real kube-apiserver + etcd built from Go modules, and the e2e
+#               suite with cert-manager's real controllers.
 #   make demo   the product's main job on a local stack.
 #
 # Tools are built from pinned Go modules into bin/ (git-ignored), one file
@@ -24,7 +25,7 @@ GOLANGCI_LINT := $(BIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 ENVTEST_ASSETS := $(BIN)/envtest/k8s-$(KUBE_VERSION)-etcd-$(ETCD_VERSION)
 
 # Packages whose tests need no API server; they run with -race.
-CORE_PKGS := ./api/... ./internal/pki/... ./internal/controller/...
+CORE_PKGS := ./api/... ./internal/pki/... ./internal/controller/... ./internal/testpki/...
 
 .PHONY: help
 help: ## Show the targets.
@@ -53,7 +54,7 @@ fmt: ## Format the code.
 
 .PHONY: vet
 vet: ## Run go vet.
-	go vet ./...
+	go vet -tags integration,e2e ./...
 
 .PHONY: lint
 lint: $(GOLANGCI_LINT) ## Run golangci-lint.
@@ -66,7 +67,7 @@ build: ## Build the manager binary into bin/.
 ##@ Tests
 
 .PHONY: test
-test: verify vet lint test-unit test-integration verify-chart test-install ## Everything CI runs.
+test: verify vet lint test-unit test-integration test-e2e verify-chart test-install ## Everything CI runs.
 
 .PHONY: test-unit
 test-unit: ## Unit tests and fuzz seed corpora of the core packages, with -race.
@@ -74,7 +75,15 @@ test-unit: ## Unit tests and fuzz seed corpora of the core packages, with -race.
 
 .PHONY: test-integration
 test-integration: envtest-assets ## Integration tests against a real kube-apiserver + etcd.
-	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) go test -tags integration -count=1 -timeout 20m ./internal/controller/...
+	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) go test -tags integration -count=1 -timeout 20m ./internal/controller/... ./internal/localstack/...
+
+.PHONY: e2e
+e2e: envtest-assets ## End-to-end suite with cert-manager's controllers: on the local stack, or on KUBECONFIG's cluster when set.
+	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) go test -tags e2e -count=1 -timeout 30m ./e2e/... -ginkgo.v
+
+.PHONY: test-e2e
+test-e2e: ## The end-to-end suite on the local stack, whatever KUBECONFIG says (what CI runs).
+	env -u KUBECONFIG $(MAKE) e2e
 
 .PHONY: envtest-assets
 envtest-assets: ## Build kube-apiserver and etcd from Go modules into bin/ (once per version).

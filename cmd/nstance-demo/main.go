@@ -54,6 +54,7 @@ var samples = []string{
 	"issuer_v1alpha1_nstanceissuer.yaml",
 	"certificate.yaml",
 	"ingress.yaml",
+	"nodeport-app.yaml",
 }
 
 func main() {
@@ -157,7 +158,7 @@ func run(ctx context.Context) error {
 	step("waiting for cert-manager: Certificate -> CertificateRequest -> approver -> nstance-issuer -> Secret")
 	// shop-tls is the Certificate cert-manager's ingress-shim makes for the
 	// Ingress default/shop, named after its TLS secretName.
-	certs := []string{"web", "shop-tls", "orders"}
+	certs := []string{"web", "shop-tls", "echo", "orders"}
 	for _, name := range certs {
 		if err := waitCertificateReady(ctx, c, name); err != nil {
 			return err

@@ -1,0 +1,76 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"crypto/x509"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	certificatesv1 "k8s.io/api/certificates/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/testpki"
+)
+
+var _ = Describe("A Kubernetes CertificateSigningRequest", func() {
+	It("is signed by an NstanceClusterIssuer after `kubectl certificate approve`", func(ctx SpecContext) {
+		ensureNamespace(clusterResourceNamespace)
+		ca := newCA("CSR Root CA")
+		name := "e2e-csr-signer"
+		createCASecret(clusterResourceNamespace, name, ca)
+		DeferCleanup(func() {
+			_ = k8s.Delete(context.Background(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: clusterResourceNamespace, Name: name}})
+		})
+		issuer := &v1alpha1.NstanceClusterIssuer{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: v1alpha1.IssuerSpec{
+				CA: v1alpha1.CASpec{SecretName: name},
+				Templates: []v1alpha1.CertificateTemplate{{
+					Name: "kubelet-server", Kind: v1alpha1.ServerKind, Subject: v1alpha1.Subject{CN: "kubelet"}, TTL: 720,
+				}},
+			},
+		}
+		Expect(k8s.Create(ctx, issuer)).To(Succeed())
+		DeferCleanup(func() { _ = k8s.Delete(context.Background(), issuer) })
+		issuerReady(issuer)
+
+		request, err := testpki.CSR("my-pod.my-namespace.pod.cluster.local", "my-svc.my-namespace.svc.cluster.local")
+		Expect(err).NotTo(HaveOccurred())
+		seconds := int32(3600)
+		csr, err := clientset.CertificatesV1().CertificateSigningRequests().Create(ctx, &certificatesv1.CertificateSigningRequest{
+			ObjectMeta: metav1.ObjectMeta{GenerateName: "my-svc.my-namespace-", Annotations: map[string]string{v1alpha1.TemplateAnnotation: "kubelet-server"}},
+			Spec: certificatesv1.CertificateSigningRequestSpec{
+				Request:           request,
+				SignerName:        "nstanceclusterissuers.issuer.nstance.dev/" + name,
+				ExpirationSeconds: &seconds,
+				Usages:            []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageKeyEncipherment, certificatesv1.UsageServerAuth},
+			},
+		}, metav1.CreateOptions{})
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func() { _ = k8s.Delete(context.Background(), csr) })
+
+		By("approving it as kubectl certificate approve does")
+		csr.Status.Conditions = append(csr.Status.Conditions, certificatesv1.CertificateSigningRequestCondition{
+			Type: certificatesv1.CertificateApproved, Status: corev1.ConditionTrue, Reason: "KubectlApprove",
+			Message: "This CSR was approved by kubectl certificate approve.", LastUpdateTime: metav1.Now(),
+		})
+		_, err = clientset.CertificatesV1().CertificateSigningRequests().UpdateApproval(ctx, csr.Name, csr, metav1.UpdateOptions{})
+		Expect(err).NotTo(HaveOccurred())
+
+		Eventually(func(g Gomega) {
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(csr), csr)).To(Succeed())
+			g.Expect(csr.Status.Certificate).NotTo(BeEmpty())
+		}).Should(Succeed())
+		leaf, err := testpki.VerifyChain(csr.Status.Certificate, ca.CertPEM, x509.ExtKeyUsageServerAuth)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(leaf.Subject.CommonName).To(Equal("kubelet"))
+		Expect(leaf.DNSNames).To(ContainElement("my-svc.my-namespace.svc.cluster.local"))
+		Expect(leaf.NotAfter.Sub(leaf.NotBefore)).To(BeNumerically("<=", time.Hour+30*time.Second), "spec.expirationSeconds is honoured")
+	})
+})

@@ -1,0 +1,195 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/testpki"
+)
+
+const fieldOwner = "nstance-e2e"
+
+// newNamespace creates a namespace that is deleted after the spec.
+func newNamespace() string {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "e2e-"}}
+	Expect(k8s.Create(context.Background(), ns)).To(Succeed())
+	DeferCleanup(func() { _ = k8s.Delete(context.Background(), ns) })
+	return ns.Name
+}
+
+// ensureNamespace creates a namespace if it does not exist and keeps it.
+func ensureNamespace(name string) {
+	err := k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		Expect(err).NotTo(HaveOccurred())
+	}
+}
+
+// applySample server-side applies every object of a file in config/samples,
+// the same files the README shows, and returns them.
+func applySample(name string) []*unstructured.Unstructured {
+	data, err := os.ReadFile(filepath.Join("..", "config", "samples", name))
+	Expect(err).NotTo(HaveOccurred())
+	var objs []*unstructured.Unstructured
+	for _, doc := range bytes.Split(data, []byte("\n---")) {
+		if len(bytes.TrimSpace(doc)) == 0 {
+			continue
+		}
+		obj := &unstructured.Unstructured{}
+		Expect(yaml.Unmarshal(doc, &obj.Object)).To(Succeed(), name)
+		if obj.Object == nil {
+			continue
+		}
+		body, err := json.Marshal(obj.Object)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(k8s.Patch(context.Background(), obj, client.RawPatch(types.ApplyPatchType, body),
+			client.FieldOwner(fieldOwner), client.ForceOwnership)).To(Succeed(), name)
+		objs = append(objs, obj)
+	}
+	return objs
+}
+
+func createCASecret(ns, name string, ca *testpki.CA) {
+	Expect(k8s.Create(context.Background(), &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Type:       corev1.SecretTypeTLS,
+		Data:       ca.SecretData(),
+	})).To(Succeed())
+}
+
+func newCA(cn string) *testpki.CA {
+	ca, err := testpki.NewValidRootCA(cn)
+	Expect(err).NotTo(HaveOccurred())
+	return ca
+}
+
+// issuerReady waits until an issuer of ours is Ready for its generation.
+func issuerReady(obj client.Object) {
+	Eventually(func(g Gomega) {
+		g.Expect(k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), obj)).To(Succeed())
+		var conds []metav1.Condition
+		switch i := obj.(type) {
+		case *v1alpha1.NstanceIssuer:
+			conds = i.Status.Conditions
+		case *v1alpha1.NstanceClusterIssuer:
+			conds = i.Status.Conditions
+		}
+		var ready *metav1.Condition
+		for i := range conds {
+			if conds[i].Type == "Ready" {
+				ready = &conds[i]
+			}
+		}
+		g.Expect(ready).NotTo(BeNil(), "no Ready condition")
+		g.Expect(ready.Status).To(Equal(metav1.ConditionTrue), ready.Message)
+		g.Expect(ready.ObservedGeneration).To(Equal(obj.GetGeneration()))
+	}).Should(Succeed(), "issuer %s Ready", obj.GetName())
+}
+
+// certificate returns a Certificate for issuerRef.
+func certificate(ns, name string, ref cmmeta.IssuerReference, dnsNames ...string) *cmapi.Certificate {
+	return &cmapi.Certificate{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: cmapi.CertificateSpec{
+			SecretName: name + "-tls",
+			CommonName: dnsNames[0],
+			DNSNames:   dnsNames,
+			IssuerRef:  ref,
+			PrivateKey: &cmapi.CertificatePrivateKey{Algorithm: cmapi.ECDSAKeyAlgorithm, Size: 256},
+		},
+	}
+}
+
+func nstanceIssuerRef(name string) cmmeta.IssuerReference {
+	return cmmeta.IssuerReference{Group: v1alpha1.GroupVersion.Group, Kind: "NstanceIssuer", Name: name}
+}
+
+// certificateReady waits for the Certificate to be Ready and returns it.
+func certificateReady(ns, name string) *cmapi.Certificate {
+	crt := &cmapi.Certificate{}
+	Eventually(func(g Gomega) {
+		g.Expect(k8s.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, crt)).To(Succeed())
+		var msg string
+		for _, c := range crt.Status.Conditions {
+			if c.Type == cmapi.CertificateConditionReady {
+				msg = fmt.Sprintf("%s %s: %s", c.Status, c.Reason, c.Message)
+				g.Expect(c.Status).To(Equal(cmmeta.ConditionTrue), msg)
+				g.Expect(c.ObservedGeneration).To(Equal(crt.Generation))
+				return
+			}
+		}
+		g.Expect(msg).NotTo(BeEmpty(), "no Ready condition on Certificate %s/%s", ns, name)
+	}).Should(Succeed())
+	return crt
+}
+
+// issuedCertificate reads a Certificate's Secret, verifies tls.crt against
+// the Secret's ca.crt for usage, and returns the leaf and the Secret.
+func issuedCertificate(ns, secretName string, usage x509.ExtKeyUsage) (*x509.Certificate, *corev1.Secret) {
+	secret := &corev1.Secret{}
+	Expect(k8s.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: secretName}, secret)).To(Succeed())
+	Expect(secret.Data).To(HaveKey("ca.crt"), "Secret %s/%s has no ca.crt", ns, secretName)
+	leaf, err := testpki.VerifyChain(secret.Data["tls.crt"], secret.Data["ca.crt"], usage)
+	Expect(err).NotTo(HaveOccurred())
+	return leaf, secret
+}
+
+// latestRequest returns the CertificateRequest of a Certificate's highest
+// revision.
+func latestRequest(g Gomega, crt *cmapi.Certificate) *cmapi.CertificateRequest {
+	list := &cmapi.CertificateRequestList{}
+	g.Expect(k8s.List(context.Background(), list, client.InNamespace(crt.Namespace))).To(Succeed())
+	var latest *cmapi.CertificateRequest
+	best := -1
+	for i := range list.Items {
+		cr := &list.Items[i]
+		owned := false
+		for _, o := range cr.OwnerReferences {
+			owned = owned || (o.Kind == "Certificate" && o.Name == crt.Name)
+		}
+		rev, err := strconv.Atoi(cr.Annotations[cmapi.CertificateRequestRevisionAnnotationKey])
+		if owned && err == nil && rev > best {
+			latest, best = cr, rev
+		}
+	}
+	g.Expect(latest).NotTo(BeNil(), "no CertificateRequest for Certificate %s", crt.Name)
+	return latest
+}
+
+// eventNotes lists the notes of the Events about an object.
+func eventNotes(ns, name string) []string {
+	var notes []string
+	list, err := clientset.EventsV1().Events(ns).List(context.Background(), metav1.ListOptions{FieldSelector: "regarding.name=" + name})
+	Expect(err).NotTo(HaveOccurred())
+	for _, e := range list.Items {
+		notes = append(notes, e.Reason+": "+e.Note)
+	}
+	// kubectl describe also shows core/v1 Events.
+	core, err := clientset.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{FieldSelector: "involvedObject.name=" + name})
+	Expect(err).NotTo(HaveOccurred())
+	for _, e := range core.Items {
+		notes = append(notes, e.Reason+": "+e.Message)
+	}
+	return notes
+}
