@@ -120,7 +120,8 @@ HELM_VERSION ?= v3.22.0
 # Kubernetes minor version of helm's client-go, for helm's default capabilities.
 HELM_K8S_MINOR ?= 37
 HELM := $(BIN)/helm-$(HELM_VERSION)
-KUBECTL ?= kubectl
+KUSTOMIZE_VERSION ?= v5.7.1
+KUSTOMIZE := $(BIN)/kustomize-$(KUSTOMIZE_VERSION)
 CHART := charts/nstance-issuer
 IMAGE ?= ghcr.io/nstance-dev/nstance-issuer:$(shell awk '/^appVersion:/ {print $$2}' $(CHART)/Chart.yaml)
 
@@ -145,9 +146,12 @@ verify-chart: manifests ## Fail when the chart's copies of generated files, its 
 	go test ./internal/installtest/ -count=1
 
 .PHONY: test-install
-test-install: envtest-assets $(HELM) ## helm lint/template, kustomize and RBAC tests against a real kube-apiserver + etcd.
-	HELM=$(HELM) KUBECTL=$(KUBECTL) KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) \
+test-install: envtest-assets $(HELM) $(KUSTOMIZE) ## helm lint/template, kustomize and RBAC tests against a real kube-apiserver + etcd.
+	HELM=$(HELM) KUSTOMIZE=$(KUSTOMIZE) KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) \
 		go test -tags integration -count=1 -timeout 10m ./internal/installtest/...
+
+$(KUSTOMIZE):
+	hack/go-install-tool.sh $@ sigs.k8s.io/kustomize/kustomize/v5 $(KUSTOMIZE_VERSION)
 
 .PHONY: helm-lint
 helm-lint: $(HELM) ## Lint the chart.
@@ -168,3 +172,20 @@ $(HELM):
 		-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$(HELM_K8S_MINOR)" \
 		helm.sh/helm/v3/cmd/helm@$(HELM_VERSION) && \
 		mkdir -p $(BIN) && mv $$tmp/helm $@
+
+##@ Performance
+
+BENCH_N ?= 1000
+BENCH_FLAGS ?=
+
+.PHONY: bench-build
+bench-build: build ## Build the benchmark harness (and the manager binary it runs as its own process).
+	go build -o $(BIN)/nstance-bench ./cmd/nstance-bench
+
+.PHONY: bench-e2e
+bench-e2e: envtest-assets bench-build ## Whole benchmark vs cert-manager's CA issuer (BENCH_N=1000); results in bin/bench/results.json.
+	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) $(BIN)/nstance-bench -n $(BENCH_N) -out $(BIN)/bench/results.json $(BENCH_FLAGS)
+
+.PHONY: bench-smoke
+bench-smoke: envtest-assets bench-build ## The benchmark at N=20 with small memory scenarios: checks it runs, asserts no timing.
+	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) $(BIN)/nstance-bench -n 20 -raw-patches 100 -small-secrets 200 -large-secrets 5 -benchtime 100x -out $(BIN)/bench/smoke.json $(BENCH_FLAGS)

@@ -5,7 +5,10 @@ set -euo pipefail
 out=$1 pkg=$2 version=$3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-echo "building $(basename "$pkg") $version (first time only)..." >&2
+name=$(basename "$pkg")
+# A major-version suffix (.../kustomize/v5) is not the binary's name.
+if [[ $name =~ ^v[0-9]+$ ]]; then name=$(basename "$(dirname "$pkg")"); fi
+echo "building $name $version (first time only)..." >&2
 GOBIN=$tmp GOFLAGS=-buildvcs=false go install "$pkg@$version"
 mkdir -p "$(dirname "$out")"
-mv "$tmp/$(basename "$pkg")" "$out"
+mv "$tmp/$name" "$out"

@@ -7,7 +7,7 @@
 // Standard, and its RBAC, created for real, grants what the controller and
 // cert-manager's approver need and nothing the design does not.
 //
-// Run with `make test-install` (HELM, KUBECTL and KUBEBUILDER_ASSETS set).
+// Run with `make test-install` (HELM, KUSTOMIZE and KUBEBUILDER_ASSETS set).
 package installtest
 
 import (
@@ -45,14 +45,14 @@ import (
 const fieldManager = "nstance-installtest"
 
 var (
-	restCfg     *rest.Config
-	clientset   kubernetes.Interface
-	mapper      *restmapper.DeferredDiscoveryRESTMapper
-	helmBin     string
-	kubectlBin  string
-	kubeVersion string // the API server's version; charts are rendered for it
-	kubeconfig  string // a kubeconfig file for helm install
-	helmHome    string // helm's config, cache and data directories
+	restCfg      *rest.Config
+	clientset    kubernetes.Interface
+	mapper       *restmapper.DeferredDiscoveryRESTMapper
+	helmBin      string
+	kustomizeBin string
+	kubeVersion  string // the API server's version; charts are rendered for it
+	kubeconfig   string // a kubeconfig file for helm install
+	helmHome     string // helm's config, cache and data directories
 )
 
 // TestMain starts one kube-apiserver + etcd for the whole package, with our
@@ -73,8 +73,8 @@ func run(m *testing.M) int {
 		return fail("KUBEBUILDER_ASSETS is not set: run these tests with `make test-install`")
 	}
 	var err error
-	if kubectlBin, err = exec.LookPath(envOr("KUBECTL", "kubectl")); err != nil {
-		return fail("kubectl (for `kubectl kustomize`) not found: %v", err)
+	if kustomizeBin, err = exec.LookPath(envOr("KUSTOMIZE", "kustomize")); err != nil {
+		return fail("kustomize not found (make test-install builds it into bin/): %v", err)
 	}
 	cmDir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/cert-manager/cert-manager").Output()
 	if err != nil {
@@ -156,7 +156,7 @@ func renderChart(t *testing.T, release, ns string, args ...string) []*unstructur
 
 func renderKustomize(t *testing.T, dir string) []*unstructured.Unstructured {
 	t.Helper()
-	out, err := runTool(kubectlBin, "kustomize", dir)
+	out, err := runTool(kustomizeBin, "build", dir)
 	if err != nil {
 		t.Fatal(err)
 	}
