@@ -47,6 +47,15 @@ type Options struct {
 	// CertManager also runs cert-manager's controllers (Certificates,
 	// approver, ingress-shim, SelfSigned and CA issuers) in this process.
 	CertManager bool
+	// ManagerBinary, when set, runs nstance-issuer as a separate OS process
+	// from this built binary (cmd/nstance-issuer) instead of in this
+	// process, so that its memory can be measured alone. Empty keeps the
+	// in-process manager.
+	ManagerBinary string
+	// ManagerArgs are extra flags for ManagerBinary (for example
+	// --max-concurrent-reconciles=10); they follow the stack's own flags,
+	// so they override them.
+	ManagerArgs []string
 }
 
 // Stack is a running local control plane with nstance-issuer.
@@ -64,6 +73,7 @@ type Stack struct {
 	certManager *certManager
 	cancelMgr   context.CancelFunc
 	mgrDone     chan error
+	proc        *managerProcess
 	stopOnce    sync.Once
 	stopErr     error
 }
@@ -133,7 +143,12 @@ func Start(ctx context.Context, o Options) (stack *Stack, err error) {
 		return s, err
 	}
 
-	if err := s.startManager(ctx); err != nil {
+	if o.ManagerBinary != "" {
+		s.proc = &managerProcess{binary: o.ManagerBinary, args: o.ManagerArgs, kubeconfig: s.Kubeconfig}
+		if err := s.proc.start(ctx); err != nil {
+			return s, err
+		}
+	} else if err := s.startManager(ctx); err != nil {
 		return s, err
 	}
 	if o.CertManager {
@@ -193,6 +208,9 @@ func (s *Stack) Stop() error {
 		var errs []error
 		if s.certManager != nil {
 			errs = append(errs, s.certManager.stop())
+		}
+		if s.proc != nil {
+			errs = append(errs, s.proc.stop())
 		}
 		if s.cancelMgr != nil {
 			s.cancelMgr()

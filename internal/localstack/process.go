@@ -1,0 +1,197 @@
+package localstack
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// managerProcess is nstance-issuer's manager running as its own OS process
+// (Options.ManagerBinary), so a benchmark can read its RSS from /proc and
+// its Go heap from its metrics endpoint without counting the API server's
+// client, cert-manager's controllers or the harness.
+type managerProcess struct {
+	binary, kubeconfig string
+	args               []string
+
+	mu         sync.Mutex
+	cmd        *exec.Cmd
+	done       chan error
+	metricsURL string
+	log        *os.File
+}
+
+// ManagerPID is the manager's process id when it runs as its own process
+// (Options.ManagerBinary), else 0.
+func (s *Stack) ManagerPID() int {
+	if s.proc == nil {
+		return 0
+	}
+	s.proc.mu.Lock()
+	defer s.proc.mu.Unlock()
+	if s.proc.cmd == nil || s.proc.cmd.Process == nil {
+		return 0
+	}
+	return s.proc.cmd.Process.Pid
+}
+
+// ManagerMetricsURL is the manager process's Prometheus endpoint
+// (http://127.0.0.1:port/metrics) with Options.ManagerBinary, else "".
+func (s *Stack) ManagerMetricsURL() string {
+	if s.proc == nil {
+		return ""
+	}
+	s.proc.mu.Lock()
+	defer s.proc.mu.Unlock()
+	return s.proc.metricsURL
+}
+
+// RestartManager stops the manager process and starts a fresh one, waiting
+// for its controllers as Start does; args, when not nil, replace
+// Options.ManagerArgs. It only works with Options.ManagerBinary.
+func (s *Stack) RestartManager(ctx context.Context, args []string) error {
+	if s.proc == nil {
+		return errors.New("localstack: RestartManager needs Options.ManagerBinary")
+	}
+	if err := s.proc.stop(); err != nil {
+		return fmt.Errorf("stopping the manager: %w", err)
+	}
+	if args != nil {
+		s.proc.args = args
+	}
+	return s.proc.start(ctx)
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// start runs the binary with the flags the in-process manager uses and
+// waits until its CertificateRequest controller's workers run, which
+// controller-runtime logs only after that controller's caches synced.
+func (p *managerProcess) start(ctx context.Context) error {
+	metricsPort, err := freePort()
+	if err != nil {
+		return err
+	}
+	healthPort, err := freePort()
+	if err != nil {
+		return err
+	}
+	args := append([]string{
+		"--kubeconfig=" + p.kubeconfig,
+		"--cluster-resource-namespace=" + ClusterResourceNamespace,
+		"--set-ca-on-certificate-request=true",
+		"--max-concurrent-reconciles=5",
+		"--max-retry-duration=24h",
+		"--leader-elect=false",
+		fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", metricsPort),
+		fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", healthPort),
+	}, p.args...)
+	log, err := os.CreateTemp("", "nstance-issuer-manager-*.log")
+	if err != nil {
+		return err
+	}
+	// Not CommandContext: the process must outlive a start-up context and
+	// is stopped by stop, gracefully.
+	cmd := exec.Command(p.binary, args...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		_ = log.Close()
+		return err
+	}
+	cmd.Stdout = log
+	if err := cmd.Start(); err != nil {
+		_ = log.Close()
+		return fmt.Errorf("cannot start the manager binary %s: %w", p.binary, err)
+	}
+	workers := make(chan struct{})
+	go func() {
+		// Copy the log to the file, watching for the CertificateRequest
+		// controller's "Starting workers".
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 64*1024), 1024*1024)
+		seen := false
+		for sc.Scan() {
+			line := sc.Text()
+			_, _ = io.WriteString(log, line+"\n")
+			if !seen && strings.Contains(line, "Starting workers") && strings.Contains(strings.ToLower(line), "certificaterequest") {
+				seen = true
+				close(workers)
+			}
+		}
+		_, _ = io.Copy(log, stderr)
+	}()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	p.mu.Lock()
+	p.cmd, p.done, p.log = cmd, done, log
+	p.metricsURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)
+	p.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	select {
+	case <-workers:
+	case err := <-done:
+		done <- err
+		return fmt.Errorf("the manager process exited while starting (%w); its log is %s", err, log.Name())
+	case <-ctx.Done():
+		return fmt.Errorf("the manager process did not start its workers: %w; its log is %s", ctx.Err(), log.Name())
+	}
+	// The metrics endpoint serves once the manager runs its runnables.
+	for {
+		resp, err := http.Get(p.metricsURL)
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the manager's metrics endpoint does not answer: %w", ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// stop sends SIGTERM, waits up to 30 s, then kills. The log file is removed
+// when the process exited cleanly and kept (and named) otherwise.
+func (p *managerProcess) stop() error {
+	p.mu.Lock()
+	cmd, done, log := p.cmd, p.done, p.log
+	p.cmd, p.done, p.log = nil, nil, nil
+	p.mu.Unlock()
+	if cmd == nil {
+		return nil
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		err = fmt.Errorf("the manager did not stop within 30 s: %w", <-done)
+	}
+	_ = log.Close()
+	if err != nil {
+		return fmt.Errorf("manager process: %w; its log is %s", err, log.Name())
+	}
+	return os.Remove(log.Name())
+}
