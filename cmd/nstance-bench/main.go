@@ -1,0 +1,186 @@
+// Command nstance-bench measures nstance-issuer against cert-manager's own CA
+// issuer on the local stack (internal/localstack: a real kube-apiserver and
+// etcd, cert-manager's real controllers in this process, nstance-issuer's
+// manager as its own OS process built from cmd/nstance-issuer), in one run:
+//
+//   - core:   `go test -bench` of the PKI core against raw x509.CreateCertificate;
+//   - raw:    the API server's CertificateRequest status-patch rate from a
+//     client with the manager's settings (QPS 50, burst 100, 5 workers), and
+//     unthrottled;
+//   - stage:  N CertificateRequests with pre-generated CSRs, approved by this
+//     harness, signed by each issuer in turn: throughput and approved→Ready
+//     latency (p50/p95/p99) from watches;
+//   - e2e:    N Certificates (ECDSA P-256 keys) through cert-manager's
+//     controllers, with each issuer: first create to all Ready;
+//   - memory: the manager process's peak and steady RSS and Go heap while it
+//     issues N certificates, with 0, many small and some 1 MiB unrelated
+//     Secrets.
+//
+// Every figure is printed with its ratio to its baseline and goal
+// (PASS/MISS, never asserted) and written as JSON to -out.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/nstance-dev/nstance-issuer/internal/localstack"
+)
+
+type config struct {
+	n             int
+	rawPatches    int
+	smallSecrets  int
+	smallSize     int
+	largeSecrets  int
+	largeSize     int
+	workers       int
+	benchtime     string
+	managerBinary string
+	repoRoot      string
+	out           string
+	only          map[string]bool
+	timeout       time.Duration
+}
+
+func (c *config) run(phase string) bool { return len(c.only) == 0 || c.only[phase] }
+
+func main() {
+	var c config
+	var only string
+	flag.IntVar(&c.n, "n", 50, "Certificates / CertificateRequests per issuer and scenario (1000 for published figures).")
+	flag.IntVar(&c.rawPatches, "raw-patches", 0, "Status patches for the raw API rate (default max(n, 300)).")
+	flag.IntVar(&c.smallSecrets, "small-secrets", 10000, "Unrelated small Secrets in the memory scenario.")
+	flag.IntVar(&c.smallSize, "small-secret-size", 512, "Bytes of data in each small Secret.")
+	flag.IntVar(&c.largeSecrets, "large-secrets", 300, "Unrelated large Secrets in the memory scenario.")
+	flag.IntVar(&c.largeSize, "large-secret-size", 1<<20, "Bytes of data in each large Secret.")
+	flag.IntVar(&c.workers, "workers", 16, "Harness goroutines creating objects (its client is not rate limited).")
+	flag.StringVar(&c.benchtime, "benchtime", "1s", "go test -benchtime for the signing core.")
+	flag.StringVar(&c.managerBinary, "manager-binary", "bin/nstance-issuer", "Built cmd/nstance-issuer to run as the manager process.")
+	flag.StringVar(&c.repoRoot, "repo-root", ".", "The repository's root.")
+	flag.StringVar(&c.out, "out", "bin/bench/results.json", "Where to write the results as JSON.")
+	flag.StringVar(&only, "only", "", "Comma-separated phases to run (core,raw,stage,e2e,memory); empty runs all.")
+	flag.DurationVar(&c.timeout, "phase-timeout", 0, "Time limit of each wait (default 2m + 200ms per object).")
+	flag.Parse()
+	// cert-manager and controller-runtime log through klog/logr: errors only.
+	quiet := zap.New(zap.Level(zapcore.ErrorLevel))
+	ctrl.SetLogger(quiet)
+	klog.SetLogger(quiet)
+	if c.rawPatches == 0 {
+		c.rawPatches = max(c.n, 300)
+	}
+	if c.timeout == 0 {
+		c.timeout = 2*time.Minute + time.Duration(c.n)*200*time.Millisecond
+	}
+	if only != "" {
+		c.only = map[string]bool{}
+		for _, p := range strings.Split(only, ",") {
+			c.only[strings.TrimSpace(p)] = true
+		}
+	}
+	root, err := filepath.Abs(c.repoRoot)
+	if err != nil {
+		fatal(err)
+	}
+	c.repoRoot = root
+	if c.managerBinary, err = filepath.Abs(c.managerBinary); err != nil {
+		fatal(err)
+	}
+
+	began := time.Now()
+	r := &report{Meta: runMeta{N: c.n, Started: began.UTC(), SmallSecrets: c.smallSecrets, SmallSecretSize: c.smallSize,
+		LargeSecrets: c.largeSecrets, LargeSecretSize: c.largeSize, RawPatches: c.rawPatches}}
+	ctx := ctrl.SetupSignalHandler()
+	if c.run("core") {
+		// Before the stack starts, so that nothing else competes for the CPU.
+		logf("signing core: go test -bench (benchtime %s)", c.benchtime)
+		if err := runCore(ctx, &c, r); err != nil {
+			r.Errors = append(r.Errors, "core: "+err.Error())
+			logf("core: %v", err)
+		}
+	}
+	if c.run("raw") || c.run("stage") || c.run("e2e") || c.run("memory") {
+		if err := runStack(ctx, &c, r); err != nil {
+			r.Errors = append(r.Errors, err.Error())
+			logf("%v", err)
+		}
+	}
+	r.Meta.Seconds = time.Since(began).Seconds()
+	r.print(os.Stdout)
+	if err := r.write(c.out); err != nil {
+		fatal(err)
+	}
+	fmt.Printf("\nresults: %s (run took %s)\n", c.out, time.Since(began).Round(time.Second))
+	if len(r.Errors) > 0 {
+		os.Exit(1)
+	}
+}
+
+func runStack(ctx context.Context, c *config, r *report) error {
+	logf("starting the local stack (kube-apiserver, etcd, cert-manager in-process, manager process %s)", c.managerBinary)
+	t := time.Now()
+	stack, err := localstack.Start(ctx, localstack.Options{RepoRoot: c.repoRoot, CertManager: true, ManagerBinary: c.managerBinary})
+	if err != nil {
+		return fmt.Errorf("localstack: %w", err)
+	}
+	defer func() {
+		if err := stack.Stop(); err != nil {
+			logf("stopping the stack: %v", err)
+		}
+	}()
+	logf("stack up in %s", time.Since(t).Round(100*time.Millisecond))
+	h, err := newHarness(ctx, c, stack)
+	if err != nil {
+		return err
+	}
+	var errs []string
+	step := func(name string, f func() error) {
+		if !c.run(name) {
+			return
+		}
+		t := time.Now()
+		logf("== %s", name)
+		if err := f(); err != nil {
+			errs = append(errs, name+": "+err.Error())
+			logf("%s: %v", name, err)
+		}
+		logf("== %s took %s", name, time.Since(t).Round(100*time.Millisecond))
+	}
+	step("raw", func() error { return h.rawPatchRate(ctx, r) })
+	step("stage", func() error { return h.issuerStage(ctx, r) })
+	step("e2e", func() error { return h.endToEnd(ctx, r) })
+	step("memory", func() error { return h.memory(ctx, r) })
+	r.Errors = append(r.Errors, errs...)
+	return nil
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s  %s\n", time.Now().UTC().Format("15:04:05.000"), fmt.Sprintf(format, args...))
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "nstance-bench:", err)
+	os.Exit(1)
+}
+
+func writeJSON(path string, v any) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
+}

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strings"
+	"time"
+)
+
+// figure is one measured value, its baseline and its goal.
+type figure struct {
+	Name  string  `json:"name"`
+	Value float64 `json:"value"`
+	Unit  string  `json:"unit"`
+	// Baseline names what Value is compared with and BaselineValue is its
+	// value; Ratio = Value / BaselineValue.
+	Baseline      string   `json:"baseline,omitempty"`
+	BaselineValue float64  `json:"baselineValue,omitempty"`
+	Ratio         *float64 `json:"ratio,omitempty"`
+	// Goal is the issue's target, e.g. "ratio <= 1.0"; Pass is whether it
+	// was met this run. Goals are reported, never asserted.
+	Goal string `json:"goal,omitempty"`
+	Pass *bool  `json:"pass,omitempty"`
+	Note string `json:"note,omitempty"`
+}
+
+type runMeta struct {
+	N               int       `json:"n"`
+	RawPatches      int       `json:"rawPatches"`
+	SmallSecrets    int       `json:"smallSecrets"`
+	SmallSecretSize int       `json:"smallSecretSize"`
+	LargeSecrets    int       `json:"largeSecrets"`
+	LargeSecretSize int       `json:"largeSecretSize"`
+	Started         time.Time `json:"started"`
+	Seconds         float64   `json:"seconds"`
+}
+
+type report struct {
+	Meta    runMeta  `json:"meta"`
+	Figures []figure `json:"figures"`
+	Errors  []string `json:"errors,omitempty"`
+
+	rawRate float64 // raw status-patch rate with the manager's client settings
+}
+
+// add records a figure. With a baseline, ratio = value/baseline; goal is
+// "<= x" or ">= x" on the ratio (or "" for none).
+func (r *report) add(name string, value float64, unit, baseline string, baseValue float64, goal, note string) {
+	f := figure{Name: name, Value: round(value), Unit: unit, Baseline: baseline, BaselineValue: round(baseValue), Goal: goal, Note: note}
+	if baseline != "" && baseValue != 0 && !math.IsNaN(value) {
+		ratio := round(value / baseValue)
+		f.Ratio = &ratio
+		if goal != "" {
+			var limit float64
+			var op string
+			if _, err := fmt.Sscanf(goal, "ratio %s %g", &op, &limit); err == nil {
+				pass := (op == "<=" && ratio <= limit) || (op == ">=" && ratio >= limit) || (op == "<" && ratio < limit)
+				f.Pass = &pass
+			}
+		}
+	}
+	r.Figures = append(r.Figures, f)
+	logf("%s", f.line())
+}
+
+func round(v float64) float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0
+	}
+	return math.Round(v*1000) / 1000
+}
+
+func (f figure) line() string {
+	s := fmt.Sprintf("%-52s %12.3f %-6s", f.Name, f.Value, f.Unit)
+	if f.Ratio != nil {
+		s += fmt.Sprintf("  %6.3fx %s", *f.Ratio, f.Baseline)
+	}
+	if f.Pass != nil {
+		verdict := "MISS"
+		if *f.Pass {
+			verdict = "PASS"
+		}
+		s += fmt.Sprintf("  [%s: %s]", verdict, f.Goal)
+	}
+	if f.Note != "" {
+		s += "  (" + f.Note + ")"
+	}
+	return s
+}
+
+func (r *report) print(out io.Writer) {
+	w := &strings.Builder{}
+	fmt.Fprintf(w, "\nnstance-bench N=%d (%s)\n%s\n", r.Meta.N, r.Meta.Started.Format(time.RFC3339), strings.Repeat("-", 100))
+	for _, f := range r.Figures {
+		fmt.Fprintln(w, f.line())
+	}
+	var pass, miss int
+	for _, f := range r.Figures {
+		if f.Pass != nil {
+			if *f.Pass {
+				pass++
+			} else {
+				miss++
+			}
+		}
+	}
+	fmt.Fprintf(w, "%s\ngoals: %d PASS, %d MISS (reported, not asserted)\n", strings.Repeat("-", 100), pass, miss)
+	for _, e := range r.Errors {
+		fmt.Fprintln(w, "ERROR:", e)
+	}
+	_, _ = io.WriteString(out, w.String())
+}
+
+func (r *report) write(path string) error { return writeJSON(path, r) }
+
+// quantile of sorted durations, nearest rank.
+func quantile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(q*float64(len(sorted)))) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+func sortDurations(d []time.Duration) { sort.Slice(d, func(i, j int) bool { return d[i] < d[j] }) }
