@@ -18,6 +18,7 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
+	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 )
 
 // webIssuer is an NstanceIssuer with a "web" server template that shows
@@ -42,6 +43,19 @@ func webIssuer(ns, secretName string) *v1alpha1.NstanceIssuer {
 			}},
 		},
 	}
+}
+
+// readyWebIssuer makes a namespace with a CA Secret "ca" (a new root named
+// cn) and a Ready webIssuer using it.
+func readyWebIssuer(t *testing.T, cn string) (string, *testpki.CA, *v1alpha1.NstanceIssuer) {
+	t.Helper()
+	ns := newNamespace(t)
+	ca := validCA(t, cn)
+	createSecret(t, ns, "ca", ca.SecretData())
+	issuer := webIssuer(ns, "ca")
+	create(t, issuer)
+	waitIssuer(t, issuer, metav1.ConditionTrue, "")
+	return ns, ca, issuer
 }
 
 func create(t *testing.T, obj client.Object) {
@@ -145,12 +159,7 @@ func TestDefaultTemplateAndPassThrough(t *testing.T) {
 }
 
 func TestUnapprovedAndDeniedRequestsAreNeverSigned(t *testing.T) {
-	ns := newNamespace(t)
-	ca := validCA(t, "Gate Root CA")
-	createSecret(t, ns, "ca", ca.SecretData())
-	issuer := webIssuer(ns, "ca")
-	create(t, issuer)
-	waitIssuer(t, issuer, metav1.ConditionTrue, "")
+	ns, _, _ := readyWebIssuer(t, "Gate Root CA")
 
 	ref := issuerRef("NstanceIssuer", "web")
 	unapproved := createCertificateRequest(t, ns, ref, csrPEM(t, "u", "u."+ns+".example.com"), time.Hour, nil)
@@ -177,12 +186,7 @@ func TestUnapprovedAndDeniedRequestsAreNeverSigned(t *testing.T) {
 }
 
 func TestPolicyViolationFailsWithTheOffendingValue(t *testing.T) {
-	ns := newNamespace(t)
-	ca := validCA(t, "Policy Root CA")
-	createSecret(t, ns, "ca", ca.SecretData())
-	issuer := webIssuer(ns, "ca")
-	create(t, issuer)
-	waitIssuer(t, issuer, metav1.ConditionTrue, "")
+	ns, _, _ := readyWebIssuer(t, "Policy Root CA")
 
 	bad := "api.other.example.com"
 	cr := createCertificateRequest(t, ns, issuerRef("NstanceIssuer", "web"), csrPEM(t, "x", bad), time.Hour,
