@@ -79,7 +79,7 @@ func TestLifetimeIsCutAtTheCAsNotAfter(t *testing.T) {
 // TestEd25519ServerCertificateIsSignedWithAWarning: browsers reject Ed25519
 // server certificates, so a server template signing one warns.
 func TestEd25519ServerCertificateIsSignedWithAWarning(t *testing.T) {
-	ns, _, _ := readyWebIssuer(t, "Ed Root CA")
+	ns := namespaceWithWebIssuer(t, "Ed Root CA")
 
 	_, key, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {

@@ -18,7 +18,6 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
-	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 )
 
 // webIssuer is an NstanceIssuer with a "web" server template that shows
@@ -45,9 +44,9 @@ func webIssuer(ns, secretName string) *v1alpha1.NstanceIssuer {
 	}
 }
 
-// readyWebIssuer makes a namespace with a CA Secret "ca" (a new root named
-// cn) and a Ready webIssuer using it.
-func readyWebIssuer(t *testing.T, cn string) (string, *testpki.CA, *v1alpha1.NstanceIssuer) {
+// namespaceWithWebIssuer makes a namespace with a CA Secret "ca" (a new
+// root named cn) and a Ready webIssuer "web" using it.
+func namespaceWithWebIssuer(t *testing.T, cn string) string {
 	t.Helper()
 	ns := newNamespace(t)
 	ca := validCA(t, cn)
@@ -55,7 +54,7 @@ func readyWebIssuer(t *testing.T, cn string) (string, *testpki.CA, *v1alpha1.Nst
 	issuer := webIssuer(ns, "ca")
 	create(t, issuer)
 	waitIssuer(t, issuer, metav1.ConditionTrue, "")
-	return ns, ca, issuer
+	return ns
 }
 
 func create(t *testing.T, obj client.Object) {
@@ -159,7 +158,7 @@ func TestDefaultTemplateAndPassThrough(t *testing.T) {
 }
 
 func TestUnapprovedAndDeniedRequestsAreNeverSigned(t *testing.T) {
-	ns, _, _ := readyWebIssuer(t, "Gate Root CA")
+	ns := namespaceWithWebIssuer(t, "Gate Root CA")
 
 	ref := issuerRef("NstanceIssuer", "web")
 	unapproved := createCertificateRequest(t, ns, ref, csrPEM(t, "u", "u."+ns+".example.com"), time.Hour, nil)
@@ -186,7 +185,7 @@ func TestUnapprovedAndDeniedRequestsAreNeverSigned(t *testing.T) {
 }
 
 func TestPolicyViolationFailsWithTheOffendingValue(t *testing.T) {
-	ns, _, _ := readyWebIssuer(t, "Policy Root CA")
+	ns := namespaceWithWebIssuer(t, "Policy Root CA")
 
 	bad := "api.other.example.com"
 	cr := createCertificateRequest(t, ns, issuerRef("NstanceIssuer", "web"), csrPEM(t, "x", bad), time.Hour,
