@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -420,11 +422,18 @@ func (h *harness) rawPatchRate(ctx context.Context, r *report) error {
 // issuerStage signs N approved requests with each issuer in turn.
 func (h *harness) issuerStage(ctx context.Context, r *report) error {
 	res := map[string]stageResult{}
+	var before, after map[string]float64
 	for _, iss := range []issuerUnderTest{nstance, caIss} {
 		t := time.Now()
+		if iss == nstance {
+			before = h.managerRequests()
+		}
 		got, err := h.runRequests(ctx, "bench-stage-"+iss.label, iss, h.c.n)
 		if err != nil {
 			return err
+		}
+		if iss == nstance {
+			after = h.managerRequests()
 		}
 		res[iss.label] = got
 		logf("stage %s: %d requests in %s", iss.label, h.c.n, time.Since(t).Round(10*time.Millisecond))
@@ -435,6 +444,16 @@ func (h *harness) issuerStage(ctx context.Context, r *report) error {
 		r.add("stage: nstance throughput vs raw status-patch rate", n.throughput, "/s", "raw patch rate, manager client", r.rawRate, "ratio >= 0.8", "")
 	}
 	r.add("stage: CA issuer signing throughput", ca.throughput, "/s", "", 0, "", "")
+	if before != nil && after != nil {
+		// Where the manager's API calls go: the client-side rate limiter
+		// (--kube-api-qps/--kube-api-burst) paces PATCHes; Events are POSTed
+		// by the event recorder's own client.
+		for _, m := range []string{"PATCH", "POST", "GET", "PUT"} {
+			if d := after[m] - before[m]; d > 0 {
+				r.add("stage: nstance manager API "+m+" requests per certificate", d/float64(h.c.n), "req", "", 0, "", "")
+			}
+		}
+	}
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	r.add("stage: nstance approved→Ready p50", ms(n.p50), "ms", "CA issuer", ms(ca.p50), "", "")
 	r.add("stage: nstance approved→Ready p95", ms(n.p95), "ms", "CA issuer", ms(ca.p95), "", "")
@@ -528,4 +547,33 @@ func (h *harness) certificates(ctx context.Context, ns string, iss issuerUnderTe
 		}
 	}
 	return last.Sub(began), nil
+}
+
+// managerRequests sums the manager process's rest_client_requests_total by
+// HTTP method; nil when the manager runs in this process.
+func (h *harness) managerRequests() map[string]float64 {
+	url := h.stack.ManagerMetricsURL()
+	if url == "" {
+		return nil
+	}
+	lines, err := scrapeLines(url, "rest_client_requests_total{")
+	if err != nil {
+		logf("scraping %s: %v", url, err)
+		return nil
+	}
+	out := map[string]float64{}
+	for _, l := range lines {
+		i := strings.Index(l, `method="`)
+		j := strings.LastIndexByte(l, ' ')
+		if i < 0 || j < 0 {
+			continue
+		}
+		method := l[i+len(`method="`):]
+		method = method[:strings.IndexByte(method, '"')]
+		v, err := strconv.ParseFloat(l[j+1:], 64)
+		if err == nil {
+			out[method] += v
+		}
+	}
+	return out
 }

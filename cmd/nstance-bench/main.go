@@ -48,6 +48,7 @@ type config struct {
 	workers       int
 	benchtime     string
 	managerBinary string
+	managerArgs   []string
 	repoRoot      string
 	out           string
 	only          map[string]bool
@@ -58,7 +59,7 @@ func (c *config) run(phase string) bool { return len(c.only) == 0 || c.only[phas
 
 func main() {
 	var c config
-	var only string
+	var only, managerArgs string
 	flag.IntVar(&c.n, "n", 50, "Certificates / CertificateRequests per issuer and scenario (1000 for published figures).")
 	flag.IntVar(&c.rawPatches, "raw-patches", 0, "Status patches for the raw API rate (default max(n, 300)).")
 	flag.IntVar(&c.smallSecrets, "small-secrets", 10000, "Unrelated small Secrets in the memory scenario.")
@@ -68,6 +69,7 @@ func main() {
 	flag.IntVar(&c.workers, "workers", 16, "Harness goroutines creating objects (its client is not rate limited).")
 	flag.StringVar(&c.benchtime, "benchtime", "1s", "go test -benchtime for the signing core.")
 	flag.StringVar(&c.managerBinary, "manager-binary", "bin/nstance-issuer", "Built cmd/nstance-issuer to run as the manager process.")
+	flag.StringVar(&managerArgs, "manager-args", "", "Extra flags for the manager process, space-separated (e.g. \"--kube-api-qps=500 --kube-api-burst=1000\").")
 	flag.StringVar(&c.repoRoot, "repo-root", ".", "The repository's root.")
 	flag.StringVar(&c.out, "out", "bin/bench/results.json", "Where to write the results as JSON.")
 	flag.StringVar(&only, "only", "", "Comma-separated phases to run (core,raw,stage,e2e,memory); empty runs all.")
@@ -83,6 +85,7 @@ func main() {
 	if c.timeout == 0 {
 		c.timeout = 2*time.Minute + time.Duration(c.n)*200*time.Millisecond
 	}
+	c.managerArgs = strings.Fields(managerArgs)
 	if only != "" {
 		c.only = map[string]bool{}
 		for _, p := range strings.Split(only, ",") {
@@ -99,7 +102,7 @@ func main() {
 	}
 
 	began := time.Now()
-	r := &report{Meta: runMeta{N: c.n, Started: began.UTC(), SmallSecrets: c.smallSecrets, SmallSecretSize: c.smallSize,
+	r := &report{Meta: runMeta{N: c.n, ManagerArgs: c.managerArgs, Started: began.UTC(), SmallSecrets: c.smallSecrets, SmallSecretSize: c.smallSize,
 		LargeSecrets: c.largeSecrets, LargeSecretSize: c.largeSize, RawPatches: c.rawPatches}}
 	ctx := ctrl.SetupSignalHandler()
 	if c.run("core") {
@@ -130,7 +133,7 @@ func main() {
 func runStack(ctx context.Context, c *config, r *report) error {
 	logf("starting the local stack (kube-apiserver, etcd, cert-manager in-process, manager process %s)", c.managerBinary)
 	t := time.Now()
-	stack, err := localstack.Start(ctx, localstack.Options{RepoRoot: c.repoRoot, CertManager: true, ManagerBinary: c.managerBinary})
+	stack, err := localstack.Start(ctx, localstack.Options{RepoRoot: c.repoRoot, CertManager: true, ManagerBinary: c.managerBinary, ManagerArgs: c.managerArgs})
 	if err != nil {
 		return fmt.Errorf("localstack: %w", err)
 	}

@@ -117,20 +117,32 @@ func (s *sampler) close() {
 }
 
 func scrapeMetric(url, name string) (float64, error) {
-	resp, err := http.Get(url)
+	lines, err := scrapeLines(url, name+" ")
 	if err != nil {
 		return 0, err
 	}
+	if len(lines) == 0 {
+		return 0, fmt.Errorf("%s not in %s", name, url)
+	}
+	return strconv.ParseFloat(strings.TrimSpace(strings.TrimPrefix(lines[0], name+" ")), 64)
+}
+
+// scrapeLines returns the lines of a Prometheus text endpoint that start with prefix.
+func scrapeLines(url, prefix string) ([]string, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return nil, err
+	}
 	defer func() { _ = resp.Body.Close() }()
+	var out []string
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64*1024), 1024*1024)
 	for sc.Scan() {
-		line := sc.Text()
-		if rest, ok := strings.CutPrefix(line, name+" "); ok {
-			return strconv.ParseFloat(strings.TrimSpace(rest), 64)
+		if strings.HasPrefix(sc.Text(), prefix) {
+			out = append(out, sc.Text())
 		}
 	}
-	return 0, fmt.Errorf("%s not in %s", name, url)
+	return out, sc.Err()
 }
 
 // cleanupForMemory removes what earlier phases left that the manager would

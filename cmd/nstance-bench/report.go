@@ -28,6 +28,7 @@ type figure struct {
 
 type runMeta struct {
 	N               int       `json:"n"`
+	ManagerArgs     []string  `json:"managerArgs,omitempty"`
 	RawPatches      int       `json:"rawPatches"`
 	SmallSecrets    int       `json:"smallSecrets"`
 	SmallSecretSize int       `json:"smallSecretSize"`
