@@ -16,6 +16,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
@@ -181,51 +182,13 @@ type crTimes struct {
 // or failed, or ctx ends. It returns once the watch is established.
 func (h *harness) watchCRs(ctx context.Context, ns string, want int) (*crTimes, error) {
 	t := &crTimes{approved: map[string]time.Time{}, ready: map[string]time.Time{}, failed: map[string]string{}, done: make(chan struct{}), want: want}
-	w, err := h.cl.Watch(ctx, &cmapi.CertificateRequestList{}, client.InNamespace(ns))
+	err := h.watchLoop(ctx, ns, &cmapi.CertificateRequestList{}, func(obj client.Object, now time.Time) bool {
+		cr, ok := obj.(*cmapi.CertificateRequest)
+		return ok && t.observe(cr, now)
+	})
 	if err != nil {
 		return nil, err
 	}
-	go func() {
-		defer w.Stop()
-		for {
-			for ev := range w.ResultChan() {
-				now := time.Now()
-				if ev.Type == watch.Error {
-					break
-				}
-				cr, ok := ev.Object.(*cmapi.CertificateRequest)
-				if !ok {
-					continue
-				}
-				if t.observe(cr, now) {
-					return
-				}
-			}
-			if ctx.Err() != nil {
-				return
-			}
-			// The server closed the watch: open a new one and catch up
-			// with a list (those times are late by at most the gap).
-			var err error
-			for {
-				if w, err = h.cl.Watch(ctx, &cmapi.CertificateRequestList{}, client.InNamespace(ns)); err == nil || ctx.Err() != nil {
-					break
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
-			if ctx.Err() != nil {
-				return
-			}
-			var list cmapi.CertificateRequestList
-			if err := h.cl.List(ctx, &list, client.InNamespace(ns)); err == nil {
-				for i := range list.Items {
-					if t.observe(&list.Items[i], time.Now()) {
-						return
-					}
-				}
-			}
-		}
-	}()
 	return t, nil
 }
 
@@ -484,35 +447,32 @@ func (h *harness) endToEnd(ctx context.Context, r *report) error {
 func (h *harness) certificates(ctx context.Context, ns string, iss issuerUnderTest) (time.Duration, error) {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	w, err := h.cl.Watch(wctx, &cmapi.CertificateList{}, client.InNamespace(ns))
-	if err != nil {
-		return 0, err
-	}
-	defer w.Stop()
 	var mu sync.Mutex
 	ready := map[string]time.Time{}
 	done := make(chan struct{})
-	go func() {
-		for ev := range w.ResultChan() {
-			now := time.Now()
-			cert, ok := ev.Object.(*cmapi.Certificate)
-			if !ok {
-				continue
-			}
-			for _, c := range cert.Status.Conditions {
-				if c.Type == cmapi.CertificateConditionReady && c.Status == cmmeta.ConditionTrue {
-					mu.Lock()
-					if _, seen := ready[cert.Name]; !seen {
-						ready[cert.Name] = now
-						if len(ready) == h.c.n {
-							close(done)
-						}
+	err := h.watchLoop(wctx, ns, &cmapi.CertificateList{}, func(obj client.Object, now time.Time) bool {
+		cert, ok := obj.(*cmapi.Certificate)
+		if !ok {
+			return false
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range cert.Status.Conditions {
+			if c.Type == cmapi.CertificateConditionReady && c.Status == cmmeta.ConditionTrue {
+				if _, seen := ready[cert.Name]; !seen {
+					ready[cert.Name] = now
+					if len(ready) == h.c.n {
+						close(done)
+						return true
 					}
-					mu.Unlock()
 				}
 			}
 		}
-	}()
+		return false
+	})
+	if err != nil {
+		return 0, err
+	}
 	began := time.Now()
 	if err := parallel(ctx, h.c.workers, h.c.n, func(ctx context.Context, i int) error {
 		name := fmt.Sprintf("cert-%d", i)
@@ -576,4 +536,62 @@ func (h *harness) managerRequests() map[string]float64 {
 		}
 	}
 	return out
+}
+
+// watchLoop calls observe with every object of list's kind in ns as a watch
+// sees it, until observe returns true or ctx ends. When the server ends the
+// watch (or sends an error, e.g. APF's 429 under load), it lists to catch up
+// (those times are late by the gap, which is logged) and watches again. It
+// returns once the first watch is established.
+func (h *harness) watchLoop(ctx context.Context, ns string, list client.ObjectList, observe func(client.Object, time.Time) bool) error {
+	w, err := h.cl.Watch(ctx, list.DeepCopyObject().(client.ObjectList), client.InNamespace(ns))
+	if err != nil {
+		return err
+	}
+	go func() {
+		for {
+			for ev := range w.ResultChan() {
+				now := time.Now()
+				if ev.Type == watch.Error {
+					logf("watch %s in %s: error event %v; watching again", fmt.Sprintf("%T", list), ns, ev.Object)
+					break
+				}
+				if obj, ok := ev.Object.(client.Object); ok && observe(obj, now) {
+					w.Stop()
+					return
+				}
+			}
+			w.Stop()
+			if ctx.Err() != nil {
+				return
+			}
+			for {
+				if w, err = h.cl.Watch(ctx, list.DeepCopyObject().(client.ObjectList), client.InNamespace(ns)); err == nil || ctx.Err() != nil {
+					break
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			l := list.DeepCopyObject().(client.ObjectList)
+			if err := h.cl.List(ctx, l, client.InNamespace(ns)); err != nil {
+				logf("list %T in %s: %v", l, ns, err)
+				continue
+			}
+			logf("watch %T in %s ended; caught up with a list", l, ns)
+			done := false
+			_ = meta.EachListItem(l, func(o runtime.Object) error {
+				if obj, ok := o.(client.Object); ok && !done && observe(obj, time.Now()) {
+					done = true
+				}
+				return nil
+			})
+			if done {
+				w.Stop()
+				return
+			}
+		}
+	}()
+	return nil
 }
