@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 )
@@ -14,38 +15,58 @@ import (
 // benchLine matches `BenchmarkIssue/ECDSA-P256-2   1234   456789 ns/op ...`.
 var benchLine = regexp.MustCompile(`^Benchmark(Issue|RawCreateCertificate)/(\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op`)
 
+// coreRounds is how many times each benchmark runs, alternating, so that
+// noise from other work on the machine hits both alike; the fastest round
+// of each counts.
+const coreRounds = 3
+
 // runCore runs internal/pki's BenchmarkIssue and BenchmarkRawCreateCertificate
 // (same CA keys, ECDSA P-256 leaf) and reports Issue's time per certificate
 // as a ratio to raw x509.CreateCertificate's.
 func runCore(ctx context.Context, c *config, r *report) error {
-	cmd := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-count", "1",
-		"-bench", "^(BenchmarkIssue|BenchmarkRawCreateCertificate)$", "-benchtime", c.benchtime, "./internal/pki/")
-	cmd.Dir = c.repoRoot
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("go test -bench: %w\n%s", err, out.String())
+	dir, err := os.MkdirTemp("", "nstance-bench-core-")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	bin := filepath.Join(dir, "pki.test")
+	build := exec.CommandContext(ctx, "go", "test", "-c", "-o", bin, "./internal/pki/")
+	build.Dir, build.Stdout, build.Stderr = c.repoRoot, os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("go test -c ./internal/pki/: %w", err)
 	}
 	ns := map[string]map[string]float64{"Issue": {}, "RawCreateCertificate": {}}
 	var order []string
-	sc := bufio.NewScanner(&out)
-	for sc.Scan() {
-		m := benchLine.FindStringSubmatch(sc.Text())
-		if m == nil {
-			continue
+	for round := range coreRounds {
+		for _, bench := range []string{"Issue", "RawCreateCertificate"} {
+			cmd := exec.CommandContext(ctx, bin, "-test.run", "^$", "-test.bench", "^Benchmark"+bench+"$", "-test.benchtime", c.benchtime)
+			cmd.Dir = filepath.Join(c.repoRoot, "internal", "pki")
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, os.Stderr
+			if err := cmd.Run(); err != nil {
+				return fmt.Errorf("running Benchmark%s: %w\n%s", bench, err, out.String())
+			}
+			sc := bufio.NewScanner(&out)
+			for sc.Scan() {
+				m := benchLine.FindStringSubmatch(sc.Text())
+				if m == nil {
+					continue
+				}
+				v, err := strconv.ParseFloat(m[3], 64)
+				if err != nil {
+					return err
+				}
+				if m[1] == "Issue" && round == 0 {
+					order = append(order, m[2])
+				}
+				if old, ok := ns[m[1]][m[2]]; !ok || v < old {
+					ns[m[1]][m[2]] = v
+				}
+			}
 		}
-		v, err := strconv.ParseFloat(m[3], 64)
-		if err != nil {
-			return err
-		}
-		if m[1] == "Issue" {
-			order = append(order, m[2])
-		}
-		ns[m[1]][m[2]] = v
 	}
 	if len(order) == 0 {
-		return fmt.Errorf("no benchmark results in:\n%s", out.String())
+		return fmt.Errorf("no benchmark results from %s", bin)
 	}
 	for _, ca := range order {
 		raw, ok := ns["RawCreateCertificate"][ca]
@@ -53,7 +74,7 @@ func runCore(ctx context.Context, c *config, r *report) error {
 			continue
 		}
 		r.add("core: pki.Issue, "+ca+" CA", ns["Issue"][ca]/1000, "µs/op",
-			"raw x509.CreateCertificate", raw/1000, "ratio <= 1.5", "")
+			"raw x509.CreateCertificate", raw/1000, "ratio <= 1.5", fmt.Sprintf("fastest of %d alternating rounds", coreRounds))
 	}
 	return nil
 }
