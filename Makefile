@@ -3,7 +3,8 @@
 #   make test   every check CI runs: generated files up to date, vet, lint,
 #               unit + fuzz-seed tests (race), integration tests against a
 #               real kube-apiserver + etcd built from Go modules, and the e2e
-#               suite with cert-manager's real controllers.
+#               suite with cert-manager's real controllers, install tests, and
+#               a small run of the load harness.
 #   make demo   the product's main job on a local stack.
 #
 # Tools are built from pinned Go modules into bin/ (git-ignored), one file
@@ -67,7 +68,7 @@ build: ## Build the manager binary into bin/.
 ##@ Tests
 
 .PHONY: test
-test: verify vet lint test-unit test-integration test-e2e verify-chart test-install ## Everything CI runs.
+test: verify vet lint test-unit test-integration test-e2e verify-chart test-install bench-smoke ## Everything CI runs.
 
 .PHONY: test-unit
 test-unit: ## Unit tests and fuzz seed corpora of the core packages, with -race.
