@@ -26,7 +26,7 @@ GOLANGCI_LINT := $(BIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 ENVTEST_ASSETS := $(BIN)/envtest/k8s-$(KUBE_VERSION)-etcd-$(ETCD_VERSION)
 
 # Packages whose tests need no API server; they run with -race.
-CORE_PKGS := ./api/... ./internal/pki/... ./internal/controller/... ./internal/testpki/...
+CORE_PKGS := ./api/... ./internal/pki/... ./internal/controller/... ./internal/testpki/... ./internal/app/...
 
 .PHONY: help
 help: ## Show the targets.

@@ -38,8 +38,9 @@ func addFlags(fs *flag.FlagSet, o *app.Options) {
 	fs.BoolVar(&o.LeaderElect, "leader-elect", true, "Elect a leader so that only one replica signs at a time.")
 	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease (default: the cluster resource namespace).")
 	fs.StringVar(&o.LeaderElectionID, "leader-election-id", "nstance-issuer-leader", "Name of the leader election Lease.")
-	fs.Float64Var(&o.KubeAPIQPS, "kube-api-qps", 50, "Queries per second to the API server.")
-	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", 100, "Burst of queries to the API server.")
+	fs.Float64Var(&o.KubeAPIQPS, "kube-api-qps", 0,
+		"Client-side limit of queries per second to the API server. 0: none when the API server has API Priority and Fairness (it protects itself), else 50. < 0: none.")
+	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", 0, "Burst of queries above --kube-api-qps. 0: twice the QPS (100 with the automatic 50).")
 }
 
 func main() {

@@ -37,7 +37,8 @@ type Options struct {
 	LeaderElectionNamespace string
 	// LeaderElectionID names the Lease.
 	LeaderElectionID string
-	// KubeAPIQPS and KubeAPIBurst limit the client's request rate.
+	// KubeAPIQPS and KubeAPIBurst are the client-side rate limit: see
+	// ResolveRateLimit (0 = automatic, < 0 = off).
 	KubeAPIQPS   float64
 	KubeAPIBurst int
 }
@@ -60,12 +61,9 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 		return nil, err
 	}
 	cfg = rest.CopyConfig(cfg)
-	if o.KubeAPIQPS > 0 {
-		cfg.QPS = float32(o.KubeAPIQPS)
-	}
-	if o.KubeAPIBurst > 0 {
-		cfg.Burst = o.KubeAPIBurst
-	}
+	limit := ResolveRateLimit(ctx, cfg, o.KubeAPIQPS, o.KubeAPIBurst)
+	limit.Apply(cfg)
+	ctrl.Log.WithName("setup").Info(limit.Reason, "qps", limit.QPS, "burst", limit.Burst)
 	if o.LeaderElectionNamespace == "" {
 		o.LeaderElectionNamespace = o.Controller.ClusterResourceNamespace
 	}

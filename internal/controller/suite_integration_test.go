@@ -38,6 +38,7 @@ const clusterResourceNamespace = "nstance-system"
 
 var (
 	k8s       client.Client // uncached client of the test
+	manager   ctrl.Manager  // the nstance-issuer manager under test
 	clientset kubernetes.Interface
 )
 
@@ -92,7 +93,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 
-	mgr, err := app.New(ctx, cfg, app.Options{
+	manager, err = app.New(ctx, cfg, app.Options{
 		Controller: controller.Options{
 			ClusterResourceNamespace:  clusterResourceNamespace,
 			SetCAOnCertificateRequest: true,
@@ -107,7 +108,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
+	go func() { done <- manager.Start(ctx) }()
 	code := m.Run()
 	cancel()
 	if err := <-done; err != nil {

@@ -253,6 +253,7 @@ func TestChartRejectsBadValues(t *testing.T) {
 		{"a digest that is not a sha256 digest", []string{"--set", "image.digest=latest"}, "/image/digest"},
 		{"a string where a boolean belongs", []string{"--set-string", "crds.keep=yes"}, "/crds/keep"},
 		{"a duration Go cannot parse", []string{"--set", "config.maxRetryDuration=1day"}, "/config/maxRetryDuration"},
+		{"a QPS below -1 (the only negative that means off)", []string{"--set", "config.kubeAPIQPS=-5"}, "/config/kubeAPIQPS"},
 		{"a port out of range", []string{"--set", "metrics.port=70000"}, "/metrics/port"},
 		{"an invalid namespace name", []string{"--set", "clusterResourceNamespace=Not_A_Namespace"}, "/clusterResourceNamespace"},
 		{"an empty approver ServiceAccount", []string{"--set", "approver.serviceAccount.name="}, "/approver/serviceAccount/name"},
