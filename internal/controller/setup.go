@@ -113,7 +113,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 			return nil
 		},
 	}
-	if err := combined.SetupWithManager(ctx, mgr); err != nil {
+	if err := combined.SetupWithManager(ctx, singleWriteManager{Manager: mgr}); err != nil {
 		return fmt.Errorf("failed to register the issuer-lib controllers: %w", err)
 	}
 	if !opts.DisableKubernetesCSRs {

@@ -1,0 +1,128 @@
+//go:build integration
+
+package controller_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/watch"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+)
+
+// watchReadyStates approves cr and returns, for every change the API server
+// made to it after the approval, its Ready condition as "Status/Reason"
+// ("none" without one), until done says a state is final.
+func watchReadyStates(t *testing.T, cr *cmapi.CertificateRequest, done func(*cmapi.CertificateRequest) bool) []string {
+	t.Helper()
+	wc, err := client.NewWithWatch(manager.GetConfig(), client.Options{Scheme: k8s.Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	w, err := wc.Watch(ctx, &cmapi.CertificateRequestList{}, client.InNamespace(cr.Namespace),
+		client.MatchingFieldsSelector{Selector: fields.OneTermEqualSelector("metadata.name", cr.Name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Stop()
+	approve(t, cr)
+	var states []string
+	approved := false
+	for {
+		select {
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				t.Fatalf("watch closed; states so far %v", states)
+			}
+			if ev.Type != watch.Modified && ev.Type != watch.Added {
+				continue
+			}
+			cur := ev.Object.(*cmapi.CertificateRequest)
+			isApproved := false
+			for _, c := range cur.Status.Conditions {
+				isApproved = isApproved || c.Type == cmapi.CertificateRequestConditionApproved
+			}
+			if !isApproved {
+				continue // the creation, before the approval
+			}
+			if !approved {
+				approved = true // the approval itself
+				if ready := crReady(cur); ready != nil {
+					t.Fatalf("Ready condition before the approval: %+v", ready)
+				}
+				continue
+			}
+			state := "none"
+			if ready := crReady(cur); ready != nil {
+				state = fmt.Sprintf("%s/%s", ready.Status, ready.Reason)
+			}
+			states = append(states, state)
+			if done(cur) {
+				// Anything written after the final state would show up here.
+				select {
+				case ev := <-w.ResultChan():
+					if ev.Type == watch.Modified {
+						t.Errorf("a further write after %s: %+v", state, crReady(ev.Object.(*cmapi.CertificateRequest)))
+					}
+				case <-time.After(2 * time.Second):
+				}
+				return states
+			}
+		case <-ctx.Done():
+			t.Fatalf("timed out; Ready states after approval: %v", states)
+		}
+	}
+}
+
+// issuer-lib alone writes every request twice: Ready=Unknown/Initializing,
+// then the result. The manager writes it once (singleWriteManager): half
+// the API writes per certificate, as cert-manager's own issuers.
+func TestRequestStatusIsWrittenOnce(t *testing.T) {
+	t.Run("signed", func(t *testing.T) {
+		ns := namespaceWithWebIssuer(t, "Single Write CA")
+		cr := createCertificateRequest(t, ns, issuerRef("NstanceIssuer", "web"), csrPEM(t, "x", "app."+ns+".example.com"), time.Hour, nil)
+		states := watchReadyStates(t, cr, func(cur *cmapi.CertificateRequest) bool {
+			r := crReady(cur)
+			return r != nil && r.Status == cmmeta.ConditionTrue
+		})
+		if strings.Join(states, ",") != "True/Issued" {
+			t.Errorf("Ready states after approval = %v, want one write: [True/Issued]", states)
+		}
+		if got := getCR(t, cr); len(got.Status.Certificate) == 0 || len(got.Status.CA) == 0 {
+			t.Errorf("the single write lacks the certificate or CA: %d/%d bytes", len(got.Status.Certificate), len(got.Status.CA))
+		}
+	})
+	t.Run("refused by policy", func(t *testing.T) {
+		ns := namespaceWithWebIssuer(t, "Single Write Policy CA")
+		cr := createCertificateRequest(t, ns, issuerRef("NstanceIssuer", "web"), csrPEM(t, "x", "app.elsewhere.example.org"), time.Hour,
+			map[string]string{v1alpha1.TemplateAnnotation: "web"})
+		states := watchReadyStates(t, cr, func(cur *cmapi.CertificateRequest) bool {
+			r := crReady(cur)
+			return r != nil && r.Reason == cmapi.CertificateRequestReasonFailed
+		})
+		if strings.Join(states, ",") != "False/Failed" {
+			t.Errorf("Ready states after approval = %v, want one write: [False/Failed]", states)
+		}
+	})
+	t.Run("issuer missing", func(t *testing.T) {
+		ns := newNamespace(t)
+		cr := createCertificateRequest(t, ns, issuerRef("NstanceIssuer", "absent"), csrPEM(t, "x", "a.example.com"), time.Hour, nil)
+		states := watchReadyStates(t, cr, func(cur *cmapi.CertificateRequest) bool {
+			r := crReady(cur)
+			return r != nil && r.Reason == cmapi.CertificateRequestReasonPending
+		})
+		if strings.Join(states, ",") != "False/Pending" {
+			t.Errorf("Ready states after approval = %v, want one write: [False/Pending]", states)
+		}
+	})
+}
