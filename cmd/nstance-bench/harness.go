@@ -322,8 +322,8 @@ func (h *harness) runRequests(ctx context.Context, ns string, iss issuerUnderTes
 
 // rawPatchRate measures how fast the API server takes CertificateRequest
 // status patches of a signer's size (certificate, ca, Ready condition) from
-// a client with the manager's settings (QPS 50, burst 100, 5 workers) and
-// from an unthrottled one.
+// a client with the manager's settings, with the fallback limit it uses on
+// API servers without API Priority and Fairness, and unthrottled.
 func (h *harness) rawPatchRate(ctx context.Context, r *report) error {
 	const ns = "bench-raw"
 	if err := h.namespace(ctx, ns); err != nil {
@@ -344,8 +344,21 @@ func (h *harness) rawPatchRate(ctx context.Context, r *report) error {
 		burst   int
 		workers int
 	}
+	// The manager's own settings, resolved from its flags as it resolves
+	// them (automatic by default: no client-side limit when the API server
+	// has API Priority and Fairness).
+	limit, workers := managerClientSettings(ctx, h.stack.Config, h.c.managerArgs)
+	managerLabel := fmt.Sprintf("manager client (%s, %d workers)", describeLimit(limit), workers)
+	settings := []setting{
+		{managerLabel, limit.QPS, limit.Burst, workers},
+		{fmt.Sprintf("QPS %d, burst %d (the fallback without APF), %d workers", app.FallbackKubeAPIQPS, app.FallbackKubeAPIBurst, workers), app.FallbackKubeAPIQPS, app.FallbackKubeAPIBurst, workers},
+		{"unthrottled, 16 workers", -1, 0, 16},
+	}
+	if limit.Unlimited() && workers == 16 {
+		settings = settings[:2]
+	}
 	rates := map[string]float64{}
-	for round, s := range []setting{{"manager client (QPS 50, burst 100, 5 workers)", 50, 100, 5}, {"unthrottled, 5 workers", -1, 0, 5}, {"unthrottled, 16 workers", -1, 0, 16}} {
+	for round, s := range settings {
 		cl, err := newClient(h.stack.Config, s.qps, s.burst)
 		if err != nil {
 			return err
@@ -378,8 +391,31 @@ func (h *harness) rawPatchRate(ctx context.Context, r *report) error {
 		}
 		r.add("raw: status patches/s, "+s.label, rates[s.label], "/s", "", 0, "", note)
 	}
-	r.rawRate = rates["manager client (QPS 50, burst 100, 5 workers)"]
+	r.rawRate = rates[managerLabel]
 	return nil
+}
+
+// managerClientSettings resolves the manager's client-side rate limit and
+// request workers from its flags (defaults when absent), as the manager does.
+func managerClientSettings(ctx context.Context, cfg *rest.Config, args []string) (app.RateLimit, int) {
+	qps, burst, workers := 0.0, 0, 5
+	for _, a := range args {
+		if v, ok := strings.CutPrefix(a, "--kube-api-qps="); ok {
+			qps, _ = strconv.ParseFloat(v, 64)
+		} else if v, ok := strings.CutPrefix(a, "--kube-api-burst="); ok {
+			burst, _ = strconv.Atoi(v)
+		} else if v, ok := strings.CutPrefix(a, "--max-concurrent-reconciles="); ok {
+			workers, _ = strconv.Atoi(v)
+		}
+	}
+	return app.ResolveRateLimit(ctx, cfg, qps, burst), max(workers, 1)
+}
+
+func describeLimit(l app.RateLimit) string {
+	if l.Unlimited() {
+		return "no client-side limit: APF"
+	}
+	return fmt.Sprintf("QPS %g, burst %d", l.QPS, l.Burst)
 }
 
 // issuerStage signs N approved requests with each issuer in turn.

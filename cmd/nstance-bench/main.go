@@ -5,8 +5,8 @@
 //
 //   - core:   `go test -bench` of the PKI core against raw x509.CreateCertificate;
 //   - raw:    the API server's CertificateRequest status-patch rate from a
-//     client with the manager's settings (QPS 50, burst 100, 5 workers), and
-//     unthrottled;
+//     client with the manager's settings (its automatic client-side limit,
+//     5 workers), with the 50 QPS fallback, and unthrottled with 16 workers;
 //   - stage:  N CertificateRequests with pre-generated CSRs, approved by this
 //     harness, signed by each issuer in turn: throughput and approved→Ready
 //     latency (p50/p95/p99) from watches;

@@ -35,6 +35,7 @@ func addFlags(fs *flag.FlagSet, o *app.Options) {
 		"Do not sign Kubernetes CertificateSigningRequests.")
 	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", ":8080", "Address of the Prometheus metrics endpoint; 0 disables it.")
 	fs.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz endpoints; 0 disables it.")
+	fs.StringVar(&o.PprofBindAddress, "pprof-bind-address", "0", "Address of Go's /debug/pprof profiling endpoints; 0 disables them (the default: they expose memory contents to whoever can reach them).")
 	fs.BoolVar(&o.LeaderElect, "leader-elect", true, "Elect a leader so that only one replica signs at a time.")
 	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease (default: the cluster resource namespace).")
 	fs.StringVar(&o.LeaderElectionID, "leader-election-id", "nstance-issuer-leader", "Name of the leader election Lease.")

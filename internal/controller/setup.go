@@ -88,7 +88,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		MaxRetryDuration:   opts.MaxRetryDuration,
 		Check:              s.Check,
 		Sign:               s.Sign,
-		EventRecorder:      recorder,
+		EventRecorder:      withoutGenericIssuedEvent{EventRecorder: recorder},
 		// Deprecated upstream in favour of trust-manager, but users of a private
 		// CA expect ca.crt filled as cert-manager's CA issuer does; a flag turns it off.
 		SetCAOnCertificateRequest:      opts.SetCAOnCertificateRequest, //nolint:staticcheck // see above

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
@@ -91,5 +92,26 @@ func TestInitializedRequestReaderLeavesTheStoreAlone(t *testing.T) {
 	}
 	if err := reader.Get(ctx, client.ObjectKey{Namespace: "ns", Name: "absent"}, &got); err == nil {
 		t.Error("a missing object's error must pass through")
+	}
+}
+
+type recordedEvent struct{ reason, note string }
+
+type listRecorder struct{ got *[]recordedEvent }
+
+func (r listRecorder) Eventf(_, _ runtime.Object, _, reason, _, note string, args ...any) {
+	*r.got = append(*r.got, recordedEvent{reason, fmt.Sprintf(note, args...)})
+}
+
+func TestWithoutGenericIssuedEvent(t *testing.T) {
+	var got []recordedEvent
+	r := withoutGenericIssuedEvent{EventRecorder: listRecorder{&got}}
+	cr := &cmapi.CertificateRequest{}
+	r.Eventf(cr, nil, corev1.EventTypeNormal, "Issued", "Synced", "Succeeded signing the CertificateRequest")
+	r.Eventf(cr, nil, corev1.EventTypeWarning, "PermanentError", "SyncFailed", "bad %s", "csr")
+	r.Eventf(cr, nil, corev1.EventTypeNormal, ReasonCertificateIssued, "Sign", "serial %X", 10)
+	want := []recordedEvent{{"PermanentError", "bad csr"}, {ReasonCertificateIssued, "serial A"}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("recorded %v, want %v", got, want)
 	}
 }

@@ -84,9 +84,10 @@ func watchReadyStates(t *testing.T, cr *cmapi.CertificateRequest, done func(*cma
 	}
 }
 
-// issuer-lib alone writes every request twice: Ready=Unknown/Initializing,
-// then the result. The manager writes it once (singleWriteManager): half
-// the API writes per certificate, as cert-manager's own issuers.
+// issuer-lib alone writes every request twice (Ready=Unknown/Initializing,
+// then the result) and records two Events for each certificate. The
+// manager writes it once (singleWriteManager) with one Event
+// (withoutGenericIssuedEvent), as cert-manager's own issuers do.
 func TestRequestStatusIsWrittenOnce(t *testing.T) {
 	t.Run("signed", func(t *testing.T) {
 		ns := namespaceWithWebIssuer(t, "Single Write CA")
@@ -100,6 +101,16 @@ func TestRequestStatusIsWrittenOnce(t *testing.T) {
 		}
 		if got := getCR(t, cr); len(got.Status.Certificate) == 0 || len(got.Status.CA) == 0 {
 			t.Errorf("the single write lacks the certificate or CA: %d/%d bytes", len(got.Status.Certificate), len(got.Status.CA))
+		}
+		// One Event per certificate: ours, not issuer-lib's generic one too.
+		waitEvent(t, ns, cr.Name, "CertificateIssued")
+		time.Sleep(time.Second) // the recorder sends asynchronously
+		var reasons []string
+		for _, e := range eventsFor(t, ns, cr.Name) {
+			reasons = append(reasons, e.Reason)
+		}
+		if strings.Join(reasons, ",") != "CertificateIssued" {
+			t.Errorf("Events about the request: %v, want exactly [CertificateIssued]", reasons)
 		}
 	})
 	t.Run("refused by policy", func(t *testing.T) {
