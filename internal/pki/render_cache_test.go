@@ -1,0 +1,96 @@
+package pki
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// A reused template starts every execution with the whole function budget:
+// this text spends about 57% of it, so a second render would fail if the
+// budget carried over.
+func TestReusedTemplateGetsAFreshBudget(t *testing.T) {
+	text := `{{ len (replace "" "abcdefghijklmnopqrstuvwxyz0123456789" (printf "%4000d" 0)) }}`
+	for i := range 4 {
+		got, err := Render("budget", text, renderData())
+		if err != nil {
+			t.Fatalf("render %d: %v", i+1, err)
+		}
+		if got != "148036" {
+			t.Fatalf("render %d = %q, want 148036", i+1, got)
+		}
+	}
+	// And the budget still stops a text that spends more than all of it.
+	over := `{{ len (replace "" (printf "%80d" 0) (printf "%4000d" 0)) }}`
+	if _, err := Render("budget", over, renderData()); err == nil || !strings.Contains(err.Error(), "simplify the template") {
+		t.Fatalf("over-budget render: err = %v, want the budget error", err)
+	}
+}
+
+// Parallel renders of one text with different data each get their own
+// result (run with -race).
+func TestReusedTemplateIsSafeInParallel(t *testing.T) {
+	text := `{{ .Request.Name | upper }}.{{ .Vars.ClusterSlug }}`
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 50 {
+				data := renderData()
+				data.Request.Name = fmt.Sprintf("svc%d-%d", g, i)
+				got, err := Render("parallel", text, data)
+				if want := strings.ToUpper(data.Request.Name) + ".prod-eu1"; err != nil || got != want {
+					errs <- fmt.Errorf("got %q, %w; want %q", got, err, want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// The cache is keyed by field name and text, and starts afresh past its
+// bound rather than growing with every edited issuer.
+func TestTemplateCacheIsKeyedAndBounded(t *testing.T) {
+	c := &templateCache{max: 3}
+	render := func(name, text string) string {
+		bt, err := c.get(name, text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.put(bt)
+		var b strings.Builder
+		if err := bt.Execute(&b, renderData()); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	if got := render("a", "{{ .Request.Name }}"); got != "web" {
+		t.Fatalf("got %q", got)
+	}
+	if got := render("a", "{{ .Request.Namespace }}"); got != "team-a" {
+		t.Fatalf("same name, other text: got %q, want team-a", got)
+	}
+	render("b", "{{ .Request.Name }}")
+	if n := c.size.Load(); n != 3 {
+		t.Fatalf("cache holds %d texts, want 3", n)
+	}
+	render("c", "{{ .Request.Name }}") // the fourth: starts afresh
+	if n := c.size.Load(); n != 0 {
+		t.Fatalf("cache holds %d texts past its bound, want a fresh start", n)
+	}
+	if got := render("a", "{{ .Request.Namespace }}"); got != "team-a" {
+		t.Fatalf("after the fresh start: got %q", got)
+	}
+	// A text that does not parse is never cached and fails every time.
+	for range 2 {
+		if _, err := c.get("bad", "{{ .Request.Name "); err == nil {
+			t.Fatal("a broken text parsed")
+		}
+	}
+}
