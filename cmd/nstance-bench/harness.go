@@ -421,15 +421,30 @@ func describeLimit(l app.RateLimit) string {
 // issuerStage signs N approved requests with each issuer in turn.
 func (h *harness) issuerStage(ctx context.Context, r *report) error {
 	res := map[string]stageResult{}
+	cpu := map[string]cpuUse{}
 	var before, after map[string]float64
 	for _, iss := range []issuerUnderTest{nstance, caIss} {
 		t := time.Now()
 		if iss == nstance {
 			before = h.managerRequests()
 		}
+		var prof *profiler
+		if iss == nstance && h.c.profileDir != "" {
+			targets, err := h.profileTargets()
+			if err != nil {
+				return err
+			}
+			prof = startProfiler(ctx, h.c.profileDir, targets)
+		}
+		cpuBefore := h.cpuNow()
 		got, err := h.runRequests(ctx, "bench-stage-"+iss.label, iss, h.c.n)
 		if err != nil {
 			return err
+		}
+		cpu[iss.label] = cpuBetween(cpuBefore, h.cpuNow(), h.c.n)
+		if prof != nil {
+			prof.close()
+			logf("CPU profiles of the manager and the API server during the stage: %s (go tool pprof -top %s/manager-*.pprof)", h.c.profileDir, h.c.profileDir)
 		}
 		if iss == nstance {
 			after = h.managerRequests()
@@ -437,6 +452,7 @@ func (h *harness) issuerStage(ctx context.Context, r *report) error {
 		res[iss.label] = got
 		logf("stage %s: %d requests in %s", iss.label, h.c.n, time.Since(t).Round(10*time.Millisecond))
 	}
+	defer h.reportStageCPU(r, cpu[nstance.label], cpu[caIss.label])
 	n, ca := res[nstance.label], res[caIss.label]
 	r.add("stage: nstance signing throughput", n.throughput, "/s", "CA issuer", ca.throughput, "ratio >= 1.5", "")
 	if r.rawRate > 0 {
@@ -630,4 +646,18 @@ func (h *harness) watchLoop(ctx context.Context, ns string, list client.ObjectLi
 		}
 	}()
 	return nil
+}
+
+// reportStageCPU prints what each issuer's stage cost in CPU, by process.
+func (h *harness) reportStageCPU(r *report, n, ca cpuUse) {
+	r.add("stage: machine CPU busy (all cores), nstance", 100*n.busy, "%", "CA issuer", 100*ca.busy, "", "")
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	var sumN, sumCA time.Duration
+	for _, p := range h.cpuProcesses() {
+		dn, dca := n.perCert[p.label], ca.perCert[p.label]
+		sumN += dn
+		sumCA += dca
+		r.add("stage: CPU per certificate, "+p.label, ms(dn), "ms", "CA issuer", ms(dca), "", "")
+	}
+	r.add("stage: CPU per certificate, all stack processes", ms(sumN), "ms", "CA issuer", ms(sumCA), "", "")
 }

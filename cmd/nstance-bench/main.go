@@ -25,6 +25,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,6 +54,9 @@ type config struct {
 	out           string
 	only          map[string]bool
 	timeout       time.Duration
+	// pprofAddr is the manager's --pprof-bind-address with -profile.
+	pprofAddr  string
+	profileDir string
 }
 
 func (c *config) run(phase string) bool { return len(c.only) == 0 || c.only[phase] }
@@ -73,6 +77,7 @@ func main() {
 	flag.StringVar(&c.repoRoot, "repo-root", ".", "The repository's root.")
 	flag.StringVar(&c.out, "out", "bin/bench/results.json", "Where to write the results as JSON.")
 	flag.StringVar(&only, "only", "", "Comma-separated phases to run (core,raw,stage,e2e,memory); empty runs all.")
+	profile := flag.Bool("profile", false, "Take CPU profiles of the manager and the API server during nstance-issuer's stage, into profiles/ beside -out (read with go tool pprof).")
 	flag.DurationVar(&c.timeout, "phase-timeout", 0, "Time limit of each wait (default 2m + 200ms per object).")
 	flag.Parse()
 	// cert-manager and controller-runtime log through klog/logr: errors only.
@@ -86,6 +91,15 @@ func main() {
 		c.timeout = 2*time.Minute + time.Duration(c.n)*200*time.Millisecond
 	}
 	c.managerArgs = strings.Fields(managerArgs)
+	if *profile {
+		port, err := freePort()
+		if err != nil {
+			fatal(err)
+		}
+		c.pprofAddr = fmt.Sprintf("127.0.0.1:%d", port)
+		c.managerArgs = append(c.managerArgs, "--pprof-bind-address="+c.pprofAddr)
+		c.profileDir = filepath.Join(filepath.Dir(c.out), "profiles")
+	}
 	if only != "" {
 		c.only = map[string]bool{}
 		for _, p := range strings.Split(only, ",") {
@@ -186,4 +200,13 @@ func writeJSON(path string, v any) error {
 		return err
 	}
 	return os.WriteFile(path, append(b, '\n'), 0o644)
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"math/big"
 	"testing"
 	"time"
@@ -56,6 +57,18 @@ func BenchmarkIssue(b *testing.B) {
 	}
 }
 
+func rawLeafTemplate() *x509.Certificate {
+	return &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "api.team-a.example.com"},
+		DNSNames:     []string{"api.team-a.example.com"},
+		NotBefore:    testNow,
+		NotAfter:     testNow.Add(720 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+}
+
 // BenchmarkRawCreateCertificate is the floor: x509.CreateCertificate alone
 // with the same keys, for the ratio to BenchmarkIssue.
 func BenchmarkRawCreateCertificate(b *testing.B) {
@@ -63,18 +76,38 @@ func BenchmarkRawCreateCertificate(b *testing.B) {
 	for _, c := range benchCAs {
 		b.Run(c.name, func(b *testing.B) {
 			ca, key := benchCA(b, c.key)
-			tmpl := &x509.Certificate{
-				SerialNumber: big.NewInt(1),
-				Subject:      pkix.Name{CommonName: "api.team-a.example.com"},
-				DNSNames:     []string{"api.team-a.example.com"},
-				NotBefore:    testNow,
-				NotAfter:     testNow.Add(720 * time.Hour),
-				KeyUsage:     x509.KeyUsageDigitalSignature,
-				ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-			}
+			tmpl := rawLeafTemplate()
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, leafKey.Public(), key); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkRawVerifiedCreateCertificate is the floor for any issuer that
+// checks proof of possession, as cert-manager's CA issuer does: decode and
+// parse the CSR, verify its signature, then x509.CreateCertificate.
+func BenchmarkRawVerifiedCreateCertificate(b *testing.B) {
+	leafKey := testKey(b, "ecdsa256-benchleaf")
+	csrPEM := newCSR(b, leafKey, x509.CertificateRequest{Subject: pkix.Name{CommonName: "api.team-a.example.com"}, DNSNames: []string{"api.team-a.example.com"}})
+	for _, c := range benchCAs {
+		b.Run(c.name, func(b *testing.B) {
+			ca, key := benchCA(b, c.key)
+			tmpl := rawLeafTemplate()
+			b.ReportAllocs()
+			for b.Loop() {
+				block, _ := pem.Decode(csrPEM)
+				csr, err := x509.ParseCertificateRequest(block.Bytes)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := csr.CheckSignature(); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, csr.PublicKey, key); err != nil {
 					b.Fatal(err)
 				}
 			}
