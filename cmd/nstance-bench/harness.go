@@ -418,53 +418,43 @@ func describeLimit(l app.RateLimit) string {
 	return fmt.Sprintf("QPS %g, burst %d", l.QPS, l.Burst)
 }
 
-// issuerStage signs N approved requests with each issuer in turn.
+// stageRun is one issuer's stage in one round, with what it cost.
+type stageRun struct {
+	stageResult
+	cpu      cpuUse
+	requests map[string]float64 // the manager's API requests by verb (nstance only)
+}
+
+// issuerStage signs N approved requests with each issuer in turn, for
+// c.stageRounds alternating rounds (nstance, CA issuer, nstance, ...), and
+// keeps each issuer's fastest round: this machine is shared, and a burst of
+// other work in one round would otherwise decide the ratio.
 func (h *harness) issuerStage(ctx context.Context, r *report) error {
-	res := map[string]stageResult{}
-	cpu := map[string]cpuUse{}
-	var before, after map[string]float64
-	for _, iss := range []issuerUnderTest{nstance, caIss} {
-		t := time.Now()
-		if iss == nstance {
-			before = h.managerRequests()
-		}
-		var prof *profiler
-		if iss == nstance && h.c.profileDir != "" {
-			targets, err := h.profileTargets()
+	best := map[string]stageRun{}
+	for round := range h.c.stageRounds {
+		for _, iss := range []issuerUnderTest{nstance, caIss} {
+			run, err := h.stageRound(ctx, iss, round)
 			if err != nil {
 				return err
 			}
-			prof = startProfiler(ctx, h.c.profileDir, targets)
+			if b, ok := best[iss.label]; !ok || run.throughput > b.throughput {
+				best[iss.label] = run
+			}
 		}
-		cpuBefore := h.cpuNow()
-		got, err := h.runRequests(ctx, "bench-stage-"+iss.label, iss, h.c.n)
-		if err != nil {
-			return err
-		}
-		cpu[iss.label] = cpuBetween(cpuBefore, h.cpuNow(), h.c.n)
-		if prof != nil {
-			prof.close()
-			logf("CPU profiles of the manager and the API server during the stage: %s (go tool pprof -top %s/manager-*.pprof)", h.c.profileDir, h.c.profileDir)
-		}
-		if iss == nstance {
-			after = h.managerRequests()
-		}
-		res[iss.label] = got
-		logf("stage %s: %d requests in %s", iss.label, h.c.n, time.Since(t).Round(10*time.Millisecond))
 	}
-	defer h.reportStageCPU(r, cpu[nstance.label], cpu[caIss.label])
-	n, ca := res[nstance.label], res[caIss.label]
-	r.add("stage: nstance signing throughput", n.throughput, "/s", "CA issuer", ca.throughput, "ratio >= 1.5", "")
+	n, ca := best[nstance.label], best[caIss.label]
+	defer h.reportStageCPU(r, n.cpu, ca.cpu)
+	roundsNote := fmt.Sprintf("fastest of %d alternating rounds", h.c.stageRounds)
+	r.add("stage: nstance signing throughput", n.throughput, "/s", "CA issuer", ca.throughput, "ratio >= 1.5", roundsNote)
 	if r.rawRate > 0 {
 		r.add("stage: nstance throughput vs raw status-patch rate", n.throughput, "/s", "raw patch rate, manager client", r.rawRate, "ratio >= 0.8", "")
 	}
 	r.add("stage: CA issuer signing throughput", ca.throughput, "/s", "", 0, "", "")
-	if before != nil && after != nil {
-		// Where the manager's API calls go: the client-side rate limiter
-		// (--kube-api-qps/--kube-api-burst) paces PATCHes; Events are POSTed
-		// by the event recorder's own client.
+	if n.requests != nil {
+		// The manager's API calls per certificate: status PATCHes and
+		// Event POSTs (the recorder's own client), by verb.
 		for _, m := range []string{"PATCH", "POST", "GET", "PUT"} {
-			if d := after[m] - before[m]; d > 0 {
+			if d := n.requests[m]; d > 0 {
 				r.add("stage: nstance manager API "+m+" requests per certificate", d/float64(h.c.n), "req", "", 0, "", "")
 			}
 		}
@@ -474,6 +464,43 @@ func (h *harness) issuerStage(ctx context.Context, r *report) error {
 	r.add("stage: nstance approved→Ready p95", ms(n.p95), "ms", "CA issuer", ms(ca.p95), "", "")
 	r.add("stage: nstance approved→Ready p99", ms(n.p99), "ms", "CA issuer", ms(ca.p99), "ratio < 1", "")
 	return nil
+}
+
+// stageRound runs one issuer's stage once, in its own namespace.
+func (h *harness) stageRound(ctx context.Context, iss issuerUnderTest, round int) (stageRun, error) {
+	t := time.Now()
+	var before map[string]float64
+	if iss == nstance {
+		before = h.managerRequests()
+	}
+	var prof *profiler
+	if iss == nstance && round == 0 && h.c.profileDir != "" {
+		targets, err := h.profileTargets()
+		if err != nil {
+			return stageRun{}, err
+		}
+		prof = startProfiler(ctx, h.c.profileDir, targets)
+	}
+	cpuBefore := h.cpuNow()
+	got, err := h.runRequests(ctx, fmt.Sprintf("bench-stage-%s-%d", iss.label, round), iss, h.c.n)
+	if err != nil {
+		return stageRun{}, err
+	}
+	run := stageRun{stageResult: got, cpu: cpuBetween(cpuBefore, h.cpuNow(), h.c.n)}
+	if prof != nil {
+		prof.close()
+		logf("CPU profiles of the manager and the API server during the stage: %s (go tool pprof -top %s/manager-*.pprof)", h.c.profileDir, h.c.profileDir)
+	}
+	if before != nil {
+		if after := h.managerRequests(); after != nil {
+			run.requests = map[string]float64{}
+			for verb, v := range after {
+				run.requests[verb] = v - before[verb]
+			}
+		}
+	}
+	logf("stage %s, round %d: %d requests in %s, %.1f/s", iss.label, round+1, h.c.n, time.Since(t).Round(10*time.Millisecond), got.throughput)
+	return run, nil
 }
 
 // endToEnd creates N Certificates per issuer and times first create → all Ready.

@@ -57,6 +57,8 @@ type config struct {
 	// pprofAddr is the manager's --pprof-bind-address with -profile.
 	pprofAddr  string
 	profileDir string
+	// stageRounds is how many alternating rounds the issuer stage runs.
+	stageRounds int
 }
 
 func (c *config) run(phase string) bool { return len(c.only) == 0 || c.only[phase] }
@@ -77,6 +79,7 @@ func main() {
 	flag.StringVar(&c.repoRoot, "repo-root", ".", "The repository's root.")
 	flag.StringVar(&c.out, "out", "bin/bench/results.json", "Where to write the results as JSON.")
 	flag.StringVar(&only, "only", "", "Comma-separated phases to run (core,raw,stage,e2e,memory); empty runs all.")
+	flag.IntVar(&c.stageRounds, "stage-rounds", 2, "Alternating rounds of the issuer stage (nstance, CA issuer, ...); each issuer's fastest counts.")
 	profile := flag.Bool("profile", false, "Take CPU profiles of the manager and the API server during nstance-issuer's stage, into profiles/ beside -out (read with go tool pprof).")
 	flag.DurationVar(&c.timeout, "phase-timeout", 0, "Time limit of each wait (default 2m + 200ms per object).")
 	flag.Parse()
