@@ -357,6 +357,9 @@ func (h *harness) rawPatchRate(ctx context.Context, r *report) error {
 	if limit.Unlimited() && workers == 16 {
 		settings = settings[:2]
 	}
+	// The manager's setting runs first and again last, and its faster run
+	// counts: the first patches of a run also warm the API server up.
+	settings = append(settings, settings[0])
 	rates := map[string]float64{}
 	for round, s := range settings {
 		cl, err := newClient(h.stack.Config, s.qps, s.burst)
@@ -384,10 +387,21 @@ func (h *harness) rawPatchRate(ctx context.Context, r *report) error {
 		if err != nil {
 			return fmt.Errorf("raw patch (%s): %w", s.label, err)
 		}
-		rates[s.label] = float64(n) / time.Since(began).Seconds()
+		rate := float64(n) / time.Since(began).Seconds()
+		logf("raw %s, round %d: %.1f/s", s.label, round+1, rate)
+		if old, seen := rates[s.label]; seen {
+			rates[s.label] = max(old, rate)
+			continue
+		}
+		rates[s.label] = rate
+	}
+	for i, s := range settings[:len(settings)-1] {
 		note := ""
 		if s.burst > 0 && n <= s.burst {
 			note = "all patches within the client's burst: not rate-limited"
+		}
+		if i == 0 {
+			note = "faster of a first and a last run"
 		}
 		r.add("raw: status patches/s, "+s.label, rates[s.label], "/s", "", 0, "", note)
 	}
@@ -501,6 +515,65 @@ func (h *harness) stageRound(ctx context.Context, iss issuerUnderTest, round int
 	}
 	logf("stage %s, round %d: %d requests in %s, %.1f/s", iss.label, round+1, h.c.n, time.Since(t).Round(10*time.Millisecond), got.throughput)
 	return run, nil
+}
+
+// backlog measures nstance-issuer signing alone: N approved requests are
+// created while the manager is stopped, then it starts and signs them with
+// nothing else writing to the API server, as in the raw status-patch
+// measurement. In the stage, the harness's own create and approve of each
+// request share the API server with the signer, so the stage can never
+// reach the raw rate; this figure is the comparable one.
+func (h *harness) backlog(ctx context.Context, r *report) error {
+	if h.stack.ManagerPID() == 0 {
+		return nil // an in-process manager cannot be stopped
+	}
+	const ns = "bench-backlog"
+	if err := h.namespace(ctx, ns); err != nil {
+		return err
+	}
+	if err := h.stack.StopManager(); err != nil {
+		return err
+	}
+	if err := parallel(ctx, h.c.workers, h.c.n, func(ctx context.Context, i int) error {
+		return h.createApproved(ctx, ns, fmt.Sprintf("cr-%d", i), h.csrs[i%len(h.csrs)], nstance.ref)
+	}); err != nil {
+		return err
+	}
+	time.Sleep(time.Second) // let cert-manager's approver settle
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	times, err := h.watchCRs(wctx, ns, h.c.n)
+	if err != nil {
+		return err
+	}
+	if err := h.stack.StartManager(ctx); err != nil {
+		return err
+	}
+	if err := times.wait(ctx, h.c.timeout); err != nil {
+		return fmt.Errorf("backlog: %w", err)
+	}
+	times.mu.Lock()
+	var first, last time.Time
+	for _, ready := range times.ready {
+		if first.IsZero() || ready.Before(first) {
+			first = ready
+		}
+		if ready.After(last) {
+			last = ready
+		}
+	}
+	n := len(times.ready)
+	times.mu.Unlock()
+	if span := last.Sub(first).Seconds(); span > 0 && n > 1 {
+		thr := float64(n-1) / span
+		logf("backlog: %d requests signed at %.1f/s", n, thr)
+		if r.rawRate > 0 {
+			r.add("backlog: nstance signing throughput, N approved requests waiting at start", thr, "/s", "raw patch rate, manager client", r.rawRate, "", "")
+		} else {
+			r.add("backlog: nstance signing throughput, N approved requests waiting at start", thr, "/s", "", 0, "", "")
+		}
+	}
+	return nil
 }
 
 // endToEnd creates N Certificates per issuer and times first create → all Ready.

@@ -9,7 +9,9 @@
 //     5 workers), with the 50 QPS fallback, and unthrottled with 16 workers;
 //   - stage:  N CertificateRequests with pre-generated CSRs, approved by this
 //     harness, signed by each issuer in turn: throughput and approved→Ready
-//     latency (p50/p95/p99) from watches;
+//     latency (p50/p95/p99) from watches, and CPU per certificate by
+//     process; then nstance-issuer alone on a backlog of N approved requests
+//     waiting when it starts, comparable with the raw patch rate;
 //   - e2e:    N Certificates (ECDSA P-256 keys) through cert-manager's
 //     controllers, with each issuer: first create to all Ready;
 //   - memory: the manager process's peak and steady RSS and Go heap while it
@@ -178,7 +180,12 @@ func runStack(ctx context.Context, c *config, r *report) error {
 		logf("== %s took %s", name, time.Since(t).Round(100*time.Millisecond))
 	}
 	step("raw", func() error { return h.rawPatchRate(ctx, r) })
-	step("stage", func() error { return h.issuerStage(ctx, r) })
+	step("stage", func() error {
+		if err := h.issuerStage(ctx, r); err != nil {
+			return err
+		}
+		return h.backlog(ctx, r)
+	})
 	step("e2e", func() error { return h.endToEnd(ctx, r) })
 	step("memory", func() error { return h.memory(ctx, r) })
 	r.Errors = append(r.Errors, errs...)

@@ -60,14 +60,32 @@ func (s *Stack) ManagerMetricsURL() string {
 // for its controllers as Start does; args, when not nil, replace
 // Options.ManagerArgs. It only works with Options.ManagerBinary.
 func (s *Stack) RestartManager(ctx context.Context, args []string) error {
+	if err := s.StopManager(); err != nil {
+		return err
+	}
+	if args != nil {
+		s.proc.args = args
+	}
+	return s.StartManager(ctx)
+}
+
+// StopManager stops the manager process (gracefully, as a rollout would);
+// StartManager starts it again. They only work with Options.ManagerBinary.
+func (s *Stack) StopManager() error {
 	if s.proc == nil {
-		return errors.New("localstack: RestartManager needs Options.ManagerBinary")
+		return errors.New("localstack: StopManager needs Options.ManagerBinary")
 	}
 	if err := s.proc.stop(); err != nil {
 		return fmt.Errorf("stopping the manager: %w", err)
 	}
-	if args != nil {
-		s.proc.args = args
+	return nil
+}
+
+// StartManager starts a stopped manager process and waits for its
+// controllers' workers.
+func (s *Stack) StartManager(ctx context.Context) error {
+	if s.proc == nil {
+		return errors.New("localstack: StartManager needs Options.ManagerBinary")
 	}
 	return s.proc.start(ctx)
 }
