@@ -27,7 +27,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,7 +96,7 @@ func main() {
 	}
 	c.managerArgs = strings.Fields(managerArgs)
 	if *profile {
-		port, err := freePort()
+		port, err := localstack.FreePort()
 		if err != nil {
 			fatal(err)
 		}
@@ -210,13 +209,4 @@ func writeJSON(path string, v any) error {
 		return err
 	}
 	return os.WriteFile(path, append(b, '\n'), 0o644)
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -90,7 +90,8 @@ func (s *Stack) StartManager(ctx context.Context) error {
 	return s.proc.start(ctx)
 }
 
-func freePort() (int, error) {
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
@@ -103,11 +104,11 @@ func freePort() (int, error) {
 // waits until its CertificateRequest controller's workers run, which
 // controller-runtime logs only after that controller's caches synced.
 func (p *managerProcess) start(ctx context.Context) error {
-	metricsPort, err := freePort()
+	metricsPort, err := FreePort()
 	if err != nil {
 		return err
 	}
-	healthPort, err := freePort()
+	healthPort, err := FreePort()
 	if err != nil {
 		return err
 	}
