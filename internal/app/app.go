@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -83,7 +84,16 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 		// the number of Secrets in the cluster. Managed fields are dropped
 		// from everything that is cached.
 		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
-		Cache:  cache.Options{DefaultTransform: cache.TransformStripManagedFields()},
+		// Finished requests are cached without their PEM (see
+		// controller.SlimFinishedRequests): every request in the cluster is
+		// cached, and most are finished.
+		Cache: cache.Options{
+			DefaultTransform: cache.TransformStripManagedFields(),
+			ByObject: map[client.Object]cache.ByObject{
+				&cmapi.CertificateRequest{}:                 {Transform: controller.SlimFinishedRequests()},
+				&certificatesv1.CertificateSigningRequest{}: {Transform: controller.SlimFinishedRequests()},
+			},
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("failed to create the manager: %w", err)

@@ -137,3 +137,34 @@ func TestRequestStatusIsWrittenOnce(t *testing.T) {
 		}
 	})
 }
+
+// The manager caches every request in the cluster; a finished one is kept
+// without its PEM (SlimFinishedRequests), an unfinished one whole. The API
+// server's object is untouched.
+func TestManagerCachesFinishedRequestsSlim(t *testing.T) {
+	ns := namespaceWithWebIssuer(t, "Slim Cache CA")
+	waiting := createCertificateRequest(t, ns, issuerRef("NstanceIssuer", "web"), csrPEM(t, "x", "wait."+ns+".example.com"), time.Hour, nil)
+	signed := createCertificateRequest(t, ns, issuerRef("NstanceIssuer", "web"), csrPEM(t, "x", "app."+ns+".example.com"), time.Hour, nil)
+	approve(t, signed)
+	if got := waitCRReady(t, signed); len(got.Status.Certificate) == 0 || len(got.Spec.Request) == 0 {
+		t.Fatal("the API server's object lacks its certificate or CSR")
+	}
+	cached := func(cr *cmapi.CertificateRequest) *cmapi.CertificateRequest {
+		var c cmapi.CertificateRequest
+		if err := manager.GetCache().Get(context.Background(), client.ObjectKeyFromObject(cr), &c); err != nil {
+			t.Fatal(err)
+		}
+		return &c
+	}
+	eventually(t, "the signed request slimmed in the manager's cache", func() (bool, string) {
+		c := cached(signed)
+		return len(c.Spec.Request) == 0 && len(c.Status.Certificate) == 0 && len(c.Status.CA) == 0 && crReady(c) != nil,
+			fmt.Sprintf("request %d B, certificate %d B, ca %d B", len(c.Spec.Request), len(c.Status.Certificate), len(c.Status.CA))
+	})
+	if c := cached(waiting); len(c.Spec.Request) == 0 {
+		t.Error("an unapproved request lost its CSR in the cache: it could not be signed once approved")
+	}
+	// And the unfinished one is still signed from the cache once approved.
+	approve(t, waiting)
+	waitCRReady(t, waiting)
+}

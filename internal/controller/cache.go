@@ -1,0 +1,71 @@
+package controller
+
+import (
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	toolscache "k8s.io/client-go/tools/cache"
+)
+
+// The manager caches every CertificateRequest and Kubernetes CSR in the
+// cluster (issuer-lib's controllers watch them all: no server-side filter
+// selects an issuer), and most of them are finished. SlimFinishedRequests is
+// the cache transform for both kinds: it drops managed fields from every
+// object and, from a finished request, the PEM it will never read again —
+// the CSR, and a CertificateRequest's certificate and CA — so the cache
+// grows by a few hundred bytes per finished request instead of kilobytes.
+//
+// Finished means issuer-lib ignores the request for good: a
+// CertificateRequest that is Ready, failed or denied; a Kubernetes CSR that
+// has a certificate, or is failed or denied. A Kubernetes CSR keeps its
+// certificate: issuer-lib tells an issued CSR by it. The API server's
+// objects are untouched; only the manager's copies are slimmed.
+func SlimFinishedRequests() toolscache.TransformFunc {
+	return func(in any) (any, error) {
+		if obj, err := meta.Accessor(in); err == nil && obj.GetManagedFields() != nil {
+			obj.SetManagedFields(nil)
+		}
+		switch r := in.(type) {
+		case *cmapi.CertificateRequest:
+			if certificateRequestFinished(r) {
+				r.Spec.Request = nil
+				r.Status.Certificate = nil
+				r.Status.CA = nil
+			}
+		case *certificatesv1.CertificateSigningRequest:
+			if kubernetesCSRFinished(r) {
+				r.Spec.Request = nil
+			}
+		}
+		return in, nil
+	}
+}
+
+func certificateRequestFinished(cr *cmapi.CertificateRequest) bool {
+	for _, c := range cr.Status.Conditions {
+		switch {
+		case c.Type == cmapi.CertificateRequestConditionDenied && c.Status == cmmeta.ConditionTrue:
+			return true
+		case c.Type == cmapi.CertificateRequestConditionReady && c.Status == cmmeta.ConditionTrue:
+			return true
+		case c.Type == cmapi.CertificateRequestConditionReady && c.Status == cmmeta.ConditionFalse &&
+			(c.Reason == cmapi.CertificateRequestReasonFailed || c.Reason == cmapi.CertificateRequestReasonDenied):
+			return true
+		}
+	}
+	return false
+}
+
+func kubernetesCSRFinished(csr *certificatesv1.CertificateSigningRequest) bool {
+	if len(csr.Status.Certificate) > 0 {
+		return true
+	}
+	for _, c := range csr.Status.Conditions {
+		if (c.Type == certificatesv1.CertificateDenied || c.Type == certificatesv1.CertificateFailed) && c.Status == corev1.ConditionTrue {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,88 @@
+package controller
+
+import (
+	"testing"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func TestSlimFinishedCertificateRequests(t *testing.T) {
+	approved := cond(cmapi.CertificateRequestConditionApproved, cmmeta.ConditionTrue, "Approved")
+	tests := []struct {
+		name       string
+		conditions []cmapi.CertificateRequestCondition
+		slim       bool
+	}{
+		{"new: kept whole", nil, false},
+		{"approved, not signed: kept whole (it is about to be signed)", []cmapi.CertificateRequestCondition{approved}, false},
+		{"waiting for its issuer: kept whole", []cmapi.CertificateRequestCondition{approved, cond(cmapi.CertificateRequestConditionReady, cmmeta.ConditionFalse, cmapi.CertificateRequestReasonPending)}, false},
+		{"Ready=Unknown: kept whole", []cmapi.CertificateRequestCondition{approved, cond(cmapi.CertificateRequestConditionReady, cmmeta.ConditionUnknown, "Initializing")}, false},
+		{"issued: slimmed", []cmapi.CertificateRequestCondition{approved, cond(cmapi.CertificateRequestConditionReady, cmmeta.ConditionTrue, cmapi.CertificateRequestReasonIssued)}, true},
+		{"failed: slimmed", []cmapi.CertificateRequestCondition{approved, cond(cmapi.CertificateRequestConditionReady, cmmeta.ConditionFalse, cmapi.CertificateRequestReasonFailed)}, true},
+		{"denied: slimmed", []cmapi.CertificateRequestCondition{cond(cmapi.CertificateRequestConditionDenied, cmmeta.ConditionTrue, "Denied")}, true},
+		{"Ready=False Denied: slimmed", []cmapi.CertificateRequestCondition{cond(cmapi.CertificateRequestConditionReady, cmmeta.ConditionFalse, cmapi.CertificateRequestReasonDenied)}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cr := &cmapi.CertificateRequest{
+				ObjectMeta: metav1.ObjectMeta{Name: "r", ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "m"}}},
+				Spec:       cmapi.CertificateRequestSpec{Request: []byte("csr")},
+				Status:     cmapi.CertificateRequestStatus{Conditions: tt.conditions, Certificate: []byte("cert"), CA: []byte("ca")},
+			}
+			out, err := SlimFinishedRequests()(cr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := out.(*cmapi.CertificateRequest)
+			if got.ManagedFields != nil {
+				t.Error("managed fields kept")
+			}
+			slimmed := got.Spec.Request == nil && got.Status.Certificate == nil && got.Status.CA == nil
+			whole := string(got.Spec.Request) == "csr" && string(got.Status.Certificate) == "cert" && string(got.Status.CA) == "ca"
+			if tt.slim && !slimmed || !tt.slim && !whole {
+				t.Errorf("request %q, certificate %q, ca %q; want slimmed: %v", got.Spec.Request, got.Status.Certificate, got.Status.CA, tt.slim)
+			}
+			if len(got.Status.Conditions) != len(tt.conditions) || got.Name != "r" {
+				t.Error("conditions or metadata changed")
+			}
+		})
+	}
+}
+
+func TestSlimFinishedKubernetesCSRs(t *testing.T) {
+	csrCond := func(typ certificatesv1.RequestConditionType) certificatesv1.CertificateSigningRequestCondition {
+		return certificatesv1.CertificateSigningRequestCondition{Type: typ, Status: corev1.ConditionTrue}
+	}
+	tests := []struct {
+		name       string
+		conditions []certificatesv1.CertificateSigningRequestCondition
+		cert       []byte
+		slim       bool
+	}{
+		{"pending: kept whole", nil, nil, false},
+		{"approved, not signed: kept whole", []certificatesv1.CertificateSigningRequestCondition{csrCond(certificatesv1.CertificateApproved)}, nil, false},
+		{"issued: request dropped, certificate kept", []certificatesv1.CertificateSigningRequestCondition{csrCond(certificatesv1.CertificateApproved)}, []byte("cert"), true},
+		{"denied: request dropped", []certificatesv1.CertificateSigningRequestCondition{csrCond(certificatesv1.CertificateDenied)}, nil, true},
+		{"failed: request dropped", []certificatesv1.CertificateSigningRequestCondition{csrCond(certificatesv1.CertificateApproved), csrCond(certificatesv1.CertificateFailed)}, nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			csr := &certificatesv1.CertificateSigningRequest{
+				Spec:   certificatesv1.CertificateSigningRequestSpec{Request: []byte("csr"), SignerName: "s"},
+				Status: certificatesv1.CertificateSigningRequestStatus{Conditions: tt.conditions, Certificate: tt.cert},
+			}
+			out, _ := SlimFinishedRequests()(csr)
+			got := out.(*certificatesv1.CertificateSigningRequest)
+			if (got.Spec.Request == nil) != tt.slim {
+				t.Errorf("request %q; want dropped: %v", got.Spec.Request, tt.slim)
+			}
+			if string(got.Status.Certificate) != string(tt.cert) || got.Spec.SignerName != "s" {
+				t.Error("the certificate or signer changed: issuer-lib tells an issued CSR by its certificate")
+			}
+		})
+	}
+}
