@@ -25,6 +25,7 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/app"
+	"github.com/nstance-dev/nstance-issuer/internal/controller"
 	"github.com/nstance-dev/nstance-issuer/internal/localstack"
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 )
@@ -412,7 +413,7 @@ func (h *harness) rawPatchRate(ctx context.Context, r *report) error {
 // managerClientSettings resolves the manager's client-side rate limit and
 // request workers from its flags (defaults when absent), as the manager does.
 func managerClientSettings(ctx context.Context, cfg *rest.Config, args []string) (app.RateLimit, int) {
-	qps, burst, workers := 0.0, 0, 5
+	qps, burst, workers := 0.0, 0, controller.DefaultMaxConcurrentReconciles
 	for _, a := range args {
 		if v, ok := strings.CutPrefix(a, "--kube-api-qps="); ok {
 			qps, _ = strconv.ParseFloat(v, 64)

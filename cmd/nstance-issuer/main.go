@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/nstance-dev/nstance-issuer/internal/app"
+	"github.com/nstance-dev/nstance-issuer/internal/controller"
 )
 
 func addFlags(fs *flag.FlagSet, o *app.Options) {
@@ -25,7 +26,7 @@ func addFlags(fs *flag.FlagSet, o *app.Options) {
 		"Namespace NstanceClusterIssuers read their CA Secrets from (default: $POD_NAMESPACE, else nstance-issuer).")
 	fs.BoolVar(&c.SetCAOnCertificateRequest, "set-ca-on-certificate-request", true,
 		"Fill CertificateRequest status.ca, and so ca.crt in the Certificate's Secret, with the CA's root.")
-	fs.IntVar(&c.MaxConcurrentReconciles, "max-concurrent-reconciles", 5,
+	fs.IntVar(&c.MaxConcurrentReconciles, "max-concurrent-reconciles", controller.DefaultMaxConcurrentReconciles,
 		"Workers per controller (issuers, CertificateRequests, Kubernetes CSRs).")
 	fs.DurationVar(&c.MaxRetryDuration, "max-retry-duration", 24*time.Hour,
 		"How long an unexpected signing error is retried before the request is failed. CA problems never fail requests: they wait.")

@@ -170,7 +170,7 @@ func (s *Stack) startManager(ctx context.Context) error {
 		Controller: controller.Options{
 			ClusterResourceNamespace:  ClusterResourceNamespace,
 			SetCAOnCertificateRequest: true,
-			MaxConcurrentReconciles:   5,
+			MaxConcurrentReconciles:   controller.DefaultMaxConcurrentReconciles,
 			MaxRetryDuration:          24 * time.Hour,
 		},
 		MetricsBindAddress:     "0",

@@ -116,7 +116,6 @@ func (p *managerProcess) start(ctx context.Context) error {
 		"--kubeconfig=" + p.kubeconfig,
 		"--cluster-resource-namespace=" + ClusterResourceNamespace,
 		"--set-ca-on-certificate-request=true",
-		"--max-concurrent-reconciles=5",
 		"--max-retry-duration=24h",
 		"--leader-elect=false",
 		fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", metricsPort),
