@@ -28,6 +28,10 @@ import (
 	_ "github.com/cert-manager/cert-manager/pkg/issuer/selfsigned"
 )
 
+// CAIssuerController is cert-manager's controller that signs
+// CertificateRequests for CA Issuers and ClusterIssuers.
+const CAIssuerController = crca.CRControllerName
+
 // CertManagerControllers are the cert-manager controllers the stack runs
 // with Options.CertManager: everything a cluster's cert-manager does for
 // Certificates, Ingress annotations, approval and the built-in SelfSigned
@@ -89,11 +93,107 @@ func certManagerOptions(kubeconfig string) cmcontroller.ContextOptions {
 
 // certManager is cert-manager's controller loops running in this process.
 type certManager struct {
+	ctx       context.Context
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
 	mu        sync.Mutex
 	errs      []error
 	factories []interface{ Shutdown() }
+	// running holds each controller's own stop, for pause and resume.
+	running map[string]runningController
+}
+
+type runningController struct {
+	stop context.CancelFunc
+	done chan struct{}
+}
+
+// run constructs the named controller from factory and runs it with 5
+// workers under its own context.
+func (cm *certManager) run(name string, factory *cmcontroller.ContextFactory) error {
+	construct, ok := cmcontroller.Known()[name]
+	if !ok {
+		return fmt.Errorf("cert-manager controller %q is not registered (missing import?)", name)
+	}
+	c, err := construct(factory)
+	if err != nil {
+		return fmt.Errorf("cert-manager controller %s: %w", name, err)
+	}
+	ctx, stop := context.WithCancel(cm.ctx)
+	rc := runningController{stop: stop, done: make(chan struct{})}
+	cm.mu.Lock()
+	cm.running[name] = rc
+	cm.mu.Unlock()
+	cm.wg.Go(func() {
+		defer close(rc.done)
+		// Run waits for its informers, runs its workers and returns
+		// when ctx ends; an error before that is a real failure.
+		if err := c.Run(5, ctx); err != nil && ctx.Err() == nil {
+			cm.mu.Lock()
+			cm.errs = append(cm.errs, fmt.Errorf("cert-manager controller %s: %w", name, err))
+			cm.mu.Unlock()
+		}
+	})
+	return nil
+}
+
+// PauseCertManagerController stops one of CertManagerControllers (its
+// workers; the shared informers keep running) until
+// ResumeCertManagerController, which builds it afresh: its informer
+// handlers then see every existing object again, as after a restart.
+func (s *Stack) PauseCertManagerController(name string) error {
+	if s.certManager == nil {
+		return errors.New("localstack: cert-manager is not running (Options.CertManager)")
+	}
+	cm := s.certManager
+	cm.mu.Lock()
+	rc, ok := cm.running[name]
+	delete(cm.running, name)
+	cm.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("localstack: cert-manager controller %q is not running", name)
+	}
+	rc.stop()
+	<-rc.done
+	return nil
+}
+
+// ResumeCertManagerController runs a paused controller again, as a
+// restarted process would: built from a fresh ContextFactory with its own
+// informers (cert-manager's controllers cannot register on informers that
+// have already started), which list every existing object first.
+func (s *Stack) ResumeCertManagerController(ctx context.Context, name string) error {
+	if s.certManager == nil {
+		return errors.New("localstack: cert-manager is not running (Options.CertManager)")
+	}
+	cm := s.certManager
+	factory, err := cmcontroller.NewContextFactory(cm.ctx, certManagerOptions(s.Kubeconfig))
+	if err != nil {
+		return fmt.Errorf("cert-manager: %w", err)
+	}
+	base, err := factory.Build("localstack-" + name)
+	if err != nil {
+		return fmt.Errorf("cert-manager: %w", err)
+	}
+	if err := cm.run(name, factory); err != nil {
+		return err
+	}
+	base.SharedInformerFactory.Start(cm.ctx.Done())
+	base.KubeSharedInformerFactory.Start(cm.ctx.Done())
+	cm.mu.Lock()
+	cm.factories = append(cm.factories, base.SharedInformerFactory, base.KubeSharedInformerFactory)
+	cm.mu.Unlock()
+	for kind, synced := range base.SharedInformerFactory.WaitForCacheSync(ctx.Done()) {
+		if !synced {
+			return fmt.Errorf("cert-manager: the %v informer did not sync: %w", kind, context.Cause(ctx))
+		}
+	}
+	for kind, synced := range base.KubeSharedInformerFactory.WaitForCacheSync(ctx.Done()) {
+		if !synced {
+			return fmt.Errorf("cert-manager: the %s informer did not sync: %w", kind, context.Cause(ctx))
+		}
+	}
+	return nil
 }
 
 // startCertManager builds cert-manager's controllers the way its
@@ -103,7 +203,7 @@ type certManager struct {
 // have synced, so Certificates created afterwards are acted on at once.
 func startCertManager(parent context.Context, kubeconfig string) (_ *certManager, err error) {
 	ctx, cancel := context.WithCancel(parent)
-	cm := &certManager{cancel: cancel}
+	cm := &certManager{ctx: ctx, cancel: cancel, running: map[string]runningController{}}
 	defer func() {
 		if err != nil {
 			_ = cm.stop()
@@ -120,25 +220,10 @@ func startCertManager(parent context.Context, kubeconfig string) (_ *certManager
 	if err != nil {
 		return cm, fmt.Errorf("cert-manager: %w", err)
 	}
-	known := cmcontroller.Known()
 	for _, name := range CertManagerControllers {
-		construct, ok := known[name]
-		if !ok {
-			return cm, fmt.Errorf("cert-manager controller %q is not registered (missing import?)", name)
+		if err := cm.run(name, factory); err != nil {
+			return cm, err
 		}
-		c, err := construct(factory)
-		if err != nil {
-			return cm, fmt.Errorf("cert-manager controller %s: %w", name, err)
-		}
-		cm.wg.Go(func() {
-			// Run waits for its informers, runs its workers and returns
-			// when ctx ends; an error before that is a real failure.
-			if err := c.Run(5, ctx); err != nil && ctx.Err() == nil {
-				cm.mu.Lock()
-				cm.errs = append(cm.errs, fmt.Errorf("cert-manager controller %s: %w", name, err))
-				cm.mu.Unlock()
-			}
-		})
 	}
 
 	base.SharedInformerFactory.Start(ctx.Done())
