@@ -27,6 +27,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/nstance-dev/nstance-issuer/internal/app"
 )
 
 // who is a user as the API server authenticates it.
@@ -286,6 +288,18 @@ func testRBAC(t *testing.T, in rbacInstall) {
 	t.Run("impersonated Secret requests", func(t *testing.T) { secretRequests(t, imp, in.name) })
 	t.Run("impersonated Lease requests", func(t *testing.T) { leaseRequests(t, imp, in.leaseNamespace, otherNS) })
 	t.Run("impersonated CSR signing", func(t *testing.T) { csrRequests(t, imp, strings.ReplaceAll(in.manager[1], "_", "-")) })
+	t.Run("the rate-limit probe works as the controller", func(t *testing.T) {
+		// HEAD /livez/ping is not granted to ServiceAccounts (only get is),
+		// but the API server classifies a request for Priority and Fairness
+		// before it authorizes it: the probe must still see APF, or the
+		// manager would fall back to a 50 QPS client-side limit in clusters.
+		cfg := rest.CopyConfig(restCfg)
+		cfg.Impersonate = rest.ImpersonationConfig{UserName: mgr.user, Groups: mgr.groups}
+		apf, err := app.APFEnabled(context.Background(), cfg)
+		if err != nil || !apf {
+			t.Fatalf("APFEnabled as %s = %v, %v; want true", mgr.user, apf, err)
+		}
+	})
 }
 
 func impersonating(t *testing.T, w who) kubernetes.Interface {
