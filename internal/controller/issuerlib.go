@@ -22,8 +22,8 @@ import (
 // CertificateRequest without a Ready condition in two passes: the first only
 // writes Ready=Unknown/Initializing and returns, the write's watch event
 // starts the second, which signs and writes Ready=True. That first write is
-// half of the API traffic signing costs, doubles each request's latency and
-// shows users nothing cert-manager's own issuers do not (they go straight to
+// half of the API writes signing costs and doubles each request's latency,
+// for a state cert-manager's own issuers never show (they go straight to
 // Ready).
 //
 // singleWriteManager removes it without forking issuer-lib: the controllers
