@@ -6,7 +6,7 @@
 //   - core:   `go test -bench` of the PKI core against raw x509.CreateCertificate;
 //   - raw:    the API server's CertificateRequest status-patch rate from a
 //     client with the manager's settings (its automatic client-side limit,
-//     5 workers), with the 50 QPS fallback, and unthrottled with 16 workers;
+//     16 workers by default), with the 50 QPS fallback, and unthrottled;
 //   - stage:  N CertificateRequests with pre-generated CSRs, approved by this
 //     harness, signed by each issuer in turn: throughput and approved→Ready
 //     latency (p50/p95/p99) from watches, and CPU per certificate by
@@ -81,7 +81,7 @@ func main() {
 	flag.StringVar(&c.out, "out", "bin/bench/results.json", "Where to write the results as JSON.")
 	flag.StringVar(&only, "only", "", "Comma-separated phases to run (core,raw,stage,e2e,memory); empty runs all.")
 	flag.IntVar(&c.stageRounds, "stage-rounds", 2, "Alternating rounds of the issuer stage (nstance, CA issuer, ...); each issuer's fastest counts.")
-	profile := flag.Bool("profile", false, "Take CPU profiles of the manager and the API server during nstance-issuer's stage, into profiles/ beside -out (read with go tool pprof).")
+	profile := flag.Bool("profile", false, "Take CPU profiles of the manager and the API server during nstance-issuer's first stage round, into profiles/ beside -out (read with go tool pprof). Profiling costs CPU: that round's figures are then a little low.")
 	flag.DurationVar(&c.timeout, "phase-timeout", 0, "Time limit of each wait (default 2m + 200ms per object).")
 	flag.Parse()
 	// cert-manager and controller-runtime log through klog/logr: errors only.

@@ -42,7 +42,7 @@ func addFlags(fs *flag.FlagSet, o *app.Options) {
 	fs.StringVar(&o.LeaderElectionID, "leader-election-id", "nstance-issuer-leader", "Name of the leader election Lease.")
 	fs.Float64Var(&o.KubeAPIQPS, "kube-api-qps", 0,
 		"Client-side limit of queries per second to the API server. 0: none when the API server has API Priority and Fairness (it protects itself), else 50. < 0: none.")
-	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", 0, "Burst of queries above --kube-api-qps. 0: twice the QPS (100 with the automatic 50).")
+	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", 0, "Burst of queries above --kube-api-qps. 0: twice the QPS (100 with the automatic 50). Unused when there is no client-side limit.")
 }
 
 func main() {

@@ -35,6 +35,13 @@ import (
 // patch carries only the conditions it sets. Denied and unapproved requests
 // are left exactly as read. TestRequestStatusIsWrittenOnce fails if an
 // issuer-lib upgrade changes this.
+//
+// The first Ready condition a request gets still starts one more pass
+// (issuer-lib's predicate reacts to the number of conditions): after
+// Issued or Failed that pass ignores the request; after a Pending or
+// retryable result it tries once more at once, repeating its Event, where
+// issuer-lib alone would have tried once after Initializing. Its status
+// patch is then identical and changes nothing.
 type singleWriteManager struct {
 	ctrl.Manager
 }

@@ -167,6 +167,12 @@ func (s *Stack) ResumeCertManagerController(ctx context.Context, name string) er
 		return errors.New("localstack: cert-manager is not running (Options.CertManager)")
 	}
 	cm := s.certManager
+	cm.mu.Lock()
+	_, running := cm.running[name]
+	cm.mu.Unlock()
+	if running {
+		return fmt.Errorf("localstack: cert-manager controller %q is running: pause it first", name)
+	}
 	factory, err := cmcontroller.NewContextFactory(cm.ctx, certManagerOptions(s.Kubeconfig))
 	if err != nil {
 		return fmt.Errorf("cert-manager: %w", err)

@@ -102,13 +102,17 @@ func render(name, text string, data RenderData) (string, error) {
 // binding the function set, costs more than executing (16 µs against a
 // few). A parsed template's functions are bound to its own budget, so one
 // is used by one execution at a time: each (name, text) has a pool, and
-// get resets the budget of the template it hands out.
-var parsedTemplates = &templateCache{max: 4096}
+// get resets the budget of the template it hands out. The cache holds at
+// most 4 MiB of texts.
+var parsedTemplates = &templateCache{max: 4 << 20}
 
 type templateCache struct {
 	pools sync.Map // name + "\x00" + text → *sync.Pool of *boundTemplate
 	size  atomic.Int64
-	max   int64 // distinct texts kept; past it the cache starts afresh
+	// max bounds the bytes of the distinct (name, text) keys kept: texts
+	// come from issuers, which tenants write, so the bound is in bytes,
+	// not entries. Past it the cache starts afresh.
+	max int64
 }
 
 // boundTemplate is a parsed template and the budget its functions draw on.
@@ -136,9 +140,10 @@ func (c *templateCache) get(name, text string) (*boundTemplate, error) {
 
 func (c *templateCache) put(t *boundTemplate) {
 	p, loaded := c.pools.LoadOrStore(t.key, &sync.Pool{})
-	if !loaded && c.size.Add(1) > c.max {
+	if !loaded && c.size.Add(int64(len(t.key))) > c.max {
 		// Issuers' template texts change only when they are edited: a
-		// cache this large holds mostly old texts. Start afresh.
+		// cache this large holds mostly old texts. Start afresh. (The
+		// parsed templates in the pools are freed by the GC anyway.)
 		c.pools.Clear()
 		c.size.Store(0)
 		return

@@ -55,9 +55,14 @@ func TestReusedTemplateIsSafeInParallel(t *testing.T) {
 }
 
 // The cache is keyed by field name and text, and starts afresh past its
-// bound rather than growing with every edited issuer.
+// bound in bytes rather than growing with every edited issuer.
 func TestTemplateCacheIsKeyedAndBounded(t *testing.T) {
-	c := &templateCache{max: 3}
+	keys := []string{"a\x00{{ .Request.Name }}", "a\x00{{ .Request.Namespace }}", "b\x00{{ .Request.Name }}"}
+	var three int64
+	for _, k := range keys {
+		three += int64(len(k))
+	}
+	c := &templateCache{max: three + 1} // three texts fit, a fourth does not
 	render := func(name, text string) string {
 		bt, err := c.get(name, text)
 		if err != nil {
@@ -77,12 +82,12 @@ func TestTemplateCacheIsKeyedAndBounded(t *testing.T) {
 		t.Fatalf("same name, other text: got %q, want team-a", got)
 	}
 	render("b", "{{ .Request.Name }}")
-	if n := c.size.Load(); n != 3 {
-		t.Fatalf("cache holds %d texts, want 3", n)
+	if n := c.size.Load(); n != three {
+		t.Fatalf("cache holds %d bytes of texts, want %d (three texts)", n, three)
 	}
 	render("c", "{{ .Request.Name }}") // the fourth: starts afresh
 	if n := c.size.Load(); n != 0 {
-		t.Fatalf("cache holds %d texts past its bound, want a fresh start", n)
+		t.Fatalf("cache holds %d bytes past its bound, want a fresh start", n)
 	}
 	if got := render("a", "{{ .Request.Namespace }}"); got != "team-a" {
 		t.Fatalf("after the fresh start: got %q", got)
