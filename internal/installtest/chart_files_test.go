@@ -196,7 +196,9 @@ func (s *schemaNode) typeName(root *schemaNode) string {
 	return strings.Join(types, " \\| ")
 }
 
-func valuesTable(t *testing.T) string {
+// documentedValuesAndSchema reads the documented settings of values.yaml
+// and the chart's values schema.
+func documentedValuesAndSchema(t *testing.T) ([]valueDoc, *schemaNode) {
 	t.Helper()
 	src, err := os.ReadFile(valuesPath)
 	if err != nil {
@@ -206,7 +208,12 @@ func valuesTable(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	root := loadSchema(t)
+	return docs, loadSchema(t)
+}
+
+func valuesTable(t *testing.T) string {
+	t.Helper()
+	docs, root := documentedValuesAndSchema(t)
 	var b strings.Builder
 	b.WriteString("| key | type | default | description |\n|---|---|---|---|\n")
 	for _, d := range docs {
@@ -254,15 +261,7 @@ func TestChartREADMEValuesTable(t *testing.T) {
 // unknown keys, so a typo in -f my-values.yaml fails instead of being
 // ignored.
 func TestValuesSchemaIsStrict(t *testing.T) {
-	src, err := os.ReadFile(valuesPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	docs, err := documentedValues(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	root := loadSchema(t)
+	docs, root := documentedValuesAndSchema(t)
 	documented := map[string]bool{}
 	for _, d := range docs {
 		documented[d.Key] = true
