@@ -16,15 +16,21 @@ type IssuerSpec struct {
 	// CA is the certificate authority that signs every certificate of this issuer.
 	CA CASpec `json:"ca"`
 
-	// Vars are values the templates can use as {{ .Vars.Name }}.
+	// Vars are values the templates can use as {{ .Vars.Name }}: at most 64,
+	// names of letters, digits and '_', values of at most 1024 bytes.
 	// +optional
 	// +kubebuilder:validation:MaxProperties=64
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.matches('^[A-Za-z_][A-Za-z0-9_]{0,62}$'))",message="var names must be letters, digits and '_', at most 63 characters, not starting with a digit"
+	// +kubebuilder:validation:XValidation:rule="self.all(k, size(self[k]) <= 1024)",message="var values must be at most 1024 characters"
 	Vars map[string]string `json:"vars,omitempty"`
 
-	// Templates shape the certificates this issuer signs. A request selects one
-	// with the issuer.nstance.dev/template annotation; without it the
-	// defaultTemplate applies; with neither, the request is signed as asked,
-	// like cert-manager's CA issuer, within the CA's lifetime.
+	// Templates shape the certificates this issuer signs and limit what a
+	// request may ask for. A request selects one with the
+	// issuer.nstance.dev/template annotation; without the annotation the
+	// defaultTemplate applies. An annotation with an empty value, or naming
+	// no template of this issuer, fails the request. A request that selects
+	// no template (no annotation, no defaultTemplate) fails unless
+	// allowPassThrough is set.
 	// +optional
 	// +listType=map
 	// +listMapKey=name
@@ -37,6 +43,15 @@ type IssuerSpec struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=63
 	DefaultTemplate string `json:"defaultTemplate,omitempty"`
+
+	// AllowPassThrough signs a request that selects no template (no
+	// template annotation and no defaultTemplate) as asked, like
+	// cert-manager's CA issuer: any subject, SANs and usages, no CA
+	// certificates, within the CA's lifetime. Default false: such a request
+	// fails with reason NoTemplate. It never applies to a request whose
+	// template annotation is present, even empty.
+	// +optional
+	AllowPassThrough bool `json:"allowPassThrough,omitempty"`
 
 	// LeafNotAfterBehavior says what happens when a certificate would outlive
 	// the CA: Truncate (default) ends it at the CA's NotAfter and records an
@@ -76,7 +91,10 @@ type CASpec struct {
 }
 
 // Subject holds the subject fields a template sets. Each field supports Go
-// templating over .Vars, .Request and .Issuer.
+// templating over .Vars, .Request and .Issuer. A value rendered from
+// request data (anything of .Request but Namespace, Username and Groups) is
+// the requester's, not the template's: it must pass the template's policy
+// (allowedCommonNames, allowedSubject) like a requested one.
 type Subject struct {
 	// CN is the common name.
 	// +optional
@@ -85,30 +103,37 @@ type Subject struct {
 	// Organization (O).
 	// +optional
 	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=1024
 	Organization []string `json:"organization,omitempty"`
 	// OrganizationalUnit (OU).
 	// +optional
 	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=1024
 	OrganizationalUnit []string `json:"organizationalUnit,omitempty"`
 	// Country (C).
 	// +optional
 	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=1024
 	Country []string `json:"country,omitempty"`
 	// Province is the state or province (ST).
 	// +optional
 	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=1024
 	Province []string `json:"province,omitempty"`
 	// Locality is the city (L).
 	// +optional
 	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=1024
 	Locality []string `json:"locality,omitempty"`
 	// Street is the street address.
 	// +optional
 	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=1024
 	Street []string `json:"street,omitempty"`
 	// PostalCode is the postal code.
 	// +optional
 	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:items:MaxLength=1024
 	PostalCode []string `json:"postalCode,omitempty"`
 }
 
@@ -165,7 +190,13 @@ const (
 )
 
 // CertificateTemplate shapes the certificates issued with it and limits what
-// a request may ask for.
+// a request may ask for. Once a template applies, everything is refused that
+// it does not allow: a kind of SAN whose allow-list is unset cannot be
+// requested at all. Values the template sets itself are trusted only when
+// they are rendered from .Vars, .Issuer and the vouched request fields
+// (.Request.Namespace, .Request.Username, .Request.Groups); values rendered
+// from other request data pass the same allow-lists as requested ones.
+// +kubebuilder:validation:XValidation:rule="!has(self.unconstrainedCA) || !self.unconstrainedCA || (has(self.allowCA) && self.allowCA)",message="unconstrainedCA needs allowCA"
 type CertificateTemplate struct {
 	// Name identifies the template; requests select it with the
 	// issuer.nstance.dev/template annotation.
@@ -180,17 +211,23 @@ type CertificateTemplate struct {
 	// +kubebuilder:default=server
 	Kind TemplateKind `json:"kind,omitempty"`
 
-	// Subject fields set here replace the request's; unset ones keep it.
+	// Subject fields set here replace the request's; unset ones keep the
+	// request's values, which must then pass allowedCommonNames (CN) or
+	// allowedSubject (the others).
 	Subject `json:",inline"`
 
-	// DNS names added to the requested ones. Templated.
+	// DNS names added to the requested ones. Templated; a name rendered
+	// from request data must match allowedDNSNames.
 	// +optional
 	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=1024
 	DNS []string `json:"dns,omitempty"`
 
-	// IP addresses added to the requested ones. Templated.
+	// IP addresses added to the requested ones. Templated; an address
+	// rendered from request data must fall in allowedIPRanges.
 	// +optional
 	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=1024
 	IP []string `json:"ip,omitempty"`
 
 	// TTL caps the lifetime in hours: a certificate lives for the shorter of
@@ -200,31 +237,80 @@ type CertificateTemplate struct {
 	// +kubebuilder:validation:Maximum=876000
 	TTL int32 `json:"ttl,omitempty"`
 
-	// AllowedDNSNames are the patterns a requested DNS name (and a DNS-like
-	// common name) must match. '*' as a whole label matches exactly one label,
-	// so '*.example.com' allows 'a.example.com' but neither 'example.com' nor
-	// 'a.b.example.com'. Templated. Empty: any DNS name.
+	// AllowedDNSNames are the patterns a requested DNS name must match.
+	// Labels compare case-insensitively; '*' as a whole label matches
+	// exactly one label, so '*.example.com' allows 'a.example.com' but
+	// neither 'example.com' nor 'a.b.example.com'; '**' as the leftmost
+	// label matches one or more labels ('**.example.com'); '**' alone
+	// allows any DNS name. Templated from .Vars, .Issuer and vouched request
+	// fields only. Unset: no DNS name may be requested.
 	// +optional
 	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=1024
 	AllowedDNSNames []string `json:"allowedDNSNames,omitempty"`
 
-	// AllowedIPRanges are CIDRs a requested IP address must fall in.
-	// Empty: any IP address.
+	// AllowedIPRanges are CIDRs a requested IP address must fall in
+	// ('0.0.0.0/0' and '::/0' allow any). Unset: no IP address may be
+	// requested.
 	// +optional
 	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=64
 	AllowedIPRanges []string `json:"allowedIPRanges,omitempty"`
 
-	// AllowedURIs are glob patterns ('*' matches any run of characters) a
-	// requested URI SAN must match. Templated. Empty: any URI.
+	// AllowedURIs are the patterns a requested URI SAN must match, in the
+	// form scheme://host[:port]/path: the scheme and port compare exactly,
+	// the host is a DNS pattern as in allowedDNSNames, and each path
+	// segment compares on its own, '*' matching exactly one segment and a
+	// final '**' any number of them. A requested URI with userinfo, a
+	// query, a fragment, or '.', '..' or empty path segments is refused.
+	// A pattern without '//' (e.g. urn:...) allows only itself. Templated
+	// like allowedDNSNames. Unset: no URI may be requested.
 	// +optional
 	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=1024
 	AllowedURIs []string `json:"allowedURIs,omitempty"`
 
-	// AllowedEmailAddresses are glob patterns a requested email SAN must
-	// match. Templated. Empty: any email address.
+	// AllowedEmailAddresses are the patterns local@domain a requested email
+	// SAN must match: the local part is a literal or '*' (any local part),
+	// the domain a DNS pattern as in allowedDNSNames. An address must have
+	// exactly one '@'. Templated like allowedDNSNames. Unset: no email
+	// address may be requested.
 	// +optional
 	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=1024
 	AllowedEmailAddresses []string `json:"allowedEmailAddresses,omitempty"`
+
+	// AllowedCommonNames are glob patterns ('*' matches any run of
+	// characters) a common name from the request must match when it is not
+	// one of the certificate's SANs and matches no allowedDNSNames pattern.
+	// A common name from the request must be a DNS name, an IP address, an
+	// email address or an identifier of letters, digits and '-._:@', at most
+	// 64 characters. Templated like allowedDNSNames.
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=1024
+	AllowedCommonNames []string `json:"allowedCommonNames,omitempty"`
+
+	// AllowedSubject lists, per subject attribute, the glob patterns a value
+	// from the request must match. An attribute the template sets itself is
+	// replaced, not checked. Unset: the request may carry no subject
+	// attribute but a common name.
+	// +optional
+	AllowedSubject *SubjectPatterns `json:"allowedSubject,omitempty"`
+
+	// Namespaces limits which namespaces' CertificateRequests may use this
+	// template: a namespace named in names or whose labels match selector
+	// (an empty selector matches every namespace). Unset: every namespace
+	// (for an NstanceIssuer, only its own namespace ever reaches it).
+	// +optional
+	Namespaces *NamespaceSelector `json:"namespaces,omitempty"`
+
+	// KubernetesCSRs lets Kubernetes CertificateSigningRequests use this
+	// template (NstanceClusterIssuers only): a CSR whose spec.username
+	// matches a usernames pattern or one of whose spec.groups matches a
+	// groups pattern. Unset: no Kubernetes CSR may use it.
+	// +optional
+	KubernetesCSRs *KubernetesCSRRequesters `json:"kubernetesCSRs,omitempty"`
 
 	// AllowedKeyAlgorithms limits the requested public key algorithm.
 	// Empty: RSA, ECDSA and Ed25519.
@@ -244,10 +330,88 @@ type CertificateTemplate struct {
 	// +kubebuilder:validation:Enum=256;384;521
 	MinECDSAKeySize int32 `json:"minECDSAKeySize,omitempty"`
 
-	// AllowCA lets requests with isCA sign intermediate CA certificates.
-	// Default false: such requests fail.
+	// AllowCA lets requests with isCA sign intermediate CA certificates with
+	// pathLen 0 and NameConstraints derived from this template's
+	// allow-lists (a name type with no allow-list is excluded entirely).
+	// A template whose allow-lists cannot be expressed as NameConstraints
+	// (e.g. '**') is refused unless unconstrainedCA is set. Default false:
+	// such requests fail.
 	// +optional
 	AllowCA bool `json:"allowCA,omitempty"`
+
+	// UnconstrainedCA issues this template's CA certificates without
+	// NameConstraints: they can mint certificates for any name that
+	// verify against this issuer's root. Needs allowCA.
+	// +optional
+	UnconstrainedCA bool `json:"unconstrainedCA,omitempty"`
+}
+
+// SubjectPatterns lists glob patterns ('*' matches any run of characters)
+// per subject attribute.
+type SubjectPatterns struct {
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=256
+	Organization []string `json:"organization,omitempty"`
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=256
+	OrganizationalUnit []string `json:"organizationalUnit,omitempty"`
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=256
+	Country []string `json:"country,omitempty"`
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=256
+	Province []string `json:"province,omitempty"`
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=256
+	Locality []string `json:"locality,omitempty"`
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=256
+	Street []string `json:"street,omitempty"`
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=256
+	PostalCode []string `json:"postalCode,omitempty"`
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=256
+	SerialNumber []string `json:"serialNumber,omitempty"`
+}
+
+// NamespaceSelector selects namespaces by name or by labels.
+// +kubebuilder:validation:XValidation:rule="has(self.names) || has(self.selector)",message="set names, selector or both"
+type NamespaceSelector struct {
+	// Names are namespaces selected by name.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MaxItems=256
+	// +kubebuilder:validation:items:MaxLength=63
+	Names []string `json:"names,omitempty"`
+	// Selector selects namespaces by their labels; {} selects every one.
+	// +optional
+	Selector *metav1.LabelSelector `json:"selector,omitempty"`
+}
+
+// KubernetesCSRRequesters says who may use a template through Kubernetes
+// CertificateSigningRequests, by the user the API server recorded on the CSR.
+// +kubebuilder:validation:XValidation:rule="(has(self.usernames) && size(self.usernames) > 0) || (has(self.groups) && size(self.groups) > 0)",message="set usernames, groups or both; use usernames: ['*'] to allow every user"
+type KubernetesCSRRequesters struct {
+	// Usernames are glob patterns ('*' matches any run of characters) of
+	// spec.username, e.g. 'system:node:*'.
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=256
+	Usernames []string `json:"usernames,omitempty"`
+	// Groups are glob patterns of spec.groups, e.g. 'system:nodes'.
+	// +optional
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=256
+	Groups []string `json:"groups,omitempty"`
 }
 
 // CAStatus is what an operator wants to know about the CA at a glance.

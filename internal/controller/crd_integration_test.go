@@ -31,6 +31,14 @@ func TestCRDRejectsInvalidIssuers(t *testing.T) {
 		}, "size must be 2048, 3072 or 4096 for RSA"},
 		{"a minimum RSA size below 2048", func(s *v1alpha1.IssuerSpec) { s.Templates[0].MinRSAKeySize = 1024 }, "should be greater than or equal to 2048"},
 		{"a Secret name that is not a DNS name", func(s *v1alpha1.IssuerSpec) { s.CA.SecretName = "Bad_Name" }, "spec.ca.secretName"},
+		{"a var name that templates cannot use", func(s *v1alpha1.IssuerSpec) { s.Vars = map[string]string{"not-a-name": "x"} }, "var names must be"},
+		{"a var value over 1024 characters", func(s *v1alpha1.IssuerSpec) { s.Vars = map[string]string{"Big": strings.Repeat("x", 1025)} }, "var values must be at most 1024"},
+		{"a template text over its cap", func(s *v1alpha1.IssuerSpec) { s.Templates[0].DNS = []string{strings.Repeat("a", 1025)} }, "Too long"},
+		{"unconstrainedCA without allowCA", func(s *v1alpha1.IssuerSpec) { s.Templates[0].UnconstrainedCA = true }, "unconstrainedCA needs allowCA"},
+		{"a namespace binding that names nothing", func(s *v1alpha1.IssuerSpec) { s.Templates[0].Namespaces = &v1alpha1.NamespaceSelector{} }, "set names, selector or both"},
+		{"a Kubernetes CSR binding that names nobody", func(s *v1alpha1.IssuerSpec) {
+			s.Templates[0].KubernetesCSRs = &v1alpha1.KubernetesCSRRequesters{}
+		}, "set usernames, groups or both"},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -49,7 +57,6 @@ func TestCRDRejectsInvalidIssuers(t *testing.T) {
 
 	valid := webIssuer(ns, "ca")
 	valid.Name = "valid"
-	valid.Spec.DefaultTemplate = "web"
 	if err := k8s.Create(context.Background(), valid); err != nil {
 		t.Fatalf("a valid issuer was refused: %v", err)
 	}

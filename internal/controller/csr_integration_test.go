@@ -72,6 +72,11 @@ func TestKubernetesCSRIsSignedAfterApproval(t *testing.T) {
 			Templates: []v1alpha1.CertificateTemplate{{
 				Name: "kubelet-server", Kind: v1alpha1.ServerKind, Subject: v1alpha1.Subject{CN: "kubelet"},
 				DNS: []string{"{{ .Request.Name }}.nodes.internal"}, TTL: 720,
+				AllowedDNSNames: []string{"*.nodes.internal", "*.my-namespace.svc.cluster.local"},
+				// The test's client is a cluster admin.
+				KubernetesCSRs: &v1alpha1.KubernetesCSRRequesters{Groups: []string{"system:masters"}},
+			}, {
+				Name: "no-csrs", Kind: v1alpha1.ServerKind, AllowedDNSNames: []string{"**"},
 			}},
 		},
 	}
@@ -100,6 +105,43 @@ func TestKubernetesCSRIsSignedAfterApproval(t *testing.T) {
 	if life := leaf.NotAfter.Sub(start); life > time.Hour+time.Minute || life < time.Hour-time.Minute {
 		t.Errorf("lifetime %s, want spec.expirationSeconds (1h)", life)
 	}
+
+	// cert-manager's duration annotation cannot stretch the lifetime an
+	// approver saw in spec.expirationSeconds.
+	stretched := createCSR(t, "nstanceclusterissuers.issuer.nstance.dev/cluster-ca", csrPEM(t, "s", "s.nodes.internal"), &expiration,
+		map[string]string{v1alpha1.TemplateAnnotation: "kubelet-server", "experimental.cert-manager.io/request-duration": "8760h"})
+	approveCSR(t, stretched)
+	start = time.Now()
+	eventually(t, "status.certificate", func() (bool, string) {
+		cur = getCSR(t, stretched.Name)
+		return len(cur.Status.Certificate) > 0, ""
+	})
+	if life := verifyChain(t, cur.Status.Certificate, ca.Cert, x509.ExtKeyUsageServerAuth).NotAfter.Sub(start); life > time.Hour+time.Minute {
+		t.Errorf("lifetime %s: the annotation outlived spec.expirationSeconds (1h)", life)
+	}
+
+	// An empty template annotation, or a template that does not allow
+	// Kubernetes CSRs, fails the CSR with a reason; nothing is signed.
+	for annotation, want := range map[string]string{"": "present but empty", "no-csrs": "does not allow Kubernetes CertificateSigningRequests"} {
+		bad := createCSR(t, "nstanceclusterissuers.issuer.nstance.dev/cluster-ca", csrPEM(t, "b", "b.nodes.internal"), &expiration,
+			map[string]string{v1alpha1.TemplateAnnotation: annotation})
+		approveCSR(t, bad)
+		eventually(t, "CSR Failed", func() (bool, string) {
+			cur := getCSR(t, bad.Name)
+			if len(cur.Status.Certificate) > 0 {
+				t.Fatalf("CSR with template annotation %q was signed", annotation)
+			}
+			for _, c := range cur.Status.Conditions {
+				if c.Type == certificatesv1.CertificateFailed {
+					if !strings.Contains(c.Message, want) {
+						t.Errorf("failure message %q lacks %q", c.Message, want)
+					}
+					return true, ""
+				}
+			}
+			return false, "no Failed condition"
+		})
+	}
 }
 
 // TestCertificateRequestWithAClusterIssuer: a cluster issuer serves
@@ -110,7 +152,7 @@ func TestCertificateRequestWithAClusterIssuer(t *testing.T) {
 	createSecret(t, clusterResourceNamespace, "shared-ca", ca.SecretData())
 	issuer := &v1alpha1.NstanceClusterIssuer{
 		ObjectMeta: metav1.ObjectMeta{Name: "shared"},
-		Spec:       v1alpha1.IssuerSpec{CA: v1alpha1.CASpec{SecretName: "shared-ca"}},
+		Spec:       v1alpha1.IssuerSpec{CA: v1alpha1.CASpec{SecretName: "shared-ca"}, AllowPassThrough: true},
 	}
 	create(t, issuer)
 	waitIssuer(t, issuer, metav1.ConditionTrue, "")

@@ -68,28 +68,3 @@ func (v issuerView) String() string {
 	}
 	return v.ref.Kind + " " + v.ref.Namespace + "/" + v.ref.Name
 }
-
-// selectTemplate picks the template named by the request's annotation, else
-// the issuer's default, else none (pass-through signing).
-func selectTemplate(spec *v1alpha1.IssuerSpec, annotations map[string]string, issuer string) (*v1alpha1.CertificateTemplate, error) {
-	name, annotated := annotations[v1alpha1.TemplateAnnotation]
-	if !annotated {
-		name = spec.DefaultTemplate
-	}
-	if name == "" {
-		return nil, nil
-	}
-	for i := range spec.Templates {
-		if spec.Templates[i].Name == name {
-			return &spec.Templates[i], nil
-		}
-	}
-	names := make([]string, 0, len(spec.Templates))
-	for _, t := range spec.Templates {
-		names = append(names, t.Name)
-	}
-	if annotated {
-		return nil, fmt.Errorf("template %q named by annotation %s does not exist in %s (templates: %v)", name, v1alpha1.TemplateAnnotation, issuer, names)
-	}
-	return nil, fmt.Errorf("defaultTemplate %q does not exist in %s (templates: %v)", name, issuer, names)
-}

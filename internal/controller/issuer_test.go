@@ -4,13 +4,18 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
+	experimentalapi "github.com/cert-manager/cert-manager/pkg/apis/experimental/v1alpha1"
 	"github.com/cert-manager/issuer-lib/controllers/signer"
+	certificatesv1 "k8s.io/api/certificates/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
+	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 )
 
 func TestViewIssuerReadsSecretsOnlyFromTheAllowedNamespace(t *testing.T) {
@@ -56,51 +61,6 @@ func TestViewIssuerReadsSecretsOnlyFromTheAllowedNamespace(t *testing.T) {
 	}
 }
 
-func TestSelectTemplate(t *testing.T) {
-	t.Parallel()
-	spec := &v1alpha1.IssuerSpec{
-		DefaultTemplate: "web",
-		Templates:       []v1alpha1.CertificateTemplate{{Name: "web"}, {Name: "client"}},
-	}
-	cases := []struct {
-		name        string
-		spec        *v1alpha1.IssuerSpec
-		annotations map[string]string
-		want        string
-		wantErr     string
-	}{
-		{name: "the annotation wins over the default", spec: spec, annotations: map[string]string{v1alpha1.TemplateAnnotation: "client"}, want: "client"},
-		{name: "without annotation the default applies", spec: spec, want: "web"},
-		{name: "without annotation nor default it is pass-through", spec: &v1alpha1.IssuerSpec{Templates: spec.Templates}, want: ""},
-		{name: "an unknown annotated template is named in the error", spec: spec, annotations: map[string]string{v1alpha1.TemplateAnnotation: "nope"},
-			wantErr: `template "nope" named by annotation issuer.nstance.dev/template does not exist in NstanceIssuer a/b (templates: [web client])`},
-		{name: "an unknown default template is named in the error", spec: &v1alpha1.IssuerSpec{DefaultTemplate: "gone"},
-			wantErr: `defaultTemplate "gone" does not exist`},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			got, err := selectTemplate(tc.spec, tc.annotations, "NstanceIssuer a/b")
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			name := ""
-			if got != nil {
-				name = got.Name
-			}
-			if name != tc.want {
-				t.Errorf("template = %q, want %q", name, tc.want)
-			}
-		})
-	}
-}
-
 func TestClassifySignError(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -126,5 +86,78 @@ func TestClassifySignError(t *testing.T) {
 				t.Errorf("classifySignError(%v) = %#v", tc.err, got)
 			}
 		})
+	}
+}
+
+func TestKubernetesCSRDurationIsTheShortestAsked(t *testing.T) {
+	t.Parallel()
+	secs := func(s int32) *int32 { return &s }
+	annotated := func(v string) map[string]string {
+		return map[string]string{experimentalapi.CertificateSigningRequestDurationAnnotationKey: v}
+	}
+	cases := []struct {
+		name        string
+		expiration  *int32
+		annotations map[string]string
+		want        time.Duration
+		wantErr     string
+	}{
+		{name: "neither set gives cert-manager's default", want: 90 * 24 * time.Hour},
+		{name: "expirationSeconds alone applies", expiration: secs(3600), want: time.Hour},
+		{name: "the annotation alone applies", annotations: annotated("2h"), want: 2 * time.Hour},
+		{name: "a longer annotation cannot outlive what approvers saw", expiration: secs(3600), annotations: annotated("8760h"), want: time.Hour},
+		{name: "a shorter annotation wins", expiration: secs(86400), annotations: annotated("1h"), want: time.Hour},
+		{name: "a malformed annotation is refused", annotations: annotated("forever"), wantErr: "not a positive duration"},
+		{name: "a negative annotation is refused", annotations: annotated("-1h"), wantErr: "not a positive duration"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			csr := &certificatesv1.CertificateSigningRequest{ObjectMeta: metav1.ObjectMeta{Annotations: tc.annotations}}
+			csr.Spec.ExpirationSeconds = tc.expiration
+			got, err := kubernetesCSRDuration(csr)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Errorf("duration = %s, %v; want %s", got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestParsedCAsAreForgotten(t *testing.T) {
+	t.Parallel()
+	ca, err := testpki.NewValidRootCA("Forget Root CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "ca", ResourceVersion: "1"}, Data: ca.SecretData()}
+	s := &Signer{}
+	ref := issuerRef{Kind: KindIssuer, NamespacedName: types.NamespacedName{Namespace: "team-a", Name: "web"}}
+	if _, err := s.parseCA(ref, secret); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.cachedCAs(); n != 1 {
+		t.Fatalf("cached CAs = %d, want 1", n)
+	}
+	broken := secret.DeepCopy()
+	broken.ResourceVersion = "2"
+	broken.Data["tls.key"] = []byte("garbage")
+	if _, err := s.parseCA(ref, broken); err == nil {
+		t.Fatal("a broken Secret parsed")
+	}
+	if n := s.cachedCAs(); n != 0 {
+		t.Errorf("cached CAs after the Secret broke = %d, want 0 (the old key must go)", n)
+	}
+	if _, err := s.parseCA(ref, secret); err != nil {
+		t.Fatal(err)
+	}
+	s.ForgetCA(ref)
+	if n := s.cachedCAs(); n != 0 {
+		t.Errorf("cached CAs after the issuer went = %d, want 0", n)
 	}
 }

@@ -62,6 +62,7 @@ type Options struct {
 // +kubebuilder:rbac:groups=certificates.k8s.io,resources=certificatesigningrequests/status,verbs=patch
 // +kubebuilder:rbac:groups=certificates.k8s.io,resources=signers,verbs=sign,resourceNames=nstanceclusterissuers.issuer.nstance.dev/*
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch,namespace=system
@@ -109,10 +110,12 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 			case KindIssuer, KindClusterIssuer:
 				kind := gvk.Kind
 				b.WatchesRawSource(source.Channel(secrets.Events(kind), &handler.EnqueueRequestForObject{}))
-				// Forget a deleted issuer's Secret watch and timers.
+				// Forget a deleted issuer's Secret watch, timers and parsed CA.
 				b.Watches(newIssuerObject(kind), handler.Funcs{
 					DeleteFunc: func(_ context.Context, e event.DeleteEvent, _ workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-						secrets.Forget(issuerRef{Kind: kind, NamespacedName: types.NamespacedName{Namespace: e.Object.GetNamespace(), Name: e.Object.GetName()}})
+						ref := issuerRef{Kind: kind, NamespacedName: types.NamespacedName{Namespace: e.Object.GetNamespace(), Name: e.Object.GetName()}}
+						secrets.Forget(ref)
+						s.ForgetCA(ref)
 					},
 				})
 			default:

@@ -13,8 +13,10 @@ import (
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	experimentalapi "github.com/cert-manager/cert-manager/pkg/apis/experimental/v1alpha1"
 	issuerapi "github.com/cert-manager/issuer-lib/api/v1alpha1"
 	"github.com/cert-manager/issuer-lib/controllers/signer"
+	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -70,10 +72,12 @@ type Signer struct {
 	Rand io.Reader
 
 	mu  sync.Mutex
-	cas map[types.NamespacedName]cachedCA
+	cas map[issuerRef]cachedCA
 }
 
+// cachedCA is an issuer's parsed CA and the Secret version it came from.
 type cachedCA struct {
+	secret          types.NamespacedName
 	resourceVersion string
 	ca              *pki.CA
 }
@@ -105,8 +109,8 @@ func (s *Signer) Check(ctx context.Context, obj issuerapi.Issuer) error {
 	if err := pki.ValidateTemplates(v.spec.Templates, v.spec.CA.Generate, v.spec.Vars, v.data); err != nil {
 		return signer.PermanentError{Err: fmt.Errorf("%w; fix spec.templates of %s", err, v)}
 	}
-	if name := v.spec.DefaultTemplate; name != "" {
-		if _, err := selectTemplate(v.spec, nil, v.String()); err != nil {
+	if _, err := pki.SelectPolicy(v.spec, nil, v.String()); err != nil {
+		if tmplErr := (*pki.TemplateError)(nil); errors.As(err, &tmplErr) {
 			return signer.PermanentError{Err: err}
 		}
 	}
@@ -135,15 +139,16 @@ func (s *Signer) Sign(ctx context.Context, cr signer.CertificateRequestObject, o
 		// The issuer is reported not Ready; the request waits for it.
 		return signer.PEMBundle{}, signer.IssuerError{Err: err}
 	}
-	tmpl, err := selectTemplate(v.spec, cr.GetAnnotations(), v.String())
+	policy, err := pki.SelectPolicy(v.spec, cr.GetAnnotations(), v.String())
 	if err != nil {
-		return signer.PEMBundle{}, signer.PermanentError{Err: err}
+		return signer.PEMBundle{}, classifySignError(err)
 	}
 	details, err := cr.GetCertificateDetails()
 	if err != nil {
 		return signer.PEMBundle{}, signer.PermanentError{Err: fmt.Errorf("malformed request: %w", err)}
 	}
-	issued, err := pki.Issue(ca, tmpl, v.spec.LeafNotAfterBehavior, pki.Request{
+	regarding := requestObject(cr)
+	req := pki.Request{
 		CSR:         details.CSR,
 		Duration:    details.Duration,
 		IsCA:        details.IsCA,
@@ -151,14 +156,24 @@ func (s *Signer) Sign(ctx context.Context, cr signer.CertificateRequestObject, o
 		ExtKeyUsage: details.ExtKeyUsage,
 		Name:        requestName(cr),
 		Namespace:   cr.GetNamespace(),
-	}, pki.RenderData{Vars: v.spec.Vars, Issuer: v.data}, s.now(), s.rand())
+	}
+	if csr, ok := regarding.(*certificatesv1.CertificateSigningRequest); ok {
+		req.KubernetesCSR, req.Username, req.Groups = true, csr.Spec.Username, csr.Spec.Groups
+		if req.Duration, err = kubernetesCSRDuration(csr); err != nil {
+			return signer.PEMBundle{}, signer.PermanentError{Err: err}
+		}
+	} else if policy.NeedsNamespaceLabels() {
+		if req.NamespaceLabels, err = s.namespaceLabels(ctx, req.Namespace); err != nil {
+			return signer.PEMBundle{}, err
+		}
+	}
+	issued, err := pki.Issue(ca, policy, req, pki.RenderData{Vars: v.spec.Vars, Issuer: v.data}, s.now(), s.rand())
 	if err != nil {
 		return signer.PEMBundle{}, classifySignError(err)
 	}
 
-	regarding := requestObject(cr)
 	template := issued.Template
-	if template == "" {
+	if issued.PassThrough {
 		template = "(none: pass-through)"
 	}
 	s.Recorder.Eventf(regarding, v.obj, corev1.EventTypeNormal, ReasonCertificateIssued, eventActionSign,
@@ -194,6 +209,40 @@ func classifySignError(err error) error {
 	return err
 }
 
+// kubernetesCSRDuration is the lifetime a Kubernetes CSR asks for: the
+// shortest of spec.expirationSeconds (what approvers read) and
+// cert-manager's request-duration annotation, so that no signer issues
+// longer than an approver saw; 90 days when neither is set (cert-manager's
+// default).
+func kubernetesCSRDuration(csr *certificatesv1.CertificateSigningRequest) (time.Duration, error) {
+	d := cmapi.DefaultCertificateDuration
+	set := false
+	if s := csr.Spec.ExpirationSeconds; s != nil {
+		d, set = time.Duration(*s)*time.Second, true
+	}
+	if a, ok := csr.Annotations[experimentalapi.CertificateSigningRequestDurationAnnotationKey]; ok {
+		ad, err := time.ParseDuration(a)
+		if err != nil || ad <= 0 {
+			return 0, fmt.Errorf("annotation %s is %q, not a positive duration such as 720h", experimentalapi.CertificateSigningRequestDurationAnnotationKey, a)
+		}
+		if !set || ad < d {
+			d = ad
+		}
+	}
+	return d, nil
+}
+
+// namespaceLabels reads the labels of a namespace, for templates bound to
+// namespaces by label. The manager caches namespaces' metadata only.
+func (s *Signer) namespaceLabels(ctx context.Context, name string) (map[string]string, error) {
+	ns := &metav1.PartialObjectMetadata{}
+	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
+	if err := s.Client.Get(ctx, types.NamespacedName{Name: name}, ns); err != nil {
+		return nil, fmt.Errorf("cannot read the labels of namespace %s: %w", name, err)
+	}
+	return ns.GetLabels(), nil
+}
+
 // requestName is what templates see as .Request.Name: the Certificate's
 // name when cert-manager made the request for one (its CertificateRequests
 // are named <certificate>-<revision>), else the request's own name.
@@ -225,6 +274,7 @@ func (s *Signer) loadCA(ctx context.Context, v issuerView, generate bool) (*pki.
 		return nil, err
 	}
 	if secret == nil {
+		s.ForgetCA(v.ref)
 		if !generate || v.spec.CA.Generate == nil {
 			return nil, fmt.Errorf("CA Secret %s not found: create it with tls.crt and tls.key, or set spec.ca.generate to bootstrap a CA", v.secretKey)
 		}
@@ -232,7 +282,7 @@ func (s *Signer) loadCA(ctx context.Context, v issuerView, generate bool) (*pki.
 			return nil, err
 		}
 	}
-	ca, err := s.parseCA(secret)
+	ca, err := s.parseCA(v.ref, secret)
 	if err != nil {
 		return nil, fmt.Errorf("CA Secret %s: %w", v.secretKey, err)
 	}
@@ -242,12 +292,12 @@ func (s *Signer) loadCA(ctx context.Context, v issuerView, generate bool) (*pki.
 	return ca, nil
 }
 
-func (s *Signer) parseCA(secret *corev1.Secret) (*pki.CA, error) {
+func (s *Signer) parseCA(ref issuerRef, secret *corev1.Secret) (*pki.CA, error) {
 	key := types.NamespacedName{Namespace: secret.Namespace, Name: secret.Name}
 	s.mu.Lock()
-	cached, ok := s.cas[key]
+	cached, ok := s.cas[ref]
 	s.mu.Unlock()
-	if ok && cached.resourceVersion == secret.ResourceVersion {
+	if ok && cached.secret == key && cached.resourceVersion == secret.ResourceVersion {
 		return cached.ca, nil
 	}
 	for _, k := range []string{secretKeyTLSCert, secretKeyTLSKey} {
@@ -257,15 +307,31 @@ func (s *Signer) parseCA(secret *corev1.Secret) (*pki.CA, error) {
 	}
 	ca, err := pki.LoadCA(secret.Data[secretKeyTLSCert], secret.Data[secretKeyTLSKey], secret.Data[secretKeyCA], s.now())
 	if err != nil {
+		s.ForgetCA(ref)
 		return nil, err
 	}
 	s.mu.Lock()
 	if s.cas == nil {
-		s.cas = map[types.NamespacedName]cachedCA{}
+		s.cas = map[issuerRef]cachedCA{}
 	}
-	s.cas[key] = cachedCA{resourceVersion: secret.ResourceVersion, ca: ca}
+	s.cas[ref] = cachedCA{secret: key, resourceVersion: secret.ResourceVersion, ca: ca}
 	s.mu.Unlock()
 	return ca, nil
+}
+
+// ForgetCA drops an issuer's parsed CA, private key included: when the
+// issuer is deleted, its Secret goes or no longer holds a usable CA.
+func (s *Signer) ForgetCA(ref issuerRef) {
+	s.mu.Lock()
+	delete(s.cas, ref)
+	s.mu.Unlock()
+}
+
+// cachedCAs is the number of parsed CAs kept, for tests.
+func (s *Signer) cachedCAs() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.cas)
 }
 
 // generateCA creates the CA Secret from spec.ca.generate. It only ever

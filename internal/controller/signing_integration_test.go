@@ -26,8 +26,9 @@ func webIssuer(ns, secretName string) *v1alpha1.NstanceIssuer {
 	return &v1alpha1.NstanceIssuer{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"},
 		Spec: v1alpha1.IssuerSpec{
-			CA:   v1alpha1.CASpec{SecretName: secretName},
-			Vars: map[string]string{"Cluster": "prod-eu1"},
+			CA:              v1alpha1.CASpec{SecretName: secretName},
+			Vars:            map[string]string{"Cluster": "prod-eu1"},
+			DefaultTemplate: "web",
 			Templates: []v1alpha1.CertificateTemplate{{
 				Name: "web",
 				Kind: v1alpha1.ServerKind,
@@ -39,6 +40,9 @@ func webIssuer(ns, secretName string) *v1alpha1.NstanceIssuer {
 				DNS:             []string{"{{ .Request.Namespace }}.{{ .Vars.Cluster }}.internal"},
 				TTL:             24,
 				AllowedDNSNames: []string{"*.{{ .Request.Namespace }}.example.com"},
+				// The CN is rendered from the request's name: the
+				// requester's, so the policy must allow it.
+				AllowedCommonNames: []string{"*.prod-eu1"},
 			}},
 		},
 	}
@@ -132,11 +136,10 @@ func TestDefaultTemplateAndPassThrough(t *testing.T) {
 	ca := validCA(t, "Default Root CA")
 	createSecret(t, ns, "ca", ca.SecretData())
 	withDefault := webIssuer(ns, "ca")
-	withDefault.Spec.DefaultTemplate = "web"
 	create(t, withDefault)
 	passThrough := &v1alpha1.NstanceIssuer{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "plain"},
-		Spec:       v1alpha1.IssuerSpec{CA: v1alpha1.CASpec{SecretName: "ca"}},
+		Spec:       v1alpha1.IssuerSpec{CA: v1alpha1.CASpec{SecretName: "ca"}, AllowPassThrough: true},
 	}
 	create(t, passThrough)
 	waitIssuer(t, withDefault, metav1.ConditionTrue, "")
@@ -207,5 +210,7 @@ func TestPolicyViolationFailsWithTheOffendingValue(t *testing.T) {
 
 	garbage := createCertificateRequest(t, ns, issuerRef("NstanceIssuer", "web"), []byte("-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n"), time.Hour, nil)
 	approve(t, garbage)
-	waitCRFailed(t, garbage)
+	if cond := waitCRFailed(t, garbage); !strings.Contains(cond.Message, "CSR") {
+		t.Errorf("failure message %q does not blame the CSR", cond.Message)
+	}
 }

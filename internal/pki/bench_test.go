@@ -59,7 +59,7 @@ func BenchmarkIssue(b *testing.B) {
 	data := RenderData{Vars: map[string]string{"Org": "Example"}, Issuer: IssuerData{Name: "ca", Namespace: "team-a"}}
 	req := Request{CSR: csr, Duration: 90 * 24 * time.Hour, Name: "api", Namespace: "team-a"}
 	eachBenchCA(b, func(b *testing.B, ca *CA, _ crypto.Signer) {
-		if _, err := Issue(ca, tmpl, "", req, data, testNow, rand.Reader); err != nil {
+		if _, err := Issue(ca, Policy{Template: tmpl}, req, data, testNow, rand.Reader); err != nil {
 			b.Fatal(err)
 		}
 	})

@@ -216,6 +216,12 @@ func parseCertsPEM(field string, data []byte) ([]*x509.Certificate, *CAError) {
 		if block.Type != "CERTIFICATE" {
 			return nil, caErrorf(ReasonInvalidCertificate, "%s holds a %s PEM block (block %d); it must hold only CERTIFICATE blocks", field, quote(block.Type), n)
 		}
+		if n > MaxCACertificates {
+			return nil, caErrorf(ReasonTooLarge, "%s holds more than %d certificates; keep only the CA certificate and its chain", field, MaxCACertificates)
+		}
+		if len(block.Bytes) > MaxCACertificateDERSize {
+			return nil, caErrorf(ReasonTooLarge, "certificate %d in %s is %d bytes, more than the %d allowed for a CA certificate", n, field, len(block.Bytes), MaxCACertificateDERSize)
+		}
 		c, err := x509.ParseCertificate(block.Bytes)
 		if err != nil {
 			return nil, caErrorf(ReasonInvalidCertificate, "certificate %d in %s does not parse: %v", n, field, err)

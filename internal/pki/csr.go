@@ -2,6 +2,7 @@ package pki
 
 import (
 	"bytes"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
 )
@@ -38,6 +39,16 @@ func ParseCSR(csrPEM []byte) (*x509.CertificateRequest, error) {
 	csr, err := x509.ParseCertificateRequest(block.Bytes)
 	if err != nil {
 		return nil, requestErrorf(ReasonInvalidCSR, "the CSR does not parse: %v", err)
+	}
+	// Verifying a signature costs time that grows with the RSA modulus:
+	// refuse an oversized key before verifying anything with it.
+	if k, ok := csr.PublicKey.(*rsa.PublicKey); ok {
+		if bits := k.N.BitLen(); bits > MaxRSAKeySize {
+			return nil, requestErrorf(ReasonInvalidCSR, "the CSR's RSA key has %d bits, more than the %d supported; generate a smaller key", bits, MaxRSAKeySize)
+		}
+		if k.E < 3 || k.E%2 == 0 {
+			return nil, requestErrorf(ReasonInvalidCSR, "the CSR's RSA key has public exponent %d; generate a key with exponent 65537", k.E)
+		}
 	}
 	if err := csr.CheckSignature(); err != nil {
 		return nil, requestErrorf(ReasonInvalidCSR, "the CSR's signature does not verify with its own public key: %v", err)

@@ -27,6 +27,21 @@ const (
 	// ReasonTemplateRenderFailed: a template field could not be rendered with
 	// this request's data, or rendered to an invalid value.
 	ReasonTemplateRenderFailed = "TemplateRenderFailed"
+	// ReasonInvalidSubject: the CSR's subject has a structure the policy
+	// never signs (several CNs, multi-valued RDNs, unknown attributes).
+	ReasonInvalidSubject = "InvalidSubject"
+	// ReasonInvalidTemplateAnnotation: the template annotation is present
+	// but empty.
+	ReasonInvalidTemplateAnnotation = "InvalidTemplateAnnotation"
+	// ReasonUnknownTemplate: the template annotation names no template of
+	// the issuer.
+	ReasonUnknownTemplate = "UnknownTemplate"
+	// ReasonNoTemplate: the request selects no template and the issuer does
+	// not allow pass-through.
+	ReasonNoTemplate = "NoTemplate"
+	// ReasonRequesterNotAllowed: the template is bound to other namespaces
+	// or Kubernetes CSR users.
+	ReasonRequesterNotAllowed = "RequesterNotAllowed"
 )
 
 // Reasons of a CAError: the CA Secret's content is unusable.

@@ -2,14 +2,20 @@ package pki
 
 import (
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"math/big"
 	"net"
 	"net/url"
+	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,15 +27,81 @@ var fuzzTemplate = &v1alpha1.CertificateTemplate{
 	Name:                  "fuzz",
 	Kind:                  v1alpha1.PeerKind,
 	Subject:               v1alpha1.Subject{Organization: []string{"{{ .Request.Namespace }}"}},
-	DNS:                   []string{"{{ .Request.Name }}.{{ .Request.Namespace }}.svc"},
+	DNS:                   []string{"{{ .Request.Name }}.team-a.example.com", "{{ .Request.Namespace }}.internal"},
 	AllowedDNSNames:       []string{"*.team-a.example.com", "team-a.example.com", "*.*.team-a.example.com"},
 	AllowedIPRanges:       []string{"10.0.0.0/8", "fd00::/8"},
-	AllowedURIs:           []string{"spiffe://cluster.local/ns/team-a/*"},
+	AllowedURIs:           []string{"spiffe://cluster.local/ns/team-a/**"},
 	AllowedEmailAddresses: []string{"*@team-a.example.com"},
+	AllowedCommonNames:    []string{"svc-*"},
 	TTL:                   720,
 }
 
-// checkIssueResult asserts the invariants of any Issue outcome.
+// fuzzConstraints are fuzzTemplate's allow-lists written out by hand as
+// NameConstraints: a certificate the policy signed must verify under a CA
+// that carries them (Go's verifier is the independent judge; the
+// constraints are subtrees, coarser than the patterns).
+var fuzzConstraints = x509.Certificate{
+	PermittedDNSDomainsCritical: true,
+	PermittedDNSDomains:         []string{"team-a.example.com", "team-a.internal"},
+	PermittedIPRanges: []*net.IPNet{
+		{IP: net.IP{10, 0, 0, 0}, Mask: net.CIDRMask(8, 32)},
+		{IP: net.ParseIP("fd00::"), Mask: net.CIDRMask(8, 128)},
+	},
+	PermittedURIDomains:     []string{"cluster.local"},
+	PermittedEmailAddresses: []string{"team-a.example.com"},
+}
+
+// constrainedCA is a root carrying fuzzConstraints, made once.
+var constrainedCA = sync.OnceValues(func() (*x509.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := fuzzConstraints
+	tmpl.SerialNumber = big.NewInt(1)
+	tmpl.Subject = pkix.Name{CommonName: "Fuzz Constrained Root"}
+	tmpl.NotBefore, tmpl.NotAfter = testNow.Add(-time.Hour), testNow.Add(24*365*time.Hour)
+	tmpl.IsCA, tmpl.BasicConstraintsValid = true, true
+	tmpl.KeyUsage = x509.KeyUsageCertSign
+	der, err := x509.CreateCertificate(rand.Reader, &tmpl, &tmpl, key.Public(), key)
+	if err != nil {
+		return nil, err
+	}
+	constrainedKey = key
+	return x509.ParseCertificate(der)
+})
+
+var constrainedKey *ecdsa.PrivateKey
+
+// checkWithinConstraints re-issues the names of an issued certificate under
+// the constrained root and has Go's verifier check them.
+func checkWithinConstraints(t *testing.T, leaf *x509.Certificate) {
+	t.Helper()
+	root, err := constrainedCA()
+	if err != nil {
+		t.Fatal(err)
+	}
+	copyTmpl := &x509.Certificate{SerialNumber: big.NewInt(2), NotBefore: testNow.Add(-time.Minute), NotAfter: testNow.Add(time.Hour),
+		DNSNames: leaf.DNSNames, IPAddresses: leaf.IPAddresses, URIs: leaf.URIs, EmailAddresses: leaf.EmailAddresses}
+	der, err := x509.CreateCertificate(rand.Reader, copyTmpl, root, leaf.PublicKey, constrainedKey)
+	if err != nil {
+		t.Fatalf("re-issuing the names: %v", err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(root)
+	if _, err := c.Verify(x509.VerifyOptions{Roots: roots, CurrentTime: testNow, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+		t.Fatalf("the policy signed names outside its allow-lists (DNS %q IP %v URI %v email %q): %v", leaf.DNSNames, leaf.IPAddresses, leaf.URIs, leaf.EmailAddresses, err)
+	}
+}
+
+// checkIssueResult asserts the invariants of any Issue outcome under
+// fuzzTemplate, judging the names with checks that do not reuse the
+// matchers under test: Go's name-constraint verifier, and the reference
+// matchers of match_test.go.
 func checkIssueResult(t *testing.T, ca *CA, csrPEM []byte, out *Issued, err error) {
 	t.Helper()
 	if err != nil {
@@ -47,56 +119,60 @@ func checkIssueResult(t *testing.T, ca *CA, csrPEM []byte, out *Issued, err erro
 	if perr != nil {
 		t.Fatalf("Issue accepted a CSR that ParseCSR rejects: %v", perr)
 	}
-	if !out.Cert.PublicKey.(interface{ Equal(crypto.PublicKey) bool }).Equal(csr.PublicKey) {
+	leaf := out.Cert
+	if !leaf.PublicKey.(interface{ Equal(crypto.PublicKey) bool }).Equal(csr.PublicKey) {
 		t.Fatalf("certified key differs from the CSR's")
 	}
-	if err := out.Cert.CheckSignatureFrom(ca.Cert); err != nil {
+	if err := leaf.CheckSignatureFrom(ca.Cert); err != nil {
 		t.Fatalf("signature: %v", err)
 	}
-	if out.Cert.NotAfter.After(ca.Cert.NotAfter) || !out.Cert.NotAfter.After(out.Cert.NotBefore) {
-		t.Fatalf("validity %s - %s", out.Cert.NotBefore, out.Cert.NotAfter)
+	if leaf.NotAfter.After(ca.Cert.NotAfter) || !leaf.NotAfter.After(leaf.NotBefore) {
+		t.Fatalf("validity %s - %s", leaf.NotBefore, leaf.NotAfter)
 	}
-	if out.Cert.IsCA {
+	if leaf.IsCA {
 		t.Fatalf("issued a CA")
 	}
-	for _, d := range csr.DNSNames {
-		if !matchAnyDNS(d, fuzzTemplate.AllowedDNSNames) {
-			t.Fatalf("requested DNS name %q outside the policy was signed", d)
+	checkWithinConstraints(t, leaf)
+	trustedDNS := map[string]bool{"team-a.internal": true}
+	for _, d := range leaf.DNSNames {
+		if !trustedDNS[strings.ToLower(d)] && !slices.ContainsFunc(fuzzTemplate.AllowedDNSNames, func(p string) bool { return refMatchDNS(d, p) }) {
+			t.Fatalf("DNS name %q outside the policy was signed", d)
 		}
 	}
-	prefixes, _ := parseIPRanges("fuzz", fuzzTemplate.AllowedIPRanges)
-	for _, ip := range csr.IPAddresses {
-		if !ipInRanges(ip, prefixes) {
-			t.Fatalf("requested IP %s outside the policy was signed", ip)
+	for _, u := range leaf.URIs {
+		if !slices.ContainsFunc(fuzzTemplate.AllowedURIs, func(p string) bool { return refMatchURI(u, p) }) {
+			t.Fatalf("URI %q outside the policy was signed", u)
 		}
 	}
-	for _, u := range csr.URIs {
-		if !matchAnyGlob(u.String(), fuzzTemplate.AllowedURIs, false) {
-			t.Fatalf("requested URI %q outside the policy was signed", u)
+	for _, e := range leaf.EmailAddresses {
+		if !slices.ContainsFunc(fuzzTemplate.AllowedEmailAddresses, func(p string) bool { return refMatchEmail(e, p) }) {
+			t.Fatalf("email %q outside the policy was signed", e)
 		}
 	}
-	for _, e := range csr.EmailAddresses {
-		if !matchAnyGlob(e, fuzzTemplate.AllowedEmailAddresses, true) {
-			t.Fatalf("requested email %q outside the policy was signed", e)
+	if cn := leaf.Subject.CommonName; cn != "" {
+		ok := strings.HasPrefix(cn, "svc-") || slices.ContainsFunc(fuzzTemplate.AllowedDNSNames, func(p string) bool { return refMatchDNS(cn, p) })
+		for _, d := range leaf.DNSNames {
+			ok = ok || strings.EqualFold(d, cn)
 		}
-	}
-	if cn := out.Cert.Subject.CommonName; cn != "" && !matchAnyDNS(cn, fuzzTemplate.AllowedDNSNames) {
-		ok := false
-		for _, d := range out.Cert.DNSNames {
-			ok = ok || dnsKey(d) == dnsKey(cn)
-		}
-		for _, ip := range out.Cert.IPAddresses {
+		for _, ip := range leaf.IPAddresses {
 			ok = ok || ip.String() == cn
 		}
-		for _, u := range out.Cert.URIs {
+		for _, u := range leaf.URIs {
 			ok = ok || u.String() == cn
 		}
-		for _, e := range out.Cert.EmailAddresses {
+		for _, e := range leaf.EmailAddresses {
 			ok = ok || strings.EqualFold(e, cn)
 		}
 		if !ok {
 			t.Fatalf("CN %q outside the policy was signed", cn)
 		}
+	}
+	if got := leaf.Subject.Organization; len(got) != 1 || got[0] != "team-a" {
+		t.Fatalf("organization %q is not the template's", got)
+	}
+	if len(leaf.Subject.OrganizationalUnit)+len(leaf.Subject.Country)+len(leaf.Subject.Province)+len(leaf.Subject.Locality)+
+		len(leaf.Subject.StreetAddress)+len(leaf.Subject.PostalCode) > 0 || leaf.Subject.SerialNumber != "" {
+		t.Fatalf("subject attributes the template does not allow were signed: %s", leaf.Subject)
 	}
 }
 
@@ -130,6 +206,9 @@ func FuzzParseCSR(f *testing.F) {
 }
 
 func FuzzRender(f *testing.F) {
+	// maxAlloc bounds what one Render may allocate, parsing included: a
+	// few times the request budget.
+	const maxAlloc = 8 << 20
 	seeds := []struct{ text, cn string }{
 		{"plain", "x"},
 		{"{{ .Request.CommonName }}", "{{ .Vars.Secret }}"},
@@ -137,6 +216,16 @@ func FuzzRender(f *testing.F) {
 		{`{{ replace "" .Request.CommonName .Request.CommonName }}`, strings.Repeat("ab", 100)},
 		{`{{ $a := replace "" "xx" .Request.CommonName }}{{ $b := replace "" $a $a }}{{ len $b }}`, strings.Repeat("a", 300)},
 		{`{{ printf "%4096s" .Request.CommonName }}x`, "y"},
+		{`{{ printf "%4096s" .Request.DNSNames }}`, "y"},
+		{`{{ printf "%4096q" .Request.DNSNames }}`, "\x00\xff"},
+		{`{{ printf "%4096[1]s%4096[1]s%4096[1]s" .Request.DNSNames }}`, "y"},
+		{`{{ printf "%[x]*s" 1000000 .Request.DNSNames }}`, "y"},
+		{`{{ printf "%4096s" (split "" (printf "%1000s" .Request.CommonName)) }}`, "y"},
+		{`{{ $a := printf "%4000s" (split "" .Request.CommonName) }}{{ print $a $a $a $a $a $a $a $a }}`, "0123456789"},
+		{`{{ println .Request.DNSNames .Request.DNSNames .Vars }}`, strings.Repeat("z", 1000)},
+		{`{{ upper .Request.CommonName }}`, strings.Repeat("\xff", 1000)},
+		{`{{ . }}{{ .Request }}`, ""},
+		{strings.Repeat("{{ 1 }}", 2000), ""},
 		{`{{ join "," (split "." .Request.CommonName) }}`, "a.b.c"},
 		{`{{ if hasPrefix "a" .Request.CommonName }}{{ default "d" (index .Vars "X") }}{{ end }}`, "abc"},
 		{`{{ range . }}{{ end }}`, ""},
@@ -152,11 +241,19 @@ func FuzzRender(f *testing.F) {
 	f.Fuzz(func(t *testing.T, text, cn string) {
 		data := renderData()
 		data.Request.CommonName = cn
-		data.Request.DNSNames = []string{cn, cn}
+		data.Request.DNSNames = slices.Repeat([]string{cn}, MaxSANs)
 		start := time.Now()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
 		out, err := Render("fuzz", text, data)
+		runtime.ReadMemStats(&after)
 		if elapsed := time.Since(start); elapsed > 2*time.Second {
 			t.Fatalf("Render took %s", elapsed)
+		}
+		// The fuzzer runs one input at a time per worker process, so the
+		// process's allocations are Render's.
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > maxAlloc {
+			t.Fatalf("Render allocated %d bytes, more than %d", alloc, maxAlloc)
 		}
 		if len(out) > MaxRenderedSize {
 			t.Fatalf("output of %d bytes", len(out))
@@ -205,7 +302,7 @@ func FuzzIssue(f *testing.F) {
 			csrPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: data})
 		}
 		req := Request{CSR: csrPEM, Duration: time.Duration(hours%1_000_000) * time.Hour, Name: "web", Namespace: "team-a"}
-		out, err := Issue(ca, fuzzTemplate, "", req, RenderData{}, testNow, rand.Reader)
+		out, err := Issue(ca, Policy{Template: fuzzTemplate}, req, RenderData{}, testNow, rand.Reader)
 		checkIssueResult(t, ca, csrPEM, out, err)
 	})
 }
@@ -244,7 +341,7 @@ func FuzzIssueFields(f *testing.F) {
 		}
 		csrPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der})
 		req := Request{CSR: csrPEM, Duration: time.Hour, IsCA: isCA, Name: "web", Namespace: "team-a"}
-		out, err := Issue(ca, fuzzTemplate, "", req, RenderData{}, testNow, rand.Reader)
+		out, err := Issue(ca, Policy{Template: fuzzTemplate}, req, RenderData{}, testNow, rand.Reader)
 		checkIssueResult(t, ca, csrPEM, out, err)
 	})
 }

@@ -83,14 +83,14 @@ func renderCASubject(s v1alpha1.Subject, data RenderData) (pkix.Name, *TemplateE
 	var name pkix.Name
 	for _, f := range subjectFields(&s, &name) {
 		if f.list == nil {
-			v, terr := renderField(CATemplateName, f.field, *f.text, data)
+			v, terr := renderField(CATemplateName, f.field, *f.text, data, nil)
 			if terr != nil {
 				return pkix.Name{}, terr
 			}
 			*f.out = trimSpace(v)
 			continue
 		}
-		vals, terr := renderList(CATemplateName, f.field, *f.list, data)
+		vals, terr := renderList(CATemplateName, f.field, *f.list, data, nil)
 		if terr != nil {
 			return pkix.Name{}, terr
 		}

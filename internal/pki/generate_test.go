@@ -78,7 +78,7 @@ func TestGenerateCA(t *testing.T) {
 			}
 			// The generated CA signs.
 			leafKey := testKey(t, "ecdsa256-leaf")
-			out, err := Issue(ca, nil, "", Request{CSR: csrFor(t, "x"), Duration: time.Hour}, RenderData{}, testNow, rand.Reader)
+			out, err := Issue(ca, Policy{PassThrough: true}, Request{CSR: csrFor(t, "x"), Duration: time.Hour}, RenderData{}, testNow, rand.Reader)
 			wantErr(t, err, "")
 			verifyIssued(t, ca, leafKey, out)
 		})

@@ -282,11 +282,16 @@ func prepare(t testing.TB, tmpl *v1alpha1.CertificateTemplate, req Request) *iss
 		req.Name, req.Namespace = "web", "team-a"
 	}
 	data := RenderData{Vars: map[string]string{"Domain": "example.com"}, Issuer: IssuerData{Name: "ca", Namespace: "team-a", Kind: "NstanceIssuer"}}
-	is, err := newIssuance(interCA(t), tmpl, "", req, data, testNow)
+	is, err := newIssuance(interCA(t), policyFor(tmpl), req, data, testNow)
 	if err != nil {
 		t.Fatalf("newIssuance: %v", err)
 	}
 	return is
+}
+
+// policyFor is the policy of tmpl, or pass-through when tmpl is nil.
+func policyFor(tmpl *v1alpha1.CertificateTemplate) Policy {
+	return Policy{Template: tmpl, PassThrough: tmpl == nil}
 }
 
 // runSteps runs the given steps in order and returns the first error.

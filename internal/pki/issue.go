@@ -13,18 +13,24 @@ import (
 // issuance is one certificate being built: the inputs, and the certificate
 // template the steps fill in.
 type issuance struct {
-	ca       *CA
-	tmpl     *v1alpha1.CertificateTemplate
-	behavior v1alpha1.LeafNotAfterBehavior
-	req      Request
-	csr      *x509.CertificateRequest
-	data     RenderData
-	now      time.Time
+	ca     *CA
+	policy Policy
+	tmpl   *v1alpha1.CertificateTemplate // policy.Template
+	req    Request
+	csr    *x509.CertificateRequest
+	// subject is the CSR's subject, parsed and checked for structure.
+	subject requestedSubject
+	data    RenderData
+	now     time.Time
+	// budget bounds what rendering may allocate for this request.
+	budget *requestBudget
 
 	// keyAlg is the CSR key's algorithm, set by the key policy.
 	keyAlg v1alpha1.KeyAlgorithm
-	// cnFromRequest is true when the subject's CN is the request's.
-	cnFromRequest bool
+	// allowed are the template's allow-lists rendered for this request.
+	allowed allowLists
+	// origins says where each value of cert came from.
+	origins origins
 	// cert is the certificate being built.
 	cert x509.Certificate
 	// out collects what Issue reports besides the certificate.
@@ -35,27 +41,34 @@ type issuance struct {
 // validator that rejects the request, or both.
 type step func(is *issuance) error
 
-// steps run in order after the CSR is parsed and its key accepted.
+// steps run in order after the CSR is parsed, its key and subject
+// structure accepted, and its SANs counted. Modifiers record where each
+// value comes from; enforcePolicy then checks, in one place, every value
+// of the finished certificate that a requester could influence.
 var steps = []step{
-	applySubject,          // render and override the subject
+	checkRequester,        // the template's namespaces or Kubernetes CSR users
+	renderAllowLists,      // the template's allow-lists for this request
+	applySubject,          // the request's subject, template fields replacing
 	checkSubjectNotCA,     // a leaf must not look self-issued
 	applySANs,             // requested SANs plus the template's
-	checkSANPolicy,        // requested SANs and CN against allowed patterns
-	applyBasicConstraints, // isCA policy
+	applyBasicConstraints, // isCA policy and NameConstraints
 	applyUsages,           // key usages and extended key usages
 	applyValidity,         // NotBefore, NotAfter, clamped to the CA
+	enforcePolicy,         // every requester-influenced value against the policy
 	addWarnings,           // things a person should know
 }
 
-// Issue signs the CSR of req with ca, shaped and limited by tmpl (nil:
-// pass-through, like cert-manager's CA issuer). data carries Vars and
-// Issuer; Issue fills data.Request from req and the CSR. It always
-// certifies the CSR's own public key.
+// Issue signs the CSR of req with ca under policy: a template that shapes
+// and limits the certificate, or pass-through (as asked, like
+// cert-manager's CA issuer) only when policy says so. data carries Vars
+// and Issuer; Issue fills data.Request from req and the CSR. It always
+// certifies the CSR's own public key, and re-encodes the subject and SANs
+// from the values the policy checked: nothing of the CSR is copied raw.
 //
 // Errors: *RequestError when the request can never succeed as it is,
 // *CAError when the CA cannot sign (e.g. expired), *TemplateError when the
 // template itself is broken, and a plain error when signing failed.
-func Issue(ca *CA, tmpl *v1alpha1.CertificateTemplate, behavior v1alpha1.LeafNotAfterBehavior, req Request, data RenderData, now time.Time, rand io.Reader) (*Issued, error) {
+func Issue(ca *CA, policy Policy, req Request, data RenderData, now time.Time, rand io.Reader) (*Issued, error) {
 	if ca == nil || ca.Cert == nil || ca.Signer == nil {
 		return nil, caErrorf(ReasonNotLoaded, "no CA is loaded")
 	}
@@ -63,7 +76,13 @@ func Issue(ca *CA, tmpl *v1alpha1.CertificateTemplate, behavior v1alpha1.LeafNot
 		cerr.Cert = ca.Cert
 		return nil, cerr
 	}
-	is, err := newIssuance(ca, tmpl, behavior, req, data, now)
+	if policy.Template == nil && !policy.PassThrough {
+		return nil, requestErrorf(ReasonNoTemplate, "no template applies to this request and the issuer does not allow pass-through")
+	}
+	if terr := checkVars(data.Vars); terr != nil {
+		return nil, terr
+	}
+	is, err := newIssuance(ca, policy, req, data, now)
 	if err != nil {
 		return nil, err
 	}
@@ -75,21 +94,29 @@ func Issue(ca *CA, tmpl *v1alpha1.CertificateTemplate, behavior v1alpha1.LeafNot
 	return sign(is, rand)
 }
 
-// newIssuance parses the CSR, applies the key policy and prepares the
-// render data.
-func newIssuance(ca *CA, tmpl *v1alpha1.CertificateTemplate, behavior v1alpha1.LeafNotAfterBehavior, req Request, data RenderData, now time.Time) (*issuance, error) {
+// newIssuance parses the CSR and applies what needs no rendering: the key
+// policy, the subject's structure and the number of SANs. Nothing is
+// rendered before these caps hold.
+func newIssuance(ca *CA, policy Policy, req Request, data RenderData, now time.Time) (*issuance, error) {
 	csr, err := ParseCSR(req.CSR)
 	if err != nil {
 		return nil, err
 	}
-	data.Request = requestData(req, csr)
-	is := &issuance{ca: ca, tmpl: tmpl, behavior: behavior, req: req, csr: csr, data: data, now: now}
-	if tmpl != nil {
-		is.out.Template = tmpl.Name
+	is := &issuance{ca: ca, policy: policy, tmpl: policy.Template, req: req, csr: csr, data: data, now: now, budget: newRequestBudget()}
+	if is.tmpl != nil {
+		is.out.Template = is.tmpl.Name
 	}
-	if is.keyAlg, err = checkKey(csr.PublicKey, tmpl); err != nil {
+	is.out.PassThrough = policy.PassThrough && is.tmpl == nil
+	if is.keyAlg, err = checkKey(csr.PublicKey, is.tmpl); err != nil {
 		return nil, err
 	}
+	if requested := len(csr.DNSNames) + len(csr.IPAddresses) + len(csr.URIs) + len(csr.EmailAddresses); requested > MaxSANs {
+		return nil, requestErrorf(ReasonTooManySANs, "the CSR asks for %d subject alternative names, more than the %d allowed; split it into several certificates", requested, MaxSANs)
+	}
+	if is.subject, err = parseRequestedSubject(csr.RawSubject); err != nil {
+		return nil, err
+	}
+	is.data.Request = requestData(req, csr)
 	return is, nil
 }
 
@@ -102,6 +129,8 @@ func requestData(req Request, csr *x509.CertificateRequest) RequestData {
 		DNSNames:       csr.DNSNames,
 		EmailAddresses: csr.EmailAddresses,
 		Duration:       req.Duration,
+		Username:       req.Username,
+		Groups:         req.Groups,
 	}
 	for _, ip := range csr.IPAddresses {
 		d.IPAddresses = append(d.IPAddresses, ip.String())
@@ -115,13 +144,15 @@ func requestData(req Request, csr *x509.CertificateRequest) RequestData {
 // renderedValue is one rendered entry of a templated list field.
 type renderedValue struct {
 	field, text, value string
+	// trusted is true when text renders only trusted data (fieldTrusted).
+	trusted bool
 }
 
 // render renders one field of the template for this request. A failure
 // depends on the request's data (the templates were validated on sample
 // data), so it fails the request.
 func (is *issuance) render(field, text string) (string, error) {
-	v, terr := renderField(is.tmpl.Name, field, text, is.data)
+	v, terr := renderField(is.tmpl.Name, field, text, is.data, is.budget)
 	if terr != nil {
 		return "", requestErrorf(ReasonTemplateRenderFailed, "%s (rendering for this request); fix the template or the request", terr.Error())
 	}
@@ -139,21 +170,8 @@ func (is *issuance) renderList(field string, texts []string) ([]renderedValue, e
 			return nil, err
 		}
 		if v = trimSpace(v); v != "" {
-			out = append(out, renderedValue{field: f, text: text, value: v})
+			out = append(out, renderedValue{field: f, text: text, value: v, trusted: fieldTrusted(text)})
 		}
-	}
-	return out, nil
-}
-
-// renderValues is renderList without the provenance.
-func (is *issuance) renderValues(field string, texts []string) ([]string, error) {
-	vals, err := is.renderList(field, texts)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, len(vals))
-	for i, v := range vals {
-		out[i] = v.value
 	}
 	return out, nil
 }

@@ -110,7 +110,7 @@ func testCAs(t *testing.T) map[string]*CA {
 func TestIssueSignsVerifiableCertificates(t *testing.T) {
 	t.Parallel()
 	tmpl := templ("web", func(t *v1alpha1.CertificateTemplate) {
-		t.AllowedDNSNames = []string{"*.{{ .Request.Namespace }}.example.com"}
+		t.AllowedDNSNames = []string{"*.{{ .Request.Namespace }}.example.com", "*.{{ .Request.Namespace }}.svc"}
 		t.DNS = []string{"{{ .Request.Name }}.{{ .Request.Namespace }}.svc"}
 	})
 	for caName, ca := range testCAs(t) {
@@ -120,7 +120,7 @@ func TestIssueSignsVerifiableCertificates(t *testing.T) {
 				key := testKey(t, keyName)
 				csr := newCSR(t, key, x509.CertificateRequest{Subject: pkix.Name{CommonName: "api.team-a.example.com"}, DNSNames: []string{"api.team-a.example.com"}})
 				req := Request{CSR: csr, Duration: 24 * time.Hour, Name: "api", Namespace: "team-a", KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment}
-				out, err := Issue(ca, tmpl, "", req, RenderData{}, testNow, rand.Reader)
+				out, err := Issue(ca, Policy{Template: tmpl}, req, RenderData{}, testNow, rand.Reader)
 				wantErr(t, err, "")
 				verifyIssued(t, ca, key, out)
 				if out.Template != "web" {
@@ -143,7 +143,7 @@ func TestIssuePassThrough(t *testing.T) {
 	key := testKey(t, "ecdsa256")
 	subject := pkix.Name{CommonName: "anything", Organization: []string{"Org"}}
 	csr := newCSR(t, key, x509.CertificateRequest{Subject: subject, DNSNames: []string{"anything.example.org"}, IPAddresses: []net.IP{net.ParseIP("192.0.2.1")}})
-	out, err := Issue(ca, nil, "", Request{CSR: csr, Duration: 90 * 24 * time.Hour, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}, RenderData{}, testNow, rand.Reader)
+	out, err := Issue(ca, Policy{PassThrough: true}, Request{CSR: csr, Duration: 90 * 24 * time.Hour, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}, RenderData{}, testNow, rand.Reader)
 	wantErr(t, err, "")
 	verifyIssued(t, ca, key, out)
 	if out.Template != "" || out.Cert.Subject.CommonName != "anything" || out.Cert.Subject.Organization[0] != "Org" {
@@ -164,19 +164,25 @@ func TestIssueFillsRequestDataForTemplates(t *testing.T) {
 		t.Organization = []string{"{{ .Vars.Group }}"}
 		t.OrganizationalUnit = []string{"{{ .Issuer.Name }}/{{ .Request.Namespace }}/{{ .Request.Duration }}"}
 		t.Locality = []string{"{{ first .Request.DNSNames }}|{{ first .Request.IPAddresses }}|{{ first .Request.URIs }}|{{ first .Request.EmailAddresses }}|{{ .Request.CommonName }}"}
+		// Rendered from request data: each must be allowed like a requested value.
+		t.AllowedCommonNames = []string{"system:node:*"}
+		t.AllowedSubject = &v1alpha1.SubjectPatterns{OrganizationalUnit: []string{"cluster-ca/*"}, Locality: []string{"*"}}
+		t.AllowedDNSNames = []string{"*.example.com"}
+		t.AllowedIPRanges = []string{"10.0.0.0/8"}
+		t.AllowedEmailAddresses = []string{"*@example.com"}
 	})
 	csr := newCSR(t, testKey(t, "ecdsa256"), x509.CertificateRequest{
-		Subject:  pkix.Name{CommonName: "{{ .Vars.Group }}"},
+		Subject:  pkix.Name{OrganizationalUnit: []string{"ignored"}},
 		DNSNames: []string{"node-1.example.com"}, IPAddresses: []net.IP{net.ParseIP("10.0.0.5")}, EmailAddresses: []string{"ops@example.com"},
 	})
 	data := RenderData{Vars: map[string]string{"Group": "system:nodes"}, Issuer: IssuerData{Name: "cluster-ca", Kind: "NstanceClusterIssuer"}}
-	out, err := Issue(interCA(t), tmpl, "", Request{CSR: csr, Duration: time.Hour, Name: "node-1", Namespace: "kube-system"}, data, testNow, rand.Reader)
+	out, err := Issue(interCA(t), Policy{Template: tmpl}, Request{CSR: csr, Duration: time.Hour, Name: "node-1", Namespace: "kube-system"}, data, testNow, rand.Reader)
 	wantErr(t, err, "")
 	s := out.Cert.Subject
 	if s.CommonName != "system:node:node-1" || s.Organization[0] != "system:nodes" || s.OrganizationalUnit[0] != "cluster-ca/kube-system/1h0m0s" {
 		t.Errorf("subject = %v", s)
 	}
-	if want := "node-1.example.com|10.0.0.5||ops@example.com|{{ .Vars.Group }}"; s.Locality[0] != want {
+	if want := "node-1.example.com|10.0.0.5||ops@example.com|"; s.Locality[0] != want {
 		t.Errorf("locality = %q, want %q", s.Locality[0], want)
 	}
 }
@@ -194,12 +200,12 @@ func TestIssueRejections(t *testing.T) {
 		now       time.Time
 		kind, msg string
 	}{
-		{name: "a nil CA cannot sign", ca: nil, req: Request{CSR: good, Duration: time.Hour}, kind: "CAError/NotLoaded", msg: "no CA is loaded"},
-		{name: "an expired CA never signs", ca: ca, req: Request{CSR: good, Duration: time.Hour}, now: ca.Cert.NotAfter.Add(time.Second), kind: "CAError/Expired", msg: `CA certificate "Test Intermediate" expired at 2031-05-31T12:00:00Z; rotate the CA Secret`},
-		{name: "a CA not yet valid never signs", ca: ca, req: Request{CSR: good, Duration: time.Hour}, now: ca.Cert.NotBefore.Add(-time.Second), kind: "CAError/NotYetValid", msg: "is not valid before"},
-		{name: "a malformed CSR fails the request", ca: ca, req: Request{CSR: []byte("nope"), Duration: time.Hour}, kind: "RequestError/InvalidCSR", msg: "not PEM-encoded"},
-		{name: "a weak key fails the request", ca: ca, req: Request{CSR: newCSR(t, testKey(t, "rsa1024"), x509.CertificateRequest{}), Duration: time.Hour}, kind: "RequestError/WeakKey", msg: "1024 bits"},
-		{name: "a SAN outside the template fails the request", ca: ca, tmpl: web, req: Request{CSR: csrFor(t, "", "api.other.example.com"), Duration: time.Hour}, kind: "RequestError/PolicyViolation", msg: `requested DNS name "api.other.example.com" is not allowed by template "web" (allowed: *.team-a.example.com)`},
+		{name: "a nil CA cannot sign", ca: nil, tmpl: web, req: Request{CSR: good, Duration: time.Hour}, kind: "CAError/NotLoaded", msg: "no CA is loaded"},
+		{name: "an expired CA never signs", ca: ca, tmpl: web, req: Request{CSR: good, Duration: time.Hour}, now: ca.Cert.NotAfter.Add(time.Second), kind: "CAError/Expired", msg: `CA certificate "Test Intermediate" expired at 2031-05-31T12:00:00Z; rotate the CA Secret`},
+		{name: "a CA not yet valid never signs", ca: ca, tmpl: web, req: Request{CSR: good, Duration: time.Hour}, now: ca.Cert.NotBefore.Add(-time.Second), kind: "CAError/NotYetValid", msg: "is not valid before"},
+		{name: "a malformed CSR fails the request", ca: ca, tmpl: web, req: Request{CSR: []byte("nope"), Duration: time.Hour}, kind: "RequestError/InvalidCSR", msg: "not PEM-encoded"},
+		{name: "a weak key fails the request", ca: ca, tmpl: web, req: Request{CSR: newCSR(t, testKey(t, "rsa1024"), x509.CertificateRequest{}), Duration: time.Hour}, kind: "RequestError/WeakKey", msg: "1024 bits"},
+		{name: "a SAN outside the template fails the request", ca: ca, tmpl: web, req: Request{CSR: csrFor(t, "", "api.other.example.com"), Duration: time.Hour}, kind: "RequestError/PolicyViolation", msg: `requested DNS name "api.other.example.com" is not allowed by template "web" (allowedDNSNames: *.team-a.example.com)`},
 		{name: "a CA request without allowCA fails", ca: ca, tmpl: web, req: Request{CSR: good, Duration: time.Hour, IsCA: true}, kind: "RequestError/PolicyViolation", msg: "use a template with allowCA: true"},
 		{name: "a forbidden usage fails the request", ca: ca, tmpl: web, req: Request{CSR: good, Duration: time.Hour, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}}, kind: "RequestError/PolicyViolation", msg: "requested usage client auth"},
 		{name: "a zero duration fails the request", ca: ca, tmpl: web, req: Request{CSR: good}, kind: "RequestError/InvalidDuration", msg: "not positive"},
@@ -211,7 +217,7 @@ func TestIssueRejections(t *testing.T) {
 			if now.IsZero() {
 				now = testNow
 			}
-			out, err := Issue(tc.ca, tc.tmpl, "", tc.req, RenderData{}, now, rand.Reader)
+			out, err := Issue(tc.ca, Policy{Template: tc.tmpl}, tc.req, RenderData{}, now, rand.Reader)
 			wantErr(t, err, tc.kind, tc.msg)
 			if out != nil {
 				t.Errorf("a certificate was returned with the error")
@@ -223,12 +229,12 @@ func TestIssueRejections(t *testing.T) {
 func TestIssueTruncatesToTheCA(t *testing.T) {
 	t.Parallel()
 	ca := interCA(t)
-	out, err := Issue(ca, nil, v1alpha1.LeafNotAfterTruncate, Request{CSR: csrFor(t, "x"), Duration: 100 * 365 * 24 * time.Hour}, RenderData{}, testNow, rand.Reader)
+	out, err := Issue(ca, Policy{PassThrough: true, LeafNotAfterBehavior: v1alpha1.LeafNotAfterTruncate}, Request{CSR: csrFor(t, "x"), Duration: 100 * 365 * 24 * time.Hour}, RenderData{}, testNow, rand.Reader)
 	wantErr(t, err, "")
 	if !out.Truncated || !out.Cert.NotAfter.Equal(ca.Cert.NotAfter) || !out.RequestedNotAfter.After(ca.Cert.NotAfter) {
 		t.Errorf("Truncated=%v NotAfter=%s RequestedNotAfter=%s", out.Truncated, out.Cert.NotAfter, out.RequestedNotAfter)
 	}
-	_, err = Issue(ca, nil, v1alpha1.LeafNotAfterError, Request{CSR: csrFor(t, "x"), Duration: 100 * 365 * 24 * time.Hour}, RenderData{}, testNow, rand.Reader)
+	_, err = Issue(ca, Policy{PassThrough: true, LeafNotAfterBehavior: v1alpha1.LeafNotAfterError}, Request{CSR: csrFor(t, "x"), Duration: 100 * 365 * 24 * time.Hour}, RenderData{}, testNow, rand.Reader)
 	wantErr(t, err, "RequestError/NotAfterPastCA", "set leafNotAfterBehavior: Truncate")
 }
 
@@ -236,7 +242,7 @@ func TestIssueWarnings(t *testing.T) {
 	t.Parallel()
 	const edWarning = "Ed25519 server certificates are rejected by browsers; use ECDSA or RSA for web traffic"
 	kind := func(k v1alpha1.TemplateKind) *v1alpha1.CertificateTemplate {
-		return templ("t", func(t *v1alpha1.CertificateTemplate) { t.Kind = k })
+		return templ("t", func(t *v1alpha1.CertificateTemplate) { t.Kind = k; t.AllowedCommonNames = []string{"x"} })
 	}
 	tests := []struct {
 		name string
@@ -256,7 +262,7 @@ func TestIssueWarnings(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			csr := newCSR(t, testKey(t, tc.key), x509.CertificateRequest{Subject: pkix.Name{CommonName: "x"}})
-			out, err := Issue(interCA(t), tc.tmpl, "", Request{CSR: csr, Duration: time.Hour, ExtKeyUsage: tc.eku}, RenderData{}, testNow, rand.Reader)
+			out, err := Issue(interCA(t), policyFor(tc.tmpl), Request{CSR: csr, Duration: time.Hour, ExtKeyUsage: tc.eku}, RenderData{}, testNow, rand.Reader)
 			wantErr(t, err, "")
 			if !slices.Equal(out.Warnings, tc.want) {
 				t.Errorf("Warnings = %q, want %q", out.Warnings, tc.want)
@@ -270,7 +276,7 @@ func TestIssueSerials(t *testing.T) {
 	ca := interCA(t)
 	seen := map[string]bool{}
 	for range 20 {
-		out, err := Issue(ca, nil, "", Request{CSR: csrFor(t, "x"), Duration: time.Hour}, RenderData{}, testNow, rand.Reader)
+		out, err := Issue(ca, Policy{PassThrough: true}, Request{CSR: csrFor(t, "x"), Duration: time.Hour}, RenderData{}, testNow, rand.Reader)
 		wantErr(t, err, "")
 		s := out.Cert.SerialNumber.String()
 		if seen[s] {
@@ -284,7 +290,7 @@ func TestIssueSerials(t *testing.T) {
 
 	t.Run("the serial comes from the injected random source", func(t *testing.T) {
 		t.Parallel()
-		out, err := Issue(ca, nil, "", Request{CSR: csrFor(t, "x"), Duration: time.Hour}, RenderData{}, testNow, fixedReader{0xAB})
+		out, err := Issue(ca, Policy{PassThrough: true}, Request{CSR: csrFor(t, "x"), Duration: time.Hour}, RenderData{}, testNow, fixedReader{0xAB})
 		wantErr(t, err, "")
 		if got := out.Cert.SerialNumber.Text(16); got != strings.Repeat("ab", 16) {
 			t.Errorf("serial = %s", got)
@@ -292,14 +298,14 @@ func TestIssueSerials(t *testing.T) {
 	})
 	t.Run("a random source of zeros is refused", func(t *testing.T) {
 		t.Parallel()
-		_, err := Issue(ca, nil, "", Request{CSR: csrFor(t, "x"), Duration: time.Hour}, RenderData{}, testNow, fixedReader{0})
+		_, err := Issue(ca, Policy{PassThrough: true}, Request{CSR: csrFor(t, "x"), Duration: time.Hour}, RenderData{}, testNow, fixedReader{0})
 		if err == nil || !strings.Contains(err.Error(), "only zeros") {
 			t.Errorf("err = %v", err)
 		}
 	})
 	t.Run("a failing random source is a plain error", func(t *testing.T) {
 		t.Parallel()
-		_, err := Issue(ca, nil, "", Request{CSR: csrFor(t, "x"), Duration: time.Hour}, RenderData{}, testNow, bytes.NewReader(nil))
+		_, err := Issue(ca, Policy{PassThrough: true}, Request{CSR: csrFor(t, "x"), Duration: time.Hour}, RenderData{}, testNow, bytes.NewReader(nil))
 		var re *RequestError
 		if err == nil || errors.As(err, &re) {
 			t.Errorf("err = %v", err)
@@ -311,8 +317,12 @@ func TestIssuedCACanSign(t *testing.T) {
 	t.Parallel()
 	root := rootCA(t)
 	subKey := testKey(t, "ecdsa256-subca")
-	tmpl := templ("sub-ca", func(t *v1alpha1.CertificateTemplate) { t.AllowCA = true; t.CN = "Sub CA" })
-	out, err := Issue(root, tmpl, "", Request{CSR: newCSR(t, subKey, x509.CertificateRequest{}), Duration: 24 * time.Hour, IsCA: true}, RenderData{}, testNow, rand.Reader)
+	tmpl := templ("sub-ca", func(t *v1alpha1.CertificateTemplate) {
+		t.AllowCA = true
+		t.CN = "Sub CA"
+		t.AllowedDNSNames = []string{"*.example.com"}
+	})
+	out, err := Issue(root, Policy{Template: tmpl}, Request{CSR: newCSR(t, subKey, x509.CertificateRequest{}), Duration: 24 * time.Hour, IsCA: true}, RenderData{}, testNow, rand.Reader)
 	wantErr(t, err, "")
 	c := out.Cert
 	if !c.IsCA || !c.BasicConstraintsValid || c.MaxPathLen != 0 || !c.MaxPathLenZero || c.KeyUsage&x509.KeyUsageCertSign == 0 {
@@ -321,15 +331,15 @@ func TestIssuedCACanSign(t *testing.T) {
 	sub, err := LoadCA(out.ChainPEM, pemPKCS8(t, subKey), out.CAPEM, testNow)
 	wantErr(t, err, "")
 	leafKey := testKey(t, "ecdsa256")
-	leaf, err := Issue(sub, nil, "", Request{CSR: newCSR(t, leafKey, x509.CertificateRequest{DNSNames: []string{"x.example.com"}}), Duration: time.Hour}, RenderData{}, testNow, rand.Reader)
+	leaf, err := Issue(sub, Policy{PassThrough: true}, Request{CSR: newCSR(t, leafKey, x509.CertificateRequest{DNSNames: []string{"x.example.com"}}), Duration: time.Hour}, RenderData{}, testNow, rand.Reader)
 	wantErr(t, err, "")
 	verifyIssued(t, sub, leafKey, leaf)
 
 	t.Run("a CA issued below a path-length-zero CA is refused as a CA", func(t *testing.T) {
 		t.Parallel()
 		sub2Key := testKey(t, "ecdsa256-subca2")
-		tmpl2 := templ("sub-ca", func(t *v1alpha1.CertificateTemplate) { t.AllowCA = true; t.CN = "Sub CA 2" })
-		out2, err := Issue(sub, tmpl2, "", Request{CSR: newCSR(t, sub2Key, x509.CertificateRequest{}), Duration: time.Hour, IsCA: true}, RenderData{}, testNow, rand.Reader)
+		tmpl2 := templ("sub-ca", func(t *v1alpha1.CertificateTemplate) { t.AllowCA, t.UnconstrainedCA = true, true; t.CN = "Sub CA 2" })
+		out2, err := Issue(sub, Policy{Template: tmpl2}, Request{CSR: newCSR(t, sub2Key, x509.CertificateRequest{}), Duration: time.Hour, IsCA: true}, RenderData{}, testNow, rand.Reader)
 		wantErr(t, err, "")
 		_, err = LoadCA(out2.ChainPEM, pemPKCS8(t, sub2Key), out2.CAPEM, testNow)
 		wantErr(t, err, "CAError/InvalidCertificate", `certificate "Sub CA" allows 0 CA certificates below it (pathLenConstraint) but the chain has 1`)

@@ -6,6 +6,12 @@ import "time"
 const (
 	// MaxCertChainPEMSize bounds tls.crt and ca.crt.
 	MaxCertChainPEMSize = 95000
+	// MaxCACertificates bounds the certificates of tls.crt and of ca.crt.
+	MaxCACertificates = 10
+	// MaxCACertificateDERSize bounds each certificate of tls.crt and ca.crt
+	// before it is parsed: cert-manager's 6,500 PEM bytes for a CA
+	// certificate, as DER.
+	MaxCACertificateDERSize = 4800
 	// MaxPrivateKeyPEMSize bounds tls.key.
 	MaxPrivateKeyPEMSize = 13000
 	// MaxCSRPEMSize bounds a PEM certificate request.

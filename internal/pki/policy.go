@@ -4,159 +4,262 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
+	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
-// checkSANPolicy checks the requested SANs (not the template's own, which
-// are trusted) against the template's allowed patterns, and a requested CN
-// against the allowed DNS names. Pass-through allows everything.
-func checkSANPolicy(is *issuance) error {
+// allowLists are a template's allow-lists rendered for one request.
+// Allow-lists may use only trusted data (ValidateTemplates refuses others,
+// and renderAllowLists again), so a requester never writes its own policy.
+type allowLists struct {
+	dns, uris, emails, commonNames []string
+	ipRanges                       []netip.Prefix
+	// subject holds the patterns per subject field name (subjectFields).
+	subject map[string][]string
+}
+
+// origin says where a value of the certificate comes from.
+type origin struct {
+	// trusted is true for a value the template renders from trusted data
+	// only: the template author's own, not checked against allow-lists.
+	trusted bool
+	// what names the source in messages: "requested DNS name", or
+	// "DNS name rendered by template "web" field dns[0] from request data".
+	what string
+}
+
+// origins records the origin of each value of the certificate.
+type origins struct {
+	dns map[string]origin // by dnsKey
+	ip  map[string]origin // by net.IP.String
+	// subject is the origin of each subject field by name ("cn",
+	// "organization", ...): a template field replaces all the request's
+	// values of its attribute.
+	subject map[string]origin
+}
+
+func requested(kind string) origin { return origin{what: "requested " + kind} }
+
+// templateOrigin is the origin of a value a template field renders.
+func (is *issuance) templateOrigin(kind string, v renderedValue) origin {
+	if v.trusted {
+		return origin{trusted: true, what: fmt.Sprintf("%s set by template %q field %s", kind, is.tmpl.Name, v.field)}
+	}
+	return origin{what: fmt.Sprintf("%s rendered by template %q field %s from request data", kind, is.tmpl.Name, v.field)}
+}
+
+// renderAllowLists renders the template's allow-lists for this request.
+func renderAllowLists(is *issuance) error {
 	t := is.tmpl
 	if t == nil {
 		return nil
 	}
-	csr := is.csr
-	var dnsPatterns []string
-	if len(t.AllowedDNSNames) > 0 {
-		var err error
-		if dnsPatterns, err = is.renderValues("allowedDNSNames", t.AllowedDNSNames); err != nil {
+	var err error
+	a := &is.allowed
+	for _, f := range []struct {
+		name  string
+		texts []string
+		out   *[]string
+	}{
+		{"allowedDNSNames", t.AllowedDNSNames, &a.dns},
+		{"allowedURIs", t.AllowedURIs, &a.uris},
+		{"allowedEmailAddresses", t.AllowedEmailAddresses, &a.emails},
+		{"allowedCommonNames", t.AllowedCommonNames, &a.commonNames},
+	} {
+		if *f.out, err = is.renderPatterns(f.name, f.texts); err != nil {
 			return err
 		}
-		for _, d := range csr.DNSNames {
-			if !matchAnyDNS(d, dnsPatterns) {
-				return requestErrorf(ReasonPolicyViolation, "requested DNS name %s is not allowed by template %q (allowed: %s)", quote(d), t.Name, list(dnsPatterns))
-			}
-		}
 	}
-	if len(t.AllowedIPRanges) > 0 {
-		prefixes, terr := parseIPRanges(t.Name, t.AllowedIPRanges)
-		if terr != nil {
-			return terr
-		}
-		for _, ip := range csr.IPAddresses {
-			if !ipInRanges(ip, prefixes) {
-				return requestErrorf(ReasonPolicyViolation, "requested IP address %s is not allowed by template %q (allowed: %s)", ip, t.Name, list(t.AllowedIPRanges))
-			}
-		}
+	var terr *TemplateError
+	if a.ipRanges, terr = parseIPRanges(t.Name, t.AllowedIPRanges); terr != nil {
+		return terr
 	}
-	if len(t.AllowedURIs) > 0 {
-		patterns, err := is.renderValues("allowedURIs", t.AllowedURIs)
-		if err != nil {
-			return err
-		}
-		for _, u := range csr.URIs {
-			if !matchAnyGlob(u.String(), patterns, false) {
-				return requestErrorf(ReasonPolicyViolation, "requested URI %s is not allowed by template %q (allowed: %s)", quote(u.String()), t.Name, list(patterns))
+	if t.AllowedSubject != nil {
+		a.subject = map[string][]string{}
+		for _, f := range subjectPatternFields(t.AllowedSubject) {
+			if a.subject[f.field], err = is.renderPatterns("allowedSubject."+f.field, *f.list); err != nil {
+				return err
 			}
-		}
-	}
-	if len(t.AllowedEmailAddresses) > 0 {
-		patterns, err := is.renderValues("allowedEmailAddresses", t.AllowedEmailAddresses)
-		if err != nil {
-			return err
-		}
-		for _, e := range csr.EmailAddresses {
-			if !matchAnyGlob(e, patterns, true) {
-				return requestErrorf(ReasonPolicyViolation, "requested email address %s is not allowed by template %q (allowed: %s)", quote(e), t.Name, list(patterns))
-			}
-		}
-	}
-	if len(t.AllowedDNSNames) > 0 && is.cnFromRequest {
-		if cn := is.cert.Subject.CommonName; cn != "" && !is.cnAllowed(cn, dnsPatterns) {
-			return requestErrorf(ReasonPolicyViolation, "requested common name %s is not allowed by template %q: it must be one of the certificate's SANs or match an allowed DNS name (allowed: %s)", quote(cn), t.Name, list(dnsPatterns))
 		}
 	}
 	return nil
 }
 
-// cnAllowed reports whether a requested CN is one of the certificate's SANs
-// (all of which passed the policy or come from the template) or matches an
-// allowed DNS pattern.
-func (is *issuance) cnAllowed(cn string, dnsPatterns []string) bool {
-	for _, d := range is.cert.DNSNames {
-		if dnsKey(d) == dnsKey(cn) {
-			return true
-		}
+// renderPatterns renders an allow-list, refusing one that uses request
+// data: the requester would write its own policy.
+func (is *issuance) renderPatterns(field string, texts []string) ([]string, error) {
+	vals, err := is.renderList(field, texts)
+	if err != nil {
+		return nil, err
 	}
-	for _, ip := range is.cert.IPAddresses {
-		if ip.String() == cn {
-			return true
+	out := make([]string, len(vals))
+	for i, v := range vals {
+		if !v.trusted {
+			return nil, templateErrorf(is.tmpl.Name, v.field, "an allow-list may use only .Vars, .Issuer, .Request.Namespace, .Request.Username and .Request.Groups; fix the template")
 		}
+		out[i] = v.value
 	}
-	for _, u := range is.cert.URIs {
-		if u.String() == cn {
-			return true
-		}
-	}
-	for _, e := range is.cert.EmailAddresses {
-		if strings.EqualFold(e, cn) {
-			return true
-		}
-	}
-	return matchAnyDNS(cn, dnsPatterns)
+	return out, nil
 }
 
-func matchAnyDNS(name string, patterns []string) bool {
-	for _, p := range patterns {
-		if matchDNS(name, p) {
-			return true
+// enforcePolicy is the one place where the policy meets the finished
+// certificate: every SAN, the common name and every subject attribute that
+// a requester could influence — requested, or rendered by the template
+// from request data — must be allowed by the template; a CA certificate
+// needs allowCA and carries NameConstraints unless the template says
+// unconstrainedCA. Only values the template renders from trusted data are
+// its author's own. Pass-through (which the issuer must allow) checks only
+// that the values are well formed, which the earlier steps did.
+func enforcePolicy(is *issuance) error {
+	t := is.tmpl
+	if t == nil {
+		if is.cert.IsCA {
+			return requestErrorf(ReasonPolicyViolation, "pass-through never signs CA certificates; use a template with allowCA: true")
+		}
+		return nil
+	}
+	c, a := &is.cert, &is.allowed
+	for _, d := range c.DNSNames {
+		o := is.origins.dns[dnsKey(d)]
+		if !o.trusted && !slices.ContainsFunc(a.dns, func(p string) bool { return matchDNSPattern(d, p) }) {
+			return notAllowed(o, d, t.Name, "allowedDNSNames", a.dns)
 		}
 	}
-	return false
-}
-
-// matchDNS matches a DNS name against a pattern, ignoring case and a
-// trailing dot. A "*" label of the pattern matches exactly one non-empty
-// label; any other label matches only itself, so a requested wildcard label
-// "*" matches only a pattern's "*" in the same position.
-func matchDNS(name, pattern string) bool {
-	name, pattern = dnsKey(name), dnsKey(pattern)
-	if name == "" || pattern == "" || strings.Count(name, ".") != strings.Count(pattern, ".") {
-		return false
-	}
-	nl, pl := strings.Split(name, "."), strings.Split(pattern, ".")
-	for i := range pl {
-		if nl[i] == "" || (pl[i] != "*" && pl[i] != nl[i]) {
-			return false
+	for _, ip := range c.IPAddresses {
+		o := is.origins.ip[ip.String()]
+		if !o.trusted && !ipInRanges(ip, a.ipRanges) {
+			return notAllowed(o, ip.String(), t.Name, "allowedIPRanges", t.AllowedIPRanges)
 		}
 	}
-	return true
-}
-
-func matchAnyGlob(s string, patterns []string, foldCase bool) bool {
-	for _, p := range patterns {
-		if foldCase {
-			if matchGlob(strings.ToLower(s), strings.ToLower(p)) {
-				return true
+	for _, u := range c.URIs {
+		if !slices.ContainsFunc(a.uris, func(p string) bool { return matchURIPattern(u, p) }) {
+			return notAllowed(requested("URI"), u.String(), t.Name, "allowedURIs", a.uris)
+		}
+	}
+	for _, e := range c.EmailAddresses {
+		if !slices.ContainsFunc(a.emails, func(p string) bool { return matchEmailPattern(e, p) }) {
+			return notAllowed(requested("email address"), e, t.Name, "allowedEmailAddresses", a.emails)
+		}
+	}
+	if err := is.enforceCommonName(); err != nil {
+		return err
+	}
+	for _, f := range subjectFields(&t.Subject, &c.Subject) {
+		if f.list == nil {
+			continue
+		}
+		o := is.origins.subject[f.field]
+		if o.trusted {
+			continue
+		}
+		for _, v := range *f.outList {
+			if !slices.ContainsFunc(a.subject[f.field], func(p string) bool { return matchTextGlob(v, p) }) {
+				return notAllowed(o, v, t.Name, "allowedSubject."+f.field, a.subject[f.field])
 			}
-		} else if matchGlob(s, p) {
-			return true
 		}
 	}
-	return false
+	if sn := c.Subject.SerialNumber; sn != "" && !slices.ContainsFunc(a.subject["serialNumber"], func(p string) bool { return matchTextGlob(sn, p) }) {
+		return notAllowed(requested("subject serialNumber"), sn, t.Name, "allowedSubject.serialNumber", a.subject["serialNumber"])
+	}
+	if c.IsCA && !t.AllowCA {
+		return requestErrorf(ReasonPolicyViolation, "the certificate would be a CA, which template %q does not allow", t.Name)
+	}
+	if c.IsCA && !t.UnconstrainedCA && !c.PermittedDNSDomainsCritical {
+		return requestErrorf(ReasonPolicyViolation, "the CA certificate would carry no NameConstraints, which template %q requires", t.Name)
+	}
+	return nil
 }
 
-// matchGlob matches s against a pattern in which '*' matches any run of
-// characters, '/' included; every other character matches itself. It runs
-// in time linear in len(s) per literal segment: the leftmost match of each
-// middle segment is always the right choice.
-func matchGlob(s, pattern string) bool {
-	parts := strings.Split(pattern, "*")
-	if len(parts) == 1 {
-		return s == pattern
+// enforceCommonName checks a common name the requester could influence:
+// it must look like a name (DNS name, IP, email address or a plain
+// identifier) and be one of the certificate's SANs (all of which passed
+// the policy), or match allowedDNSNames or allowedCommonNames.
+func (is *issuance) enforceCommonName() error {
+	cn := is.cert.Subject.CommonName
+	o := is.origins.subject["cn"]
+	if cn == "" || o.trusted {
+		return nil
 	}
-	if !strings.HasPrefix(s, parts[0]) {
-		return false
+	if p := commonNameProblem(cn); p != "" {
+		return requestErrorf(ReasonPolicyViolation, "%s %s %s; use a DNS name, an IP address or an identifier of letters, digits and '-._:@'", o.what, quote(cn), p)
 	}
-	s = s[len(parts[0]):]
-	for _, p := range parts[1 : len(parts)-1] {
-		i := strings.Index(s, p)
-		if i < 0 {
-			return false
+	if is.cnIsSAN(cn) ||
+		slices.ContainsFunc(is.allowed.dns, func(p string) bool { return matchDNSPattern(cn, p) }) ||
+		slices.ContainsFunc(is.allowed.commonNames, func(p string) bool { return matchTextGlob(cn, p) }) {
+		return nil
+	}
+	return requestErrorf(ReasonPolicyViolation, "%s %s is not allowed by template %q: it must be one of the certificate's SANs or match allowedDNSNames (%s) or allowedCommonNames (%s)", o.what, quote(cn), is.tmpl.Name, list(is.allowed.dns), list(is.allowed.commonNames))
+}
+
+// cnIsSAN reports whether cn is one of the certificate's SANs.
+func (is *issuance) cnIsSAN(cn string) bool {
+	c := &is.cert
+	return slices.ContainsFunc(c.DNSNames, func(d string) bool { return dnsKey(d) == dnsKey(cn) }) ||
+		slices.ContainsFunc(c.IPAddresses, func(ip net.IP) bool { return ip.String() == cn }) ||
+		slices.ContainsFunc(c.URIs, func(u *url.URL) bool { return u.String() == cn }) ||
+		slices.ContainsFunc(c.EmailAddresses, func(e string) bool { return strings.EqualFold(e, cn) })
+}
+
+// maxCommonNameLength is ub-common-name (RFC 5280, appendix A).
+const maxCommonNameLength = 64
+
+// commonNameProblem says why a requester's common name is not fit for a
+// certificate, or "" when it is a DNS name, an IP address, an email
+// address or an identifier of letters, digits and '-._:@' (e.g.
+// system:node:worker-1), at most 64 characters.
+func commonNameProblem(cn string) string {
+	if len(cn) > maxCommonNameLength {
+		return fmt.Sprintf("is longer than %d characters", maxCommonNameLength)
+	}
+	if dnsNameProblem(cn) == "" || net.ParseIP(cn) != nil || emailProblem(cn) == "" {
+		return ""
+	}
+	for i := 0; i < len(cn); i++ {
+		if c := cn[i]; !isLDH(c) && !strings.ContainsRune("._:@", rune(c)) {
+			return fmt.Sprintf("has the character %q", rune(c))
 		}
-		s = s[i+len(p):]
 	}
-	return strings.HasSuffix(s, parts[len(parts)-1])
+	return ""
+}
+
+// notAllowed is the error for a value the template does not allow.
+func notAllowed(o origin, value, tmpl, field string, allowed []string) error {
+	if len(allowed) == 0 {
+		return requestErrorf(ReasonPolicyViolation, "%s %s is not allowed by template %q: its %s is unset, so it allows none", o.what, quote(value), tmpl, field)
+	}
+	return requestErrorf(ReasonPolicyViolation, "%s %s is not allowed by template %q (%s: %s)", o.what, quote(value), tmpl, field, list(allowed))
+}
+
+// fieldTrusted reports whether a template field's text renders only
+// trusted data (templateTrusted), remembering the answer per text: the
+// same few texts are asked about for every request. A text that does not
+// parse is not trusted.
+func fieldTrusted(text string) bool {
+	if !strings.Contains(text, "{{") {
+		return true
+	}
+	if v, ok := trustCache.m.Load(text); ok {
+		return v.(bool)
+	}
+	trusted, err := templateTrusted(text)
+	trusted = trusted && err == nil
+	if trustCache.size.Add(int64(len(text))) > trustCacheMax {
+		trustCache.m.Clear()
+		trustCache.size.Store(int64(len(text)))
+	}
+	trustCache.m.Store(text, trusted)
+	return trusted
+}
+
+// trustCacheMax bounds the bytes of texts fieldTrusted remembers.
+const trustCacheMax = 1 << 20
+
+var trustCache struct {
+	m    sync.Map // text → bool
+	size atomic.Int64
 }
 
 // parseIPRanges parses a template's allowedIPRanges.
@@ -167,7 +270,7 @@ func parseIPRanges(tmplName string, ranges []string) ([]netip.Prefix, *TemplateE
 		if err != nil {
 			return nil, templateErrorf(tmplName, fmt.Sprintf("allowedIPRanges[%d]", i), "%s is not a CIDR range (e.g. 10.0.0.0/8 or fd00::/8)", quote(r))
 		}
-		out = append(out, p)
+		out = append(out, p.Masked())
 	}
 	return out, nil
 }

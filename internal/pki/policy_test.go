@@ -11,73 +11,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 )
 
-func TestMatchDNS(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name, dns, pattern string
-		ok                 bool
-	}{
-		{"an exact name matches", "api.example.com", "api.example.com", true},
-		{"case is ignored", "API.Example.com", "api.EXAMPLE.com", true},
-		{"a trailing dot is ignored on either side", "api.example.com.", "api.example.com", true},
-		{"a star label matches one label", "a.example.com", "*.example.com", true},
-		{"a star label does not match the apex", "example.com", "*.example.com", false},
-		{"a star label does not match two labels", "a.b.example.com", "*.example.com", false},
-		{"a star label in the middle matches one label", "web.team-a.example.com", "web.*.example.com", true},
-		{"a requested wildcard matches a star at the same position", "*.example.com", "*.example.com", true},
-		{"a requested wildcard does not match a literal label", "*.example.com", "www.example.com", false},
-		{"a requested wildcard does not match a star elsewhere", "*.b.example.com", "a.*.example.com", false},
-		{"a different domain does not match", "api.other.example.com", "*.team-a.example.com", false},
-		{"a partial star is literal", "web-1.example.com", "web-*.example.com", false},
-		{"an empty pattern matches nothing", "a.example.com", "", false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			if got := matchDNS(tc.dns, tc.pattern); got != tc.ok {
-				t.Errorf("matchDNS(%q, %q) = %v, want %v", tc.dns, tc.pattern, got, tc.ok)
-			}
-		})
-	}
-}
-
-func TestMatchGlob(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name, s, pattern string
-		ok               bool
-	}{
-		{"a literal matches itself", "spiffe://a/b", "spiffe://a/b", true},
-		{"a literal does not match another string", "spiffe://a/c", "spiffe://a/b", false},
-		{"a star matches any run including slashes", "spiffe://cluster.local/ns/a/sa/web", "spiffe://cluster.local/*", true},
-		{"a star matches an empty run", "ab", "a*b", true},
-		{"stars in the middle match greedily enough", "a-x-b-y-c", "a*b*c", true},
-		{"a suffix must not overlap the prefix", "ab", "ab*b", false},
-		{"the suffix must match", "spiffe://x/y.txt", "spiffe://*.json", false},
-		{"a lone star matches anything", "anything at all", "*", true},
-		{"other glob characters are literal", "a?c", "a?c", true},
-		{"a question mark does not match a character", "abc", "a?c", false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			if got := matchGlob(tc.s, tc.pattern); got != tc.ok {
-				t.Errorf("matchGlob(%q, %q) = %v, want %v", tc.s, tc.pattern, got, tc.ok)
-			}
-		})
-	}
-}
-
-func TestMatchGlobIsFastOnHostileInput(t *testing.T) {
-	t.Parallel()
-	s := strings.Repeat("a", 36000)
-	pattern := strings.Repeat("*a", 2000) + "b"
-	if matchGlob(s, pattern) {
-		t.Errorf("matched")
-	}
-}
-
-func TestCheckSANPolicy(t *testing.T) {
+func TestEnforcePolicy(t *testing.T) {
 	t.Parallel()
 	spiffe, _ := url.Parse("spiffe://cluster.local/ns/team-a/sa/web")
 	other, _ := url.Parse("spiffe://cluster.local/ns/team-b/sa/web")
@@ -98,9 +32,10 @@ func TestCheckSANPolicy(t *testing.T) {
 			csr:  x509.CertificateRequest{DNSNames: []string{"anything.example.org"}, Subject: pkix.Name{CommonName: "whatever"}},
 		},
 		{
-			name: "a template without patterns allows any SAN",
+			name: "a template without patterns allows no SAN",
 			tmpl: web(),
 			csr:  x509.CertificateRequest{DNSNames: []string{"anything.example.org"}},
+			kind: "RequestError/PolicyViolation", msg: `requested DNS name "anything.example.org" is not allowed by template "web": its allowedDNSNames is unset, so it allows none`,
 		},
 		{
 			name: "a DNS name matching a rendered pattern is allowed",
@@ -111,13 +46,13 @@ func TestCheckSANPolicy(t *testing.T) {
 			name: "a DNS name outside the patterns is rejected with the SAN, template and patterns",
 			tmpl: web(allowDNS("*.{{ .Request.Namespace }}.example.com")),
 			csr:  x509.CertificateRequest{DNSNames: []string{"api.team-a.example.com", "api.other.example.com"}},
-			kind: "RequestError/PolicyViolation", msg: `requested DNS name "api.other.example.com" is not allowed by template "web" (allowed: *.team-a.example.com)`,
+			kind: "RequestError/PolicyViolation", msg: `requested DNS name "api.other.example.com" is not allowed by template "web" (allowedDNSNames: *.team-a.example.com)`,
 		},
 		{
 			name: "patterns that all render empty allow nothing",
 			tmpl: web(allowDNS(`{{ index .Vars "Unset" }}`)),
 			csr:  x509.CertificateRequest{DNSNames: []string{"a.example.com"}},
-			kind: "RequestError/PolicyViolation", msg: "(allowed: none)",
+			kind: "RequestError/PolicyViolation", msg: "allows none",
 		},
 		{
 			name: "a requested wildcard needs a star pattern in the same place",
@@ -126,9 +61,14 @@ func TestCheckSANPolicy(t *testing.T) {
 			kind: "RequestError/PolicyViolation", msg: `requested DNS name "*.example.com" is not allowed`,
 		},
 		{
-			name: "template-added DNS names are not checked",
-			tmpl: web(allowDNS("*.team-a.example.com"), func(t *v1alpha1.CertificateTemplate) { t.DNS = []string{"web.team-a.svc"} }),
+			name: "DNS names the template sets from trusted data are not checked",
+			tmpl: web(allowDNS("*.team-a.example.com"), func(t *v1alpha1.CertificateTemplate) { t.DNS = []string{"web.{{ .Request.Namespace }}.svc"} }),
 			csr:  x509.CertificateRequest{DNSNames: []string{"a.team-a.example.com"}},
+		},
+		{
+			name: "a name both requested and set by the template from trusted data is the template's",
+			tmpl: web(func(t *v1alpha1.CertificateTemplate) { t.DNS = []string{"web.team-a.svc"} }),
+			csr:  x509.CertificateRequest{DNSNames: []string{"WEB.team-a.svc"}},
 		},
 		{
 			name: "an IP address in an allowed range is allowed",
@@ -144,7 +84,7 @@ func TestCheckSANPolicy(t *testing.T) {
 			name: "an IP address outside the ranges is rejected",
 			tmpl: web(func(t *v1alpha1.CertificateTemplate) { t.AllowedIPRanges = []string{"10.0.0.0/24"} }),
 			csr:  x509.CertificateRequest{IPAddresses: []net.IP{net.ParseIP("10.0.1.7")}},
-			kind: "RequestError/PolicyViolation", msg: `requested IP address 10.0.1.7 is not allowed by template "web" (allowed: 10.0.0.0/24)`,
+			kind: "RequestError/PolicyViolation", msg: `requested IP address "10.0.1.7" is not allowed by template "web" (allowedIPRanges: 10.0.0.0/24)`,
 		},
 		{
 			name: "a bad CIDR is a template error",
@@ -155,17 +95,17 @@ func TestCheckSANPolicy(t *testing.T) {
 		{
 			name: "a URI matching a glob is allowed",
 			tmpl: web(func(t *v1alpha1.CertificateTemplate) {
-				t.AllowedURIs = []string{"spiffe://cluster.local/ns/{{ .Request.Namespace }}/*"}
+				t.AllowedURIs = []string{"spiffe://cluster.local/ns/{{ .Request.Namespace }}/**"}
 			}),
 			csr: x509.CertificateRequest{URIs: []*url.URL{spiffe}},
 		},
 		{
 			name: "a URI outside the globs is rejected",
 			tmpl: web(func(t *v1alpha1.CertificateTemplate) {
-				t.AllowedURIs = []string{"spiffe://cluster.local/ns/{{ .Request.Namespace }}/*"}
+				t.AllowedURIs = []string{"spiffe://cluster.local/ns/{{ .Request.Namespace }}/**"}
 			}),
 			csr:  x509.CertificateRequest{URIs: []*url.URL{other}},
-			kind: "RequestError/PolicyViolation", msg: `requested URI "spiffe://cluster.local/ns/team-b/sa/web" is not allowed by template "web" (allowed: spiffe://cluster.local/ns/team-a/*)`,
+			kind: "RequestError/PolicyViolation", msg: `requested URI "spiffe://cluster.local/ns/team-b/sa/web" is not allowed by template "web" (allowedURIs: spiffe://cluster.local/ns/team-a/**)`,
 		},
 		{
 			name: "an email matching a glob is allowed, ignoring case",
@@ -176,7 +116,7 @@ func TestCheckSANPolicy(t *testing.T) {
 			name: "an email outside the globs is rejected",
 			tmpl: web(func(t *v1alpha1.CertificateTemplate) { t.AllowedEmailAddresses = []string{"*@example.com"} }),
 			csr:  x509.CertificateRequest{EmailAddresses: []string{"mallory@evil.example"}},
-			kind: "RequestError/PolicyViolation", msg: `requested email address "mallory@evil.example" is not allowed by template "web" (allowed: *@example.com)`,
+			kind: "RequestError/PolicyViolation", msg: `requested email address "mallory@evil.example" is not allowed by template "web" (allowedEmailAddresses: *@example.com)`,
 		},
 		{
 			name: "a requested CN equal to a requested SAN is allowed",
@@ -190,17 +130,17 @@ func TestCheckSANPolicy(t *testing.T) {
 		},
 		{
 			name: "a requested CN equal to an allowed IP SAN is allowed",
-			tmpl: web(allowDNS("*.example.com")),
+			tmpl: web(allowDNS("*.example.com"), func(t *v1alpha1.CertificateTemplate) { t.AllowedIPRanges = []string{"10.0.0.0/8"} }),
 			csr:  x509.CertificateRequest{Subject: pkix.Name{CommonName: "10.0.0.1"}, IPAddresses: []net.IP{net.ParseIP("10.0.0.1")}},
 		},
 		{
 			name: "a requested CN outside the allowed names is rejected",
 			tmpl: web(allowDNS("*.example.com")),
 			csr:  x509.CertificateRequest{Subject: pkix.Name{CommonName: "evil.example.org"}, DNSNames: []string{"a.example.com"}},
-			kind: "RequestError/PolicyViolation", msg: `requested common name "evil.example.org" is not allowed by template "web": it must be one of the certificate's SANs or match an allowed DNS name (allowed: *.example.com)`,
+			kind: "RequestError/PolicyViolation", msg: `requested common name "evil.example.org" is not allowed by template "web": it must be one of the certificate's SANs or match allowedDNSNames (*.example.com) or allowedCommonNames (none)`,
 		},
 		{
-			name: "a CN set by the template is not checked",
+			name: "a CN the template sets from trusted data is not checked",
 			tmpl: web(allowDNS("*.example.com"), func(t *v1alpha1.CertificateTemplate) { t.CN = "kubelet" }),
 			csr:  x509.CertificateRequest{Subject: pkix.Name{CommonName: "evil.example.org"}},
 		},
@@ -211,9 +151,16 @@ func TestCheckSANPolicy(t *testing.T) {
 			kind: "RequestError/PolicyViolation", msg: `requested common name "evil.example.org"`,
 		},
 		{
-			name: "the CN is not checked when no DNS patterns are set",
+			name: "the CN is checked when no DNS patterns are set",
 			tmpl: web(func(t *v1alpha1.CertificateTemplate) { t.AllowedIPRanges = []string{"10.0.0.0/8"} }),
 			csr:  x509.CertificateRequest{Subject: pkix.Name{CommonName: "anything"}},
+			kind: "RequestError/PolicyViolation", msg: `requested common name "anything"`,
+		},
+		{
+			name: "an allow-list rendered from request data is the template's error",
+			tmpl: web(allowDNS("*.{{ .Request.CommonName }}")),
+			csr:  x509.CertificateRequest{Subject: pkix.Name{CommonName: "evil.org"}, DNSNames: []string{"a.evil.org"}},
+			kind: "TemplateError", msg: `field allowedDNSNames[0]: an allow-list may use only`,
 		},
 		{
 			name: "a pattern that fails to render fails the request",
@@ -226,7 +173,7 @@ func TestCheckSANPolicy(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			is := prepare(t, tc.tmpl, Request{CSR: newCSR(t, testKey(t, "ecdsa256"), tc.csr)})
-			err := runSteps(is, applySubject, applySANs, checkSANPolicy)
+			err := runSteps(is, renderAllowLists, applySubject, applySANs, applyBasicConstraints, applyUsages, enforcePolicy)
 			wantErr(t, err, tc.kind, tc.msg)
 		})
 	}
@@ -234,14 +181,14 @@ func TestCheckSANPolicy(t *testing.T) {
 
 func TestPolicyMessagesBoundUntrustedText(t *testing.T) {
 	t.Parallel()
-	long, _ := url.Parse("spiffe://x/" + strings.Repeat("a", 1000))
+	long, _ := url.Parse("spiffe://x.example/" + strings.Repeat("a", 1000))
 	patterns := make([]string, 20)
 	for i := range patterns {
 		patterns[i] = "spiffe://cluster.local/*"
 	}
 	is := prepare(t, templ("web", func(t *v1alpha1.CertificateTemplate) { t.AllowedURIs = patterns }), Request{CSR: newCSR(t, testKey(t, "ecdsa256"), x509.CertificateRequest{URIs: []*url.URL{long}})})
-	err := runSteps(is, applySubject, applySANs, checkSANPolicy)
-	wantErr(t, err, "RequestError/PolicyViolation", "...(1011 bytes)", "and 10 more")
+	err := runSteps(is, renderAllowLists, applySubject, applySANs, enforcePolicy)
+	wantErr(t, err, "RequestError/PolicyViolation", "...(1019 bytes)", "and 10 more")
 	if len(err.Error()) > 1000 {
 		t.Errorf("message of %d bytes", len(err.Error()))
 	}

@@ -7,9 +7,9 @@ import (
 	"testing"
 )
 
-// A reused template starts every execution with the whole function budget:
-// this text spends about 57% of it, so a second render would fail if the
-// budget carried over.
+// A reused template starts every execution with the whole budget of a
+// field: this text spends more than half of it, so a second render would
+// fail if the budget carried over.
 func TestReusedTemplateGetsAFreshBudget(t *testing.T) {
 	text := `{{ len (replace "" "abcdefghijklmnopqrstuvwxyz0123456789" (printf "%4000d" 0)) }}`
 	for i := range 4 {
@@ -64,11 +64,12 @@ func TestTemplateCacheIsKeyedAndBounded(t *testing.T) {
 	}
 	c := &templateCache{max: three + 1} // three texts fit, a fourth does not
 	render := func(name, text string) string {
-		bt, err := c.get(name, text)
+		rb := newRequestBudget()
+		bt, err := c.get(name, text, rb)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer c.put(bt)
+		defer c.put(bt, rb)
 		var b strings.Builder
 		if err := bt.Execute(&b, renderData()); err != nil {
 			t.Fatal(err)
@@ -94,7 +95,7 @@ func TestTemplateCacheIsKeyedAndBounded(t *testing.T) {
 	}
 	// A text that does not parse is never cached and fails every time.
 	for range 2 {
-		if _, err := c.get("bad", "{{ .Request.Name "); err == nil {
+		if _, err := c.get("bad", "{{ .Request.Name ", newRequestBudget()); err == nil {
 			t.Fatal("a broken text parsed")
 		}
 	}

@@ -6,85 +6,73 @@ import (
 	"strings"
 )
 
-// validDNSName reports whether name is a DNS name fit for a certificate:
-// dot-separated RFC 1123 labels (letters, digits and hyphens, 1 to 63
-// characters, no hyphen first or last), at most 253 characters, an optional
-// trailing dot and an optional leading "*" wildcard label.
-func validDNSName(name string) bool {
-	name = strings.TrimSuffix(name, ".")
-	if name == "" || len(name) > 253 {
-		return false
-	}
-	for i, label := range strings.Split(name, ".") {
-		if label == "*" && i == 0 {
-			continue
-		}
-		if len(label) == 0 || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for j := 0; j < len(label); j++ {
-			if !isLDH(label[j]) {
-				return false
-			}
-		}
-	}
-	return true
-}
-
 // isLDH reports whether c is a letter, digit or hyphen.
 func isLDH(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-'
 }
 
 // dnsKey is the form of a DNS name used to compare names.
-func dnsKey(name string) string { return strings.TrimSuffix(strings.ToLower(name), ".") }
+func dnsKey(name string) string { return strings.ToLower(name) }
 
 // applySANs sets the certificate's SANs: the requested DNS names, IP
 // addresses, URIs and email addresses, then the template's dns and ip
-// entries, without duplicates and in that order.
+// entries, without duplicates and in that order. Every name must be well
+// formed; whether the policy allows it is enforcePolicy's to say. It
+// records the origin of each DNS name and IP address.
 func applySANs(is *issuance) error {
 	csr := is.csr
-	requested := len(csr.DNSNames) + len(csr.IPAddresses) + len(csr.URIs) + len(csr.EmailAddresses)
-	if requested > MaxSANs {
-		return requestErrorf(ReasonTooManySANs, "the CSR asks for %d subject alternative names, more than the %d allowed; split it into several certificates", requested, MaxSANs)
-	}
 	for _, d := range csr.DNSNames {
-		if !validDNSName(d) {
-			return requestErrorf(ReasonInvalidSAN, "requested DNS name %s is not a valid DNS name: use labels of letters, digits and hyphens, at most 63 characters each and 253 in all, optionally starting with \"*.\"", quote(d))
+		if p := dnsNameProblem(d); p != "" {
+			return requestErrorf(ReasonInvalidSAN, "requested DNS name %s is not a valid DNS name: %s", quote(d), p)
 		}
 	}
 	for _, e := range csr.EmailAddresses {
-		if at := strings.LastIndexByte(e, '@'); at <= 0 || at == len(e)-1 {
-			return requestErrorf(ReasonInvalidSAN, "requested email address %s is not a valid address: it must look like name@domain", quote(e))
+		if p := emailProblem(e); p != "" {
+			return requestErrorf(ReasonInvalidSAN, "requested email address %s is not valid: %s", quote(e), p)
 		}
 	}
 	for _, u := range csr.URIs {
-		if u.String() == "" {
-			return requestErrorf(ReasonInvalidSAN, "a requested URI is empty; remove it")
+		if p := uriProblem(u); p != "" {
+			return requestErrorf(ReasonInvalidSAN, "requested URI %s is not valid: %s", quote(u.String()), p)
 		}
 	}
 
+	is.origins.dns = map[string]origin{}
+	is.origins.ip = map[string]origin{}
 	var dns []string
-	seenDNS := map[string]bool{}
-	addDNS := func(d string) {
-		if k := dnsKey(d); !seenDNS[k] {
-			seenDNS[k] = true
-			dns = append(dns, d)
+	addDNS := func(d string, o origin) {
+		k := dnsKey(d)
+		if have, seen := is.origins.dns[k]; seen {
+			// A name both requested and set by the template is the
+			// template's only when the template set it from trusted data.
+			if o.trusted && !have.trusted {
+				is.origins.dns[k] = o
+			}
+			return
 		}
+		is.origins.dns[k] = o
+		dns = append(dns, d)
 	}
 	var ips []net.IP
-	seenIP := map[string]bool{}
-	addIP := func(ip net.IP) {
-		if k := string(ip.To16()); !seenIP[k] {
-			seenIP[k] = true
-			ips = append(ips, ip)
+	addIP := func(ip net.IP, o origin) {
+		if ip4 := ip.To4(); ip4 != nil {
+			ip = ip4
 		}
+		k := ip.String()
+		if have, seen := is.origins.ip[k]; seen {
+			if o.trusted && !have.trusted {
+				is.origins.ip[k] = o
+			}
+			return
+		}
+		is.origins.ip[k] = o
+		ips = append(ips, ip)
 	}
 	for _, d := range csr.DNSNames {
-		addDNS(d)
+		addDNS(d, requested("DNS name"))
 	}
 	for _, ip := range csr.IPAddresses {
-		addIP(ip)
+		addIP(ip, requested("IP address"))
 	}
 	var uris []*url.URL
 	seenURI := map[string]bool{}
@@ -109,10 +97,10 @@ func applySANs(is *issuance) error {
 			return err
 		}
 		for _, v := range vals {
-			if !validDNSName(v.value) {
-				return is.badValue(v.field, v.text, quote(v.value)+", which is not a valid DNS name")
+			if p := dnsNameProblem(v.value); p != "" {
+				return is.badValue(v.field, v.text, quote(v.value)+", which is not a valid DNS name: "+p)
 			}
-			addDNS(v.value)
+			addDNS(v.value, is.templateOrigin("DNS name", v))
 		}
 		if vals, err = is.renderList("ip", is.tmpl.IP); err != nil {
 			return err
@@ -122,10 +110,7 @@ func applySANs(is *issuance) error {
 			if ip == nil {
 				return is.badValue(v.field, v.text, quote(v.value)+", which is not an IP address")
 			}
-			if ip4 := ip.To4(); ip4 != nil {
-				ip = ip4
-			}
-			addIP(ip)
+			addIP(ip, is.templateOrigin("IP address", v))
 		}
 	}
 

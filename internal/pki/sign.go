@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"math/big"
+	"net"
+	"net/url"
+	"slices"
 )
 
 // serialBytes is the size of a random serial number: 128 bits.
@@ -53,6 +57,9 @@ func sign(is *issuance, rand io.Reader) (*Issued, error) {
 	if pub, ok := leaf.PublicKey.(interface{ Equal(crypto.PublicKey) bool }); !ok || !pub.Equal(is.csr.PublicKey) {
 		return nil, errors.New("the signed certificate does not certify the CSR's public key")
 	}
+	if err := checkEncoded(&is.cert, leaf); err != nil {
+		return nil, err
+	}
 	out := is.out
 	out.Cert = leaf
 	var chain bytes.Buffer
@@ -61,4 +68,55 @@ func sign(is *issuance, rand io.Reader) (*Issued, error) {
 	out.ChainPEM = chain.Bytes()
 	out.CAPEM = bytes.Clone(is.ca.RootPEM)
 	return &out, nil
+}
+
+// signedExtensions are the extensions sign puts in a certificate.
+var signedExtensions = []asn1.ObjectIdentifier{
+	{2, 5, 29, 14}, // subjectKeyIdentifier
+	{2, 5, 29, 35}, // authorityKeyIdentifier
+	{2, 5, 29, 15}, // keyUsage
+	{2, 5, 29, 37}, // extKeyUsage
+	{2, 5, 29, 19}, // basicConstraints
+	{2, 5, 29, 17}, // subjectAltName
+	{2, 5, 29, 30}, // nameConstraints
+}
+
+// checkEncoded makes sure the signed certificate carries exactly what the
+// policy checked: the same subject and SANs, the same CA flag, and no
+// extension sign did not put there. It guards the policy against any
+// difference between the certificate template and its encoding.
+func checkEncoded(want *x509.Certificate, leaf *x509.Certificate) error {
+	subject, err := asn1.Marshal(want.Subject.ToRDNSequence())
+	if err != nil {
+		return fmt.Errorf("encoding the checked subject: %w", err)
+	}
+	ips := func(l []net.IP) []string {
+		out := make([]string, len(l))
+		for i, ip := range l {
+			out[i] = ip.String()
+		}
+		return out
+	}
+	uris := func(l []*url.URL) []string {
+		out := make([]string, len(l))
+		for i, u := range l {
+			out[i] = u.String()
+		}
+		return out
+	}
+	switch {
+	case !bytes.Equal(leaf.RawSubject, subject):
+		return errors.New("the signed certificate's subject differs from the checked one")
+	case !slices.Equal(leaf.DNSNames, want.DNSNames), !slices.Equal(ips(leaf.IPAddresses), ips(want.IPAddresses)),
+		!slices.Equal(uris(leaf.URIs), uris(want.URIs)), !slices.Equal(leaf.EmailAddresses, want.EmailAddresses):
+		return errors.New("the signed certificate's subject alternative names differ from the checked ones")
+	case leaf.IsCA != want.IsCA:
+		return errors.New("the signed certificate's CA flag differs from the checked one")
+	}
+	for _, ext := range leaf.Extensions {
+		if !slices.ContainsFunc(signedExtensions, ext.Id.Equal) {
+			return fmt.Errorf("the signed certificate has an unexpected extension %s", ext.Id)
+		}
+	}
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/asn1"
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
@@ -35,12 +36,26 @@ func subjectFields(s *v1alpha1.Subject, n *pkix.Name) []subjectField {
 	}
 }
 
+// subjectPatternFields lists the pattern lists of p by subject field name.
+func subjectPatternFields(p *v1alpha1.SubjectPatterns) []subjectField {
+	return []subjectField{
+		{field: "organization", list: &p.Organization},
+		{field: "organizationalUnit", list: &p.OrganizationalUnit},
+		{field: "country", list: &p.Country},
+		{field: "province", list: &p.Province},
+		{field: "locality", list: &p.Locality},
+		{field: "street", list: &p.Street},
+		{field: "postalCode", list: &p.PostalCode},
+		{field: "serialNumber", list: &p.SerialNumber},
+	}
+}
+
 // renderList renders each entry of a templated list field, trimmed, and
 // drops the entries that render empty.
-func renderList(tmplName, field string, texts []string, data RenderData) ([]string, *TemplateError) {
+func renderList(tmplName, field string, texts []string, data RenderData, b *requestBudget) ([]string, *TemplateError) {
 	var out []string
 	for i, text := range texts {
-		v, terr := renderField(tmplName, fmt.Sprintf("%s[%d]", field, i), text, data)
+		v, terr := renderField(tmplName, fmt.Sprintf("%s[%d]", field, i), text, data, b)
 		if terr != nil {
 			return nil, terr
 		}
@@ -53,56 +68,152 @@ func renderList(tmplName, field string, texts []string, data RenderData) ([]stri
 
 func trimSpace(s string) string { return strings.TrimSpace(s) }
 
-// standardAttributes are the subject attribute types pkix.Name has fields
-// for; any other attribute of a CSR subject is kept in ExtraNames.
-var standardAttributes = []asn1.ObjectIdentifier{
-	{2, 5, 4, 3}, {2, 5, 4, 5}, {2, 5, 4, 6}, {2, 5, 4, 7}, {2, 5, 4, 8},
-	{2, 5, 4, 9}, {2, 5, 4, 10}, {2, 5, 4, 11}, {2, 5, 4, 17},
+// subjectAttribute is an attribute type a subject may carry: the name the
+// policy uses for it, and its upper bound in characters (RFC 5280
+// appendix A; street from X.520).
+type subjectAttribute struct {
+	oid   asn1.ObjectIdentifier
+	field string
+	max   int
 }
 
-// applySubject sets the certificate's subject. Pass-through keeps the CSR's
-// subject byte for byte. With a template, each subject field that renders
-// non-empty replaces the request's; the others keep it.
+// subjectAttributes are the attribute types this issuer signs; any other
+// in a CSR's subject is refused. At most one CN and one serialNumber.
+var subjectAttributes = []subjectAttribute{
+	{asn1.ObjectIdentifier{2, 5, 4, 3}, "cn", maxCommonNameLength},
+	{asn1.ObjectIdentifier{2, 5, 4, 5}, "serialNumber", 64},
+	{asn1.ObjectIdentifier{2, 5, 4, 6}, "country", 2},
+	{asn1.ObjectIdentifier{2, 5, 4, 7}, "locality", 128},
+	{asn1.ObjectIdentifier{2, 5, 4, 8}, "province", 128},
+	{asn1.ObjectIdentifier{2, 5, 4, 9}, "street", 128},
+	{asn1.ObjectIdentifier{2, 5, 4, 10}, "organization", 64},
+	{asn1.ObjectIdentifier{2, 5, 4, 11}, "organizationalUnit", 64},
+	{asn1.ObjectIdentifier{2, 5, 4, 17}, "postalCode", 40},
+}
+
+// maxSubjectValues bounds the values of one attribute in a CSR's subject.
+const maxSubjectValues = 16
+
+// requestedSubject is a CSR's subject after its structure was checked.
+type requestedSubject struct {
+	name pkix.Name
+}
+
+// parseRequestedSubject parses a CSR's raw subject and refuses what a
+// certificate of this issuer never carries: a multi-valued RDN, an
+// attribute type other than subjectAttributes (emailAddress included: use
+// an email SAN), several CNs or serialNumbers, a value that is not a
+// string, not UTF-8, has control characters or exceeds its bound. The
+// result is re-encoded later from these parsed values, never copied raw.
+func parseRequestedSubject(raw []byte) (requestedSubject, error) {
+	var rdns pkix.RDNSequence
+	rest, err := asn1.Unmarshal(raw, &rdns)
+	if err != nil || len(rest) > 0 {
+		return requestedSubject{}, requestErrorf(ReasonInvalidSubject, "the CSR's subject does not parse as a distinguished name")
+	}
+	var out requestedSubject
+	n := &out.name
+	counts := map[string]int{}
+	for _, rdn := range rdns {
+		if len(rdn) != 1 {
+			return out, requestErrorf(ReasonInvalidSubject, "the CSR's subject has a multi-valued RDN (%d attributes joined with '+'); put each attribute in its own RDN", len(rdn))
+		}
+		atv := rdn[0]
+		attr, ok := findSubjectAttribute(atv.Type)
+		if !ok {
+			hint := ""
+			if atv.Type.Equal(asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 1}) {
+				hint = " (emailAddress: request an email SAN instead)"
+			}
+			return out, requestErrorf(ReasonInvalidSubject, "the CSR's subject has attribute %s%s, which this issuer does not sign; use only CN, O, OU, C, ST, L, street, postalCode and serialNumber", atv.Type, hint)
+		}
+		v, ok := atv.Value.(string)
+		if !ok {
+			return out, requestErrorf(ReasonInvalidSubject, "the CSR's subject attribute %s is not a string", attr.field)
+		}
+		if p := subjectValueProblem(attr.field, v); p != "" {
+			return out, requestErrorf(ReasonInvalidSubject, "the CSR's subject %s %s %s", attr.field, quote(v), p)
+		}
+		counts[attr.field]++
+		if c := counts[attr.field]; c > maxSubjectValues || (c > 1 && (attr.field == "cn" || attr.field == "serialNumber")) {
+			return out, requestErrorf(ReasonInvalidSubject, "the CSR's subject has %d %s attributes; request at most %d", c, attr.field, map[bool]int{true: 1, false: maxSubjectValues}[attr.field == "cn" || attr.field == "serialNumber"])
+		}
+		setSubjectValue(n, attr.field, v)
+	}
+	return out, nil
+}
+
+func findSubjectAttribute(oid asn1.ObjectIdentifier) (subjectAttribute, bool) {
+	for _, a := range subjectAttributes {
+		if a.oid.Equal(oid) {
+			return a, true
+		}
+	}
+	return subjectAttribute{}, false
+}
+
+func setSubjectValue(n *pkix.Name, field, v string) {
+	switch field {
+	case "cn":
+		n.CommonName = v
+	case "serialNumber":
+		n.SerialNumber = v
+	case "country":
+		n.Country = append(n.Country, v)
+	case "locality":
+		n.Locality = append(n.Locality, v)
+	case "province":
+		n.Province = append(n.Province, v)
+	case "street":
+		n.StreetAddress = append(n.StreetAddress, v)
+	case "organization":
+		n.Organization = append(n.Organization, v)
+	case "organizationalUnit":
+		n.OrganizationalUnit = append(n.OrganizationalUnit, v)
+	case "postalCode":
+		n.PostalCode = append(n.PostalCode, v)
+	}
+}
+
+// subjectValueProblem says why a subject value from a requester is not fit
+// for a certificate, or "".
+func subjectValueProblem(field, v string) string {
+	if !utf8.ValidString(v) {
+		return "is not valid UTF-8"
+	}
+	if strings.IndexFunc(v, unicode.IsControl) >= 0 {
+		return "has control characters"
+	}
+	for _, a := range subjectAttributes {
+		if a.field == field && utf8.RuneCountInString(v) > a.max {
+			return fmt.Sprintf("is longer than the %d characters allowed", a.max)
+		}
+	}
+	return ""
+}
+
+// applySubject sets the certificate's subject from the request's parsed
+// subject: each template field that renders non-empty replaces the
+// request's values of its attribute; the others keep them. It records
+// where every attribute comes from, for enforcePolicy. The subject is
+// always encoded anew from these values.
 func applySubject(is *issuance) error {
-	csr := is.csr
-	is.cnFromRequest = true
-	if is.tmpl == nil {
-		is.cert.Subject = csr.Subject
-		is.cert.RawSubject = csr.RawSubject
-		return nil
+	name := is.subject.name
+	is.origins.subject = map[string]origin{"serialNumber": requested("subject serialNumber")}
+	var tmplSubject v1alpha1.Subject
+	if is.tmpl != nil {
+		tmplSubject = is.tmpl.Subject
 	}
-	name := csr.Subject
-	name.ExtraNames = nil
-	for _, atv := range csr.Subject.Names {
-		standard := false
-		for _, oid := range standardAttributes {
-			if atv.Type.Equal(oid) {
-				standard = true
-				break
-			}
+	for _, f := range subjectFields(&tmplSubject, &name) {
+		what := "subject " + f.field
+		if f.field == "cn" {
+			what = "common name"
 		}
-		if !standard {
-			name.ExtraNames = append(name.ExtraNames, atv)
-		}
-	}
-	overridden := false
-	for _, f := range subjectFields(&is.tmpl.Subject, &name) {
-		if f.text != nil {
-			v, err := is.render(f.field, *f.text)
-			if err != nil {
-				return err
-			}
-			if v = trimSpace(v); v != "" {
-				if err := is.checkUTF8(f.field, *f.text, v); err != nil {
-					return err
-				}
-				*f.out = v
-				overridden = true
-				is.cnFromRequest = false
-			}
+		is.origins.subject[f.field] = requested(what)
+		if is.tmpl == nil {
 			continue
 		}
-		vals, err := is.renderList(f.field, *f.list)
+		vals, err := is.renderSubjectField(f)
 		if err != nil {
 			return err
 		}
@@ -114,16 +225,43 @@ func applySubject(is *issuance) error {
 			if err := is.checkUTF8(v.field, v.text, v.value); err != nil {
 				return err
 			}
+			if !v.trusted {
+				if p := subjectValueProblem(f.field, v.value); p != "" {
+					return requestErrorf(ReasonPolicyViolation, "%s %s %s", is.templateOrigin(what, v).what, quote(v.value), p)
+				}
+			}
 			out[i] = v.value
 		}
-		*f.outList = out
-		overridden = true
+		is.origins.subject[f.field] = is.templateOrigin(what, vals[0])
+		for _, v := range vals {
+			if !v.trusted {
+				is.origins.subject[f.field] = is.templateOrigin(what, v)
+			}
+		}
+		if f.text != nil {
+			*f.out = out[0]
+		} else {
+			*f.outList = out
+		}
 	}
 	is.cert.Subject = name
-	if !overridden {
-		is.cert.RawSubject = csr.RawSubject
-	}
 	return nil
+}
+
+// renderSubjectField renders a template's subject field: the CN, or each
+// entry of a list field.
+func (is *issuance) renderSubjectField(f subjectField) ([]renderedValue, error) {
+	if f.text == nil {
+		return is.renderList(f.field, *f.list)
+	}
+	v, err := is.render(f.field, *f.text)
+	if err != nil {
+		return nil, err
+	}
+	if v = trimSpace(v); v == "" {
+		return nil, nil
+	}
+	return []renderedValue{{field: f.field, text: *f.text, value: v, trusted: fieldTrusted(*f.text)}}, nil
 }
 
 // checkUTF8 rejects a rendered value that cannot be encoded in a subject.
@@ -138,12 +276,9 @@ func (is *issuance) checkUTF8(field, text, v string) error {
 // it would look self-issued, Go would omit its AuthorityKeyId, and path
 // building in clients would go wrong.
 func checkSubjectNotCA(is *issuance) error {
-	raw := is.cert.RawSubject
-	if len(raw) == 0 {
-		var err error
-		if raw, err = asn1.Marshal(is.cert.Subject.ToRDNSequence()); err != nil {
-			return requestErrorf(ReasonPolicyViolation, "the certificate's subject cannot be encoded: %v", err)
-		}
+	raw, err := asn1.Marshal(is.cert.Subject.ToRDNSequence())
+	if err != nil {
+		return requestErrorf(ReasonPolicyViolation, "the certificate's subject cannot be encoded: %v", err)
 	}
 	if bytes.Equal(raw, is.ca.Cert.RawSubject) {
 		return requestErrorf(ReasonPolicyViolation, "the certificate's subject %s is the CA's own subject; request a different subject", quote(is.cert.Subject.String()))

@@ -1,12 +1,13 @@
 package pki
 
 import (
-	"bytes"
+	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 )
@@ -102,37 +103,15 @@ func TestApplySubject(t *testing.T) {
 	}
 }
 
-func TestApplySubjectKeepsExtraAttributes(t *testing.T) {
+func TestSubjectAttributesThisIssuerDoesNotSignAreRefused(t *testing.T) {
 	t.Parallel()
 	uid := asn1.ObjectIdentifier{0, 9, 2342, 19200300, 100, 1, 1}
 	subject := pkix.Name{CommonName: "alice", ExtraNames: []pkix.AttributeTypeAndValue{{Type: uid, Value: "alice01"}}}
 	csrPEM := newCSR(t, testKey(t, "ecdsa256"), x509.CertificateRequest{Subject: subject})
-
-	t.Run("pass-through keeps the raw subject byte for byte", func(t *testing.T) {
-		t.Parallel()
-		is := prepare(t, nil, Request{CSR: csrPEM})
-		wantErr(t, applySubject(is), "")
-		if !bytes.Equal(is.cert.RawSubject, is.csr.RawSubject) {
-			t.Errorf("raw subject changed")
-		}
-	})
-	t.Run("an override keeps attributes pkix.Name has no field for", func(t *testing.T) {
-		t.Parallel()
-		is := prepare(t, templ("users", func(t *v1alpha1.CertificateTemplate) { t.Organization = []string{"Users"} }), Request{CSR: csrPEM})
-		wantErr(t, applySubject(is), "")
-		if len(is.cert.RawSubject) != 0 {
-			t.Fatalf("raw subject kept despite an override")
-		}
-		found := false
-		for _, atv := range is.cert.Subject.ExtraNames {
-			if atv.Type.Equal(uid) && atv.Value == "alice01" {
-				found = true
-			}
-		}
-		if !found || is.cert.Subject.CommonName != "alice" {
-			t.Errorf("subject = %v, lost the UID or CN", is.cert.Subject)
-		}
-	})
+	for _, tmpl := range []*v1alpha1.CertificateTemplate{nil, templ("users", func(t *v1alpha1.CertificateTemplate) { t.Organization = []string{"Users"} })} {
+		_, err := Issue(interCA(t), policyFor(tmpl), Request{CSR: csrPEM, Duration: time.Hour}, RenderData{}, testNow, rand.Reader)
+		wantErr(t, err, "RequestError/"+ReasonInvalidSubject, "0.9.2342.19200300.100.1.1")
+	}
 }
 
 func TestCheckSubjectNotCA(t *testing.T) {

@@ -54,6 +54,11 @@ type RequestData struct {
 	URIs           []string
 	EmailAddresses []string
 	Duration       time.Duration
+	// Username and Groups are who created a Kubernetes CSR, as the API
+	// server recorded it (spec.username, spec.groups): vouched for, unlike
+	// everything above but Namespace. Empty for CertificateRequests.
+	Username string
+	Groups   []string
 }
 
 // IssuerData describes the issuer signing the request.
@@ -79,6 +84,15 @@ type Request struct {
 	// Namespace is the request's (empty for a Kubernetes CSR).
 	Name      string
 	Namespace string
+	// NamespaceLabels are the labels of Namespace, needed only when the
+	// template selects namespaces by label (Policy.NeedsNamespaceLabels).
+	NamespaceLabels map[string]string
+	// KubernetesCSR is true for a Kubernetes CertificateSigningRequest;
+	// Username and Groups are its spec.username and spec.groups, which the
+	// API server sets.
+	KubernetesCSR bool
+	Username      string
+	Groups        []string
 }
 
 // Issued is a signed certificate with what the caller needs to deliver and
@@ -92,6 +106,9 @@ type Issued struct {
 	CAPEM []byte
 	// Template is the name of the template applied, empty for pass-through.
 	Template string
+	// PassThrough is true when the request was signed as asked, without a
+	// template.
+	PassThrough bool
 	// Truncated is true when the lifetime was cut to the CA's NotAfter;
 	// RequestedNotAfter is what it would have been.
 	Truncated         bool

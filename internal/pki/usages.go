@@ -33,18 +33,30 @@ func kindOf(t *v1alpha1.CertificateTemplate) v1alpha1.TemplateKind {
 }
 
 // applyBasicConstraints applies the isCA policy: only a template with
-// allowCA may sign a CA, and then one that cannot sign further CAs.
+// allowCA may sign a CA, and then one that cannot sign further CAs, with
+// NameConstraints derived from the template's allow-lists unless the
+// template says unconstrainedCA.
 func applyBasicConstraints(is *issuance) error {
 	is.cert.BasicConstraintsValid = true
 	if !is.req.IsCA {
 		return nil
 	}
-	if is.tmpl == nil || !is.tmpl.AllowCA {
-		return requestErrorf(ReasonPolicyViolation, "the request asks for a CA certificate (isCA), which %s does not allow; use a template with allowCA: true", policyName(is.tmpl))
+	t := is.tmpl
+	if t == nil || !t.AllowCA {
+		return requestErrorf(ReasonPolicyViolation, "the request asks for a CA certificate (isCA), which %s does not allow; use a template with allowCA: true", policyName(t))
 	}
 	is.cert.IsCA = true
 	is.cert.MaxPathLen = 0
 	is.cert.MaxPathLenZero = true
+	if t.UnconstrainedCA {
+		return nil
+	}
+	a := &is.allowed
+	nc, problem := deriveNameConstraints(a.dns, a.ipRanges, a.uris, a.emails)
+	if problem != "" {
+		return templateErrorf(t.Name, "allowCA", "cannot derive NameConstraints for CA certificates: %s; narrow the allow-lists or set unconstrainedCA: true", problem)
+	}
+	nc.apply(&is.cert)
 	return nil
 }
 

@@ -29,14 +29,20 @@ func sampleData(vars map[string]string, issuer IssuerData) RenderData {
 	}
 }
 
-// ValidateTemplates checks an issuer's certificate templates and CA
-// template: names are set and unique, every templated field parses and
-// renders on sample data (a request "example" in the issuer's namespace or
-// "default", CN and DNS name "example.com", 24h), static ip entries are IP
-// addresses, allowedIPRanges are CIDRs, allowedDNSNames use '*' only as a
-// whole label, and the enumerations and sizes are known. It returns the
-// first problem as a *TemplateError naming the template and field.
+// ValidateTemplates checks an issuer's vars, certificate templates and CA
+// template: vars are within their caps; names are set and unique; every
+// templated field parses and renders on sample data (a request "example"
+// in the issuer's namespace or "default", CN and DNS name "example.com",
+// 24h); allow-lists use only trusted data and render to valid patterns;
+// static ip entries are IP addresses, allowedIPRanges are CIDRs; a
+// namespace selector parses; an allowCA template's allow-lists can be
+// expressed as NameConstraints unless it is unconstrainedCA; the
+// enumerations and sizes are known. It returns the first problem as a
+// *TemplateError naming the template and field.
 func ValidateTemplates(templates []v1alpha1.CertificateTemplate, caTemplate *v1alpha1.CATemplate, vars map[string]string, issuer IssuerData) error {
+	if terr := checkVars(vars); terr != nil {
+		return terr
+	}
 	data := sampleData(vars, issuer)
 	seen := map[string]bool{}
 	for i := range templates {
@@ -66,34 +72,43 @@ func ValidateTemplates(templates []v1alpha1.CertificateTemplate, caTemplate *v1a
 	return nil
 }
 
+// maxTemplateText bounds the bytes of all the texts of one template.
+const maxTemplateText = 256 << 10
+
 func validateTemplate(t *v1alpha1.CertificateTemplate, data RenderData) error {
 	if _, ok := kindUsages[kindOf(t)]; !ok {
 		return templateErrorf(t.Name, "kind", "kind %s is not one of server, client or peer", quote(string(t.Kind)))
 	}
+	if n := templateTextSize(t); n > maxTemplateText {
+		return templateErrorf(t.Name, "", "the template's texts add up to %d bytes, more than the %d allowed; shorten it", n, maxTemplateText)
+	}
+	b := newRequestBudget()
 	for _, f := range subjectFields(&t.Subject, &pkix.Name{}) {
 		if f.text != nil {
-			if _, terr := renderField(t.Name, f.field, *f.text, data); terr != nil {
+			if _, terr := renderField(t.Name, f.field, *f.text, data, b); terr != nil {
 				return terr
 			}
 			continue
 		}
-		if _, terr := renderList(t.Name, f.field, *f.list, data); terr != nil {
+		if _, terr := renderList(t.Name, f.field, *f.list, data, b); terr != nil {
 			return terr
 		}
 	}
 	for i, text := range t.DNS {
 		field := fmt.Sprintf("dns[%d]", i)
-		v, terr := renderField(t.Name, field, text, data)
+		v, terr := renderField(t.Name, field, text, data, b)
 		if terr != nil {
 			return terr
 		}
-		if v = trimSpace(v); v != "" && !validDNSName(v) {
-			return templateErrorf(t.Name, field, "renders %s on sample data, which is not a valid DNS name", quote(v))
+		if v = trimSpace(v); v != "" {
+			if p := dnsNameProblem(v); p != "" {
+				return templateErrorf(t.Name, field, "renders %s on sample data, which is not a valid DNS name: %s", quote(v), p)
+			}
 		}
 	}
 	for i, text := range t.IP {
 		field := fmt.Sprintf("ip[%d]", i)
-		v, terr := renderField(t.Name, field, text, data)
+		v, terr := renderField(t.Name, field, text, data, b)
 		if terr != nil {
 			return terr
 		}
@@ -104,26 +119,21 @@ func validateTemplate(t *v1alpha1.CertificateTemplate, data RenderData) error {
 			return templateErrorf(t.Name, field, "renders %s on sample data, which is not an IP address", quote(v))
 		}
 	}
-	for i, text := range t.AllowedDNSNames {
-		field := fmt.Sprintf("allowedDNSNames[%d]", i)
-		v, terr := renderField(t.Name, field, text, data)
-		if terr != nil {
-			return terr
-		}
-		for _, label := range strings.Split(trimSpace(v), ".") {
-			if label != "*" && strings.Contains(label, "*") {
-				return templateErrorf(t.Name, field, "pattern %s has a partial wildcard label %s; '*' must be a whole label (e.g. *.example.com)", quote(v), quote(label))
-			}
-		}
-	}
-	if _, terr := parseIPRanges(t.Name, t.AllowedIPRanges); terr != nil {
+	patterns, terr := validateAllowLists(t, data, b)
+	if terr != nil {
 		return terr
 	}
-	for _, field := range []struct {
-		name  string
-		texts []string
-	}{{"allowedURIs", t.AllowedURIs}, {"allowedEmailAddresses", t.AllowedEmailAddresses}} {
-		if _, terr := renderList(t.Name, field.name, field.texts, data); terr != nil {
+	ranges, terr := parseIPRanges(t.Name, t.AllowedIPRanges)
+	if terr != nil {
+		return terr
+	}
+	if t.AllowCA && !t.UnconstrainedCA {
+		if _, problem := deriveNameConstraints(patterns["allowedDNSNames"], ranges, patterns["allowedURIs"], patterns["allowedEmailAddresses"]); problem != "" {
+			return templateErrorf(t.Name, "allowCA", "cannot derive NameConstraints for CA certificates: %s; narrow the allow-lists or set unconstrainedCA: true", problem)
+		}
+	}
+	if t.Namespaces != nil && t.Namespaces.Selector != nil {
+		if _, terr := namespaceSelector(t); terr != nil {
 			return terr
 		}
 	}
@@ -146,4 +156,74 @@ func validateTemplate(t *v1alpha1.CertificateTemplate, data RenderData) error {
 		return templateErrorf(t.Name, "ttl", "ttl %d is negative; set a lifetime in hours", t.TTL)
 	}
 	return nil
+}
+
+// validateAllowLists checks that every allow-list uses only trusted data
+// and renders, on sample data, to patterns of its grammar. It returns the
+// rendered patterns by field.
+func validateAllowLists(t *v1alpha1.CertificateTemplate, data RenderData, b *requestBudget) (map[string][]string, *TemplateError) {
+	lists := []struct {
+		field   string
+		texts   []string
+		problem func(string) string
+	}{
+		{"allowedDNSNames", t.AllowedDNSNames, dnsPatternProblem},
+		{"allowedURIs", t.AllowedURIs, uriPatternProblem},
+		{"allowedEmailAddresses", t.AllowedEmailAddresses, emailPatternProblem},
+		{"allowedCommonNames", t.AllowedCommonNames, nil},
+	}
+	if t.AllowedSubject != nil {
+		for _, f := range subjectPatternFields(t.AllowedSubject) {
+			lists = append(lists, struct {
+				field   string
+				texts   []string
+				problem func(string) string
+			}{"allowedSubject." + f.field, *f.list, nil})
+		}
+	}
+	out := map[string][]string{}
+	for _, l := range lists {
+		for i, text := range l.texts {
+			field := fmt.Sprintf("%s[%d]", l.field, i)
+			if !fieldTrusted(text) {
+				if _, err := templateTrusted(text); err != nil {
+					return nil, templateErrorf(t.Name, field, "%v", err)
+				}
+				return nil, templateErrorf(t.Name, field, "an allow-list may use only .Vars, .Issuer, .Request.Namespace, .Request.Username and .Request.Groups, never other request data; fix the template")
+			}
+			v, terr := renderField(t.Name, field, text, data, b)
+			if terr != nil {
+				return nil, terr
+			}
+			if v = trimSpace(v); v == "" {
+				continue
+			}
+			if l.problem != nil {
+				if p := l.problem(v); p != "" {
+					return nil, templateErrorf(t.Name, field, "pattern %s is not valid: %s", quote(v), p)
+				}
+			}
+			out[l.field] = append(out[l.field], v)
+		}
+	}
+	return out, nil
+}
+
+// templateTextSize adds up the bytes of a template's texts.
+func templateTextSize(t *v1alpha1.CertificateTemplate) int {
+	n := len(t.CN)
+	for _, l := range [][]string{t.Organization, t.OrganizationalUnit, t.Country, t.Province, t.Locality, t.Street, t.PostalCode,
+		t.DNS, t.IP, t.AllowedDNSNames, t.AllowedIPRanges, t.AllowedURIs, t.AllowedEmailAddresses, t.AllowedCommonNames} {
+		for _, s := range l {
+			n += len(s)
+		}
+	}
+	if p := t.AllowedSubject; p != nil {
+		for _, f := range subjectPatternFields(p) {
+			for _, s := range *f.list {
+				n += len(s)
+			}
+		}
+	}
+	return n
 }

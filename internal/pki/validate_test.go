@@ -1,7 +1,11 @@
 package pki
 
 import (
+	"fmt"
+	"strings"
 	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 )
@@ -15,7 +19,7 @@ func TestValidateTemplates(t *testing.T) {
 		Subject: v1alpha1.Subject{CN: "{{ .Request.Name }}", Organization: []string{"{{ .Vars.ClusterSlug }}"}},
 		DNS:     []string{"{{ .Request.Name }}.{{ .Request.Namespace }}.svc"}, IP: []string{"10.0.0.1", "{{ first .Request.IPAddresses }}"},
 		AllowedDNSNames: []string{"*.{{ .Request.Namespace }}.example.com"}, AllowedIPRanges: []string{"10.0.0.0/8"},
-		AllowedURIs: []string{"spiffe://{{ .Vars.ClusterSlug }}/*"}, AllowedEmailAddresses: []string{"*@example.com"},
+		AllowedURIs: []string{"spiffe://{{ .Vars.ClusterSlug }}/**"}, AllowedEmailAddresses: []string{"*@example.com"},
 		AllowedKeyAlgorithms: []v1alpha1.KeyAlgorithm{v1alpha1.ECDSAKeyAlgorithm}, MinRSAKeySize: 3072, MinECDSAKeySize: 384, TTL: 720,
 	}
 	with := func(mod func(*v1alpha1.CertificateTemplate)) []v1alpha1.CertificateTemplate {
@@ -27,6 +31,7 @@ func TestValidateTemplates(t *testing.T) {
 		name      string
 		templates []v1alpha1.CertificateTemplate
 		ca        *v1alpha1.CATemplate
+		vars      map[string]string
 		msg       string
 	}{
 		{name: "valid templates and CA template pass", templates: []v1alpha1.CertificateTemplate{good, {Name: "plain"}}, ca: &v1alpha1.CATemplate{Subject: v1alpha1.Subject{CN: "CA {{ .Vars.ClusterSlug }}"}}},
@@ -42,7 +47,20 @@ func TestValidateTemplates(t *testing.T) {
 		{name: "a dns entry that renders an invalid name on sample data is rejected", templates: with(func(t *v1alpha1.CertificateTemplate) { t.DNS = []string{"ok.example.com", "{{ .Request.Name }} svc"} }), msg: `template "web" field dns[1]: renders "example svc" on sample data, which is not a valid DNS name`},
 		{name: "a static ip that is not an IP is rejected", templates: with(func(t *v1alpha1.CertificateTemplate) { t.IP = []string{"10.0.0.256"} }), msg: `template "web" field ip[0]: "10.0.0.256" is not an IP address`},
 		{name: "a templated ip that renders a non-IP on sample data is rejected", templates: with(func(t *v1alpha1.CertificateTemplate) { t.IP = []string{"{{ .Request.Name }}"} }), msg: `template "web" field ip[0]: renders "example" on sample data, which is not an IP address`},
-		{name: "a partial wildcard pattern is rejected", templates: with(func(t *v1alpha1.CertificateTemplate) { t.AllowedDNSNames = []string{"web-*.example.com"} }), msg: `template "web" field allowedDNSNames[0]: pattern "web-*.example.com" has a partial wildcard label "web-*"`},
+		{name: "a partial wildcard pattern is rejected", templates: with(func(t *v1alpha1.CertificateTemplate) { t.AllowedDNSNames = []string{"web-*.example.com"} }), msg: `template "web" field allowedDNSNames[0]: pattern "web-*.example.com" is not valid: label "web-*" mixes "*" with other characters`},
+		{name: "an allow-list that uses request data is rejected", templates: with(func(t *v1alpha1.CertificateTemplate) { t.AllowedDNSNames = []string{"*.{{ .Request.CommonName }}"} }), msg: `template "web" field allowedDNSNames[0]: an allow-list may use only .Vars, .Issuer`},
+		{name: "a URI pattern with a query is rejected", templates: with(func(t *v1alpha1.CertificateTemplate) { t.AllowedURIs = []string{"spiffe://x/*?a=b"} }), msg: `template "web" field allowedURIs[0]: pattern "spiffe://x/*?a=b" is not valid`},
+		{name: "an email pattern with two '@' is rejected", templates: with(func(t *v1alpha1.CertificateTemplate) { t.AllowedEmailAddresses = []string{"*@a@example.com"} }), msg: `template "web" field allowedEmailAddresses[0]: pattern "*@a@example.com" is not valid`},
+		{name: "an allowCA template whose allow-lists cannot be constraints is rejected", templates: with(func(t *v1alpha1.CertificateTemplate) { t.AllowCA = true; t.AllowedDNSNames = []string{"**"} }), msg: `template "web" field allowCA: cannot derive NameConstraints`},
+		{name: "an unconstrainedCA template may allow any name", templates: with(func(t *v1alpha1.CertificateTemplate) {
+			t.AllowCA, t.UnconstrainedCA = true, true
+			t.AllowedDNSNames = []string{"**"}
+		})},
+		{name: "a bad namespace selector is rejected", templates: with(func(t *v1alpha1.CertificateTemplate) {
+			t.Namespaces = &v1alpha1.NamespaceSelector{Selector: &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "tier", Operator: "Near"}}}}
+		}), msg: `template "web" field namespaces.selector: `},
+		{name: "too many vars are rejected before anything renders", templates: []v1alpha1.CertificateTemplate{good}, vars: manyVars(65), msg: `template "vars"`},
+		{name: "a var value over the cap is rejected", templates: []v1alpha1.CertificateTemplate{good}, vars: map[string]string{"ClusterSlug": strings.Repeat("x", 1025)}, msg: `template "vars" field ClusterSlug`},
 		{name: "a bad CIDR is rejected", templates: with(func(t *v1alpha1.CertificateTemplate) { t.AllowedIPRanges = []string{"10.0.0.0/8", "10.0.0.1"} }), msg: `template "web" field allowedIPRanges[1]: "10.0.0.1" is not a CIDR range`},
 		{name: "a URI pattern that does not render is rejected", templates: with(func(t *v1alpha1.CertificateTemplate) { t.AllowedURIs = []string{"{{ .Nope }}"} }), msg: `template "web" field allowedURIs[0]: `},
 		{name: "an email pattern that does not render is rejected", templates: with(func(t *v1alpha1.CertificateTemplate) { t.AllowedEmailAddresses = []string{"{{ template \"x\" }}"} }), msg: `template "web" field allowedEmailAddresses[0]: `},
@@ -57,7 +75,11 @@ func TestValidateTemplates(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			err := ValidateTemplates(tc.templates, tc.ca, vars, issuer)
+			v := vars
+			if tc.vars != nil {
+				v = tc.vars
+			}
+			err := ValidateTemplates(tc.templates, tc.ca, v, issuer)
 			if tc.msg == "" {
 				wantErr(t, err, "")
 				return
@@ -93,4 +115,13 @@ func TestValidateTemplatesSampleData(t *testing.T) {
 			wantErr(t, ValidateTemplates(tmpl, nil, nil, tc.issuer), "")
 		})
 	}
+}
+
+// manyVars is n vars with valid names and values.
+func manyVars(n int) map[string]string {
+	m := map[string]string{"ClusterSlug": "prod-eu1"}
+	for i := range n {
+		m[fmt.Sprintf("V%d", i)] = "x"
+	}
+	return m
 }

@@ -28,7 +28,7 @@ func applyValidity(is *issuance) error {
 	}
 	notAfter := now.Add(d)
 	if notAfter.After(ca.NotAfter) {
-		if is.behavior == v1alpha1.LeafNotAfterError {
+		if is.policy.LeafNotAfterBehavior == v1alpha1.LeafNotAfterError {
 			return requestErrorf(ReasonNotAfterPastCA, "the certificate would be valid until %s, after the CA certificate %q expires at %s; request a shorter duration, rotate the CA, or set leafNotAfterBehavior: Truncate", formatTime(notAfter), certName(ca), formatTime(ca.NotAfter))
 		}
 		is.out.Truncated = true

@@ -43,7 +43,7 @@ func TestApplyValidity(t *testing.T) {
 			t.Parallel()
 			is := prepare(t, tc.tmpl, Request{CSR: csrFor(t, "x")})
 			is.req.Duration = tc.duration
-			is.behavior = tc.behavior
+			is.policy.LeafNotAfterBehavior = tc.behavior
 			if !tc.now.IsZero() {
 				is.now = tc.now
 			}
