@@ -33,6 +33,10 @@ var _ = Describe("A Kubernetes CertificateSigningRequest", func() {
 				CA: v1alpha1.CASpec{SecretName: name},
 				Templates: []v1alpha1.CertificateTemplate{{
 					Name: "kubelet-server", Kind: v1alpha1.ServerKind, Subject: v1alpha1.Subject{CN: "kubelet"}, TTL: 720,
+					AllowedDNSNames: []string{"*.my-namespace.svc.cluster.local"},
+					// Whoever runs the suite may use it (on a real cluster
+					// that need not be a cluster admin).
+					KubernetesCSRs: &v1alpha1.KubernetesCSRRequesters{Usernames: []string{"*"}},
 				}},
 			},
 		}

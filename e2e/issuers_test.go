@@ -11,6 +11,7 @@ import (
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -45,8 +46,11 @@ var _ = Describe("A Certificate with an NstanceIssuer", func() {
 					Name:    "client",
 					Kind:    v1alpha1.ClientKind,
 					Subject: v1alpha1.Subject{CN: "svc-{{ .Vars.ClusterSlug }}", Organization: []string{"Team Clients"}},
-					DNS:     []string{"{{ .Request.Name }}.{{ .Request.Namespace }}.svc"},
-					TTL:     24,
+					// Rendered from the Certificate's name: the requester's,
+					// so allowed like a requested name.
+					DNS:             []string{"{{ .Request.Name }}.{{ .Request.Namespace }}.svc"},
+					AllowedDNSNames: []string{"*.{{ .Request.Namespace }}.svc", "*.{{ .Request.Namespace }}.example.com"},
+					TTL:             24,
 				}},
 			},
 		}
@@ -79,6 +83,31 @@ var _ = Describe("A Certificate with an NstanceIssuer", func() {
 		Expect(leaf.DNSNames).To(ContainElement("client."+ns+".svc"), ".Request.Name is the Certificate's name")
 		Expect(leaf.ExtKeyUsage).To(Equal([]x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}))
 		Expect(leaf.NotAfter.Sub(leaf.NotBefore)).To(BeNumerically("~", 24*time.Hour+30*time.Second, time.Minute), "template ttl 24h caps the default 90 days")
+	})
+
+	It("is refused, not signed as asked, when its template annotation is empty", func() {
+		crt := certificate(ns, "empty", nstanceIssuerRef("team"), "x.evil.example.org")
+		crt.Annotations = map[string]string{v1alpha1.TemplateAnnotation: ""}
+		Expect(k8s.Create(context.Background(), crt)).To(Succeed())
+		var cr *cmapi.CertificateRequest
+		Eventually(func(g Gomega) {
+			g.Expect(k8s.Get(context.Background(), client.ObjectKeyFromObject(crt), crt)).To(Succeed())
+			cr = latestRequest(g, crt)
+			g.Expect(cr.Annotations).To(HaveKeyWithValue(v1alpha1.TemplateAnnotation, ""), "cert-manager copies the empty annotation")
+			var ready *cmapi.CertificateRequestCondition
+			for i := range cr.Status.Conditions {
+				if cr.Status.Conditions[i].Type == cmapi.CertificateRequestConditionReady {
+					ready = &cr.Status.Conditions[i]
+				}
+			}
+			g.Expect(ready).NotTo(BeNil())
+			g.Expect(ready.Reason).To(Equal(cmapi.CertificateRequestReasonFailed))
+			g.Expect(ready.Message).To(ContainSubstring("present but empty"))
+		}).Should(Succeed())
+		Expect(cr.Status.Certificate).To(BeEmpty())
+		secret := &corev1.Secret{}
+		err := k8s.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "empty-tls"}, secret)
+		Expect(err == nil && len(secret.Data["tls.crt"]) > 0).To(BeFalse(), "no certificate was delivered")
 	})
 
 	It("is not Ready when it asks for a SAN outside the template's policy, and says why", func() {

@@ -99,7 +99,7 @@ var _ = Describe("A workload serving TLS from the Certificate's Secret (NodePort
 		issuer := &v1alpha1.NstanceIssuer{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "app"},
 			Spec: v1alpha1.IssuerSpec{CA: v1alpha1.CASpec{SecretName: "app-ca"}, DefaultTemplate: "app",
-				Templates: []v1alpha1.CertificateTemplate{{Name: "app", Kind: v1alpha1.ServerKind}}},
+				Templates: []v1alpha1.CertificateTemplate{{Name: "app", Kind: v1alpha1.ServerKind, AllowedDNSNames: []string{"*.{{ .Request.Namespace }}.svc"}}}},
 		}
 		Expect(k8s.Create(ctx, issuer)).To(Succeed())
 		issuerReady(issuer)
@@ -161,7 +161,7 @@ var _ = Describe("A workload serving TLS from the Certificate's Secret (NodePort
 		issuer := &v1alpha1.NstanceIssuer{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "short"},
 			Spec: v1alpha1.IssuerSpec{CA: v1alpha1.CASpec{SecretName: "ttl-ca"}, DefaultTemplate: "short",
-				Templates: []v1alpha1.CertificateTemplate{{Name: "short", TTL: 1}}},
+				Templates: []v1alpha1.CertificateTemplate{{Name: "short", TTL: 1, AllowedDNSNames: []string{"*.{{ .Request.Namespace }}.svc"}}}},
 		}
 		Expect(k8s.Create(ctx, issuer)).To(Succeed())
 		issuerReady(issuer)

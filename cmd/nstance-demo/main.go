@@ -363,7 +363,7 @@ func newCSR(cn string, dns ...string) ([]byte, error) {
 }
 
 func kubernetesCSR(ctx context.Context, c client.Client) ([]byte, error) {
-	req, err := newCSR("node-1", "node-1.example.internal")
+	req, err := newCSR("node-1", "node-1.nodes.demo.internal")
 	if err != nil {
 		return nil, err
 	}

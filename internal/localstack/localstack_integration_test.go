@@ -236,7 +236,12 @@ func TestIngressShim(t *testing.T) {
 	ns := namespace(t)
 	create(t, &v1alpha1.NstanceClusterIssuer{
 		ObjectMeta: metav1.ObjectMeta{Name: "ingress-ca"},
-		Spec:       v1alpha1.IssuerSpec{CA: v1alpha1.CASpec{SecretName: "ingress-ca", Generate: &v1alpha1.CATemplate{Subject: v1alpha1.Subject{CN: "Ingress CA"}, TTL: 8760}}},
+		Spec: v1alpha1.IssuerSpec{
+			CA: v1alpha1.CASpec{SecretName: "ingress-ca", Generate: &v1alpha1.CATemplate{Subject: v1alpha1.Subject{CN: "Ingress CA"}, TTL: 8760}},
+			// ingress-shim copies no template annotation: the default applies.
+			DefaultTemplate: "web",
+			Templates:       []v1alpha1.CertificateTemplate{{Name: "web", AllowedDNSNames: []string{"*.example.com"}}},
+		},
 	})
 	pathType := networkingv1.PathTypePrefix
 	create(t, &networkingv1.Ingress{

@@ -50,7 +50,10 @@ func TestTemplateSANsFromRequestDataPassThePolicy(t *testing.T) {
 		wantMsg []string
 	}{
 		{name: "a DNS name rendered from the CN is checked like a requested one",
-			tmpl:    templ("web", func(t *v1alpha1.CertificateTemplate) { t.DNS = []string{"{{ .Request.CommonName }}"}; t.AllowedDNSNames = []string{"*.example.com"} }),
+			tmpl: templ("web", func(t *v1alpha1.CertificateTemplate) {
+				t.DNS = []string{"{{ .Request.CommonName }}"}
+				t.AllowedDNSNames = []string{"*.example.com"}
+			}),
 			csr:     x509.CertificateRequest{Subject: pkix.Name{CommonName: "evil.example.org"}},
 			wantErr: "RequestError/" + ReasonPolicyViolation, wantMsg: []string{`"evil.example.org"`, "field dns[0] from request data", "allowedDNSNames"}},
 		{name: "an IP rendered from the CN is checked like a requested one",
@@ -158,7 +161,9 @@ var (
 
 func TestSubjectsAreCheckedAndReencoded(t *testing.T) {
 	t.Parallel()
-	atv := func(oid asn1.ObjectIdentifier, v any) pkix.AttributeTypeAndValue { return pkix.AttributeTypeAndValue{Type: oid, Value: v} }
+	atv := func(oid asn1.ObjectIdentifier, v any) pkix.AttributeTypeAndValue {
+		return pkix.AttributeTypeAndValue{Type: oid, Value: v}
+	}
 	rdn := func(atvs ...pkix.AttributeTypeAndValue) pkix.RelativeDistinguishedNameSET { return atvs }
 	allowAll := templ("web", func(t *v1alpha1.CertificateTemplate) {
 		t.AllowedDNSNames = []string{"*.example.com"}
@@ -173,16 +178,22 @@ func TestSubjectsAreCheckedAndReencoded(t *testing.T) {
 		check   func(t *testing.T, c *x509.Certificate)
 	}{
 		{name: "several CNs are refused (Go keeps only the last)", tmpl: allowAll,
-			raw:     func(t *testing.T) []byte { return rawSubject(t, rdn(atv(oidCN, "a.example.com")), rdn(atv(oidCN, "evil.example.org"))) },
+			raw: func(t *testing.T) []byte {
+				return rawSubject(t, rdn(atv(oidCN, "a.example.com")), rdn(atv(oidCN, "evil.example.org")))
+			},
 			wantErr: "RequestError/" + ReasonInvalidSubject, wantMsg: []string{"2 cn attributes"}},
 		{name: "a multi-valued RDN is refused", tmpl: allowAll,
-			raw:     func(t *testing.T) []byte { return rawSubject(t, rdn(atv(oidCN, "a.example.com"), atv(oidO, "system:masters"))) },
+			raw: func(t *testing.T) []byte {
+				return rawSubject(t, rdn(atv(oidCN, "a.example.com"), atv(oidO, "system:masters")))
+			},
 			wantErr: "RequestError/" + ReasonInvalidSubject, wantMsg: []string{"multi-valued RDN"}},
 		{name: "an emailAddress attribute is refused", tmpl: allowAll,
 			raw:     func(t *testing.T) []byte { return rawSubject(t, rdn(atv(oidEmail, "root@example.com"))) },
 			wantErr: "RequestError/" + ReasonInvalidSubject, wantMsg: []string{"email SAN"}},
 		{name: "an unknown attribute is refused", tmpl: allowAll,
-			raw:     func(t *testing.T) []byte { return rawSubject(t, rdn(atv(asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 1}, "x"))) },
+			raw: func(t *testing.T) []byte {
+				return rawSubject(t, rdn(atv(asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 1}, "x")))
+			},
 			wantErr: "RequestError/" + ReasonInvalidSubject, wantMsg: []string{"1.3.6.1.4.1.99999.1"}},
 		{name: "a non-string value is refused", tmpl: allowAll,
 			raw:     func(t *testing.T) []byte { return rawSubject(t, rdn(atv(oidO, 42))) },

@@ -6,7 +6,7 @@ import (
 	"net"
 	"net/url"
 	"slices"
-		"testing"
+	"testing"
 	"time"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"

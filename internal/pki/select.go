@@ -22,9 +22,6 @@ type Policy struct {
 	LeafNotAfterBehavior v1alpha1.LeafNotAfterBehavior
 }
 
-// name names who sets the policy, for messages.
-func (p Policy) name() string { return policyName(p.Template) }
-
 // SelectPolicy picks the policy a request is signed under from the
 // request's annotations: the template the issuer.nstance.dev/template
 // annotation names; without the annotation the issuer's defaultTemplate;
