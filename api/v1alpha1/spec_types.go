@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The nstance-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package v1alpha1
 
 import (
@@ -49,7 +65,8 @@ type IssuerSpec struct {
 	// cert-manager's CA issuer: any subject, SANs and usages, no CA
 	// certificates, within the CA's lifetime. Default false: such a request
 	// fails with reason NoTemplate. It never applies to a request whose
-	// template annotation is present, even empty.
+	// template annotation is present, even empty, nor to Kubernetes CSRs,
+	// which need a template that allows them.
 	// +optional
 	AllowPassThrough bool `json:"allowPassThrough,omitempty"`
 
@@ -242,8 +259,8 @@ type CertificateTemplate struct {
 	// exactly one label, so '*.example.com' allows 'a.example.com' but
 	// neither 'example.com' nor 'a.b.example.com'; '**' as the leftmost
 	// label matches one or more labels ('**.example.com'); '**' alone
-	// allows any DNS name. Templated from .Vars, .Issuer and vouched request
-	// fields only. Unset: no DNS name may be requested.
+	// allows any DNS name. Templated from .Vars, .Issuer and
+	// .Request.Namespace only. Unset: no DNS name may be requested.
 	// +optional
 	// +kubebuilder:validation:MaxItems=64
 	// +kubebuilder:validation:items:MaxLength=1024

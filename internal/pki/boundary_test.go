@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The nstance-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package pki
 
 import (
@@ -422,4 +438,49 @@ func TestKubernetesCSRsNeedATemplateThatAllowsThem(t *testing.T) {
 		r.KubernetesCSR, r.Namespace, r.Username, r.IsCA = true, "", "system:node:worker-1", true
 	})
 	wantErr(t, err, "RequestError/"+ReasonPolicyViolation, "allowCA")
+}
+
+// Found in review: each was signed before.
+func TestReviewFindingsAreRefused(t *testing.T) {
+	t.Parallel()
+	t.Run("a CN equal to an email SAN but for the local part's case is not that SAN", func(t *testing.T) {
+		t.Parallel()
+		tmpl := templ("client", func(t *v1alpha1.CertificateTemplate) {
+			t.Kind = v1alpha1.ClientKind
+			t.AllowedEmailAddresses = []string{"alice@example.com"}
+		})
+		_, err := issueFor(t, tmpl, x509.CertificateRequest{Subject: pkix.Name{CommonName: "ALICE@example.com"}, EmailAddresses: []string{"alice@example.com"}})
+		wantErr(t, err, "RequestError/"+ReasonPolicyViolation, `"ALICE@example.com"`)
+		_, err = issueFor(t, tmpl, x509.CertificateRequest{Subject: pkix.Name{CommonName: "alice@EXAMPLE.com"}, EmailAddresses: []string{"alice@example.com"}})
+		wantErr(t, err, "")
+	})
+	t.Run("an allow-list may not use a user name, which may hold '*'", func(t *testing.T) {
+		t.Parallel()
+		tmpl := templ("self", func(t *v1alpha1.CertificateTemplate) {
+			t.AllowedCommonNames = []string{"{{ .Request.Username }}"}
+			t.KubernetesCSRs = &v1alpha1.KubernetesCSRRequesters{Usernames: []string{"oidc:*"}}
+		})
+		_, err := issueFor(t, tmpl, x509.CertificateRequest{Subject: pkix.Name{CommonName: "oidc:alice"}}, func(r *Request) {
+			r.KubernetesCSR, r.Namespace, r.Username = true, "", "oidc:*"
+		})
+		wantErr(t, err, "TemplateError", "allowedCommonNames[0]", "only .Vars, .Issuer and .Request.Namespace")
+		wantErr(t, ValidateTemplates([]v1alpha1.CertificateTemplate{*tmpl}, nil, nil, IssuerData{Name: "ca", Kind: "NstanceClusterIssuer"}),
+			"TemplateError", "allowedCommonNames[0]")
+	})
+	t.Run("a Kubernetes CSR is never signed as asked, even where pass-through is allowed", func(t *testing.T) {
+		t.Parallel()
+		_, err := issueFor(t, nil, x509.CertificateRequest{Subject: pkix.Name{CommonName: "kube-admin", Organization: []string{"system:masters"}}}, func(r *Request) {
+			r.KubernetesCSR, r.Namespace, r.Username = true, "", "mallory"
+		})
+		wantErr(t, err, "RequestError/"+ReasonRequesterNotAllowed, "never signed without a template")
+	})
+	t.Run("a subject equal to the CA's but for case is the CA's", func(t *testing.T) {
+		t.Parallel()
+		tmpl := templ("any", func(t *v1alpha1.CertificateTemplate) {
+			t.AllowedCommonNames = []string{"*"}
+			t.AllowedSubject = &v1alpha1.SubjectPatterns{Organization: []string{"*"}}
+		})
+		_, err := issueFor(t, tmpl, x509.CertificateRequest{Subject: pkix.Name{CommonName: "TEST INTERMEDIATE", Organization: []string{"test"}}})
+		wantErr(t, err, "RequestError/"+ReasonPolicyViolation, "the CA's own subject")
+	})
 }

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The nstance-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package pki
 
 import (
@@ -97,8 +113,8 @@ func (is *issuance) renderPatterns(field string, texts []string) ([]string, erro
 	}
 	out := make([]string, len(vals))
 	for i, v := range vals {
-		if !v.trusted {
-			return nil, templateErrorf(is.tmpl.Name, v.field, "an allow-list may use only .Vars, .Issuer, .Request.Namespace, .Request.Username and .Request.Groups; fix the template")
+		if !allowListTrusted(v.text) {
+			return nil, templateErrorf(is.tmpl.Name, v.field, "an allow-list may use only .Vars, .Issuer and .Request.Namespace; fix the template")
 		}
 		out[i] = v.value
 	}
@@ -200,7 +216,15 @@ func (is *issuance) cnIsSAN(cn string) bool {
 	return slices.ContainsFunc(c.DNSNames, func(d string) bool { return dnsKey(d) == dnsKey(cn) }) ||
 		slices.ContainsFunc(c.IPAddresses, func(ip net.IP) bool { return ip.String() == cn }) ||
 		slices.ContainsFunc(c.URIs, func(u *url.URL) bool { return u.String() == cn }) ||
-		slices.ContainsFunc(c.EmailAddresses, func(e string) bool { return strings.EqualFold(e, cn) })
+		slices.ContainsFunc(c.EmailAddresses, func(e string) bool { return sameEmail(e, cn) })
+}
+
+// sameEmail compares email addresses as the policy and NameConstraints
+// do: the local part exactly, the domain ignoring case.
+func sameEmail(a, b string) bool {
+	al, ad, aok := strings.Cut(a, "@")
+	bl, bd, bok := strings.Cut(b, "@")
+	return aok && bok && al == bl && strings.EqualFold(ad, bd)
 }
 
 // maxCommonNameLength is ub-common-name (RFC 5280, appendix A).
@@ -237,20 +261,27 @@ func notAllowed(o origin, value, tmpl, field string, allowed []string) error {
 // trusted data (templateTrusted), remembering the answer per text: the
 // same few texts are asked about for every request. A text that does not
 // parse is not trusted.
-func fieldTrusted(text string) bool {
+func fieldTrusted(text string) bool { return cachedTrust("f", text, templateTrusted) }
+
+// allowListTrusted is fieldTrusted for the text of an allow-list entry
+// (patternTrusted).
+func allowListTrusted(text string) bool { return cachedTrust("p", text, patternTrusted) }
+
+func cachedTrust(kind, text string, check func(string) (bool, error)) bool {
 	if !strings.Contains(text, "{{") {
 		return true
 	}
-	if v, ok := trustCache.m.Load(text); ok {
+	key := kind + "\x00" + text
+	if v, ok := trustCache.m.Load(key); ok {
 		return v.(bool)
 	}
-	trusted, err := templateTrusted(text)
+	trusted, err := check(text)
 	trusted = trusted && err == nil
-	if trustCache.size.Add(int64(len(text))) > trustCacheMax {
+	if trustCache.size.Add(int64(len(key))) > trustCacheMax {
 		trustCache.m.Clear()
-		trustCache.size.Store(int64(len(text)))
+		trustCache.size.Store(int64(len(key)))
 	}
-	trustCache.m.Store(text, trusted)
+	trustCache.m.Store(key, trusted)
 	return trusted
 }
 

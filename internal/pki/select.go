@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The nstance-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package pki
 
 import (
@@ -75,6 +91,9 @@ func templateNames(spec *v1alpha1.IssuerSpec) string {
 func checkRequester(is *issuance) error {
 	t, req := is.tmpl, is.req
 	if t == nil {
+		if req.KubernetesCSR {
+			return requestErrorf(ReasonRequesterNotAllowed, "Kubernetes CSRs are never signed without a template, even where the issuer allows pass-through; set annotation %s to a template whose kubernetesCSRs allows user %s", v1alpha1.TemplateAnnotation, quote(req.Username))
+		}
 		return nil
 	}
 	if req.KubernetesCSR {

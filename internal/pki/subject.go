@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The nstance-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package pki
 
 import (
@@ -280,7 +296,9 @@ func checkSubjectNotCA(is *issuance) error {
 	if err != nil {
 		return requestErrorf(ReasonPolicyViolation, "the certificate's subject cannot be encoded: %v", err)
 	}
-	if bytes.Equal(raw, is.ca.Cert.RawSubject) {
+	// A name equal to the CA's under RFC 5280's comparison (case and
+	// string type aside) counts as the CA's too.
+	if bytes.Equal(raw, is.ca.Cert.RawSubject) || strings.EqualFold(is.cert.Subject.String(), is.ca.Cert.Subject.String()) {
 		return requestErrorf(ReasonPolicyViolation, "the certificate's subject %s is the CA's own subject; request a different subject", quote(is.cert.Subject.String()))
 	}
 	return nil

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The nstance-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package pki
 
 import (
@@ -11,6 +27,13 @@ import (
 // and stay trusted.
 var vouchedRequestFields = map[string]bool{"Namespace": true, "Username": true, "Groups": true}
 
+// patternRequestFields are the vouched request fields an allow-list may
+// use. Only the namespace: a namespace name is a DNS label, while a user
+// or group name may hold '*', which a pattern would read as a wildcard
+// (a user "oidc:*" allowed CNs "{{ .Request.Username }}" would match
+// every oidc user).
+var patternRequestFields = map[string]bool{"Namespace": true}
+
 // templateTrusted tells whether a template field text references only
 // data the requester does not control: .Vars, .Issuer and the vouched
 // request fields (.Request.Namespace, .Request.Username, .Request.Groups).
@@ -21,6 +44,18 @@ var vouchedRequestFields = map[string]bool{"Namespace": true, "Username": true, 
 // parenthesized value: the analysis fails closed. A text without actions
 // is trusted; a text that does not parse is an error.
 func templateTrusted(text string) (bool, error) {
+	return templateUsesOnly(text, vouchedRequestFields)
+}
+
+// patternTrusted is templateTrusted for the texts of allow-lists, which may
+// use only patternRequestFields of the request.
+func patternTrusted(text string) (bool, error) {
+	return templateUsesOnly(text, patternRequestFields)
+}
+
+// templateUsesOnly tells whether text references only .Vars, .Issuer and
+// the given fields of .Request.
+func templateUsesOnly(text string, vouched map[string]bool) (bool, error) {
 	if !strings.Contains(text, "{{") {
 		return true, nil
 	}
@@ -31,7 +66,7 @@ func templateTrusted(text string) (bool, error) {
 	if t.Tree == nil || t.Root == nil {
 		return true, nil
 	}
-	return trustedNode(t.Root, scope{root: true}), nil
+	return trustedNode(t.Root, scope{root: true, vouched: vouched}), nil
 }
 
 // scope is what dot is where a node is evaluated.
@@ -41,6 +76,8 @@ type scope struct {
 	// trusted: dot is a value derived from trusted data only (inside a
 	// with whose pipeline is trusted), so all of it is trusted.
 	trusted bool
+	// vouched are the fields of .Request that count as trusted.
+	vouched map[string]bool
 }
 
 // trustedNode tells whether n references only trusted data when dot is
@@ -74,10 +111,10 @@ func trustedNode(n parse.Node, s scope) bool {
 		// Inside, dot is the pipeline's value; in the else branch it is
 		// unchanged.
 		pipe := trustedNode(n.Pipe, s)
-		return pipe && trustedNode(n.List, scope{trusted: true}) && trustedNode(n.ElseList, s)
+		return pipe && trustedNode(n.List, scope{trusted: true, vouched: s.vouched}) && trustedNode(n.ElseList, s)
 	case *parse.FieldNode:
 		if s.root {
-			return trustedPath(n.Ident)
+			return trustedPath(n.Ident, s.vouched)
 		}
 		return s.trusted
 	case *parse.DotNode:
@@ -99,14 +136,14 @@ func allTrusted(nodes []parse.Node, s scope) bool {
 
 // trustedPath tells whether a field path from the RenderData, e.g.
 // [Request Namespace], leads to trusted data.
-func trustedPath(path []string) bool {
+func trustedPath(path []string, vouched map[string]bool) bool {
 	switch {
 	case len(path) == 0:
 		return false
 	case path[0] == "Vars" || path[0] == "Issuer":
 		return true
 	case path[0] == "Request":
-		return len(path) >= 2 && vouchedRequestFields[path[1]]
+		return len(path) >= 2 && vouched[path[1]]
 	}
 	return false
 }

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The nstance-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package pki
 
 import (
@@ -185,11 +201,11 @@ func validateAllowLists(t *v1alpha1.CertificateTemplate, data RenderData, b *req
 	for _, l := range lists {
 		for i, text := range l.texts {
 			field := fmt.Sprintf("%s[%d]", l.field, i)
-			if !fieldTrusted(text) {
-				if _, err := templateTrusted(text); err != nil {
+			if !allowListTrusted(text) {
+				if _, err := patternTrusted(text); err != nil {
 					return nil, templateErrorf(t.Name, field, "%v", err)
 				}
-				return nil, templateErrorf(t.Name, field, "an allow-list may use only .Vars, .Issuer, .Request.Namespace, .Request.Username and .Request.Groups, never other request data; fix the template")
+				return nil, templateErrorf(t.Name, field, "an allow-list may use only .Vars, .Issuer and .Request.Namespace, never other request data; fix the template")
 			}
 			v, terr := renderField(t.Name, field, text, data, b)
 			if terr != nil {
