@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The nstance-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package controller
 
 import (
@@ -8,6 +24,7 @@ import (
 
 	experimentalapi "github.com/cert-manager/cert-manager/pkg/apis/experimental/v1alpha1"
 	"github.com/cert-manager/issuer-lib/controllers/signer"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -160,4 +177,21 @@ func TestParsedCAsAreForgotten(t *testing.T) {
 	if n := s.cachedCAs(); n != 0 {
 		t.Errorf("cached CAs after the issuer went = %d, want 0", n)
 	}
+}
+
+func TestForgetIssuerDropsItsMetricSeries(t *testing.T) {
+	t.Parallel()
+	gone := issuerRef{Kind: KindIssuer, NamespacedName: types.NamespacedName{Namespace: "metrics-test", Name: "gone"}}
+	kept := issuerRef{Kind: KindIssuer, NamespacedName: types.NamespacedName{Namespace: "metrics-test", Name: "kept"}}
+	for _, ref := range []issuerRef{gone, kept} {
+		caExpiry.WithLabelValues(ref.Kind, ref.Namespace, ref.Name).Set(1)
+	}
+	(&Signer{}).ForgetIssuer(gone)
+	if caExpiry.DeleteLabelValues(gone.Kind, gone.Namespace, gone.Name) {
+		t.Errorf("the deleted issuer's CA-expiry series is still exported")
+	}
+	if got := testutil.ToFloat64(caExpiry.WithLabelValues(kept.Kind, kept.Namespace, kept.Name)); got != 1 {
+		t.Errorf("another issuer's series = %v, want 1", got)
+	}
+	caExpiry.DeleteLabelValues(kept.Kind, kept.Namespace, kept.Name)
 }

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The nstance-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package controller
 
 import (
@@ -13,6 +29,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 )
 
 func cond(typ cmapi.CertificateRequestConditionType, status cmmeta.ConditionStatus, reason string) cmapi.CertificateRequestCondition {
@@ -109,8 +127,8 @@ func TestWithoutGenericIssuedEvent(t *testing.T) {
 	cr := &cmapi.CertificateRequest{}
 	r.Eventf(cr, nil, corev1.EventTypeNormal, "Issued", "Synced", "Succeeded signing the CertificateRequest")
 	r.Eventf(cr, nil, corev1.EventTypeWarning, "PermanentError", "SyncFailed", "bad %s", "csr")
-	r.Eventf(cr, nil, corev1.EventTypeNormal, ReasonCertificateIssued, "Sign", "serial %X", 10)
-	want := []recordedEvent{{"PermanentError", "bad csr"}, {ReasonCertificateIssued, "serial A"}}
+	r.Eventf(cr, nil, corev1.EventTypeNormal, v1alpha1.EventReasonCertificateIssued, "Sign", "serial %X", 10)
+	want := []recordedEvent{{"PermanentError", "bad csr"}, {v1alpha1.EventReasonCertificateIssued, "serial A"}}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("recorded %v, want %v", got, want)
 	}

@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The nstance-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package controller
 
 import (
@@ -110,12 +126,12 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 			case KindIssuer, KindClusterIssuer:
 				kind := gvk.Kind
 				b.WatchesRawSource(source.Channel(secrets.Events(kind), &handler.EnqueueRequestForObject{}))
-				// Forget a deleted issuer's Secret watch, timers and parsed CA.
+				// Forget a deleted issuer's Secret watch, timers, parsed CA and metric.
 				b.Watches(newIssuerObject(kind), handler.Funcs{
 					DeleteFunc: func(_ context.Context, e event.DeleteEvent, _ workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 						ref := issuerRef{Kind: kind, NamespacedName: types.NamespacedName{Namespace: e.Object.GetNamespace(), Name: e.Object.GetName()}}
 						secrets.Forget(ref)
-						s.ForgetCA(ref)
+						s.ForgetIssuer(ref)
 					},
 				})
 			default:

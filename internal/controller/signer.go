@@ -1,8 +1,23 @@
+/*
+Copyright 2026 The nstance-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package controller
 
 import (
 	"context"
-	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/json"
@@ -33,22 +48,16 @@ import (
 
 // Event reasons this controller records, beyond issuer-lib's own.
 const (
-	ReasonCertificateIssued = "CertificateIssued"
-	ReasonLifetimeTruncated = "LifetimeTruncated"
-	ReasonEd25519Server     = "Ed25519ServerCertificate"
-	ReasonCAGenerated       = "CAGenerated"
-	ReasonCAExpiringSoon    = "CAExpiringSoon"
-	GeneratedForAnnotation  = "issuer.nstance.dev/generated-for"
-	statusFieldOwner        = "nstance-issuer-ca-status"
-	defaultCAExpiryWarning  = 30 * 24 * time.Hour
-	eventActionSign         = "Sign"
-	eventActionCheck        = "Check"
-	eventActionGenerateCA   = "GenerateCA"
-	secretKeyTLSCert        = corev1.TLSCertKey
-	secretKeyTLSKey         = corev1.TLSPrivateKeyKey
-	secretKeyCA             = "ca.crt"
-	managedByLabel          = "app.kubernetes.io/managed-by"
-	managedByValue          = "nstance-issuer"
+	statusFieldOwner       = "nstance-issuer-ca-status"
+	defaultCAExpiryWarning = 30 * 24 * time.Hour
+	eventActionSign        = "Sign"
+	eventActionCheck       = "Check"
+	eventActionGenerateCA  = "GenerateCA"
+	secretKeyTLSCert       = corev1.TLSCertKey
+	secretKeyTLSKey        = corev1.TLSPrivateKeyKey
+	secretKeyCA            = "ca.crt"
+	managedByLabel         = "app.kubernetes.io/managed-by"
+	managedByValue         = "nstance-issuer"
 )
 
 // Signer is the glue between issuer-lib and the PKI core: it implements
@@ -176,20 +185,16 @@ func (s *Signer) Sign(ctx context.Context, cr signer.CertificateRequestObject, o
 	if issued.PassThrough {
 		template = "(none: pass-through)"
 	}
-	s.Recorder.Eventf(regarding, v.obj, corev1.EventTypeNormal, ReasonCertificateIssued, eventActionSign,
+	s.Recorder.Eventf(regarding, v.obj, corev1.EventTypeNormal, v1alpha1.EventReasonCertificateIssued, eventActionSign,
 		"Issued certificate serial %s from template %s, valid until %s, signed by %s",
 		formatSerial(issued.Cert), template, issued.Cert.NotAfter.UTC().Format(time.RFC3339), v)
 	if issued.Truncated {
-		s.Recorder.Eventf(regarding, v.obj, corev1.EventTypeWarning, ReasonLifetimeTruncated, eventActionSign,
+		s.Recorder.Eventf(regarding, v.obj, corev1.EventTypeWarning, v1alpha1.EventReasonLifetimeTruncated, eventActionSign,
 			"Lifetime cut to the CA's NotAfter %s (requested until %s); rotate the CA of %s",
 			issued.Cert.NotAfter.UTC().Format(time.RFC3339), issued.RequestedNotAfter.UTC().Format(time.RFC3339), v)
 	}
 	for _, w := range issued.Warnings {
-		reason := "IssuanceWarning"
-		if _, ok := issued.Cert.PublicKey.(ed25519.PublicKey); ok {
-			reason = ReasonEd25519Server
-		}
-		s.Recorder.Eventf(regarding, v.obj, corev1.EventTypeWarning, reason, eventActionSign, "%s", w)
+		s.Recorder.Eventf(regarding, v.obj, corev1.EventTypeWarning, w.Reason, eventActionSign, "%s", w.Message)
 	}
 	logger.V(1).Info("signed", "serial", formatSerial(issued.Cert), "template", issued.Template, "notAfter", issued.Cert.NotAfter)
 	return signer.PEMBundle{ChainPEM: issued.ChainPEM, CAPEM: issued.CAPEM}, nil
@@ -327,6 +332,14 @@ func (s *Signer) ForgetCA(ref issuerRef) {
 	s.mu.Unlock()
 }
 
+// ForgetIssuer drops what the signer keeps for a deleted issuer: its parsed
+// CA and its CA-expiry metric series, so no alert fires for an issuer that
+// is gone.
+func (s *Signer) ForgetIssuer(ref issuerRef) {
+	s.ForgetCA(ref)
+	caExpiry.DeleteLabelValues(ref.Kind, ref.Namespace, ref.Name)
+}
+
 // cachedCAs is the number of parsed CAs kept, for tests.
 func (s *Signer) cachedCAs() int {
 	s.mu.Lock()
@@ -347,7 +360,7 @@ func (s *Signer) generateCA(ctx context.Context, v issuerView) (*corev1.Secret, 
 			Name:        v.secretKey.Name,
 			Namespace:   v.secretKey.Namespace,
 			Labels:      map[string]string{managedByLabel: managedByValue},
-			Annotations: map[string]string{GeneratedForAnnotation: v.String()},
+			Annotations: map[string]string{v1alpha1.GeneratedForAnnotation: v.String()},
 		},
 		Type: corev1.SecretTypeTLS,
 		Data: map[string][]byte{secretKeyTLSCert: certPEM, secretKeyTLSKey: keyPEM, secretKeyCA: certPEM},
@@ -358,7 +371,7 @@ func (s *Signer) generateCA(ctx context.Context, v issuerView) (*corev1.Secret, 
 		}
 		return nil, fmt.Errorf("cannot create the generated CA Secret %s: %w", v.secretKey, err)
 	}
-	s.Recorder.Eventf(v.obj, nil, corev1.EventTypeNormal, ReasonCAGenerated, eventActionGenerateCA,
+	s.Recorder.Eventf(v.obj, nil, corev1.EventTypeNormal, v1alpha1.EventReasonCAGenerated, eventActionGenerateCA,
 		"Generated a self-signed CA in Secret %s", v.secretKey)
 	log.FromContext(ctx).Info("generated CA", "secret", v.secretKey)
 	return secret, nil
@@ -379,7 +392,7 @@ func (s *Signer) observeCA(ctx context.Context, v issuerView, ca *pki.CA) {
 	if warnAt := notAfter.Add(-warn); now.Before(warnAt) {
 		s.Secrets.NotifyAt(v.ref, warnAt)
 	} else {
-		s.Recorder.Eventf(v.obj, nil, corev1.EventTypeWarning, ReasonCAExpiringSoon, eventActionCheck,
+		s.Recorder.Eventf(v.obj, nil, corev1.EventTypeWarning, v1alpha1.EventReasonCAExpiringSoon, eventActionCheck,
 			"CA certificate %q expires at %s; put a renewed CA in Secret %s", ca.Cert.Subject.String(), notAfter.UTC().Format(time.RFC3339), v.secretKey)
 		s.Secrets.NotifyAt(v.ref, notAfter.Add(time.Second))
 	}

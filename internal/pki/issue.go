@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The nstance-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package pki
 
 import (
@@ -192,7 +208,10 @@ func addWarnings(is *issuance) error {
 	if is.keyAlg == v1alpha1.Ed25519KeyAlgorithm {
 		for _, u := range is.cert.ExtKeyUsage {
 			if u == x509.ExtKeyUsageServerAuth {
-				is.out.Warnings = append(is.out.Warnings, "Ed25519 server certificates are rejected by browsers; use ECDSA or RSA for web traffic")
+				is.out.Warnings = append(is.out.Warnings, Warning{
+					Reason:  v1alpha1.EventReasonEd25519ServerCertificate,
+					Message: "Ed25519 server certificates are rejected by browsers; use ECDSA or RSA for web traffic",
+				})
 				break
 			}
 		}

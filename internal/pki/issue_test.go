@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The nstance-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package pki
 
 import (
@@ -240,7 +256,7 @@ func TestIssueTruncatesToTheCA(t *testing.T) {
 
 func TestIssueWarnings(t *testing.T) {
 	t.Parallel()
-	const edWarning = "Ed25519 server certificates are rejected by browsers; use ECDSA or RSA for web traffic"
+	edWarning := Warning{Reason: v1alpha1.EventReasonEd25519ServerCertificate, Message: "Ed25519 server certificates are rejected by browsers; use ECDSA or RSA for web traffic"}
 	kind := func(k v1alpha1.TemplateKind) *v1alpha1.CertificateTemplate {
 		return templ("t", func(t *v1alpha1.CertificateTemplate) { t.Kind = k; t.AllowedCommonNames = []string{"x"} })
 	}
@@ -249,13 +265,13 @@ func TestIssueWarnings(t *testing.T) {
 		tmpl *v1alpha1.CertificateTemplate
 		key  string
 		eku  []x509.ExtKeyUsage
-		want []string
+		want []Warning
 	}{
-		{name: "an Ed25519 server certificate warns", tmpl: kind(v1alpha1.ServerKind), key: "ed25519", want: []string{edWarning}},
-		{name: "an Ed25519 peer certificate warns", tmpl: kind(v1alpha1.PeerKind), key: "ed25519", want: []string{edWarning}},
+		{name: "an Ed25519 server certificate warns", tmpl: kind(v1alpha1.ServerKind), key: "ed25519", want: []Warning{edWarning}},
+		{name: "an Ed25519 peer certificate warns", tmpl: kind(v1alpha1.PeerKind), key: "ed25519", want: []Warning{edWarning}},
 		{name: "an Ed25519 client certificate does not warn", tmpl: kind(v1alpha1.ClientKind), key: "ed25519"},
 		{name: "an ECDSA server certificate does not warn", tmpl: kind(v1alpha1.ServerKind), key: "ecdsa256"},
-		{name: "a pass-through Ed25519 certificate with server auth warns", key: "ed25519", eku: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, want: []string{edWarning}},
+		{name: "a pass-through Ed25519 certificate with server auth warns", key: "ed25519", eku: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, want: []Warning{edWarning}},
 		{name: "a pass-through Ed25519 certificate without server auth does not warn", key: "ed25519", eku: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}},
 	}
 	for _, tc := range tests {

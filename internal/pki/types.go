@@ -1,3 +1,19 @@
+/*
+Copyright 2026 The nstance-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 // Package pki is the pure certificate core of nstance-issuer: it loads and
 // generates CAs, renders templates, applies a template's policy to a CSR and
 // signs the result. It knows nothing of Kubernetes clients; every function
@@ -115,5 +131,12 @@ type Issued struct {
 	RequestedNotAfter time.Time
 	// Warnings are things a person should know, e.g. an Ed25519 key on a
 	// server certificate, which browsers reject.
-	Warnings []string
+	Warnings []Warning
+}
+
+// Warning is something a person should know about an issued certificate:
+// an Event reason (one of v1alpha1's EventReason constants) and a message.
+type Warning struct {
+	Reason  string
+	Message string
 }

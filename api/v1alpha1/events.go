@@ -1,0 +1,38 @@
+/*
+Copyright 2026 The nstance-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package v1alpha1
+
+// Event reasons nstance-issuer records, beyond issuer-lib's own. Users and
+// alerts match on them, so they are part of the API.
+const (
+	// EventReasonCertificateIssued is recorded on a request for every
+	// certificate signed: serial, template, NotAfter and issuer.
+	EventReasonCertificateIssued = "CertificateIssued"
+	// EventReasonLifetimeTruncated: the lifetime was cut at the CA's NotAfter.
+	EventReasonLifetimeTruncated = "LifetimeTruncated"
+	// EventReasonEd25519ServerCertificate: an Ed25519 key was certified for
+	// server auth, which browsers reject.
+	EventReasonEd25519ServerCertificate = "Ed25519ServerCertificate"
+	// EventReasonCAGenerated: spec.ca.generate created the CA Secret.
+	EventReasonCAGenerated = "CAGenerated"
+	// EventReasonCAExpiringSoon: the CA expires within the warning window.
+	EventReasonCAExpiringSoon = "CAExpiringSoon"
+)
+
+// GeneratedForAnnotation is set on a CA Secret that spec.ca.generate
+// created; it names the issuer it was generated for.
+const GeneratedForAnnotation = "issuer.nstance.dev/generated-for"
