@@ -44,10 +44,11 @@ manifests: $(CONTROLLER_GEN) ## Generate CRDs and the manager's RBAC from marker
 	$(CONTROLLER_GEN) rbac:roleName=manager-role paths=./internal/... output:rbac:artifacts:config=config/rbac
 
 .PHONY: verify
-verify: generate manifests ## Fail when generated files differ from what is committed.
+verify: generate manifests ## Fail when generated files differ from what is committed, a tracked file exceeds 1 MiB or a Go file lacks its license header.
 	@if [ -n "$$(git status --porcelain -- api config)" ]; then \
 		echo "generated files are stale; run 'make generate manifests' and commit:"; \
 		git status --porcelain -- api config; git --no-pager diff --stat -- api config; exit 1; fi
+	hack/verify-repo.sh
 
 .PHONY: fmt
 fmt: ## Format the code.
