@@ -42,7 +42,6 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/app"
-	"github.com/nstance-dev/nstance-issuer/internal/controller"
 	"github.com/nstance-dev/nstance-issuer/internal/localstack"
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 )
@@ -365,7 +364,10 @@ func (h *harness) rawPatchRate(ctx context.Context, r *report) error {
 	// The manager's own settings, resolved from its flags as it resolves
 	// them (automatic by default: no client-side limit when the API server
 	// has API Priority and Fairness).
-	limit, workers := managerClientSettings(ctx, h.stack.Config, h.c.managerArgs)
+	limit, workers, err := managerClientSettings(ctx, h.stack.Config, h.c.managerArgs)
+	if err != nil {
+		return err
+	}
 	managerLabel := fmt.Sprintf("manager client (%s, %d workers)", describeLimit(limit), workers)
 	settings := []setting{
 		{managerLabel, limit.QPS, limit.Burst, workers},
@@ -428,19 +430,14 @@ func (h *harness) rawPatchRate(ctx context.Context, r *report) error {
 }
 
 // managerClientSettings resolves the manager's client-side rate limit and
-// request workers from its flags (defaults when absent), as the manager does.
-func managerClientSettings(ctx context.Context, cfg *rest.Config, args []string) (app.RateLimit, int) {
-	qps, burst, workers := 0.0, 0, controller.DefaultMaxConcurrentReconciles
-	for _, a := range args {
-		if v, ok := strings.CutPrefix(a, "--kube-api-qps="); ok {
-			qps, _ = strconv.ParseFloat(v, 64)
-		} else if v, ok := strings.CutPrefix(a, "--kube-api-burst="); ok {
-			burst, _ = strconv.Atoi(v)
-		} else if v, ok := strings.CutPrefix(a, "--max-concurrent-reconciles="); ok {
-			workers, _ = strconv.Atoi(v)
-		}
+// request workers from the flags it is started with, parsed by the
+// manager's own FlagSet, as the manager does.
+func managerClientSettings(ctx context.Context, cfg *rest.Config, args []string) (app.RateLimit, int, error) {
+	o, err := app.ParseArgs(args)
+	if err != nil {
+		return app.RateLimit{}, 0, fmt.Errorf("the manager's flags %q: %w", args, err)
 	}
-	return app.ResolveRateLimit(ctx, cfg, qps, burst), max(workers, 1)
+	return app.ResolveRateLimit(ctx, cfg, o.KubeAPIQPS, o.KubeAPIBurst), max(o.Controller.MaxConcurrentReconciles, 1), nil
 }
 
 func describeLimit(l app.RateLimit) string {

@@ -33,6 +33,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
@@ -60,6 +61,8 @@ type Options struct {
 	// ResolveRateLimit (0 = automatic, < 0 = off).
 	KubeAPIQPS   float64
 	KubeAPIBurst int
+	// Zap configures logging (the --zap-* flags).
+	Zap zap.Options
 }
 
 // NewScheme returns a scheme with the kinds the manager reads and writes.

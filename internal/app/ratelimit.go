@@ -59,10 +59,10 @@ func (r RateLimit) Apply(cfg *rest.Config) {
 //   - qps > 0: that limit, with burst (2×qps when burst is 0);
 //   - qps == 0 (automatic, the default): no client-side limit when the API
 //     server has API Priority and Fairness (it then queues and sheds load
-//     itself, and a client-side bucket only slows signing down: two status
-//     writes per request at 50 QPS cap issuance at 25/s), else
-//     FallbackKubeAPIQPS/FallbackKubeAPIBurst. This is what cert-manager's
-//     controller does since v1.15.
+//     itself, and a client-side bucket only slows signing down: at 50 QPS
+//     the one status write per request caps issuance at 50/s), else
+//     FallbackKubeAPIQPS/FallbackKubeAPIBurst. cert-manager's controller
+//     probes the same way since v1.21, with a fallback of 20 QPS / burst 50.
 //
 // The probe is one HEAD request to /livez/ping; if it fails the fallback
 // limit is used and the error is returned in Reason, never fatal.

@@ -32,7 +32,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -45,7 +44,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/nstance-dev/nstance-issuer/internal/app"
-	"github.com/nstance-dev/nstance-issuer/internal/controller"
 )
 
 // ClusterResourceNamespace is where the stack's cluster-scoped issuers,
@@ -177,21 +175,23 @@ func Start(ctx context.Context, o Options) (stack *Stack, err error) {
 	return s, nil
 }
 
+// managerOptions are the manager's defaults (app.NewOptions) with what the
+// local stack changes: its cluster resource namespace, one replica without
+// leader election, and no fixed ports.
+func managerOptions() *app.Options {
+	o := app.NewOptions()
+	o.Controller.ClusterResourceNamespace = ClusterResourceNamespace
+	o.LeaderElect = false
+	o.MetricsBindAddress, o.HealthProbeBindAddress = "0", "0"
+	return o
+}
+
 // startManager runs the nstance-issuer manager through internal/app, as
 // the binary does, and waits for its caches.
 func (s *Stack) startManager(ctx context.Context) error {
 	mgrCtx, cancel := context.WithCancel(ctx)
 	s.cancelMgr = cancel
-	mgr, err := app.New(mgrCtx, s.Config, app.Options{
-		Controller: controller.Options{
-			ClusterResourceNamespace:  ClusterResourceNamespace,
-			SetCAOnCertificateRequest: true,
-			MaxConcurrentReconciles:   controller.DefaultMaxConcurrentReconciles,
-			MaxRetryDuration:          24 * time.Hour,
-		},
-		MetricsBindAddress:     "0",
-		HealthProbeBindAddress: "0",
-	})
+	mgr, err := app.New(mgrCtx, s.Config, *managerOptions())
 	if err != nil {
 		return err
 	}

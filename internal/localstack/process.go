@@ -128,15 +128,10 @@ func (p *managerProcess) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	args := append([]string{
-		"--kubeconfig=" + p.kubeconfig,
-		"--cluster-resource-namespace=" + ClusterResourceNamespace,
-		"--set-ca-on-certificate-request=true",
-		"--max-retry-duration=24h",
-		"--leader-elect=false",
-		fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", metricsPort),
-		fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", healthPort),
-	}, p.args...)
+	o := managerOptions()
+	o.MetricsBindAddress = fmt.Sprintf("127.0.0.1:%d", metricsPort)
+	o.HealthProbeBindAddress = fmt.Sprintf("127.0.0.1:%d", healthPort)
+	args := append(append([]string{"--kubeconfig=" + p.kubeconfig}, o.Args()...), p.args...)
 	log, err := os.CreateTemp("", "nstance-issuer-manager-*.log")
 	if err != nil {
 		return err

@@ -1,0 +1,123 @@
+/*
+Copyright 2026 The nstance-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package app
+
+import (
+	"flag"
+	"os"
+	"time"
+
+	"github.com/nstance-dev/nstance-issuer/internal/controller"
+)
+
+// Defaults of the options, in one place: NewOptions applies them and
+// AddFlags shows them as the flags' defaults.
+const (
+	// DefaultClusterResourceNamespace is used when $POD_NAMESPACE is unset.
+	DefaultClusterResourceNamespace = "nstance-issuer"
+	DefaultMaxRetryDuration         = 24 * time.Hour
+	DefaultCAExpiryWarning          = 30 * 24 * time.Hour
+	DefaultMetricsBindAddress       = ":8080"
+	DefaultHealthProbeBindAddress   = ":8081"
+	DefaultLeaderElectionID         = "nstance-issuer-leader"
+)
+
+// NewOptions returns the options with every default set: what the binary
+// runs with when given no flags. The local stack and the load harness
+// start from it too and change only what they must.
+func NewOptions() *Options {
+	ns := os.Getenv("POD_NAMESPACE")
+	if ns == "" {
+		ns = DefaultClusterResourceNamespace
+	}
+	return &Options{
+		Controller: controller.Options{
+			ClusterResourceNamespace:  ns,
+			SetCAOnCertificateRequest: true,
+			MaxConcurrentReconciles:   controller.DefaultMaxConcurrentReconciles,
+			MaxRetryDuration:          DefaultMaxRetryDuration,
+			CAExpiryWarning:           DefaultCAExpiryWarning,
+		},
+		MetricsBindAddress:     DefaultMetricsBindAddress,
+		HealthProbeBindAddress: DefaultHealthProbeBindAddress,
+		PprofBindAddress:       "0",
+		LeaderElect:            true,
+		LeaderElectionID:       DefaultLeaderElectionID,
+	}
+}
+
+// AddFlags registers every option as a flag on fs, with the option's
+// current value as the default: call it on NewOptions(). The logging flags
+// are zap's (--zap-*), bound to o.Zap.
+func (o *Options) AddFlags(fs *flag.FlagSet) {
+	c := &o.Controller
+	fs.StringVar(&c.ClusterResourceNamespace, "cluster-resource-namespace", c.ClusterResourceNamespace,
+		"Namespace NstanceClusterIssuers read their CA Secrets from (default: $POD_NAMESPACE, else "+DefaultClusterResourceNamespace+").")
+	fs.BoolVar(&c.SetCAOnCertificateRequest, "set-ca-on-certificate-request", c.SetCAOnCertificateRequest,
+		"Fill CertificateRequest status.ca, and so ca.crt in the Certificate's Secret, with the CA's root.")
+	fs.IntVar(&c.MaxConcurrentReconciles, "max-concurrent-reconciles", c.MaxConcurrentReconciles,
+		"Workers per controller (issuers, CertificateRequests, Kubernetes CSRs); signing a backlog scales with workers up to about 16, each mostly waiting for its status write.")
+	fs.DurationVar(&c.MaxRetryDuration, "max-retry-duration", c.MaxRetryDuration,
+		"How long an unexpected signing error is retried before the request is failed. CA problems never fail requests: they wait.")
+	fs.DurationVar(&c.CAExpiryWarning, "ca-expiry-warning", c.CAExpiryWarning,
+		"How long before a CA expires its issuer records a warning Event.")
+	fs.BoolVar(&c.DisableKubernetesCSRs, "disable-kubernetes-csrs", c.DisableKubernetesCSRs,
+		"Do not sign Kubernetes CertificateSigningRequests.")
+	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "Address of the Prometheus metrics endpoint; 0 disables it.")
+	fs.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", o.HealthProbeBindAddress, "Address of the /healthz and /readyz endpoints; 0 disables it.")
+	fs.StringVar(&o.PprofBindAddress, "pprof-bind-address", o.PprofBindAddress,
+		"Address of Go's /debug/pprof profiling endpoints, e.g. 127.0.0.1:6060 with kubectl port-forward; 0 disables them (the default: they expose memory contents to whoever can reach them).")
+	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect, "Elect a leader so that only one replica signs at a time; the process exits if it loses the lease.")
+	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", o.LeaderElectionNamespace, "Namespace of the leader election Lease (default: the cluster resource namespace).")
+	fs.StringVar(&o.LeaderElectionID, "leader-election-id", o.LeaderElectionID, "Name of the leader election Lease.")
+	fs.Float64Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS,
+		"Client-side limit of queries per second to the API server. 0: automatic, none when the API server has API Priority and Fairness (a HEAD of /livez/ping at start-up; the log says which), else 50 (cert-manager's controller probes the same way since v1.21, falling back to 20). A positive value always applies. < 0: none.")
+	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "Burst of queries above --kube-api-qps. 0: twice the QPS (100 with the automatic 50). Unused when there is no client-side limit.")
+	o.Zap.BindFlags(fs)
+}
+
+// ParseArgs returns the options a command line sets, starting from
+// NewOptions: how the load harness reads back the settings it starts the
+// manager with.
+func ParseArgs(args []string) (*Options, error) {
+	o := NewOptions()
+	fs := flag.NewFlagSet("nstance-issuer", flag.ContinueOnError)
+	o.AddFlags(fs)
+	// controller-runtime registers --kubeconfig on the default FlagSet.
+	fs.String("kubeconfig", "", "")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// Args renders the options as the command line that sets them: a flag for
+// each option that differs from NewOptions. The local stack starts the
+// manager process with it.
+func (o *Options) Args() []string {
+	set := flag.NewFlagSet("set", flag.ContinueOnError)
+	o.AddFlags(set)
+	defaults := flag.NewFlagSet("defaults", flag.ContinueOnError)
+	NewOptions().AddFlags(defaults)
+	var args []string
+	set.VisitAll(func(f *flag.Flag) {
+		if d := defaults.Lookup(f.Name); d == nil || d.DefValue != f.DefValue {
+			args = append(args, "--"+f.Name+"="+f.Value.String())
+		}
+	})
+	return args
+}
