@@ -28,6 +28,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 )
@@ -52,12 +53,20 @@ type SecretWatcher struct {
 
 	// SyncTimeout bounds how long Get waits for a new informer's first list.
 	SyncTimeout time.Duration
+	// Clock runs the timers of NotifyAt (a fake in tests).
+	Clock clock.WithDelayedExecution
+
+	// started is closed when Start has recorded the manager's context:
+	// Get waits for it, so an issuer checked before the watcher runs is
+	// not reported as broken.
+	started   chan struct{}
+	startOnce sync.Once
 
 	mu      sync.Mutex
 	ctx     context.Context
 	watches map[types.NamespacedName]*secretWatch
 	refs    map[issuerRef]types.NamespacedName
-	timers  map[issuerRef]*time.Timer
+	timers  map[issuerRef]clock.Timer
 
 	events map[string]chan event.GenericEvent // by issuer kind
 }
@@ -74,9 +83,11 @@ func NewSecretWatcher(client kubernetes.Interface) *SecretWatcher {
 	return &SecretWatcher{
 		client:      client,
 		SyncTimeout: 30 * time.Second,
+		Clock:       clock.RealClock{},
+		started:     make(chan struct{}),
 		watches:     map[types.NamespacedName]*secretWatch{},
 		refs:        map[issuerRef]types.NamespacedName{},
-		timers:      map[issuerRef]*time.Timer{},
+		timers:      map[issuerRef]clock.Timer{},
 		events: map[string]chan event.GenericEvent{
 			KindIssuer:        make(chan event.GenericEvent, 1024),
 			KindClusterIssuer: make(chan event.GenericEvent, 1024),
@@ -96,6 +107,7 @@ func (w *SecretWatcher) Start(ctx context.Context) error {
 	w.mu.Lock()
 	w.ctx = ctx
 	w.mu.Unlock()
+	w.startOnce.Do(func() { close(w.started) })
 	<-ctx.Done()
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -118,6 +130,11 @@ func (w *SecretWatcher) NeedLeaderElection() bool { return true }
 // Secret does not exist. An issuer that switches to another Secret stops
 // being notified about the old one.
 func (w *SecretWatcher) Get(ctx context.Context, ref issuerRef, secret types.NamespacedName) (*corev1.Secret, error) {
+	select {
+	case <-w.started:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("waiting for the CA Secret watcher to start: %w", ctx.Err())
+	}
 	sw, err := w.ensure(ref, secret)
 	if err != nil {
 		return nil, err
@@ -160,18 +177,18 @@ func (w *SecretWatcher) NotifyAt(ref issuerRef, t time.Time) {
 	if old, ok := w.timers[ref]; ok {
 		old.Stop()
 	}
-	d := time.Until(t)
+	d := t.Sub(w.Clock.Now())
 	if d < time.Second {
 		d = time.Second
 	}
-	w.timers[ref] = time.AfterFunc(d, func() { w.notify(ref) })
+	w.timers[ref] = w.Clock.AfterFunc(d, func() { w.notify(ref) })
 }
 
 func (w *SecretWatcher) ensure(ref issuerRef, secret types.NamespacedName) (*secretWatch, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.ctx == nil {
-		return nil, fmt.Errorf("secret watcher is not started")
+	if w.ctx == nil || w.ctx.Err() != nil {
+		return nil, fmt.Errorf("the CA Secret watcher has stopped")
 	}
 	if old, ok := w.refs[ref]; ok && old != secret {
 		w.dropRefLocked(ref)

@@ -60,14 +60,23 @@ const (
 	managedByValue         = "nstance-issuer"
 )
 
+// CASecrets is where the signer reads CA Secrets and asks to be called
+// back: the SecretWatcher, or a fake in unit tests.
+type CASecrets interface {
+	// Get returns the Secret issuer ref reads its CA from, nil when absent.
+	Get(ctx context.Context, ref issuerRef, secret types.NamespacedName) (*corev1.Secret, error)
+	// NotifyAt re-checks issuer ref at t.
+	NotifyAt(ref issuerRef, t time.Time)
+}
+
 // Signer is the glue between issuer-lib and the PKI core: it implements
 // issuer-lib's Check and Sign, reads each issuer's CA Secret through the
 // SecretWatcher, and decides once, here, which kind of error each failure is.
 type Signer struct {
 	// Client creates generated CA Secrets and patches status.ca.
 	Client client.Client
-	// Secrets reads CA Secrets with narrow watches.
-	Secrets *SecretWatcher
+	// Secrets reads CA Secrets with narrow watches (the SecretWatcher).
+	Secrets CASecrets
 	// ClusterResourceNamespace is where NstanceClusterIssuers read Secrets.
 	ClusterResourceNamespace string
 	// Recorder records the audit and warning Events.
@@ -305,11 +314,7 @@ func (s *Signer) parseCA(ref issuerRef, secret *corev1.Secret) (*pki.CA, error) 
 	if ok && cached.secret == key && cached.resourceVersion == secret.ResourceVersion {
 		return cached.ca, nil
 	}
-	for _, k := range []string{secretKeyTLSCert, secretKeyTLSKey} {
-		if len(secret.Data[k]) == 0 {
-			return nil, &pki.CAError{Reason: "MissingKey", Msg: fmt.Sprintf("the Secret has no %s: a CA Secret needs tls.crt (CA certificate) and tls.key (its private key)", k)}
-		}
-	}
+	// LoadCA reports a missing or empty tls.crt or tls.key itself.
 	ca, err := pki.LoadCA(secret.Data[secretKeyTLSCert], secret.Data[secretKeyTLSKey], secret.Data[secretKeyCA], s.now())
 	if err != nil {
 		s.ForgetCA(ref)

@@ -67,7 +67,7 @@ func BenchmarkIssue(b *testing.B) {
 		Name:            "web",
 		Subject:         v1alpha1.Subject{Organization: []string{"{{ .Vars.Org }}"}},
 		DNS:             []string{"{{ .Request.Name }}.{{ .Request.Namespace }}.svc"},
-		AllowedDNSNames: []string{"*.{{ .Request.Namespace }}.example.com"},
+		AllowedDNSNames: []string{"*.{{ .Request.Namespace }}.example.com", "*.{{ .Request.Namespace }}.svc"},
 		TTL:             720,
 	}
 	leafKey := testKey(b, "ecdsa256-benchleaf")
