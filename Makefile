@@ -26,7 +26,7 @@ GOLANGCI_LINT := $(BIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 ENVTEST_ASSETS := $(BIN)/envtest/k8s-$(KUBE_VERSION)-etcd-$(ETCD_VERSION)
 
 # Packages whose tests need no API server; they run with -race.
-CORE_PKGS := ./api/... ./internal/pki/... ./internal/controller/... ./internal/testpki/... ./internal/app/...
+CORE_PKGS := ./api/... ./internal/pki/... ./internal/controller/... ./internal/testpki/... ./internal/app/... ./internal/image/...
 
 .PHONY: help
 help: ## Show the targets.
@@ -132,6 +132,10 @@ chart-crds: manifests ## Copy the generated CRDs (config/crd/bases) into the cha
 	rm -f $(CHART)/files/crds/*.yaml
 	cp config/crd/bases/*.yaml $(CHART)/files/crds/
 
+.PHONY: readme-flags
+readme-flags: ## Regenerate the README's flags table from the manager's FlagSet.
+	go test ./internal/app/ -count=1 -run '^TestREADMEFlagsTable$$' -args -update
+
 .PHONY: chart-docs
 chart-docs: ## Regenerate the chart README's values table from values.yaml.
 	go test ./internal/installtest/ -count=1 -run '^TestChartREADMEValuesTable$$' -args -update
@@ -154,6 +158,24 @@ $(KUSTOMIZE):
 .PHONY: helm-lint
 helm-lint: $(HELM) ## Lint the chart.
 	$(HELM) lint --strict $(CHART)
+
+IMAGE_ARCHES ?= amd64 arm64
+APP_VERSION := $(shell awk '/^appVersion:/ {print $$2}' $(CHART)/Chart.yaml)
+
+.PHONY: image
+image: ## Build the controller's OCI image (linux/amd64 and linux/arm64, user 65532, no shell) into bin/image/oci, without a container engine.
+	@mkdir -p $(BIN)/image
+	for a in $(IMAGE_ARCHES); do \
+		CGO_ENABLED=0 GOOS=linux GOARCH=$$a go build -trimpath -ldflags="-s -w" -o $(BIN)/image/nstance-issuer-linux-$$a ./cmd/nstance-issuer; done
+	go run ./cmd/nstance-image -out $(BIN)/image/oci -version $(APP_VERSION) -revision "$$(git rev-parse HEAD 2>/dev/null || true)" \
+		$(foreach a,$(IMAGE_ARCHES),-binary $(a)=$(BIN)/image/nstance-issuer-linux-$(a))
+
+.PHONY: release
+release: image $(HELM) ## The OCI image and the packaged Helm chart (its version and appVersion in step) into bin/.
+	@v=$$(awk '/^version:/ {print $$2}' $(CHART)/Chart.yaml); a=$$(awk '/^appVersion:/ {print $$2}' $(CHART)/Chart.yaml); \
+		if [ "v$$v" != "$$a" ]; then echo "Chart.yaml: version $$v and appVersion $$a are not in step (want appVersion v$$v)"; exit 1; fi
+	$(HELM) package $(CHART) -d $(BIN)/release
+	@echo "release artifacts: $(BIN)/image/oci (crane push --index $(BIN)/image/oci $(IMAGE)) and $(BIN)/release/"
 
 .PHONY: docker-build
 docker-build: ## Build the controller image IMAGE (needs a Docker engine; there is none on the dev machines).

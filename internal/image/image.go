@@ -1,0 +1,210 @@
+/*
+Copyright 2026 The nstance-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package image builds the controller's OCI image without a container
+// engine, with go-containerregistry: one layer holding the static binary,
+// no base image (so no shell and nothing else to patch), run as the numeric
+// non-root user that the Pod's runAsNonRoot requires, for each
+// architecture, gathered in an OCI image index.
+package image
+
+import (
+	"archive/tar"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+const (
+	// BinaryPath is where the binary lives in the image, and its entrypoint.
+	BinaryPath = "/nstance-issuer"
+	// User is the image's user: distroless's nonroot, numeric so that
+	// runAsNonRoot can verify it.
+	User = "65532:65532"
+)
+
+// Options say what goes in the image.
+type Options struct {
+	// Binaries maps a Go architecture (amd64, arm64) to the static
+	// linux binary built for it.
+	Binaries map[string][]byte
+	// Labels are the image config's labels (org.opencontainers.image.*).
+	Labels map[string]string
+}
+
+// Build returns the image index with one image per architecture of
+// o.Binaries, in a stable order, with no timestamps: the same binaries give
+// the same digests.
+func Build(o Options) (v1.ImageIndex, error) {
+	if len(o.Binaries) == 0 {
+		return nil, fmt.Errorf("no binaries to put in the image")
+	}
+	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
+	for _, arch := range slices.Sorted(maps.Keys(o.Binaries)) {
+		img, err := archImage(arch, o.Binaries[arch], o.Labels)
+		if err != nil {
+			return nil, fmt.Errorf("image for %s: %w", arch, err)
+		}
+		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{
+			Add:        img,
+			Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}},
+		})
+	}
+	return idx, nil
+}
+
+// archImage is the image of one architecture.
+func archImage(arch string, binary []byte, labels map[string]string) (v1.Image, error) {
+	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
+	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+	img, err := mutate.ConfigFile(img, &v1.ConfigFile{
+		Architecture: arch,
+		OS:           "linux",
+		Config: v1.Config{
+			User:       User,
+			Entrypoint: []string{BinaryPath},
+			Labels:     labels,
+		},
+		RootFS: v1.RootFS{Type: "layers"},
+	})
+	if err != nil {
+		return nil, err
+	}
+	layer, err := binaryLayer(binary)
+	if err != nil {
+		return nil, err
+	}
+	return mutate.Append(img, mutate.Addendum{Layer: layer, MediaType: types.OCILayer,
+		History: v1.History{CreatedBy: "nstance-issuer make image: the static binary at " + BinaryPath}})
+}
+
+// binaryLayer is a layer holding the binary at BinaryPath, owned by root
+// and not writable by the image's user. go-containerregistry takes the
+// layer as a tar stream; archive/tar writes its one entry.
+func binaryLayer(binary []byte) (v1.Layer, error) {
+	var buf bytes.Buffer
+	w := tar.NewWriter(&buf)
+	if err := w.WriteHeader(&tar.Header{
+		Name:     BinaryPath[1:],
+		Typeflag: tar.TypeReg,
+		Mode:     0o755,
+		Size:     int64(len(binary)),
+		Format:   tar.FormatPAX,
+	}); err != nil {
+		return nil, err
+	}
+	if _, err := w.Write(binary); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	data := buf.Bytes()
+	return tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(data)), nil
+	}, tarball.WithMediaType(types.OCILayer))
+}
+
+// WriteLayout writes the index as an OCI image layout directory (what
+// `crane push DIR REF --index` and `skopeo copy --all oci:DIR ...` read).
+func WriteLayout(dir string, idx v1.ImageIndex) error {
+	_, err := layout.Write(dir, idx)
+	return err
+}
+
+// Labels are the image's OCI annotations-as-labels for a version and VCS
+// revision (empty revision: left out).
+func Labels(version, revision string) map[string]string {
+	l := map[string]string{
+		"org.opencontainers.image.title":       "nstance-issuer",
+		"org.opencontainers.image.description": "cert-manager external issuer signing with your own CA, shaped by named templates",
+		"org.opencontainers.image.source":      "https://github.com/nstance-dev/nstance-issuer",
+		"org.opencontainers.image.licenses":    "Apache-2.0",
+		"org.opencontainers.image.version":     version,
+	}
+	if revision != "" {
+		l["org.opencontainers.image.revision"] = revision
+	}
+	return l
+}
+
+// File is a file of an image's filesystem.
+type File struct {
+	Mode    int64
+	UID     int
+	Content []byte
+}
+
+// ArchImage is what ReadIndex reports of one image of an index.
+type ArchImage struct {
+	Config *v1.ConfigFile
+	Files  map[string]File
+}
+
+// ReadIndex reads back every image of an index: its config and the files
+// of its flattened filesystem. The tests check built images with it.
+func ReadIndex(idx v1.ImageIndex) (map[string]ArchImage, error) {
+	m, err := idx.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]ArchImage{}
+	for _, d := range m.Manifests {
+		img, err := idx.Image(d.Digest)
+		if err != nil {
+			return nil, err
+		}
+		cfg, err := img.ConfigFile()
+		if err != nil {
+			return nil, err
+		}
+		if d.Platform == nil || d.Platform.Architecture != cfg.Architecture {
+			return nil, fmt.Errorf("index entry %s names platform %v, its config says %s", d.Digest, d.Platform, cfg.Architecture)
+		}
+		files := map[string]File{}
+		rc := mutate.Extract(img)
+		tr := tar.NewReader(rc)
+		for {
+			h, err := tr.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				_ = rc.Close()
+				return nil, err
+			}
+			b, err := io.ReadAll(tr)
+			if err != nil {
+				_ = rc.Close()
+				return nil, err
+			}
+			files[h.Name] = File{Mode: h.Mode, UID: h.Uid, Content: b}
+		}
+		_ = rc.Close()
+		out[cfg.Architecture] = ArchImage{Config: cfg, Files: files}
+	}
+	return out, nil
+}
