@@ -76,17 +76,24 @@ func renderAllowLists(is *issuance) error {
 	var err error
 	a := &is.allowed
 	for _, f := range []struct {
-		name  string
-		texts []string
-		out   *[]string
+		name    string
+		texts   []string
+		out     *[]string
+		problem func(string) string
 	}{
-		{"allowedDNSNames", t.AllowedDNSNames, &a.dns},
-		{"allowedURIs", t.AllowedURIs, &a.uris},
-		{"allowedEmailAddresses", t.AllowedEmailAddresses, &a.emails},
-		{"allowedCommonNames", t.AllowedCommonNames, &a.commonNames},
+		{"allowedDNSNames", t.AllowedDNSNames, &a.dns, dnsPatternProblem},
+		{"allowedURIs", t.AllowedURIs, &a.uris, uriPatternProblem},
+		{"allowedEmailAddresses", t.AllowedEmailAddresses, &a.emails, emailPatternProblem},
+		{"allowedCommonNames", t.AllowedCommonNames, &a.commonNames, nil},
 	} {
 		if *f.out, err = is.renderPatterns(f.name, f.texts); err != nil {
 			return err
+		}
+		if f.problem != nil {
+			// A pattern that renders malformed for this request (e.g.
+			// "*.{{ .Request.Namespace }}.svc" for a Kubernetes CSR,
+			// which has no namespace) allows nothing.
+			*f.out = slices.DeleteFunc(*f.out, func(p string) bool { return f.problem(p) != "" })
 		}
 	}
 	var terr *TemplateError
