@@ -18,11 +18,13 @@ BIN := $(CURDIR)/bin
 
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 GOLANGCI_LINT_VERSION ?= v2.15.0
+CRD_REF_DOCS_VERSION ?= v0.3.0
 KUBE_VERSION ?= v1.36.3
 ETCD_VERSION ?= v3.6.16
 
 CONTROLLER_GEN := $(BIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 GOLANGCI_LINT := $(BIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
+CRD_REF_DOCS := $(BIN)/crd-ref-docs-$(CRD_REF_DOCS_VERSION)
 ENVTEST_ASSETS := $(BIN)/envtest/k8s-$(KUBE_VERSION)-etcd-$(ETCD_VERSION)
 
 # Packages whose tests need no API server; they run with -race.
@@ -43,11 +45,15 @@ manifests: $(CONTROLLER_GEN) ## Generate CRDs and the manager's RBAC from marker
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
 	$(CONTROLLER_GEN) rbac:roleName=manager-role paths=./internal/... output:rbac:artifacts:config=config/rbac
 
+.PHONY: api-docs
+api-docs: $(CRD_REF_DOCS) ## Generate the API reference docs/api.md from the API types.
+	$(CRD_REF_DOCS) --source-path=./api --config=hack/crd-ref-docs.yaml --renderer=markdown --output-path=docs/api.md --log-level=WARN
+
 .PHONY: verify
-verify: generate manifests ## Fail when generated files differ from what is committed, a tracked file exceeds 1 MiB or a Go file lacks its license header.
-	@if [ -n "$$(git status --porcelain -- api config)" ]; then \
-		echo "generated files are stale; run 'make generate manifests' and commit:"; \
-		git status --porcelain -- api config; git --no-pager diff --stat -- api config; exit 1; fi
+verify: generate manifests api-docs ## Fail when generated files differ from what is committed, a tracked file exceeds 1 MiB or a Go file lacks its license header.
+	@if [ -n "$$(git status --porcelain -- api config docs/api.md)" ]; then \
+		echo "generated files are stale; run 'make generate manifests api-docs' and commit:"; \
+		git status --porcelain -- api config docs/api.md; git --no-pager diff --stat -- api config docs/api.md; exit 1; fi
 	hack/verify-repo.sh
 
 .PHONY: fmt
@@ -100,6 +106,9 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 30s).
 
 $(CONTROLLER_GEN):
 	hack/go-install-tool.sh $@ sigs.k8s.io/controller-tools/cmd/controller-gen $(CONTROLLER_TOOLS_VERSION)
+
+$(CRD_REF_DOCS):
+	hack/go-install-tool.sh $@ github.com/elastic/crd-ref-docs $(CRD_REF_DOCS_VERSION)
 
 $(GOLANGCI_LINT):
 	hack/go-install-tool.sh $@ github.com/golangci/golangci-lint/v2/cmd/golangci-lint $(GOLANGCI_LINT_VERSION)
