@@ -38,8 +38,8 @@ const coreRounds = 3
 
 // runCore runs internal/pki's BenchmarkIssue, BenchmarkRawCreateCertificate
 // and BenchmarkRawVerifiedCreateCertificate (same CA keys, ECDSA P-256 leaf)
-// and reports Issue's time per certificate as a ratio to raw
-// x509.CreateCertificate's (the goal) and to the verified floor.
+// and reports Issue's time per certificate as a ratio to the verified floor
+// (the goal) and to raw x509.CreateCertificate's (context).
 func runCore(ctx context.Context, c *config, r *report) error {
 	dir, err := os.MkdirTemp("", "nstance-bench-core-")
 	if err != nil {
@@ -95,14 +95,15 @@ func runCore(ctx context.Context, c *config, r *report) error {
 			continue
 		}
 		note := fmt.Sprintf("fastest of %d alternating rounds", coreRounds)
-		r.add("core: pki.Issue, "+ca+" CA", ns["Issue"][ca]/1000, "µs/op",
-			"raw x509.CreateCertificate", raw/1000, "ratio <= 1.5", note)
-		// What any issuer checking proof of possession must at least do (the
-		// CSR's signature is one more verification): context for the ratio.
+		// The goal is against what any issuer checking proof of possession
+		// must at least do (the CSR's signature is one more verification);
+		// raw CreateCertificate alone is context.
 		if floor, ok := ns["RawVerifiedCreateCertificate"][ca]; ok {
 			r.add("core: pki.Issue vs verified floor, "+ca+" CA", ns["Issue"][ca]/1000, "µs/op",
-				"raw parse + CSR CheckSignature + CreateCertificate", floor/1000, "", note)
+				"raw parse + CSR CheckSignature + CreateCertificate", floor/1000, "ratio <= 1.15", note)
 		}
+		r.add("core: pki.Issue vs raw CreateCertificate, "+ca+" CA", ns["Issue"][ca]/1000, "µs/op",
+			"raw x509.CreateCertificate", raw/1000, "", note)
 	}
 	return nil
 }

@@ -19,15 +19,19 @@ limitations under the License.
 // etcd, cert-manager's real controllers in this process, nstance-issuer's
 // manager as its own OS process built from cmd/nstance-issuer), in one run:
 //
-//   - core:   `go test -bench` of the PKI core against raw x509.CreateCertificate;
-//   - raw:    the API server's CertificateRequest status-patch rate from a
-//     client with the manager's settings (its automatic client-side limit,
-//     16 workers by default), with the 50 QPS fallback, and unthrottled;
+//   - core:   `go test -bench` of the PKI core against the verified floor
+//     (parse the CSR, check its signature, x509.CreateCertificate) and, for
+//     context, raw x509.CreateCertificate;
+//   - raw:    the signer floor, what a signer at least writes per certificate
+//     (one server-side-apply status patch and one Event) from a client with
+//     the manager's settings (its automatic client-side limit, 16 workers by
+//     default); for context, merge status patches with the same settings,
+//     with the 50 QPS fallback, and unthrottled;
 //   - stage:  N CertificateRequests with pre-generated CSRs, approved by this
 //     harness, signed by each issuer in turn: throughput and approved→Ready
 //     latency (p50/p95/p99) from watches, and CPU per certificate by
-//     process; then nstance-issuer alone on a backlog of N approved requests
-//     waiting when it starts, comparable with the raw patch rate;
+//     process; then each issuer alone on a backlog of N approved requests
+//     waiting when its signer starts, comparable with the signer floor;
 //   - e2e:    N Certificates (ECDSA P-256 keys) through cert-manager's
 //     controllers, with each issuer: first create to all Ready;
 //   - memory: the manager process's peak and steady RSS and Go heap while it
@@ -194,7 +198,7 @@ func runStack(ctx context.Context, c *config, r *report) error {
 		}
 		logf("== %s took %s", name, time.Since(t).Round(100*time.Millisecond))
 	}
-	step("raw", func() error { return h.rawPatchRate(ctx, r) })
+	step("raw", func() error { return h.rawRates(ctx, r) })
 	step("stage", func() error {
 		if err := h.issuerStage(ctx, r); err != nil {
 			return err

@@ -59,7 +59,11 @@ type report struct {
 	Figures []figure `json:"figures"`
 	Errors  []string `json:"errors,omitempty"`
 
-	rawRate float64 // raw status-patch rate with the manager's client settings
+	// floorRate is the signer floor (an SSA status patch and an Event per
+	// certificate) and rawRate the merge status-patch rate, both with the
+	// manager's client settings; 0 when the raw phase did not run.
+	floorRate float64
+	rawRate   float64
 }
 
 // add records a figure. With a baseline, ratio = value/baseline; goal is

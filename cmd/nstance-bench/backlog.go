@@ -1,0 +1,111 @@
+/*
+Copyright 2026 The nstance-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nstance-dev/nstance-issuer/internal/localstack"
+)
+
+// backlog measures each issuer's signing capacity: its signer is stopped
+// (nstance-issuer's manager process; cert-manager's CA issuer controller),
+// N approved requests are created, the signer starts and signs them with
+// nothing else writing to the API server, as in the raw phase's signer
+// floor, which it is compared with. In the stage the harness's own create
+// and approve of each request share the API server with the signer, and a
+// signer that keeps up with them is measured at their rate, not its own.
+func (h *harness) backlog(ctx context.Context, r *report) error {
+	if h.stack.ManagerPID() == 0 {
+		return nil // an in-process manager cannot be stopped
+	}
+	thr := map[string]float64{}
+	for _, iss := range []issuerUnderTest{nstance, caIss} {
+		stop, start := h.stack.StopManager, func() error { return h.stack.StartManager(ctx) }
+		if iss == caIss {
+			stop = func() error { return h.stack.PauseCertManagerController(localstack.CAIssuerController) }
+			start = func() error { return h.stack.ResumeCertManagerController(ctx, localstack.CAIssuerController) }
+		}
+		t, err := h.backlogRun(ctx, iss, stop, start)
+		if err != nil {
+			return fmt.Errorf("backlog %s: %w", iss.label, err)
+		}
+		thr[iss.label] = t
+		logf("backlog %s: %d requests signed at %.1f/s", iss.label, h.c.n, t)
+	}
+	// What a signer can reach: capacity against the CA issuer's, and against
+	// the least API work a signer does per certificate (the signer floor);
+	// the merge-patch rate, which writes no Event and no managed fields, is
+	// context.
+	r.add("backlog: nstance signing throughput, N approved requests waiting at start", thr[nstance.label], "/s", "CA issuer", thr[caIss.label], "ratio >= 1.5", "")
+	if r.floorRate > 0 {
+		r.add("backlog: nstance throughput vs signer floor", thr[nstance.label], "/s", "signer floor, manager client", r.floorRate, "ratio >= 0.8", "")
+	}
+	if r.rawRate > 0 {
+		r.add("backlog: nstance throughput vs merge status-patch rate", thr[nstance.label], "/s", "merge patch rate, manager client", r.rawRate, "", "")
+	}
+	r.add("backlog: CA issuer signing throughput", thr[caIss.label], "/s", "", 0, "", "")
+	return nil
+}
+
+func (h *harness) backlogRun(ctx context.Context, iss issuerUnderTest, stop, start func() error) (float64, error) {
+	ns := "bench-backlog-" + iss.label
+	if err := h.namespace(ctx, ns); err != nil {
+		return 0, err
+	}
+	if err := stop(); err != nil {
+		return 0, err
+	}
+	if err := parallel(ctx, h.c.workers, h.c.n, func(ctx context.Context, i int) error {
+		return h.createApproved(ctx, ns, fmt.Sprintf("cr-%d", i), h.csrs[i%len(h.csrs)], iss.ref)
+	}); err != nil {
+		_ = start()
+		return 0, err
+	}
+	time.Sleep(time.Second) // let cert-manager's approver settle
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	times, err := h.watchCRs(wctx, ns, h.c.n)
+	if err != nil {
+		_ = start()
+		return 0, err
+	}
+	if err := start(); err != nil {
+		return 0, err
+	}
+	if err := times.wait(ctx, h.c.timeout); err != nil {
+		return 0, err
+	}
+	times.mu.Lock()
+	defer times.mu.Unlock()
+	var first, last time.Time
+	for _, ready := range times.ready {
+		if first.IsZero() || ready.Before(first) {
+			first = ready
+		}
+		if ready.After(last) {
+			last = ready
+		}
+	}
+	if span := last.Sub(first).Seconds(); span > 0 && len(times.ready) > 1 {
+		return float64(len(times.ready)-1) / span, nil
+	}
+	return 0, errors.New("too few requests to time")
+}
