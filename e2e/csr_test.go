@@ -28,10 +28,10 @@ import (
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
+	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
 
 var _ = Describe("A Kubernetes CertificateSigningRequest", func() {
@@ -76,17 +76,8 @@ var _ = Describe("A Kubernetes CertificateSigningRequest", func() {
 		DeferCleanup(func() { _ = k8s.Delete(context.Background(), csr) })
 
 		By("approving it as kubectl certificate approve does")
-		csr.Status.Conditions = append(csr.Status.Conditions, certificatesv1.CertificateSigningRequestCondition{
-			Type: certificatesv1.CertificateApproved, Status: corev1.ConditionTrue, Reason: "KubectlApprove",
-			Message: "This CSR was approved by kubectl certificate approve.", LastUpdateTime: metav1.Now(),
-		})
-		_, err = clientset.CertificatesV1().CertificateSigningRequests().UpdateApproval(ctx, csr.Name, csr, metav1.UpdateOptions{})
-		Expect(err).NotTo(HaveOccurred())
-
-		Eventually(func(g Gomega) {
-			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(csr), csr)).To(Succeed())
-			g.Expect(csr.Status.Certificate).NotTo(BeEmpty())
-		}).Should(Succeed())
+		Expect(testutil.ApproveCSR(ctx, k8s, csr)).To(Succeed())
+		eventually("CSR "+csr.Name+" signed", testutil.CSRSigned(k8s, csr))
 		leaf, err := testpki.VerifyChain(csr.Status.Certificate, ca.CertPEM, x509.ExtKeyUsageServerAuth)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(leaf.Subject.CommonName).To(Equal("kubelet"))

@@ -19,12 +19,9 @@ limitations under the License.
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/json"
-	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 
@@ -33,15 +30,14 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/yaml"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
+	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
 
 const fieldOwner = "nstance-e2e"
@@ -56,32 +52,22 @@ func newNamespace() string {
 
 // ensureNamespace creates a namespace if it does not exist and keeps it.
 func ensureNamespace(name string) {
+	GinkgoHelper()
 	err := k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})
-	if err != nil && !apierrors.IsAlreadyExists(err) {
-		Expect(err).NotTo(HaveOccurred())
-	}
+	Expect(testutil.IgnoreAlreadyExists(err)).To(Succeed())
 }
 
 // applySample server-side applies every object of a file in config/samples,
 // the same files the README shows, and returns them.
 func applySample(name string) []*unstructured.Unstructured {
-	data, err := os.ReadFile(filepath.Join("..", "config", "samples", name))
+	GinkgoHelper()
+	objs, err := testutil.ReadManifests(filepath.Join("..", "config", "samples", name))
 	Expect(err).NotTo(HaveOccurred())
-	var objs []*unstructured.Unstructured
-	for _, doc := range bytes.Split(data, []byte("\n---")) {
-		if len(bytes.TrimSpace(doc)) == 0 {
-			continue
-		}
-		obj := &unstructured.Unstructured{}
-		Expect(yaml.Unmarshal(doc, &obj.Object)).To(Succeed(), name)
-		if obj.Object == nil {
-			continue
-		}
+	for _, obj := range objs {
 		body, err := json.Marshal(obj.Object)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(k8s.Patch(context.Background(), obj, client.RawPatch(types.ApplyPatchType, body),
 			client.FieldOwner(fieldOwner), client.ForceOwnership)).To(Succeed(), name)
-		objs = append(objs, obj)
 	}
 	return objs
 }
@@ -100,27 +86,23 @@ func newCA(cn string) *testpki.CA {
 	return ca
 }
 
+// eventually is the suite's adapter to the one polling helper: it fails
+// the spec unless cond is met within testutil.Timeout.
+func eventually(what string, cond testutil.Condition) {
+	GinkgoHelper()
+	Expect(testutil.Eventually(context.Background(), what, cond)).To(Succeed())
+}
+
+// expectations makes a Condition of gomega assertions: the first that
+// fails is the Condition's error.
+func expectations(f func()) testutil.Condition {
+	return func(context.Context) error { return InterceptGomegaFailure(f) }
+}
+
 // issuerReady waits until an issuer of ours is Ready for its generation.
 func issuerReady(obj client.Object) {
-	Eventually(func(g Gomega) {
-		g.Expect(k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), obj)).To(Succeed())
-		var conds []metav1.Condition
-		switch i := obj.(type) {
-		case *v1alpha1.NstanceIssuer:
-			conds = i.Status.Conditions
-		case *v1alpha1.NstanceClusterIssuer:
-			conds = i.Status.Conditions
-		}
-		var ready *metav1.Condition
-		for i := range conds {
-			if conds[i].Type == "Ready" {
-				ready = &conds[i]
-			}
-		}
-		g.Expect(ready).NotTo(BeNil(), "no Ready condition")
-		g.Expect(ready.Status).To(Equal(metav1.ConditionTrue), ready.Message)
-		g.Expect(ready.ObservedGeneration).To(Equal(obj.GetGeneration()))
-	}).Should(Succeed(), "issuer %s Ready", obj.GetName())
+	GinkgoHelper()
+	eventually("issuer "+obj.GetName()+" Ready", testutil.IssuerReady(k8s, obj))
 }
 
 // certificate returns a Certificate for issuerRef.
@@ -143,39 +125,26 @@ func nstanceIssuerRef(name string) cmmeta.IssuerReference {
 
 // certificateReady waits for the Certificate to be Ready and returns it.
 func certificateReady(ns, name string) *cmapi.Certificate {
+	GinkgoHelper()
 	crt := &cmapi.Certificate{}
-	Eventually(func(g Gomega) {
-		g.Expect(k8s.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, crt)).To(Succeed())
-		var msg string
-		for _, c := range crt.Status.Conditions {
-			if c.Type == cmapi.CertificateConditionReady {
-				msg = fmt.Sprintf("%s %s: %s", c.Status, c.Reason, c.Message)
-				g.Expect(c.Status).To(Equal(cmmeta.ConditionTrue), msg)
-				g.Expect(c.ObservedGeneration).To(Equal(crt.Generation))
-				return
-			}
-		}
-		g.Expect(msg).NotTo(BeEmpty(), "no Ready condition on Certificate %s/%s", ns, name)
-	}).Should(Succeed())
+	eventually("Certificate "+ns+"/"+name+" Ready", testutil.CertificateReady(k8s, client.ObjectKey{Namespace: ns, Name: name}, crt))
 	return crt
 }
 
 // issuedCertificate reads a Certificate's Secret, verifies tls.crt against
 // the Secret's ca.crt for usage, and returns the leaf and the Secret.
 func issuedCertificate(ns, secretName string, usage x509.ExtKeyUsage) (*x509.Certificate, *corev1.Secret) {
-	secret := &corev1.Secret{}
-	Expect(k8s.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: secretName}, secret)).To(Succeed())
-	Expect(secret.Data).To(HaveKey("ca.crt"), "Secret %s/%s has no ca.crt", ns, secretName)
-	leaf, err := testpki.VerifyChain(secret.Data["tls.crt"], secret.Data["ca.crt"], usage)
+	GinkgoHelper()
+	leaf, secret, err := testutil.IssuedSecret(context.Background(), k8s, client.ObjectKey{Namespace: ns, Name: secretName}, usage)
 	Expect(err).NotTo(HaveOccurred())
 	return leaf, secret
 }
 
 // latestRequest returns the CertificateRequest of a Certificate's highest
 // revision.
-func latestRequest(g Gomega, crt *cmapi.Certificate) *cmapi.CertificateRequest {
+func latestRequest(crt *cmapi.Certificate) *cmapi.CertificateRequest {
 	list := &cmapi.CertificateRequestList{}
-	g.Expect(k8s.List(context.Background(), list, client.InNamespace(crt.Namespace))).To(Succeed())
+	Expect(k8s.List(context.Background(), list, client.InNamespace(crt.Namespace))).To(Succeed())
 	var latest *cmapi.CertificateRequest
 	best := -1
 	for i := range list.Items {
@@ -189,7 +158,7 @@ func latestRequest(g Gomega, crt *cmapi.Certificate) *cmapi.CertificateRequest {
 			latest, best = cr, rev
 		}
 	}
-	g.Expect(latest).NotTo(BeNil(), "no CertificateRequest for Certificate %s", crt.Name)
+	Expect(latest).NotTo(BeNil(), "no CertificateRequest for Certificate %s", crt.Name)
 	return latest
 }
 

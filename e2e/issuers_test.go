@@ -34,6 +34,7 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
+	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
 
 var _ = Describe("A Certificate with an NstanceIssuer", func() {
@@ -106,20 +107,15 @@ var _ = Describe("A Certificate with an NstanceIssuer", func() {
 		crt.Annotations = map[string]string{v1alpha1.TemplateAnnotation: ""}
 		Expect(k8s.Create(context.Background(), crt)).To(Succeed())
 		var cr *cmapi.CertificateRequest
-		Eventually(func(g Gomega) {
-			g.Expect(k8s.Get(context.Background(), client.ObjectKeyFromObject(crt), crt)).To(Succeed())
-			cr = latestRequest(g, crt)
-			g.Expect(cr.Annotations).To(HaveKeyWithValue(v1alpha1.TemplateAnnotation, ""), "cert-manager copies the empty annotation")
-			var ready *cmapi.CertificateRequestCondition
-			for i := range cr.Status.Conditions {
-				if cr.Status.Conditions[i].Type == cmapi.CertificateRequestConditionReady {
-					ready = &cr.Status.Conditions[i]
-				}
-			}
-			g.Expect(ready).NotTo(BeNil())
-			g.Expect(ready.Reason).To(Equal(cmapi.CertificateRequestReasonFailed))
-			g.Expect(ready.Message).To(ContainSubstring("present but empty"))
-		}).Should(Succeed())
+		eventually("its request to fail", expectations(func() {
+			Expect(k8s.Get(context.Background(), client.ObjectKeyFromObject(crt), crt)).To(Succeed())
+			cr = latestRequest(crt)
+			Expect(cr.Annotations).To(HaveKeyWithValue(v1alpha1.TemplateAnnotation, ""), "cert-manager copies the empty annotation")
+			ready := testutil.RequestReady(cr)
+			Expect(ready).NotTo(BeNil())
+			Expect(ready.Reason).To(Equal(cmapi.CertificateRequestReasonFailed))
+			Expect(ready.Message).To(ContainSubstring("present but empty"))
+		}))
 		Expect(cr.Status.Certificate).To(BeEmpty())
 		secret := &corev1.Secret{}
 		err := k8s.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "empty-tls"}, secret)
@@ -131,31 +127,26 @@ var _ = Describe("A Certificate with an NstanceIssuer", func() {
 		crt := certificate(ns, "outside", nstanceIssuerRef("team"), bad)
 		Expect(k8s.Create(context.Background(), crt)).To(Succeed())
 		var cr *cmapi.CertificateRequest
-		Eventually(func(g Gomega) {
-			g.Expect(k8s.Get(context.Background(), client.ObjectKeyFromObject(crt), crt)).To(Succeed())
-			cr = latestRequest(g, crt)
-			var ready *cmapi.CertificateRequestCondition
-			for i := range cr.Status.Conditions {
-				if cr.Status.Conditions[i].Type == cmapi.CertificateRequestConditionReady {
-					ready = &cr.Status.Conditions[i]
-				}
-			}
-			g.Expect(ready).NotTo(BeNil())
-			g.Expect(ready.Reason).To(Equal(cmapi.CertificateRequestReasonFailed))
-			g.Expect(ready.Message).To(ContainSubstring(bad))
-			g.Expect(ready.Message).To(ContainSubstring("*." + ns + ".example.com"))
-		}).Should(Succeed())
+		eventually("its request to fail", expectations(func() {
+			Expect(k8s.Get(context.Background(), client.ObjectKeyFromObject(crt), crt)).To(Succeed())
+			cr = latestRequest(crt)
+			ready := testutil.RequestReady(cr)
+			Expect(ready).NotTo(BeNil())
+			Expect(ready.Reason).To(Equal(cmapi.CertificateRequestReasonFailed))
+			Expect(ready.Message).To(ContainSubstring(bad))
+			Expect(ready.Message).To(ContainSubstring("*." + ns + ".example.com"))
+		}))
 		Expect(cr.Status.Certificate).To(BeEmpty())
 		Expect(eventNotes(ns, cr.Name)).To(ContainElement(ContainSubstring(bad)), "kubectl describe certificaterequest shows the reason")
-		Eventually(func(g Gomega) {
-			g.Expect(k8s.Get(context.Background(), client.ObjectKeyFromObject(crt), crt)).To(Succeed())
+		eventually("the Certificate to record the failure", expectations(func() {
+			Expect(k8s.Get(context.Background(), client.ObjectKeyFromObject(crt), crt)).To(Succeed())
 			for _, c := range crt.Status.Conditions {
 				if c.Type == cmapi.CertificateConditionReady {
-					g.Expect(c.Status).To(Equal(cmmeta.ConditionFalse))
+					Expect(c.Status).To(Equal(cmmeta.ConditionFalse))
 				}
 			}
-			g.Expect(crt.Status.LastFailureTime).NotTo(BeNil())
-		}).Should(Succeed())
+			Expect(crt.Status.LastFailureTime).NotTo(BeNil())
+		}))
 	})
 
 	It("signs with the same CA as cert-manager's built-in CA issuer (the control)", func() {
@@ -200,9 +191,15 @@ var _ = Describe("The sample NstanceClusterIssuer", Ordered, func() {
 		caSecretRoot = secret.Data["ca.crt"]
 	})
 
-	It("signs the sample Certificate with the web template", func() {
+	It("signs the sample Certificate with the web template, once cert-manager's approver approved its request", func() {
 		applySample("certificate.yaml")
-		certificateReady("default", "web")
+		crt := certificateReady("default", "web")
+		cr := latestRequest(crt)
+		Expect(cr.Annotations).To(HaveKeyWithValue(v1alpha1.TemplateAnnotation, "web"), "cert-manager copies the template annotation to the request")
+		Expect(cr.Status.Conditions).To(ContainElement(SatisfyAll(
+			HaveField("Type", cmapi.CertificateRequestConditionApproved),
+			HaveField("Status", cmmeta.ConditionTrue),
+		)), "the request was approved (by cert-manager's approver on the local stack)")
 		leaf, secret := issuedCertificate("default", "web-tls", x509.ExtKeyUsageServerAuth)
 		Expect(secret.Data["ca.crt"]).To(Equal(caSecretRoot))
 		Expect(leaf.Subject.Organization).To(Equal([]string{"Example Infra"}))

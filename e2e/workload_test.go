@@ -39,14 +39,17 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
 
 // secretVolume mirrors a Secret into a directory the way the kubelet
 // updates a mounted Secret volume: each key a file, replaced atomically.
 func secretVolume(ctx context.Context, ns, name, dir string) {
 	go func() {
+		tick := time.NewTicker(testutil.Interval)
+		defer tick.Stop()
 		var last string
-		for ctx.Err() == nil {
+		for {
 			s := &corev1.Secret{}
 			if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, s); err == nil && s.ResourceVersion != last {
 				for k, v := range s.Data {
@@ -57,7 +60,11 @@ func secretVolume(ctx context.Context, ns, name, dir string) {
 				}
 				last = s.ResourceVersion
 			}
-			time.Sleep(200 * time.Millisecond)
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
 		}
 	}()
 }
@@ -136,7 +143,7 @@ var _ = Describe("A workload serving TLS from the Certificate's Secret (NodePort
 		volumeCtx, stop := context.WithCancel(context.Background())
 		DeferCleanup(stop)
 		secretVolume(volumeCtx, ns, "app-tls", dir)
-		Eventually(func() error { _, err := os.Stat(filepath.Join(dir, "tls.key")); return err }).Should(Succeed())
+		eventually("the Secret volume", func(context.Context) error { _, err := os.Stat(filepath.Join(dir, "tls.key")); return err })
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		Expect(err).NotTo(HaveOccurred())
 		rc := &reloadingCertificate{dir: dir}
@@ -153,22 +160,23 @@ var _ = Describe("A workload serving TLS from the Certificate's Secret (NodePort
 		Expect(served.SerialNumber).To(Equal(first.SerialNumber))
 
 		By("waiting for cert-manager to renew it")
-		Eventually(func(g Gomega) {
-			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(crt), crt)).To(Succeed())
-			g.Expect(crt.Status.Revision).NotTo(BeNil())
-			g.Expect(*crt.Status.Revision).To(BeNumerically(">=", 2))
-		}).WithTimeout(3 * time.Minute).Should(Succeed())
+		// Renewal is due a minute after issuance: wait longer than testutil.Timeout.
+		Expect(testutil.EventuallyWithin(ctx, 3*time.Minute, "revision 2", expectations(func() {
+			Expect(k8s.Get(ctx, client.ObjectKeyFromObject(crt), crt)).To(Succeed())
+			Expect(crt.Status.Revision).NotTo(BeNil())
+			Expect(*crt.Status.Revision).To(BeNumerically(">=", 2))
+		}))).To(Succeed())
 		certificateReady(ns, "app")
 		renewed, _ := issuedCertificate(ns, "app-tls", x509.ExtKeyUsageServerAuth)
 		Expect(renewed.SerialNumber).NotTo(Equal(first.SerialNumber))
 		Expect(time.Now()).To(BeTemporally("<", renewed.NotAfter))
 
 		By("seeing the server present the renewed certificate")
-		Eventually(func(g Gomega) {
+		eventually("the renewed certificate served", expectations(func() {
 			served, err := handshake(ln.Addr().String(), host, caPEM)
-			g.Expect(err).NotTo(HaveOccurred())
-			g.Expect(served.SerialNumber).To(Equal(renewed.SerialNumber))
-		}).Should(Succeed())
+			Expect(err).NotTo(HaveOccurred())
+			Expect(served.SerialNumber).To(Equal(renewed.SerialNumber))
+		}))
 	})
 
 	It("renews at cert-manager's fallback point, without a loop, when the template ttl is below renewBefore", func(ctx SpecContext) {
@@ -193,12 +201,13 @@ var _ = Describe("A workload serving TLS from the Certificate's Secret (NodePort
 		Expect(crt.Status.RenewalTime).NotTo(BeNil())
 		fallback := leaf.NotAfter.Add(-lifetime / 3)
 		Expect(crt.Status.RenewalTime.Time).To(BeTemporally("~", fallback, 2*time.Second), "cert-manager renews at 2/3 of the actual lifetime")
-		Consistently(func(g Gomega) {
-			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(crt), crt)).To(Succeed())
-			g.Expect(*crt.Status.Revision).To(Equal(1), "no re-issue loop")
+		// A loop would re-issue within seconds: watch a window of 15s.
+		Expect(testutil.Consistently(ctx, 15*time.Second, "no re-issue loop", expectations(func() {
+			Expect(k8s.Get(ctx, client.ObjectKeyFromObject(crt), crt)).To(Succeed())
+			Expect(*crt.Status.Revision).To(Equal(1), "no re-issue loop")
 			list := &cmapi.CertificateRequestList{}
-			g.Expect(k8s.List(ctx, list, client.InNamespace(ns))).To(Succeed())
-			g.Expect(list.Items).To(HaveLen(1))
-		}).WithTimeout(15 * time.Second).Should(Succeed())
+			Expect(k8s.List(ctx, list, client.InNamespace(ns))).To(Succeed())
+			Expect(list.Items).To(HaveLen(1))
+		}))).To(Succeed())
 	})
 })

@@ -26,13 +26,8 @@ limitations under the License.
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"flag"
@@ -52,16 +47,15 @@ import (
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	"sigs.k8s.io/yaml"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/localstack"
+	"github.com/nstance-dev/nstance-issuer/internal/testpki"
+	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
 
 // samples are applied in this order: issuers first, then what uses them.
@@ -143,14 +137,14 @@ func run(ctx context.Context) error {
 		}
 	}
 
-	cluster := &v1alpha1.NstanceClusterIssuer{}
-	if err := waitIssuerReady(ctx, c, "NstanceClusterIssuer cluster-ca", client.ObjectKey{Name: "cluster-ca"}, cluster, &cluster.Status); err != nil {
+	cluster := &v1alpha1.NstanceClusterIssuer{ObjectMeta: metav1.ObjectMeta{Name: "cluster-ca"}}
+	if err := waitIssuerReady(ctx, c, "NstanceClusterIssuer cluster-ca", cluster, &cluster.Status); err != nil {
 		return err
 	}
 	fmt.Printf("\nNstanceClusterIssuer cluster-ca is Ready; it generated its CA in Secret %s/cluster-ca:\n  subject     %s\n  notAfter    %s\n  sha256      %s\n",
 		localstack.ClusterResourceNamespace, cluster.Status.CA.Subject, cluster.Status.CA.NotAfter.UTC().Format(time.RFC3339), cluster.Status.CA.SHA256Fingerprint)
-	team := &v1alpha1.NstanceIssuer{}
-	if err := waitIssuerReady(ctx, c, "NstanceIssuer default/team-ca", client.ObjectKey{Namespace: "default", Name: "team-ca"}, team, &team.Status); err != nil {
+	team := &v1alpha1.NstanceIssuer{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "team-ca"}}
+	if err := waitIssuerReady(ctx, c, "NstanceIssuer default/team-ca", team, &team.Status); err != nil {
 		return err
 	}
 	fmt.Printf("\nNstanceIssuer default/team-ca is Ready; it generated its CA in Secret default/team-ca:\n  subject     %s\n  notAfter    %s\n",
@@ -176,7 +170,8 @@ func run(ctx context.Context) error {
 	// Ingress default/shop, named after its TLS secretName.
 	certs := []string{"web", "shop-tls", "echo", "orders"}
 	for _, name := range certs {
-		if err := waitCertificateReady(ctx, c, name); err != nil {
+		crt := &cmapi.Certificate{}
+		if err := testutil.Eventually(ctx, "Certificate default/"+name+" Ready", testutil.CertificateReady(c, client.ObjectKey{Namespace: "default", Name: name}, crt)); err != nil {
 			return err
 		}
 	}
@@ -234,21 +229,11 @@ func step(msg string) { fmt.Printf("==> %s\n", msg) }
 
 // apply creates every object of a YAML file.
 func apply(ctx context.Context, c client.Client, path string) error {
-	data, err := os.ReadFile(path)
+	objs, err := testutil.ReadManifests(path)
 	if err != nil {
 		return err
 	}
-	for _, doc := range bytes.Split(data, []byte("\n---")) {
-		if len(bytes.TrimSpace(doc)) == 0 {
-			continue
-		}
-		obj := &unstructured.Unstructured{}
-		if err := yaml.Unmarshal(doc, &obj.Object); err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		if len(obj.Object) == 0 {
-			continue // only comments
-		}
+	for _, obj := range objs {
 		if err := c.Create(ctx, obj); err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
@@ -256,58 +241,18 @@ func apply(ctx context.Context, c client.Client, path string) error {
 	return nil
 }
 
-func waitFor(ctx context.Context, what string, cond func() (bool, error)) error {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	if err := wait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(context.Context) (bool, error) { return cond() }); err != nil {
-		return fmt.Errorf("waiting for %s: %w", what, err)
-	}
-	return nil
-}
-
-func waitIssuerReady(ctx context.Context, c client.Client, what string, key client.ObjectKey, obj client.Object, status *v1alpha1.IssuerStatus) error {
-	return waitFor(ctx, what+" Ready", func() (bool, error) {
-		if err := c.Get(ctx, key, obj); err != nil {
-			return false, err
+// waitIssuerReady waits for an issuer to be Ready with its CA in status.
+func waitIssuerReady(ctx context.Context, c client.Client, what string, obj client.Object, status *v1alpha1.IssuerStatus) error {
+	ready := testutil.IssuerReady(c, obj)
+	return testutil.Eventually(ctx, what+" Ready", func(ctx context.Context) error {
+		if err := ready(ctx); err != nil {
+			return err
 		}
-		for _, cond := range status.Conditions {
-			if cond.Type == "Ready" && cond.Status == metav1.ConditionTrue && cond.ObservedGeneration == obj.GetGeneration() && status.CA != nil {
-				return true, nil
-			}
+		if status.CA == nil {
+			return errors.New("no status.ca yet")
 		}
-		return false, nil
+		return nil
 	})
-}
-
-func waitCertificateReady(ctx context.Context, c client.Client, name string) error {
-	cert := &cmapi.Certificate{}
-	err := waitFor(ctx, "Certificate default/"+name+" Ready", func() (bool, error) {
-		if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: name}, cert); err != nil {
-			return false, client.IgnoreNotFound(err) // the ingress-shim creates it
-		}
-		for _, cond := range cert.Status.Conditions {
-			if cond.Type == cmapi.CertificateConditionReady && cond.Status == cmmeta.ConditionTrue && cond.ObservedGeneration == cert.Generation {
-				return true, nil
-			}
-		}
-		if cert.Status.LastFailureTime != nil {
-			return false, fmt.Errorf("certificate %s failed to issue: %s", name, readyMessage(cert))
-		}
-		return false, nil
-	})
-	if err != nil && cert.Name != "" {
-		err = fmt.Errorf("%w (Ready: %s)", err, readyMessage(cert))
-	}
-	return err
-}
-
-func readyMessage(cert *cmapi.Certificate) string {
-	for _, cond := range cert.Status.Conditions {
-		if cond.Type == cmapi.CertificateConditionReady {
-			return cond.Reason + ": " + cond.Message
-		}
-	}
-	return "no Ready condition"
 }
 
 func printCertificate(ctx context.Context, c client.Client, name string) error {
@@ -335,51 +280,14 @@ func printCertificate(ctx context.Context, c client.Client, name string) error {
 // chainCheck verifies tls.crt against ca.crt the way a client trusting
 // ca.crt would.
 func chainCheck(secret *corev1.Secret) string {
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(secret.Data["ca.crt"]) {
-		return "no ca.crt"
-	}
-	var leaf *x509.Certificate
-	inter := x509.NewCertPool()
-	rest := secret.Data[corev1.TLSCertKey]
-	for {
-		var block *pem.Block
-		if block, rest = pem.Decode(rest); block == nil {
-			break
-		}
-		cert, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return err.Error()
-		}
-		if leaf == nil {
-			leaf = cert
-		} else {
-			inter.AddCert(cert)
-		}
-	}
-	if leaf == nil {
-		return "no certificate in tls.crt"
-	}
-	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+	if _, err := testpki.VerifyChain(secret.Data[corev1.TLSCertKey], secret.Data["ca.crt"], x509.ExtKeyUsageAny); err != nil {
 		return "does not verify: " + err.Error()
 	}
 	return "tls.crt verifies against ca.crt"
 }
 
-func newCSR(cn string, dns ...string) ([]byte, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: cn}, DNSNames: dns}, key)
-	if err != nil {
-		return nil, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}), nil
-}
-
 func kubernetesCSR(ctx context.Context, c client.Client) ([]byte, error) {
-	req, err := newCSR("node-1", "node-1.nodes.demo.internal")
+	req, err := testpki.CSR("node-1", "node-1.nodes.demo.internal")
 	if err != nil {
 		return nil, err
 	}
@@ -394,24 +302,10 @@ func kubernetesCSR(ctx context.Context, c client.Client) ([]byte, error) {
 	if err := c.Create(ctx, csr); err != nil {
 		return nil, err
 	}
-	csr.Status.Conditions = append(csr.Status.Conditions, certificatesv1.CertificateSigningRequestCondition{
-		Type: certificatesv1.CertificateApproved, Status: corev1.ConditionTrue, Reason: "KubectlApprove",
-		Message: "This CSR was approved by the demo.", LastUpdateTime: metav1.Now(),
-	})
-	if err := c.SubResource("approval").Update(ctx, csr); err != nil {
-		return nil, fmt.Errorf("approving the CSR: %w", err)
+	if err := testutil.ApproveCSR(ctx, c, csr); err != nil {
+		return nil, err
 	}
-	err = waitFor(ctx, "the CSR's status.certificate", func() (bool, error) {
-		if err := c.Get(ctx, client.ObjectKeyFromObject(csr), csr); err != nil {
-			return false, err
-		}
-		for _, cond := range csr.Status.Conditions {
-			if cond.Type == certificatesv1.CertificateFailed && cond.Status == corev1.ConditionTrue {
-				return false, errors.New(cond.Message)
-			}
-		}
-		return len(csr.Status.Certificate) > 0, nil
-	})
+	err = testutil.Eventually(ctx, "the CSR's status.certificate", testutil.CSRSigned(c, csr))
 	return csr.Status.Certificate, err
 }
 

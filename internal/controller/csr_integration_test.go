@@ -21,15 +21,17 @@ package controller_test
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	certificatesv1 "k8s.io/api/certificates/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
 
 func createCSR(t *testing.T, signerName string, request []byte, expiration *int32, annotations map[string]string) *certificatesv1.CertificateSigningRequest {
@@ -43,39 +45,46 @@ func createCSR(t *testing.T, signerName string, request []byte, expiration *int3
 			Usages:            []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageKeyEncipherment, certificatesv1.UsageServerAuth},
 		},
 	}
-	csr, err := clientset.CertificatesV1().CertificateSigningRequests().Create(context.Background(), csr, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	create(t, csr)
 	return csr
 }
 
-// approveCSR does what `kubectl certificate approve` does: append an Approved
-// condition through the approval subresource.
+// approveCSR does what `kubectl certificate approve` does.
 func approveCSR(t *testing.T, csr *certificatesv1.CertificateSigningRequest) {
 	t.Helper()
-	ctx := context.Background()
-	cur, err := clientset.CertificatesV1().CertificateSigningRequests().Get(ctx, csr.Name, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cur.Status.Conditions = append(cur.Status.Conditions, certificatesv1.CertificateSigningRequestCondition{
-		Type: certificatesv1.CertificateApproved, Status: corev1.ConditionTrue,
-		Reason: "KubectlApprove", Message: "This CSR was approved by kubectl certificate approve.",
-		LastUpdateTime: metav1.Now(),
-	})
-	if _, err := clientset.CertificatesV1().CertificateSigningRequests().UpdateApproval(ctx, csr.Name, cur, metav1.UpdateOptions{}); err != nil {
+	if err := testutil.ApproveCSR(t.Context(), k8s, csr); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func getCSR(t *testing.T, name string) *certificatesv1.CertificateSigningRequest {
+// waitCSRSigned waits for the CSR's status.certificate and returns it.
+func waitCSRSigned(t *testing.T, csr *certificatesv1.CertificateSigningRequest) []byte {
 	t.Helper()
-	cur, err := clientset.CertificatesV1().CertificateSigningRequests().Get(context.Background(), name, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cur
+	eventually(t, "CSR "+csr.Name+" signed", testutil.CSRSigned(k8s, csr))
+	return csr.Status.Certificate
+}
+
+// waitCSRFailed waits for the CSR's Failed condition and returns its
+// message; a signed CSR fails the test.
+func waitCSRFailed(t *testing.T, csr *certificatesv1.CertificateSigningRequest) string {
+	t.Helper()
+	var msg string
+	eventually(t, "CSR "+csr.Name+" Failed", func(ctx context.Context) error {
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(csr), csr); err != nil {
+			return err
+		}
+		if len(csr.Status.Certificate) > 0 {
+			return testutil.Stop(errors.New("it was signed"))
+		}
+		for _, c := range csr.Status.Conditions {
+			if c.Type == certificatesv1.CertificateFailed {
+				msg = c.Message
+				return nil
+			}
+		}
+		return errors.New("no Failed condition")
+	})
+	return msg
 }
 
 func TestKubernetesCSRIsSignedAfterApproval(t *testing.T) {
@@ -103,18 +112,18 @@ func TestKubernetesCSRIsSignedAfterApproval(t *testing.T) {
 	csr := createCSR(t, "nstanceclusterissuers.issuer.nstance.dev/cluster-ca", csrPEM(t, "my-pod.my-namespace.pod.cluster.local", "my-svc.my-namespace.svc.cluster.local"),
 		&expiration, map[string]string{v1alpha1.TemplateAnnotation: "kubelet-server"})
 
-	time.Sleep(time.Second)
-	if len(getCSR(t, csr.Name).Status.Certificate) > 0 {
-		t.Fatal("CSR signed before approval")
-	}
+	consistently(t, "CSR "+csr.Name+" unsigned before approval", func(ctx context.Context) error {
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(csr), csr); err != nil {
+			return err
+		}
+		if len(csr.Status.Certificate) > 0 {
+			return errors.New("signed before approval")
+		}
+		return nil
+	})
 	approveCSR(t, csr)
 	start := time.Now()
-	var cur *certificatesv1.CertificateSigningRequest
-	eventually(t, "status.certificate", func() (bool, string) {
-		cur = getCSR(t, csr.Name)
-		return len(cur.Status.Certificate) > 0, ""
-	})
-	leaf := verifyChain(t, cur.Status.Certificate, ca.Cert, x509.ExtKeyUsageServerAuth)
+	leaf := verifyChain(t, waitCSRSigned(t, csr), ca.Cert, x509.ExtKeyUsageServerAuth)
 	if leaf.Subject.CommonName != "kubelet" || !containsAll(leaf.DNSNames, "my-svc.my-namespace.svc.cluster.local", csr.Name+".nodes.internal") {
 		t.Errorf("CN=%q DNS=%v, want the template applied", leaf.Subject.CommonName, leaf.DNSNames)
 	}
@@ -128,11 +137,7 @@ func TestKubernetesCSRIsSignedAfterApproval(t *testing.T) {
 		map[string]string{v1alpha1.TemplateAnnotation: "kubelet-server", "experimental.cert-manager.io/request-duration": "8760h"})
 	approveCSR(t, stretched)
 	start = time.Now()
-	eventually(t, "status.certificate", func() (bool, string) {
-		cur = getCSR(t, stretched.Name)
-		return len(cur.Status.Certificate) > 0, ""
-	})
-	if life := verifyChain(t, cur.Status.Certificate, ca.Cert, x509.ExtKeyUsageServerAuth).NotAfter.Sub(start); life > time.Hour+time.Minute {
+	if life := verifyChain(t, waitCSRSigned(t, stretched), ca.Cert, x509.ExtKeyUsageServerAuth).NotAfter.Sub(start); life > time.Hour+time.Minute {
 		t.Errorf("lifetime %s: the annotation outlived spec.expirationSeconds (1h)", life)
 	}
 
@@ -142,21 +147,9 @@ func TestKubernetesCSRIsSignedAfterApproval(t *testing.T) {
 		bad := createCSR(t, "nstanceclusterissuers.issuer.nstance.dev/cluster-ca", csrPEM(t, "b", "b.nodes.internal"), &expiration,
 			map[string]string{v1alpha1.TemplateAnnotation: annotation})
 		approveCSR(t, bad)
-		eventually(t, "CSR Failed", func() (bool, string) {
-			cur := getCSR(t, bad.Name)
-			if len(cur.Status.Certificate) > 0 {
-				t.Fatalf("CSR with template annotation %q was signed", annotation)
-			}
-			for _, c := range cur.Status.Conditions {
-				if c.Type == certificatesv1.CertificateFailed {
-					if !strings.Contains(c.Message, want) {
-						t.Errorf("failure message %q lacks %q", c.Message, want)
-					}
-					return true, ""
-				}
-			}
-			return false, "no Failed condition"
-		})
+		if msg := waitCSRFailed(t, bad); !strings.Contains(msg, want) {
+			t.Errorf("template annotation %q: failure message %q lacks %q", annotation, msg, want)
+		}
 	}
 }
 
@@ -184,21 +177,9 @@ func TestCertificateRequestWithAClusterIssuer(t *testing.T) {
 func TestKubernetesCSRForANamespacedIssuerFailsClearly(t *testing.T) {
 	csr := createCSR(t, "nstanceissuers.issuer.nstance.dev/default.web", csrPEM(t, "x", "x.example.com"), nil, nil)
 	approveCSR(t, csr)
-	eventually(t, "CSR Failed", func() (bool, string) {
-		cur := getCSR(t, csr.Name)
-		if len(cur.Status.Certificate) > 0 {
-			t.Fatal("CSR for a namespaced issuer was signed")
-		}
-		for _, c := range cur.Status.Conditions {
-			if c.Type == certificatesv1.CertificateFailed {
-				if !strings.Contains(c.Message, "NstanceClusterIssuer") {
-					t.Errorf("failure message %q does not say to use an NstanceClusterIssuer", c.Message)
-				}
-				return true, ""
-			}
-		}
-		return false, "no Failed condition"
-	})
+	if msg := waitCSRFailed(t, csr); !strings.Contains(msg, "NstanceClusterIssuer") {
+		t.Errorf("failure message %q does not say to use an NstanceClusterIssuer", msg)
+	}
 }
 
 func containsAll(have []string, want ...string) bool {

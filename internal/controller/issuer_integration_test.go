@@ -21,6 +21,8 @@ package controller_test
 import (
 	"context"
 	"crypto/x509"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -29,6 +31,7 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
+	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
 
 // TestIssuerReadinessFollowsTheCASecret walks one issuer through every CA
@@ -51,7 +54,7 @@ func TestIssuerReadinessFollowsTheCASecret(t *testing.T) {
 	waitIssuer(t, issuer, metav1.ConditionFalse, "tls.crt")
 
 	updateCASecret(t, ns, map[string][]byte{"tls.crt": good.CertPEM})
-	waitIssuer(t, issuer, metav1.ConditionFalse, "no tls.key")
+	waitIssuer(t, issuer, metav1.ConditionFalse, "tls.key is missing")
 
 	updateCASecret(t, ns, map[string][]byte{"tls.crt": good.CertPEM, "tls.key": other.KeyPEM})
 	waitIssuer(t, issuer, metav1.ConditionFalse, "does not match")
@@ -61,7 +64,7 @@ func TestIssuerReadinessFollowsTheCASecret(t *testing.T) {
 
 	// Meanwhile the request waits: not Failed, not signed.
 	cur := getCR(t, cr)
-	if c := crReady(cur); c == nil || c.Reason == "Failed" || len(cur.Status.Certificate) > 0 {
+	if c := testutil.RequestReady(cur); c == nil || c.Reason == "Failed" || len(cur.Status.Certificate) > 0 {
 		t.Fatalf("request while the CA is broken: %+v, want pending", c)
 	}
 
@@ -84,7 +87,7 @@ func TestBrokenTemplateMakesIssuerFailUntilEdited(t *testing.T) {
 	issuer.Spec.Templates[0].DNS = []string{"{{ .Request.Name "}
 	create(t, issuer)
 	waitIssuer(t, issuer, metav1.ConditionFalse, `template "web"`)
-	if c := issuerReady(issuer); c.Reason != "Failed" {
+	if c, _ := testutil.IssuerCondition(issuer); c.Reason != "Failed" {
 		t.Errorf("reason %q, want Failed (fixing it needs an edit of the issuer)", c.Reason)
 	}
 
@@ -110,12 +113,14 @@ func TestRotatedCAIsUsedForTheNextRequest(t *testing.T) {
 
 	updateCASecret(t, ns, newCA.SecretData())
 	want := pki.Fingerprint(newCA.Cert)
-	eventually(t, "status.ca to show the new CA", func() (bool, string) {
-		_ = k8s.Get(context.Background(), client.ObjectKeyFromObject(issuer), issuer)
-		if issuer.Status.CA == nil {
-			return false, "no status.ca"
+	eventually(t, "status.ca to show the new CA", func(ctx context.Context) error {
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(issuer), issuer); err != nil {
+			return err
 		}
-		return issuer.Status.CA.SHA256Fingerprint == want, issuer.Status.CA.Subject
+		if issuer.Status.CA == nil || issuer.Status.CA.SHA256Fingerprint != want {
+			return fmt.Errorf("status.ca: %+v", issuer.Status.CA)
+		}
+		return nil
 	})
 
 	cr = createCertificateRequest(t, ns, issuerRef("NstanceIssuer", "web"), csrPEM(t, "b", "b."+ns+".example.com"), time.Hour, nil)
@@ -154,7 +159,7 @@ func TestCAIsGeneratedOnceAndNeverOverwritten(t *testing.T) {
 		verifyChain(t, waitCRReady(t, cr).Status.Certificate, caCert, x509.ExtKeyUsageServerAuth)
 	}
 	// Exactly one of the two racing issuers generated the CA.
-	eventually(t, "one CAGenerated event", func() (bool, string) {
+	eventually(t, "one CAGenerated event", func(context.Context) error {
 		n := 0
 		for _, name := range []string{first.Name, second.Name} {
 			for _, e := range eventsFor(t, ns, name) {
@@ -163,10 +168,13 @@ func TestCAIsGeneratedOnceAndNeverOverwritten(t *testing.T) {
 				}
 			}
 		}
-		if n > 1 {
-			t.Fatalf("%d CAGenerated events, want exactly one", n)
+		switch {
+		case n > 1:
+			return testutil.Stop(fmt.Errorf("%d CAGenerated events, want exactly one", n))
+		case n == 0:
+			return errors.New("none yet")
 		}
-		return n == 1, "none yet"
+		return nil
 	})
 	if s := getSecret(t, ns, "generated-ca"); s.ResourceVersion != rv {
 		t.Errorf("generated CA Secret was rewritten (resourceVersion %s -> %s)", rv, s.ResourceVersion)

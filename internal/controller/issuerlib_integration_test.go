@@ -32,6 +32,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
 
 // watchReadyStates approves cr and returns, for every change the API server
@@ -43,7 +44,7 @@ func watchReadyStates(t *testing.T, cr *cmapi.CertificateRequest, done func(*cma
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.Timeout)
 	defer cancel()
 	w, err := wc.Watch(ctx, &cmapi.CertificateRequestList{}, client.InNamespace(cr.Namespace),
 		client.MatchingFieldsSelector{Selector: fields.OneTermEqualSelector("metadata.name", cr.Name)})
@@ -73,13 +74,13 @@ func watchReadyStates(t *testing.T, cr *cmapi.CertificateRequest, done func(*cma
 			}
 			if !approved {
 				approved = true // the approval itself
-				if ready := crReady(cur); ready != nil {
+				if ready := testutil.RequestReady(cur); ready != nil {
 					t.Fatalf("Ready condition before the approval: %+v", ready)
 				}
 				continue
 			}
 			state := "none"
-			if ready := crReady(cur); ready != nil {
+			if ready := testutil.RequestReady(cur); ready != nil {
 				state = fmt.Sprintf("%s/%s", ready.Status, ready.Reason)
 			}
 			states = append(states, state)
@@ -88,9 +89,9 @@ func watchReadyStates(t *testing.T, cr *cmapi.CertificateRequest, done func(*cma
 				select {
 				case ev := <-w.ResultChan():
 					if ev.Type == watch.Modified {
-						t.Errorf("a further write after %s: %+v", state, crReady(ev.Object.(*cmapi.CertificateRequest)))
+						t.Errorf("a further write after %s: %+v", state, testutil.RequestReady(ev.Object.(*cmapi.CertificateRequest)))
 					}
-				case <-time.After(2 * time.Second):
+				case <-time.After(testutil.Window): // a stated window for a late write
 				}
 				return states
 			}
@@ -109,7 +110,7 @@ func TestRequestStatusIsWrittenOnce(t *testing.T) {
 		ns := namespaceWithWebIssuer(t, "Single Write CA")
 		cr := createCertificateRequest(t, ns, issuerRef("NstanceIssuer", "web"), csrPEM(t, "x", "app."+ns+".example.com"), time.Hour, nil)
 		states := watchReadyStates(t, cr, func(cur *cmapi.CertificateRequest) bool {
-			r := crReady(cur)
+			r := testutil.RequestReady(cur)
 			return r != nil && r.Status == cmmeta.ConditionTrue
 		})
 		if strings.Join(states, ",") != "True/Issued" {
@@ -120,21 +121,24 @@ func TestRequestStatusIsWrittenOnce(t *testing.T) {
 		}
 		// One Event per certificate: ours, not issuer-lib's generic one too.
 		waitEvent(t, ns, cr.Name, "CertificateIssued")
-		time.Sleep(time.Second) // the recorder sends asynchronously
-		var reasons []string
-		for _, e := range eventsFor(t, ns, cr.Name) {
-			reasons = append(reasons, e.Reason)
-		}
-		if strings.Join(reasons, ",") != "CertificateIssued" {
-			t.Errorf("Events about the request: %v, want exactly [CertificateIssued]", reasons)
-		}
+		// The recorder sends asynchronously: watch a window for a second one.
+		consistently(t, "exactly one Event about the request", func(context.Context) error {
+			var reasons []string
+			for _, e := range eventsFor(t, ns, cr.Name) {
+				reasons = append(reasons, e.Reason)
+			}
+			if strings.Join(reasons, ",") != "CertificateIssued" {
+				return fmt.Errorf("Events about the request: %v, want exactly [CertificateIssued]", reasons)
+			}
+			return nil
+		})
 	})
 	t.Run("refused by policy", func(t *testing.T) {
 		ns := namespaceWithWebIssuer(t, "Single Write Policy CA")
 		cr := createCertificateRequest(t, ns, issuerRef("NstanceIssuer", "web"), csrPEM(t, "x", "app.elsewhere.example.org"), time.Hour,
 			map[string]string{v1alpha1.TemplateAnnotation: "web"})
 		states := watchReadyStates(t, cr, func(cur *cmapi.CertificateRequest) bool {
-			r := crReady(cur)
+			r := testutil.RequestReady(cur)
 			return r != nil && r.Reason == cmapi.CertificateRequestReasonFailed
 		})
 		if strings.Join(states, ",") != "False/Failed" {
@@ -145,7 +149,7 @@ func TestRequestStatusIsWrittenOnce(t *testing.T) {
 		ns := newNamespace(t)
 		cr := createCertificateRequest(t, ns, issuerRef("NstanceIssuer", "absent"), csrPEM(t, "x", "a.example.com"), time.Hour, nil)
 		states := watchReadyStates(t, cr, func(cur *cmapi.CertificateRequest) bool {
-			r := crReady(cur)
+			r := testutil.RequestReady(cur)
 			return r != nil && r.Reason == cmapi.CertificateRequestReasonPending
 		})
 		if strings.Join(states, ",") != "False/Pending" {
@@ -172,10 +176,12 @@ func TestManagerCachesFinishedRequestsSlim(t *testing.T) {
 		}
 		return &c
 	}
-	eventually(t, "the signed request slimmed in the manager's cache", func() (bool, string) {
+	eventually(t, "the signed request slimmed in the manager's cache", func(context.Context) error {
 		c := cached(signed)
-		return len(c.Spec.Request) == 0 && len(c.Status.Certificate) == 0 && len(c.Status.CA) == 0 && crReady(c) != nil,
-			fmt.Sprintf("request %d B, certificate %d B, ca %d B", len(c.Spec.Request), len(c.Status.Certificate), len(c.Status.CA))
+		if len(c.Spec.Request) == 0 && len(c.Status.Certificate) == 0 && len(c.Status.CA) == 0 && testutil.RequestReady(c) != nil {
+			return nil
+		}
+		return fmt.Errorf("request %d B, certificate %d B, ca %d B", len(c.Spec.Request), len(c.Status.Certificate), len(c.Status.CA))
 	})
 	if c := cached(waiting); len(c.Spec.Request) == 0 {
 		t.Error("an unapproved request lost its CSR in the cache: it could not be signed once approved")

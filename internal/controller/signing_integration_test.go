@@ -22,6 +22,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -29,11 +30,13 @@ import (
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
+	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
 
 // webIssuer is an NstanceIssuer with a "web" server template that shows
@@ -93,9 +96,14 @@ func TestApprovedRequestIsSignedPerTemplate(t *testing.T) {
 	waitIssuer(t, issuer, metav1.ConditionTrue, "")
 
 	// The operator's view of the CA: subject, NotAfter and fingerprint.
-	eventually(t, "status.ca", func() (bool, string) {
-		_ = k8s.Get(context.Background(), client.ObjectKeyFromObject(issuer), issuer)
-		return issuer.Status.CA != nil, "status.ca empty"
+	eventually(t, "status.ca", func(ctx context.Context) error {
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(issuer), issuer); err != nil {
+			return err
+		}
+		if issuer.Status.CA == nil {
+			return errors.New("status.ca empty")
+		}
+		return nil
 	})
 	if got, want := issuer.Status.CA.SHA256Fingerprint, pki.Fingerprint(ca.Cert); got != want {
 		t.Errorf("status.ca.sha256Fingerprint = %q, want %q", got, want)
@@ -183,24 +191,30 @@ func TestUnapprovedAndDeniedRequestsAreNeverSigned(t *testing.T) {
 	unapproved := createCertificateRequest(t, ns, ref, csrPEM(t, "u", "u."+ns+".example.com"), time.Hour, nil)
 	denied := createCertificateRequest(t, ns, ref, csrPEM(t, "d", "d."+ns+".example.com"), time.Hour, nil)
 	setCRCondition(t, denied, cmapi.CertificateRequestConditionDenied, "TestDenied")
-	// A third, approved request proves the controller is working meanwhile.
+	// A third, approved request, made after them, proves the controller
+	// has been working meanwhile (the control object) ...
 	control := createCertificateRequest(t, ns, ref, csrPEM(t, "c", "c."+ns+".example.com"), time.Hour, nil)
 	approve(t, control)
 	waitCRReady(t, control)
-	time.Sleep(2 * time.Second)
-
-	for _, cr := range []*cmapi.CertificateRequest{unapproved, denied} {
-		cur := getCR(t, cr)
-		if len(cur.Status.Certificate) > 0 {
-			t.Errorf("request %s was signed without approval", cr.Name)
+	// ... and the two stay untouched for a further window.
+	consistently(t, "unapproved and denied requests left alone", func(ctx context.Context) error {
+		for _, cr := range []*cmapi.CertificateRequest{unapproved, denied} {
+			var cur cmapi.CertificateRequest
+			if err := k8s.Get(ctx, client.ObjectKeyFromObject(cr), &cur); err != nil {
+				return err
+			}
+			if len(cur.Status.Certificate) > 0 {
+				return fmt.Errorf("request %s was signed without approval", cr.Name)
+			}
+			if c := testutil.RequestReady(&cur); c != nil && c.Status == cmmeta.ConditionTrue {
+				return fmt.Errorf("request %s is Ready without approval", cr.Name)
+			}
 		}
-		if c := crReady(cur); c != nil && c.Status == "True" {
-			t.Errorf("request %s is Ready without approval", cr.Name)
+		if evs := eventsFor(t, ns, unapproved.Name); len(evs) != 0 {
+			return fmt.Errorf("unapproved request got events %v, want it left alone", evs)
 		}
-	}
-	if evs := eventsFor(t, ns, unapproved.Name); len(evs) != 0 {
-		t.Errorf("unapproved request got events %v, want it left alone", evs)
-	}
+		return nil
+	})
 }
 
 func TestPolicyViolationFailsWithTheOffendingValue(t *testing.T) {

@@ -22,6 +22,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -46,6 +47,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/app"
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
+	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
 
 // clusterResourceNamespace is where NstanceClusterIssuers read Secrets in
@@ -249,22 +251,22 @@ func approve(t *testing.T, cr *cmapi.CertificateRequest) {
 
 // ---- waiting ----------------------------------------------------------------
 
-const waitTimeout = 30 * time.Second
-
-// eventually polls cond until it returns true, failing the test with the
-// last message after waitTimeout.
-func eventually(t *testing.T, what string, cond func() (bool, string)) {
+// eventually fails the test unless cond is met within testutil.Timeout,
+// polling every testutil.Interval.
+func eventually(t *testing.T, what string, cond testutil.Condition) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	var msg string
-	for time.Now().Before(deadline) {
-		var ok bool
-		if ok, msg = cond(); ok {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err := testutil.Eventually(t.Context(), what, cond); err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("timed out after %s waiting for %s; last: %s", waitTimeout, what, msg)
+}
+
+// consistently fails the test unless cond holds for testutil.Window: a
+// negative assertion ("not signed") with a stated window.
+func consistently(t *testing.T, what string, cond testutil.Condition) {
+	t.Helper()
+	if err := testutil.Consistently(t.Context(), testutil.Window, what, cond); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func getCR(t *testing.T, cr *cmapi.CertificateRequest) *cmapi.CertificateRequest {
@@ -276,83 +278,27 @@ func getCR(t *testing.T, cr *cmapi.CertificateRequest) *cmapi.CertificateRequest
 	return &cur
 }
 
-func crReady(cr *cmapi.CertificateRequest) *cmapi.CertificateRequestCondition {
-	for i := range cr.Status.Conditions {
-		if cr.Status.Conditions[i].Type == cmapi.CertificateRequestConditionReady {
-			return &cr.Status.Conditions[i]
-		}
-	}
-	return nil
-}
-
 // waitCRReady waits for the request to be signed and returns it.
 func waitCRReady(t *testing.T, cr *cmapi.CertificateRequest) *cmapi.CertificateRequest {
 	t.Helper()
-	var cur *cmapi.CertificateRequest
-	eventually(t, "CertificateRequest "+cr.Name+" Ready", func() (bool, string) {
-		cur = getCR(t, cr)
-		c := crReady(cur)
-		if c == nil {
-			return false, "no Ready condition"
-		}
-		if c.Reason == cmapi.CertificateRequestReasonFailed {
-			t.Fatalf("request failed: %s", c.Message)
-		}
-		return c.Status == cmmeta.ConditionTrue && len(cur.Status.Certificate) > 0, c.Reason + ": " + c.Message
-	})
+	cur := cr.DeepCopy()
+	eventually(t, "CertificateRequest "+cr.Name+" signed", testutil.CertificateRequestSigned(k8s, cur))
 	return cur
 }
 
 // waitCRFailed waits for the request to fail and returns its Ready condition.
 func waitCRFailed(t *testing.T, cr *cmapi.CertificateRequest) *cmapi.CertificateRequestCondition {
 	t.Helper()
-	var cond *cmapi.CertificateRequestCondition
-	eventually(t, "CertificateRequest "+cr.Name+" Failed", func() (bool, string) {
-		cur := getCR(t, cr)
-		cond = crReady(cur)
-		if cond == nil {
-			return false, "no Ready condition"
-		}
-		if len(cur.Status.Certificate) > 0 {
-			t.Fatalf("request was signed, want failure")
-		}
-		return cond.Reason == cmapi.CertificateRequestReasonFailed && cur.Status.FailureTime != nil, cond.Reason + ": " + cond.Message
-	})
-	return cond
-}
-
-// issuerReady returns the Ready condition of an issuer object.
-func issuerReady(obj client.Object) *metav1.Condition {
-	var conds []metav1.Condition
-	switch i := obj.(type) {
-	case *v1alpha1.NstanceIssuer:
-		conds = i.Status.Conditions
-	case *v1alpha1.NstanceClusterIssuer:
-		conds = i.Status.Conditions
-	}
-	for i := range conds {
-		if conds[i].Type == "Ready" {
-			return &conds[i]
-		}
-	}
-	return nil
+	cur := cr.DeepCopy()
+	eventually(t, "CertificateRequest "+cr.Name+" Failed", testutil.CertificateRequestFailed(k8s, cur))
+	return testutil.RequestReady(cur)
 }
 
 // waitIssuer waits until the issuer's Ready condition has status and a
-// message containing msg (current generation), and returns the issuer.
+// message containing msg (current generation); obj is refreshed.
 func waitIssuer(t *testing.T, obj client.Object, status metav1.ConditionStatus, msg string) {
 	t.Helper()
-	eventually(t, fmt.Sprintf("issuer %s Ready=%s %q", obj.GetName(), status, msg), func() (bool, string) {
-		if err := k8s.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
-			return false, err.Error()
-		}
-		c := issuerReady(obj)
-		if c == nil {
-			return false, "no Ready condition"
-		}
-		return c.Status == status && c.ObservedGeneration == obj.GetGeneration() && strings.Contains(c.Message, msg),
-			fmt.Sprintf("%s %s: %s", c.Status, c.Reason, c.Message)
-	})
+	eventually(t, fmt.Sprintf("issuer %s Ready=%s %q", obj.GetName(), status, msg), testutil.IssuerReadyIs(k8s, obj, status, msg))
 }
 
 // eventsFor lists the Events recorded about an object.
@@ -369,14 +315,14 @@ func eventsFor(t *testing.T, ns, name string) []eventsv1.Event {
 func waitEvent(t *testing.T, ns, name, reason string) string {
 	t.Helper()
 	var note string
-	eventually(t, "event "+reason+" on "+name, func() (bool, string) {
+	eventually(t, "event "+reason+" on "+name, func(context.Context) error {
 		for _, e := range eventsFor(t, ns, name) {
 			if e.Reason == reason {
 				note = e.Note
-				return true, ""
+				return nil
 			}
 		}
-		return false, "not recorded"
+		return errors.New("not recorded")
 	})
 	return note
 }

@@ -21,7 +21,7 @@ package localstack_test
 import (
 	"context"
 	"crypto/x509"
-	"encoding/pem"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -34,16 +34,14 @@ import (
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	"sigs.k8s.io/yaml"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/localstack"
+	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
 
 // stack is started once for the whole test binary: starting kube-apiserver,
@@ -108,184 +106,56 @@ func create(t *testing.T, obj client.Object) {
 	}
 }
 
-// waitReady waits for a Certificate to be Ready and returns its Secret.
-func waitReady(t *testing.T, ns, name string) *corev1.Secret {
+// eventually fails the test unless cond is met within testutil.Timeout.
+func eventually(t *testing.T, what string, cond testutil.Condition) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	cert := &cmapi.Certificate{}
-	err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
-		if err := stack.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, cert); err != nil {
-			return false, client.IgnoreNotFound(err)
-		}
-		for _, c := range cert.Status.Conditions {
-			if c.Type == cmapi.CertificateConditionReady && c.Status == cmmeta.ConditionTrue && c.ObservedGeneration == cert.Generation {
-				return true, nil
-			}
-		}
-		return false, nil
-	})
+	if err := testutil.Eventually(t.Context(), what, cond); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitReady waits for a Certificate to be Ready and returns its leaf,
+// verified against the Secret's ca.crt for dnsName.
+func waitReady(t *testing.T, ns, name, dnsName string) *x509.Certificate {
+	t.Helper()
+	crt := &cmapi.Certificate{}
+	eventually(t, "Certificate "+ns+"/"+name+" Ready", testutil.CertificateReady(stack.Client, client.ObjectKey{Namespace: ns, Name: name}, crt))
+	leaf, _, err := testutil.IssuedSecret(t.Context(), stack.Client, client.ObjectKey{Namespace: ns, Name: crt.Spec.SecretName}, x509.ExtKeyUsageAny)
 	if err != nil {
-		t.Fatalf("Certificate %s/%s not Ready: %v; status: %+v", ns, name, err, cert.Status)
-	}
-	secret := &corev1.Secret{}
-	if err := stack.Client.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: cert.Spec.SecretName}, secret); err != nil {
 		t.Fatal(err)
 	}
-	return secret
-}
-
-// verifyChain checks that tls.crt's leaf chains to ca.crt through the
-// intermediates in tls.crt, and returns the leaf.
-func verifyChain(t *testing.T, secret *corev1.Secret, dnsName string) *x509.Certificate {
-	t.Helper()
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(secret.Data["ca.crt"]) {
-		t.Fatalf("Secret %s has no ca.crt", secret.Name)
-	}
-	var certs []*x509.Certificate
-	for rest := secret.Data[corev1.TLSCertKey]; ; {
-		var block *pem.Block
-		if block, rest = pem.Decode(rest); block == nil {
-			break
-		}
-		c, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			t.Fatal(err)
-		}
-		certs = append(certs, c)
-	}
-	if len(certs) == 0 {
-		t.Fatalf("Secret %s has no certificate in tls.crt", secret.Name)
-	}
-	inter := x509.NewCertPool()
-	for _, c := range certs[1:] {
-		inter.AddCert(c)
-	}
-	if _, err := certs[0].Verify(x509.VerifyOptions{
-		DNSName: dnsName, Roots: roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
-	}); err != nil {
-		t.Fatalf("tls.crt does not verify against ca.crt: %v", err)
-	}
-	if len(secret.Data[corev1.TLSPrivateKeyKey]) == 0 {
-		t.Fatalf("Secret %s has no tls.key", secret.Name)
-	}
-	return certs[0]
-}
-
-// TestNstanceClusterIssuerThroughCertManager is the product's main path on
-// the local stack: a Certificate for an NstanceClusterIssuer that generates
-// its CA, approved by cert-manager's approver (nobody else approves here),
-// signed by nstance-issuer, written to a Secret by cert-manager.
-func TestNstanceClusterIssuerThroughCertManager(t *testing.T) {
-	ns := namespace(t)
-	issuer := &v1alpha1.NstanceClusterIssuer{}
-	if err := yaml.UnmarshalStrict([]byte(`
-apiVersion: issuer.nstance.dev/v1alpha1
-kind: NstanceClusterIssuer
-metadata: {name: localstack-ca}
-spec:
-  ca:
-    secretName: localstack-ca
-    generate:
-      cn: "Local CA - {{ .Vars.ClusterSlug }}"
-      ttl: 87600
-      privateKey: {algorithm: ECDSA, size: 256}
-  vars: {ClusterSlug: test}
-  defaultTemplate: web
-  templates:
-  - name: web
-    kind: server
-    organization: ["Example Infra"]
-    allowedDNSNames: ["*.example.com"]
-    ttl: 2160
-`), issuer); err != nil {
+	if err := leaf.VerifyHostname(dnsName); err != nil {
 		t.Fatal(err)
+	}
+	return leaf
+}
+
+// TestManagerIsUp: the stack's nstance-issuer manager reconciles (an
+// NstanceClusterIssuer generates its CA in the cluster resource namespace
+// and turns Ready). What it then signs, through cert-manager, is the e2e
+// suite's to prove.
+func TestManagerIsUp(t *testing.T) {
+	issuer := &v1alpha1.NstanceClusterIssuer{
+		ObjectMeta: metav1.ObjectMeta{Name: "localstack-ca"},
+		Spec: v1alpha1.IssuerSpec{
+			CA: v1alpha1.CASpec{SecretName: "localstack-ca", Generate: &v1alpha1.CATemplate{Subject: v1alpha1.Subject{CN: "Local CA"}, TTL: 8760}},
+		},
 	}
 	create(t, issuer)
-	create(t, &cmapi.Certificate{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web", Annotations: map[string]string{v1alpha1.TemplateAnnotation: "web"}},
-		Spec: cmapi.CertificateSpec{
-			SecretName: "web-tls",
-			CommonName: "www.example.com",
-			DNSNames:   []string{"www.example.com"},
-			Duration:   &metav1.Duration{Duration: 720 * time.Hour},
-			IssuerRef:  cmmeta.IssuerReference{Group: v1alpha1.GroupVersion.Group, Kind: "NstanceClusterIssuer", Name: "localstack-ca"},
-		},
-	})
-
-	leaf := verifyChain(t, waitReady(t, ns, "web"), "www.example.com")
-	if got := leaf.Subject.Organization; len(got) != 1 || got[0] != "Example Infra" {
-		t.Errorf("the web template's organization is not applied: %v", got)
-	}
-	if leaf.Issuer.CommonName != "Local CA - test" {
-		t.Errorf("issuer = %q, want the generated CA", leaf.Issuer.CommonName)
-	}
-
-	// cert-manager's approver approved the request, and the requestmanager
-	// copied the template annotation onto it.
-	var crs cmapi.CertificateRequestList
-	if err := stack.Client.List(t.Context(), &crs, client.InNamespace(ns)); err != nil {
-		t.Fatal(err)
-	}
-	if len(crs.Items) != 1 {
-		t.Fatalf("want 1 CertificateRequest, got %d", len(crs.Items))
-	}
-	cr := crs.Items[0]
-	if cr.Annotations[v1alpha1.TemplateAnnotation] != "web" {
-		t.Errorf("template annotation not copied to the CertificateRequest: %v", cr.Annotations)
-	}
-	approved := false
-	for _, c := range cr.Status.Conditions {
-		if c.Type == cmapi.CertificateRequestConditionApproved && c.Status == cmmeta.ConditionTrue && c.Reason == "cert-manager.io" {
-			approved = true
-		}
-	}
-	if !approved {
-		t.Errorf("CertificateRequest %s not approved by cert-manager's approver: %+v", cr.Name, cr.Status.Conditions)
+	eventually(t, "NstanceClusterIssuer localstack-ca Ready", testutil.IssuerReady(stack.Client, issuer))
+	var secret corev1.Secret
+	if err := stack.Client.Get(t.Context(), client.ObjectKey{Namespace: localstack.ClusterResourceNamespace, Name: "localstack-ca"}, &secret); err != nil {
+		t.Fatalf("the generated CA is not in the cluster resource namespace: %v", err)
 	}
 }
 
-// TestIngressShim: an Ingress annotated for an NstanceClusterIssuer gets a
-// Certificate from cert-manager's ingress-shim, signed by nstance-issuer.
-func TestIngressShim(t *testing.T) {
-	ns := namespace(t)
-	create(t, &v1alpha1.NstanceClusterIssuer{
-		ObjectMeta: metav1.ObjectMeta{Name: "ingress-ca"},
-		Spec: v1alpha1.IssuerSpec{
-			CA: v1alpha1.CASpec{SecretName: "ingress-ca", Generate: &v1alpha1.CATemplate{Subject: v1alpha1.Subject{CN: "Ingress CA"}, TTL: 8760}},
-			// ingress-shim copies no template annotation: the default applies.
-			DefaultTemplate: "web",
-			Templates:       []v1alpha1.CertificateTemplate{{Name: "web", AllowedDNSNames: []string{"*.example.com"}}},
-		},
-	})
-	pathType := networkingv1.PathTypePrefix
-	create(t, &networkingv1.Ingress{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "shop", Annotations: map[string]string{
-			"cert-manager.io/issuer":       "ingress-ca",
-			"cert-manager.io/issuer-kind":  "NstanceClusterIssuer",
-			"cert-manager.io/issuer-group": v1alpha1.GroupVersion.Group,
-		}},
-		Spec: networkingv1.IngressSpec{
-			Rules: []networkingv1.IngressRule{{Host: "shop.example.com", IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{
-				Paths: []networkingv1.HTTPIngressPath{{Path: "/", PathType: &pathType, Backend: networkingv1.IngressBackend{
-					Service: &networkingv1.IngressServiceBackend{Name: "shop", Port: networkingv1.ServiceBackendPort{Number: 443}},
-				}}},
-			}}}},
-			TLS: []networkingv1.IngressTLS{{Hosts: []string{"shop.example.com"}, SecretName: "shop-tls"}},
-		},
-	})
-	verifyChain(t, waitReady(t, ns, "shop-tls"), "shop.example.com")
-}
-
-// TestBuiltInIssuersControl is the control: cert-manager's own SelfSigned
-// ClusterIssuer -> CA Certificate -> CA Issuer -> leaf, with no
-// nstance-issuer involved. If this fails, the stack (not the product) is
-// broken.
-func TestBuiltInIssuersControl(t *testing.T) {
-	ns := namespace(t)
+// caIssuer makes, with cert-manager's built-in issuers only, a SelfSigned
+// ClusterIssuer, a root CA Certificate from it and a CA Issuer "ca" on it
+// in ns.
+func caIssuer(t *testing.T, ns string) {
+	t.Helper()
 	create(t, &cmapi.ClusterIssuer{
-		ObjectMeta: metav1.ObjectMeta{Name: "selfsigned"},
+		ObjectMeta: metav1.ObjectMeta{Name: "selfsigned-" + ns},
 		Spec:       cmapi.IssuerSpec{IssuerConfig: cmapi.IssuerConfig{SelfSigned: &cmapi.SelfSignedIssuer{}}},
 	})
 	create(t, &cmapi.Certificate{
@@ -293,23 +163,101 @@ func TestBuiltInIssuersControl(t *testing.T) {
 		Spec: cmapi.CertificateSpec{
 			IsCA: true, CommonName: "control root", SecretName: "root-ca",
 			PrivateKey: &cmapi.CertificatePrivateKey{Algorithm: cmapi.ECDSAKeyAlgorithm, Size: 256},
-			IssuerRef:  cmmeta.IssuerReference{Kind: cmapi.ClusterIssuerKind, Name: "selfsigned"},
+			IssuerRef:  cmmeta.IssuerReference{Kind: cmapi.ClusterIssuerKind, Name: "selfsigned-" + ns},
 		},
 	})
-	waitReady(t, ns, "root")
+	crt := &cmapi.Certificate{}
+	eventually(t, "the root CA Ready", testutil.CertificateReady(stack.Client, client.ObjectKey{Namespace: ns, Name: "root"}, crt))
 	create(t, &cmapi.Issuer{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ca"},
 		Spec:       cmapi.IssuerSpec{IssuerConfig: cmapi.IssuerConfig{CA: &cmapi.CAIssuer{SecretName: "root-ca"}}},
 	})
-	create(t, &cmapi.Certificate{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "leaf"},
+}
+
+func leafCertificate(ns, name string) *cmapi.Certificate {
+	return &cmapi.Certificate{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
 		Spec: cmapi.CertificateSpec{
-			DNSNames: []string{"leaf.example.com"}, SecretName: "leaf-tls",
+			DNSNames: []string{name + ".example.com"}, SecretName: name + "-tls",
 			IssuerRef: cmmeta.IssuerReference{Kind: cmapi.IssuerKind, Name: "ca"},
 		},
-	})
-	leaf := verifyChain(t, waitReady(t, ns, "leaf"), "leaf.example.com")
+	}
+}
+
+// TestBuiltInIssuersControl: cert-manager's controllers are up. Its own
+// SelfSigned ClusterIssuer -> CA Certificate -> CA Issuer -> leaf, with no
+// nstance-issuer involved. If this fails, the stack (not the product) is
+// broken.
+func TestBuiltInIssuersControl(t *testing.T) {
+	ns := namespace(t)
+	caIssuer(t, ns)
+	create(t, leafCertificate(ns, "leaf"))
+	leaf := waitReady(t, ns, "leaf", "leaf.example.com")
 	if leaf.Issuer.CommonName != "control root" {
 		t.Errorf("issuer = %q, want the SelfSigned root", leaf.Issuer.CommonName)
 	}
+}
+
+// TestPauseAndResumeACertManagerController: a paused controller leaves its
+// work undone for the window watched, and picks it up when resumed, as a
+// restarted controller would.
+func TestPauseAndResumeACertManagerController(t *testing.T) {
+	ns := namespace(t)
+	caIssuer(t, ns)
+	if err := stack.PauseCertManagerController(localstack.CAIssuerController); err != nil {
+		t.Fatal(err)
+	}
+	resumed := false
+	defer func() {
+		if !resumed {
+			_ = stack.ResumeCertManagerController(context.Background(), localstack.CAIssuerController)
+		}
+	}()
+	if err := stack.PauseCertManagerController(localstack.CAIssuerController); err == nil {
+		t.Error("pausing a paused controller succeeded")
+	}
+	create(t, leafCertificate(ns, "paused"))
+	// The control: the Certificate's request exists and is approved, so
+	// every controller but the paused one has done its part.
+	request := func(ctx context.Context) (*cmapi.CertificateRequest, error) {
+		var crs cmapi.CertificateRequestList
+		if err := stack.Client.List(ctx, &crs, client.InNamespace(ns)); err != nil {
+			return nil, err
+		}
+		for i := range crs.Items {
+			if crs.Items[i].Annotations[cmapi.CertificateNameKey] == "paused" {
+				return &crs.Items[i], nil
+			}
+		}
+		return nil, errors.New("no CertificateRequest for Certificate paused yet")
+	}
+	eventually(t, "an approved CertificateRequest for Certificate paused", func(ctx context.Context) error {
+		cr, err := request(ctx)
+		if err != nil {
+			return err
+		}
+		for _, c := range cr.Status.Conditions {
+			if c.Type == cmapi.CertificateRequestConditionApproved && c.Status == cmmeta.ConditionTrue {
+				return nil
+			}
+		}
+		return fmt.Errorf("request %s not approved yet", cr.Name)
+	})
+	if err := testutil.Consistently(t.Context(), testutil.Window, "the paused CA issuer controller signs nothing", func(ctx context.Context) error {
+		cr, err := request(ctx)
+		if err != nil {
+			return err
+		}
+		if len(cr.Status.Certificate) > 0 || testutil.RequestReady(cr) != nil {
+			return fmt.Errorf("request %s handled: %+v", cr.Name, testutil.RequestReady(cr))
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	resumed = true
+	if err := stack.ResumeCertManagerController(t.Context(), localstack.CAIssuerController); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, ns, "paused", "paused.example.com")
 }
