@@ -27,8 +27,8 @@ import (
 
 // A real kube-apiserver has API Priority and Fairness on by default, so the
 // manager's automatic client-side limit (Options.KubeAPIQPS 0) is off: a
-// token bucket would otherwise cap signing at half its QPS (two status
-// writes per request).
+// token bucket would otherwise cap signing at its QPS (one status write per
+// request, plus its Event).
 func TestManagerClientIsUnthrottledWhenTheAPIServerHasAPF(t *testing.T) {
 	apf, err := app.APFEnabled(context.Background(), manager.GetConfig())
 	if err != nil || !apf {
