@@ -75,10 +75,12 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 		By("starting the local stack: kube-apiserver, etcd, cert-manager's controllers, nstance-issuer")
 		root, err := filepath.Abs("..")
 		Expect(err).NotTo(HaveOccurred())
+		captureLogs()
 		stack, err = localstack.Start(context.Background(), localstack.Options{
 			RepoRoot:       root,
 			KubeconfigPath: filepath.Join(root, "bin", "e2e", "kubeconfig"),
 			CertManager:    true,
+			LogOutput:      stackLogs,
 		})
 		Expect(err).NotTo(HaveOccurred())
 		cfg, k8s = stack.Config, stack.Client
@@ -87,8 +89,10 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	clientset = kubernetes.NewForConfigOrDie(cfg)
 }, NodeTimeout(5*time.Minute))
 
-var _ = AfterSuite(func() {
+var _ = AfterSuite(func(ctx SpecContext) {
 	if stack != nil {
+		By("scanning every log, Event and status of the run for private key material")
+		scanForKeyMaterial(ctx)
 		Expect(stack.Stop()).To(Succeed())
 	}
-})
+}, NodeTimeout(2*time.Minute))

@@ -27,6 +27,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,6 +71,9 @@ type Options struct {
 	// --max-concurrent-reconciles=10); they follow the stack's own flags,
 	// so they override them.
 	ManagerArgs []string
+	// LogOutput, when set, receives the output of kube-apiserver and etcd
+	// (discarded otherwise), e.g. to scan it for key material.
+	LogOutput io.Writer
 }
 
 // Stack is a running local control plane with nstance-issuer.
@@ -124,6 +128,10 @@ func Start(ctx context.Context, o Options) (stack *Stack, err error) {
 		},
 		ErrorIfCRDPathMissing: true,
 	}}
+	if o.LogOutput != nil {
+		s.env.ControlPlane.APIServer = &envtest.APIServer{Out: o.LogOutput, Err: o.LogOutput}
+		s.env.ControlPlane.Etcd = &envtest.Etcd{Out: o.LogOutput, Err: o.LogOutput}
+	}
 	// From here on, a failure tears down whatever did start.
 	defer func() {
 		if err != nil {
