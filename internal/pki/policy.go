@@ -25,6 +25,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 )
 
 // allowLists are a template's allow-lists rendered for one request.
@@ -67,46 +69,62 @@ func (is *issuance) templateOrigin(kind string, v renderedValue) origin {
 	return origin{what: fmt.Sprintf("%s rendered by template %q field %s from request data", kind, is.tmpl.Name, v.field)}
 }
 
+// allowList is one templated allow-list of a template, with the grammar
+// of its patterns (nil: free-text globs).
+type allowList struct {
+	field   string
+	texts   []string
+	problem func(string) string
+}
+
+// allowListsOf lists a template's templated allow-lists; allowedIPRanges,
+// which is not templated, is parsed on its own (parseIPRanges).
+func allowListsOf(t *v1alpha1.CertificateTemplate) []allowList {
+	lists := []allowList{
+		{"allowedDNSNames", t.AllowedDNSNames, dnsPatternProblem},
+		{"allowedURIs", t.AllowedURIs, uriPatternProblem},
+		{"allowedEmailAddresses", t.AllowedEmailAddresses, emailPatternProblem},
+		{"allowedCommonNames", t.AllowedCommonNames, nil},
+	}
+	if t.AllowedSubject != nil {
+		for _, f := range subjectPatternFields(t.AllowedSubject) {
+			lists = append(lists, allowList{"allowedSubject." + f.field, *f.list, nil})
+		}
+	}
+	return lists
+}
+
 // renderAllowLists renders the template's allow-lists for this request.
 func renderAllowLists(is *issuance) error {
 	t := is.tmpl
 	if t == nil {
 		return nil
 	}
-	var err error
-	a := &is.allowed
-	for _, f := range []struct {
-		name    string
-		texts   []string
-		out     *[]string
-		problem func(string) string
-	}{
-		{"allowedDNSNames", t.AllowedDNSNames, &a.dns, dnsPatternProblem},
-		{"allowedURIs", t.AllowedURIs, &a.uris, uriPatternProblem},
-		{"allowedEmailAddresses", t.AllowedEmailAddresses, &a.emails, emailPatternProblem},
-		{"allowedCommonNames", t.AllowedCommonNames, &a.commonNames, nil},
-	} {
-		if *f.out, err = is.renderPatterns(f.name, f.texts); err != nil {
+	rendered := map[string][]string{}
+	for _, l := range allowListsOf(t) {
+		patterns, err := is.renderPatterns(l.field, l.texts)
+		if err != nil {
 			return err
 		}
-		if f.problem != nil {
+		if l.problem != nil {
 			// A pattern that renders malformed for this request (e.g.
 			// "*.{{ .Request.Namespace }}.svc" for a Kubernetes CSR,
 			// which has no namespace) allows nothing.
-			*f.out = slices.DeleteFunc(*f.out, func(p string) bool { return f.problem(p) != "" })
+			patterns = slices.DeleteFunc(patterns, func(p string) bool { return l.problem(p) != "" })
+		}
+		rendered[l.field] = patterns
+	}
+	a := &is.allowed
+	a.dns, a.uris, a.emails, a.commonNames = rendered["allowedDNSNames"], rendered["allowedURIs"], rendered["allowedEmailAddresses"], rendered["allowedCommonNames"]
+	if t.AllowedSubject != nil {
+		a.subject = map[string][]string{}
+		for _, f := range subjectPatternFields(t.AllowedSubject) {
+			a.subject[f.field] = rendered["allowedSubject."+f.field]
 		}
 	}
 	var terr *TemplateError
 	if a.ipRanges, terr = parseIPRanges(t.Name, t.AllowedIPRanges); terr != nil {
 		return terr
-	}
-	if t.AllowedSubject != nil {
-		a.subject = map[string][]string{}
-		for _, f := range subjectPatternFields(t.AllowedSubject) {
-			if a.subject[f.field], err = is.renderPatterns("allowedSubject."+f.field, *f.list); err != nil {
-				return err
-			}
-		}
 	}
 	return nil
 }

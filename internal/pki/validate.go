@@ -178,27 +178,8 @@ func validateTemplate(t *v1alpha1.CertificateTemplate, data RenderData) error {
 // and renders, on sample data, to patterns of its grammar. It returns the
 // rendered patterns by field.
 func validateAllowLists(t *v1alpha1.CertificateTemplate, data RenderData, b *requestBudget) (map[string][]string, *TemplateError) {
-	lists := []struct {
-		field   string
-		texts   []string
-		problem func(string) string
-	}{
-		{"allowedDNSNames", t.AllowedDNSNames, dnsPatternProblem},
-		{"allowedURIs", t.AllowedURIs, uriPatternProblem},
-		{"allowedEmailAddresses", t.AllowedEmailAddresses, emailPatternProblem},
-		{"allowedCommonNames", t.AllowedCommonNames, nil},
-	}
-	if t.AllowedSubject != nil {
-		for _, f := range subjectPatternFields(t.AllowedSubject) {
-			lists = append(lists, struct {
-				field   string
-				texts   []string
-				problem func(string) string
-			}{"allowedSubject." + f.field, *f.list, nil})
-		}
-	}
 	out := map[string][]string{}
-	for _, l := range lists {
+	for _, l := range allowListsOf(t) {
 		for i, text := range l.texts {
 			field := fmt.Sprintf("%s[%d]", l.field, i)
 			if !allowListTrusted(text) {
