@@ -17,14 +17,13 @@ limitations under the License.
 package app
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
-	"os"
-	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite the README's flags table from the FlagSet")
@@ -57,27 +56,14 @@ func flagsTable(t *testing.T) string {
 }
 
 func TestREADMEFlagsTable(t *testing.T) {
-	readme, err := os.ReadFile(readmePath)
+	want := "\n" + flagsTable(t)
+	got, err := testutil.SyncSection(readmePath, flagsTableStart, flagsTableEnd, want, *update)
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := bytes.Index(readme, []byte(flagsTableStart))
-	end := bytes.Index(readme, []byte(flagsTableEnd))
-	if start < 0 || end < start {
-		t.Fatalf("%s: markers %q and %q not found", readmePath, flagsTableStart, flagsTableEnd)
+	if got != want && !*update {
+		t.Errorf("the README's flags table is stale: run `make readme-flags` and commit")
 	}
-	head := readme[:start+len(flagsTableStart)]
-	want := "\n" + flagsTable(t)
-	if got := string(readme[len(head):end]); got == want {
-		return
-	}
-	if *update {
-		if err := os.WriteFile(readmePath, slices.Concat(head, []byte(want), readme[end:]), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	t.Errorf("the README's flags table is stale: run `make readme-flags` and commit")
 }
 
 func TestOptionsRoundTripThroughArgs(t *testing.T) {

@@ -39,6 +39,8 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 	rbacv1 "k8s.io/api/rbac/v1"
 	k8syaml "k8s.io/apimachinery/pkg/util/yaml"
+
+	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite the chart README's values table from values.yaml")
@@ -245,30 +247,18 @@ func valuesTable(t *testing.T) string {
 func mdEscape(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
 
 func TestChartREADMEValuesTable(t *testing.T) {
-	readme, err := os.ReadFile(readmePath)
+	want := "\n" + valuesTable(t)
+	got, err := testutil.SyncSection(readmePath, tableStart, tableEnd, want, *update)
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := bytes.Index(readme, []byte(tableStart))
-	end := bytes.Index(readme, []byte(tableEnd))
-	if start < 0 || end < start {
-		t.Fatalf("%s: markers %q and %q not found", readmePath, tableStart, tableEnd)
-	}
-	head := readme[:start+len(tableStart)]
-	want := "\n" + valuesTable(t)
-	got := string(readme[len(head):end])
-	if got == want {
-		return
-	}
-	if *update {
-		out := slices.Concat(head, []byte(want), readme[end:])
-		if err := os.WriteFile(readmePath, out, 0o644); err != nil {
-			t.Fatal(err)
-		}
+	switch {
+	case got == want:
+	case *update:
 		t.Logf("rewrote the values table of %s", readmePath)
-		return
+	default:
+		t.Errorf("the values table in %s is stale: run `make chart-docs` and commit\n--- want\n%s--- got\n%s", readmePath, want, got)
 	}
-	t.Errorf("the values table in %s is stale: run `make chart-docs` and commit\n--- want\n%s--- got\n%s", readmePath, want, got)
 }
 
 // TestValuesSchemaIsStrict proves that the schema describes exactly the
