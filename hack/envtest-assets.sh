@@ -5,7 +5,7 @@
 # Usage:
 #   hack/envtest-assets.sh <output-dir>
 #
-#   e.g. hack/envtest-assets.sh bin/envtest/k8s-v1.36.3-etcd-v3.6.16
+#   e.g. hack/envtest-assets.sh bin/envtest/k8s-v1.37.2-etcd-v3.6.16
 #
 # Only binaries missing from <output-dir> are built, so a second run builds
 # nothing. Key <output-dir> by version (as above): the script does not look
@@ -18,8 +18,10 @@
 #   KUBEBUILDER_ASSETS ?= $(shell hack/envtest-assets.sh bin/envtest/...)
 #
 # Environment:
-#   KUBE_VERSION  (default v1.36.3)  must equal the k8s.io/kubernetes version
-#                                    in hack/envtest-assets/kube-apiserver/go.mod
+#   KUBE_VERSION  (default v1.37.2)  must equal the k8s.io/kubernetes version
+#                                    in hack/envtest-assets/kube-apiserver-v<major>.<minor>/go.mod
+#                                    (v1.37 is the local stack; v1.36 keeps
+#                                    the v1beta1 certificate APIs testable)
 #   ETCD_VERSION  (default v3.6.16)  must equal the go.etcd.io/etcd/server/v3
 #                                    version in hack/envtest-assets/etcd/go.mod
 #   The versions are pinned by the committed nested modules; the variables
@@ -34,7 +36,7 @@
 
 set -euo pipefail
 
-KUBE_VERSION="${KUBE_VERSION:-v1.36.3}"
+KUBE_VERSION="${KUBE_VERSION:-v1.37.2}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
 
 log() { echo "envtest-assets: $*" >&2; }
@@ -42,7 +44,7 @@ die() { log "ERROR: $*"; exit 1; }
 
 if [[ $# -ne 1 || -z "$1" ]]; then
   echo "usage: $0 <output-dir>" >&2
-  echo "  env: KUBE_VERSION (default v1.36.3), ETCD_VERSION (default v3.6.16)" >&2
+  echo "  env: KUBE_VERSION (default v1.37.2), ETCD_VERSION (default v3.6.16)" >&2
   exit 2
 fi
 
@@ -68,13 +70,16 @@ check_version() { # <name> <module dir> <module path> <wanted version> <env var>
     die "$5=$4 but $2/go.mod requires $3 $got; update the go.mod (and go mod tidy) or $5"
 }
 
-check_version kube-apiserver "${mods_dir}/kube-apiserver" k8s.io/kubernetes "$KUBE_VERSION" KUBE_VERSION
-check_version etcd "${mods_dir}/etcd" go.etcd.io/etcd/server/v3 "$ETCD_VERSION" ETCD_VERSION
-
 [[ "$KUBE_VERSION" =~ ^v([0-9]+)\.([0-9]+)\.[0-9]+ ]] ||
   die "KUBE_VERSION=$KUBE_VERSION is not of the form vMAJOR.MINOR.PATCH"
 kube_major="${BASH_REMATCH[1]}"
 kube_minor="${BASH_REMATCH[2]}"
+# One nested module per Kubernetes minor: kube-apiserver-v<major>.<minor>.
+kube_mod="kube-apiserver-v${kube_major}.${kube_minor}"
+[[ -d "${mods_dir}/${kube_mod}" ]] ||
+  die "no module ${mods_dir}/${kube_mod} for KUBE_VERSION=$KUBE_VERSION"
+check_version kube-apiserver "${mods_dir}/${kube_mod}" k8s.io/kubernetes "$KUBE_VERSION" KUBE_VERSION
+check_version etcd "${mods_dir}/etcd" go.etcd.io/etcd/server/v3 "$ETCD_VERSION" ETCD_VERSION
 
 mkdir -p "$1" || die "cannot create output dir $1"
 out_dir="$(cd "$1" && pwd)"
@@ -88,8 +93,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-build() { # <binary name> <version> <note> <ldflags>
-  local name="$1" version="$2" note="$3" ldflags="$4"
+build() { # <binary name> <module dir> <version> <note> <ldflags>
+  local name="$1" mod="$2" version="$3" note="$4" ldflags="$5"
   local target="${out_dir}/${name}"
   if [[ -x "$target" ]]; then
     log "${name} ${version} already built: ${target}"
@@ -102,7 +107,7 @@ build() { # <binary name> <version> <note> <ldflags>
   # GOWORK=off: a go.work at the repo root must not pull these nested modules
   # in. -mod=readonly: build exactly what the committed go.mod/go.sum pin.
   (
-    cd "${mods_dir}/${name}"
+    cd "${mods_dir}/${mod}"
     GOWORK=off CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false" \
       go build -trimpath -ldflags "-s -w ${ldflags}" -o "$tmp" .
   ) || die "building ${name} ${version} failed"
@@ -119,7 +124,7 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
 done
 etcd_ldflags="-X go.etcd.io/etcd/api/v3/version.GitSHA=go-module"
 
-build kube-apiserver "$KUBE_VERSION" " (first time takes ~5 min on 2 cores)" "$kube_ldflags"
-build etcd "$ETCD_VERSION" " (first time takes ~40 s on 2 cores)" "$etcd_ldflags"
+build kube-apiserver "$kube_mod" "$KUBE_VERSION" " (first time takes ~5 min on 2 cores)" "$kube_ldflags"
+build etcd etcd "$ETCD_VERSION" " (first time takes ~40 s on 2 cores)" "$etcd_ldflags"
 
 echo "$out_dir"

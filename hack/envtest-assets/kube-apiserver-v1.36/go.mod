@@ -1,4 +1,4 @@
-module github.com/nstance-dev/nstance-issuer/hack/envtest-assets/kube-apiserver
+module github.com/nstance-dev/nstance-issuer/hack/envtest-assets/kube-apiserver-v1.36
 
 go 1.26.8
 
