@@ -123,13 +123,8 @@ func waitPodCertificate(t *testing.T, pcr *certificatesv1.PodCertificateRequest)
 
 // podIssuer creates an NstanceClusterIssuer with a fresh CA and the given
 // templates, and waits until it is Ready.
-func podIssuer(t *testing.T, ca *testpki.CA, defaultTemplate string, templates ...v1alpha1.CertificateTemplate) string {
+func podIssuer(t *testing.T, name string, ca *testpki.CA, defaultTemplate string, templates ...v1alpha1.CertificateTemplate) string {
 	t.Helper()
-	name := strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-"))
-	if len(name) > 50 {
-		name = name[:50]
-	}
-	name = strings.Trim(name, "-")
 	createSecret(t, clusterResourceNamespace, name, ca.SecretData())
 	issuer := &v1alpha1.NstanceClusterIssuer{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
@@ -156,7 +151,7 @@ func podsTemplate(ns string) v1alpha1.CertificateTemplate {
 func TestPodCertificateIsIssuedToThePod(t *testing.T) {
 	ns := newNamespace(t)
 	ca := validCA(t, "Pod Root CA")
-	signer := podIssuer(t, ca, "pods", podsTemplate(ns))
+	signer := podIssuer(t, "pod-ca", ca, "pods", podsTemplate(ns))
 	maxSeconds := int32(2 * 3600)
 	start := time.Now()
 	pcr, pod := requestPodCertificate(t, ns, "web-0", testutil.PodCertificateVolume{SignerName: signer, KeyType: "ECDSAP256", MaxExpirationSeconds: &maxSeconds})
@@ -193,14 +188,14 @@ func TestPodCertificateIsIssuedToThePod(t *testing.T) {
 // with its own reason, and nothing is signed.
 func TestPodCertificateRefusals(t *testing.T) {
 	ns, other := newNamespace(t), newNamespace(t)
-	signer := podIssuer(t, validCA(t, "Pod Policy Root CA"), "pods", podsTemplate(ns),
+	signer := podIssuer(t, "pod-policy-ca", validCA(t, "Pod Policy Root CA"), "pods", podsTemplate(ns),
 		v1alpha1.CertificateTemplate{Name: "web", Kind: v1alpha1.ServerKind, AllowedDNSNames: []string{"*.example.com"}},
 		v1alpha1.CertificateTemplate{
 			Name: "ecdsa-only", Kind: v1alpha1.ClientKind, AllowedKeyAlgorithms: []v1alpha1.KeyAlgorithm{v1alpha1.ECDSAKeyAlgorithm},
 			PodCertificates: &v1alpha1.PodCertificates{AllowTemplateAnnotation: true},
 		})
 	shortCA := newTestCA(t, "Expiring Root CA", time.Now().Add(-time.Hour), time.Now().Add(30*time.Minute))
-	shortSigner := podIssuer(t, shortCA, "pods", podsTemplate(ns))
+	shortSigner := podIssuer(t, "pod-expiring-ca", shortCA, "pods", podsTemplate(ns))
 	template := func(name string) map[string]string {
 		return map[string]string{v1alpha1.PodCertificateTemplateAnnotation: name}
 	}

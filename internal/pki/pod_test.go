@@ -17,6 +17,7 @@ limitations under the License.
 package pki
 
 import (
+	"crypto"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -81,7 +82,7 @@ func TestIssuePodCertificate(t *testing.T) {
 	if got := c.NotAfter.Sub(c.NotBefore); got != 24*time.Hour {
 		t.Errorf("lifetime NotBefore..NotAfter = %s, want exactly maxExpirationSeconds (24h)", got)
 	}
-	if !c.PublicKey.(interface{ Equal(x any) bool }).Equal(testKey(t, "ecdsa256-pod").Public()) {
+	if !c.PublicKey.(interface{ Equal(x crypto.PublicKey) bool }).Equal(testKey(t, "ecdsa256-pod").Public()) {
 		t.Error("the certificate does not certify the pod's key")
 	}
 	if err := c.CheckSignatureFrom(interCA(t).Cert); err != nil {
