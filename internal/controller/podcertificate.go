@@ -323,10 +323,18 @@ func (r *PodCertificateReconciler) waitingFor(ctx context.Context, issuer client
 	return out
 }
 
-// ServedPodCertificateAPI finds which version of the PodCertificateRequest
-// API the API server serves: v1 where it has it, else v1beta1, else none
-// (ok false). An error means discovery itself failed.
-func ServedPodCertificateAPI(cfg *rest.Config) (api podCertAPI, ok bool, err error) {
+// ServedPodCertificateVersion finds which version of the
+// PodCertificateRequest API the API server serves: "v1" where it has it,
+// else "v1beta1", else "". An error means discovery itself failed.
+func ServedPodCertificateVersion(cfg *rest.Config) (string, error) {
+	api, ok, err := servedPodCertificateAPI(cfg)
+	if !ok {
+		return "", err
+	}
+	return api.version, nil
+}
+
+func servedPodCertificateAPI(cfg *rest.Config) (api podCertAPI, ok bool, err error) {
 	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
 		return podCertAPI{}, false, err
@@ -352,7 +360,7 @@ func ServedPodCertificateAPI(cfg *rest.Config) (api podCertAPI, ok bool, err err
 // served API version, or logs why it does not.
 func setupPodCertificates(ctx context.Context, mgr ctrl.Manager, s *Signer, workers int) error {
 	logger := log.FromContext(ctx).WithName("pod-certificates")
-	api, ok, err := ServedPodCertificateAPI(mgr.GetConfig())
+	api, ok, err := servedPodCertificateAPI(mgr.GetConfig())
 	if err != nil {
 		return err
 	}
