@@ -48,8 +48,12 @@ import (
 const podIssuer = "bench-pods"
 
 func (h *harness) podCertificates(ctx context.Context, r *report) error {
-	if v, err := controller.ServedPodCertificateVersion(h.stack.Config); err != nil || v != "v1" {
-		return fmt.Errorf("the API server does not serve PodCertificateRequests at v1 (%q, %v)", v, err)
+	v, err := controller.ServedPodCertificateVersion(h.stack.Config)
+	if err != nil {
+		return err
+	}
+	if v != "v1" {
+		return fmt.Errorf("the API server does not serve PodCertificateRequests at v1 (it serves %q)", v)
 	}
 	if err := testutil.IgnoreAlreadyExists(h.cl.Create(ctx, &v1alpha1.NstanceClusterIssuer{
 		ObjectMeta: metav1.ObjectMeta{Name: podIssuer},
@@ -64,7 +68,7 @@ func (h *harness) podCertificates(ctx context.Context, r *report) error {
 	})); err != nil {
 		return err
 	}
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
 		var iss v1alpha1.NstanceClusterIssuer
 		if err := h.cl.Get(ctx, client.ObjectKey{Name: podIssuer}, &iss); err != nil {
 			return false, err

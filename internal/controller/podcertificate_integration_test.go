@@ -29,7 +29,6 @@ import (
 	"time"
 
 	certificatesv1 "k8s.io/api/certificates/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -66,7 +65,7 @@ func testKubelet(t *testing.T) *testutil.Kubelet {
 
 // requestPodCertificate creates a pod with a podCertificate volume and the
 // PodCertificateRequest its kubelet makes for it, and returns the request.
-func requestPodCertificate(t *testing.T, ns, pod string, vol testutil.PodCertificateVolume) (*certificatesv1.PodCertificateRequest, *corev1.Pod) {
+func requestPodCertificate(t *testing.T, ns, pod string, vol testutil.PodCertificateVolume) *certificatesv1.PodCertificateRequest {
 	t.Helper()
 	ctx := t.Context()
 	kl := testKubelet(t)
@@ -97,7 +96,7 @@ func requestPodCertificate(t *testing.T, ns, pod string, vol testutil.PodCertifi
 	if err := kl.Client.Create(ctx, pcr); err != nil {
 		t.Fatalf("the kubelet cannot create the PodCertificateRequest: %v", err)
 	}
-	return pcr, p
+	return pcr
 }
 
 // waitPodCertificate waits for the request's terminal condition and
@@ -154,7 +153,7 @@ func TestPodCertificateIsIssuedToThePod(t *testing.T) {
 	signer := podIssuer(t, "pod-ca", ca, "pods", podsTemplate(ns))
 	maxSeconds := int32(2 * 3600)
 	start := time.Now()
-	pcr, pod := requestPodCertificate(t, ns, "web-0", testutil.PodCertificateVolume{SignerName: signer, KeyType: "ECDSAP256", MaxExpirationSeconds: &maxSeconds})
+	pcr := requestPodCertificate(t, ns, "web-0", testutil.PodCertificateVolume{SignerName: signer, KeyType: "ECDSAP256", MaxExpirationSeconds: &maxSeconds})
 	cond := waitPodCertificate(t, pcr)
 	t.Logf("created to issued: %s (reported, not asserted)", time.Since(start))
 	if cond.Type != "Issued" {
@@ -181,7 +180,6 @@ func TestPodCertificateIsIssuedToThePod(t *testing.T) {
 	if !strings.Contains(note, "template pods") || !strings.Contains(note, fmt.Sprintf("%X", leaf.SerialNumber)) {
 		t.Errorf("Event note %q does not name the template and serial", note)
 	}
-	_ = pod
 }
 
 // TestPodCertificateRefusals is point 4 of issue 13: each abuse is refused
@@ -218,7 +216,7 @@ func TestPodCertificateRefusals(t *testing.T) {
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			pcr, _ := requestPodCertificate(t, tc.ns, fmt.Sprintf("abuse-%d", i), tc.vol)
+			pcr := requestPodCertificate(t, tc.ns, fmt.Sprintf("abuse-%d", i), tc.vol)
 			cond := waitPodCertificate(t, pcr)
 			if cond.Type != tc.condition || cond.Reason != tc.reason {
 				t.Errorf("condition %s/%s (%s), want %s/%s", cond.Type, cond.Reason, cond.Message, tc.condition, tc.reason)

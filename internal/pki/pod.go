@@ -173,7 +173,7 @@ func trustDomainProblem(td string) string {
 	}
 	for i := 0; i < len(td); i++ {
 		c := td[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || strings.IndexByte(".-_", c) >= 0) {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && strings.IndexByte(".-_", c) < 0 {
 			return fmt.Sprintf("it has the character %q; use lowercase letters, digits, '.', '-' and '_'", rune(c))
 		}
 	}

@@ -187,13 +187,13 @@ func TestPodCertificateIsIssuedAtV1beta1(t *testing.T) {
 		if err := k8s.Get(ctx, client.ObjectKeyFromObject(pcr), pcr); err != nil {
 			return err
 		}
-		for _, c := range pcr.Status.Conditions {
-			if c.Type == "Issued" {
-				return nil
-			}
+		if len(pcr.Status.Conditions) == 0 {
+			return errors.New("no condition yet")
+		}
+		if c := pcr.Status.Conditions[0]; c.Type != "Issued" {
 			return testutil.Stop(fmt.Errorf("condition %s %s: %s", c.Type, c.Reason, c.Message))
 		}
-		return errors.New("no condition yet")
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
