@@ -17,8 +17,13 @@ limitations under the License.
 package controller
 
 import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
+
+	"k8s.io/client-go/rest"
 )
 
 func TestBeginRefreshAt(t *testing.T) {
@@ -56,5 +61,52 @@ func TestOurSigner(t *testing.T) {
 		if got := ourSigner(name); got != want {
 			t.Errorf("ourSigner(%q) = %v, want %v", name, got, want)
 		}
+	}
+}
+
+func TestServedPodCertificateVersion(t *testing.T) {
+	t.Parallel()
+	list := func(resources ...string) string {
+		var rs []string
+		for _, r := range resources {
+			rs = append(rs, `{"name":"`+r+`","namespaced":true,"kind":"X","verbs":["get"]}`)
+		}
+		return `{"kind":"APIResourceList","apiVersion":"v1","groupVersion":"certificates.k8s.io/x","resources":[` + strings.Join(rs, ",") + `]}`
+	}
+	cases := []struct {
+		name   string
+		served map[string]string // path → body; others 404
+		want   string
+	}{
+		{name: "v1 where it is served", want: "v1", served: map[string]string{
+			"/apis/certificates.k8s.io/v1":      list("certificatesigningrequests", "podcertificaterequests"),
+			"/apis/certificates.k8s.io/v1beta1": list("podcertificaterequests"),
+		}},
+		{name: "v1beta1 where only it serves them", want: "v1beta1", served: map[string]string{
+			"/apis/certificates.k8s.io/v1":      list("certificatesigningrequests"),
+			"/apis/certificates.k8s.io/v1beta1": list("clustertrustbundles", "podcertificaterequests"),
+		}},
+		{name: "none: the controller is not started", want: "", served: map[string]string{
+			"/apis/certificates.k8s.io/v1": list("certificatesigningrequests"),
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				body, ok := tc.served[r.URL.Path]
+				if !ok {
+					http.NotFound(w, r)
+					return
+				}
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = w.Write([]byte(body))
+			}))
+			defer srv.Close()
+			got, err := ServedPodCertificateVersion(&rest.Config{Host: srv.URL})
+			if err != nil || got != tc.want {
+				t.Errorf("served version = %q (%v), want %q", got, err, tc.want)
+			}
+		})
 	}
 }
