@@ -26,6 +26,10 @@ CONTROLLER_GEN := $(BIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 GOLANGCI_LINT := $(BIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 CRD_REF_DOCS := $(BIN)/crd-ref-docs-$(CRD_REF_DOCS_VERSION)
 ENVTEST_ASSETS := $(BIN)/envtest/k8s-$(KUBE_VERSION)-etcd-$(ETCD_VERSION)
+# Kubernetes 1.36 serves PodCertificateRequests at v1beta1 only (behind
+# feature gates): the v1beta1 path is tested against it.
+KUBE_VERSION_BETA ?= v1.36.3
+ENVTEST_ASSETS_BETA := $(BIN)/envtest/k8s-$(KUBE_VERSION_BETA)-etcd-$(ETCD_VERSION)
 
 # Packages whose tests need no API server; they run with -race.
 CORE_PKGS := ./api/... ./internal/pki/... ./internal/controller/... ./internal/testpki/... ./internal/app/... ./internal/image/... ./internal/testutil/...
@@ -82,8 +86,9 @@ test-unit: ## Unit tests and fuzz seed corpora of the core packages, with -race.
 	go test -race -count=1 $(CORE_PKGS)
 
 .PHONY: test-integration
-test-integration: envtest-assets ## Integration tests against a real kube-apiserver + etcd.
+test-integration: envtest-assets envtest-assets-beta ## Integration tests against a real kube-apiserver + etcd (and the v1beta1 pod certificate path on 1.36).
 	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) go test -tags integration -count=1 -timeout 20m ./internal/controller/... ./internal/localstack/...
+	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS_BETA) go test -tags integration -count=1 -timeout 10m ./internal/podcertbeta/...
 
 .PHONY: e2e
 e2e: envtest-assets ## End-to-end suite with cert-manager's controllers: on the local stack, or on KUBECONFIG's cluster when set.
@@ -96,6 +101,10 @@ test-e2e: ## The end-to-end suite on the local stack, whatever KUBECONFIG says (
 .PHONY: envtest-assets
 envtest-assets: ## Build kube-apiserver and etcd from Go modules into bin/ (once per version).
 	KUBE_VERSION=$(KUBE_VERSION) ETCD_VERSION=$(ETCD_VERSION) hack/envtest-assets.sh $(ENVTEST_ASSETS) >/dev/null
+
+.PHONY: envtest-assets-beta
+envtest-assets-beta: ## Build the Kubernetes 1.36 kube-apiserver and etcd (the v1beta1 PodCertificateRequest path).
+	KUBE_VERSION=$(KUBE_VERSION_BETA) ETCD_VERSION=$(ETCD_VERSION) hack/envtest-assets.sh $(ENVTEST_ASSETS_BETA) >/dev/null
 
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for FUZZTIME (default 30s).

@@ -329,6 +329,11 @@ type CertificateTemplate struct {
 	// +optional
 	KubernetesCSRs *KubernetesCSRRequesters `json:"kubernetesCSRs,omitempty"`
 
+	// PodCertificates lets Kubernetes PodCertificateRequests use this
+	// template (NstanceClusterIssuers only). Unset: no pod may use it.
+	// +optional
+	PodCertificates *PodCertificates `json:"podCertificates,omitempty"`
+
 	// AllowedKeyAlgorithms limits the requested public key algorithm.
 	// Empty: RSA, ECDSA and Ed25519.
 	// +optional

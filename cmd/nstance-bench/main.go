@@ -32,6 +32,8 @@ limitations under the License.
 //     latency (p50/p95/p99) from watches, and CPU per certificate by
 //     process; then each issuer alone on a backlog of N approved requests
 //     waiting when its signer starts, comparable with the signer floor;
+//   - pods:   N PodCertificateRequests signed by a cluster issuer:
+//     created→Issued latency beside the stage's approved→Ready;
 //   - e2e:    N Certificates (ECDSA P-256 keys) through cert-manager's
 //     controllers, with each issuer: first create to all Ready;
 //   - memory: the manager process's peak and steady RSS and Go heap while it
@@ -99,7 +101,7 @@ func main() {
 	flag.StringVar(&managerArgs, "manager-args", "", "Extra flags for the manager process, space-separated (e.g. \"--kube-api-qps=500 --kube-api-burst=1000\").")
 	flag.StringVar(&c.repoRoot, "repo-root", ".", "The repository's root.")
 	flag.StringVar(&c.out, "out", "bin/bench/results.json", "Where to write the results as JSON.")
-	flag.StringVar(&only, "only", "", "Comma-separated phases to run (core,raw,stage,e2e,memory); empty runs all.")
+	flag.StringVar(&only, "only", "", "Comma-separated phases to run (core,raw,stage,pods,e2e,memory); empty runs all.")
 	flag.IntVar(&c.stageRounds, "stage-rounds", 2, "Alternating rounds of the issuer stage (nstance, CA issuer, ...); each issuer's fastest counts.")
 	profile := flag.Bool("profile", false, "Take CPU profiles of the manager and the API server during nstance-issuer's first stage round, into profiles/ beside -out (read with go tool pprof). Profiling costs CPU: that round's figures are then a little low.")
 	flag.DurationVar(&c.timeout, "phase-timeout", 0, "Time limit of each wait (default 2m + 200ms per object).")
@@ -151,7 +153,7 @@ func main() {
 			logf("core: %v", err)
 		}
 	}
-	if c.run("raw") || c.run("stage") || c.run("e2e") || c.run("memory") {
+	if c.run("raw") || c.run("stage") || c.run("pods") || c.run("e2e") || c.run("memory") {
 		if err := runStack(ctx, &c, r); err != nil {
 			r.Errors = append(r.Errors, err.Error())
 			logf("%v", err)
@@ -205,6 +207,7 @@ func runStack(ctx context.Context, c *config, r *report) error {
 		}
 		return h.backlog(ctx, r)
 	})
+	step("pods", func() error { return h.podCertificates(ctx, r) })
 	step("e2e", func() error { return h.endToEnd(ctx, r) })
 	step("memory", func() error { return h.memory(ctx, r) })
 	r.Errors = append(r.Errors, errs...)

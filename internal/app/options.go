@@ -77,6 +77,8 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 		"How long before a CA expires its issuer records a warning Event.")
 	fs.BoolVar(&c.DisableKubernetesCSRs, "disable-kubernetes-csrs", c.DisableKubernetesCSRs,
 		"Do not sign Kubernetes CertificateSigningRequests.")
+	fs.BoolVar(&c.DisablePodCertificates, "disable-pod-certificates", c.DisablePodCertificates,
+		"Do not sign Kubernetes PodCertificateRequests (certificates.k8s.io v1, or v1beta1 where only that is served).")
 	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "Address of the Prometheus metrics endpoint; 0 disables it.")
 	fs.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", o.HealthProbeBindAddress, "Address of the /healthz and /readyz endpoints; 0 disables it.")
 	fs.StringVar(&o.PprofBindAddress, "pprof-bind-address", o.PprofBindAddress,

@@ -69,6 +69,9 @@ type Options struct {
 	// DisableKubernetesCSRs turns off signing of Kubernetes
 	// CertificateSigningRequests.
 	DisableKubernetesCSRs bool
+	// DisablePodCertificates turns off signing of Kubernetes
+	// PodCertificateRequests.
+	DisablePodCertificates bool
 }
 
 // +kubebuilder:rbac:groups=issuer.nstance.dev,resources=nstanceissuers;nstanceclusterissuers,verbs=get;list;watch
@@ -147,6 +150,11 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if !opts.DisableKubernetesCSRs {
 		if err := (&NamespacedCSRReconciler{Client: mgr.GetClient(), Recorder: recorder}).SetupWithManager(mgr); err != nil {
 			return fmt.Errorf("failed to register the namespaced CSR controller: %w", err)
+		}
+	}
+	if !opts.DisablePodCertificates {
+		if err := setupPodCertificates(ctx, mgr, s, opts.MaxConcurrentReconciles); err != nil {
+			return fmt.Errorf("failed to register the PodCertificateRequest controller: %w", err)
 		}
 	}
 	return nil

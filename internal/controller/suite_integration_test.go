@@ -38,6 +38,7 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -55,9 +56,11 @@ import (
 const clusterResourceNamespace = "nstance-system"
 
 var (
-	k8s       client.Client // uncached client of the test
-	manager   ctrl.Manager  // the nstance-issuer manager under test
-	clientset kubernetes.Interface
+	k8s client.Client // uncached client of the test
+	// restConfig is the test's admin connection to the API server.
+	restConfig *rest.Config
+	manager    ctrl.Manager // the nstance-issuer manager under test
+	clientset  kubernetes.Interface
 )
 
 // TestMain starts a real kube-apiserver and etcd (KUBEBUILDER_ASSETS, built
@@ -85,6 +88,9 @@ func run(m *testing.M) int {
 		},
 		ErrorIfCRDPathMissing: true,
 	}
+	// As in clusters: PodCertificateRequests are admitted only from the
+	// kubelet of the pod's node (podcertificate_integration_test.go).
+	env.ControlPlane.GetAPIServer().Configure().Append("enable-admission-plugins", "NodeRestriction")
 	// Stop also after a failed Start: envtest may have started the API
 	// server and etcd before failing (e.g. on a CRD the server rejects).
 	defer func() { _ = env.Stop() }()
@@ -93,6 +99,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "cannot start the API server:", err)
 		return 1
 	}
+	restConfig = cfg
 
 	scheme, err := app.NewScheme()
 	if err != nil {

@@ -180,7 +180,7 @@ var chartValueSets = []struct {
 		}
 		wantArgs(t, c, "--cluster-resource-namespace=install-custom-pki", "--leader-election-namespace=install-custom-leases",
 			"--metrics-bind-address=0", "--set-ca-on-certificate-request=false", "--max-concurrent-reconciles=10",
-			"--max-retry-duration=1h30m", "--ca-expiry-warning=2160h", "--disable-kubernetes-csrs=true",
+			"--max-retry-duration=1h30m", "--ca-expiry-warning=2160h", "--disable-kubernetes-csrs=true", "--disable-pod-certificates=true",
 			"--kube-api-qps=20.5", "--kube-api-burst=40", "--zap-log-level=2", "--leader-election-id=pki-signer-leader")
 		if !slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool { return e.Name == "TZ" && e.Value == "UTC" }) {
 			t.Errorf("extraEnv not rendered: %v", c.Env)

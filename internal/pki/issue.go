@@ -62,6 +62,7 @@ type step func(is *issuance) error
 // value comes from; enforcePolicy then checks, in one place, every value
 // of the finished certificate that a requester could influence.
 var steps = []step{
+	checkPodCSR,           // a PodCertificateRequest's stub CSR asks for nothing
 	checkRequester,        // the template's namespaces or Kubernetes CSR users
 	renderAllowLists,      // the template's allow-lists for this request
 	applySubject,          // the request's subject, template fields replacing
@@ -124,7 +125,7 @@ func newIssuance(ca *CA, policy Policy, req Request, data RenderData, now time.T
 	}
 	is.out.PassThrough = policy.PassThrough && is.tmpl == nil
 	if is.keyAlg, err = checkKey(csr.PublicKey, is.tmpl); err != nil {
-		return nil, err
+		return nil, podKeyError(req, err)
 	}
 	if requested := len(csr.DNSNames) + len(csr.IPAddresses) + len(csr.URIs) + len(csr.EmailAddresses); requested > MaxSANs {
 		return nil, requestErrorf(ReasonTooManySANs, "the CSR asks for %d subject alternative names, more than the %d allowed; split it into several certificates", requested, MaxSANs)
@@ -147,6 +148,12 @@ func requestData(req Request, csr *x509.CertificateRequest) RequestData {
 		Duration:       req.Duration,
 		Username:       req.Username,
 		Groups:         req.Groups,
+	}
+	if p := req.Pod; p != nil {
+		d.PodName, d.PodUID = p.PodName, p.PodUID
+		d.ServiceAccountName, d.ServiceAccountUID = p.ServiceAccountName, p.ServiceAccountUID
+		d.NodeName, d.NodeUID = p.NodeName, p.NodeUID
+		d.Duration = p.MaxLifetime
 	}
 	for _, ip := range csr.IPAddresses {
 		d.IPAddresses = append(d.IPAddresses, ip.String())

@@ -53,6 +53,7 @@ type origin struct {
 type origins struct {
 	dns map[string]origin // by dnsKey
 	ip  map[string]origin // by net.IP.String
+	uri map[string]origin // by url.URL.String; absent: requested
 	// subject is the origin of each subject field by name ("cn",
 	// "organization", ...): a template field replaces all the request's
 	// values of its attribute.
@@ -176,6 +177,9 @@ func enforcePolicy(is *issuance) error {
 		}
 	}
 	for _, u := range c.URIs {
+		if o := is.origins.uri[u.String()]; o.trusted {
+			continue
+		}
 		if !slices.ContainsFunc(a.uris, func(p string) bool { return matchURIPattern(u, p) }) {
 			return notAllowed(requested("URI"), u.String(), t.Name, "allowedURIs", a.uris)
 		}

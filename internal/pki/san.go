@@ -130,6 +130,12 @@ func applySANs(is *issuance) error {
 		}
 	}
 
+	if u, err := is.spiffeID(); err != nil {
+		return err
+	} else if u != nil && !seenURI[u.String()] {
+		is.origins.uri = map[string]origin{u.String(): {trusted: true, what: "SPIFFE ID"}}
+		uris = append(uris, u)
+	}
 	if total := len(dns) + len(ips) + len(uris) + len(emails); total > MaxSANs {
 		return requestErrorf(ReasonTooManySANs, "the certificate would have %d subject alternative names with the template's, more than the %d allowed; request fewer", total, MaxSANs)
 	}

@@ -90,7 +90,11 @@ func templateNames(spec *v1alpha1.IssuerSpec) string {
 // may use only a template that allows them). Pass-through binds nobody.
 func checkRequester(is *issuance) error {
 	t, req := is.tmpl, is.req
-	if t == nil {
+	if req.Pod != nil {
+		if t == nil || t.PodCertificates == nil {
+			return requestErrorf(ReasonPodCertificatesNotAllowed, "%s does not allow pod certificates; use a template with podCertificates", policyName(t))
+		}
+	} else if t == nil {
 		if req.KubernetesCSR {
 			return requestErrorf(ReasonRequesterNotAllowed, "Kubernetes CSRs are never signed without a template, even where the issuer allows pass-through; set annotation %s to a template whose kubernetesCSRs allows user %s", v1alpha1.TemplateAnnotation, quote(req.Username))
 		}

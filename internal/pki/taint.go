@@ -22,10 +22,14 @@ import (
 )
 
 // vouchedRequestFields are the fields of RequestData that the requester
-// does not choose: the namespace of the request, and who created a
-// Kubernetes CSR as the API server recorded it. A template may use them
+// does not choose: the namespace of the request, who created a Kubernetes
+// CSR as the API server recorded it, and the pod behind a
+// PodCertificateRequest, which the API server checked. A template may use them
 // and stay trusted.
-var vouchedRequestFields = map[string]bool{"Namespace": true, "Username": true, "Groups": true}
+var vouchedRequestFields = map[string]bool{
+	"Namespace": true, "Username": true, "Groups": true,
+	"PodName": true, "PodUID": true, "ServiceAccountName": true, "ServiceAccountUID": true, "NodeName": true, "NodeUID": true,
+}
 
 // patternRequestFields are the vouched request fields an allow-list may
 // use. Only the namespace: a namespace name is a DNS label, while a user

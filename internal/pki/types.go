@@ -75,6 +75,16 @@ type RequestData struct {
 	// everything above but Namespace. Empty for CertificateRequests.
 	Username string
 	Groups   []string
+	// PodName, PodUID, ServiceAccountName, ServiceAccountUID, NodeName and
+	// NodeUID are the pod behind a Kubernetes PodCertificateRequest, as the
+	// API server checked and recorded them (spec.podName, ...): vouched
+	// for. Empty for every other request.
+	PodName            string
+	PodUID             string
+	ServiceAccountName string
+	ServiceAccountUID  string
+	NodeName           string
+	NodeUID            string
 }
 
 // IssuerData describes the issuer signing the request.
@@ -109,6 +119,26 @@ type Request struct {
 	KubernetesCSR bool
 	Username      string
 	Groups        []string
+	// Pod is set for a Kubernetes PodCertificateRequest: the pod's identity
+	// and the lifetime limit. Name and Namespace are the request's. CSR is
+	// its stub PKCS#10 request (the kubelet's is empty: only its key
+	// counts), and Duration is ignored.
+	Pod *PodIdentity
+}
+
+// PodIdentity is the pod behind a PodCertificateRequest, as the API server
+// checked and recorded it: the kubelet of the pod's node created the
+// request, and the node, pod and service account exist with these UIDs.
+type PodIdentity struct {
+	PodName            string
+	PodUID             string
+	ServiceAccountName string
+	ServiceAccountUID  string
+	NodeName           string
+	NodeUID            string
+	// MaxLifetime is spec.maxExpirationSeconds: the certificate's whole
+	// validity, NotBefore to NotAfter, must fit in it.
+	MaxLifetime time.Duration
 }
 
 // Issued is a signed certificate with what the caller needs to deliver and

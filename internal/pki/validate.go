@@ -41,6 +41,13 @@ func sampleData(vars map[string]string, issuer IssuerData) RenderData {
 			CommonName: "example.com",
 			DNSNames:   []string{"example.com"},
 			Duration:   24 * time.Hour,
+			// A pod's identity, for templates of pod certificates.
+			PodName:            "example",
+			PodUID:             "00000000-0000-0000-0000-000000000000",
+			ServiceAccountName: "default",
+			ServiceAccountUID:  "00000000-0000-0000-0000-000000000000",
+			NodeName:           "node-1",
+			NodeUID:            "00000000-0000-0000-0000-000000000000",
 		},
 	}
 }
@@ -171,7 +178,7 @@ func validateTemplate(t *v1alpha1.CertificateTemplate, data RenderData) error {
 	if t.TTL < 0 {
 		return templateErrorf(t.Name, "ttl", "ttl %d is negative; set a lifetime in hours", t.TTL)
 	}
-	return nil
+	return validatePodCertificates(t, data, b)
 }
 
 // validateAllowLists checks that every allow-list uses only trusted data

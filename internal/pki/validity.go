@@ -28,6 +28,11 @@ import (
 // truncated to it, or refused when behavior is Error.
 func applyValidity(is *issuance) error {
 	d := is.req.Duration
+	if is.req.Pod != nil {
+		// The whole validity, backdate included, must fit in
+		// maxExpirationSeconds.
+		d = is.req.Pod.MaxLifetime - Backdate
+	}
 	if is.tmpl != nil && is.tmpl.TTL > 0 {
 		if ttl := time.Duration(is.tmpl.TTL) * time.Hour; d > ttl {
 			d = ttl
@@ -53,5 +58,8 @@ func applyValidity(is *issuance) error {
 	}
 	is.cert.NotBefore = notBefore
 	is.cert.NotAfter = notAfter
+	if is.req.Pod != nil && notAfter.Sub(notBefore) < MinPodCertificateLifetime {
+		return requestErrorf(ReasonLifetimeTooShort, "the certificate would be valid for %s only (until %s, when the CA certificate %q expires), less than the %s the API requires of a pod certificate; rotate the CA", notAfter.Sub(notBefore), formatTime(notAfter), certName(ca), MinPodCertificateLifetime)
+	}
 	return nil
 }
