@@ -106,6 +106,10 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		Recorder:                 recorder,
 		CAExpiryWarning:          opts.CAExpiryWarning,
 	}
+	trust, err := setupRotation(mgr, opts, recorder)
+	if err != nil {
+		return err
+	}
 	workers := controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}
 	combined := &controllers.CombinedController{
 		IssuerTypes:        []issuerapi.Issuer{&v1alpha1.NstanceIssuer{}},
@@ -113,7 +117,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		FieldOwner:         FieldOwner,
 		MaxRetryDuration:   opts.MaxRetryDuration,
 		Check:              s.Check,
-		Sign:               s.Sign,
+		Sign:               withLiveRoots(s.Sign, trust, opts.ClusterResourceNamespace),
 		EventRecorder:      withoutGenericIssuedEvent{EventRecorder: recorder},
 		// Deprecated upstream in favour of trust-manager, but users of a private
 		// CA expect ca.crt filled as cert-manager's CA issuer does; a flag turns it off.

@@ -306,8 +306,10 @@ func nextProblem(s State, n *Next) string {
 			return fmt.Sprintf("the next CA %q re-uses the key of the retired CA %q; a rotation needs a new key", n.Cert.Subject, r.Cert.Subject)
 		}
 	}
-	if !n.Cert.NotAfter.After(s.Issuing.NotAfter) {
-		return fmt.Sprintf("the next CA %q expires at %s, not after the issuing CA (%s); it would shorten the issuer's life",
+	// Equal is fine: a generated CA made within a second of the issuing one
+	// (rotate-now right after start-up) has the same NotAfter.
+	if n.Cert.NotAfter.Before(s.Issuing.NotAfter) {
+		return fmt.Sprintf("the next CA %q expires at %s, before the issuing CA (%s); it would shorten the issuer's life",
 			n.Cert.Subject, n.Cert.NotAfter.UTC().Format(time.RFC3339), s.Issuing.NotAfter.UTC().Format(time.RFC3339))
 	}
 	if !s.Now.Before(n.Cert.NotAfter) {

@@ -161,7 +161,13 @@ func TestDecide(t *testing.T) {
 			name: "a next CA expiring before the issuing one is refused",
 			state: State{Now: t0.Add(202 * day), Policy: Policy{Scheduled: true}, Issuing: issuing,
 				Next: &Next{Cert: cert("short", t0, 250*day)}},
-			want: Decision{Action: None, Phase: PhaseRenewalDue, ProblemReason: ReasonNextCAInvalid, Problem: "not after the issuing CA"},
+			want: Decision{Action: None, Phase: PhaseRenewalDue, ProblemReason: ReasonNextCAInvalid, Problem: "before the issuing CA"},
+		},
+		{
+			name: "a next CA expiring with the issuing one (made the same second) is accepted",
+			state: State{Now: t0.Add(day), Policy: Policy{CanGenerate: true}, Issuing: issuing,
+				Next: &Next{Cert: Cert{Subject: "CN=twin", NotBefore: t0, NotAfter: issuing.NotAfter, Fingerprint: "FP-twin", PublicKey: []byte("twin")}, Generated: true}},
+			want: Decision{Action: PublishNext, Phase: PhaseNextPublished},
 		},
 		{
 			name:  "rotate-now with a new token creates the next CA at once",
