@@ -157,6 +157,7 @@ func (r *RotationReconciler) Reconcile(ctx context.Context, req reconcile.Reques
 	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
 		if apierrors.IsNotFound(err) {
 			forgetRotationMetrics(issuerRef{Kind: r.Kind, NamespacedName: req.NamespacedName})
+			forgetIssuanceMetrics(issuerRef{Kind: r.Kind, NamespacedName: req.NamespacedName})
 			r.Trust.Forget(issuerRef{Kind: r.Kind, NamespacedName: req.NamespacedName})
 			return reconcile.Result{}, nil
 		}
