@@ -102,9 +102,23 @@ type CASpec struct {
 	SecretName string `json:"secretName"`
 
 	// Generate, when set and the Secret does not exist, creates a self-signed
-	// root CA in that Secret once. An existing Secret is never overwritten.
+	// root CA in that Secret once. An existing Secret is otherwise only ever
+	// changed by a rotation (see rotation), never overwritten at start-up.
+	// With rotation, it is also the template of every next CA.
 	// +optional
 	Generate *CATemplate `json:"generate,omitempty"`
+
+	// Rotation replaces the CA before it expires, with an overlap during
+	// which both roots are trusted. Unset: the CA is never rotated by the
+	// issuer (a warning Event precedes its expiry), though the
+	// issuer.nstance.dev/rotate-now annotation still rotates a generated CA.
+	// +optional
+	Rotation *CARotation `json:"rotation,omitempty"`
+
+	// TrustBundle says where the live roots are published and what ca.crt
+	// of issued certificates carries.
+	// +optional
+	TrustBundle *TrustBundle `json:"trustBundle,omitempty"`
 }
 
 // Subject holds the subject fields a template sets. Each field supports Go
@@ -456,4 +470,8 @@ type IssuerStatus struct {
 	// CA describes the CA this issuer last loaded.
 	// +optional
 	CA *CAStatus `json:"ca,omitempty"`
+
+	// Rotation is the CA lifecycle: every live CA generation and the phase.
+	// +optional
+	Rotation *RotationStatus `json:"rotation,omitempty"`
 }

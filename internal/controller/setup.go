@@ -27,6 +27,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -109,6 +110,10 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		Recorder:                 recorder,
 		CAExpiryWarning:          opts.CAExpiryWarning,
 	}
+	trust, err := setupRotation(mgr, opts, recorder)
+	if err != nil {
+		return err
+	}
 	workers := controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}
 	combined := &controllers.CombinedController{
 		IssuerTypes:        []issuerapi.Issuer{&v1alpha1.NstanceIssuer{}},
@@ -116,7 +121,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		FieldOwner:         FieldOwner,
 		MaxRetryDuration:   opts.MaxRetryDuration,
 		Check:              s.Check,
-		Sign:               s.Sign,
+		Sign:               withLiveRoots(withIssuanceMetrics(s.Sign, clock.RealClock{}, opts.ClusterResourceNamespace), trust, opts.ClusterResourceNamespace),
 		EventRecorder:      withoutGenericIssuedEvent{EventRecorder: recorder},
 		// Deprecated upstream in favour of trust-manager, but users of a private
 		// CA expect ca.crt filled as cert-manager's CA issuer does; a flag turns it off.

@@ -221,7 +221,16 @@ func testRBAC(t *testing.T, in rbacInstall) {
 	}
 	allowed := []perm{
 		access(mgr, "get", "", "secrets", team), access(mgr, "list", "", "secrets", team), access(mgr, "watch", "", "secrets", team),
-		access(mgr, "create", "", "secrets", team), // ca.generate
+		access(mgr, "create", "", "secrets", team), // ca.generate, rotation's -next and -retired- Secrets
+		// CA rotation: the next CA is written into the CA Secret; its own
+		// -next and -retired- Secrets are deleted.
+		access(mgr, "update", "", "secrets", team), access(mgr, "delete", "", "secrets", team),
+		// Trust publication: ConfigMap bundles, ClusterTrustBundles attested
+		// for its own signers only.
+		access(mgr, "create", "", "configmaps", team), access(mgr, "patch", "", "configmaps", team), access(mgr, "delete", "", "configmaps", team),
+		access(mgr, "list", "", "configmaps", ""),
+		access(mgr, "create", "certificates.k8s.io", "clustertrustbundles", ""), access(mgr, "delete", "certificates.k8s.io", "clustertrustbundles", ""),
+		signer(mgr, "attest", "nstanceclusterissuers.issuer.nstance.dev/cluster-ca"),
 		access(mgr, "get", "issuer.nstance.dev", "nstanceissuers", team), access(mgr, "watch", "issuer.nstance.dev", "nstanceissuers", ""),
 		access(mgr, "list", "issuer.nstance.dev", "nstanceclusterissuers", ""),
 		access(mgr, "patch", "issuer.nstance.dev", "nstanceissuers/status", team), access(mgr, "patch", "issuer.nstance.dev", "nstanceclusterissuers/status", ""),
@@ -237,9 +246,8 @@ func testRBAC(t *testing.T, in rbacInstall) {
 		approveRequest(cm, "nstanceclusterissuers", "issuer.nstance.dev", "", "cluster-ca"),
 	}
 	denied := []perm{
-		// Secrets: read, and create for ca.generate; never change or delete one.
-		access(mgr, "update", "", "secrets", team), access(mgr, "patch", "", "secrets", team),
-		access(mgr, "delete", "", "secrets", team), access(mgr, "deletecollection", "", "secrets", team),
+		// Secrets: never patched, never deleted in bulk.
+		access(mgr, "patch", "", "secrets", team), access(mgr, "deletecollection", "", "secrets", team),
 		// Issuers and requests: status only, never the spec.
 		access(mgr, "create", "issuer.nstance.dev", "nstanceissuers", team), access(mgr, "update", "issuer.nstance.dev", "nstanceissuers", team),
 		access(mgr, "delete", "issuer.nstance.dev", "nstanceclusterissuers", ""),
@@ -255,15 +263,17 @@ func testRBAC(t *testing.T, in rbacInstall) {
 		signer(mgr, "sign", "kubernetes.io/kube-apiserver-client"), signer(mgr, "sign", "kubernetes.io/kubelet-serving"),
 		signer(mgr, "sign", "kubernetes.io/legacy-unknown"), signer(mgr, "sign", "example.com/other"),
 		signer(mgr, "sign", "nstanceissuers.issuer.nstance.dev/team-a.team-ca"), // namespaced issuers cannot sign CSRs
+		// It attests trust bundles for its own signers only.
+		signer(mgr, "attest", "kubernetes.io/kube-apiserver-client"), signer(mgr, "attest", "example.com/other"),
 		// Leases in its namespace only, and no deletion.
 		access(mgr, "get", "coordination.k8s.io", "leases", otherNS), access(mgr, "update", "coordination.k8s.io", "leases", otherNS),
 		access(mgr, "create", "coordination.k8s.io", "leases", team), access(mgr, "delete", "coordination.k8s.io", "leases", in.leaseNamespace),
 		// Nothing else.
-		access(mgr, "get", "", "configmaps", team), access(mgr, "list", "", "pods", ""), access(mgr, "create", "", "pods", team),
+		access(mgr, "update", "", "configmaps", team), access(mgr, "list", "", "pods", ""), access(mgr, "create", "", "pods", team),
 		access(mgr, "create", "", "serviceaccounts/token", team), access(mgr, "impersonate", "", "users", ""),
 		access(mgr, "bind", "rbac.authorization.k8s.io", "clusterroles", ""), access(mgr, "escalate", "rbac.authorization.k8s.io", "clusterroles", ""),
 		access(mgr, "create", "rbac.authorization.k8s.io", "rolebindings", team),
-		access(mgr, "get", "cert-manager.io", "certificates", team), access(mgr, "update", "", "secrets", in.leaseNamespace),
+		access(mgr, "get", "cert-manager.io", "certificates", team),
 		// cert-manager may approve for these issuers, nothing more through this install.
 		approveRequest(cm, "issuers", "cert-manager.io", team, "ca"),
 		approveRequest(cm, "awspcaclusterissuers", "awspca.cert-manager.io", "", "pca"),

@@ -1,0 +1,90 @@
+/*
+Copyright 2026 The nstance-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/rotation"
+)
+
+var (
+	// caGenerationExpiry is the NotAfter of every live CA generation.
+	caGenerationExpiry = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "nstance_issuer_ca_generation_expiration_timestamp_seconds",
+		Help: "NotAfter of each live CA generation (role Issuing, Next or Retiring) of each issuer, as a Unix timestamp.",
+	}, []string{"kind", "namespace", "name", "role", "fingerprint"})
+	// caRotationPhase is 1 for the issuer's current phase, 0 for the others.
+	caRotationPhase = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "nstance_issuer_ca_rotation_phase",
+		Help: "CA lifecycle phase of each issuer: 1 for the current phase (Stable, RenewalDue, NextPublished, Retiring), 0 otherwise.",
+	}, []string{"kind", "namespace", "name", "phase"})
+	// caRotationProblem is 1 while the CARotation condition is False.
+	caRotationProblem = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "nstance_issuer_ca_rotation_problem",
+		Help: "1 while the CA lifecycle of an issuer cannot proceed (CARotation condition False: invalid next CA, renewal due without a next CA), else 0.",
+	}, []string{"kind", "namespace", "name"})
+	// caRotationNextStep is when the lifecycle next moves by itself.
+	caRotationNextStep = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "nstance_issuer_ca_rotation_next_step_timestamp_seconds",
+		Help: "When the CA lifecycle of an issuer next moves by itself (renewal, switch to the next CA, a retiring root dropped), as a Unix timestamp; absent when nothing is scheduled.",
+	}, []string{"kind", "namespace", "name"})
+)
+
+var allPhases = []v1alpha1.CARotationPhase{v1alpha1.CARotationStable, v1alpha1.CARotationRenewalDue, v1alpha1.CARotationNextPublished, v1alpha1.CARotationRetiring}
+
+func init() {
+	metrics.Registry.MustRegister(caGenerationExpiry, caRotationPhase, caRotationProblem, caRotationNextStep)
+}
+
+func issuerLabels(ref issuerRef) prometheus.Labels {
+	return prometheus.Labels{"kind": ref.Kind, "namespace": ref.Namespace, "name": ref.Name}
+}
+
+func setRotationMetrics(ref issuerRef, st v1alpha1.RotationStatus, d rotation.Decision) {
+	l := issuerLabels(ref)
+	caGenerationExpiry.DeletePartialMatch(l)
+	for _, g := range st.Generations {
+		caGenerationExpiry.WithLabelValues(ref.Kind, ref.Namespace, ref.Name, string(g.Role), fingerprintSuffix(g.SHA256Fingerprint)).Set(float64(g.NotAfter.Unix()))
+	}
+	for _, p := range allPhases {
+		v := 0.0
+		if p == st.Phase {
+			v = 1
+		}
+		caRotationPhase.WithLabelValues(ref.Kind, ref.Namespace, ref.Name, string(p)).Set(v)
+	}
+	problem := 0.0
+	if d.Problem != "" {
+		problem = 1
+	}
+	caRotationProblem.With(l).Set(problem)
+	if d.WakeAt.IsZero() {
+		caRotationNextStep.Delete(l)
+	} else {
+		caRotationNextStep.With(l).Set(float64(d.WakeAt.Unix()))
+	}
+}
+
+func forgetRotationMetrics(ref issuerRef) {
+	l := issuerLabels(ref)
+	for _, m := range []*prometheus.GaugeVec{caGenerationExpiry, caRotationPhase, caRotationProblem, caRotationNextStep} {
+		m.DeletePartialMatch(l)
+	}
+}

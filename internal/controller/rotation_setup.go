@@ -1,0 +1,118 @@
+/*
+Copyright 2026 The nstance-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	issuerapi "github.com/cert-manager/issuer-lib/api/v1alpha1"
+	"github.com/cert-manager/issuer-lib/controllers/signer"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+)
+
+// setupRotation registers the CA lifecycle controllers of both issuer kinds
+// and returns the publisher whose live roots fill ca.crt in AllLiveRoots
+// mode. ClusterTrustBundle support is detected once, here: v1, else
+// v1beta1, else none (logged; the rest works without it).
+func setupRotation(mgr ctrl.Manager, opts Options, recorder events.EventRecorder) (*TrustPublisher, error) {
+	logger := ctrl.Log.WithName("setup")
+	dc, err := discovery.NewDiscoveryClientForConfig(mgr.GetConfig())
+	if err != nil {
+		return nil, fmt.Errorf("failed to build a discovery client: %w", err)
+	}
+	version, err := DetectClusterTrustBundle(dc)
+	if err != nil {
+		// Not fatal: run without ClusterTrustBundles rather than not at all.
+		logger.Error(err, "cannot tell whether ClusterTrustBundle is served; not publishing ClusterTrustBundles")
+		version = ""
+	}
+	if version == "" {
+		logger.Info("ClusterTrustBundle is not served by the API server; trust is published in ConfigMaps only")
+	} else {
+		logger.Info("publishing ClusterTrustBundles", "apiVersion", ctbGroup+"/"+version)
+	}
+	trust := &TrustPublisher{
+		Client: mgr.GetClient(), Reader: mgr.GetAPIReader(),
+		ClusterResourceNamespace: opts.ClusterResourceNamespace, CTBVersion: version,
+	}
+	for _, kind := range []string{KindIssuer, KindClusterIssuer} {
+		r := &RotationReconciler{
+			Kind: kind, Client: mgr.GetClient(), Reader: mgr.GetAPIReader(),
+			ClusterResourceNamespace: opts.ClusterResourceNamespace, Recorder: recorder, Trust: trust,
+		}
+		b := ctrl.NewControllerManagedBy(mgr).Named("rotation-" + strings.ToLower(kind)).For(newIssuerObject(kind))
+		if kind == KindClusterIssuer {
+			// A namespace created or relabelled may now be selected by a
+			// ConfigMap bundle.
+			b = b.WatchesMetadata(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.clusterIssuersWithConfigMaps), builder.OnlyMetadata)
+		}
+		if err := b.Complete(r); err != nil {
+			return nil, fmt.Errorf("failed to register the %s rotation controller: %w", kind, err)
+		}
+	}
+	return trust, nil
+}
+
+// clusterIssuersWithConfigMaps lists the cluster issuers that publish
+// ConfigMaps into selected namespaces.
+func (r *RotationReconciler) clusterIssuersWithConfigMaps(ctx context.Context, _ client.Object) []reconcile.Request {
+	var list v1alpha1.NstanceClusterIssuerList
+	if err := r.Client.List(ctx, &list); err != nil {
+		return nil
+	}
+	var out []reconcile.Request
+	for _, i := range list.Items {
+		if tb := i.Spec.CA.TrustBundle; tb != nil && tb.ConfigMap != nil && tb.ConfigMap.NamespaceSelector != nil {
+			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Name: i.Name}})
+		}
+	}
+	return out
+}
+
+// withLiveRoots puts every live root of the issuer in ca.crt when its
+// spec.ca.trustBundle.caCrt is AllLiveRoots. Until the lifecycle controller
+// has seen the issuer (just after a start), ca.crt holds the issuing root.
+func withLiveRoots(sign signer.Sign, trust *TrustPublisher, clusterResourceNamespace string) signer.Sign {
+	return func(ctx context.Context, cr signer.CertificateRequestObject, obj issuerapi.Issuer) (signer.PEMBundle, error) {
+		bundle, err := sign(ctx, cr, obj)
+		if err != nil {
+			return bundle, err
+		}
+		v, verr := viewIssuer(obj, clusterResourceNamespace)
+		if verr != nil {
+			return bundle, nil //nolint:nilerr // signed already; ca.crt stays the issuing root
+		}
+		if tb := v.spec.CA.TrustBundle; tb != nil && tb.CACrt == v1alpha1.CACrtAllLiveRoots {
+			if roots := trust.LiveRoots(v.ref); len(roots) > 0 {
+				bundle.CAPEM = roots
+			}
+		}
+		return bundle, nil
+	}
+}

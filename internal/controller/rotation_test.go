@@ -1,0 +1,123 @@
+/*
+Copyright 2026 The nstance-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"crypto/x509"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/pki"
+	"github.com/nstance-dev/nstance-issuer/internal/rotation"
+	"github.com/nstance-dev/nstance-issuer/internal/testpki"
+)
+
+// The API server requires a ClusterTrustBundle with a signerName to be
+// named "<signerName with / as :>:" followed by a DNS subdomain.
+func TestClusterTrustBundleNameFollowsTheSignerName(t *testing.T) {
+	t.Parallel()
+	fp := "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:00"
+	name := ctbName("cluster-ca", fp)
+	prefix := strings.ReplaceAll(signerName("cluster-ca"), "/", ":") + ":"
+	if !strings.HasPrefix(name, prefix) {
+		t.Fatalf("%s lacks the prefix %s", name, prefix)
+	}
+	if errs := validation.IsDNS1123Subdomain(strings.TrimPrefix(name, prefix)); len(errs) > 0 {
+		t.Errorf("suffix of %s: %v", name, errs)
+	}
+	if name != "nstanceclusterissuers.issuer.nstance.dev:cluster-ca:abcdef0123456789" {
+		t.Errorf("name %s", name)
+	}
+}
+
+func TestGenerationNamesAreValidSecretNames(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("a", 250)
+	for _, n := range []string{nextSecretName("ca"), nextSecretName(long), retiredSecretName(long, "AB:CD"), retiredSecretName("ca", "AB:CD")} {
+		if errs := validation.IsDNS1123Subdomain(n); len(errs) > 0 {
+			t.Errorf("%s: %v", n, errs)
+		}
+	}
+	if got := retiredSecretName("ca", "AB:CD:EF"); got != "ca-retired-abcdef" {
+		t.Errorf("retired name %s", got)
+	}
+	if v := secretLabelValue(long); len(validation.IsValidLabelValue(v)) > 0 {
+		t.Errorf("label value %s is invalid", v)
+	}
+}
+
+func TestMaxLeafLifetime(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		spec v1alpha1.IssuerSpec
+		want time.Duration
+	}{
+		{"no templates: unbounded", v1alpha1.IssuerSpec{}, 0},
+		{"the longest ttl", v1alpha1.IssuerSpec{Templates: []v1alpha1.CertificateTemplate{{TTL: 24}, {TTL: 720}}}, 720 * time.Hour},
+		{"a template without ttl: unbounded", v1alpha1.IssuerSpec{Templates: []v1alpha1.CertificateTemplate{{TTL: 24}, {}}}, 0},
+		{"pass-through: unbounded", v1alpha1.IssuerSpec{AllowPassThrough: true, Templates: []v1alpha1.CertificateTemplate{{TTL: 24}}}, 0},
+	} {
+		if got := maxLeafLifetime(&tc.spec); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}
+
+// liveRoots publishes each root once, issuing first, and leaves out a next
+// CA that is invalid.
+func TestLiveRoots(t *testing.T) {
+	t.Parallel()
+	root, err := testpki.NewValidRootCA("Live Root")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inter, err := testpki.NewIntermediateCA(root, "Live Intermediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := testpki.NewValidRootCA("Next Root")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := testpki.NewValidRootCA("Old Root")
+	if err != nil {
+		t.Fatal(err)
+	}
+	issuing := &pki.CA{Cert: inter.Cert, Root: root.Cert}
+	g := &generations{
+		issuingCA: issuing,
+		next:      &rotation.Next{Cert: certOf(next.Cert)},
+		nextRoot:  next.Cert,
+		retiringRoots: map[string]*x509.Certificate{
+			pki.Fingerprint(old.Cert):  old.Cert,
+			pki.Fingerprint(root.Cert): root.Cert, // same root as the issuing CA
+		},
+	}
+	got := liveRoots(g, rotation.Decision{})
+	if len(got) != 3 || got[0] != root.Cert || got[1] != next.Cert || got[2] != old.Cert {
+		t.Fatalf("live roots: %d %v", len(got), got)
+	}
+	g.next.Invalid = "broken"
+	if got := liveRoots(g, rotation.Decision{}); len(got) != 2 {
+		t.Fatalf("with an invalid next CA: %d roots, want 2", len(got))
+	}
+}

@@ -1,0 +1,349 @@
+/*
+Copyright 2026 The nstance-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/discovery"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/pki"
+	"github.com/nstance-dev/nstance-issuer/internal/rotation"
+)
+
+// Trust publication. The live roots of an issuer (issuing, next and
+// retiring generations, each once) go to:
+//   - a ConfigMap (key ca.crt) per selected namespace, spec.ca.trustBundle.configMap;
+//   - one ClusterTrustBundle per live root of an NstanceClusterIssuer,
+//     spec.ca.trustBundle.clusterTrustBundle, named
+//     nstanceclusterissuers.issuer.nstance.dev:<issuer>:<fingerprint prefix>
+//     with spec.signerName nstanceclusterissuers.issuer.nstance.dev/<issuer>;
+//   - ca.crt of issued certificates with caCrt: AllLiveRoots.
+//
+// Every published object carries the label trustOfLabel (a hash naming the
+// issuer) and an owner reference to the issuer: what the issuer no longer
+// publishes is deleted, and everything goes when the issuer is deleted
+// (Kubernetes garbage collection; delete with --cascade=orphan to keep
+// them).
+const (
+	trustOfLabel       = "issuer.nstance.dev/trust-of"
+	trustIssuerAnnot   = "issuer.nstance.dev/issuer"
+	trustFieldOwner    = "nstance-issuer-trust"
+	ctbGroup           = "certificates.k8s.io"
+	ctbKind            = "ClusterTrustBundle"
+	ctbResource        = "clustertrustbundles"
+	clusterIssuerGroup = "nstanceclusterissuers.issuer.nstance.dev"
+)
+
+// TrustPublisher writes the bundles and remembers each issuer's live roots
+// for ca.crt.
+type TrustPublisher struct {
+	Client client.Client
+	Reader client.Reader
+	// ClusterResourceNamespace is where a cluster issuer's ConfigMap goes
+	// without a namespaceSelector.
+	ClusterResourceNamespace string
+	// CTBVersion is the served certificates.k8s.io version of
+	// ClusterTrustBundle ("v1", "v1beta1"), "" when not served.
+	CTBVersion string
+
+	mu    sync.Mutex
+	roots map[issuerRef][]byte
+}
+
+// DetectClusterTrustBundle returns the version of certificates.k8s.io that
+// serves ClusterTrustBundle, v1 preferred, "" when none does.
+func DetectClusterTrustBundle(d discovery.DiscoveryInterface) (string, error) {
+	for _, version := range []string{"v1", "v1beta1"} {
+		list, err := d.ServerResourcesForGroupVersion(ctbGroup + "/" + version)
+		if err != nil {
+			if apierrors.IsNotFound(err) {
+				continue
+			}
+			return "", fmt.Errorf("cannot discover %s/%s: %w", ctbGroup, version, err)
+		}
+		for _, r := range list.APIResources {
+			if r.Name == ctbResource {
+				return version, nil
+			}
+		}
+	}
+	return "", nil
+}
+
+// LiveRoots returns the PEM of every live root of issuer ref, nil when not
+// (yet) known.
+func (t *TrustPublisher) LiveRoots(ref issuerRef) []byte {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.roots[ref]
+}
+
+// Forget drops what is kept for a deleted issuer.
+func (t *TrustPublisher) Forget(ref issuerRef) {
+	t.mu.Lock()
+	delete(t.roots, ref)
+	t.mu.Unlock()
+}
+
+// signerName is the Kubernetes signer name of a cluster issuer.
+func signerName(issuer string) string { return clusterIssuerGroup + "/" + issuer }
+
+func trustOf(ref issuerRef) string { return shortHash(ref.Kind + "/" + ref.Namespace + "/" + ref.Name) }
+
+// liveRoots lists the roots to publish, issuing first, each once.
+func liveRoots(g *generations, d rotation.Decision) []*x509.Certificate {
+	var roots []*x509.Certificate
+	seen := map[string]bool{}
+	add := func(c *x509.Certificate) {
+		if c == nil {
+			return
+		}
+		if fp := pki.Fingerprint(c); !seen[fp] {
+			seen[fp] = true
+			roots = append(roots, c)
+		}
+	}
+	add(rootOf(g.issuingCA))
+	if g.next != nil && g.next.Invalid == "" && d.ProblemReason != rotation.ReasonNextCAInvalid {
+		add(g.nextRoot)
+	}
+	fps := make([]string, 0, len(g.retiringRoots))
+	for fp := range g.retiringRoots {
+		fps = append(fps, fp)
+	}
+	sort.Strings(fps)
+	for _, fp := range fps {
+		if fp != pki.Fingerprint(g.issuingCA.Cert) {
+			add(g.retiringRoots[fp])
+		}
+	}
+	return roots
+}
+
+// publish writes every bundle of v and removes what it no longer publishes.
+func (r *RotationReconciler) publish(ctx context.Context, v issuerView, g *generations, d rotation.Decision) error {
+	roots := liveRoots(g, d)
+	t := r.Trust
+	t.mu.Lock()
+	if t.roots == nil {
+		t.roots = map[issuerRef][]byte{}
+	}
+	t.roots[v.ref] = pemOf(roots...)
+	t.mu.Unlock()
+	tb := v.spec.CA.TrustBundle
+	if tb == nil {
+		tb = &v1alpha1.TrustBundle{}
+	}
+	if err := t.publishConfigMaps(ctx, v, tb.ConfigMap, roots); err != nil {
+		r.Recorder.Eventf(v.obj, nil, corev1.EventTypeWarning, v1alpha1.EventReasonTrustPublishFailed, eventActionRotate, "%v", err)
+		return err
+	}
+	if v.ref.Kind == KindClusterIssuer {
+		if tb.ClusterTrustBundle && t.CTBVersion == "" {
+			log.FromContext(ctx).V(1).Info("ClusterTrustBundle is not served by this API server; not publishing one")
+		}
+		if err := t.publishClusterTrustBundles(ctx, v, tb.ClusterTrustBundle, roots); err != nil {
+			r.Recorder.Eventf(v.obj, nil, corev1.EventTypeWarning, v1alpha1.EventReasonTrustPublishFailed, eventActionRotate, "%v", err)
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *TrustPublisher) publishConfigMaps(ctx context.Context, v issuerView, spec *v1alpha1.ConfigMapBundle, roots []*x509.Certificate) error {
+	want := map[types.NamespacedName]bool{}
+	if spec != nil {
+		namespaces, err := t.bundleNamespaces(ctx, v, spec)
+		if err != nil {
+			return err
+		}
+		data := string(pemOf(roots...))
+		for _, ns := range namespaces {
+			key := types.NamespacedName{Namespace: ns, Name: spec.Name}
+			want[key] = true
+			body, err := json.Marshal(map[string]any{
+				"apiVersion": "v1", "kind": "ConfigMap",
+				"metadata": map[string]any{
+					"name": key.Name, "namespace": key.Namespace,
+					"labels":          map[string]string{trustOfLabel: trustOf(v.ref), managedByLabel: managedByValue},
+					"annotations":     map[string]string{trustIssuerAnnot: v.String()},
+					"ownerReferences": []metav1.OwnerReference{ownerRef(v)},
+				},
+				"data": map[string]string{secretKeyCA: data},
+			})
+			if err != nil {
+				return err
+			}
+			cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: key.Name, Namespace: key.Namespace}}
+			if err := t.Client.Patch(ctx, cm, client.RawPatch(types.ApplyPatchType, body), client.FieldOwner(trustFieldOwner), client.ForceOwnership); err != nil {
+				return fmt.Errorf("cannot publish the trust bundle ConfigMap %s of %s: %w", key, v, err)
+			}
+		}
+	}
+	// Remove what is no longer selected. A namespaced issuer looks in its
+	// own namespace only.
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMapList"))
+	opts := []client.ListOption{client.MatchingLabels{trustOfLabel: trustOf(v.ref)}}
+	if v.ref.Kind == KindIssuer {
+		opts = append(opts, client.InNamespace(v.ref.Namespace))
+	}
+	if err := t.Reader.List(ctx, list, opts...); err != nil {
+		return fmt.Errorf("cannot list the trust bundle ConfigMaps of %s: %w", v, err)
+	}
+	for i := range list.Items {
+		item := &list.Items[i]
+		if want[types.NamespacedName{Namespace: item.Namespace, Name: item.Name}] {
+			continue
+		}
+		if err := t.Client.Delete(ctx, item); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("cannot delete the stale trust bundle ConfigMap %s/%s: %w", item.Namespace, item.Name, err)
+		}
+	}
+	return nil
+}
+
+// bundleNamespaces is where a ConfigMap bundle goes: an NstanceIssuer's own
+// namespace; for a cluster issuer the selected namespaces, or the cluster
+// resource namespace without a selector.
+func (t *TrustPublisher) bundleNamespaces(ctx context.Context, v issuerView, spec *v1alpha1.ConfigMapBundle) ([]string, error) {
+	if v.ref.Kind == KindIssuer {
+		return []string{v.ref.Namespace}, nil
+	}
+	if spec.NamespaceSelector == nil {
+		return []string{t.ClusterResourceNamespace}, nil
+	}
+	sel, err := metav1.LabelSelectorAsSelector(spec.NamespaceSelector)
+	if err != nil {
+		return nil, fmt.Errorf("spec.ca.trustBundle.configMap.namespaceSelector of %s: %w", v, err)
+	}
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("NamespaceList"))
+	if err := t.Client.List(ctx, list, client.MatchingLabelsSelector{Selector: sel}); err != nil {
+		return nil, fmt.Errorf("cannot list namespaces for the trust bundle of %s: %w", v, err)
+	}
+	var out []string
+	for _, ns := range list.Items {
+		if ns.DeletionTimestamp.IsZero() {
+			out = append(out, ns.Name)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// ctbName is the name the API requires for a bundle of signerName:
+// "<signerName with / as :>:<suffix>".
+func ctbName(issuer, fingerprint string) string {
+	return strings.ReplaceAll(signerName(issuer), "/", ":") + ":" + fingerprintSuffix(fingerprint)
+}
+
+func (t *TrustPublisher) publishClusterTrustBundles(ctx context.Context, v issuerView, enabled bool, roots []*x509.Certificate) error {
+	if t.CTBVersion == "" {
+		return nil
+	}
+	gv := schema.GroupVersion{Group: ctbGroup, Version: t.CTBVersion}
+	want := map[string]bool{}
+	if enabled {
+		for _, root := range roots {
+			name := ctbName(v.ref.Name, pki.Fingerprint(root))
+			want[name] = true
+			body, err := json.Marshal(map[string]any{
+				"apiVersion": gv.String(), "kind": ctbKind,
+				"metadata": map[string]any{
+					"name":            name,
+					"labels":          map[string]string{trustOfLabel: trustOf(v.ref), managedByLabel: managedByValue},
+					"annotations":     map[string]string{trustIssuerAnnot: v.String()},
+					"ownerReferences": []metav1.OwnerReference{ownerRef(v)},
+				},
+				"spec": map[string]any{"signerName": signerName(v.ref.Name), "trustBundle": string(pemOf(root))},
+			})
+			if err != nil {
+				return err
+			}
+			u := &unstructured.Unstructured{}
+			u.SetGroupVersionKind(gv.WithKind(ctbKind))
+			u.SetName(name)
+			if err := t.Client.Patch(ctx, u, client.RawPatch(types.ApplyPatchType, body), client.FieldOwner(trustFieldOwner), client.ForceOwnership); err != nil {
+				return fmt.Errorf("cannot publish ClusterTrustBundle %s of %s: %w", name, v, err)
+			}
+		}
+	}
+	list := &unstructured.UnstructuredList{}
+	list.SetGroupVersionKind(gv.WithKind(ctbKind + "List"))
+	if err := t.Reader.List(ctx, list, client.MatchingLabelsSelector{Selector: labels.SelectorFromSet(labels.Set{trustOfLabel: trustOf(v.ref)})}); err != nil {
+		return fmt.Errorf("cannot list the ClusterTrustBundles of %s: %w", v, err)
+	}
+	for i := range list.Items {
+		item := &list.Items[i]
+		if want[item.GetName()] {
+			continue
+		}
+		if err := t.Client.Delete(ctx, item); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("cannot delete the stale ClusterTrustBundle %s: %w", item.GetName(), err)
+		}
+	}
+	return nil
+}
+
+// pemOf encodes certificates as PEM.
+func pemOf(certs ...*x509.Certificate) []byte {
+	var buf bytes.Buffer
+	for _, c := range certs {
+		_ = pem.Encode(&buf, &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+	}
+	return buf.Bytes()
+}
+
+// parseCertificates parses the CERTIFICATE blocks of data.
+func parseCertificates(data []byte) ([]*x509.Certificate, error) {
+	var out []*x509.Certificate
+	for {
+		var block *pem.Block
+		block, data = pem.Decode(data)
+		if block == nil {
+			return out, nil
+		}
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+}
