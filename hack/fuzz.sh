@@ -43,25 +43,30 @@ failed=0
 for t in $targets; do
 	log="$logdir/$t.log"
 	echo "==> $t: ${args[*]} -test.fuzz=^$t\$ (log: $log)"
-	start=$(date +%s)
-	(cd "$pkg" && "$bin" "${args[@]}" -test.fuzz="^$t\$") 2>&1 | tee "$log"
-	rc=${PIPESTATUS[0]}
-	secs=$(($(date +%s) - start))
+	# Wall and CPU seconds (coordinator and workers): the CPU figure says
+	# what the run would take on an idle machine.
+	TIMEFORMAT='%R %U %S'
+	{ time (cd "$pkg" && "$bin" "${args[@]}" -test.fuzz="^$t\$" 2>&1 | tee "$log"; exit "${PIPESTATUS[0]}"); } 2>"$log.time"
+	rc=$?
+	read -r wall user sys <"$log.time"
+	secs=${wall%.*}
+	cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%d", u + s }')
 	# The last progress line holds the executions reached.
 	execs=$(grep -o 'execs: [0-9]*' "$log" | tail -n 1 | cut -d' ' -f2)
 	execs=${execs:-0}
 	rate=$((execs / (secs > 0 ? secs : 1)))
+	cpurate=$((execs / (cpu > 0 ? cpu : 1)))
 	status=ok
 	if [ "$rc" -ne 0 ]; then
 		status=FAILED
 		failed=1
 		grep -h 'Failing input written to' -A2 "$log" | sed 's/^/    /' >&2 || true
 	fi
-	summary+=("$(printf '%-32s %-7s %14s execs %6ss %9s exec/s' "$t" "$status" "$execs" "$secs" "$rate")")
+	summary+=("$(printf '%-32s %-6s %11s execs %6s s %8s exec/s %7s CPU s %7s exec/CPU s' "$t" "$status" "$execs" "$secs" "$rate" "$cpu" "$cpurate")")
 done
 
 echo
-echo "fuzz summary (FUZZTIME=$fuzztime; wall seconds, baseline coverage and minimization included):"
+echo "fuzz summary (FUZZTIME=$fuzztime; wall and CPU seconds of each target's run, baseline coverage and minimization included):"
 printf '  %s\n' "${summary[@]}"
 if [ "$failed" -ne 0 ]; then
 	echo "fuzz: a target FAILED: its failing input is under $pkg/testdata/fuzz/; fix the bug and commit the input as a regression seed" >&2
