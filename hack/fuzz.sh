@@ -14,7 +14,11 @@
 #                 execution count (10000000x). Default 30s.
 #   FUZZ          regexp of the targets to run. Default: all of them.
 #   FUZZPARALLEL  workers per target (-parallel). Default GOMAXPROCS.
-#   FUZZMINIMIZETIME  -fuzzminimizetime. Default go's (60s).
+#   FUZZMINIMIZETIME  -fuzzminimizetime: how long to minimize a new input.
+#                 Default 1000x, a count: Go's 60s default is a wall-clock
+#                 limit that minimizing a large []byte input (quadratic in
+#                 its length) usually hits, and then the worker is killed
+#                 and the minimization's executions are not counted.
 #   FUZZLOGDIR    where the binary and each target's log go. Default bin/fuzz.
 #
 # e.g. FUZZTIME=10000000x FUZZPARALLEL=2 nice -n 19 hack/fuzz.sh
@@ -31,7 +35,7 @@ cachedir="$(go env GOCACHE)/fuzz/$(go list "$pkg")"
 
 args=(-test.run='^$' -test.fuzztime="$fuzztime" -test.fuzzcachedir="$cachedir")
 [ -n "${FUZZPARALLEL:-}" ] && args+=(-test.parallel="$FUZZPARALLEL")
-[ -n "${FUZZMINIMIZETIME:-}" ] && args+=(-test.fuzzminimizetime="$FUZZMINIMIZETIME")
+args+=(-test.fuzzminimizetime="${FUZZMINIMIZETIME:-1000x}")
 
 targets=$(cd "$pkg" && "$bin" -test.list "${FUZZ:-^Fuzz}" | grep '^Fuzz') || {
 	echo "fuzz: no target matches ${FUZZ:-^Fuzz} in $pkg" >&2
