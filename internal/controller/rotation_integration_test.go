@@ -467,3 +467,38 @@ func updateSecret(t *testing.T, ns, name string, data map[string][]byte) {
 		t.Fatal(err)
 	}
 }
+
+// TestTrustBundleLeavesForeignConfigMapAlone names, as the bundle, a
+// ConfigMap the issuer did not create (a user's, or another issuer's
+// bundle): it is refused with an Event and left exactly as it was, with no
+// owner reference that would garbage-collect it with the issuer.
+func TestTrustBundleLeavesForeignConfigMapAlone(t *testing.T) {
+	ns := newNamespace(t)
+	foreign := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "team-bundle"},
+		Data:       map[string]string{"ca.crt": "not ours", "other": "kept"},
+	}
+	if err := k8s.Create(t.Context(), foreign); err != nil {
+		t.Fatal(err)
+	}
+	createSecret(t, ns, "ca", validCA(t, "Root CA").SecretData())
+	issuer := webIssuer(ns, "ca")
+	issuer.Spec.CA.TrustBundle = &v1alpha1.TrustBundle{ConfigMap: &v1alpha1.ConfigMapBundle{Name: "team-bundle"}}
+	create(t, issuer)
+	waitIssuer(t, issuer, metav1.ConditionTrue, "")
+
+	note := waitEvent(t, ns, "web", v1alpha1.EventReasonTrustPublishFailed)
+	if !strings.Contains(note, "was not published by") || !strings.Contains(note, ns+"/team-bundle") {
+		t.Fatalf("Event note %q does not say which ConfigMap was left alone and why", note)
+	}
+	consistently(t, "the foreign ConfigMap unchanged", func(ctx context.Context) error {
+		var cur corev1.ConfigMap
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(foreign), &cur); err != nil {
+			return err
+		}
+		if cur.Data["ca.crt"] != "not ours" || cur.Data["other"] != "kept" || len(cur.OwnerReferences) != 0 || len(cur.Labels) != 0 {
+			return fmt.Errorf("ConfigMap changed: data %v, owners %v, labels %v", cur.Data, cur.OwnerReferences, cur.Labels)
+		}
+		return nil
+	})
+}

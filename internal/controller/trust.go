@@ -22,6 +22,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -191,9 +192,19 @@ func (t *TrustPublisher) publishConfigMaps(ctx context.Context, v issuerView, sp
 			return err
 		}
 		data := string(pemOf(roots...))
+		var refused []error
 		for _, ns := range namespaces {
 			key := types.NamespacedName{Namespace: ns, Name: spec.Name}
 			want[key] = true
+			// Never take over a ConfigMap this issuer did not create: it
+			// may be another issuer's bundle (a tenant's issuer must not
+			// replace the roots a cluster issuer publishes in its
+			// namespace) or a user's, which the owner reference would
+			// have garbage-collected with the issuer.
+			if err := t.checkConfigMapOwner(ctx, key, v); err != nil {
+				refused = append(refused, err)
+				continue
+			}
 			body, err := json.Marshal(map[string]any{
 				"apiVersion": "v1", "kind": "ConfigMap",
 				"metadata": map[string]any{
@@ -211,6 +222,9 @@ func (t *TrustPublisher) publishConfigMaps(ctx context.Context, v issuerView, sp
 			if err := t.Client.Patch(ctx, cm, client.RawPatch(types.ApplyPatchType, body), client.FieldOwner(trustFieldOwner), client.ForceOwnership); err != nil {
 				return fmt.Errorf("cannot publish the trust bundle ConfigMap %s of %s: %w", key, v, err)
 			}
+		}
+		if len(refused) > 0 {
+			return errors.Join(refused...)
 		}
 	}
 	// Remove what is no longer selected. A namespaced issuer looks in its
@@ -234,6 +248,23 @@ func (t *TrustPublisher) publishConfigMaps(ctx context.Context, v issuerView, sp
 		}
 	}
 	return nil
+}
+
+// checkConfigMapOwner refuses a ConfigMap key that exists without v's
+// trust-of label (read live, not from a cache).
+func (t *TrustPublisher) checkConfigMapOwner(ctx context.Context, key types.NamespacedName, v issuerView) error {
+	existing := &metav1.PartialObjectMetadata{}
+	existing.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMap"))
+	if err := t.Reader.Get(ctx, key, existing); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("cannot read the trust bundle ConfigMap %s of %s: %w", key, v, err)
+	}
+	if existing.Labels[trustOfLabel] == trustOf(v.ref) {
+		return nil
+	}
+	return fmt.Errorf("ConfigMap %s exists and was not published by %s; it is left alone: choose another spec.ca.trustBundle.configMap.name or delete that ConfigMap", key, v)
 }
 
 // bundleNamespaces is where a ConfigMap bundle goes: an NstanceIssuer's own
