@@ -19,6 +19,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"fmt"
 	"time"
 
@@ -105,7 +106,7 @@ func (h *harness) issuerState(ctx context.Context, iss issuerUnderTest) (bool, s
 		if c == nil {
 			return false, "", nil
 		}
-		return c.Status == metav1.ConditionTrue, c.Reason, nil
+		return c.Status == metav1.ConditionTrue, c.Reason + ": " + c.Message, nil
 	}
 	var ci cmapi.ClusterIssuer
 	if err := h.cl.Get(ctx, client.ObjectKey{Name: cmCAIssuer}, &ci); err != nil {
@@ -113,7 +114,7 @@ func (h *harness) issuerState(ctx context.Context, iss issuerUnderTest) (bool, s
 	}
 	for _, c := range ci.Status.Conditions {
 		if c.Type == cmapi.IssuerConditionReady {
-			return c.Status == cmmeta.ConditionTrue, c.Reason, nil
+			return c.Status == cmmeta.ConditionTrue, c.Reason + ": " + c.Message, nil
 		}
 	}
 	return false, "", nil
@@ -179,7 +180,7 @@ func (h *harness) caFaultDriver(kind caFault, iss issuerUnderTest) driver {
 		go func() { created <- create(third, 2*third) }()
 		var detectedAt time.Time
 		if kind == caReplaced {
-			detectedAt = pollUntil(ctx, h.c.caFaultHold, func() bool { return obs.signedBy(faultAt, h.faults.replacement.CertPEM) })
+			detectedAt = pollUntil(ctx, h.c.timeout, func() bool { return obs.signedBy(faultAt, h.faults.replacement.Cert) })
 		} else {
 			detectedAt = pollUntil(ctx, h.c.caFaultHold, func() bool {
 				ready, reason, err := h.issuerState(ctx, iss)
@@ -198,30 +199,37 @@ func (h *harness) caFaultDriver(kind caFault, iss issuerUnderTest) driver {
 		if err := <-created; err != nil {
 			return err
 		}
-		if kind != caReplaced {
-			fixAt := time.Now()
-			if err := h.setCA(ctx, h.ca.SecretData()); err != nil {
-				return err
-			}
-			readyAt := pollUntil(ctx, h.c.timeout, func() bool { ready, _, err := h.issuerState(ctx, iss); return err == nil && ready })
-			if !readyAt.IsZero() {
-				res.RecoverSeconds = readyAt.Sub(fixAt).Seconds()
-			}
-			if resumed := pollUntil(ctx, h.c.timeout, func() bool { return !obs.firstSignedAfter(fixAt).IsZero() }); !resumed.IsZero() {
-				res.ResumeSeconds = obs.firstSignedAfter(fixAt).Sub(fixAt).Seconds()
-			}
+		if kind == caReplaced {
+			return create(2*third, h.c.n)
 		}
-		return create(2*third, h.c.n)
+		fixAt := time.Now()
+		if err := h.setCA(ctx, h.ca.SecretData()); err != nil {
+			return err
+		}
+		// The last third from now on: when every request of the fault was
+		// failed rather than kept waiting, they are the first to sign.
+		go func() { created <- create(2*third, h.c.n) }()
+		readyAt := pollUntil(ctx, h.c.timeout, func() bool { ready, _, err := h.issuerState(ctx, iss); return err == nil && ready })
+		if !readyAt.IsZero() {
+			res.RecoverSeconds = readyAt.Sub(fixAt).Seconds()
+		}
+		if resumed := pollUntil(ctx, h.c.timeout, func() bool { return !obs.firstSignedAfter(fixAt).IsZero() }); !resumed.IsZero() {
+			res.ResumeSeconds = obs.firstSignedAfter(fixAt).Sub(fixAt).Seconds()
+		}
+		return <-created
 	}
 }
 
 // signedBy reports whether a request was first seen signed after t with a
-// certificate issued by the CA in caPEM.
-func (o *observer) signedBy(t time.Time, caPEM []byte) bool {
+// certificate issued by ca.
+func (o *observer) signedBy(t time.Time, ca *x509.Certificate) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for cr, at := range o.signedAt {
-		if at.After(t) && bytes.Contains(o.caOf[cr], bytes.TrimSpace(caPEM)) {
+		if !at.After(t) {
+			continue
+		}
+		if leaves, err := testpki.ParseChain(o.certOf[cr]); err == nil && len(leaves) > 0 && bytes.Equal(leaves[0].AuthorityKeyId, ca.SubjectKeyId) {
 			return true
 		}
 	}

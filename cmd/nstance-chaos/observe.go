@@ -47,12 +47,14 @@ type observer struct {
 	// certsOf is the set of distinct certificates (SHA-256 of the PEM) seen
 	// in each request's status.
 	certsOf map[string]map[[32]byte]bool
-	// crFailed holds requests seen Failed or Denied, with the message.
-	crFailed map[string]string
+	// crFailed holds requests seen Failed or Denied, with the message, and
+	// failedOwners the Certificates they were for.
+	crFailed     map[string]string
+	failedOwners map[string]bool
 	// signedAt is when each request was first seen with a certificate, and
-	// caOf its status.ca then.
+	// certOf that certificate (PEM).
 	signedAt map[string]time.Time
-	caOf     map[string][]byte
+	certOf   map[string][]byte
 	want     int
 	allReady chan struct{}
 }
@@ -60,7 +62,7 @@ type observer struct {
 func newObserver(want int) *observer {
 	return &observer{
 		ready: map[string]time.Time{}, certFailed: map[string]string{}, crsOf: map[string]map[string]bool{},
-		certsOf: map[string]map[[32]byte]bool{}, crFailed: map[string]string{}, signedAt: map[string]time.Time{}, caOf: map[string][]byte{},
+		certsOf: map[string]map[[32]byte]bool{}, crFailed: map[string]string{}, failedOwners: map[string]bool{}, signedAt: map[string]time.Time{}, certOf: map[string][]byte{},
 		want: want, allReady: make(chan struct{}),
 	}
 }
@@ -74,9 +76,6 @@ func (o *observer) observe(obj client.Object, now time.Time) {
 			if c.Type == cmapi.CertificateConditionReady && c.Status == cmmeta.ConditionTrue {
 				if _, seen := o.ready[v.Name]; !seen {
 					o.ready[v.Name] = now
-					if len(o.ready) == o.want {
-						close(o.allReady)
-					}
 				}
 			}
 			if c.Type == cmapi.CertificateConditionIssuing && c.Status == cmmeta.ConditionFalse && c.Reason == "Failed" {
@@ -96,7 +95,7 @@ func (o *observer) observe(obj client.Object, now time.Time) {
 			if o.certsOf[v.Name] == nil {
 				o.certsOf[v.Name] = map[[32]byte]bool{}
 				o.signedAt[v.Name] = now
-				o.caOf[v.Name] = v.Status.CA
+				o.certOf[v.Name] = v.Status.Certificate
 			}
 			o.certsOf[v.Name][sha256.Sum256(v.Status.Certificate)] = true
 		}
@@ -105,7 +104,32 @@ func (o *observer) observe(obj client.Object, now time.Time) {
 			case c.Type == cmapi.CertificateRequestConditionReady && c.Reason == cmapi.CertificateRequestReasonFailed,
 				c.Type == cmapi.CertificateRequestConditionDenied && c.Status == cmmeta.ConditionTrue:
 				o.crFailed[v.Name] = c.Reason + ": " + c.Message
+				o.failedOwners[owner] = true
 			}
+		}
+	}
+	o.checkDone()
+}
+
+// checkDone closes allReady once every Certificate is Ready or has failed
+// (cert-manager retries a failed one only after an hour).
+func (o *observer) checkDone() {
+	done := len(o.ready)
+	for name := range o.failedOwners {
+		if _, ok := o.ready[name]; !ok {
+			done++
+		}
+	}
+	for name := range o.certFailed {
+		if _, ok := o.ready[name]; !ok && !o.failedOwners[name] {
+			done++
+		}
+	}
+	if done >= o.want {
+		select {
+		case <-o.allReady:
+		default:
+			close(o.allReady)
 		}
 	}
 }
@@ -174,7 +198,8 @@ func (h *harness) watch(ctx context.Context, ns string, list client.ObjectList, 
 	return nil
 }
 
-// errTimeout is returned by waitReady when not every Certificate is Ready.
+// errTimeout is returned by waitReady when not every Certificate is Ready
+// or failed.
 var errTimeout = fmt.Errorf("timed out")
 
 func (o *observer) waitReady(ctx context.Context, timeout time.Duration) error {

@@ -204,8 +204,10 @@ func (r *report) print(out io.Writer) {
 			counts += " (control, not asserted)"
 		}
 		fmt.Fprintf(w, "%-22s %-10s %s; %s\n", res.Scenario, res.Issuer, counts, strings.Join(verdicts, "; "))
-		if strings.HasPrefix(res.Scenario, "ca-") {
-			fmt.Fprintf(w, "    fault→issuer not Ready %ss (reason %q), fix→Ready %ss, fix→first signature %ss\n",
+		if res.Scenario == "ca-replaced" {
+			fmt.Fprintf(w, "    replaced→first certificate from the new CA %ss\n", seconds(res.DetectSeconds))
+		} else if strings.HasPrefix(res.Scenario, "ca-") {
+			fmt.Fprintf(w, "    fault→issuer not Ready %ss (%q), fix→Ready %ss, fix→first signature %ss\n",
 				seconds(res.DetectSeconds), res.FaultReason, seconds(res.RecoverSeconds), seconds(res.ResumeSeconds))
 		}
 		for _, e := range res.Examples {
