@@ -96,7 +96,19 @@ func main() {
 	flag.DurationVar(&c.backoffMax, "backoff-max", 5*time.Second, "The cap of the restart delay (the kubelet's crashLoopBackOff.maxContainerRestartPeriod).")
 	flag.DurationVar(&c.caFaultHold, "ca-fault-hold", 10*time.Second, "How long a broken CA Secret stays broken (from the fault) before it is fixed.")
 	flag.DurationVar(&c.reissueWatch, "reissue-watch", 2*time.Minute, "After a CA fault run's Certificates are all Ready, how long to watch for re-issuance before counting.")
+	rescorePath := flag.String("rescore", "", "Only read this results file, set its goals afresh, print its table and rewrite it.")
 	flag.Parse()
+	if *rescorePath != "" {
+		r, err := rescore(*rescorePath)
+		if err != nil {
+			fatal(err)
+		}
+		r.print(os.Stdout)
+		if len(r.Errors) > 0 || r.CountFailures > 0 {
+			os.Exit(1)
+		}
+		return
+	}
 	// cert-manager and controller-runtime log errors (many, while their
 	// peers are killed) to a file beside -out, not to the table.
 	if err := os.MkdirAll(filepath.Dir(c.out), 0o755); err != nil {

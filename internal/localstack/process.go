@@ -264,6 +264,7 @@ func (p *managerProcess) kill() error {
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return fmt.Errorf("killing the manager: %w", err)
 	}
-	<-done
+	// The exit status is the kill's: nothing to report.
+	_ = <-done
 	return log.Close()
 }
