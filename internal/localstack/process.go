@@ -264,7 +264,10 @@ func (p *managerProcess) kill() error {
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		return fmt.Errorf("killing the manager: %w", err)
 	}
-	// The exit status is the kill's: nothing to report.
-	_ = <-done
+	// An exit status is the kill's; anything else is not.
+	var exit *exec.ExitError
+	if err := <-done; err != nil && !errors.As(err, &exit) {
+		return errors.Join(fmt.Errorf("waiting for the killed manager: %w", err), log.Close())
+	}
 	return log.Close()
 }
