@@ -55,6 +55,10 @@ type observer struct {
 	// certOf that certificate (PEM).
 	signedAt map[string]time.Time
 	certOf   map[string][]byte
+	// crSeen is when each request was first seen; doneAt when every
+	// Certificate was Ready or failed.
+	crSeen   map[string]time.Time
+	doneAt   time.Time
 	want     int
 	allReady chan struct{}
 }
@@ -63,7 +67,7 @@ func newObserver(want int) *observer {
 	return &observer{
 		ready: map[string]time.Time{}, certFailed: map[string]string{}, crsOf: map[string]map[string]bool{},
 		certsOf: map[string]map[[32]byte]bool{}, crFailed: map[string]string{}, failedOwners: map[string]bool{}, signedAt: map[string]time.Time{}, certOf: map[string][]byte{},
-		want: want, allReady: make(chan struct{}),
+		crSeen: map[string]time.Time{}, want: want, allReady: make(chan struct{}),
 	}
 }
 
@@ -91,6 +95,9 @@ func (o *observer) observe(obj client.Object, now time.Time) {
 			o.crsOf[owner] = map[string]bool{}
 		}
 		o.crsOf[owner][v.Name] = true
+		if _, ok := o.crSeen[v.Name]; !ok {
+			o.crSeen[v.Name] = now
+		}
 		if len(v.Status.Certificate) > 0 {
 			if o.certsOf[v.Name] == nil {
 				o.certsOf[v.Name] = map[[32]byte]bool{}
@@ -129,6 +136,7 @@ func (o *observer) checkDone() {
 		select {
 		case <-o.allReady:
 		default:
+			o.doneAt = time.Now()
 			close(o.allReady)
 		}
 	}

@@ -46,6 +46,9 @@ type result struct {
 	// many Certificates got more than one.
 	Requests int `json:"requests"`
 	Reissued int `json:"reissued"`
+	// LateRequests were created after every Certificate was Ready or
+	// failed (while -settle / -reissue-watch went on): a re-issue loop.
+	LateRequests int `json:"lateRequests"`
 	// DoubleSigned requests: two different certificates seen in the
 	// request's status, or two CertificateIssued Events about it.
 	// MaxSignatures is the most any request got.
@@ -139,11 +142,12 @@ func (r *report) finish() {
 			{"0 signed twice", res.DoubleSigned == 0, asserted},
 		}
 		if strings.HasPrefix(res.Scenario, "ca-") {
-			// The issue's re-issue loop after a CA fault. Elsewhere a second
-			// request for a Certificate is cert-manager's doing (its
-			// restarted or lagging request manager, seen with the CA issuer
-			// undisturbed too): counted in the table, not a goal.
-			res.Goals = append(res.Goals, goal{"0 re-issued", res.Reissued == 0, asserted})
+			// The issue's re-issue loop after a CA fault: requests still
+			// created once everything was done. A Certificate with two
+			// requests before that is cert-manager's duplicate under load
+			// (its request manager, restarted or lagging; the CA issuer
+			// shows it undisturbed too): counted in the table, not a goal.
+			res.Goals = append(res.Goals, goal{"0 requests after all done (no re-issue loop)", res.LateRequests == 0, asserted})
 			res.Goals = append(res.Goals, goal{Name: "fault detected <= 5s", Pass: res.DetectSeconds > 0 && res.DetectSeconds <= 5})
 			if res.Scenario != "ca-replaced" {
 				res.Goals = append(res.Goals, goal{Name: "signing resumes <= 5s after the fix", Pass: res.ResumeSeconds > 0 && res.ResumeSeconds <= 5})

@@ -247,6 +247,14 @@ func (h *harness) count(ctx context.Context, ns string, obs *observer, res *resu
 			}
 		}
 	}
+	if !obs.doneAt.IsZero() {
+		for cr, at := range obs.crSeen {
+			if at.After(obs.doneAt) {
+				res.LateRequests++
+				res.Examples = appendExample(res.Examples, "request "+cr+" created after every Certificate was done")
+			}
+		}
+	}
 	for name, msg := range obs.crFailed {
 		res.Examples = appendExample(res.Examples, "failed request "+name+": "+msg)
 	}
