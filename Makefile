@@ -79,7 +79,7 @@ build: ## Build the manager binary into bin/.
 ##@ Tests
 
 .PHONY: test
-test: verify vet lint test-unit test-integration test-e2e verify-chart test-install bench-smoke ## Everything CI runs.
+test: verify vet lint test-unit test-integration test-e2e verify-chart test-install bench-smoke chaos-smoke ## Everything CI runs.
 
 .PHONY: test-unit
 test-unit: ## Unit tests and fuzz seed corpora of the core packages, with -race.
@@ -233,3 +233,22 @@ bench-smoke: envtest-assets bench-build ## The benchmark at N=20 with small memo
 .PHONY: bench-core
 bench-core: ## Only the PKI core's go test benchmarks against raw x509.CreateCertificate.
 	go test -run '^$$' -bench . -benchmem ./internal/pki/
+
+##@ Reliability
+
+# CHAOS_N Certificates per issuer and scenario; 1000 for published figures
+# (make chaos CHAOS_N=1000). Other flags: CHAOS_FLAGS, see bin/nstance-chaos -h.
+CHAOS_N ?= 100
+CHAOS_FLAGS ?=
+
+.PHONY: chaos-build
+chaos-build: build ## Build the fault harness (and the manager binary it kills and restarts).
+	go build -o $(BIN)/nstance-chaos ./cmd/nstance-chaos
+
+.PHONY: chaos
+chaos: envtest-assets chaos-build ## Fault scenarios for nstance-issuer and cert-manager's CA issuer on the local stack (CHAOS_N=100); results in bin/chaos/results.json.
+	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) $(BIN)/nstance-chaos -n $(CHAOS_N) -out $(BIN)/chaos/results.json $(CHAOS_FLAGS)
+
+.PHONY: chaos-smoke
+chaos-smoke: envtest-assets chaos-build ## Every fault scenario at N=12 with faster faults: asserts the counts (nothing lost, Failed, stuck or signed twice), no timing.
+	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) $(BIN)/nstance-chaos -n 12 -kill-every 1s -backoff-initial 200ms -backoff-max 1s -settle 2s -ca-fault-hold 2s -reissue-watch 2s -out $(BIN)/chaos/smoke.json $(CHAOS_FLAGS)

@@ -115,14 +115,17 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		return err
 	}
 	workers := controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}
+	recent := newSignedRecently(mgr.GetAPIReader(), time.Now)
 	combined := &controllers.CombinedController{
 		IssuerTypes:        []issuerapi.Issuer{&v1alpha1.NstanceIssuer{}},
 		ClusterIssuerTypes: []issuerapi.Issuer{&v1alpha1.NstanceClusterIssuer{}},
 		FieldOwner:         FieldOwner,
 		MaxRetryDuration:   opts.MaxRetryDuration,
 		Check:              s.Check,
-		Sign:               withLiveRoots(withIssuanceMetrics(s.Sign, clock.RealClock{}, opts.ClusterResourceNamespace), trust, opts.ClusterResourceNamespace),
-		EventRecorder:      withoutGenericIssuedEvent{EventRecorder: recorder},
+		Sign:               recent.sign(withLiveRoots(withIssuanceMetrics(s.Sign, clock.RealClock{}, opts.ClusterResourceNamespace), trust, opts.ClusterResourceNamespace)),
+		// Never sign a request twice from a stale cache (resign.go).
+		IgnoreCertificateRequest: recent.ignore,
+		EventRecorder:            withoutGenericIssuedEvent{EventRecorder: recorder},
 		// Deprecated upstream in favour of trust-manager, but users of a private
 		// CA expect ca.crt filled as cert-manager's CA issuer does; a flag turns it off.
 		SetCAOnCertificateRequest:      opts.SetCAOnCertificateRequest, //nolint:staticcheck // see above

@@ -281,3 +281,34 @@ func (cm *certManager) stop() error {
 	defer cm.mu.Unlock()
 	return errors.Join(cm.errs...)
 }
+
+// StopCertManager stops all of cert-manager's controllers and their
+// informers, as when its pod is deleted; StartCertManager starts them afresh
+// (new informers that list every object first, new work queues), as its
+// restarted pod would. In-flight syncs are cancelled through their context:
+// the controllers run in this process, so they cannot be SIGKILLed.
+func (s *Stack) StopCertManager() error {
+	if s.certManager == nil {
+		return errors.New("localstack: cert-manager is not running (Options.CertManager)")
+	}
+	err := s.certManager.stop()
+	s.certManager = nil
+	if err != nil {
+		return fmt.Errorf("stopping cert-manager: %w", err)
+	}
+	return nil
+}
+
+// StartCertManager starts cert-manager's controllers after StopCertManager
+// and returns once their informers have synced. ctx bounds their lifetime.
+func (s *Stack) StartCertManager(ctx context.Context) error {
+	if s.certManager != nil {
+		return errors.New("localstack: cert-manager is already running")
+	}
+	cm, err := startCertManager(ctx, s.Kubeconfig)
+	if err != nil {
+		return err
+	}
+	s.certManager = cm
+	return nil
+}

@@ -45,6 +45,8 @@ type managerProcess struct {
 	done       chan error
 	metricsURL string
 	log        *os.File
+	// keptLogs are the logs of killed processes.
+	keptLogs []string
 }
 
 // ManagerPID is the manager's process id when it runs as its own process
@@ -223,4 +225,49 @@ func (p *managerProcess) stop() error {
 		return fmt.Errorf("manager process: %w; its log is %s", err, log.Name())
 	}
 	return os.Remove(log.Name())
+}
+
+// KillManager sends the manager process SIGKILL, as the kernel's OOM killer
+// or a node failure would, and waits for it to exit; StartManager starts it
+// again. Its log file is kept (ManagerLogs lists it). It only works with
+// Options.ManagerBinary; a manager that is not running is left alone.
+func (s *Stack) KillManager() error {
+	if s.proc == nil {
+		return errors.New("localstack: KillManager needs Options.ManagerBinary")
+	}
+	return s.proc.kill()
+}
+
+// ManagerLogs are the log files of manager processes that were killed or
+// exited with an error, oldest first (a cleanly stopped process's log is
+// removed).
+func (s *Stack) ManagerLogs() []string {
+	if s.proc == nil {
+		return nil
+	}
+	s.proc.mu.Lock()
+	defer s.proc.mu.Unlock()
+	return append([]string(nil), s.proc.keptLogs...)
+}
+
+func (p *managerProcess) kill() error {
+	p.mu.Lock()
+	cmd, done, log := p.cmd, p.done, p.log
+	p.cmd, p.done, p.log = nil, nil, nil
+	if log != nil {
+		p.keptLogs = append(p.keptLogs, log.Name())
+	}
+	p.mu.Unlock()
+	if cmd == nil {
+		return nil
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return fmt.Errorf("killing the manager: %w", err)
+	}
+	// An exit status is the kill's; anything else is not.
+	var exit *exec.ExitError
+	if err := <-done; err != nil && !errors.As(err, &exit) {
+		return errors.Join(fmt.Errorf("waiting for the killed manager: %w", err), log.Close())
+	}
+	return log.Close()
 }

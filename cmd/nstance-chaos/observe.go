@@ -1,0 +1,222 @@
+/*
+Copyright 2026 The nstance-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"sync"
+	"time"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// observer follows one run's namespace through watches: when each
+// Certificate first turned Ready, every CertificateRequest ever created for
+// it (deleted ones too), and every distinct certificate each request's
+// status ever held. Counting from watches rather than the end state is what
+// catches a request signed twice or a Certificate re-issued and cleaned up.
+type observer struct {
+	mu sync.Mutex
+	// ready is when each Certificate was first seen Ready.
+	ready map[string]time.Time
+	// certFailed holds Certificates whose Issuing condition said Failed.
+	certFailed map[string]string
+	// crsOf is the set of CertificateRequests seen per Certificate.
+	crsOf map[string]map[string]bool
+	// certsOf is the set of distinct certificates (SHA-256 of the PEM) seen
+	// in each request's status.
+	certsOf map[string]map[[32]byte]bool
+	// crFailed holds requests seen Failed or Denied, with the message, and
+	// failedOwners the Certificates they were for.
+	crFailed     map[string]string
+	failedOwners map[string]bool
+	// signedAt is when each request was first seen with a certificate, and
+	// certOf that certificate (PEM).
+	signedAt map[string]time.Time
+	certOf   map[string][]byte
+	// crSeen is when each request was first seen; doneAt when every
+	// Certificate was Ready or failed.
+	crSeen   map[string]time.Time
+	doneAt   time.Time
+	want     int
+	allReady chan struct{}
+}
+
+func newObserver(want int) *observer {
+	return &observer{
+		ready: map[string]time.Time{}, certFailed: map[string]string{}, crsOf: map[string]map[string]bool{},
+		certsOf: map[string]map[[32]byte]bool{}, crFailed: map[string]string{}, failedOwners: map[string]bool{}, signedAt: map[string]time.Time{}, certOf: map[string][]byte{},
+		crSeen: map[string]time.Time{}, want: want, allReady: make(chan struct{}),
+	}
+}
+
+func (o *observer) observe(obj client.Object, now time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	switch v := obj.(type) {
+	case *cmapi.Certificate:
+		for _, c := range v.Status.Conditions {
+			if c.Type == cmapi.CertificateConditionReady && c.Status == cmmeta.ConditionTrue {
+				if _, seen := o.ready[v.Name]; !seen {
+					o.ready[v.Name] = now
+				}
+			}
+			if c.Type == cmapi.CertificateConditionIssuing && c.Status == cmmeta.ConditionFalse && c.Reason == "Failed" {
+				o.certFailed[v.Name] = c.Message
+			}
+		}
+	case *cmapi.CertificateRequest:
+		owner := v.Annotations[cmapi.CertificateNameKey]
+		if owner == "" {
+			owner = "(none)"
+		}
+		if o.crsOf[owner] == nil {
+			o.crsOf[owner] = map[string]bool{}
+		}
+		o.crsOf[owner][v.Name] = true
+		if _, ok := o.crSeen[v.Name]; !ok {
+			o.crSeen[v.Name] = now
+		}
+		if len(v.Status.Certificate) > 0 {
+			if o.certsOf[v.Name] == nil {
+				o.certsOf[v.Name] = map[[32]byte]bool{}
+				o.signedAt[v.Name] = now
+				o.certOf[v.Name] = v.Status.Certificate
+			}
+			o.certsOf[v.Name][sha256.Sum256(v.Status.Certificate)] = true
+		}
+		for _, c := range v.Status.Conditions {
+			switch {
+			case c.Type == cmapi.CertificateRequestConditionReady && c.Reason == cmapi.CertificateRequestReasonFailed,
+				c.Type == cmapi.CertificateRequestConditionDenied && c.Status == cmmeta.ConditionTrue:
+				o.crFailed[v.Name] = c.Reason + ": " + c.Message
+				o.failedOwners[owner] = true
+			}
+		}
+	}
+	o.checkDone()
+}
+
+// checkDone closes allReady once every Certificate is Ready or has failed
+// (cert-manager retries a failed one only after an hour).
+func (o *observer) checkDone() {
+	done := len(o.ready)
+	for name := range o.failedOwners {
+		if _, ok := o.ready[name]; !ok {
+			done++
+		}
+	}
+	for name := range o.certFailed {
+		if _, ok := o.ready[name]; !ok && !o.failedOwners[name] {
+			done++
+		}
+	}
+	if done >= o.want {
+		select {
+		case <-o.allReady:
+		default:
+			o.doneAt = time.Now()
+			close(o.allReady)
+		}
+	}
+}
+
+// lastSignedAfter is the first moment after t a request was seen signed,
+// or the zero time.
+func (o *observer) firstSignedAfter(t time.Time) time.Time {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var first time.Time
+	for _, at := range o.signedAt {
+		if at.After(t) && (first.IsZero() || at.Before(first)) {
+			first = at
+		}
+	}
+	return first
+}
+
+func (o *observer) readyCount() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.ready)
+}
+
+// watch keeps obs up to date with every object of list's kind in ns until
+// ctx ends. When the server ends a watch or the API server is away, it
+// lists to catch up and watches again. It returns once the first watch is
+// established.
+func (h *harness) watch(ctx context.Context, ns string, list client.ObjectList, obs *observer) error {
+	w, err := h.cl.Watch(ctx, list.DeepCopyObject().(client.ObjectList), client.InNamespace(ns))
+	if err != nil {
+		return err
+	}
+	go func() {
+		for {
+			for ev := range w.ResultChan() {
+				if ev.Type == watch.Error {
+					break
+				}
+				if obj, ok := ev.Object.(client.Object); ok {
+					obs.observe(obj, time.Now())
+				}
+			}
+			w.Stop()
+			for ctx.Err() == nil {
+				if w, err = h.cl.Watch(ctx, list.DeepCopyObject().(client.ObjectList), client.InNamespace(ns)); err == nil {
+					break
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			l := list.DeepCopyObject().(client.ObjectList)
+			if err := h.cl.List(ctx, l, client.InNamespace(ns)); err != nil {
+				continue
+			}
+			_ = meta.EachListItem(l, func(o runtime.Object) error {
+				if obj, ok := o.(client.Object); ok {
+					obs.observe(obj, time.Now())
+				}
+				return nil
+			})
+		}
+	}()
+	return nil
+}
+
+// errTimeout is returned by waitReady when not every Certificate is Ready
+// or failed.
+var errTimeout = fmt.Errorf("timed out")
+
+func (o *observer) waitReady(ctx context.Context, timeout time.Duration) error {
+	select {
+	case <-o.allReady:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(timeout):
+		return errTimeout
+	}
+}

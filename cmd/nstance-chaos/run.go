@@ -1,0 +1,304 @@
+/*
+Copyright 2026 The nstance-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/nstance-dev/nstance-issuer/internal/testpki"
+)
+
+// restarter kills a component every killEvery of its working life and
+// starts it again after a kubelet-like backoff (initial, doubling per kill,
+// capped at max; the kubelet resets it only after a long healthy run, which
+// never happens here).
+type restarter struct {
+	what       string
+	kill       func() error
+	start      func() error
+	killEvery  time.Duration
+	first, max time.Duration
+	// kills are the moments of each kill.
+	kills []time.Time
+	// down is the summed time from each kill until the component was
+	// working again.
+	down time.Duration
+}
+
+// run kills and restarts until ctx ends, and leaves the component running.
+func (r *restarter) run(ctx context.Context) error {
+	backoff := r.first
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(r.killEvery):
+		}
+		killed := time.Now()
+		if err := r.kill(); err != nil {
+			return fmt.Errorf("killing %s: %w", r.what, err)
+		}
+		r.kills = append(r.kills, killed)
+		select {
+		case <-ctx.Done():
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, r.max)
+		if err := r.start(); err != nil {
+			return fmt.Errorf("restarting %s: %w", r.what, err)
+		}
+		r.down += time.Since(killed)
+	}
+}
+
+// driver creates the run's Certificates with create(lo, hi) while it
+// breaks something, and returns once its fault is over (the broken
+// component running again, a broken Secret fixed).
+type driver func(ctx context.Context, obs *observer, res *result, create func(lo, hi int) error) error
+
+// driverFor is scenario sc's driver for iss.
+func (h *harness) driverFor(sc string, iss issuerUnderTest) driver {
+	switch sc {
+	case "baseline":
+		return func(_ context.Context, _ *observer, _ *result, create func(lo, hi int) error) error {
+			return create(0, h.c.n)
+		}
+	case "kill-signer", "restart-cert-manager":
+		return h.restartDriver(sc, iss)
+	}
+	if kind, ok := strings.CutPrefix(sc, "ca-"); ok {
+		return h.caFaultDriver(caFault(kind), iss)
+	}
+	return nil
+}
+
+// restartDriver kills and restarts a component while all Certificates are
+// created, until they are Ready or -timeout.
+func (h *harness) restartDriver(sc string, iss issuerUnderTest) driver {
+	return func(ctx context.Context, obs *observer, res *result, create func(lo, hi int) error) error {
+		f := &restarter{killEvery: h.c.killEvery, first: h.c.backoffFirst, max: h.c.backoffMax}
+		if sc == "kill-signer" && iss == nstance {
+			f.what = "nstance-issuer's manager (SIGKILL)"
+			f.kill = h.stack.KillManager
+			f.start = func() error { return h.stack.StartManager(h.stackCtx) }
+		} else {
+			// The CA issuer signs inside cert-manager's controllers.
+			f.what = "cert-manager's controllers"
+			f.kill = h.stack.StopCertManager
+			f.start = func() error { return h.stack.StartCertManager(h.stackCtx) }
+		}
+		res.Fault = f.what
+		fctx, stopFault := context.WithCancel(ctx)
+		faultDone := make(chan error, 1)
+		go func() { faultDone <- f.run(fctx) }()
+		createErr := create(0, h.c.n)
+		waitErr := obs.waitReady(ctx, h.c.timeout)
+		stopFault()
+		if err := errors.Join(createErr, <-faultDone); err != nil {
+			return err
+		}
+		if waitErr != nil && !errors.Is(waitErr, errTimeout) {
+			return waitErr
+		}
+		res.Restarts = len(f.kills)
+		res.DownSeconds = f.down.Seconds()
+		var gaps []time.Duration
+		for _, k := range f.kills {
+			if next := obs.firstSignedAfter(k); !next.IsZero() {
+				gaps = append(gaps, next.Sub(k))
+			}
+		}
+		slices.Sort(gaps)
+		if len(gaps) > 0 {
+			res.KillToNextSignatureP50 = gaps[len(gaps)/2].Seconds()
+			res.KillToNextSignatureMax = gaps[len(gaps)-1].Seconds()
+		}
+		return nil
+	}
+}
+
+// run creates N Certificates for iss in a namespace of its own through
+// scenario sc's driver, waits until all are Ready (or -timeout, then
+// -drain without faults), keeps watching for -settle, and counts.
+func (h *harness) run(ctx context.Context, sc string, iss issuerUnderTest) (*result, error) {
+	drive := h.driverFor(sc, iss)
+	if drive == nil {
+		return nil, fmt.Errorf("no driver for scenario %s", sc)
+	}
+	ns := "chaos-" + sc + "-" + iss.label
+	if err := h.namespace(ctx, ns); err != nil {
+		return nil, err
+	}
+	wctx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	obs := newObserver(h.c.n)
+	for _, l := range []client.ObjectList{&cmapi.CertificateList{}, &cmapi.CertificateRequestList{}} {
+		if err := h.watch(wctx, ns, l, obs); err != nil {
+			return nil, err
+		}
+	}
+	res := &result{Scenario: sc, Issuer: iss.label, Created: h.c.n}
+	began := time.Now()
+	create := func(lo, hi int) error { return h.createCertificates(ctx, ns, iss, lo, hi) }
+	if err := drive(ctx, obs, res, create); err != nil {
+		return nil, err
+	}
+	waitErr := obs.waitReady(ctx, h.c.timeout-time.Since(began))
+	if errors.Is(waitErr, errTimeout) {
+		logf("%s, %s: %d of %d Ready after %s; %s more without faults", sc, iss.label, obs.readyCount(), h.c.n, h.c.timeout, h.c.drain)
+		waitErr = obs.waitReady(ctx, h.c.drain)
+	}
+	if waitErr != nil && !errors.Is(waitErr, errTimeout) {
+		return nil, waitErr
+	}
+	settle := h.c.settle
+	if strings.HasPrefix(sc, "ca-") {
+		settle = h.c.reissueWatch
+	}
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-time.After(settle):
+	}
+	if err := h.count(ctx, ns, obs, res); err != nil {
+		return nil, err
+	}
+	obs.mu.Lock()
+	if len(obs.ready) == h.c.n {
+		var last time.Time
+		for _, t := range obs.ready {
+			if t.After(last) {
+				last = t
+			}
+		}
+		res.Seconds = last.Sub(began).Seconds()
+	}
+	obs.mu.Unlock()
+	if sc == "baseline" {
+		h.baseline[iss.label] = res.Seconds
+	}
+	if b := h.baseline[iss.label]; b > 0 && res.Seconds > 0 {
+		res.Ratio = res.Seconds / b
+	}
+	logf("%s", res.line())
+	return res, nil
+}
+
+// count fills res's counts from the observer, the namespace's Events and
+// the Certificates' Secrets.
+func (h *harness) count(ctx context.Context, ns string, obs *observer, res *result) error {
+	var events eventsv1.EventList
+	if err := h.cl.List(ctx, &events, client.InNamespace(ns)); err != nil {
+		return fmt.Errorf("listing Events: %w", err)
+	}
+	issuedEvents := map[string]int{}
+	for _, e := range events.Items {
+		if e.Reason != "CertificateIssued" || e.Regarding.Kind != cmapi.CertificateRequestKind {
+			continue
+		}
+		n := max(1, int(e.DeprecatedCount))
+		if e.Series != nil {
+			n = max(n, int(e.Series.Count))
+		}
+		issuedEvents[e.Regarding.Name] += n
+	}
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	res.Ready = len(obs.ready)
+	failed := map[string]bool{}
+	for name := range obs.certFailed {
+		failed[name] = true
+	}
+	for owner, crs := range obs.crsOf {
+		res.Requests += len(crs)
+		if len(crs) > 1 {
+			res.Reissued++
+			res.Examples = appendExample(res.Examples, fmt.Sprintf("Certificate %s got %d requests: %v", owner, len(crs), slices.Sorted(maps.Keys(crs))))
+		}
+		for cr := range crs {
+			if _, ok := obs.crFailed[cr]; ok {
+				failed[owner] = true
+			}
+		}
+	}
+	if !obs.doneAt.IsZero() {
+		for cr, at := range obs.crSeen {
+			if at.After(obs.doneAt) {
+				res.LateRequests++
+				res.Examples = appendExample(res.Examples, "request "+cr+" created after every Certificate was done")
+			}
+		}
+	}
+	for name, msg := range obs.crFailed {
+		res.Examples = appendExample(res.Examples, "failed request "+name+": "+msg)
+	}
+	res.Failed = len(failed)
+	for cr := range obs.signedAt {
+		sigs := max(len(obs.certsOf[cr]), issuedEvents[cr])
+		res.MaxSignatures = max(res.MaxSignatures, sigs)
+		if sigs > 1 {
+			res.DoubleSigned++
+			res.Examples = appendExample(res.Examples, fmt.Sprintf("request %s signed %d times (%d certificates seen, %d CertificateIssued Events)", cr, sigs, len(obs.certsOf[cr]), issuedEvents[cr]))
+		}
+		if issuedEvents[cr] == 0 {
+			res.SignedWithoutEvent++
+		}
+	}
+	for i := range h.c.n {
+		name := fmt.Sprintf("cert-%d", i)
+		if _, ok := obs.ready[name]; !ok {
+			if !failed[name] {
+				res.Stuck++
+			}
+			continue
+		}
+		var s corev1.Secret
+		if err := h.cl.Get(ctx, client.ObjectKey{Namespace: ns, Name: name + "-tls"}, &s); err != nil {
+			res.Lost++
+			res.Examples = appendExample(res.Examples, "Ready "+name+" without its Secret: "+err.Error())
+			continue
+		}
+		leaf, err := testpki.VerifyChain(s.Data[corev1.TLSCertKey], h.trustedRoots(), x509.ExtKeyUsageServerAuth)
+		if err == nil && !slices.Contains(leaf.DNSNames, dnsName(ns, i)) {
+			err = fmt.Errorf("DNS names %v", leaf.DNSNames)
+		}
+		if err != nil {
+			res.Lost++
+			res.Examples = appendExample(res.Examples, "Ready "+name+" with a bad certificate: "+err.Error())
+		}
+	}
+	return nil
+}
+
+func appendExample(ex []string, s string) []string {
+	if len(ex) < 5 {
+		ex = append(ex, s)
+	}
+	return ex
+}
