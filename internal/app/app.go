@@ -25,6 +25,7 @@ import (
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
+	certificatesv1beta1 "k8s.io/api/certificates/v1beta1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -89,6 +90,23 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	if o.LeaderElectionNamespace == "" {
 		o.LeaderElectionNamespace = o.Controller.ClusterResourceNamespace
 	}
+	slim := map[client.Object]cache.ByObject{
+		&cmapi.CertificateRequest{}:                 {Transform: controller.SlimFinishedRequests()},
+		&certificatesv1.CertificateSigningRequest{}: {Transform: controller.SlimFinishedRequests()},
+	}
+	// PodCertificateRequests are slimmed in the version the controller
+	// will watch; a version the API server does not serve cannot be named
+	// here (the manager would fail to map it).
+	if !o.Controller.DisablePodCertificates {
+		switch v, err := controller.ServedPodCertificateVersion(cfg); {
+		case err != nil:
+			return nil, fmt.Errorf("failed to discover the PodCertificateRequest API: %w", err)
+		case v == "v1":
+			slim[&certificatesv1.PodCertificateRequest{}] = cache.ByObject{Transform: controller.SlimFinishedRequests()}
+		case v == "v1beta1":
+			slim[&certificatesv1beta1.PodCertificateRequest{}] = cache.ByObject{Transform: controller.SlimFinishedRequests()}
+		}
+	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                        scheme,
 		Metrics:                       metricsserver.Options{BindAddress: o.MetricsBindAddress},
@@ -108,10 +126,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 		// cached, and most are finished.
 		Cache: cache.Options{
 			DefaultTransform: cache.TransformStripManagedFields(),
-			ByObject: map[client.Object]cache.ByObject{
-				&cmapi.CertificateRequest{}:                 {Transform: controller.SlimFinishedRequests()},
-				&certificatesv1.CertificateSigningRequest{}: {Transform: controller.SlimFinishedRequests()},
-			},
+			ByObject:         slim,
 		},
 	})
 	if err != nil {

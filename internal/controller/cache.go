@@ -20,8 +20,10 @@ import (
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
+	certificatesv1beta1 "k8s.io/api/certificates/v1beta1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	toolscache "k8s.io/client-go/tools/cache"
 )
 
@@ -30,13 +32,15 @@ import (
 // selects an issuer), and most of them are finished. SlimFinishedRequests is
 // the cache transform for both kinds: it drops managed fields from every
 // object and, from a finished request, the PEM it will never read again —
-// the CSR, and a CertificateRequest's certificate and CA — so the cache
+// the CSR, a CertificateRequest's certificate and CA, and a
+// PodCertificateRequest's stub CSR, key and chain — so the cache
 // grows by a few hundred bytes per finished request instead of kilobytes.
 //
 // Finished means issuer-lib ignores the request for good: a
 // CertificateRequest that is Ready, failed or denied; a Kubernetes CSR that
 // has a certificate, or is failed or denied. A Kubernetes CSR keeps its
-// certificate: issuer-lib tells an issued CSR by it. The API server's
+// certificate: issuer-lib tells an issued CSR by it. A PodCertificateRequest
+// is finished once it has its Issued, Denied or Failed condition. The API server's
 // objects are untouched; only the manager's copies are slimmed.
 func SlimFinishedRequests() toolscache.TransformFunc {
 	return func(in any) (any, error) {
@@ -54,6 +58,18 @@ func SlimFinishedRequests() toolscache.TransformFunc {
 			if kubernetesCSRFinished(r) {
 				r.Spec.Request = nil
 			}
+		case *certificatesv1.PodCertificateRequest:
+			if conditionsFinishPodCert(r.Status.Conditions) {
+				r.Spec.StubPKCS10Request = nil
+				r.Status.CertificateChain = ""
+			}
+		case *certificatesv1beta1.PodCertificateRequest:
+			if conditionsFinishPodCert(r.Status.Conditions) {
+				r.Spec.StubPKCS10Request = nil
+				r.Spec.PKIXPublicKey = nil
+				r.Spec.ProofOfPossession = nil
+				r.Status.CertificateChain = ""
+			}
 		}
 		return in, nil
 	}
@@ -68,6 +84,18 @@ func certificateRequestFinished(cr *cmapi.CertificateRequest) bool {
 			return true
 		case c.Type == cmapi.CertificateRequestConditionReady && c.Status == cmmeta.ConditionFalse &&
 			(c.Reason == cmapi.CertificateRequestReasonFailed || c.Reason == cmapi.CertificateRequestReasonDenied):
+			return true
+		}
+	}
+	return false
+}
+
+// conditionsFinishPodCert: a PodCertificateRequest with a terminal
+// condition (Issued, Denied or Failed) is never read again for its stub CSR
+// or chain; podCertFinished tells it by the condition alone.
+func conditionsFinishPodCert(conditions []metav1.Condition) bool {
+	for _, c := range conditions {
+		if (c.Type == podCertIssued || c.Type == podCertDenied || c.Type == podCertFailed) && c.Status == metav1.ConditionTrue {
 			return true
 		}
 	}

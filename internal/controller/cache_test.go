@@ -22,6 +22,7 @@ import (
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
+	certificatesv1beta1 "k8s.io/api/certificates/v1beta1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -98,6 +99,63 @@ func TestSlimFinishedKubernetesCSRs(t *testing.T) {
 			}
 			if string(got.Status.Certificate) != string(tt.cert) || got.Spec.SignerName != "s" {
 				t.Error("the certificate or signer changed: issuer-lib tells an issued CSR by its certificate")
+			}
+		})
+	}
+}
+
+func TestSlimFinishedPodCertificateRequests(t *testing.T) {
+	c := func(typ string, status metav1.ConditionStatus) metav1.Condition {
+		return metav1.Condition{Type: typ, Status: status, Reason: "R"}
+	}
+	tests := []struct {
+		name       string
+		conditions []metav1.Condition
+		slim       bool
+	}{
+		{"new: kept whole (it is about to be signed)", nil, false},
+		{"a non-terminal condition: kept whole", []metav1.Condition{c("Pending", metav1.ConditionTrue)}, false},
+		{"Issued=False: kept whole", []metav1.Condition{c(podCertIssued, metav1.ConditionFalse)}, false},
+		{"issued: slimmed", []metav1.Condition{c(podCertIssued, metav1.ConditionTrue)}, true},
+		{"denied: slimmed", []metav1.Condition{c(podCertDenied, metav1.ConditionTrue)}, true},
+		{"failed: slimmed", []metav1.Condition{c(podCertFailed, metav1.ConditionTrue)}, true},
+	}
+	for _, tt := range tests {
+		t.Run("v1 "+tt.name, func(t *testing.T) {
+			in := &certificatesv1.PodCertificateRequest{
+				Spec:   certificatesv1.PodCertificateRequestSpec{StubPKCS10Request: []byte("csr")},
+				Status: certificatesv1.PodCertificateRequestStatus{Conditions: tt.conditions, CertificateChain: "chain"},
+			}
+			out, err := SlimFinishedRequests()(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := out.(*certificatesv1.PodCertificateRequest)
+			if slimmed := got.Spec.StubPKCS10Request == nil && got.Status.CertificateChain == ""; slimmed != tt.slim {
+				t.Errorf("slimmed = %v, want %v", slimmed, tt.slim)
+			}
+			if len(got.Status.Conditions) != len(tt.conditions) {
+				t.Error("conditions dropped: the controller tells a finished request by them")
+			}
+			if tt.slim && !podCertFinished(podCertView{conditions: got.Status.Conditions, issuedChain: got.Status.CertificateChain != ""}) {
+				t.Error("a slimmed request no longer reads as finished: it would be signed again")
+			}
+		})
+		t.Run("v1beta1 "+tt.name, func(t *testing.T) {
+			in := &certificatesv1beta1.PodCertificateRequest{
+				Spec: certificatesv1beta1.PodCertificateRequestSpec{
+					StubPKCS10Request: []byte("csr"), PKIXPublicKey: []byte("key"), ProofOfPossession: []byte("pop"),
+				},
+				Status: certificatesv1beta1.PodCertificateRequestStatus{Conditions: tt.conditions, CertificateChain: "chain"},
+			}
+			out, err := SlimFinishedRequests()(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := out.(*certificatesv1beta1.PodCertificateRequest)
+			slimmed := got.Spec.StubPKCS10Request == nil && got.Spec.PKIXPublicKey == nil && got.Spec.ProofOfPossession == nil && got.Status.CertificateChain == ""
+			if slimmed != tt.slim {
+				t.Errorf("slimmed = %v, want %v", slimmed, tt.slim)
 			}
 		})
 	}

@@ -162,12 +162,7 @@ func (r *PodCertificateReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 // podCertFinished reports whether the request has its terminal condition
 // (or, defensively, a chain).
 func podCertFinished(pcr podCertView) bool {
-	for _, c := range pcr.conditions {
-		if (c.Type == podCertIssued || c.Type == podCertDenied || c.Type == podCertFailed) && c.Status == metav1.ConditionTrue {
-			return true
-		}
-	}
-	return pcr.issuedChain
+	return conditionsFinishPodCert(pcr.conditions) || pcr.issuedChain
 }
 
 // refuse decides, once, what a failure to sign means for a pod: a request
