@@ -228,3 +228,53 @@ func TestPodCertificateRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestPodCertificateVerifiesAgainstItsClusterTrustBundle reads trust the
+// way a pod does, from the ClusterTrustBundle published for the signer
+// (what a clusterTrustBundle projected volume with signerName mounts), and
+// verifies the pod's chain against it alone.
+func TestPodCertificateVerifiesAgainstItsClusterTrustBundle(t *testing.T) {
+	ns := newNamespace(t)
+	ca := validCA(t, "Pod Trust Root CA")
+	name := "pod-ctb-ca"
+	createSecret(t, clusterResourceNamespace, name, ca.SecretData())
+	issuer := &v1alpha1.NstanceClusterIssuer{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: v1alpha1.IssuerSpec{
+			CA: v1alpha1.CASpec{SecretName: name, TrustBundle: &v1alpha1.TrustBundle{ClusterTrustBundle: true}},
+			Vars: map[string]string{"Domain": "cluster.example"}, DefaultTemplate: "pods", Templates: []v1alpha1.CertificateTemplate{podsTemplate(ns)},
+		},
+	}
+	create(t, issuer)
+	waitIssuer(t, issuer, metav1.ConditionTrue, "")
+	signer := controller.ClusterIssuerSignerPrefix + name
+
+	var bundle string
+	eventually(t, "a ClusterTrustBundle for "+signer, func(ctx context.Context) error {
+		var list certificatesv1.ClusterTrustBundleList
+		if err := k8s.List(ctx, &list); err != nil {
+			return err
+		}
+		bundle = ""
+		for _, b := range list.Items {
+			if b.Spec.SignerName == signer {
+				if !strings.HasPrefix(b.Name, strings.ReplaceAll(signer, "/", ":")+":") {
+					return fmt.Errorf("bundle %s is not named with its signer's prefix", b.Name)
+				}
+				bundle += b.Spec.TrustBundle
+			}
+		}
+		if bundle == "" {
+			return errors.New("none published")
+		}
+		return nil
+	})
+
+	pcr := requestPodCertificate(t, ns, "web-ctb", testutil.PodCertificateVolume{SignerName: signer, KeyType: "ECDSAP256"})
+	if cond := waitPodCertificate(t, pcr); cond.Type != "Issued" {
+		t.Fatalf("condition %s %s: %s", cond.Type, cond.Reason, cond.Message)
+	}
+	if _, err := testpki.VerifyChain([]byte(pcr.Status.CertificateChain), []byte(bundle), x509.ExtKeyUsageClientAuth); err != nil {
+		t.Fatalf("the pod's chain does not verify against the published ClusterTrustBundle: %v", err)
+	}
+}
