@@ -66,8 +66,9 @@ func SlimFinishedRequests() toolscache.TransformFunc {
 		case *certificatesv1beta1.PodCertificateRequest:
 			if conditionsFinishPodCert(r.Status.Conditions) {
 				r.Spec.StubPKCS10Request = nil
-				r.Spec.PKIXPublicKey = nil
-				r.Spec.ProofOfPossession = nil
+				// Deprecated fields that older clients may still set.
+				r.Spec.PKIXPublicKey = nil     //nolint:staticcheck // see above
+				r.Spec.ProofOfPossession = nil //nolint:staticcheck // see above
 				r.Status.CertificateChain = ""
 			}
 		}

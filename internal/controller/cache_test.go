@@ -144,7 +144,7 @@ func TestSlimFinishedPodCertificateRequests(t *testing.T) {
 		t.Run("v1beta1 "+tt.name, func(t *testing.T) {
 			in := &certificatesv1beta1.PodCertificateRequest{
 				Spec: certificatesv1beta1.PodCertificateRequestSpec{
-					StubPKCS10Request: []byte("csr"), PKIXPublicKey: []byte("key"), ProofOfPossession: []byte("pop"),
+					StubPKCS10Request: []byte("csr"), PKIXPublicKey: []byte("key"), ProofOfPossession: []byte("pop"), //nolint:staticcheck // the deprecated fields are slimmed too
 				},
 				Status: certificatesv1beta1.PodCertificateRequestStatus{Conditions: tt.conditions, CertificateChain: "chain"},
 			}
@@ -153,7 +153,7 @@ func TestSlimFinishedPodCertificateRequests(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := out.(*certificatesv1beta1.PodCertificateRequest)
-			slimmed := got.Spec.StubPKCS10Request == nil && got.Spec.PKIXPublicKey == nil && got.Spec.ProofOfPossession == nil && got.Status.CertificateChain == ""
+			slimmed := got.Spec.StubPKCS10Request == nil && got.Spec.PKIXPublicKey == nil && got.Spec.ProofOfPossession == nil && got.Status.CertificateChain == "" //nolint:staticcheck // the deprecated fields are slimmed too
 			if slimmed != tt.slim {
 				t.Errorf("slimmed = %v, want %v", slimmed, tt.slim)
 			}

@@ -241,7 +241,7 @@ func TestPodCertificateVerifiesAgainstItsClusterTrustBundle(t *testing.T) {
 	issuer := &v1alpha1.NstanceClusterIssuer{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: v1alpha1.IssuerSpec{
-			CA: v1alpha1.CASpec{SecretName: name, TrustBundle: &v1alpha1.TrustBundle{ClusterTrustBundle: true}},
+			CA:   v1alpha1.CASpec{SecretName: name, TrustBundle: &v1alpha1.TrustBundle{ClusterTrustBundle: true}},
 			Vars: map[string]string{"Domain": "cluster.example"}, DefaultTemplate: "pods", Templates: []v1alpha1.CertificateTemplate{podsTemplate(ns)},
 		},
 	}
