@@ -24,6 +24,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -501,4 +502,43 @@ func TestTrustBundleLeavesForeignConfigMapAlone(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestCACrtAllLiveRootsDuringOverlap: while a next CA is published and not
+// yet signing, caCrt AllLiveRoots gives issued certificates both roots in
+// ca.crt (a workload trusting its own Secret's ca.crt keeps trusting peers
+// across the switch); the default, IssuingRoot, gives the signing root only.
+func TestCACrtAllLiveRootsDuringOverlap(t *testing.T) {
+	for _, mode := range []v1alpha1.CACrtContent{v1alpha1.CACrtAllLiveRoots, v1alpha1.CACrtIssuingRoot} {
+		t.Run(string(mode), func(t *testing.T) {
+			ns := newNamespace(t)
+			cur := validCA(t, "Current Root CA")
+			next := newTestCA(t, "Next Root CA", time.Now().Add(-time.Hour), time.Now().Add(2*365*24*time.Hour))
+			createSecret(t, ns, "ca", cur.SecretData())
+			createSecret(t, ns, "next-ca", next.SecretData())
+			issuer := webIssuer(ns, "ca")
+			issuer.Spec.CA.Rotation = &v1alpha1.CARotation{NextSecretName: "next-ca", PropagationDelay: &metav1.Duration{Duration: time.Hour}}
+			issuer.Spec.CA.TrustBundle = &v1alpha1.TrustBundle{CACrt: mode, ConfigMap: &v1alpha1.ConfigMapBundle{Name: "ca-bundle"}}
+			create(t, issuer)
+			waitIssuer(t, issuer, metav1.ConditionTrue, "")
+			waitGenerations(t, issuer, v1alpha1.CARotationNextPublished, v1alpha1.CAGenerationIssuing, v1alpha1.CAGenerationNext)
+			waitBundle(t, ns, "ca-bundle", pki.Fingerprint(cur.Cert), pki.Fingerprint(next.Cert))
+
+			cr := signWeb(t, ns)
+			verifyChain(t, cr.Status.Certificate, cur.Cert, x509.ExtKeyUsageServerAuth)
+			var got []string
+			for _, c := range parseChain(t, cr.Status.CA) {
+				got = append(got, pki.Fingerprint(c))
+			}
+			want := []string{pki.Fingerprint(cur.Cert)}
+			if mode == v1alpha1.CACrtAllLiveRoots {
+				want = append(want, pki.Fingerprint(next.Cert))
+			}
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Fatalf("ca.crt holds roots %v, want %v", got, want)
+			}
+		})
+	}
 }
