@@ -167,7 +167,7 @@ verify-chart: manifests ## Fail when the chart's copies of generated files, its 
 .PHONY: test-install
 test-install: envtest-assets $(HELM) $(KUSTOMIZE) ## helm lint/template, kustomize and RBAC tests against a real kube-apiserver + etcd.
 	HELM=$(HELM) KUSTOMIZE=$(KUSTOMIZE) KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) \
-		go test -tags integration -count=1 -timeout 10m ./internal/installtest/...
+		go test -tags integration -count=1 -timeout 20m ./internal/installtest/...
 
 $(KUSTOMIZE):
 	hack/go-install-tool.sh $@ sigs.k8s.io/kustomize/kustomize/v5 $(KUSTOMIZE_VERSION)

@@ -353,8 +353,10 @@ func wantOK(t *testing.T, what string, err error) {
 	}
 }
 
-// secretRequests: it can create a Secret (ca.generate) and read it, and
-// cannot change or delete it.
+// secretRequests: it can create a Secret (ca.generate, rotation's -next and
+// -retired- Secrets), read it, update it (a rotation's switch writes the
+// next CA into the CA Secret) and delete it (its own -next/-retired-
+// Secrets), and cannot patch it.
 func secretRequests(t *testing.T, c kubernetes.Interface, install string) {
 	ctx := context.Background()
 	ns := "secrets-" + strings.NewReplacer(" ", "-", "/", "-").Replace(strings.ToLower(install))
@@ -370,12 +372,12 @@ func secretRequests(t *testing.T, c kubernetes.Interface, install string) {
 	}
 	_, err = c.CoreV1().Secrets(ns).Get(ctx, s.Name, metav1.GetOptions{})
 	wantOK(t, "get the Secret", err)
-	created.Data["tls.key"] = []byte("y")
-	_, err = c.CoreV1().Secrets(ns).Update(ctx, created, metav1.UpdateOptions{})
-	wantForbidden(t, "update the Secret", err)
 	_, err = c.CoreV1().Secrets(ns).Patch(ctx, s.Name, types.MergePatchType, []byte(`{"data":{"tls.key":"eQ=="}}`), metav1.PatchOptions{})
 	wantForbidden(t, "patch the Secret", err)
-	wantForbidden(t, "delete the Secret", c.CoreV1().Secrets(ns).Delete(ctx, s.Name, metav1.DeleteOptions{}))
+	created.Data["tls.key"] = []byte("y")
+	_, err = c.CoreV1().Secrets(ns).Update(ctx, created, metav1.UpdateOptions{})
+	wantOK(t, "update the Secret (a rotation's switch)", err)
+	wantOK(t, "delete the Secret (a promoted -next or dropped -retired- Secret)", c.CoreV1().Secrets(ns).Delete(ctx, s.Name, metav1.DeleteOptions{}))
 }
 
 // leaseRequests: leader election works in the Lease namespace and nowhere else.
