@@ -27,6 +27,7 @@ import (
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -45,14 +46,16 @@ type observer struct {
 	// crsOf is the set of CertificateRequests seen per Certificate.
 	crsOf map[string]map[string]bool
 	// certsOf is the set of distinct certificates (SHA-256 of the PEM) seen
-	// in each request's status.
+	// in each request object's status, by requestKey: cert-manager may
+	// delete a request and create another with the same name, and two
+	// objects each signed once are not one request signed twice.
 	certsOf map[string]map[[32]byte]bool
 	// crFailed holds requests seen Failed or Denied, with the message, and
 	// failedOwners the Certificates they were for.
 	crFailed     map[string]string
 	failedOwners map[string]bool
-	// signedAt is when each request was first seen with a certificate, and
-	// certOf that certificate (PEM).
+	// signedAt is when each request object (requestKey) was first seen with
+	// a certificate, and certOf that certificate (PEM).
 	signedAt map[string]time.Time
 	certOf   map[string][]byte
 	// crSeen is when each request was first seen; doneAt when every
@@ -62,6 +65,9 @@ type observer struct {
 	want     int
 	allReady chan struct{}
 }
+
+// requestKey names one request object: its name and UID.
+func requestKey(name string, uid types.UID) string { return name + " (uid " + string(uid) + ")" }
 
 func newObserver(want int) *observer {
 	return &observer{
@@ -99,12 +105,13 @@ func (o *observer) observe(obj client.Object, now time.Time) {
 			o.crSeen[v.Name] = now
 		}
 		if len(v.Status.Certificate) > 0 {
-			if o.certsOf[v.Name] == nil {
-				o.certsOf[v.Name] = map[[32]byte]bool{}
-				o.signedAt[v.Name] = now
-				o.certOf[v.Name] = v.Status.Certificate
+			key := requestKey(v.Name, v.UID)
+			if o.certsOf[key] == nil {
+				o.certsOf[key] = map[[32]byte]bool{}
+				o.signedAt[key] = now
+				o.certOf[key] = v.Status.Certificate
 			}
-			o.certsOf[v.Name][sha256.Sum256(v.Status.Certificate)] = true
+			o.certsOf[key][sha256.Sum256(v.Status.Certificate)] = true
 		}
 		for _, c := range v.Status.Conditions {
 			switch {

@@ -226,7 +226,7 @@ func (h *harness) count(ctx context.Context, ns string, obs *observer, res *resu
 		if e.Series != nil {
 			n = max(n, int(e.Series.Count))
 		}
-		issuedEvents[e.Regarding.Name] += n
+		issuedEvents[requestKey(e.Regarding.Name, e.Regarding.UID)] += n
 	}
 	obs.mu.Lock()
 	defer obs.mu.Unlock()
