@@ -20,13 +20,8 @@ package e2e
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"net"
-	"net/http"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -120,23 +115,11 @@ var _ = Describe("A CA rotated with rotate-now", func() {
 		Expect(first.CheckSignatureFrom(oldCA)).To(Succeed())
 
 		By("serving the Certificate's Secret and handshaking in a loop with trust read only from the ConfigMap bundle")
-		dir := GinkgoT().TempDir()
+		addr := serveSecretOverTLS(ns, "app-tls")
 		loopCtx, stop := context.WithCancel(context.Background())
 		DeferCleanup(stop)
-		secretVolume(loopCtx, ns, "app-tls", dir)
-		eventually("the Secret volume", func(context.Context) error { _, err := os.Stat(filepath.Join(dir, "tls.key")); return err })
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		Expect(err).NotTo(HaveOccurred())
-		rc := &reloadingCertificate{dir: dir}
-		srv := &http.Server{
-			Handler:           http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) }),
-			TLSConfig:         &tls.Config{GetCertificate: rc.get, MinVersion: tls.VersionTLS12},
-			ReadHeaderTimeout: 5 * time.Second,
-		}
-		go func() { _ = srv.ServeTLS(ln, "", "") }()
-		DeferCleanup(func() { _ = srv.Close() })
 		tc := &trustingClient{}
-		tc.run(loopCtx, ns, "rot-trust", ln.Addr().String(), host)
+		tc.run(loopCtx, ns, "rot-trust", addr, host)
 		eventually("first handshakes", func(context.Context) error {
 			if ok, _ := tc.counts(); ok < 3 {
 				return fmt.Errorf("%d handshakes", ok)
@@ -177,7 +160,7 @@ var _ = Describe("A CA rotated with rotate-now", func() {
 		eventually("the server presents the renewed certificate", expectations(func() {
 			cm := &corev1.ConfigMap{}
 			Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "rot-trust"}, cm)).To(Succeed())
-			served, err := handshake(ln.Addr().String(), host, []byte(cm.Data["ca.crt"]))
+			served, err := handshake(addr, host, []byte(cm.Data["ca.crt"]))
 			Expect(err).NotTo(HaveOccurred())
 			Expect(served.SerialNumber).To(Equal(renewed.SerialNumber))
 		}))

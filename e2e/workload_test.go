@@ -42,6 +42,29 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
 
+// serveSecretOverTLS mounts the Secret into a temporary folder as the
+// kubelet would (secretVolume) and serves HTTPS on loopback with its
+// tls.crt/tls.key, read again on every handshake, until the spec ends. It
+// returns the server's address.
+func serveSecretOverTLS(ns, secret string) string {
+	dir := GinkgoT().TempDir()
+	volumeCtx, stop := context.WithCancel(context.Background())
+	DeferCleanup(stop)
+	secretVolume(volumeCtx, ns, secret, dir)
+	eventually("the Secret volume", func(context.Context) error { _, err := os.Stat(filepath.Join(dir, "tls.key")); return err })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	Expect(err).NotTo(HaveOccurred())
+	rc := &reloadingCertificate{dir: dir}
+	srv := &http.Server{
+		Handler:           http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) }),
+		TLSConfig:         &tls.Config{GetCertificate: rc.get, MinVersion: tls.VersionTLS12},
+		ReadHeaderTimeout: 5 * time.Second,
+	}
+	go func() { _ = srv.ServeTLS(ln, "", "") }()
+	DeferCleanup(func() { _ = srv.Close() })
+	return ln.Addr().String()
+}
+
 // secretVolume mirrors a Secret into a directory the way the kubelet
 // updates a mounted Secret volume: each key a file, replaced atomically.
 func secretVolume(ctx context.Context, ns, name, dir string) {
@@ -139,23 +162,9 @@ var _ = Describe("A workload serving TLS from the Certificate's Secret (NodePort
 		caPEM := secret.Data["ca.crt"]
 
 		By("starting an HTTPS server on the mounted Secret")
-		dir := GinkgoT().TempDir()
-		volumeCtx, stop := context.WithCancel(context.Background())
-		DeferCleanup(stop)
-		secretVolume(volumeCtx, ns, "app-tls", dir)
-		eventually("the Secret volume", func(context.Context) error { _, err := os.Stat(filepath.Join(dir, "tls.key")); return err })
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		Expect(err).NotTo(HaveOccurred())
-		rc := &reloadingCertificate{dir: dir}
-		srv := &http.Server{
-			Handler:           http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok")) }),
-			TLSConfig:         &tls.Config{GetCertificate: rc.get, MinVersion: tls.VersionTLS12},
-			ReadHeaderTimeout: 5 * time.Second,
-		}
-		go func() { _ = srv.ServeTLS(ln, "", "") }()
-		DeferCleanup(func() { _ = srv.Close() })
+		addr := serveSecretOverTLS(ns, "app-tls")
 
-		served, err := handshake(ln.Addr().String(), host, caPEM)
+		served, err := handshake(addr, host, caPEM)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(served.SerialNumber).To(Equal(first.SerialNumber))
 
@@ -173,7 +182,7 @@ var _ = Describe("A workload serving TLS from the Certificate's Secret (NodePort
 
 		By("seeing the server present the renewed certificate")
 		eventually("the renewed certificate served", expectations(func() {
-			served, err := handshake(ln.Addr().String(), host, caPEM)
+			served, err := handshake(addr, host, caPEM)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(served.SerialNumber).To(Equal(renewed.SerialNumber))
 		}))
