@@ -542,3 +542,26 @@ func TestCACrtAllLiveRootsDuringOverlap(t *testing.T) {
 		})
 	}
 }
+
+// TestNamespacedIssuerPublishesInItsOwnNamespaceOnly: a tenant's
+// NstanceIssuer that asks for every namespace ({} selector) still gets its
+// ConfigMap bundle in its own namespace only.
+func TestNamespacedIssuerPublishesInItsOwnNamespaceOnly(t *testing.T) {
+	ns := newNamespace(t)
+	other := newNamespace(t)
+	root := validCA(t, "Tenant Root CA")
+	createSecret(t, ns, "ca", root.SecretData())
+	issuer := webIssuer(ns, "ca")
+	issuer.Spec.CA.TrustBundle = &v1alpha1.TrustBundle{ConfigMap: &v1alpha1.ConfigMapBundle{Name: "tenant-bundle", NamespaceSelector: &metav1.LabelSelector{}}}
+	create(t, issuer)
+	waitIssuer(t, issuer, metav1.ConditionTrue, "")
+	waitBundle(t, ns, "tenant-bundle", pki.Fingerprint(root.Cert))
+	consistently(t, "no bundle outside the issuer's namespace", func(ctx context.Context) error {
+		var cm corev1.ConfigMap
+		err := k8s.Get(ctx, client.ObjectKey{Namespace: other, Name: "tenant-bundle"}, &cm)
+		if err == nil {
+			return fmt.Errorf("published into %s", other)
+		}
+		return client.IgnoreNotFound(err)
+	})
+}
