@@ -21,7 +21,6 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
-	"io"
 	"maps"
 	"regexp"
 	"slices"
@@ -254,7 +253,7 @@ func (lr *leaderResult) goals() []goal {
 	}
 }
 
-func (lr *leaderResult) print(w io.Writer) {
+func (lr *leaderResult) print(w *strings.Builder) {
 	fmt.Fprintf(w, "    %d replicas, lease %gs / renew %gs / retry %gs; %d leaderships, %d Lease transitions; signatures per replica %v; re-signed after a kill %d, signatures lost with a killed leader %d\n",
 		lr.Replicas, lr.LeaseDuration, lr.RenewDeadline, lr.RetryPeriod, lr.Terms, lr.LeaseTransitions, lr.SignaturesByReplica, lr.Resigned, lr.Discarded)
 	for _, sig := range []string{"SIGKILL", "SIGTERM"} {
