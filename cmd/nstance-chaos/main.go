@@ -26,7 +26,11 @@ limitations under the License.
 //     with a kubelet-like backoff: for nstance-issuer its manager process,
 //     for the CA issuer cert-manager's controllers, where it signs;
 //   - restart-cert-manager: cert-manager's controllers stopped and started
-//     afresh on the same schedule, nstance-issuer's manager left alone.
+//     afresh on the same schedule, nstance-issuer's manager left alone;
+//   - leader-kill:    nstance-issuer only: two manager replicas with leader
+//     election, the leader SIGKILLed (then SIGTERMed) -kill-every after it
+//     took the Lease and restarted with the backoff; handover times against
+//     the lease, every signature attributed to the replica that made it.
 //
 // For every run it counts, from watches and Events and not only from the
 // end state: Certificates created, Ready, Failed, still pending (stuck),
@@ -75,7 +79,7 @@ type config struct {
 }
 
 // allScenarios in the order they run.
-var allScenarios = []string{"baseline", "kill-signer", "restart-cert-manager",
+var allScenarios = []string{"baseline", "kill-signer", "restart-cert-manager", leaderKill,
 	"ca-deleted", "ca-bad-pem", "ca-key-mismatch", "ca-expired", "ca-replaced"}
 
 func main() {
@@ -186,6 +190,9 @@ func runAll(ctx context.Context, c *config, r *report) error {
 	}
 	for _, sc := range c.scenarios {
 		for _, iss := range []issuerUnderTest{nstance, caIss} {
+			if !applies(sc, iss) {
+				continue
+			}
 			logf("== %s, %s", sc, iss.label)
 			res, err := h.run(ctx, sc, iss)
 			if err != nil {

@@ -91,6 +91,8 @@ func (h *harness) driverFor(sc string, iss issuerUnderTest) driver {
 		}
 	case "kill-signer", "restart-cert-manager":
 		return h.restartDriver(sc, iss)
+	case leaderKill:
+		return h.leaderKillDriver()
 	}
 	if kind, ok := strings.CutPrefix(sc, "ca-"); ok {
 		return h.caFaultDriver(caFault(kind), iss)
