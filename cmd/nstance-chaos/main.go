@@ -93,7 +93,7 @@ func main() {
 	flag.StringVar(&c.out, "out", "bin/chaos/results.json", "Where to write the results as JSON.")
 	flag.StringVar(&scenarios, "scenarios", strings.Join(allScenarios, ","), "Comma-separated scenarios to run; baseline always runs first.")
 	flag.DurationVar(&c.timeout, "timeout", 0, "How long a run may take to get every Certificate Ready while faults go on (default 3m + 300ms per Certificate).")
-	flag.DurationVar(&c.drain, "drain", time.Minute, "After -timeout, how long the stack gets without faults to finish what is pending before the rest counts as stuck.")
+	flag.DurationVar(&c.drain, "drain", time.Minute, "After -timeout, how long the stack gets without faults to finish what is pending before the rest counts as stuck (at least twice the issuer's baseline run).")
 	flag.DurationVar(&c.settle, "settle", 15*time.Second, "After all are Ready, how long to keep watching for re-issuance and late signatures before counting.")
 	flag.DurationVar(&c.killEvery, "kill-every", 5*time.Second, "How long a restarted component works (from ready) before it is killed again.")
 	flag.DurationVar(&c.backoffFirst, "backoff-initial", time.Second, "The kubelet-like restart delay after the first kill; it doubles per kill.")
