@@ -544,6 +544,12 @@ func (r *RotationReconciler) recordReissueDone(v issuerView, g *generations, st 
 			v1alpha1.RotateNowAnnotation, st.Token, st.Reissued, st.Total, subject, st.Failed, strings.Join(st.FailedCertificates, ", "))
 		return
 	}
+	if st.Total == 0 {
+		r.Recorder.Eventf(v.obj, nil, corev1.EventTypeNormal, v1alpha1.EventReasonReissueCompleted, eventActionReissue,
+			"Re-issue after %s=%s completed: no Certificate that names %s holds a certificate of a previous CA",
+			v1alpha1.RotateNowAnnotation, st.Token, v)
+		return
+	}
 	r.Recorder.Eventf(v.obj, nil, corev1.EventTypeNormal, v1alpha1.EventReasonReissueCompleted, eventActionReissue,
 		"Re-issue after %s=%s completed: all %d Certificate(s) signed by a previous CA now hold a certificate of %q (%d asked by this issuer)",
 		v1alpha1.RotateNowAnnotation, st.Token, st.Total, subject, st.Triggered)

@@ -44,7 +44,7 @@ import (
 
 // oldCACertificate creates a Certificate named name in ns with the given
 // issuerRef and a Secret holding chain (nil: no Secret yet).
-func oldCACertificate(t *testing.T, ns, name string, ref cmmeta.IssuerReference, chain []byte) *cmapi.Certificate {
+func oldCACertificate(t *testing.T, ns, name string, ref cmmeta.IssuerReference, chain []byte) {
 	t.Helper()
 	crt := &cmapi.Certificate{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
@@ -54,9 +54,8 @@ func oldCACertificate(t *testing.T, ns, name string, ref cmmeta.IssuerReference,
 	}
 	create(t, crt)
 	if chain != nil {
-		createSecret(t, ns, name+"-tls", map[string][]byte{"tls.crt": chain, "tls.key": []byte("unused"), "ca.crt": nil})
+		createSecret(t, ns, name+"-tls", map[string][]byte{"tls.crt": chain, "tls.key": []byte("unused")})
 	}
-	return crt
 }
 
 // setCertificateCondition sets (or with status "" removes) a condition of a
@@ -274,5 +273,46 @@ func TestRotateNowReissuesCertificatesOfTheOldCA(t *testing.T) {
 	var untouched corev1.Secret
 	if err := k8s.Get(t.Context(), client.ObjectKey{Namespace: other, Name: "elsewhere-tls"}, &untouched); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestClusterIssuerReissuesInEveryNamespace: an NstanceClusterIssuer's
+// re-issue reaches its Certificates in any namespace, and leaves alone a
+// Certificate naming an NstanceIssuer of the same name.
+func TestClusterIssuerReissuesInEveryNamespace(t *testing.T) {
+	a, b := newNamespace(t), newNamespace(t)
+	name := "reissue-" + strings.TrimPrefix(a, "it-")
+	spec := webIssuer(a, name+"-ca").Spec
+	spec.CA.Generate = &v1alpha1.CATemplate{Subject: v1alpha1.Subject{CN: "Cluster Reissue CA"}}
+	spec.CA.Rotation = &v1alpha1.CARotation{PropagationDelay: &metav1.Duration{}}
+	issuer := &v1alpha1.NstanceClusterIssuer{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: spec}
+	create(t, issuer)
+	t.Cleanup(func() { _ = k8s.Delete(context.Background(), issuer) })
+	waitIssuer(t, issuer, metav1.ConditionTrue, "")
+	waitGenerations(t, issuer, v1alpha1.CARotationStable, v1alpha1.CAGenerationIssuing)
+
+	ref := issuerRef("NstanceClusterIssuer", name)
+	sign := func(ns string) []byte {
+		cr := createCertificateRequest(t, ns, ref, csrPEM(t, "w", "w."+ns+".example.com"), time.Hour, nil)
+		approve(t, cr)
+		return waitCRReady(t, cr).Status.Certificate
+	}
+	oldCACertificate(t, a, "app", ref, sign(a))
+	oldCACertificate(t, b, "app", ref, sign(b))
+	oldCACertificate(t, b, "namespaced", issuerRef("NstanceIssuer", name), sign(b))
+
+	annotate(t, issuer, v1alpha1.RotateNowAnnotation, "cluster-1")
+	st := waitReissue(t, issuer, "both namespaces triggered", func(r *v1alpha1.ReissueStatus) bool { return r.Triggered == 2 })
+	if st.Total != 2 || st.InProgress != 2 || st.Pending != 0 {
+		t.Fatalf("reissue %+v", *st)
+	}
+	for _, ns := range []string{a, b} {
+		reasons, err := issuingReasons(t.Context(), ns)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if reasons["app"] != "ManuallyTriggered" || reasons["namespaced"] != "" {
+			t.Errorf("%s: %v", ns, reasons)
+		}
 	}
 }
