@@ -340,6 +340,13 @@ func (r *RotationReconciler) planReissue(ctx context.Context, v issuerView, g *g
 	if token == "" || err != nil || r.Reissue.BatchSize <= 0 {
 		return nil, 0, nil
 	}
+	st := &v1alpha1.ReissueStatus{Token: token, RotatedAt: metav1.NewTime(rotatedAt.UTC())}
+	if v.status.Rotation != nil {
+		if prev := v.status.Rotation.Reissue; prev != nil && prev.Token == token && prev.RotatedAt.Equal(&st.RotatedAt) && prev.CompletedAt != nil {
+			g.reissue = prev.DeepCopy() // done: nothing more to read
+			return nil, 0, nil
+		}
+	}
 	// The progress so far is read from the API server, not the cache: a
 	// cached issuer may predate the last batch's status write, and
 	// counting on from it would lose the batch (or start another).
@@ -347,7 +354,6 @@ func (r *RotationReconciler) planReissue(ctx context.Context, v issuerView, g *g
 	if err != nil {
 		return nil, 0, err
 	}
-	st := &v1alpha1.ReissueStatus{Token: token, RotatedAt: metav1.NewTime(rotatedAt.UTC())}
 	if status.Rotation != nil {
 		if prev := status.Rotation.Reissue; prev != nil && prev.Token == token && prev.RotatedAt.Equal(&st.RotatedAt) {
 			st = prev.DeepCopy()
