@@ -62,6 +62,8 @@ func NewOptions() *Options {
 			MaxConcurrentReconciles:   controller.DefaultMaxConcurrentReconciles,
 			MaxRetryDuration:          DefaultMaxRetryDuration,
 			CAExpiryWarning:           DefaultCAExpiryWarning,
+			ReissueBatchSize:          controller.DefaultReissueBatchSize,
+			ReissueInterval:           controller.DefaultReissueInterval,
 		},
 		MetricsBindAddress:     DefaultMetricsBindAddress,
 		HealthProbeBindAddress: DefaultHealthProbeBindAddress,
@@ -93,6 +95,10 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 		"Do not sign Kubernetes CertificateSigningRequests.")
 	fs.BoolVar(&c.DisablePodCertificates, "disable-pod-certificates", c.DisablePodCertificates,
 		"Do not sign Kubernetes PodCertificateRequests (certificates.k8s.io v1, or v1beta1 where only that is served).")
+	fs.IntVar(&c.ReissueBatchSize, "reissue-batch-size", c.ReissueBatchSize,
+		"After a rotate-now switch, how many Certificates still signed by a previous CA each issuer asks to re-issue (as `cmctl renew` does) per --reissue-interval; 0 turns this off.")
+	fs.DurationVar(&c.ReissueInterval, "reissue-interval", c.ReissueInterval,
+		"Time between two batches of --reissue-batch-size re-issues after a rotate-now.")
 	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "Address of the Prometheus metrics endpoint; 0 disables it.")
 	fs.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", o.HealthProbeBindAddress, "Address of the /healthz and /readyz endpoints; 0 disables it.")
 	fs.StringVar(&o.PprofBindAddress, "pprof-bind-address", o.PprofBindAddress,

@@ -65,6 +65,7 @@ func setupRotation(mgr ctrl.Manager, opts Options, recorder events.EventRecorder
 		r := &RotationReconciler{
 			Kind: kind, Client: mgr.GetClient(), Reader: mgr.GetAPIReader(),
 			ClusterResourceNamespace: opts.ClusterResourceNamespace, Recorder: recorder, Trust: trust,
+			Reissue: ReissuePolicy{BatchSize: opts.ReissueBatchSize, Interval: opts.ReissueInterval},
 		}
 		b := ctrl.NewControllerManagedBy(mgr).Named("rotation-" + strings.ToLower(kind)).For(newIssuerObject(kind))
 		if kind == KindClusterIssuer {
