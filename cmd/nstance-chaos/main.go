@@ -26,7 +26,9 @@ limitations under the License.
 //     with a kubelet-like backoff: for nstance-issuer its manager process,
 //     for the CA issuer cert-manager's controllers, where it signs;
 //   - restart-cert-manager: cert-manager's controllers stopped and started
-//     afresh on the same schedule, nstance-issuer's manager left alone.
+//     afresh on the same schedule, nstance-issuer's manager left alone;
+//   - apiserver-down, etcd-down: kube-apiserver, or etcd alone, stopped
+//     for -outage-hold in the middle of a run (outage.go).
 //
 // For every run it counts, from watches and Events and not only from the
 // end state: Certificates created, Ready, Failed, still pending (stuck),
@@ -72,11 +74,12 @@ type config struct {
 	backoffMax    time.Duration
 	caFaultHold   time.Duration
 	reissueWatch  time.Duration
+	outageHold    time.Duration
 }
 
 // allScenarios in the order they run.
 var allScenarios = []string{"baseline", "kill-signer", "restart-cert-manager",
-	"ca-deleted", "ca-bad-pem", "ca-key-mismatch", "ca-expired", "ca-replaced"}
+	"ca-deleted", "ca-bad-pem", "ca-key-mismatch", "ca-expired", "ca-replaced", apiserverDown, etcdDown}
 
 func main() {
 	var c config
@@ -96,6 +99,7 @@ func main() {
 	flag.DurationVar(&c.backoffMax, "backoff-max", 5*time.Second, "The cap of the restart delay (the kubelet's crashLoopBackOff.maxContainerRestartPeriod).")
 	flag.DurationVar(&c.caFaultHold, "ca-fault-hold", 10*time.Second, "How long a broken CA Secret stays broken (from the fault) before it is fixed.")
 	flag.DurationVar(&c.reissueWatch, "reissue-watch", 2*time.Minute, "After a CA fault run's Certificates are all Ready, how long to watch for re-issuance before counting.")
+	flag.DurationVar(&c.outageHold, "outage-hold", 25*time.Second, "How long apiserver-down and etcd-down keep it stopped; longer than the manager's 15 s leader-election lease.")
 	rescorePath := flag.String("rescore", "", "Only read this results file, set its goals afresh, print its table and rewrite it.")
 	flag.Parse()
 	if *rescorePath != "" {

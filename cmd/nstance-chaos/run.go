@@ -91,6 +91,8 @@ func (h *harness) driverFor(sc string, iss issuerUnderTest) driver {
 		}
 	case "kill-signer", "restart-cert-manager":
 		return h.restartDriver(sc, iss)
+	case apiserverDown, etcdDown:
+		return h.outageDriver(sc, iss)
 	}
 	if kind, ok := strings.CutPrefix(sc, "ca-"); ok {
 		return h.caFaultDriver(caFault(kind), iss)
