@@ -37,8 +37,9 @@ type APIWait struct {
 	Initial, Max, Timeout time.Duration
 }
 
-// DefaultAPIWait logs at most one line every 10 s during a long outage.
-var DefaultAPIWait = APIWait{Initial: 500 * time.Millisecond, Max: 10 * time.Second, Timeout: 5 * time.Second}
+// DefaultAPIWait notices the API server back within 5 s (a kubelet probes
+// readiness every 5 s too) and logs at most one line per 5 s meanwhile.
+var DefaultAPIWait = APIWait{Initial: 500 * time.Millisecond, Max: 5 * time.Second, Timeout: 5 * time.Second}
 
 // WaitForAPIServer returns once the API server answers GET /readyz with
 // 200 (on the first attempt, when it is up), or with ctx's error.
