@@ -47,6 +47,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -83,7 +84,7 @@ var allScenarios = []string{"baseline", "kill-signer", "restart-cert-manager",
 
 func main() {
 	var c config
-	var scenarios, managerArgs string
+	var scenarios, skip, managerArgs string
 	flag.IntVar(&c.n, "n", 100, "Certificates per issuer and scenario (1000 for published figures).")
 	flag.IntVar(&c.workers, "workers", 16, "Harness goroutines creating objects.")
 	flag.StringVar(&c.managerBinary, "manager-binary", "bin/nstance-issuer", "Built cmd/nstance-issuer to run as the manager process.")
@@ -91,6 +92,7 @@ func main() {
 	flag.StringVar(&c.repoRoot, "repo-root", ".", "The repository's root.")
 	flag.StringVar(&c.out, "out", "bin/chaos/results.json", "Where to write the results as JSON.")
 	flag.StringVar(&scenarios, "scenarios", strings.Join(allScenarios, ","), "Comma-separated scenarios to run; baseline always runs first.")
+	flag.StringVar(&skip, "skip", "", "Comma-separated scenarios not to run, e.g. apiserver-down in a quick run.")
 	flag.DurationVar(&c.timeout, "timeout", 0, "How long a run may take to get every Certificate Ready while faults go on (default 3m + 300ms per Certificate).")
 	flag.DurationVar(&c.drain, "drain", time.Minute, "After -timeout, how long the stack gets without faults to finish what is pending before the rest counts as stuck.")
 	flag.DurationVar(&c.settle, "settle", 15*time.Second, "After all are Ready, how long to keep watching for re-issuance and late signatures before counting.")
@@ -133,7 +135,7 @@ func main() {
 	c.scenarios = []string{"baseline"}
 	for _, s := range strings.Split(scenarios, ",") {
 		s = strings.TrimSpace(s)
-		if s == "" || s == "baseline" {
+		if s == "" || s == "baseline" || slices.Contains(strings.Split(skip, ","), s) {
 			continue
 		}
 		known := false

@@ -220,6 +220,9 @@ func (h *harness) count(ctx context.Context, ns string, obs *observer, res *resu
 		return fmt.Errorf("listing Events: %w", err)
 	}
 	issuedEvents := map[string]int{}
+	// issuedNotes say which serial each Event named and when, from whom:
+	// what tells a certificate minted twice from an Event sent twice.
+	issuedNotes := map[string][]string{}
 	for _, e := range events.Items {
 		if e.Reason != "CertificateIssued" || e.Regarding.Kind != cmapi.CertificateRequestKind {
 			continue
@@ -228,7 +231,9 @@ func (h *harness) count(ctx context.Context, ns string, obs *observer, res *resu
 		if e.Series != nil {
 			n = max(n, int(e.Series.Count))
 		}
-		issuedEvents[requestKey(e.Regarding.Name, e.Regarding.UID)] += n
+		key := requestKey(e.Regarding.Name, e.Regarding.UID)
+		issuedEvents[key] += n
+		issuedNotes[key] = append(issuedNotes[key], fmt.Sprintf("%s by %s: %s", e.EventTime.UTC().Format("15:04:05.000"), e.ReportingInstance, e.Note))
 	}
 	obs.mu.Lock()
 	defer obs.mu.Unlock()
@@ -266,7 +271,12 @@ func (h *harness) count(ctx context.Context, ns string, obs *observer, res *resu
 		res.MaxSignatures = max(res.MaxSignatures, sigs)
 		if sigs > 1 {
 			res.DoubleSigned++
-			res.Examples = appendExample(res.Examples, fmt.Sprintf("request %s signed %d times (%d certificates seen, %d CertificateIssued Events)", cr, sigs, len(obs.certsOf[cr]), issuedEvents[cr]))
+			held := "?"
+			if leaves, err := testpki.ParseChain(obs.certOf[cr]); err == nil && len(leaves) > 0 {
+				held = fmt.Sprintf("%X", leaves[0].SerialNumber)
+			}
+			res.Examples = appendExample(res.Examples, fmt.Sprintf("request %s signed %d times (%d certificates seen, the first with serial %s; %d CertificateIssued Events: %s)",
+				cr, sigs, len(obs.certsOf[cr]), held, issuedEvents[cr], strings.Join(issuedNotes[cr], "; ")))
 		}
 		if issuedEvents[cr] == 0 {
 			res.SignedWithoutEvent++
