@@ -260,7 +260,10 @@ func (k *kubelet) run(ctx, startCtx context.Context) error {
 			if startCtx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("restarting the manager: %w", err)
+			// Still running, not yet working (StartManager gives up after
+			// 2 minutes, e.g. while it waits for a long-gone API server):
+			// it goes on being probed, as a kubelet would.
+			logf("the restarted manager is not working yet: %v", err)
 		}
 	}
 	return nil
