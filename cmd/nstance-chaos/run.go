@@ -233,7 +233,11 @@ func (h *harness) count(ctx context.Context, ns string, obs *observer, res *resu
 		}
 		key := requestKey(e.Regarding.Name, e.Regarding.UID)
 		issuedEvents[key] += n
-		issuedNotes[key] = append(issuedNotes[key], fmt.Sprintf("%s by %s: %s", e.EventTime.UTC().Format("15:04:05.000"), e.ReportingInstance, e.Note))
+		at, by := e.EventTime.Time, e.ReportingInstance
+		if at.IsZero() { // a core/v1 Event, as cert-manager records them
+			at, by = e.DeprecatedFirstTimestamp.Time, e.DeprecatedSource.Component
+		}
+		issuedNotes[key] = append(issuedNotes[key], fmt.Sprintf("%s by %s: %s", at.UTC().Format("15:04:05.000"), by, e.Note))
 	}
 	obs.mu.Lock()
 	defer obs.mu.Unlock()
