@@ -42,7 +42,8 @@ type APIWait struct {
 var DefaultAPIWait = APIWait{Initial: 500 * time.Millisecond, Max: 5 * time.Second, Timeout: 5 * time.Second}
 
 // WaitForAPIServer returns once the API server answers GET /readyz with
-// 200 (on the first attempt, when it is up), or with ctx's error.
+// 200, or 401/403 (it is up, but does not show this identity /readyz), on
+// the first attempt when it is up; or with ctx's error.
 //
 // Without it, a manager started while the API server or its etcd is away
 // exits at once (discovery fails while the manager is built), and a
@@ -119,11 +120,18 @@ func newReadyzProbe(cfg *rest.Config, timeout time.Duration) (func(context.Conte
 			return fmt.Errorf("GET /readyz: %w", err)
 		}
 		defer func() { _ = resp.Body.Close() }()
-		if resp.StatusCode != http.StatusOK {
+		switch resp.StatusCode {
+		case http.StatusOK:
+			return nil
+		case http.StatusUnauthorized, http.StatusForbidden:
+			// An API server that answers but keeps /readyz from this
+			// identity (a cluster that narrowed system:public-info-viewer)
+			// is up: the manager's own requests will tell the rest.
+			return nil
+		default:
 			body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 			return fmt.Errorf("GET /readyz: %s: %s", resp.Status, body)
 		}
-		return nil
 	}, nil
 }
 

@@ -189,3 +189,33 @@ func TestWaitForAPIServerRefusesATakenHealthAddress(t *testing.T) {
 		t.Errorf("WaitForAPIServer = %v, want the listen error", err)
 	}
 }
+
+func TestWaitForAPIServerTakesForbiddenForUp(t *testing.T) {
+	t.Parallel()
+	for _, code := range []int{http.StatusUnauthorized, http.StatusForbidden} {
+		var probes atomic.Int32
+		srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			probes.Add(1)
+			http.Error(w, "forbidden: User cannot get path /readyz", code)
+		}))
+		cfg := &rest.Config{Host: srv.URL, TLSClientConfig: rest.TLSClientConfig{Insecure: true}}
+		// A wait would be the failure: it ends the wait at once.
+		ctx, cancel := context.WithCancel(t.Context())
+		var waits atomic.Int32
+		log := funcr.New(func(_, args string) {
+			if strings.Contains(args, `"waiting for the API server"`) {
+				waits.Add(1)
+				cancel()
+			}
+		}, funcr.Options{})
+		err := WaitForAPIServer(ctx, cfg, "0", fastWait, log)
+		cancel()
+		if err != nil {
+			t.Errorf("%d: WaitForAPIServer = %v, want nil", code, err)
+		}
+		if probes.Load() != 1 || waits.Load() != 0 {
+			t.Errorf("%d: %d probes, %d waiting lines; want 1 and 0", code, probes.Load(), waits.Load())
+		}
+		srv.Close()
+	}
+}
