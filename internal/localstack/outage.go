@@ -85,9 +85,16 @@ func (s *Stack) StopAPIServer(grace time.Duration) (time.Duration, bool, error) 
 	return took, killed, nil
 }
 
+// restartTimeout bounds a restart of kube-apiserver or etcd. envtest's
+// default (20 s) was seen running out for kube-apiserver on a loaded
+// 2-core machine; a start that times out is SIGTERMed by envtest.
+const restartTimeout = 2 * time.Minute
+
 // StartAPIServer starts kube-apiserver after StopAPIServer.
 func (s *Stack) StartAPIServer() error {
-	if err := s.env.ControlPlane.GetAPIServer().Start(); err != nil {
+	api := s.env.ControlPlane.GetAPIServer()
+	api.StartTimeout = max(api.StartTimeout, restartTimeout)
+	if err := api.Start(); err != nil {
 		return fmt.Errorf("restarting kube-apiserver: %w", err)
 	}
 	return nil
@@ -117,7 +124,9 @@ func (s *Stack) StartEtcd() error {
 	if s.env.ControlPlane.Etcd == nil {
 		return errors.New("localstack: etcd was never started")
 	}
-	if err := s.env.ControlPlane.Etcd.Start(); err != nil {
+	etcd := s.env.ControlPlane.Etcd
+	etcd.StartTimeout = max(etcd.StartTimeout, restartTimeout)
+	if err := etcd.Start(); err != nil {
 		return fmt.Errorf("restarting etcd: %w", err)
 	}
 	return nil
