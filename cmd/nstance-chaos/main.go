@@ -31,6 +31,8 @@ limitations under the License.
 //     election, the leader SIGKILLed (then SIGTERMed) -kill-every after it
 //     took the Lease and restarted with the backoff; handover times against
 //     the lease, every signature attributed to the replica that made it.
+//   - apiserver-down, etcd-down: kube-apiserver, or etcd alone, stopped
+//     for -outage-hold in the middle of a run (outage.go).
 //
 // For every run it counts, from watches and Events and not only from the
 // end state: Certificates created, Ready, Failed, still pending (stuck),
@@ -49,6 +51,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -76,15 +79,16 @@ type config struct {
 	backoffMax    time.Duration
 	caFaultHold   time.Duration
 	reissueWatch  time.Duration
+	outageHold    time.Duration
 }
 
 // allScenarios in the order they run.
 var allScenarios = []string{"baseline", "kill-signer", "restart-cert-manager", leaderKill,
-	"ca-deleted", "ca-bad-pem", "ca-key-mismatch", "ca-expired", "ca-replaced"}
+	"ca-deleted", "ca-bad-pem", "ca-key-mismatch", "ca-expired", "ca-replaced", apiserverDown, etcdDown}
 
 func main() {
 	var c config
-	var scenarios, managerArgs string
+	var scenarios, skip, managerArgs string
 	flag.IntVar(&c.n, "n", 100, "Certificates per issuer and scenario (1000 for published figures).")
 	flag.IntVar(&c.workers, "workers", 16, "Harness goroutines creating objects.")
 	flag.StringVar(&c.managerBinary, "manager-binary", "bin/nstance-issuer", "Built cmd/nstance-issuer to run as the manager process.")
@@ -92,6 +96,7 @@ func main() {
 	flag.StringVar(&c.repoRoot, "repo-root", ".", "The repository's root.")
 	flag.StringVar(&c.out, "out", "bin/chaos/results.json", "Where to write the results as JSON.")
 	flag.StringVar(&scenarios, "scenarios", strings.Join(allScenarios, ","), "Comma-separated scenarios to run; baseline always runs first.")
+	flag.StringVar(&skip, "skip", "", "Comma-separated scenarios not to run, e.g. apiserver-down in a quick run.")
 	flag.DurationVar(&c.timeout, "timeout", 0, "How long a run may take to get every Certificate Ready while faults go on (default 3m + 300ms per Certificate).")
 	flag.DurationVar(&c.drain, "drain", time.Minute, "After -timeout, how long the stack gets without faults to finish what is pending before the rest counts as stuck (at least twice the issuer's baseline run).")
 	flag.DurationVar(&c.settle, "settle", 15*time.Second, "After all are Ready, how long to keep watching for re-issuance and late signatures before counting.")
@@ -100,6 +105,7 @@ func main() {
 	flag.DurationVar(&c.backoffMax, "backoff-max", 5*time.Second, "The cap of the restart delay (the kubelet's crashLoopBackOff.maxContainerRestartPeriod).")
 	flag.DurationVar(&c.caFaultHold, "ca-fault-hold", 10*time.Second, "How long a broken CA Secret stays broken (from the fault) before it is fixed.")
 	flag.DurationVar(&c.reissueWatch, "reissue-watch", 2*time.Minute, "After a CA fault run's Certificates are all Ready, how long to watch for re-issuance before counting.")
+	flag.DurationVar(&c.outageHold, "outage-hold", 25*time.Second, "How long apiserver-down and etcd-down keep it stopped; longer than the manager's 15 s leader-election lease.")
 	rescorePath := flag.String("rescore", "", "Only read this results file, set its goals afresh, print its table and rewrite it.")
 	flag.Parse()
 	if *rescorePath != "" {
@@ -133,7 +139,7 @@ func main() {
 	c.scenarios = []string{"baseline"}
 	for _, s := range strings.Split(scenarios, ",") {
 		s = strings.TrimSpace(s)
-		if s == "" || s == "baseline" {
+		if s == "" || s == "baseline" || slices.Contains(strings.Split(skip, ","), s) {
 			continue
 		}
 		known := false

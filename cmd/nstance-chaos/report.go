@@ -78,9 +78,11 @@ type result struct {
 	RecoverSeconds float64 `json:"recoverSeconds,omitempty"`
 	ResumeSeconds  float64 `json:"resumeSeconds,omitempty"`
 	// Leader is leader-kill's handovers and signature attribution.
-	Leader   *leaderResult `json:"leader,omitempty"`
-	Goals    []goal        `json:"goals"`
-	Examples []string      `json:"examples,omitempty"`
+	Leader *leaderResult `json:"leader,omitempty"`
+	// For outages (outage.go).
+	*outageFigures
+	Goals    []goal   `json:"goals"`
+	Examples []string `json:"examples,omitempty"`
 }
 
 // goal is one of the issue's goals for a run. Asserted goals are counts:
@@ -157,6 +159,8 @@ func (r *report) finish() {
 			if res.Scenario != "ca-replaced" {
 				res.Goals = append(res.Goals, goal{Name: "signing resumes <= 5s after the fix", Pass: res.ResumeSeconds > 0 && res.ResumeSeconds <= 5})
 			}
+		} else if isOutage(res.Scenario) {
+			res.Goals = append(res.Goals, outageGoals(res)...)
 		} else if res.Scenario != "baseline" {
 			res.Goals = append(res.Goals, goal{Name: "time <= 2x baseline", Pass: res.Ratio > 0 && res.Ratio <= 2})
 			if res.Issuer == nstance.label {
@@ -236,6 +240,8 @@ func (r *report) print(out io.Writer) {
 		} else if strings.HasPrefix(res.Scenario, "ca-") {
 			fmt.Fprintf(w, "    fault→issuer not Ready %ss (%q), fix→Ready %ss, fix→first signature %ss\n",
 				seconds(res.DetectSeconds), res.FaultReason, seconds(res.RecoverSeconds), seconds(res.ResumeSeconds))
+		} else if res.outageFigures != nil {
+			fmt.Fprintf(w, "    %s\n", res.outageFigures.line())
 		}
 		if res.Leader != nil {
 			res.Leader.print(w)

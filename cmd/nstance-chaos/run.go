@@ -93,6 +93,8 @@ func (h *harness) driverFor(sc string, iss issuerUnderTest) driver {
 		return h.restartDriver(sc, iss)
 	case leaderKill:
 		return h.leaderKillDriver()
+	case apiserverDown, etcdDown:
+		return h.outageDriver(sc, iss)
 	}
 	if kind, ok := strings.CutPrefix(sc, "ca-"); ok {
 		return h.caFaultDriver(caFault(kind), iss)
@@ -235,6 +237,9 @@ func (h *harness) count(ctx context.Context, ns string, obs *observer, res *resu
 		return fmt.Errorf("listing Events: %w", err)
 	}
 	issuedEvents := map[string]int{}
+	// issuedNotes say which serial each Event named and when, from whom:
+	// what tells a certificate minted twice from an Event sent twice.
+	issuedNotes := map[string][]string{}
 	for _, e := range events.Items {
 		if e.Reason != "CertificateIssued" || e.Regarding.Kind != cmapi.CertificateRequestKind {
 			continue
@@ -243,7 +248,13 @@ func (h *harness) count(ctx context.Context, ns string, obs *observer, res *resu
 		if e.Series != nil {
 			n = max(n, int(e.Series.Count))
 		}
-		issuedEvents[requestKey(e.Regarding.Name, e.Regarding.UID)] += n
+		key := requestKey(e.Regarding.Name, e.Regarding.UID)
+		issuedEvents[key] += n
+		at, by := e.EventTime.Time, e.ReportingInstance
+		if at.IsZero() { // a core/v1 Event, as cert-manager records them
+			at, by = e.DeprecatedFirstTimestamp.Time, e.DeprecatedSource.Component
+		}
+		issuedNotes[key] = append(issuedNotes[key], fmt.Sprintf("%s by %s: %s", at.UTC().Format("15:04:05.000"), by, e.Note))
 	}
 	obs.mu.Lock()
 	defer obs.mu.Unlock()
@@ -281,7 +292,12 @@ func (h *harness) count(ctx context.Context, ns string, obs *observer, res *resu
 		res.MaxSignatures = max(res.MaxSignatures, sigs)
 		if sigs > 1 {
 			res.DoubleSigned++
-			res.Examples = appendExample(res.Examples, fmt.Sprintf("request %s signed %d times (%d certificates seen, %d CertificateIssued Events)", cr, sigs, len(obs.certsOf[cr]), issuedEvents[cr]))
+			held := "?"
+			if leaves, err := testpki.ParseChain(obs.certOf[cr]); err == nil && len(leaves) > 0 {
+				held = fmt.Sprintf("%X", leaves[0].SerialNumber)
+			}
+			res.Examples = appendExample(res.Examples, fmt.Sprintf("request %s signed %d times (%d certificates seen, the first with serial %s; %d CertificateIssued Events: %s)",
+				cr, sigs, len(obs.certsOf[cr]), held, issuedEvents[cr], strings.Join(issuedNotes[cr], "; ")))
 		}
 		if issuedEvents[cr] == 0 {
 			res.SignedWithoutEvent++

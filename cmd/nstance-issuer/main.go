@@ -43,6 +43,12 @@ func main() {
 		log.Error(err, "failed to load a kubeconfig")
 		os.Exit(1)
 	}
+	// Started while the API server (or its etcd) is away, wait for it,
+	// unready, rather than exit and crash-loop into the kubelet's back-off.
+	if err := app.WaitForAPIServer(ctx, cfg, o.HealthProbeBindAddress, app.DefaultAPIWait, log); err != nil {
+		log.Error(err, "the API server never became ready")
+		os.Exit(1)
+	}
 	mgr, err := app.New(ctx, cfg, *o)
 	if err != nil {
 		log.Error(err, "failed to set up")

@@ -92,6 +92,7 @@ type Stack struct {
 	cancelMgr   context.CancelFunc
 	mgrDone     chan error
 	proc        *managerProcess
+	planeDir    string
 	stopOnce    sync.Once
 	stopErr     error
 }
@@ -139,6 +140,9 @@ func Start(ctx context.Context, o Options) (stack *Stack, err error) {
 			stack = nil
 		}
 	}()
+	if err := s.ownPlaneDirs(); err != nil {
+		return s, err
+	}
 	if s.Config, err = s.env.Start(); err != nil {
 		return s, fmt.Errorf("cannot start the API server: %w", err)
 	}
@@ -245,8 +249,10 @@ func (s *Stack) Stop() error {
 		if s.env != nil {
 			errs = append(errs, s.env.Stop())
 		}
-		if s.tmpDir != "" {
-			errs = append(errs, os.RemoveAll(s.tmpDir))
+		for _, d := range []string{s.tmpDir, s.planeDir} {
+			if d != "" {
+				errs = append(errs, os.RemoveAll(d))
+			}
 		}
 		s.stopErr = errors.Join(errs...)
 	})

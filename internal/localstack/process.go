@@ -44,6 +44,7 @@ type managerProcess struct {
 	cmd        *exec.Cmd
 	done       chan error
 	metricsURL string
+	healthURL  string
 	log        *os.File
 	// keptLogs are the logs of killed processes.
 	keptLogs []string
@@ -187,6 +188,7 @@ func (p *managerProcess) start(ctx context.Context) error {
 	p.mu.Lock()
 	p.cmd, p.done, p.log = cmd, done, log
 	p.metricsURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort)
+	p.healthURL = fmt.Sprintf("http://127.0.0.1:%d", healthPort)
 	p.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
