@@ -58,16 +58,45 @@ import (
 // retryable result it tries once more at once, repeating its Event, where
 // issuer-lib alone would have tried once after Initializing. Its status
 // patch is then identical and changes nothing.
+//
+// Its client also tells delivered, when set, of every request object a
+// status patch wrote (resign.go: a signature's Events are recorded once it
+// is delivered).
 type singleWriteManager struct {
 	ctrl.Manager
+	delivered func(client.Object)
 }
 
 func (m singleWriteManager) GetClient() client.Client {
-	return initializedRequestReader{Client: m.Manager.GetClient()}
+	return initializedRequestReader{Client: m.Manager.GetClient(), delivered: m.delivered}
 }
 
 type initializedRequestReader struct {
 	client.Client
+	delivered func(client.Object)
+}
+
+func (c initializedRequestReader) Status() client.SubResourceWriter {
+	w := c.Client.Status()
+	if c.delivered == nil {
+		return w
+	}
+	return deliveringStatusWriter{SubResourceWriter: w, delivered: c.delivered}
+}
+
+// deliveringStatusWriter calls delivered with the object a successful status
+// patch returned (the API server's copy, with its UID and certificate).
+type deliveringStatusWriter struct {
+	client.SubResourceWriter
+	delivered func(client.Object)
+}
+
+func (w deliveringStatusWriter) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+	if err := w.SubResourceWriter.Patch(ctx, obj, patch, opts...); err != nil {
+		return err
+	}
+	w.delivered(obj)
+	return nil
 }
 
 func (c initializedRequestReader) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {

@@ -17,6 +17,7 @@ limitations under the License.
 package controller
 
 import (
+	"bytes"
 	"context"
 	"sync"
 	"time"
@@ -45,26 +46,124 @@ const signedRecentlyTTL = 10 * time.Minute
 // the cache) decides: if the request already holds a certificate it is
 // skipped; if it does not (the status patch failed), it is signed again.
 // Only those few requests cost a read.
+//
+// A signature is also delivered at most once. Until the status patch that
+// carries it succeeds, the certificate and the Events that announce it
+// (CertificateIssued and its warnings) are held: a request signed again
+// because that patch failed gets the same certificate back, not a second
+// one, and the Events are recorded once, when the certificate is in the
+// request (the patch succeeded, or a live read finds it there after a patch
+// whose answer was lost). Before this, one apiserver-down run of the fault
+// harness counted two CertificateIssued Events for one request: the Event
+// went out at signing, and the patch after it was lost to the outage. A
+// process that dies before the patch loses what it held, as it should:
+// nothing of it reached anyone.
 type signedRecently struct {
 	reader client.Reader
 	now    func() time.Time
 
-	mu sync.Mutex
-	at map[types.UID]time.Time
+	mu   sync.Mutex
+	at   map[types.UID]time.Time
+	held map[types.UID]*heldSignature
+}
+
+// heldSignature is a signature not yet delivered.
+type heldSignature struct {
+	at       time.Time
+	bundle   *signer.PEMBundle
+	announce []func()
 }
 
 func newSignedRecently(reader client.Reader, now func() time.Time) *signedRecently {
-	return &signedRecently{reader: reader, now: now, at: map[types.UID]time.Time{}}
+	return &signedRecently{reader: reader, now: now, at: map[types.UID]time.Time{}, held: map[types.UID]*heldSignature{}}
 }
 
-// sign wraps s so that every request it signs is remembered.
+// sign wraps s so that every request it signs is remembered, and a request
+// whose certificate was not delivered gets the same one again.
 func (r *signedRecently) sign(s signer.Sign) signer.Sign {
 	return func(ctx context.Context, cr signer.CertificateRequestObject, issuer v1alpha1.Issuer) (signer.PEMBundle, error) {
+		if b, ok := r.heldBundle(cr.GetUID()); ok {
+			return b, nil
+		}
 		b, err := s(ctx, cr, issuer)
 		if err == nil {
 			r.mark(cr.GetUID())
+			r.holdBundle(cr.GetUID(), b)
 		}
 		return b, err
+	}
+}
+
+// entry is uid's held signature, made if needed; r.mu must be held. Entries
+// older than the TTL are dropped first: what was not delivered by then never
+// will be, and its Events must not be recorded.
+func (r *signedRecently) entry(uid types.UID) *heldSignature {
+	now := r.now()
+	for u, h := range r.held {
+		if now.Sub(h.at) > signedRecentlyTTL {
+			delete(r.held, u)
+		}
+	}
+	h, ok := r.held[uid]
+	if !ok {
+		h = &heldSignature{at: now}
+		r.held[uid] = h
+	}
+	return h
+}
+
+func (r *signedRecently) holdBundle(uid types.UID, b signer.PEMBundle) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.entry(uid).bundle = &b
+}
+
+func (r *signedRecently) heldBundle(uid types.UID) (signer.PEMBundle, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h, ok := r.held[uid]
+	if !ok || h.bundle == nil || r.now().Sub(h.at) > signedRecentlyTTL {
+		return signer.PEMBundle{}, false
+	}
+	return *h.bundle, true
+}
+
+// announceOnDelivery holds the Events announcing uid's signature until it is
+// delivered (Signer.Announce).
+func (r *signedRecently) announceOnDelivery(uid types.UID, events []func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h := r.entry(uid)
+	h.announce = append(h.announce, events...)
+}
+
+// delivered is told that the request uid holds certificate: if it is the
+// held one, its Events are recorded now, once, and it is let go.
+func (r *signedRecently) delivered(uid types.UID, certificate []byte) {
+	if len(certificate) == 0 {
+		return
+	}
+	r.mu.Lock()
+	h, ok := r.held[uid]
+	if !ok || h.bundle == nil || !bytes.Equal(h.bundle.ChainPEM, certificate) {
+		r.mu.Unlock()
+		return
+	}
+	delete(r.held, uid)
+	r.mu.Unlock()
+	for _, announce := range h.announce {
+		announce()
+	}
+}
+
+// deliveredObject is delivered for a request object a status patch
+// returned.
+func (r *signedRecently) deliveredObject(obj client.Object) {
+	switch o := obj.(type) {
+	case *cmapi.CertificateRequest:
+		r.delivered(o.UID, o.Status.Certificate)
+	case *certificatesv1.CertificateSigningRequest:
+		r.delivered(o.UID, o.Status.Certificate)
 	}
 }
 
@@ -108,5 +207,7 @@ func (r *signedRecently) ignore(ctx context.Context, cr signer.CertificateReques
 		}
 		certificate = live.Status.Certificate
 	}
+	// A patch that reached the API server but whose answer was lost.
+	r.delivered(cr.GetUID(), certificate)
 	return len(certificate) > 0, nil
 }

@@ -19,6 +19,7 @@ package controller
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -95,7 +96,7 @@ func TestSignedRecentlyNeverSignsARequestTwiceFromAStaleCache(t *testing.T) {
 	}{
 		{"signed, the live request holds the certificate: skipped", cached("signed"), true},
 		{"signed, the live CSR holds the certificate: skipped", csr, true},
-		{"signed but the status patch failed: signed again", cached("patch-failed"), false},
+		{"signed but the status patch failed: reconciled again (and handed the same certificate)", cached("patch-failed"), false},
 		{"signed and deleted since: skipped", cached("gone"), true},
 		{"refused, not signed: reconciled as usual", cached("refused"), false},
 	} {
@@ -114,5 +115,100 @@ func TestSignedRecentlyNeverSignsARequestTwiceFromAStaleCache(t *testing.T) {
 	defer r.mu.Unlock()
 	if len(r.at) != 1 {
 		t.Errorf("remembered %d requests after the TTL, want only the one signed since", len(r.at))
+	}
+}
+
+// A signature is delivered at most once: a request signed again because the
+// status patch carrying its certificate failed gets the same certificate,
+// and the Events announcing it are recorded once, when the certificate is in
+// the request (found by the fault harness: two CertificateIssued Events for
+// one request after an API server outage).
+func TestSignedRecentlyDeliversASignatureOnce(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	scheme := runtime.NewScheme()
+	if err := cmapi.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	request := func(name string, certificate []byte) *cmapi.CertificateRequest {
+		cr := &cmapi.CertificateRequest{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name, UID: types.UID(name)}}
+		cr.Status.Certificate = certificate
+		return cr
+	}
+	// "answer-lost": the patch reached the API server, its answer did not.
+	reader := fake.NewClientBuilder().WithScheme(scheme).WithObjects(
+		request("patch-failed", nil), request("answer-lost", []byte("cert-answer-lost-1"))).Build()
+	r := newSignedRecently(reader, clock)
+
+	minted := map[string]int{}
+	announced := map[string]int{}
+	sign := r.sign(func(_ context.Context, cr signer.CertificateRequestObject, _ v1alpha1.Issuer) (signer.PEMBundle, error) {
+		name := cr.GetName()
+		minted[name]++
+		r.announceOnDelivery(cr.GetUID(), []func(){func() { announced[name]++ }})
+		return signer.PEMBundle{ChainPEM: fmt.Appendf(nil, "cert-%s-%d", name, minted[name])}, nil
+	})
+	signAs := func(name string) []byte {
+		t.Helper()
+		b, err := sign(context.Background(), signer.CertificateRequestObjectFromCertificateRequest(request(name, nil)), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b.ChainPEM
+	}
+
+	// Delivered by the status patch: announced then, once.
+	first := signAs("delivered")
+	if announced["delivered"] != 0 {
+		t.Fatal("the Events were recorded before the certificate was delivered")
+	}
+	r.deliveredObject(request("delivered", first))
+	r.deliveredObject(request("delivered", first))
+	if announced["delivered"] != 1 {
+		t.Errorf("announced %d times after delivery, want 1", announced["delivered"])
+	}
+
+	// The patch failed: signed again, the same certificate comes back and
+	// nothing new is minted or announced until it is delivered.
+	first = signAs("patch-failed")
+	if skip, err := r.ignore(context.Background(), signer.CertificateRequestObjectFromCertificateRequest(request("patch-failed", nil)), schema.GroupVersionKind{}, types.NamespacedName{}); err != nil || skip {
+		t.Fatalf("ignore = %v, %v; want the request reconciled again", skip, err)
+	}
+	if again := signAs("patch-failed"); string(again) != string(first) || minted["patch-failed"] != 1 {
+		t.Errorf("signed again after a failed patch: got %q (minted %d), want %q minted once", again, minted["patch-failed"], first)
+	}
+	if announced["patch-failed"] != 0 {
+		t.Error("announced a certificate that was never delivered")
+	}
+	r.deliveredObject(request("patch-failed", first))
+	if announced["patch-failed"] != 1 {
+		t.Errorf("announced %d times, want 1", announced["patch-failed"])
+	}
+
+	// The patch reached the API server but its answer was lost: the live
+	// read of the next reconcile delivers it.
+	signAs("answer-lost")
+	if skip, err := r.ignore(context.Background(), signer.CertificateRequestObjectFromCertificateRequest(request("answer-lost", nil)), schema.GroupVersionKind{}, types.NamespacedName{}); err != nil || !skip {
+		t.Fatalf("ignore = %v, %v; want the request skipped", skip, err)
+	}
+	if announced["answer-lost"] != 1 {
+		t.Errorf("announced %d times, want 1", announced["answer-lost"])
+	}
+
+	// A certificate that is not the held one (another writer's) announces
+	// nothing; after the TTL nothing held is announced or handed out again.
+	signAs("overwritten")
+	r.deliveredObject(request("overwritten", []byte("someone else's")))
+	now = now.Add(signedRecentlyTTL + time.Second)
+	signAs("later") // prunes
+	r.deliveredObject(request("overwritten", []byte("cert-overwritten-1")))
+	if announced["overwritten"] != 0 {
+		t.Errorf("announced a certificate that was not delivered within the TTL (%d)", announced["overwritten"])
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.held) != 1 {
+		t.Errorf("holding %d signatures after the TTL, want only the one signed since", len(r.held))
 	}
 }

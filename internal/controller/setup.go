@@ -122,6 +122,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	}
 	workers := controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}
 	recent := newSignedRecently(mgr.GetAPIReader(), time.Now)
+	s.Announce = recent.announceOnDelivery
 	combined := &controllers.CombinedController{
 		IssuerTypes:        []issuerapi.Issuer{&v1alpha1.NstanceIssuer{}},
 		ClusterIssuerTypes: []issuerapi.Issuer{&v1alpha1.NstanceClusterIssuer{}},
@@ -158,7 +159,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 			return nil
 		},
 	}
-	if err := combined.SetupWithManager(ctx, singleWriteManager{Manager: mgr}); err != nil {
+	if err := combined.SetupWithManager(ctx, singleWriteManager{Manager: mgr, delivered: recent.deliveredObject}); err != nil {
 		return fmt.Errorf("failed to register the issuer-lib controllers: %w", err)
 	}
 	if !opts.DisableKubernetesCSRs {

@@ -81,6 +81,10 @@ type Signer struct {
 	ClusterResourceNamespace string
 	// Recorder records the audit and warning Events.
 	Recorder events.EventRecorder
+	// Announce, when set, is handed the Events that announce a signature,
+	// to record once the certificate is delivered (resign.go); when nil
+	// they are recorded at signing.
+	Announce func(uid types.UID, events []func())
 	// Clock is the time source (a fake in tests).
 	Clock clock.PassiveClock
 	// CAExpiryWarning is how long before the CA's NotAfter a warning Event
@@ -98,6 +102,17 @@ type cachedCA struct {
 	secret          types.NamespacedName
 	resourceVersion string
 	ca              *pki.CA
+}
+
+// announce records a signature's Events now, or hands them to Announce.
+func (s *Signer) announce(uid types.UID, events []func()) {
+	if s.Announce != nil {
+		s.Announce(uid, events)
+		return
+	}
+	for _, e := range events {
+		e()
+	}
 }
 
 func (s *Signer) now() time.Time {
@@ -194,17 +209,24 @@ func (s *Signer) Sign(ctx context.Context, cr signer.CertificateRequestObject, o
 	if issued.PassThrough {
 		template = "(none: pass-through)"
 	}
-	s.Recorder.Eventf(regarding, v.obj, corev1.EventTypeNormal, v1alpha1.EventReasonCertificateIssued, eventActionSign,
-		"Issued certificate serial %s from template %s, valid until %s, signed by %s",
-		formatSerial(issued.Cert), template, issued.Cert.NotAfter.UTC().Format(time.RFC3339), v)
+	events := []func(){func() {
+		s.Recorder.Eventf(regarding, v.obj, corev1.EventTypeNormal, v1alpha1.EventReasonCertificateIssued, eventActionSign,
+			"Issued certificate serial %s from template %s, valid until %s, signed by %s",
+			formatSerial(issued.Cert), template, issued.Cert.NotAfter.UTC().Format(time.RFC3339), v)
+	}}
 	if issued.Truncated {
-		s.Recorder.Eventf(regarding, v.obj, corev1.EventTypeWarning, v1alpha1.EventReasonLifetimeTruncated, eventActionSign,
-			"Lifetime cut to the CA's NotAfter %s (requested until %s); rotate the CA of %s",
-			issued.Cert.NotAfter.UTC().Format(time.RFC3339), issued.RequestedNotAfter.UTC().Format(time.RFC3339), v)
+		events = append(events, func() {
+			s.Recorder.Eventf(regarding, v.obj, corev1.EventTypeWarning, v1alpha1.EventReasonLifetimeTruncated, eventActionSign,
+				"Lifetime cut to the CA's NotAfter %s (requested until %s); rotate the CA of %s",
+				issued.Cert.NotAfter.UTC().Format(time.RFC3339), issued.RequestedNotAfter.UTC().Format(time.RFC3339), v)
+		})
 	}
 	for _, w := range issued.Warnings {
-		s.Recorder.Eventf(regarding, v.obj, corev1.EventTypeWarning, w.Reason, eventActionSign, "%s", w.Message)
+		events = append(events, func() {
+			s.Recorder.Eventf(regarding, v.obj, corev1.EventTypeWarning, w.Reason, eventActionSign, "%s", w.Message)
+		})
 	}
+	s.announce(cr.GetUID(), events)
 	logger.V(1).Info("signed", "serial", formatSerial(issued.Cert), "template", issued.Template, "notAfter", issued.Cert.NotAfter)
 	return signer.PEMBundle{ChainPEM: issued.ChainPEM, CAPEM: issued.CAPEM}, nil
 }
