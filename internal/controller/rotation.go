@@ -86,10 +86,9 @@ const (
 
 	eventActionRotate = "Rotate"
 
-	// userNextPoll is how often an issuer waiting for a next CA Secret of
-	// the user's reads it again (the issuer does not watch Secrets it does
-	// not sign with).
-	userNextPoll = time.Minute
+	// defaultNextPoll is how often an issuer waiting for a next CA Secret
+	// of the user's reads it again, a safety net beside the watch on it.
+	defaultNextPoll = time.Minute
 	// maxSteps bounds the lifecycle steps taken in one reconcile.
 	maxSteps = 6
 )
@@ -119,6 +118,13 @@ type RotationReconciler struct {
 	Rand                     io.Reader
 	// Trust publishes the live roots.
 	Trust *TrustPublisher
+	// NextSecrets watches the next CA Secret of the user's that each issuer
+	// names, so a new or fixed one is seen within seconds (nil: not
+	// watched, only polled).
+	NextSecrets *SecretWatcher
+	// NextPoll is how often an issuer waiting for a next CA of the user's
+	// re-reads it (0: defaultNextPoll).
+	NextPoll time.Duration
 }
 
 func (r *RotationReconciler) now() time.Time {
@@ -159,6 +165,7 @@ func (r *RotationReconciler) Reconcile(ctx context.Context, req reconcile.Reques
 			forgetRotationMetrics(issuerRef{Kind: r.Kind, NamespacedName: req.NamespacedName})
 			forgetIssuanceMetrics(issuerRef{Kind: r.Kind, NamespacedName: req.NamespacedName})
 			r.Trust.Forget(issuerRef{Kind: r.Kind, NamespacedName: req.NamespacedName})
+			r.forgetNextSecret(issuerRef{Kind: r.Kind, NamespacedName: req.NamespacedName})
 			return reconcile.Result{}, nil
 		}
 		return reconcile.Result{}, err
@@ -172,7 +179,11 @@ func (r *RotationReconciler) Reconcile(ctx context.Context, req reconcile.Reques
 		return reconcile.Result{}, err
 	}
 	if !obj.GetDeletionTimestamp().IsZero() {
+		r.forgetNextSecret(v.ref)
 		return reconcile.Result{}, nil
+	}
+	if err := r.watchNextSecret(ctx, v); err != nil {
+		return reconcile.Result{}, err
 	}
 	token := obj.GetAnnotations()[v1alpha1.RotateNowAnnotation]
 	if v.spec.CA.Rotation == nil && v.spec.CA.TrustBundle == nil && token == "" && v.status.Rotation == nil {
@@ -228,10 +239,34 @@ func (r *RotationReconciler) requeueAfter(v issuerView, g *generations, d rotati
 	}
 	waitingForUser := v.spec.CA.Rotation != nil && v.spec.CA.Rotation.NextSecretName != "" &&
 		(g.next == nil || g.next.Invalid != "" || d.Problem != "")
-	if waitingForUser && (after == 0 || after > userNextPoll) {
-		after = userNextPoll
+	poll := r.NextPoll
+	if poll <= 0 {
+		poll = defaultNextPoll
+	}
+	if waitingForUser && (after == 0 || after > poll) {
+		after = poll
 	}
 	return after
+}
+
+// watchNextSecret watches the next CA Secret of the user's that v names,
+// and stops watching one it no longer names.
+func (r *RotationReconciler) watchNextSecret(ctx context.Context, v issuerView) error {
+	if r.NextSecrets == nil {
+		return nil
+	}
+	rot := v.spec.CA.Rotation
+	if rot == nil || rot.NextSecretName == "" {
+		r.NextSecrets.Forget(v.ref)
+		return nil
+	}
+	return r.NextSecrets.Watch(ctx, v.ref, types.NamespacedName{Namespace: v.secretKey.Namespace, Name: rot.NextSecretName})
+}
+
+func (r *RotationReconciler) forgetNextSecret(ref issuerRef) {
+	if r.NextSecrets != nil {
+		r.NextSecrets.Forget(ref)
+	}
 }
 
 // rotationPolicy maps the spec to the pure core's policy.
@@ -543,8 +578,16 @@ func (r *RotationReconciler) promote(ctx context.Context, v issuerView, g *gener
 		Type: corev1.SecretTypeOpaque,
 		Data: map[string][]byte{secretKeyTLSCert: g.issuing.Data[secretKeyTLSCert], secretKeyCA: pemOf(rootOf(g.issuingCA))},
 	}
-	if err := r.Client.Create(ctx, retired); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("cannot keep the previous CA in Secret %s/%s: %w", ns, retiredName, err)
+	if err := r.Client.Create(ctx, retired); err != nil {
+		if !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("cannot keep the previous CA in Secret %s/%s: %w", ns, retiredName, err)
+		}
+		// A promotion stopped after this step and resumes now: the
+		// previous CA kept signing meanwhile, so its root must stay
+		// published for longer than that first attempt recorded.
+		if err := r.extendRetiring(ctx, types.NamespacedName{Namespace: ns, Name: retiredName}, d.RetiringUntil); err != nil {
+			return err
+		}
 	}
 
 	s := g.issuing.DeepCopy()
@@ -577,6 +620,26 @@ func (r *RotationReconciler) promote(ctx context.Context, v issuerView, g *gener
 		if err := r.Client.Delete(ctx, g.nextSecret, client.Preconditions{UID: &g.nextSecret.UID}); err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("cannot delete the promoted next CA Secret %s/%s: %w", ns, g.nextSecret.Name, err)
 		}
+	}
+	return nil
+}
+
+// extendRetiring moves the retiring-until of an existing retired Secret to
+// until when that is later; it never brings it earlier.
+func (r *RotationReconciler) extendRetiring(ctx context.Context, key types.NamespacedName, until time.Time) error {
+	s, err := r.getSecret(ctx, key)
+	if err != nil || s == nil {
+		return err
+	}
+	if have, err := time.Parse(time.RFC3339, s.Annotations[annotationRetiringUntil]); err == nil && !have.Before(until.UTC().Truncate(time.Second)) {
+		return nil
+	}
+	if s.Annotations == nil {
+		s.Annotations = map[string]string{}
+	}
+	s.Annotations[annotationRetiringUntil] = until.UTC().Format(time.RFC3339)
+	if err := r.Client.Update(ctx, s); err != nil {
+		return fmt.Errorf("cannot extend the retiring time of Secret %s: %w", key, err)
 	}
 	return nil
 }
