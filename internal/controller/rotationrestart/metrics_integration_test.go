@@ -19,14 +19,23 @@ limitations under the License.
 package rotationrestart_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	dto "github.com/prometheus/client_model/go"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 )
 
 // series gathers the registry the manager serves on /metrics and returns
@@ -106,4 +115,49 @@ func sameSeries(t *testing.T, name string, labels map[string]string, want map[st
 		return fmt.Errorf("%s%v = %v, want %v", name, labels, have, want)
 	}
 	return nil
+}
+
+// TestIssuanceCountersByOutcome signs two requests and has one refused by
+// the template's policy: the counters of the issuer say exactly that, by
+// template and outcome, and nothing else.
+func TestIssuanceCountersByOutcome(t *testing.T) {
+	h := newHarness(t, nil)
+	h.start()
+	ca, err := testpki.NewRootCA("Counting Root CA", time.Now().Add(-time.Hour), time.Now().Add(365*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: h.ns, Name: "ca"}, Data: ca.SecretData()})
+	issuer := webIssuer(h.ns)
+	mustCreate(t, issuer)
+
+	var crs []*cmapi.CertificateRequest
+	for _, dns := range []string{"a." + h.ns + ".example.com", "b." + h.ns + ".example.com", "c.elsewhere.example.org"} {
+		crs = append(crs, createRequest(t, h.ns, dns))
+	}
+	for _, cr := range crs {
+		eventually(t, "request "+cr.Name+" finished", func(ctx context.Context) error {
+			var cur cmapi.CertificateRequest
+			if err := k8s.Get(ctx, client.ObjectKeyFromObject(cr), &cur); err != nil {
+				return err
+			}
+			for _, c := range cur.Status.Conditions {
+				if c.Type == cmapi.CertificateRequestConditionReady && (c.Reason == cmapi.CertificateRequestReasonIssued || c.Reason == cmapi.CertificateRequestReasonFailed) {
+					return nil
+				}
+			}
+			return errors.New("not finished")
+		})
+	}
+	wantSeries(t, "nstance_issuer_signing_requests_total", map[string]string{"namespace": h.ns, "name": "web"}, map[string]float64{
+		"kind=NstanceIssuer,outcome=issued,template=web":  2,
+		"kind=NstanceIssuer,outcome=refused,template=web": 1,
+	})
+	if n := series(t, "nstance_issuer_signing_duration_seconds", map[string]string{"kind": "NstanceIssuer", "outcome": "refused"}); n[""] < 1 {
+		t.Errorf("nstance_issuer_signing_duration_seconds{kind=NstanceIssuer,outcome=refused} has %v observations, want at least 1", n[""])
+	}
+	// The CA's NotAfter, as the alert on expiry reads it.
+	if v := gaugeValue(t, "nstance_issuer_ca_expiration_timestamp_seconds", map[string]string{"kind": "NstanceIssuer", "namespace": h.ns, "name": "web"}); v != float64(ca.Cert.NotAfter.Unix()) {
+		t.Errorf("nstance_issuer_ca_expiration_timestamp_seconds = %v, want %d", v, ca.Cert.NotAfter.Unix())
+	}
 }
