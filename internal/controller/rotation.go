@@ -203,6 +203,9 @@ func (r *RotationReconciler) Reconcile(ctx context.Context, req reconcile.Reques
 			// status write brings the issuer back here.
 			return reconcile.Result{}, nil
 		}
+		// Promote keeps the previous root for the longest leaf lifetime
+		// seen while it signed, not only the one in the spec now.
+		policy.MaxLeafLifetime = leafLifetimeHighWater(v, g)
 		d = rotation.Decide(rotation.State{
 			Now: now, Policy: policy, Issuing: certOf(g.issuingCA.Cert), HandledToken: g.handled,
 			Next: g.next, Retiring: g.retiring,
@@ -303,6 +306,27 @@ func maxLeafLifetime(spec *v1alpha1.IssuerSpec) time.Duration {
 		longest = max(longest, time.Duration(t.TTL)*time.Hour)
 	}
 	return longest
+}
+
+// leafLifetimeHighWater is the longest leaf lifetime the issuing CA of g
+// may have signed with: the longer of the spec's now and the one recorded
+// in status for this CA. An unbounded lifetime counts as the CA's own
+// lifetime (its leaves then end at its NotAfter at the latest).
+func leafLifetimeHighWater(v issuerView, g *generations) time.Duration {
+	c := g.issuingCA.Cert
+	lifetime := maxLeafLifetime(v.spec)
+	if lifetime <= 0 {
+		lifetime = c.NotAfter.Sub(c.NotBefore)
+	}
+	if st := v.status.Rotation; st != nil {
+		fp := pki.Fingerprint(c)
+		for _, gen := range st.Generations {
+			if gen.Role == v1alpha1.CAGenerationIssuing && gen.SHA256Fingerprint == fp && gen.LongestLeafLifetime != nil {
+				lifetime = max(lifetime, gen.LongestLeafLifetime.Duration)
+			}
+		}
+	}
+	return lifetime
 }
 
 // certOf is what the pure core needs of a CA certificate.
@@ -719,6 +743,7 @@ func (r *RotationReconciler) statusOf(v issuerView, g *generations, d rotation.D
 	st.Generations = append(st.Generations, v1alpha1.CAGeneration{
 		Role: v1alpha1.CAGenerationIssuing, Subject: c.Subject.String(), NotAfter: metav1.NewTime(c.NotAfter.UTC()),
 		SHA256Fingerprint: pki.Fingerprint(c), SecretName: g.issuing.Name,
+		LongestLeafLifetime: &metav1.Duration{Duration: leafLifetimeHighWater(v, g)},
 	})
 	if n := g.next; n != nil && n.Invalid == "" && d.Problem == "" && n.Cert.Fingerprint != st.Generations[0].SHA256Fingerprint {
 		gen := v1alpha1.CAGeneration{

@@ -533,3 +533,66 @@ func rotationCondition(issuer *v1alpha1.NstanceIssuer, status metav1.ConditionSt
 		return errors.New("no CARotation condition")
 	}
 }
+
+// TestLoweredTTLKeepsTheOldRootLonger: the template ttl is 720h while the
+// first CA signs and is lowered to 24h just before a rotation. The old root
+// must stay published for 720h after the switch (certificates it signed
+// under the old ttl are valid that long), not 24h; the new CA's own
+// high-water mark starts at 24h.
+func TestLoweredTTLKeepsTheOldRootLonger(t *testing.T) {
+	ctx := t.Context()
+	h := newHarness(t, nil)
+	h.start()
+	issuer := webIssuer(h.ns)
+	issuer.Spec.Templates[0].TTL = 720
+	issuer.Spec.CA.Generate = &v1alpha1.CATemplate{Subject: v1alpha1.Subject{CN: "High Water CA"}, TTL: 24 * 365}
+	issuer.Spec.CA.Rotation = &v1alpha1.CARotation{PropagationDelay: &metav1.Duration{Duration: propagationDelay}}
+	issuer.Spec.CA.TrustBundle = &v1alpha1.TrustBundle{ConfigMap: &v1alpha1.ConfigMapBundle{Name: "ca-bundle"}}
+	mustCreate(t, issuer)
+	gens := h.waitGenerations(t, issuer, v1alpha1.CARotationStable, v1alpha1.CAGenerationIssuing)
+	if l := gens[0].LongestLeafLifetime; l == nil || l.Duration != 720*time.Hour {
+		t.Fatalf("longestLeafLifetime %v, want 720h", l)
+	}
+
+	// The ttl is lowered; the lifecycle has seen the new spec.
+	var cur v1alpha1.NstanceIssuer
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(issuer), &cur); err != nil {
+		t.Fatal(err)
+	}
+	cur.Spec.Templates[0].TTL = 24
+	if err := k8s.Update(ctx, &cur); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the CARotation condition observes the lowered ttl", func(ctx context.Context) error {
+		var got v1alpha1.NstanceIssuer
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(issuer), &got); err != nil {
+			return err
+		}
+		for _, c := range got.Status.Conditions {
+			if c.Type == v1alpha1.ConditionTypeCARotation && c.ObservedGeneration == got.Generation {
+				return nil
+			}
+		}
+		return errors.New("not observed yet")
+	})
+
+	if err := annotate(ctx, issuer, v1alpha1.RotateNowAnnotation, "lowered-ttl"); err != nil {
+		t.Fatal(err)
+	}
+	gens = h.waitGenerations(t, issuer, v1alpha1.CARotationNextPublished, v1alpha1.CAGenerationIssuing, v1alpha1.CAGenerationNext)
+	if l := gens[0].LongestLeafLifetime; l == nil || l.Duration != 720*time.Hour {
+		t.Fatalf("longestLeafLifetime after lowering the ttl: %v, want still 720h", l)
+	}
+	h.clock.SetTime(gens[1].PublishedAt.Add(propagationDelay + time.Second))
+	if err := poke(ctx, issuer); err != nil {
+		t.Fatal(err)
+	}
+	gens = h.waitGenerations(t, issuer, v1alpha1.CARotationRetiring, v1alpha1.CAGenerationIssuing, v1alpha1.CAGenerationRetiring)
+	switchedAt := lastWrite(t, h.recorded(), secretWrite("PUT", "ca")).At
+	if until := gens[1].RetiringUntil; until == nil || until.Time.Before(switchedAt.Add(720*time.Hour).Truncate(time.Second)) {
+		t.Errorf("retiringUntil %v, want at least the switch (%s) + 720h, the ttl in effect while the old CA signed", until, switchedAt.Format(time.RFC3339))
+	}
+	if l := gens[0].LongestLeafLifetime; l == nil || l.Duration != 24*time.Hour {
+		t.Errorf("the new CA's longestLeafLifetime %v, want 24h", l)
+	}
+}
