@@ -251,4 +251,4 @@ chaos: envtest-assets chaos-build ## Fault scenarios for nstance-issuer and cert
 
 .PHONY: chaos-smoke
 chaos-smoke: envtest-assets chaos-build ## Every fault scenario at N=12 with faster faults: asserts the counts (nothing lost, Failed, stuck or signed twice), no timing.
-	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) $(BIN)/nstance-chaos -n 12 -kill-every 1s -backoff-initial 200ms -backoff-max 1s -settle 2s -ca-fault-hold 2s -reissue-watch 2s -out $(BIN)/chaos/smoke.json $(CHAOS_FLAGS)
+	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) $(BIN)/nstance-chaos -n 12 -kill-every 1s -backoff-initial 200ms -backoff-max 1s -settle 2s -ca-fault-hold 2s -reissue-watch 2s -leader-sigkills 1 -leader-sigterms 1 -lease-duration 4s -renew-deadline 3s -retry-period 500ms -out $(BIN)/chaos/smoke.json $(CHAOS_FLAGS)

@@ -25,9 +25,6 @@ import (
 	"sync"
 	"time"
 
-	apiutil "github.com/cert-manager/cert-manager/pkg/api/util"
-	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
-	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
@@ -145,10 +142,7 @@ var _ = Describe("A CA rotated with rotate-now", func() {
 		Expect(gens[1].RetiringUntil).NotTo(BeNil())
 		Expect(gens[1].RetiringUntil.Time).To(BeTemporally(">=", first.NotAfter))
 
-		By("renewing the Certificate the way `cmctl renew` does (the Issuing condition)")
-		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(crt), crt)).To(Succeed())
-		apiutil.SetCertificateCondition(crt, crt.Generation, cmapi.CertificateConditionIssuing, cmmeta.ConditionTrue, "ManuallyTriggered", "Certificate re-issuance manually triggered by the e2e test")
-		Expect(k8s.Status().Update(ctx, crt)).To(Succeed())
+		By("the controller re-issuing the Certificate the old CA signed, the way `cmctl renew` does (the Issuing condition)")
 		eventually("revision 2", expectations(func() {
 			Expect(k8s.Get(ctx, client.ObjectKeyFromObject(crt), crt)).To(Succeed())
 			Expect(crt.Status.Revision).NotTo(BeNil())
@@ -157,6 +151,17 @@ var _ = Describe("A CA rotated with rotate-now", func() {
 		certificateReady(ns, "app")
 		renewed, _ := issuedCertificate(ns, "app-tls", x509.ExtKeyUsageServerAuth)
 		Expect(renewed.CheckSignatureFrom(newCA)).To(Succeed(), "the renewed certificate is signed by the new CA")
+		eventually("status.rotation.reissue completed", expectations(func() {
+			Expect(k8s.Get(ctx, client.ObjectKeyFromObject(issuer), issuer)).To(Succeed())
+			Expect(issuer.Status.Rotation).NotTo(BeNil())
+			r := issuer.Status.Rotation.Reissue
+			Expect(r).NotTo(BeNil())
+			Expect(r.Token).To(Equal("e2e-1"))
+			Expect(r.CompletedAt).NotTo(BeNil())
+			Expect(r.Total).To(BeEquivalentTo(1))
+			Expect(r.Reissued).To(BeEquivalentTo(1))
+			Expect(r.Triggered).To(BeEquivalentTo(1))
+		}))
 		eventually("the server presents the renewed certificate", expectations(func() {
 			cm := &corev1.ConfigMap{}
 			Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "rot-trust"}, cm)).To(Succeed())

@@ -17,7 +17,6 @@ limitations under the License.
 package v1alpha1
 
 import (
-	issuerapi "github.com/cert-manager/issuer-lib/api/v1alpha1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -52,8 +51,6 @@ func (i *NstanceClusterIssuer) GetConditions() []metav1.Condition {
 func (i *NstanceClusterIssuer) GetIssuerTypeIdentifier() string {
 	return "nstanceclusterissuers." + GroupVersion.Group
 }
-
-var _ issuerapi.Issuer = &NstanceClusterIssuer{}
 
 // +kubebuilder:object:root=true
 

@@ -17,7 +17,6 @@ limitations under the License.
 package v1alpha1
 
 import (
-	issuerapi "github.com/cert-manager/issuer-lib/api/v1alpha1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -52,8 +51,6 @@ func (i *NstanceIssuer) GetConditions() []metav1.Condition {
 func (i *NstanceIssuer) GetIssuerTypeIdentifier() string {
 	return "nstanceissuers." + GroupVersion.Group
 }
-
-var _ issuerapi.Issuer = &NstanceIssuer{}
 
 // +kubebuilder:object:root=true
 

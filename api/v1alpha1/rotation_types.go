@@ -207,6 +207,52 @@ type RotationStatus struct {
 	// upon.
 	// +optional
 	RotateNowToken string `json:"rotateNowToken,omitempty"`
+	// Reissue is how far the re-issue of the Certificates signed by the
+	// previous CA got, when the issuing CA took over because of a
+	// rotate-now token. Absent after a scheduled rotation.
+	// +optional
+	Reissue *ReissueStatus `json:"reissue,omitempty"`
+}
+
+// ReissueStatus is the progress of re-issuing, after a rotate-now switch,
+// every Certificate naming this issuer whose Secret still holds a
+// certificate signed by a CA generation that no longer signs. Each one is
+// asked to re-issue the way `cmctl renew` does (its Issuing condition set
+// True with reason ManuallyTriggered), a batch at a time. The counts are
+// recomputed from the Certificates and their Secrets on every pass, so a
+// restart resumes where it stopped.
+type ReissueStatus struct {
+	// Token is the rotate-now token whose switch started this re-issue.
+	Token string `json:"token"`
+	// RotatedAt is when the new CA took over. Certificates created later
+	// are not counted.
+	RotatedAt metav1.Time `json:"rotatedAt"`
+	// Total is the number of Certificates counted: signed by a previous CA
+	// at the switch (reissued + inProgress + failed + pending).
+	Total int32 `json:"total"`
+	// Reissued is how many of them now hold a certificate of the issuing CA.
+	Reissued int32 `json:"reissued"`
+	// InProgress is how many are being issued (Issuing condition True).
+	InProgress int32 `json:"inProgress"`
+	// Failed is how many failed to issue since the switch; they are not
+	// triggered again (cert-manager backs them off): fix the cause and run
+	// `cmctl renew`.
+	Failed int32 `json:"failed"`
+	// Pending is how many wait for a batch.
+	Pending int32 `json:"pending"`
+	// Triggered is how many Certificates this issuer marked for re-issue.
+	Triggered int32 `json:"triggered"`
+	// FailedCertificates names (namespace/name) up to 20 failed ones.
+	// +optional
+	// +listType=atomic
+	FailedCertificates []string `json:"failedCertificates,omitempty"`
+	// LastBatchAt is when the last batch was triggered; the next one
+	// follows one interval (--reissue-interval) later.
+	// +optional
+	LastBatchAt *metav1.Time `json:"lastBatchAt,omitempty"`
+	// CompletedAt is when nothing was left pending or in progress.
+	// +optional
+	CompletedAt *metav1.Time `json:"completedAt,omitempty"`
 }
 
 // Event reasons of the CA lifecycle.
@@ -225,6 +271,19 @@ const (
 	EventReasonCARenewalDue = "CARenewalDue"
 	// EventReasonTrustPublishFailed: a trust bundle could not be written.
 	EventReasonTrustPublishFailed = "TrustPublishFailed"
+	// EventReasonReissueTriggered: after a rotate-now switch, Certificates
+	// signed by the previous CA were asked to re-issue (on the issuer, per
+	// batch, and on each Certificate).
+	EventReasonReissueTriggered = "ReissueTriggered"
+	// EventReasonReissueCompleted: every Certificate signed by the previous
+	// CA was re-issued by the new one.
+	EventReasonReissueCompleted = "ReissueCompleted"
+	// EventReasonReissueIncomplete: the re-issue ended with Certificates
+	// whose issuance failed; they need a person.
+	EventReasonReissueIncomplete = "ReissueIncomplete"
+	// EventReasonReissueTriggerFailed: a Certificate could not be asked to
+	// re-issue; it is tried again with the next batch.
+	EventReasonReissueTriggerFailed = "ReissueTriggerFailed"
 )
 
 // ConditionTypeCARotation is the issuer condition reporting the CA

@@ -17,7 +17,6 @@ limitations under the License.
 package v1alpha1
 
 import (
-	issuerapi "github.com/cert-manager/issuer-lib/api/v1alpha1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -465,7 +464,16 @@ type CAStatus struct {
 
 // IssuerStatus is the status shared by NstanceIssuer and NstanceClusterIssuer.
 type IssuerStatus struct {
-	issuerapi.IssuerStatus `json:",inline"`
+	// The shape of issuer-lib's IssuerStatus, written out rather than
+	// embedded: that package imports controller-runtime's client, and the
+	// API types (and the PKI core, which reads them) stay free of it.
+
+	// List of status conditions to indicate the status of an Issuer.
+	// Known condition types are `Ready` and `CARotation`.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
 
 	// CA describes the CA this issuer last loaded.
 	// +optional

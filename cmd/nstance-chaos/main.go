@@ -26,7 +26,11 @@ limitations under the License.
 //     with a kubelet-like backoff: for nstance-issuer its manager process,
 //     for the CA issuer cert-manager's controllers, where it signs;
 //   - restart-cert-manager: cert-manager's controllers stopped and started
-//     afresh on the same schedule, nstance-issuer's manager left alone.
+//     afresh on the same schedule, nstance-issuer's manager left alone;
+//   - leader-kill:    nstance-issuer only: two manager replicas with leader
+//     election, the leader SIGKILLed (then SIGTERMed) -kill-every after it
+//     took the Lease and restarted with the backoff; handover times against
+//     the lease, every signature attributed to the replica that made it.
 //
 // For every run it counts, from watches and Events and not only from the
 // end state: Certificates created, Ready, Failed, still pending (stuck),
@@ -75,7 +79,7 @@ type config struct {
 }
 
 // allScenarios in the order they run.
-var allScenarios = []string{"baseline", "kill-signer", "restart-cert-manager",
+var allScenarios = []string{"baseline", "kill-signer", "restart-cert-manager", leaderKill,
 	"ca-deleted", "ca-bad-pem", "ca-key-mismatch", "ca-expired", "ca-replaced"}
 
 func main() {
@@ -89,7 +93,7 @@ func main() {
 	flag.StringVar(&c.out, "out", "bin/chaos/results.json", "Where to write the results as JSON.")
 	flag.StringVar(&scenarios, "scenarios", strings.Join(allScenarios, ","), "Comma-separated scenarios to run; baseline always runs first.")
 	flag.DurationVar(&c.timeout, "timeout", 0, "How long a run may take to get every Certificate Ready while faults go on (default 3m + 300ms per Certificate).")
-	flag.DurationVar(&c.drain, "drain", time.Minute, "After -timeout, how long the stack gets without faults to finish what is pending before the rest counts as stuck.")
+	flag.DurationVar(&c.drain, "drain", time.Minute, "After -timeout, how long the stack gets without faults to finish what is pending before the rest counts as stuck (at least twice the issuer's baseline run).")
 	flag.DurationVar(&c.settle, "settle", 15*time.Second, "After all are Ready, how long to keep watching for re-issuance and late signatures before counting.")
 	flag.DurationVar(&c.killEvery, "kill-every", 5*time.Second, "How long a restarted component works (from ready) before it is killed again.")
 	flag.DurationVar(&c.backoffFirst, "backoff-initial", time.Second, "The kubelet-like restart delay after the first kill; it doubles per kill.")
@@ -186,6 +190,9 @@ func runAll(ctx context.Context, c *config, r *report) error {
 	}
 	for _, sc := range c.scenarios {
 		for _, iss := range []issuerUnderTest{nstance, caIss} {
+			if !applies(sc, iss) {
+				continue
+			}
 			logf("== %s, %s", sc, iss.label)
 			res, err := h.run(ctx, sc, iss)
 			if err != nil {

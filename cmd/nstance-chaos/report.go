@@ -73,12 +73,14 @@ type result struct {
 	// seconds from the fault to the issuer not Ready (for a replacement:
 	// to the first certificate from the new CA), from the fix to the
 	// issuer Ready again and to the first request signed.
-	FaultReason    string   `json:"faultReason,omitempty"`
-	DetectSeconds  float64  `json:"detectSeconds,omitempty"`
-	RecoverSeconds float64  `json:"recoverSeconds,omitempty"`
-	ResumeSeconds  float64  `json:"resumeSeconds,omitempty"`
-	Goals          []goal   `json:"goals"`
-	Examples       []string `json:"examples,omitempty"`
+	FaultReason    string  `json:"faultReason,omitempty"`
+	DetectSeconds  float64 `json:"detectSeconds,omitempty"`
+	RecoverSeconds float64 `json:"recoverSeconds,omitempty"`
+	ResumeSeconds  float64 `json:"resumeSeconds,omitempty"`
+	// Leader is leader-kill's handovers and signature attribution.
+	Leader   *leaderResult `json:"leader,omitempty"`
+	Goals    []goal        `json:"goals"`
+	Examples []string      `json:"examples,omitempty"`
 }
 
 // goal is one of the issue's goals for a run. Asserted goals are counts:
@@ -141,7 +143,10 @@ func (r *report) finish() {
 			{"0 stuck", res.Stuck == 0, asserted},
 			{"0 signed twice", res.DoubleSigned == 0, asserted},
 		}
-		if strings.HasPrefix(res.Scenario, "ca-") {
+		if res.Leader != nil {
+			// Handovers pause signing on purpose: no time ratio.
+			res.Goals = append(res.Goals, res.Leader.goals()...)
+		} else if strings.HasPrefix(res.Scenario, "ca-") {
 			// The issue's re-issue loop after a CA fault: requests still
 			// created once everything was done. A Certificate with two
 			// requests before that is cert-manager's duplicate under load
@@ -231,6 +236,9 @@ func (r *report) print(out io.Writer) {
 		} else if strings.HasPrefix(res.Scenario, "ca-") {
 			fmt.Fprintf(w, "    fault→issuer not Ready %ss (%q), fix→Ready %ss, fix→first signature %ss\n",
 				seconds(res.DetectSeconds), res.FaultReason, seconds(res.RecoverSeconds), seconds(res.ResumeSeconds))
+		}
+		if res.Leader != nil {
+			res.Leader.print(w)
 		}
 		for _, e := range res.Examples {
 			fmt.Fprintf(w, "    %s\n", e)

@@ -22,6 +22,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
@@ -58,6 +59,13 @@ type Options struct {
 	LeaderElectionNamespace string
 	// LeaderElectionID names the Lease.
 	LeaderElectionID string
+	// LeaseDuration is how long a standby replica waits after the last
+	// renewal it saw before it takes the Lease over: the longest a SIGKILLed
+	// leader (which cannot release the Lease) leaves the issuer without a
+	// signer. RenewDeadline is how long the leader keeps trying to renew
+	// before it gives up (and exits); RetryPeriod how often every replica
+	// tries to acquire or renew.
+	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 	// KubeAPIQPS and KubeAPIBurst are the client-side rate limit: see
 	// ResolveRateLimit (0 = automatic, < 0 = off).
 	KubeAPIQPS   float64
@@ -116,6 +124,9 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 		LeaderElectionID:              o.LeaderElectionID,
 		LeaderElectionNamespace:       o.LeaderElectionNamespace,
 		LeaderElectionReleaseOnCancel: true,
+		LeaseDuration:                 &o.LeaseDuration,
+		RenewDeadline:                 &o.RenewDeadline,
+		RetryPeriod:                   &o.RetryPeriod,
 		// Never cache Secrets: CA Secrets are read through narrow per-Secret
 		// watches (controller.SecretWatcher), so memory does not grow with
 		// the number of Secrets in the cluster. Managed fields are dropped

@@ -27,6 +27,13 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
 )
 
+// The API types implement issuer-lib's Issuer interface; api/v1alpha1 does
+// not import issuer-lib, so the check lives here.
+var (
+	_ issuerapi.Issuer = &v1alpha1.NstanceIssuer{}
+	_ issuerapi.Issuer = &v1alpha1.NstanceClusterIssuer{}
+)
+
 // Kinds of issuer this controller serves.
 const (
 	KindIssuer        = "NstanceIssuer"

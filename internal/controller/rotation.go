@@ -125,6 +125,9 @@ type RotationReconciler struct {
 	// NextPoll is how often an issuer waiting for a next CA of the user's
 	// re-reads it (0: defaultNextPoll).
 	NextPoll time.Duration
+	// Reissue paces the re-issue of the Certificates a previous CA signed,
+	// after a rotate-now switch (rotation_reissue.go).
+	Reissue ReissuePolicy
 }
 
 func (r *RotationReconciler) now() time.Time {
@@ -153,6 +156,8 @@ type generations struct {
 	retiring      []rotation.Retiring
 	retiringRoots map[string]*x509.Certificate // by fingerprint of the CA
 	handled       string
+	// reissue is status.rotation.reissue as planReissue found it.
+	reissue *v1alpha1.ReissueStatus
 }
 
 // Reconcile takes lifecycle steps until none is due, then publishes and
@@ -229,10 +234,26 @@ func (r *RotationReconciler) Reconcile(ctx context.Context, req reconcile.Reques
 	if err := r.publish(ctx, v, g, d); err != nil {
 		return reconcile.Result{}, err
 	}
+	batch, reissueAfter, err := r.planReissue(ctx, v, g)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	// The batch's time is in status before any Certificate is asked, so a
+	// restart mid-batch never starts another within the interval.
 	if err := r.report(ctx, v, g, d); err != nil {
 		return reconcile.Result{}, err
 	}
-	return reconcile.Result{RequeueAfter: r.requeueAfter(v, g, d)}, nil
+	if len(batch) > 0 {
+		r.triggerReissue(ctx, v, g, batch)
+		if err := r.report(ctx, v, g, d); err != nil {
+			return reconcile.Result{}, err
+		}
+	}
+	after := r.requeueAfter(v, g, d)
+	if reissueAfter > 0 && (after == 0 || reissueAfter < after) {
+		after = reissueAfter
+	}
+	return reconcile.Result{RequeueAfter: after}, nil
 }
 
 func (r *RotationReconciler) requeueAfter(v issuerView, g *generations, d rotation.Decision) time.Duration {
@@ -630,8 +651,13 @@ func (r *RotationReconciler) promote(ctx context.Context, v issuerView, g *gener
 		s.Annotations = map[string]string{}
 	}
 	s.Annotations[annotationRotatedFrom] = oldFP
+	s.Annotations[annotationRotatedAt] = now.UTC().Format(time.RFC3339)
+	delete(s.Annotations, annotationRotatedForToken)
 	if tok := g.nextSecret.Annotations[annotationRotateNowToken]; tok != "" && g.next.Generated {
 		s.Annotations[annotationRotateNowToken] = tok
+		// The Certificates the previous CA signed are re-issued
+		// (rotation_reissue.go).
+		s.Annotations[annotationRotatedForToken] = tok
 	}
 	if err := r.Client.Update(ctx, s); err != nil {
 		return fmt.Errorf("cannot write the next CA into Secret %s/%s: %w", ns, s.Name, err)
@@ -712,7 +738,13 @@ func (r *RotationReconciler) report(ctx context.Context, v issuerView, g *genera
 	if !changedCond && rotationStatusEqual(v.status.Rotation, &want) {
 		return nil
 	}
-	return r.applyStatus(ctx, v, &want, &cond)
+	if err := r.applyStatus(ctx, v, &want, &cond); err != nil {
+		return err
+	}
+	// A second report in the same reconcile compares with what was written.
+	v.status.Rotation = &want
+	meta.SetStatusCondition(&v.status.Conditions, cond)
+	return nil
 }
 
 func phaseMessage(st v1alpha1.RotationStatus, g *generations, d rotation.Decision) string {
@@ -731,7 +763,7 @@ func phaseMessage(st v1alpha1.RotationStatus, g *generations, d rotation.Decisio
 
 // statusOf is status.rotation as the world now is.
 func (r *RotationReconciler) statusOf(v issuerView, g *generations, d rotation.Decision) v1alpha1.RotationStatus {
-	st := v1alpha1.RotationStatus{Phase: v1alpha1.CARotationPhase(d.Phase), RotateNowToken: g.handled}
+	st := v1alpha1.RotationStatus{Phase: v1alpha1.CARotationPhase(d.Phase), RotateNowToken: g.handled, Reissue: g.reissue.DeepCopy()}
 	if d.Token != "" {
 		st.RotateNowToken = d.Token
 	}

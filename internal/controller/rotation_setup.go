@@ -74,6 +74,7 @@ func setupRotation(mgr ctrl.Manager, opts Options, recorder events.EventRecorder
 			Kind: kind, Client: mgr.GetClient(), Reader: mgr.GetAPIReader(),
 			ClusterResourceNamespace: opts.ClusterResourceNamespace, Recorder: recorder, Trust: trust,
 			Clock: opts.Clock, NextSecrets: nextSecrets, NextPoll: opts.NextCAPollInterval,
+			Reissue: ReissuePolicy{BatchSize: opts.ReissueBatchSize, Interval: opts.ReissueInterval},
 		}
 		b := ctrl.NewControllerManagedBy(mgr).Named("rotation-" + strings.ToLower(kind)).For(newIssuerObject(kind)).
 			WatchesRawSource(source.Channel(nextSecrets.Events(kind), &handler.EnqueueRequestForObject{}))

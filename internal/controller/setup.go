@@ -82,6 +82,12 @@ type Options struct {
 	// the user's (spec.ca.rotation.nextSecretName) re-reads it besides
 	// watching it (0: one minute). Not a flag.
 	NextCAPollInterval time.Duration
+	// ReissueBatchSize is how many Certificates signed by a previous CA an
+	// issuer asks to re-issue per ReissueInterval after a rotate-now; 0
+	// turns that re-issue off.
+	ReissueBatchSize int
+	// ReissueInterval is the time between two such batches.
+	ReissueInterval time.Duration
 }
 
 // +kubebuilder:rbac:groups=issuer.nstance.dev,resources=nstanceissuers;nstanceclusterissuers,verbs=get;list;watch

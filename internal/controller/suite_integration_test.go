@@ -124,6 +124,11 @@ func run(m *testing.M) int {
 			SetCAOnCertificateRequest: true,
 			MaxConcurrentReconciles:   2,
 			MaxRetryDuration:          time.Hour,
+			// Two re-issues per hour after a rotate-now: within a test only
+			// the first batch runs unless the test moves lastBatchAt back
+			// (rotation_reissue_integration_test.go), so counts are exact.
+			ReissueBatchSize: 2,
+			ReissueInterval:  time.Hour,
 		},
 		MetricsBindAddress:     "0",
 		HealthProbeBindAddress: "0",

@@ -236,6 +236,10 @@ func testRBAC(t *testing.T, in rbacInstall) {
 		access(mgr, "patch", "issuer.nstance.dev", "nstanceissuers/status", team), access(mgr, "patch", "issuer.nstance.dev", "nstanceclusterissuers/status", ""),
 		access(mgr, "list", "cert-manager.io", "certificaterequests", ""), access(mgr, "watch", "cert-manager.io", "certificaterequests", ""),
 		access(mgr, "patch", "cert-manager.io", "certificaterequests/status", team),
+		// Re-issue after a rotate-now: find the Certificates of an issuer
+		// and set their Issuing condition, as cmctl renew does.
+		access(mgr, "get", "cert-manager.io", "certificates", team), access(mgr, "list", "cert-manager.io", "certificates", ""),
+		access(mgr, "patch", "cert-manager.io", "certificates/status", team),
 		access(mgr, "list", "certificates.k8s.io", "certificatesigningrequests", ""),
 		access(mgr, "patch", "certificates.k8s.io", "certificatesigningrequests/status", ""),
 		signer(mgr, "sign", "nstanceclusterissuers.issuer.nstance.dev/cluster-ca"),
@@ -273,7 +277,11 @@ func testRBAC(t *testing.T, in rbacInstall) {
 		access(mgr, "create", "", "serviceaccounts/token", team), access(mgr, "impersonate", "", "users", ""),
 		access(mgr, "bind", "rbac.authorization.k8s.io", "clusterroles", ""), access(mgr, "escalate", "rbac.authorization.k8s.io", "clusterroles", ""),
 		access(mgr, "create", "rbac.authorization.k8s.io", "rolebindings", team),
-		access(mgr, "get", "cert-manager.io", "certificates", team),
+		// Certificates: after a rotate-now, read and their Issuing
+		// condition set (status), never their spec.
+		access(mgr, "update", "cert-manager.io", "certificates", team), access(mgr, "patch", "cert-manager.io", "certificates", team),
+		access(mgr, "create", "cert-manager.io", "certificates", team), access(mgr, "delete", "cert-manager.io", "certificates", team),
+		access(mgr, "update", "cert-manager.io", "certificates/status", team),
 		// cert-manager may approve for these issuers, nothing more through this install.
 		approveRequest(cm, "issuers", "cert-manager.io", team, "ca"),
 		approveRequest(cm, "awspcaclusterissuers", "awspca.cert-manager.io", "", "pca"),

@@ -47,6 +47,13 @@ type managerProcess struct {
 	log        *os.File
 	// keptLogs are the logs of killed processes.
 	keptLogs []string
+	// onLine, when set, is called with every line the process logs, as it
+	// logs it (replicas.go reads leadership and signatures from it).
+	onLine func(line string)
+	// standby: start waits only for the metrics endpoint, not for the
+	// controllers' workers, which a replica under leader election starts
+	// only once it leads.
+	standby bool
 }
 
 // ManagerPID is the manager's process id when it runs as its own process
@@ -152,6 +159,10 @@ func (p *managerProcess) start(ctx context.Context) error {
 		return fmt.Errorf("cannot start the manager binary %s: %w", p.binary, err)
 	}
 	workers := make(chan struct{})
+	if p.standby {
+		close(workers)
+	}
+	onLine := p.onLine
 	go func() {
 		// Copy the log to the file, watching for the CertificateRequest
 		// controller's "Starting workers".
@@ -161,7 +172,10 @@ func (p *managerProcess) start(ctx context.Context) error {
 		for sc.Scan() {
 			line := sc.Text()
 			_, _ = io.WriteString(log, line+"\n")
-			if !seen && strings.Contains(line, "Starting workers") && strings.Contains(strings.ToLower(line), "certificaterequest") {
+			if onLine != nil {
+				onLine(line)
+			}
+			if !seen && !p.standby && strings.Contains(line, "Starting workers") && strings.Contains(strings.ToLower(line), "certificaterequest") {
 				seen = true
 				close(workers)
 			}
