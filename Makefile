@@ -86,7 +86,7 @@ test-unit: ## Unit tests and fuzz seed corpora of the core packages, with -race.
 	go test -race -count=1 $(CORE_PKGS)
 
 .PHONY: test-integration
-test-integration: envtest-assets envtest-assets-beta ## Integration tests against a real kube-apiserver + etcd (and the v1beta1 pod certificate path on 1.36).
+test-integration: envtest-assets envtest-assets-beta ## Integration tests against a real kube-apiserver + etcd (and the v1beta1 pod certificate and ClusterTrustBundle paths on 1.36).
 	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) go test -tags integration -count=1 -timeout 20m ./internal/controller/... ./internal/localstack/...
 	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS_BETA) go test -tags integration -count=1 -timeout 10m ./internal/podcertbeta/...
 

@@ -179,6 +179,15 @@ type CAGeneration struct {
 	// bundles: the latest NotAfter any certificate it signed can have.
 	// +optional
 	RetiringUntil *metav1.Time `json:"retiringUntil,omitempty"`
+	// LongestLeafLifetime, on the Issuing generation, is the longest
+	// certificate lifetime the issuer's templates allowed at any time while
+	// this generation signed, as the controller saw them (a high-water
+	// mark; the CA's own lifetime while a template had no ttl). After the
+	// switch its root stays published at least this long, so a ttl
+	// lowered just before a rotation cannot drop it while certificates
+	// signed under the longer ttl are still valid.
+	// +optional
+	LongestLeafLifetime *metav1.Duration `json:"longestLeafLifetime,omitempty"`
 }
 
 // RotationStatus is the CA lifecycle of the issuer.

@@ -17,6 +17,9 @@ limitations under the License.
 package controller
 
 import (
+	"regexp"
+	"sort"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 )
@@ -30,4 +33,32 @@ var caExpiry = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 
 func init() {
 	metrics.Registry.MustRegister(caExpiry)
+}
+
+// collectors are every metric the controllers export.
+func collectors() []prometheus.Collector {
+	return []prometheus.Collector{
+		caExpiry, caGenerationExpiry, caRotationPhase, caRotationProblem, caRotationNextStep,
+		issuanceTotal, signingDuration,
+	}
+}
+
+var fqNameRE = regexp.MustCompile(`fqName: "([^"]+)"`)
+
+// MetricNames lists the name of every metric the controllers export, for
+// the tests that hold the README and the chart's PrometheusRule to them.
+func MetricNames() []string {
+	var names []string
+	for _, c := range collectors() {
+		ch := make(chan *prometheus.Desc, 8)
+		go func() { c.Describe(ch); close(ch) }()
+		for d := range ch {
+			// Desc keeps its name private; its String form carries it.
+			if m := fqNameRE.FindStringSubmatch(d.String()); m != nil {
+				names = append(names, m[1])
+			}
+		}
+	}
+	sort.Strings(names)
+	return names
 }

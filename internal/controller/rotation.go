@@ -86,10 +86,9 @@ const (
 
 	eventActionRotate = "Rotate"
 
-	// userNextPoll is how often an issuer waiting for a next CA Secret of
-	// the user's reads it again (the issuer does not watch Secrets it does
-	// not sign with).
-	userNextPoll = time.Minute
+	// defaultNextPoll is how often an issuer waiting for a next CA Secret
+	// of the user's reads it again, a safety net beside the watch on it.
+	defaultNextPoll = time.Minute
 	// maxSteps bounds the lifecycle steps taken in one reconcile.
 	maxSteps = 6
 )
@@ -119,6 +118,13 @@ type RotationReconciler struct {
 	Rand                     io.Reader
 	// Trust publishes the live roots.
 	Trust *TrustPublisher
+	// NextSecrets watches the next CA Secret of the user's that each issuer
+	// names, so a new or fixed one is seen within seconds (nil: not
+	// watched, only polled).
+	NextSecrets *SecretWatcher
+	// NextPoll is how often an issuer waiting for a next CA of the user's
+	// re-reads it (0: defaultNextPoll).
+	NextPoll time.Duration
 	// Reissue paces the re-issue of the Certificates a previous CA signed,
 	// after a rotate-now switch (rotation_reissue.go).
 	Reissue ReissuePolicy
@@ -164,6 +170,7 @@ func (r *RotationReconciler) Reconcile(ctx context.Context, req reconcile.Reques
 			forgetRotationMetrics(issuerRef{Kind: r.Kind, NamespacedName: req.NamespacedName})
 			forgetIssuanceMetrics(issuerRef{Kind: r.Kind, NamespacedName: req.NamespacedName})
 			r.Trust.Forget(issuerRef{Kind: r.Kind, NamespacedName: req.NamespacedName})
+			r.forgetNextSecret(issuerRef{Kind: r.Kind, NamespacedName: req.NamespacedName})
 			return reconcile.Result{}, nil
 		}
 		return reconcile.Result{}, err
@@ -177,7 +184,11 @@ func (r *RotationReconciler) Reconcile(ctx context.Context, req reconcile.Reques
 		return reconcile.Result{}, err
 	}
 	if !obj.GetDeletionTimestamp().IsZero() {
+		r.forgetNextSecret(v.ref)
 		return reconcile.Result{}, nil
+	}
+	if err := r.watchNextSecret(ctx, v); err != nil {
+		return reconcile.Result{}, err
 	}
 	token := obj.GetAnnotations()[v1alpha1.RotateNowAnnotation]
 	if v.spec.CA.Rotation == nil && v.spec.CA.TrustBundle == nil && token == "" && v.status.Rotation == nil {
@@ -197,6 +208,9 @@ func (r *RotationReconciler) Reconcile(ctx context.Context, req reconcile.Reques
 			// status write brings the issuer back here.
 			return reconcile.Result{}, nil
 		}
+		// Promote keeps the previous root for the longest leaf lifetime
+		// seen while it signed, not only the one in the spec now.
+		policy.MaxLeafLifetime = leafLifetimeHighWater(v, g)
 		d = rotation.Decide(rotation.State{
 			Now: now, Policy: policy, Issuing: certOf(g.issuingCA.Cert), HandledToken: g.handled,
 			Next: g.next, Retiring: g.retiring,
@@ -249,10 +263,34 @@ func (r *RotationReconciler) requeueAfter(v issuerView, g *generations, d rotati
 	}
 	waitingForUser := v.spec.CA.Rotation != nil && v.spec.CA.Rotation.NextSecretName != "" &&
 		(g.next == nil || g.next.Invalid != "" || d.Problem != "")
-	if waitingForUser && (after == 0 || after > userNextPoll) {
-		after = userNextPoll
+	poll := r.NextPoll
+	if poll <= 0 {
+		poll = defaultNextPoll
+	}
+	if waitingForUser && (after == 0 || after > poll) {
+		after = poll
 	}
 	return after
+}
+
+// watchNextSecret watches the next CA Secret of the user's that v names,
+// and stops watching one it no longer names.
+func (r *RotationReconciler) watchNextSecret(ctx context.Context, v issuerView) error {
+	if r.NextSecrets == nil {
+		return nil
+	}
+	rot := v.spec.CA.Rotation
+	if rot == nil || rot.NextSecretName == "" {
+		r.NextSecrets.Forget(v.ref)
+		return nil
+	}
+	return r.NextSecrets.Watch(ctx, v.ref, types.NamespacedName{Namespace: v.secretKey.Namespace, Name: rot.NextSecretName})
+}
+
+func (r *RotationReconciler) forgetNextSecret(ref issuerRef) {
+	if r.NextSecrets != nil {
+		r.NextSecrets.Forget(ref)
+	}
 }
 
 // rotationPolicy maps the spec to the pure core's policy.
@@ -289,6 +327,27 @@ func maxLeafLifetime(spec *v1alpha1.IssuerSpec) time.Duration {
 		longest = max(longest, time.Duration(t.TTL)*time.Hour)
 	}
 	return longest
+}
+
+// leafLifetimeHighWater is the longest leaf lifetime the issuing CA of g
+// may have signed with: the longer of the spec's now and the one recorded
+// in status for this CA. An unbounded lifetime counts as the CA's own
+// lifetime (its leaves then end at its NotAfter at the latest).
+func leafLifetimeHighWater(v issuerView, g *generations) time.Duration {
+	c := g.issuingCA.Cert
+	lifetime := maxLeafLifetime(v.spec)
+	if lifetime <= 0 {
+		lifetime = c.NotAfter.Sub(c.NotBefore)
+	}
+	if st := v.status.Rotation; st != nil {
+		fp := pki.Fingerprint(c)
+		for _, gen := range st.Generations {
+			if gen.Role == v1alpha1.CAGenerationIssuing && gen.SHA256Fingerprint == fp && gen.LongestLeafLifetime != nil {
+				lifetime = max(lifetime, gen.LongestLeafLifetime.Duration)
+			}
+		}
+	}
+	return lifetime
 }
 
 // certOf is what the pure core needs of a CA certificate.
@@ -564,8 +623,16 @@ func (r *RotationReconciler) promote(ctx context.Context, v issuerView, g *gener
 		Type: corev1.SecretTypeOpaque,
 		Data: map[string][]byte{secretKeyTLSCert: g.issuing.Data[secretKeyTLSCert], secretKeyCA: pemOf(rootOf(g.issuingCA))},
 	}
-	if err := r.Client.Create(ctx, retired); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("cannot keep the previous CA in Secret %s/%s: %w", ns, retiredName, err)
+	if err := r.Client.Create(ctx, retired); err != nil {
+		if !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("cannot keep the previous CA in Secret %s/%s: %w", ns, retiredName, err)
+		}
+		// A promotion stopped after this step and resumes now: the
+		// previous CA kept signing meanwhile, so its root must stay
+		// published for longer than that first attempt recorded.
+		if err := r.extendRetiring(ctx, types.NamespacedName{Namespace: ns, Name: retiredName}, d.RetiringUntil); err != nil {
+			return err
+		}
 	}
 
 	s := g.issuing.DeepCopy()
@@ -603,6 +670,26 @@ func (r *RotationReconciler) promote(ctx context.Context, v issuerView, g *gener
 		if err := r.Client.Delete(ctx, g.nextSecret, client.Preconditions{UID: &g.nextSecret.UID}); err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("cannot delete the promoted next CA Secret %s/%s: %w", ns, g.nextSecret.Name, err)
 		}
+	}
+	return nil
+}
+
+// extendRetiring moves the retiring-until of an existing retired Secret to
+// until when that is later; it never brings it earlier.
+func (r *RotationReconciler) extendRetiring(ctx context.Context, key types.NamespacedName, until time.Time) error {
+	s, err := r.getSecret(ctx, key)
+	if err != nil || s == nil {
+		return err
+	}
+	if have, err := time.Parse(time.RFC3339, s.Annotations[annotationRetiringUntil]); err == nil && !have.Before(until.UTC().Truncate(time.Second)) {
+		return nil
+	}
+	if s.Annotations == nil {
+		s.Annotations = map[string]string{}
+	}
+	s.Annotations[annotationRetiringUntil] = until.UTC().Format(time.RFC3339)
+	if err := r.Client.Update(ctx, s); err != nil {
+		return fmt.Errorf("cannot extend the retiring time of Secret %s: %w", key, err)
 	}
 	return nil
 }
@@ -688,6 +775,7 @@ func (r *RotationReconciler) statusOf(v issuerView, g *generations, d rotation.D
 	st.Generations = append(st.Generations, v1alpha1.CAGeneration{
 		Role: v1alpha1.CAGenerationIssuing, Subject: c.Subject.String(), NotAfter: metav1.NewTime(c.NotAfter.UTC()),
 		SHA256Fingerprint: pki.Fingerprint(c), SecretName: g.issuing.Name,
+		LongestLeafLifetime: &metav1.Duration{Duration: leafLifetimeHighWater(v, g)},
 	})
 	if n := g.next; n != nil && n.Invalid == "" && d.Problem == "" && n.Cert.Fingerprint != st.Generations[0].SHA256Fingerprint {
 		gen := v1alpha1.CAGeneration{

@@ -26,12 +26,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 )
@@ -40,7 +42,7 @@ import (
 // and returns the publisher whose live roots fill ca.crt in AllLiveRoots
 // mode. ClusterTrustBundle support is detected once, here: v1, else
 // v1beta1, else none (logged; the rest works without it).
-func setupRotation(mgr ctrl.Manager, opts Options, recorder events.EventRecorder) (*TrustPublisher, error) {
+func setupRotation(mgr ctrl.Manager, opts Options, recorder events.EventRecorder, clientset kubernetes.Interface) (*TrustPublisher, error) {
 	logger := ctrl.Log.WithName("setup")
 	dc, err := discovery.NewDiscoveryClientForConfig(mgr.GetConfig())
 	if err != nil {
@@ -61,13 +63,21 @@ func setupRotation(mgr ctrl.Manager, opts Options, recorder events.EventRecorder
 		Client: mgr.GetClient(), Reader: mgr.GetAPIReader(),
 		ClusterResourceNamespace: opts.ClusterResourceNamespace, CTBVersion: version,
 	}
+	// A next CA Secret of the user's is watched narrowly, as CA Secrets
+	// are (secretwatch.go): a fix is picked up within seconds.
+	nextSecrets := NewSecretWatcher(clientset)
+	if err := mgr.Add(nextSecrets); err != nil {
+		return nil, fmt.Errorf("failed to register the next CA Secret watcher: %w", err)
+	}
 	for _, kind := range []string{KindIssuer, KindClusterIssuer} {
 		r := &RotationReconciler{
 			Kind: kind, Client: mgr.GetClient(), Reader: mgr.GetAPIReader(),
 			ClusterResourceNamespace: opts.ClusterResourceNamespace, Recorder: recorder, Trust: trust,
+			Clock: opts.Clock, NextSecrets: nextSecrets, NextPoll: opts.NextCAPollInterval,
 			Reissue: ReissuePolicy{BatchSize: opts.ReissueBatchSize, Interval: opts.ReissueInterval},
 		}
-		b := ctrl.NewControllerManagedBy(mgr).Named("rotation-" + strings.ToLower(kind)).For(newIssuerObject(kind))
+		b := ctrl.NewControllerManagedBy(mgr).Named("rotation-" + strings.ToLower(kind)).For(newIssuerObject(kind)).
+			WatchesRawSource(source.Channel(nextSecrets.Events(kind), &handler.EnqueueRequestForObject{}))
 		if kind == KindClusterIssuer {
 			// A namespace created or relabelled may now be selected by a
 			// ConfigMap bundle.

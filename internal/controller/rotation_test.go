@@ -18,10 +18,12 @@ package controller
 
 import (
 	"crypto/x509"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
@@ -119,5 +121,55 @@ func TestLiveRoots(t *testing.T) {
 	g.next.Invalid = "broken"
 	if got := liveRoots(g, rotation.Decision{}); len(got) != 2 {
 		t.Fatalf("with an invalid next CA: %d roots, want 2", len(got))
+	}
+}
+
+// The retiring bound uses the longest leaf lifetime seen while the issuing
+// CA signed: lowering a ttl does not shorten it, a new CA starts afresh,
+// and a template without ttl counts as the CA's whole lifetime.
+func TestLeafLifetimeHighWater(t *testing.T) {
+	t.Parallel()
+	ca, err := testpki.NewValidRootCA("High Water Root")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := testpki.NewValidRootCA("Other Root")
+	if err != nil {
+		t.Fatal(err)
+	}
+	caLifetime := ca.Cert.NotAfter.Sub(ca.Cert.NotBefore)
+	recorded := func(fp string, d time.Duration) *v1alpha1.RotationStatus {
+		return &v1alpha1.RotationStatus{Generations: []v1alpha1.CAGeneration{{
+			Role: v1alpha1.CAGenerationIssuing, SHA256Fingerprint: fp, LongestLeafLifetime: &metav1.Duration{Duration: d},
+		}}}
+	}
+	for _, tc := range []struct {
+		name   string
+		ttls   []int32
+		status *v1alpha1.RotationStatus
+		want   time.Duration
+	}{
+		{"nothing recorded: the spec's", []int32{24}, nil, 24 * time.Hour},
+		{"a ttl lowered after 720h was recorded: 720h", []int32{24}, recorded(pki.Fingerprint(ca.Cert), 720*time.Hour), 720 * time.Hour},
+		{"a ttl raised: the spec's", []int32{720}, recorded(pki.Fingerprint(ca.Cert), 24*time.Hour), 720 * time.Hour},
+		{"recorded for another CA (before a switch): the spec's", []int32{24}, recorded(pki.Fingerprint(other.Cert), 720*time.Hour), 24 * time.Hour},
+		{"a template without ttl: the CA's lifetime", []int32{24, 0}, nil, caLifetime},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			iss := &v1alpha1.NstanceIssuer{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "web"}}
+			iss.Spec.CA.SecretName = "ca"
+			for _, ttl := range tc.ttls {
+				iss.Spec.Templates = append(iss.Spec.Templates, v1alpha1.CertificateTemplate{Name: fmt.Sprint("t", ttl), TTL: ttl})
+			}
+			iss.Status.Rotation = tc.status
+			v, err := viewIssuer(iss, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := leafLifetimeHighWater(v, &generations{issuingCA: &pki.CA{Cert: ca.Cert}}); got != tc.want {
+				t.Errorf("%s, want %s", got, tc.want)
+			}
+		})
 	}
 }

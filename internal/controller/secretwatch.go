@@ -157,6 +157,19 @@ func (w *SecretWatcher) Get(ctx context.Context, ref issuerRef, secret types.Nam
 	return s, nil
 }
 
+// Watch starts (or keeps) a narrow watch on secret for issuer ref without
+// waiting for its first list, for a caller that reads the Secret itself:
+// ref is notified when it is created, changed or deleted.
+func (w *SecretWatcher) Watch(ctx context.Context, ref issuerRef, secret types.NamespacedName) error {
+	select {
+	case <-w.started:
+	case <-ctx.Done():
+		return fmt.Errorf("waiting for the Secret watcher to start: %w", ctx.Err())
+	}
+	_, err := w.ensure(ref, secret)
+	return err
+}
+
 // Forget stops notifying ref, and stops watching its Secret when no other
 // issuer references it.
 func (w *SecretWatcher) Forget(ref issuerRef) {

@@ -73,6 +73,15 @@ type Options struct {
 	// DisablePodCertificates turns off signing of Kubernetes
 	// PodCertificateRequests.
 	DisablePodCertificates bool
+	// Clock is the time source of signing and of the CA lifecycle (nil:
+	// the real clock): one clock, so that a CA the lifecycle generates is
+	// valid when the signer loads it. Not a flag: tests inject a fake
+	// clock to walk a rotation through its phases.
+	Clock clock.PassiveClock
+	// NextCAPollInterval is how often an issuer waiting for a next CA of
+	// the user's (spec.ca.rotation.nextSecretName) re-reads it besides
+	// watching it (0: one minute). Not a flag.
+	NextCAPollInterval time.Duration
 	// ReissueBatchSize is how many Certificates signed by a previous CA an
 	// issuer asks to re-issue per ReissueInterval after a rotate-now; 0
 	// turns that re-issue off.
@@ -115,8 +124,9 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		ClusterResourceNamespace: opts.ClusterResourceNamespace,
 		Recorder:                 recorder,
 		CAExpiryWarning:          opts.CAExpiryWarning,
+		Clock:                    opts.Clock,
 	}
-	trust, err := setupRotation(mgr, opts, recorder)
+	trust, err := setupRotation(mgr, opts, recorder, clientset)
 	if err != nil {
 		return err
 	}

@@ -14,8 +14,9 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package podcertbeta holds the integration test of PodCertificateRequests
-// at certificates.k8s.io/v1beta1, against a Kubernetes 1.36 API server
-// with the beta feature gates on (`make test-integration` runs it with
-// the 1.36 envtest assets).
+// Package podcertbeta holds the integration tests of the
+// certificates.k8s.io/v1beta1 paths, PodCertificateRequests and
+// ClusterTrustBundles, against a Kubernetes 1.36 API server with the beta
+// feature gates on (`make test-integration` runs it with the 1.36 envtest
+// assets).
 package podcertbeta

@@ -1,0 +1,45 @@
+/*
+Copyright 2026 The nstance-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+// TestMetricNamesAreListedInTheREADME: every exported metric is in the
+// README's metrics table, and the list is what is registered.
+func TestMetricNamesAreListedInTheREADME(t *testing.T) {
+	t.Parallel()
+	names := MetricNames()
+	if len(names) != len(collectors()) {
+		t.Fatalf("MetricNames() = %v: want one name per collector (%d)", names, len(collectors()))
+	}
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		if !strings.HasPrefix(n, "nstance_issuer_") {
+			t.Errorf("metric %s lacks the nstance_issuer_ prefix", n)
+		}
+		if !strings.Contains(string(readme), "| `"+n+"` |") {
+			t.Errorf("metric %s is not in the README's metrics table", n)
+		}
+	}
+}
