@@ -207,6 +207,12 @@ type RotationStatus struct {
 	// upon.
 	// +optional
 	RotateNowToken string `json:"rotateNowToken,omitempty"`
+	// RotateNowFingerprint is the SHA-256 fingerprint of the CA that
+	// RotateNowToken made next: when that CA takes over, the Certificates
+	// the previous CA signed are re-issued (also for a next CA the user
+	// brings, whose Secret the controller never writes).
+	// +optional
+	RotateNowFingerprint string `json:"rotateNowFingerprint,omitempty"`
 	// Reissue is how far the re-issue of the Certificates signed by the
 	// previous CA got, when the issuing CA took over because of a
 	// rotate-now token. Absent after a scheduled rotation.

@@ -564,7 +564,7 @@ func (r *RotationReconciler) act(ctx context.Context, v issuerView, g *generatio
 			})
 			st.Phase = v1alpha1.CARotationNextPublished
 			if d.Token != "" {
-				st.RotateNowToken = d.Token
+				st.RotateNowToken, st.RotateNowFingerprint = d.Token, g.next.Cert.Fingerprint
 			}
 		}); err != nil {
 			return err
@@ -653,11 +653,24 @@ func (r *RotationReconciler) promote(ctx context.Context, v issuerView, g *gener
 	s.Annotations[annotationRotatedFrom] = oldFP
 	s.Annotations[annotationRotatedAt] = now.UTC().Format(time.RFC3339)
 	delete(s.Annotations, annotationRotatedForToken)
-	if tok := g.nextSecret.Annotations[annotationRotateNowToken]; tok != "" && g.next.Generated {
+	if tok := rotateNowTokenOf(v, g, d); tok != "" {
 		s.Annotations[annotationRotateNowToken] = tok
 		// The Certificates the previous CA signed are re-issued
 		// (rotation_reissue.go).
 		s.Annotations[annotationRotatedForToken] = tok
+	}
+	if d.Token != "" {
+		// A token that came while the next CA was already published is
+		// answered by this switch: recorded first, so that it does not
+		// start another rotation once the switch is done.
+		st := &v1alpha1.RotationStatus{}
+		if v.status.Rotation != nil {
+			st = v.status.Rotation.DeepCopy() // keeps the Next entry and its publishedAt
+		}
+		st.RotateNowToken, st.RotateNowFingerprint = d.Token, g.next.Cert.Fingerprint
+		if err := r.applyStatus(ctx, v, st, nil); err != nil {
+			return err
+		}
 	}
 	if err := r.Client.Update(ctx, s); err != nil {
 		return fmt.Errorf("cannot write the next CA into Secret %s/%s: %w", ns, s.Name, err)
@@ -672,6 +685,25 @@ func (r *RotationReconciler) promote(ctx context.Context, v issuerView, g *gener
 		}
 	}
 	return nil
+}
+
+// rotateNowTokenOf is the rotate-now token the next CA answers, "" when it
+// takes over on schedule: for a generated next CA the token written on its
+// Secret when it was made; for one the user brought (whose Secret is never
+// written) the token status recorded with its fingerprint when it was
+// published; for either, a token that arrived while it was already
+// published.
+func rotateNowTokenOf(v issuerView, g *generations, d rotation.Decision) string {
+	if d.Token != "" {
+		return d.Token
+	}
+	if g.next.Generated {
+		return g.nextSecret.Annotations[annotationRotateNowToken]
+	}
+	if st := v.status.Rotation; st != nil && st.RotateNowToken != "" && st.RotateNowFingerprint == g.next.Cert.Fingerprint {
+		return st.RotateNowToken
+	}
+	return ""
 }
 
 // extendRetiring moves the retiring-until of an existing retired Secret to
@@ -704,7 +736,7 @@ func mergePublished(st *v1alpha1.RotationStatus, n *rotation.Next, secret string
 		Role: v1alpha1.CAGenerationNext, SHA256Fingerprint: n.Cert.Fingerprint, SecretName: secret, PublishedAt: &at,
 	})
 	if token != "" {
-		out.RotateNowToken = token
+		out.RotateNowToken, out.RotateNowFingerprint = token, n.Cert.Fingerprint
 	}
 	return out
 }

@@ -30,10 +30,12 @@ import (
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/pki"
 )
 
 // The integration suite runs no cert-manager controllers: the test plays
@@ -314,5 +316,54 @@ func TestClusterIssuerReissuesInEveryNamespace(t *testing.T) {
 		if reasons["app"] != "ManuallyTriggered" || reasons["namespaced"] != "" {
 			t.Errorf("%s: %v", ns, reasons)
 		}
+	}
+}
+
+// TestRotateNowToAUserBroughtCAReissues: rotate-now on an issuer whose next
+// CA the user brings (nextSecretName) re-issues what the previous CA signed
+// too, though the controller never writes the user's Secret: the token is
+// tied to the next CA's fingerprint in status when it is published.
+func TestRotateNowToAUserBroughtCAReissues(t *testing.T) {
+	ns := newNamespace(t)
+	cur := validCA(t, "Current Root CA")
+	createSecret(t, ns, "ca", cur.SecretData())
+	issuer := webIssuer(ns, "ca")
+	issuer.Spec.CA.Rotation = &v1alpha1.CARotation{NextSecretName: "next-ca", PropagationDelay: &metav1.Duration{}}
+	create(t, issuer)
+	waitIssuer(t, issuer, metav1.ConditionTrue, "")
+
+	ours := issuerRef("NstanceIssuer", "web")
+	oldCACertificate(t, ns, "old-a", ours, signWeb(t, ns).Status.Certificate)
+
+	// The token first (nothing to rotate to yet), then the next CA.
+	annotate(t, issuer, v1alpha1.RotateNowAnnotation, "incident-u")
+	next := newTestCA(t, "Next Root CA", time.Now().Add(-time.Hour), time.Now().Add(2*365*24*time.Hour))
+	createSecret(t, ns, "next-ca", next.SecretData())
+	gens := waitGenerations(t, issuer, v1alpha1.CARotationRetiring, v1alpha1.CAGenerationIssuing, v1alpha1.CAGenerationRetiring)
+	if gens[0].SHA256Fingerprint != pki.Fingerprint(next.Cert) {
+		t.Fatalf("issuing %s, want the user's next CA", gens[0].Subject)
+	}
+	st := waitReissue(t, issuer, "old-a triggered", func(r *v1alpha1.ReissueStatus) bool { return r.Triggered == 1 })
+	if st.Token != "incident-u" || st.Total != 1 {
+		t.Fatalf("reissue %+v", *st)
+	}
+	reasons, err := issuingReasons(t.Context(), ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := manuallyTriggered(reasons); fmt.Sprint(got) != "[old-a]" {
+		t.Fatalf("ManuallyTriggered: %v, want [old-a]", got)
+	}
+	// One rotation for one token: the user's CA keeps signing, no
+	// rotate-now problem is reported.
+	rs, err := rotationStatus(t.Context(), issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := meta.FindStatusCondition(rs.Conditions, v1alpha1.ConditionTypeCARotation); c != nil && c.Status == metav1.ConditionFalse {
+		t.Errorf("CARotation condition after the switch: %+v", c)
+	}
+	if got := getSecret(t, ns, "next-ca"); string(got.Data["tls.crt"]) != string(next.CertPEM) {
+		t.Error("the user's next Secret was changed")
 	}
 }
