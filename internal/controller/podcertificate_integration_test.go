@@ -93,7 +93,7 @@ func requestPodCertificate(t *testing.T, ns, pod string, vol testutil.PodCertifi
 			UnverifiedUserAnnotations: vol.UserAnnotations,
 		},
 	}
-	if err := kl.Client.Create(ctx, pcr); err != nil {
+	if err := testutil.CreateAsKubelet(ctx, kl.Client, pcr); err != nil {
 		t.Fatalf("the kubelet cannot create the PodCertificateRequest: %v", err)
 	}
 	return pcr

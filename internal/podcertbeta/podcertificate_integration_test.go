@@ -180,7 +180,7 @@ func TestPodCertificateIsIssuedAtV1beta1(t *testing.T) {
 			MaxExpirationSeconds: &maxSeconds, StubPKCS10Request: stub,
 		},
 	}
-	if err := kl.Client.Create(ctx, pcr); err != nil {
+	if err := testutil.CreateAsKubelet(ctx, kl.Client, pcr); err != nil {
 		t.Fatalf("the kubelet cannot create the v1beta1 PodCertificateRequest: %v", err)
 	}
 	err = testutil.Eventually(ctx, "v1beta1 PodCertificateRequest issued", func(ctx context.Context) error {

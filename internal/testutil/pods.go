@@ -26,6 +26,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -157,4 +158,23 @@ func PodKey(keyType string) (crypto.Signer, error) {
 // StubCSR is the kubelet's stub PKCS#10 request: empty, signed by key.
 func StubCSR(key crypto.Signer) ([]byte, error) {
 	return x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{}, key)
+}
+
+// CreateAsKubelet creates a PodCertificateRequest (or another object the
+// API server checks against the Pod it names) with the kubelet's client.
+// The API server's admission looks the Pod up in its own informer, which
+// can lag a Pod created a moment ago ("while retrieving pod ... not
+// found"); a real kubelet asks only for Pods it already sees bound to its
+// node. That error is retried, any other is returned at once.
+func CreateAsKubelet(ctx context.Context, kubelet client.Client, obj client.Object) error {
+	return Eventually(ctx, "the API server to see the Pod named in "+obj.GetGenerateName()+obj.GetName(), func(ctx context.Context) error {
+		err := kubelet.Create(ctx, obj)
+		if err == nil {
+			return nil
+		}
+		if podNotSeenYet := strings.Contains(err.Error(), "while retrieving pod") && strings.Contains(err.Error(), "not found"); podNotSeenYet {
+			return err
+		}
+		return Stop(err)
+	})
 }
