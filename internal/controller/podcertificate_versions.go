@@ -56,17 +56,24 @@ type podCertAPI struct {
 	setStatus func(client.Object, podCertStatus)
 }
 
+// objectsOf returns pointers to the items of a list, as client.Objects.
+func objectsOf[T any, P interface {
+	*T
+	client.Object
+}](items []T) []client.Object {
+	out := make([]client.Object, len(items))
+	for i := range items {
+		out[i] = P(&items[i])
+	}
+	return out
+}
+
 var podCertV1 = podCertAPI{
 	version:   "v1",
 	newObject: func() client.Object { return &certificatesv1.PodCertificateRequest{} },
 	newList:   func() client.ObjectList { return &certificatesv1.PodCertificateRequestList{} },
 	items: func(l client.ObjectList) []client.Object {
-		list := l.(*certificatesv1.PodCertificateRequestList)
-		out := make([]client.Object, len(list.Items))
-		for i := range list.Items {
-			out[i] = &list.Items[i]
-		}
-		return out
+		return objectsOf(l.(*certificatesv1.PodCertificateRequestList).Items)
 	},
 	view: func(o client.Object) podCertView {
 		p := o.(*certificatesv1.PodCertificateRequest)
@@ -94,12 +101,7 @@ var podCertV1beta1 = podCertAPI{
 	newObject: func() client.Object { return &certificatesv1beta1.PodCertificateRequest{} },
 	newList:   func() client.ObjectList { return &certificatesv1beta1.PodCertificateRequestList{} },
 	items: func(l client.ObjectList) []client.Object {
-		list := l.(*certificatesv1beta1.PodCertificateRequestList)
-		out := make([]client.Object, len(list.Items))
-		for i := range list.Items {
-			out[i] = &list.Items[i]
-		}
-		return out
+		return objectsOf(l.(*certificatesv1beta1.PodCertificateRequestList).Items)
 	},
 	view: func(o client.Object) podCertView {
 		p := o.(*certificatesv1beta1.PodCertificateRequest)
