@@ -45,12 +45,27 @@ var (
 		Name: "nstance_issuer_ca_rotation_next_step_timestamp_seconds",
 		Help: "When the CA lifecycle of an issuer next moves by itself (renewal, switch to the next CA, a retiring root dropped), as a Unix timestamp; absent when nothing is scheduled.",
 	}, []string{"kind", "namespace", "name"})
+	// reissueCertificates mirrors status.rotation.reissue: how many of the
+	// Certificates signed by a CA that rotate-now replaced are in each
+	// state, so that an alert can fire on the failed ones.
+	reissueCertificates = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "nstance_issuer_reissue_certificates",
+		Help: "Certificates signed by a CA that rotate-now replaced, by re-issue state (reissued, in_progress, failed, pending), as in status.rotation.reissue; kept after the re-issue ends, absent when there is none.",
+	}, []string{"kind", "namespace", "name", "state"})
+)
+
+// The states of nstance_issuer_reissue_certificates.
+const (
+	ReissueStateReissued   = "reissued"
+	ReissueStateInProgress = "in_progress"
+	ReissueStateFailed     = "failed"
+	ReissueStatePending    = "pending"
 )
 
 var allPhases = []v1alpha1.CARotationPhase{v1alpha1.CARotationStable, v1alpha1.CARotationRenewalDue, v1alpha1.CARotationNextPublished, v1alpha1.CARotationRetiring}
 
 func init() {
-	metrics.Registry.MustRegister(caGenerationExpiry, caRotationPhase, caRotationProblem, caRotationNextStep)
+	metrics.Registry.MustRegister(caGenerationExpiry, caRotationPhase, caRotationProblem, caRotationNextStep, reissueCertificates)
 }
 
 func issuerLabels(ref issuerRef) prometheus.Labels {
@@ -80,11 +95,21 @@ func setRotationMetrics(ref issuerRef, st v1alpha1.RotationStatus, d rotation.De
 	} else {
 		caRotationNextStep.With(l).Set(float64(d.WakeAt.Unix()))
 	}
+	if r := st.Reissue; r == nil {
+		reissueCertificates.DeletePartialMatch(l)
+	} else {
+		for state, n := range map[string]int32{
+			ReissueStateReissued: r.Reissued, ReissueStateInProgress: r.InProgress,
+			ReissueStateFailed: r.Failed, ReissueStatePending: r.Pending,
+		} {
+			reissueCertificates.WithLabelValues(ref.Kind, ref.Namespace, ref.Name, state).Set(float64(n))
+		}
+	}
 }
 
 func forgetRotationMetrics(ref issuerRef) {
 	l := issuerLabels(ref)
-	for _, m := range []*prometheus.GaugeVec{caGenerationExpiry, caRotationPhase, caRotationProblem, caRotationNextStep} {
+	for _, m := range []*prometheus.GaugeVec{caGenerationExpiry, caRotationPhase, caRotationProblem, caRotationNextStep, reissueCertificates} {
 		m.DeletePartialMatch(l)
 	}
 }

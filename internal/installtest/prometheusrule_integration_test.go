@@ -34,10 +34,12 @@ var (
 	metricRE = regexp.MustCompile(`\bnstance_issuer_[a-z0-9_]+`)
 	// outcomeRE finds the outcome values an expression matches on.
 	outcomeRE = regexp.MustCompile(`outcome=~?"([^"]*)"`)
+	// stateRE finds the re-issue states an expression matches on.
+	stateRE = regexp.MustCompile(`state=~?"([^"]*)"`)
 )
 
 // TestChartPrometheusRuleReadsExportedMetrics renders the chart's
-// PrometheusRule (off by default) and checks its three alerts, that every
+// PrometheusRule (off by default) and checks its four alerts, that every
 // metric an expression reads is one the controller exports (a histogram's
 // _bucket, _sum and _count included), that every outcome it matches on is
 // one of the closed set, and that the values reach the expressions.
@@ -58,6 +60,7 @@ func TestChartPrometheusRuleReadsExportedMetrics(t *testing.T) {
 	}
 	exported := controller.MetricNames()
 	outcomes := []string{controller.OutcomeIssued, controller.OutcomeRefused, controller.OutcomeTemplateError, controller.OutcomeCAUnavailable, controller.OutcomeError}
+	states := []string{controller.ReissueStateReissued, controller.ReissueStateInProgress, controller.ReissueStateFailed, controller.ReissueStatePending}
 	alerts := map[string]map[string]any{}
 	list, _, _ := unstructured.NestedSlice(groups[0].(map[string]any), "rules")
 	for _, r := range list {
@@ -87,13 +90,20 @@ func TestChartPrometheusRuleReadsExportedMetrics(t *testing.T) {
 				}
 			}
 		}
+		for _, match := range stateRE.FindAllStringSubmatch(expr, -1) {
+			for _, o := range strings.Split(match[1], "|") {
+				if !slices.Contains(states, o) {
+					t.Errorf("alert %s matches re-issue state %q, not one of %v", name, o, states)
+				}
+			}
+		}
 	}
 	var names []string
 	for n := range alerts {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	want := []string{"NstanceIssuerCAExpiringSoon", "NstanceIssuerCARotationStuck", "NstanceIssuerRefusalBurst"}
+	want := []string{"NstanceIssuerCAExpiringSoon", "NstanceIssuerCARotationStuck", "NstanceIssuerRefusalBurst", "NstanceIssuerReissueFailed"}
 	if !slices.Equal(names, want) {
 		t.Fatalf("alerts %v, want %v", names, want)
 	}
