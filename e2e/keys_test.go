@@ -101,7 +101,14 @@ func scanForKeyMaterial(ctx context.Context) {
 			needles = append(needles, block.Bytes[mid:mid+24], []byte(b64[16:56]), []byte(b64[len(b64)/2:len(b64)/2+40]))
 		}
 	}
-	Expect(keys).To(BeNumerically(">", 3), "the run should have left CA and leaf keys in Secrets to look for")
+	// A full run must have something to find, or the scan proves nothing.
+	// A run of some specs only (-ginkgo.focus, -ginkgo.skip, a label
+	// filter) scans what it left, however little.
+	suite, _ := GinkgoConfiguration()
+	partial := len(suite.FocusStrings)+len(suite.FocusFiles)+len(suite.SkipStrings)+len(suite.SkipFiles) > 0 || suite.LabelFilter != ""
+	if !partial {
+		Expect(keys).To(BeNumerically(">", 3), "the run should have left CA and leaf keys in Secrets to look for")
+	}
 
 	haystacks := map[string][]byte{"logs of the stack": stackLogs.Bytes()}
 	Expect(len(haystacks["logs of the stack"])).To(BeNumerically(">", 1000), "the stack's logs were not captured")
@@ -120,7 +127,9 @@ func scanForKeyMaterial(ctx context.Context) {
 	add("Issuers", &cmapi.IssuerList{})
 	add("ClusterIssuers", &cmapi.ClusterIssuerList{})
 	add("CertificateSigningRequests", &certificatesv1.CertificateSigningRequestList{})
-	Expect(bytes.Count(haystacks["Events"], []byte(v1alpha1.EventReasonCertificateIssued))).To(BeNumerically(">", 0), "no issuance Events to scan")
+	if !partial {
+		Expect(bytes.Count(haystacks["Events"], []byte(v1alpha1.EventReasonCertificateIssued))).To(BeNumerically(">", 0), "no issuance Events to scan")
+	}
 
 	// Byte fields of objects are base64 in JSON: look for a PEM private key
 	// header encoded at each of the three alignments too.
