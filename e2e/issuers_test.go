@@ -216,6 +216,26 @@ var _ = Describe("The sample NstanceClusterIssuer", Ordered, func() {
 		Expect(leaf.Subject.Organization).To(Equal([]string{"Example Infra"}), "the issuer's defaultTemplate applies")
 		Expect(secret.Data["ca.crt"]).To(Equal(caSecretRoot))
 	})
+
+	It("refuses a Certificate that selects its kubelet-server template, which is for nodes' Kubernetes CSRs", func() {
+		// Any tenant could otherwise get O=system:nodes and a node's name.
+		name := "worker-1"
+		crt := certificate("default", name, cmmeta.IssuerReference{Group: v1alpha1.GroupVersion.Group, Kind: "NstanceClusterIssuer", Name: "cluster-ca"},
+			name+".nodes.demo.internal")
+		crt.Annotations = map[string]string{v1alpha1.TemplateAnnotation: "kubelet-server"}
+		Expect(k8s.Create(context.Background(), crt)).To(Succeed())
+		DeferCleanup(func() { _ = k8s.Delete(context.Background(), crt) })
+		var cr *cmapi.CertificateRequest
+		eventually("its request to fail", expectations(func() {
+			Expect(k8s.Get(context.Background(), client.ObjectKeyFromObject(crt), crt)).To(Succeed())
+			cr = latestRequest(crt)
+			ready := testutil.RequestReady(cr)
+			Expect(ready).NotTo(BeNil())
+			Expect(ready.Reason).To(Equal(cmapi.CertificateRequestReasonFailed))
+			Expect(ready.Message).To(ContainSubstring(`template "kubelet-server" is for Kubernetes CSRs`))
+		}))
+		Expect(cr.Status.Certificate).To(BeEmpty())
+	})
 })
 
 var _ = Describe("The sample NodePort app", func() {

@@ -331,7 +331,9 @@ type CertificateTemplate struct {
 	// Namespaces limits which namespaces' CertificateRequests may use this
 	// template: a namespace named in names or whose labels match selector
 	// (an empty selector matches every namespace). Unset: every namespace
-	// (for an NstanceIssuer, only its own namespace ever reaches it).
+	// (for an NstanceIssuer, only its own namespace ever reaches it), except
+	// in a template that sets kubernetesCSRs or podCertificates: no
+	// CertificateRequest may use that one unless namespaces names where.
 	// +optional
 	Namespaces *NamespaceSelector `json:"namespaces,omitempty"`
 

@@ -116,6 +116,13 @@ func checkRequester(is *issuance) error {
 		return requestErrorf(ReasonRequesterNotAllowed, "user %s (groups: %s) may not use template %q through a Kubernetes CSR (allowed users: %s; groups: %s)", quote(req.Username), list(req.Groups), t.Name, list(k.Usernames), list(k.Groups))
 	}
 	ns := t.Namespaces
+	if ns == nil && req.Pod == nil && (t.KubernetesCSRs != nil || t.PodCertificates != nil) {
+		// A template written for Kubernetes CSRs or pods vouches for
+		// fields (user, groups, pod identity) a CertificateRequest does
+		// not carry, and often sets a subject such as O=system:nodes: it
+		// serves cert-manager only where an administrator said so.
+		return requestErrorf(ReasonRequesterNotAllowed, "template %q is for %s and names no namespaces, so no cert-manager CertificateRequest may use it; use another template, or list the namespaces that may in the template's namespaces", t.Name, csrOrPodUse(t))
+	}
 	if ns == nil || slices.Contains(ns.Names, req.Namespace) {
 		return nil
 	}
@@ -133,6 +140,18 @@ func checkRequester(is *issuance) error {
 		what += "; selector: " + metav1.FormatLabelSelector(ns.Selector)
 	}
 	return requestErrorf(ReasonRequesterNotAllowed, "namespace %s may not use template %q (%s); use a template bound to this namespace", quote(req.Namespace), t.Name, what)
+}
+
+// csrOrPodUse says which other kinds of request a template serves.
+func csrOrPodUse(t *v1alpha1.CertificateTemplate) string {
+	switch {
+	case t.KubernetesCSRs != nil && t.PodCertificates != nil:
+		return "Kubernetes CSRs and pod certificates"
+	case t.KubernetesCSRs != nil:
+		return "Kubernetes CSRs"
+	default:
+		return "pod certificates"
+	}
 }
 
 // namespaceSelector parses a template's namespace label selector.

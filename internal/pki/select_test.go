@@ -121,6 +121,19 @@ func TestCheckRequester(t *testing.T) {
 			req: Request{KubernetesCSR: true, Username: "mallory", Groups: []string{"system:authenticated"}}, wantErr: "RequestError/" + ReasonRequesterNotAllowed, wantMsg: []string{`"mallory"`}},
 		{name: "namespace binding does not let a Kubernetes CSR in", tmpl: templ("web", bound(&v1alpha1.NamespaceSelector{Selector: &metav1.LabelSelector{}})),
 			req: Request{KubernetesCSR: true, Username: "alice"}, wantErr: "RequestError/" + ReasonRequesterNotAllowed},
+		// A template for Kubernetes CSRs or pods (O=system:nodes, say)
+		// serves a cert-manager CertificateRequest only from namespaces it
+		// names: unbound, it would serve every tenant.
+		{name: "a CSR template without namespaces refuses a CertificateRequest", tmpl: templ("kubelet-server", csrs(&v1alpha1.KubernetesCSRRequesters{Usernames: []string{"system:node:*"}})),
+			req: Request{Namespace: "team-a"}, wantErr: "RequestError/" + ReasonRequesterNotAllowed, wantMsg: []string{`"kubelet-server"`, "Kubernetes CSRs", "namespaces"}},
+		{name: "a pod template without namespaces refuses a CertificateRequest", tmpl: templ("pods", func(t *v1alpha1.CertificateTemplate) { t.PodCertificates = &v1alpha1.PodCertificates{} }),
+			req: Request{Namespace: "team-a"}, wantErr: "RequestError/" + ReasonRequesterNotAllowed, wantMsg: []string{`"pods"`, "pod certificates"}},
+		{name: "a CSR template serves the CertificateRequests of the namespaces it names", tmpl: templ("kubelet-server", csrs(&v1alpha1.KubernetesCSRRequesters{Usernames: []string{"system:node:*"}}), bound(&v1alpha1.NamespaceSelector{Names: []string{"kube-system"}})),
+			req: Request{Namespace: "kube-system"}},
+		{name: "a CSR template bound to namespaces refuses another", tmpl: templ("kubelet-server", csrs(&v1alpha1.KubernetesCSRRequesters{Usernames: []string{"system:node:*"}}), bound(&v1alpha1.NamespaceSelector{Names: []string{"kube-system"}})),
+			req: Request{Namespace: "team-a"}, wantErr: "RequestError/" + ReasonRequesterNotAllowed, wantMsg: []string{`"team-a"`}},
+		{name: "a CSR template without namespaces still serves its Kubernetes CSRs", tmpl: templ("kubelet-server", csrs(&v1alpha1.KubernetesCSRRequesters{Usernames: []string{"system:node:*"}})),
+			req: Request{KubernetesCSR: true, Username: "system:node:worker-1"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
