@@ -371,8 +371,11 @@ type CertificateTemplate struct {
 	// pathLen 0 and NameConstraints derived from this template's
 	// allow-lists (a name type with no allow-list is excluded entirely).
 	// A template whose allow-lists cannot be expressed as NameConstraints
-	// (e.g. '**') is refused unless unconstrainedCA is set. Default false:
-	// such requests fail.
+	// (e.g. '**'), or only more widely than the template allows (a fixed
+	// label left of a wildcard, a URI pattern with a path, a mailbox in a
+	// wildcard domain), is refused unless unconstrainedCA is set. URI
+	// schemes and ports and the depth below a domain are not carried.
+	// Default false: such requests fail.
 	// +optional
 	AllowCA bool `json:"allowCA,omitempty"`
 

@@ -858,6 +858,72 @@ func deriveNameConstraints(dnsPatterns []string, ipRanges []netip.Prefix, uriPat
 	return nc, ""
 }
 
+// caNameConstraints derives the NameConstraints of a CA certificate a
+// template signs, refusing allow-lists the constraints would widen beyond
+// what a leaf of the same template may carry. X.509 constraints keep only
+// a DNS domain (and all of its subdomains), a URI host and an email
+// domain or mailbox: a pattern with a fixed label left of a wildcard
+// (web.*.example.com permits all of example.com), a URI pattern with a
+// path (spiffe://cluster.local/ns/team-a/** permits every path on
+// cluster.local, so another namespace's SPIFFE IDs) or a fixed mailbox in
+// a wildcard domain would let the CA's holder sign names the template
+// refuses. The scheme and port of a URI and the depth below a domain are
+// not carried either; that much widening is what the constraints can do.
+func caNameConstraints(dnsPatterns []string, ipRanges []netip.Prefix, uriPatterns, emailPatterns []string) (nameConstraints, string) {
+	for _, p := range dnsPatterns {
+		if fixedLeftOfWildcard(p) {
+			return nameConstraints{}, fmt.Sprintf("DNS pattern %s has a fixed label left of a wildcard, and a name constraint can only permit a whole domain (%s), wider than the pattern; write it as *.<domain> or **.<domain>, or list the names", clipQuote(p), dnsConstraintOrEmpty(p))
+		}
+	}
+	for _, p := range uriPatterns {
+		parts, q := parseURIPattern(p)
+		if q != "" || parts.opaque != "" || parts.ip.IsValid() {
+			continue // deriveNameConstraints says why
+		}
+		if fixedLeftOfWildcard(parts.host) {
+			return nameConstraints{}, fmt.Sprintf("URI pattern %s has a fixed host label left of a wildcard, and a name constraint can only permit a whole domain, wider than the pattern; write the host as *.<domain>, or list the hosts", clipQuote(p))
+		}
+		if !(len(parts.path) == 0 || len(parts.path) == 1 && parts.path[0] == "**") {
+			return nameConstraints{}, fmt.Sprintf("URI pattern %s limits the path, and a name constraint can only permit a host: a CA certificate could sign any path on %s (another namespace's SPIFFE ID, say); drop the path (%s://%s/**) for a template that signs CAs", clipQuote(p), parts.host, parts.scheme, parts.host)
+		}
+	}
+	for _, p := range emailPatterns {
+		local, domain, _ := strings.Cut(p, "@")
+		if fixedLeftOfWildcard(domain) {
+			return nameConstraints{}, fmt.Sprintf("email pattern %s has a fixed domain label left of a wildcard, and a name constraint can only permit a whole domain, wider than the pattern; write the domain as *.<domain>, or list the domains", clipQuote(p))
+		}
+		if _, wild := fixedDNSSuffix(domain); wild && local != "*" {
+			return nameConstraints{}, fmt.Sprintf("email pattern %s names a mailbox in a wildcard domain, and a name constraint can only permit every mailbox of those domains; use *@ or list each address", clipQuote(p))
+		}
+	}
+	return deriveNameConstraints(dnsPatterns, ipRanges, uriPatterns, emailPatterns)
+}
+
+// fixedLeftOfWildcard reports whether a DNS pattern has a label that is
+// not a wildcard left of its rightmost wildcard label.
+func fixedLeftOfWildcard(p string) bool {
+	labels := strings.Split(p, ".")
+	last := -1
+	for i, l := range labels {
+		if l == "*" || l == "**" {
+			last = i
+		}
+	}
+	for _, l := range labels[:max(last, 0)] {
+		if l != "*" && l != "**" {
+			return true
+		}
+	}
+	return false
+}
+
+// dnsConstraintOrEmpty is the constraint a DNS pattern derives, for
+// messages.
+func dnsConstraintOrEmpty(p string) string {
+	c, _ := fixedDNSSuffix(p)
+	return c
+}
+
 // nothingDomain is the top-level domain RFC 6761 §6.4 reserves to name
 // nothing. Permitting only it is how a CA allows no name of a type to
 // verifiers that do not read a zero-length exclusion as every name

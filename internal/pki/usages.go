@@ -68,7 +68,7 @@ func applyBasicConstraints(is *issuance) error {
 		return nil
 	}
 	a := &is.allowed
-	nc, problem := deriveNameConstraints(a.dns, a.ipRanges, a.uris, a.emails)
+	nc, problem := caNameConstraints(a.dns, a.ipRanges, a.uris, a.emails)
 	if problem != "" {
 		return templateErrorf(t.Name, "allowCA", "cannot derive NameConstraints for CA certificates: %s; narrow the allow-lists or set unconstrainedCA: true", problem)
 	}

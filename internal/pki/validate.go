@@ -151,7 +151,7 @@ func validateTemplate(t *v1alpha1.CertificateTemplate, data RenderData) error {
 		return terr
 	}
 	if t.AllowCA && !t.UnconstrainedCA {
-		if _, problem := deriveNameConstraints(patterns["allowedDNSNames"], ranges, patterns["allowedURIs"], patterns["allowedEmailAddresses"]); problem != "" {
+		if _, problem := caNameConstraints(patterns["allowedDNSNames"], ranges, patterns["allowedURIs"], patterns["allowedEmailAddresses"]); problem != "" {
 			return templateErrorf(t.Name, "allowCA", "cannot derive NameConstraints for CA certificates: %s; narrow the allow-lists or set unconstrainedCA: true", problem)
 		}
 	}
