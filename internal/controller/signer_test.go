@@ -92,6 +92,9 @@ func newSignerFixture(t *testing.T, caLifetime time.Duration) *signerFixture {
 					Name: "web", Kind: v1alpha1.ServerKind, TTL: 24,
 					AllowedDNSNames: []string{"*.{{ .Request.Namespace }}.example.com"},
 					KubernetesCSRs:  &v1alpha1.KubernetesCSRRequesters{Usernames: []string{"system:node:*"}},
+					// A template for Kubernetes CSRs serves cert-manager
+					// only in the namespaces it names.
+					Namespaces: &v1alpha1.NamespaceSelector{Names: []string{"team-a"}},
 				}},
 			},
 		},

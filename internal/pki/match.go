@@ -883,7 +883,7 @@ func caNameConstraints(dnsPatterns []string, ipRanges []netip.Prefix, uriPattern
 		if fixedLeftOfWildcard(parts.host) {
 			return nameConstraints{}, fmt.Sprintf("URI pattern %s has a fixed host label left of a wildcard, and a name constraint can only permit a whole domain, wider than the pattern; write the host as *.<domain>, or list the hosts", clipQuote(p))
 		}
-		if !(len(parts.path) == 0 || len(parts.path) == 1 && parts.path[0] == "**") {
+		if pathFree := len(parts.path) == 0 || len(parts.path) == 1 && parts.path[0] == "**"; !pathFree {
 			return nameConstraints{}, fmt.Sprintf("URI pattern %s limits the path, and a name constraint can only permit a host: a CA certificate could sign any path on %s (another namespace's SPIFFE ID, say); drop the path (%s://%s/**) for a template that signs CAs", clipQuote(p), parts.host, parts.scheme, parts.host)
 		}
 	}

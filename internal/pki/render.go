@@ -40,6 +40,10 @@ const (
 	MaxVars = 64
 	// MaxVarValueSize bounds the bytes of one var's value.
 	MaxVarValueSize = 1024
+	// MaxTemplateNesting bounds how deep a template nests parentheses
+	// and if/with blocks: parsing and executing recurse once per level,
+	// and 16 KiB of "(" would otherwise cost megabytes of stack a call.
+	MaxTemplateNesting = 32
 
 	// requestRenderBudget bounds the bytes that rendering all the template
 	// fields of one issuance may allocate: the values template functions
@@ -283,6 +287,9 @@ func parseTemplate(name, text string, b *budget) (*template.Template, error) {
 	if len(text) > MaxTemplateSize {
 		return nil, fmt.Errorf("template text is %d bytes, more than the %d allowed", len(text), MaxTemplateSize)
 	}
+	if d := parenDepth(text); d > MaxTemplateNesting {
+		return nil, fmt.Errorf("template nests parentheses %d deep, more than the %d allowed", d, MaxTemplateNesting)
+	}
 	t, err := template.New(name).Option("missingkey=error").Funcs(funcMap(b)).Parse(text)
 	if err != nil {
 		return nil, errors.New(strings.TrimPrefix(err.Error(), "template: "))
@@ -295,11 +302,105 @@ func parseTemplate(name, text string, b *budget) (*template.Template, error) {
 	if t.Tree == nil || t.Root == nil {
 		return t, nil
 	}
+	if d := nodeDepth(t.Root); d > MaxTemplateNesting {
+		return nil, fmt.Errorf("template nests blocks and pipelines %d deep, more than the %d allowed", d, MaxTemplateNesting)
+	}
 	if err := checkNode(t.Root); err != nil {
 		return nil, err
 	}
 	printThroughPrint(t.Tree, t.Root)
 	return t, nil
+}
+
+// parenDepth is the deepest nesting of parentheses inside the actions of
+// a template text ("{{" to "}}"), outside quoted strings and character
+// constants. It runs before the parser, whose recursion it bounds.
+func parenDepth(text string) int {
+	maxDepth := 0
+	for {
+		start := strings.Index(text, "{{")
+		if start < 0 {
+			return maxDepth
+		}
+		text = text[start+2:]
+		if rest := strings.TrimLeft(strings.TrimPrefix(text, "-"), " \t\r\n"); strings.HasPrefix(rest, "/*") {
+			// A comment ends at the first "*/"; its quotes are text.
+			end := strings.Index(rest, "*/")
+			if end < 0 {
+				return maxDepth
+			}
+			text = rest[end+2:]
+			continue
+		}
+		depth := 0
+		var quote byte
+	action:
+		for i := 0; i < len(text); i++ {
+			c := text[i]
+			switch {
+			case quote != 0:
+				if c == '\\' && quote != '`' {
+					i++
+				} else if c == quote {
+					quote = 0
+				}
+			case c == '"' || c == '`' || c == '\'':
+				quote = c
+			case c == '(':
+				depth++
+				maxDepth = max(maxDepth, depth)
+			case c == ')':
+				depth--
+			case c == '}' && strings.HasPrefix(text[i:], "}}"):
+				text = text[i+2:]
+				break action
+			}
+			if i == len(text)-1 {
+				return maxDepth
+			}
+		}
+	}
+}
+
+// nodeDepth is how deep a parse tree nests, counting lists, branches,
+// pipelines and commands: what executing and walking it recurses through.
+func nodeDepth(n parse.Node) int {
+	deepest := 0
+	switch n := n.(type) {
+	case *parse.ListNode:
+		if n == nil {
+			return 0
+		}
+		for _, c := range n.Nodes {
+			deepest = max(deepest, nodeDepth(c))
+		}
+		return deepest // a list is not a level of its own
+	case *parse.ActionNode:
+		deepest = nodeDepth(n.Pipe)
+	case *parse.IfNode:
+		deepest = max(nodeDepth(n.Pipe), nodeDepth(n.List), nodeDepth(n.ElseList))
+	case *parse.WithNode:
+		deepest = max(nodeDepth(n.Pipe), nodeDepth(n.List), nodeDepth(n.ElseList))
+	case *parse.RangeNode:
+		deepest = max(nodeDepth(n.Pipe), nodeDepth(n.List), nodeDepth(n.ElseList))
+	case *parse.PipeNode:
+		if n == nil {
+			return 0
+		}
+		for _, c := range n.Cmds {
+			deepest = max(deepest, nodeDepth(c))
+		}
+		return deepest // a pipeline's commands are its level
+	case *parse.CommandNode:
+		for _, a := range n.Args {
+			deepest = max(deepest, nodeDepth(a))
+		}
+	case *parse.ChainNode:
+		deepest = nodeDepth(n.Node)
+	default:
+		return 0
+	}
+	return deepest + 1
 }
 
 // printThroughPrint appends "| print" to every action that prints its

@@ -154,6 +154,17 @@ func TestParseTemplate(t *testing.T) {
 		{"range is rejected at parse time", "{{ range .Vars }}{{ end }}", "range is not allowed"},
 		{"break is rejected at parse time", "{{ with 1 }}{{ end }}{{ break }}", "break"},
 		{"a syntax error is rejected", "{{ if }}", "missing value for if"},
+		{"parentheses as deep as allowed parse", "{{ " + nestParens(MaxTemplateNesting-2, ".Vars.X") + " }}", ""},
+		{"parentheses nested too deep are rejected before parsing", "{{ " + nestParens(MaxTemplateNesting+1, ".Vars.X") + " }}", "nests parentheses 33 deep, more than the 32 allowed"},
+		{"8,000 nested parentheses are rejected", "{{ " + strings.Repeat("(", 8000) + "1" + strings.Repeat(")", 8000) + " }}", "nests parentheses 8000 deep"},
+		{"parentheses in strings do not count", `{{ print "` + strings.Repeat("(", 100) + `" }}`, ""},
+		{"parentheses in a comment do not count", `{{/* ` + strings.Repeat("(", 100) + ` */}}x`, ""},
+		{"a quote in a comment does not hide later parentheses", `{{/* ' */}}{{ ` + nestParens(40, "1") + " }}", "nests parentheses 40 deep"},
+		{"braces in a string do not end the action", `{{ print "}}" ` + nestParens(40, "1") + " }}", "nests parentheses 40 deep"},
+		{"an escaped quote does not end a string", `{{ print "\"` + strings.Repeat("(", 40) + `" }}`, ""},
+		{"blocks nested too deep are rejected", strings.Repeat("{{ if 1 }}", MaxTemplateNesting+1) + strings.Repeat("{{ end }}", MaxTemplateNesting+1), "nests blocks and pipelines"},
+		{"an else-if chain nests too", "{{ if 0 }}" + strings.Repeat("{{ else if 0 }}", MaxTemplateNesting) + "{{ end }}", "nests blocks and pipelines"},
+		{"blocks nested a few deep parse", strings.Repeat("{{ with .Vars.X }}", 8) + "{{ . }}" + strings.Repeat("{{ end }}", 8), ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -170,6 +181,11 @@ func TestParseTemplate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// nestParens wraps inner in n pairs of parentheses, each a call of print.
+func nestParens(n int, inner string) string {
+	return strings.Repeat("(print ", n) + inner + strings.Repeat(")", n)
 }
 
 func TestCheckFormat(t *testing.T) {
