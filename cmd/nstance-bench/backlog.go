@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nstance-dev/nstance-issuer/internal/harness"
 	"github.com/nstance-dev/nstance-issuer/internal/localstack"
 )
 
@@ -32,49 +33,49 @@ import (
 // floor, which it is compared with. In the stage the harness's own create
 // and approve of each request share the API server with the signer, and a
 // signer that keeps up with them is measured at their rate, not its own.
-func (h *harness) backlog(ctx context.Context, r *report) error {
-	if h.stack.ManagerPID() == 0 {
+func (h *benchHarness) backlog(ctx context.Context, r *report) error {
+	if h.Stack.ManagerPID() == 0 {
 		return nil // an in-process manager cannot be stopped
 	}
 	thr := map[string]float64{}
-	for _, iss := range []issuerUnderTest{nstance, caIss} {
-		stop, start := h.stack.StopManager, func() error { return h.stack.StartManager(ctx) }
+	for _, iss := range []harness.Issuer{nstance, caIss} {
+		stop, start := h.Stack.StopManager, func() error { return h.Stack.StartManager(ctx) }
 		if iss == caIss {
-			stop = func() error { return h.stack.PauseCertManagerController(localstack.CAIssuerController) }
-			start = func() error { return h.stack.ResumeCertManagerController(ctx, localstack.CAIssuerController) }
+			stop = func() error { return h.Stack.PauseCertManagerController(localstack.CAIssuerController) }
+			start = func() error { return h.Stack.ResumeCertManagerController(ctx, localstack.CAIssuerController) }
 		}
 		t, err := h.backlogRun(ctx, iss, stop, start)
 		if err != nil {
-			return fmt.Errorf("backlog %s: %w", iss.label, err)
+			return fmt.Errorf("backlog %s: %w", iss.Label, err)
 		}
-		thr[iss.label] = t
-		logf("backlog %s: %d requests signed at %.1f/s", iss.label, h.c.n, t)
+		thr[iss.Label] = t
+		harness.Logf("backlog %s: %d requests signed at %.1f/s", iss.Label, h.c.N, t)
 	}
 	// What a signer can reach: capacity against the CA issuer's, and against
 	// the least API work a signer does per certificate (the signer floor);
 	// the merge-patch rate, which writes no Event and no managed fields, is
 	// context.
-	r.add("backlog: nstance signing throughput, N approved requests waiting at start", thr[nstance.label], "/s", "CA issuer", thr[caIss.label], "ratio >= 1.5", "")
+	r.add("backlog: nstance signing throughput, N approved requests waiting at start", thr[nstance.Label], "/s", "CA issuer", thr[caIss.Label], "ratio >= 1.5", "")
 	if r.floorRate > 0 {
-		r.add("backlog: nstance throughput vs signer floor", thr[nstance.label], "/s", "signer floor, manager client", r.floorRate, "ratio >= 0.8", "")
+		r.add("backlog: nstance throughput vs signer floor", thr[nstance.Label], "/s", "signer floor, manager client", r.floorRate, "ratio >= 0.8", "")
 	}
 	if r.rawRate > 0 {
-		r.add("backlog: nstance throughput vs merge status-patch rate", thr[nstance.label], "/s", "merge patch rate, manager client", r.rawRate, "", "")
+		r.add("backlog: nstance throughput vs merge status-patch rate", thr[nstance.Label], "/s", "merge patch rate, manager client", r.rawRate, "", "")
 	}
-	r.add("backlog: CA issuer signing throughput", thr[caIss.label], "/s", "", 0, "", "")
+	r.add("backlog: CA issuer signing throughput", thr[caIss.Label], "/s", "", 0, "", "")
 	return nil
 }
 
-func (h *harness) backlogRun(ctx context.Context, iss issuerUnderTest, stop, start func() error) (float64, error) {
-	ns := "bench-backlog-" + iss.label
-	if err := h.namespace(ctx, ns); err != nil {
+func (h *benchHarness) backlogRun(ctx context.Context, iss harness.Issuer, stop, start func() error) (float64, error) {
+	ns := "bench-backlog-" + iss.Label
+	if err := h.Namespace(ctx, ns); err != nil {
 		return 0, err
 	}
 	if err := stop(); err != nil {
 		return 0, err
 	}
-	if err := parallel(ctx, h.c.workers, h.c.n, func(ctx context.Context, i int) error {
-		return h.createApproved(ctx, ns, fmt.Sprintf("cr-%d", i), h.csrs[i%len(h.csrs)], iss.ref)
+	if err := harness.Parallel(ctx, h.c.Workers, h.c.N, func(ctx context.Context, i int) error {
+		return h.createApproved(ctx, ns, fmt.Sprintf("cr-%d", i), h.csrs[i%len(h.csrs)], iss.Ref)
 	}); err != nil {
 		_ = start()
 		return 0, err
@@ -82,7 +83,7 @@ func (h *harness) backlogRun(ctx context.Context, iss issuerUnderTest, stop, sta
 	time.Sleep(time.Second) // let cert-manager's approver settle
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	times, err := h.watchCRs(wctx, ns, h.c.n)
+	times, err := h.watchCRs(wctx, ns, h.c.N)
 	if err != nil {
 		_ = start()
 		return 0, err

@@ -48,7 +48,7 @@ func runCore(ctx context.Context, c *config, r *report) error {
 	defer func() { _ = os.RemoveAll(dir) }()
 	bin := filepath.Join(dir, "pki.test")
 	build := exec.CommandContext(ctx, "go", "test", "-c", "-o", bin, "./internal/pki/")
-	build.Dir, build.Stdout, build.Stderr = c.repoRoot, os.Stderr, os.Stderr
+	build.Dir, build.Stdout, build.Stderr = c.RepoRoot, os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("go test -c ./internal/pki/: %w", err)
 	}
@@ -61,7 +61,7 @@ func runCore(ctx context.Context, c *config, r *report) error {
 	for round := range coreRounds {
 		for _, bench := range benches {
 			cmd := exec.CommandContext(ctx, bin, "-test.run", "^$", "-test.bench", "^Benchmark"+bench+"$", "-test.benchtime", c.benchtime)
-			cmd.Dir = filepath.Join(c.repoRoot, "internal", "pki")
+			cmd.Dir = filepath.Join(c.RepoRoot, "internal", "pki")
 			var out bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, os.Stderr
 			if err := cmd.Run(); err != nil {

@@ -29,6 +29,8 @@ import (
 	"time"
 
 	"k8s.io/client-go/rest"
+
+	"github.com/nstance-dev/nstance-issuer/internal/harness"
 )
 
 // Where the CPU goes while an issuer signs: per-process CPU time from
@@ -47,14 +49,14 @@ type cpuProcess struct {
 // cpuProcesses are the stack's processes: the API server and etcd (children
 // of this process, started by envtest), the manager, and this process
 // (cert-manager's controllers and the harness itself).
-func (h *harness) cpuProcesses() []cpuProcess {
+func (h *benchHarness) cpuProcesses() []cpuProcess {
 	procs := []cpuProcess{}
 	for _, name := range []string{"kube-apiserver", "etcd"} {
 		if pid := childByName(os.Getpid(), name); pid > 0 {
 			procs = append(procs, cpuProcess{name, pid})
 		}
 	}
-	if pid := h.stack.ManagerPID(); pid > 0 {
+	if pid := h.Stack.ManagerPID(); pid > 0 {
 		procs = append(procs, cpuProcess{"nstance-issuer manager", pid})
 	}
 	return append(procs, cpuProcess{"harness + cert-manager controllers", os.Getpid()})
@@ -141,7 +143,7 @@ type cpuSnapshot struct {
 	busy, total uint64
 }
 
-func (h *harness) cpuNow() cpuSnapshot {
+func (h *benchHarness) cpuNow() cpuSnapshot {
 	s := cpuSnapshot{procs: map[string]time.Duration{}}
 	for _, p := range h.cpuProcesses() {
 		if d, err := processCPU(p.pid); err == nil {
@@ -199,7 +201,7 @@ func startProfiler(ctx context.Context, dir string, targets []profileTarget) *pr
 				default:
 				}
 				if err := fetchProfile(ctx, t, filepath.Join(dir, fmt.Sprintf("%s-%d.pprof", t.name, k))); err != nil {
-					logf("profile %s: %v", t.name, err)
+					harness.Logf("profile %s: %v", t.name, err)
 					return
 				}
 			}
@@ -239,15 +241,15 @@ func fetchProfile(ctx context.Context, t profileTarget, path string) error {
 
 // profileTargets are the manager's pprof endpoint (when the harness gave it
 // one) and the API server's, read with the admin's credentials.
-func (h *harness) profileTargets() ([]profileTarget, error) {
+func (h *benchHarness) profileTargets() ([]profileTarget, error) {
 	var ts []profileTarget
 	if h.c.pprofAddr != "" {
 		ts = append(ts, profileTarget{"manager", "http://" + h.c.pprofAddr + "/debug/pprof/profile", http.DefaultClient})
 	}
-	rt, err := rest.TransportFor(h.stack.Config)
+	rt, err := rest.TransportFor(h.Stack.Config)
 	if err != nil {
 		return nil, err
 	}
-	ts = append(ts, profileTarget{"kube-apiserver", strings.TrimSuffix(h.stack.Config.Host, "/") + "/debug/pprof/profile", &http.Client{Transport: rt}})
+	ts = append(ts, profileTarget{"kube-apiserver", strings.TrimSuffix(h.Stack.Config.Host, "/") + "/debug/pprof/profile", &http.Client{Transport: rt}})
 	return ts, nil
 }

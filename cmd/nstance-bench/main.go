@@ -46,7 +46,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -59,24 +58,20 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/nstance-dev/nstance-issuer/internal/harness"
 	"github.com/nstance-dev/nstance-issuer/internal/localstack"
 )
 
 type config struct {
-	n             int
-	rawPatches    int
-	smallSecrets  int
-	smallSize     int
-	largeSecrets  int
-	largeSize     int
-	workers       int
-	benchtime     string
-	managerBinary string
-	managerArgs   []string
-	repoRoot      string
-	out           string
-	only          map[string]bool
-	timeout       time.Duration
+	harness.Flags
+	rawPatches   int
+	smallSecrets int
+	smallSize    int
+	largeSecrets int
+	largeSize    int
+	benchtime    string
+	only         map[string]bool
+	timeout      time.Duration
 	// pprofAddr is the manager's --pprof-bind-address with -profile.
 	pprofAddr  string
 	profileDir string
@@ -88,19 +83,14 @@ func (c *config) run(phase string) bool { return len(c.only) == 0 || c.only[phas
 
 func main() {
 	var c config
-	var only, managerArgs string
-	flag.IntVar(&c.n, "n", 50, "Certificates / CertificateRequests per issuer and scenario (1000 for published figures).")
+	var only string
+	c.Register(flag.CommandLine, harness.Defaults{N: 50, NUsage: "Certificates / CertificateRequests per issuer and scenario (1000 for published figures).", Out: "bin/bench/results.json"})
 	flag.IntVar(&c.rawPatches, "raw-patches", 0, "Status patches for the raw API rate (default max(n, 300)).")
 	flag.IntVar(&c.smallSecrets, "small-secrets", 10000, "Unrelated small Secrets in the memory scenario.")
 	flag.IntVar(&c.smallSize, "small-secret-size", 512, "Bytes of data in each small Secret.")
 	flag.IntVar(&c.largeSecrets, "large-secrets", 300, "Unrelated large Secrets in the memory scenario.")
 	flag.IntVar(&c.largeSize, "large-secret-size", 1<<20, "Bytes of data in each large Secret.")
-	flag.IntVar(&c.workers, "workers", 16, "Harness goroutines creating objects (its client is not rate limited).")
 	flag.StringVar(&c.benchtime, "benchtime", "1s", "go test -benchtime for the signing core.")
-	flag.StringVar(&c.managerBinary, "manager-binary", "bin/nstance-issuer", "Built cmd/nstance-issuer to run as the manager process.")
-	flag.StringVar(&managerArgs, "manager-args", "", "Extra flags for the manager process, space-separated (e.g. \"--kube-api-qps=500 --kube-api-burst=1000\").")
-	flag.StringVar(&c.repoRoot, "repo-root", ".", "The repository's root.")
-	flag.StringVar(&c.out, "out", "bin/bench/results.json", "Where to write the results as JSON.")
 	flag.StringVar(&only, "only", "", "Comma-separated phases to run (core,raw,stage,pods,e2e,memory); empty runs all.")
 	flag.IntVar(&c.stageRounds, "stage-rounds", 2, "Alternating rounds of the issuer stage (nstance, CA issuer, ...); each issuer's fastest counts.")
 	profile := flag.Bool("profile", false, "Take CPU profiles of the manager and the API server during nstance-issuer's first stage round, into profiles/ beside -out (read with go tool pprof). Profiling costs CPU: that round's figures are then a little low.")
@@ -111,20 +101,22 @@ func main() {
 	ctrl.SetLogger(quiet)
 	klog.SetLogger(quiet)
 	if c.rawPatches == 0 {
-		c.rawPatches = max(c.n, 300)
+		c.rawPatches = max(c.N, 300)
 	}
 	if c.timeout == 0 {
-		c.timeout = 2*time.Minute + time.Duration(c.n)*200*time.Millisecond
+		c.timeout = 2*time.Minute + time.Duration(c.N)*200*time.Millisecond
 	}
-	c.managerArgs = strings.Fields(managerArgs)
+	if err := c.Complete(); err != nil {
+		fatal(err)
+	}
 	if *profile {
 		port, err := localstack.FreePort()
 		if err != nil {
 			fatal(err)
 		}
 		c.pprofAddr = fmt.Sprintf("127.0.0.1:%d", port)
-		c.managerArgs = append(c.managerArgs, "--pprof-bind-address="+c.pprofAddr)
-		c.profileDir = filepath.Join(filepath.Dir(c.out), "profiles")
+		c.ManagerArgs = append(c.ManagerArgs, "--pprof-bind-address="+c.pprofAddr)
+		c.profileDir = filepath.Join(filepath.Dir(c.Out), "profiles")
 	}
 	if only != "" {
 		c.only = map[string]bool{}
@@ -132,57 +124,47 @@ func main() {
 			c.only[strings.TrimSpace(p)] = true
 		}
 	}
-	root, err := filepath.Abs(c.repoRoot)
+
+	run, err := harness.BeginRun("bench")
 	if err != nil {
 		fatal(err)
 	}
-	c.repoRoot = root
-	if c.managerBinary, err = filepath.Abs(c.managerBinary); err != nil {
-		fatal(err)
-	}
-
-	began := time.Now()
-	r := &report{Meta: runMeta{N: c.n, ManagerArgs: c.managerArgs, Started: began.UTC(), SmallSecrets: c.smallSecrets, SmallSecretSize: c.smallSize,
+	r := &report{Meta: runMeta{N: c.N, ManagerArgs: c.ManagerArgs, Started: run.Began.UTC(), SmallSecrets: c.smallSecrets, SmallSecretSize: c.smallSize,
 		LargeSecrets: c.largeSecrets, LargeSecretSize: c.largeSize, RawPatches: c.rawPatches}}
 	ctx := ctrl.SetupSignalHandler()
 	if c.run("core") {
 		// Before the stack starts, so that nothing else competes for the CPU.
-		logf("signing core: go test -bench (benchtime %s)", c.benchtime)
+		harness.Logf("signing core: go test -bench (benchtime %s)", c.benchtime)
 		if err := runCore(ctx, &c, r); err != nil {
 			r.Errors = append(r.Errors, "core: "+err.Error())
-			logf("core: %v", err)
+			harness.Logf("core: %v", err)
 		}
 	}
 	if c.run("raw") || c.run("stage") || c.run("pods") || c.run("e2e") || c.run("memory") {
-		if err := runStack(ctx, &c, r); err != nil {
+		if err := runStack(ctx, run, &c, r); err != nil {
 			r.Errors = append(r.Errors, err.Error())
-			logf("%v", err)
+			harness.Logf("%v", err)
 		}
 	}
-	r.Meta.Seconds = time.Since(began).Seconds()
+	r.Meta.Seconds = time.Since(run.Began).Seconds()
 	r.print(os.Stdout)
-	if err := r.write(c.out); err != nil {
+	ok := len(r.Errors) == 0
+	if err := run.End(c.Out, r, ok); err != nil {
 		fatal(err)
 	}
-	fmt.Printf("\nresults: %s (run took %s)\n", c.out, time.Since(began).Round(time.Second))
-	if len(r.Errors) > 0 {
+	if !ok {
 		os.Exit(1)
 	}
 }
 
-func runStack(ctx context.Context, c *config, r *report) error {
-	logf("starting the local stack (kube-apiserver, etcd, cert-manager in-process, manager process %s)", c.managerBinary)
+func runStack(ctx context.Context, run *harness.Run, c *config, r *report) error {
 	t := time.Now()
-	stack, err := localstack.Start(ctx, localstack.Options{RepoRoot: c.repoRoot, CertManager: true, ManagerBinary: c.managerBinary, ManagerArgs: c.managerArgs})
+	stack, err := run.StartStack(ctx, &c.Flags)
 	if err != nil {
-		return fmt.Errorf("localstack: %w", err)
+		return err
 	}
-	defer func() {
-		if err := stack.Stop(); err != nil {
-			logf("stopping the stack: %v", err)
-		}
-	}()
-	logf("stack up in %s", time.Since(t).Round(100*time.Millisecond))
+	defer harness.StopStack(stack)
+	harness.Logf("stack up in %s", time.Since(t).Round(100*time.Millisecond))
 	h, err := newHarness(ctx, c, stack)
 	if err != nil {
 		return err
@@ -193,12 +175,12 @@ func runStack(ctx context.Context, c *config, r *report) error {
 			return
 		}
 		t := time.Now()
-		logf("== %s", name)
+		harness.Logf("== %s", name)
 		if err := f(); err != nil {
 			errs = append(errs, name+": "+err.Error())
-			logf("%s: %v", name, err)
+			harness.Logf("%s: %v", name, err)
 		}
-		logf("== %s took %s", name, time.Since(t).Round(100*time.Millisecond))
+		harness.Logf("== %s took %s", name, time.Since(t).Round(100*time.Millisecond))
 	}
 	step("raw", func() error { return h.rawRates(ctx, r) })
 	step("stage", func() error {
@@ -214,22 +196,7 @@ func runStack(ctx context.Context, c *config, r *report) error {
 	return nil
 }
 
-func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "%s  %s\n", time.Now().UTC().Format("15:04:05.000"), fmt.Sprintf(format, args...))
-}
-
 func fatal(err error) {
 	fmt.Fprintln(os.Stderr, "nstance-bench:", err)
 	os.Exit(1)
-}
-
-func writeJSON(path string, v any) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
 }

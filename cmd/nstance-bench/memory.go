@@ -33,6 +33,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/nstance-dev/nstance-issuer/internal/harness"
 	"github.com/nstance-dev/nstance-issuer/internal/localstack"
 )
 
@@ -171,18 +172,18 @@ func scrapeLines(url, prefix string) ([]string, error) {
 // cleanupForMemory removes what earlier phases left that the manager would
 // cache (CertificateRequests) or that would count as unrelated Secrets
 // (the e2e Certificates' Secrets).
-func (h *harness) cleanupForMemory(ctx context.Context) error {
-	for _, iss := range []issuerUnderTest{nstance, caIss} {
-		ns := "bench-e2e-" + iss.label
-		if err := h.cl.DeleteAllOf(ctx, &cmapi.Certificate{}, client.InNamespace(ns)); err != nil {
+func (h *benchHarness) cleanupForMemory(ctx context.Context) error {
+	for _, iss := range []harness.Issuer{nstance, caIss} {
+		ns := "bench-e2e-" + iss.Label
+		if err := h.Client.DeleteAllOf(ctx, &cmapi.Certificate{}, client.InNamespace(ns)); err != nil {
 			return err
 		}
-		if err := h.cl.DeleteAllOf(ctx, &corev1.Secret{}, client.InNamespace(ns)); err != nil {
+		if err := h.Client.DeleteAllOf(ctx, &corev1.Secret{}, client.InNamespace(ns)); err != nil {
 			return err
 		}
 	}
 	var crs cmapi.CertificateRequestList
-	if err := h.cl.List(ctx, &crs); err != nil {
+	if err := h.Client.List(ctx, &crs); err != nil {
 		return err
 	}
 	nss := map[string]bool{}
@@ -190,7 +191,7 @@ func (h *harness) cleanupForMemory(ctx context.Context) error {
 		nss[cr.Namespace] = true
 	}
 	for ns := range nss {
-		if err := h.cl.DeleteAllOf(ctx, &cmapi.CertificateRequest{}, client.InNamespace(ns)); err != nil {
+		if err := h.Client.DeleteAllOf(ctx, &cmapi.CertificateRequest{}, client.InNamespace(ns)); err != nil {
 			return err
 		}
 	}
@@ -201,8 +202,8 @@ func (h *harness) cleanupForMemory(ctx context.Context) error {
 // RSS (VmHWM) is the scenario's own, fills the cluster resource namespace
 // (where the manager reads CA Secrets) with unrelated Secrets, and issues N
 // certificates through the NstanceClusterIssuer.
-func (h *harness) memory(ctx context.Context, r *report) error {
-	if h.stack.ManagerPID() == 0 {
+func (h *benchHarness) memory(ctx context.Context, r *report) error {
+	if h.Stack.ManagerPID() == 0 {
 		return fmt.Errorf("the manager does not run as its own process")
 	}
 	if err := h.cleanupForMemory(ctx); err != nil {
@@ -219,30 +220,30 @@ func (h *harness) memory(ctx context.Context, r *report) error {
 	var base memStats
 	for i, sc := range scenarios {
 		ns := localstack.ClusterResourceNamespace
-		if err := h.cl.DeleteAllOf(ctx, &corev1.Secret{}, client.InNamespace(ns), client.HasLabels{unrelatedLabel}); err != nil {
+		if err := h.Client.DeleteAllOf(ctx, &corev1.Secret{}, client.InNamespace(ns), client.HasLabels{unrelatedLabel}); err != nil {
 			return err
 		}
 		if sc.count > 0 {
 			t := time.Now()
 			data := make([]byte, sc.size)
 			_, _ = rand.Read(data)
-			if err := parallel(ctx, h.c.workers, sc.count, func(ctx context.Context, j int) error {
-				return h.cl.Create(ctx, &corev1.Secret{
+			if err := harness.Parallel(ctx, h.c.Workers, sc.count, func(ctx context.Context, j int) error {
+				return h.Client.Create(ctx, &corev1.Secret{
 					ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("unrelated-%d", j), Labels: map[string]string{unrelatedLabel: "true"}},
 					Data:       map[string][]byte{"data": data},
 				})
 			}); err != nil {
 				return fmt.Errorf("creating Secrets: %w", err)
 			}
-			logf("memory: created %s in %s", sc.label, time.Since(t).Round(100*time.Millisecond))
+			harness.Logf("memory: created %s in %s", sc.label, time.Since(t).Round(100*time.Millisecond))
 		}
-		if err := h.stack.RestartManager(ctx, nil); err != nil {
+		if err := h.Stack.RestartManager(ctx, nil); err != nil {
 			return err
 		}
-		s := startSampler(h.stack.ManagerPID(), h.stack.ManagerMetricsURL())
+		s := startSampler(h.Stack.ManagerPID(), h.Stack.ManagerMetricsURL())
 		time.Sleep(2 * time.Second)
 		idleRSS, _, idleHeap, _ := s.now()
-		if _, err := h.runRequests(ctx, fmt.Sprintf("bench-mem-%d", i), nstance, h.c.n); err != nil {
+		if _, err := h.runRequests(ctx, fmt.Sprintf("bench-mem-%d", i), nstance, h.c.N); err != nil {
 			s.close()
 			return fmt.Errorf("%s: %w", sc.label, err)
 		}
@@ -251,9 +252,9 @@ func (h *harness) memory(ctx context.Context, r *report) error {
 		rss, hwm, heap, peakHeap := s.now()
 		s.close()
 		m := memStats{peakRSS: hwm, steadyRSS: rss, peakHeap: peakHeap, steadyHeap: heap}
-		logf("memory %s: idle RSS %.1f MiB heap %.1f MiB; peak RSS %.1f MiB heap %.1f MiB; steady RSS %.1f MiB heap %.1f MiB",
+		harness.Logf("memory %s: idle RSS %.1f MiB heap %.1f MiB; peak RSS %.1f MiB heap %.1f MiB; steady RSS %.1f MiB heap %.1f MiB",
 			sc.label, mib(idleRSS), mib(idleHeap), mib(m.peakRSS), mib(m.peakHeap), mib(m.steadyRSS), mib(m.steadyHeap))
-		if err := h.cl.DeleteAllOf(ctx, &cmapi.CertificateRequest{}, client.InNamespace(fmt.Sprintf("bench-mem-%d", i))); err != nil {
+		if err := h.Client.DeleteAllOf(ctx, &cmapi.CertificateRequest{}, client.InNamespace(fmt.Sprintf("bench-mem-%d", i))); err != nil {
 			return err
 		}
 		prefix := "memory, " + sc.label + ": "
@@ -270,7 +271,7 @@ func (h *harness) memory(ctx context.Context, r *report) error {
 		r.add(prefix+"peak Go heap in use", mib(m.peakHeap), "MiB", "0 Secrets", mib(base.peakHeap), "ratio <= 1.2", "")
 		r.add(prefix+"steady Go live heap", mib(m.steadyHeap), "MiB", "0 Secrets", mib(base.steadyHeap), "ratio <= 1.2", "")
 	}
-	return h.cl.DeleteAllOf(ctx, &corev1.Secret{}, client.InNamespace(localstack.ClusterResourceNamespace), client.HasLabels{unrelatedLabel})
+	return h.Client.DeleteAllOf(ctx, &corev1.Secret{}, client.InNamespace(localstack.ClusterResourceNamespace), client.HasLabels{unrelatedLabel})
 }
 
 func mib(b float64) float64 { return b / (1 << 20) }

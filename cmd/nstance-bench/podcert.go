@@ -21,6 +21,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -34,6 +35,7 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
+	"github.com/nstance-dev/nstance-issuer/internal/harness"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
 
@@ -47,18 +49,18 @@ import (
 
 const podIssuer = "bench-pods"
 
-func (h *harness) podCertificates(ctx context.Context, r *report) error {
-	v, err := controller.ServedPodCertificateVersion(h.stack.Config)
+func (h *benchHarness) podCertificates(ctx context.Context, r *report) error {
+	v, err := controller.ServedPodCertificateVersion(h.Stack.Config)
 	if err != nil {
 		return err
 	}
 	if v != "v1" {
 		return fmt.Errorf("the API server does not serve PodCertificateRequests at v1 (it serves %q)", v)
 	}
-	if err := testutil.IgnoreAlreadyExists(h.cl.Create(ctx, &v1alpha1.NstanceClusterIssuer{
+	if err := testutil.IgnoreAlreadyExists(h.Client.Create(ctx, &v1alpha1.NstanceClusterIssuer{
 		ObjectMeta: metav1.ObjectMeta{Name: podIssuer},
 		Spec: v1alpha1.IssuerSpec{
-			CA: v1alpha1.CASpec{SecretName: caSecret}, DefaultTemplate: "pods",
+			CA: v1alpha1.CASpec{SecretName: names.CASecret}, DefaultTemplate: "pods",
 			Templates: []v1alpha1.CertificateTemplate{{
 				Name: "pods", Kind: v1alpha1.PeerKind, TTL: 24,
 				DNS:             []string{"{{ .Request.PodName }}.{{ .Request.Namespace }}.pod.cluster.local"},
@@ -70,7 +72,7 @@ func (h *harness) podCertificates(ctx context.Context, r *report) error {
 	}
 	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
 		var iss v1alpha1.NstanceClusterIssuer
-		if err := h.cl.Get(ctx, client.ObjectKey{Name: podIssuer}, &iss); err != nil {
+		if err := h.Client.Get(ctx, client.ObjectKey{Name: podIssuer}, &iss); err != nil {
 			return false, err
 		}
 		return meta.IsStatusConditionTrue(iss.Status.Conditions, "Ready"), nil
@@ -78,8 +80,8 @@ func (h *harness) podCertificates(ctx context.Context, r *report) error {
 	if err != nil {
 		return fmt.Errorf("issuer %s not Ready: %w", podIssuer, err)
 	}
-	n := h.c.n
-	logf("generating %d ECDSA P-256 stub CSRs", n)
+	n := h.c.N
+	harness.Logf("generating %d ECDSA P-256 stub CSRs", n)
 	stubs := make([][]byte, n)
 	for i := range stubs {
 		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -91,21 +93,21 @@ func (h *harness) podCertificates(ctx context.Context, r *report) error {
 		}
 	}
 	ns := "bench-pods"
-	if err := h.namespace(ctx, ns); err != nil {
+	if err := h.Namespace(ctx, ns); err != nil {
 		return err
 	}
-	t := &pcrTimes{seen: map[string]time.Time{}, issued: map[string]time.Time{}, refused: map[string]string{}, want: n, done: make(chan struct{})}
+	t := &pcrTimes{seen: map[string]time.Time{}, issued: map[string]time.Time{}, refused: map[string]string{}, done: harness.NewCountdown(n)}
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if err := h.watchLoop(wctx, ns, &certificatesv1.PodCertificateRequestList{}, func(o client.Object, now time.Time) bool {
+	if err := h.Watch(wctx, ns, &certificatesv1.PodCertificateRequestList{}, func(o client.Object, now time.Time) bool {
 		p, ok := o.(*certificatesv1.PodCertificateRequest)
 		return ok && t.observe(p, now)
-	}); err != nil {
+	}, benchWatch); err != nil {
 		return err
 	}
 	maxSeconds := int32(86400)
-	if err := parallel(ctx, h.c.workers, n, func(ctx context.Context, i int) error {
-		return h.cl.Create(ctx, &certificatesv1.PodCertificateRequest{
+	if err := harness.Parallel(ctx, h.c.Workers, n, func(ctx context.Context, i int) error {
+		return h.Client.Create(ctx, &certificatesv1.PodCertificateRequest{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("pod-%d", i)},
 			Spec: certificatesv1.PodCertificateRequestSpec{
 				SignerName: controller.ClusterIssuerSignerPrefix + podIssuer,
@@ -118,17 +120,15 @@ func (h *harness) podCertificates(ctx context.Context, r *report) error {
 	}); err != nil {
 		return err
 	}
-	select {
-	case <-t.done:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(h.c.timeout):
-		t.mu.Lock()
-		defer t.mu.Unlock()
-		return fmt.Errorf("timed out after %s: %d seen, %d Issued, %d refused of %d", h.c.timeout, len(t.seen), len(t.issued), len(t.refused), n)
-	}
+	err = t.done.Wait(ctx, h.c.timeout)
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if errors.Is(err, harness.ErrTimeout) {
+		return fmt.Errorf("timed out after %s: %d seen, %d Issued, %d refused of %d", h.c.timeout, len(t.seen), len(t.issued), len(t.refused), n)
+	}
+	if err != nil {
+		return err
+	}
 	for name, msg := range t.refused {
 		return fmt.Errorf("%d PodCertificateRequests refused, e.g. %s: %s", len(t.refused), name, msg)
 	}
@@ -179,8 +179,7 @@ type pcrTimes struct {
 	seen    map[string]time.Time
 	issued  map[string]time.Time
 	refused map[string]string
-	want    int
-	done    chan struct{}
+	done    *harness.Countdown
 }
 
 func (t *pcrTimes) observe(p *certificatesv1.PodCertificateRequest, now time.Time) bool {
@@ -199,13 +198,5 @@ func (t *pcrTimes) observe(p *certificatesv1.PodCertificateRequest, now time.Tim
 			t.refused[p.Name] = c.Reason + ": " + c.Message
 		}
 	}
-	if len(t.issued)+len(t.refused) >= t.want {
-		select {
-		case <-t.done:
-		default:
-			close(t.done)
-		}
-		return true
-	}
-	return false
+	return t.done.Reached(len(t.issued) + len(t.refused))
 }

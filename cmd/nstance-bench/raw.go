@@ -34,6 +34,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/app"
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
+	"github.com/nstance-dev/nstance-issuer/internal/harness"
 )
 
 // The raw phase measures what the API server takes from a client with the
@@ -62,9 +63,9 @@ type rawSetting struct {
 // them in r (r.floorRate, r.rawRate). The manager's setting runs first and
 // again last, for both, and the faster run counts: the first writes of a
 // run also warm the API server up.
-func (h *harness) rawRates(ctx context.Context, r *report) error {
+func (h *benchHarness) rawRates(ctx context.Context, r *report) error {
 	const ns = "bench-raw"
-	if err := h.namespace(ctx, ns); err != nil {
+	if err := h.Namespace(ctx, ns); err != nil {
 		return err
 	}
 	n := h.c.rawPatches
@@ -73,7 +74,7 @@ func (h *harness) rawRates(ctx context.Context, r *report) error {
 	// requests (floor-<run>-*), as a signer does.
 	ref := cmmeta.IssuerReference{Group: "bench.nstance.dev", Kind: "Nobody", Name: "nobody"}
 	names := []string{"raw", "floor-0", "floor-1"}
-	if err := parallel(ctx, h.c.workers, len(names)*n, func(ctx context.Context, i int) error {
+	if err := harness.Parallel(ctx, h.c.Workers, len(names)*n, func(ctx context.Context, i int) error {
 		return h.createApproved(ctx, ns, fmt.Sprintf("%s-%d", names[i/n], i%n), h.csrs[i%len(h.csrs)], ref)
 	}); err != nil {
 		return err
@@ -83,7 +84,7 @@ func (h *harness) rawRates(ctx context.Context, r *report) error {
 	// The manager's own settings, resolved from its flags as it resolves
 	// them (automatic by default: no client-side limit when the API server
 	// has API Priority and Fairness).
-	limit, workers, err := managerClientSettings(ctx, h.stack.Config, h.c.managerArgs)
+	limit, workers, err := managerClientSettings(ctx, h.Stack.Config, h.c.ManagerArgs)
 	if err != nil {
 		return err
 	}
@@ -138,14 +139,14 @@ func (h *harness) rawRates(ctx context.Context, r *report) error {
 // and one events.k8s.io/v1 Event about the request (reason, action, note and
 // related issuer as the manager's CertificateIssued). It returns the rate in
 // certificates per second.
-func (h *harness) signerFloor(ctx context.Context, ns, prefix string, s rawSetting) (float64, error) {
-	cl, err := newClient(h.stack.Config, s.qps, s.burst)
+func (h *benchHarness) signerFloor(ctx context.Context, ns, prefix string, s rawSetting) (float64, error) {
+	cl, err := harness.NewClient(h.Stack.Config, s.qps, s.burst)
 	if err != nil {
 		return 0, err
 	}
 	n := h.c.rawPatches
 	began := time.Now()
-	err = parallel(ctx, s.workers, n, func(ctx context.Context, i int) error {
+	err = harness.Parallel(ctx, s.workers, n, func(ctx context.Context, i int) error {
 		name := fmt.Sprintf("%s-%d", prefix, i)
 		now := time.Now()
 		body, err := json.Marshal(map[string]any{
@@ -153,8 +154,8 @@ func (h *harness) signerFloor(ctx context.Context, ns, prefix string, s rawSetti
 			"kind":       cmapi.CertificateRequestKind,
 			"metadata":   map[string]string{"name": name, "namespace": ns},
 			"status": cmapi.CertificateRequestStatus{
-				Certificate: h.ca.CertPEM,
-				CA:          h.ca.CertPEM,
+				Certificate: h.CA.CertPEM,
+				CA:          h.CA.CertPEM,
 				Conditions: []cmapi.CertificateRequestCondition{{
 					Type: cmapi.CertificateRequestConditionReady, Status: cmmeta.ConditionTrue, Reason: cmapi.CertificateRequestReasonIssued,
 					Message: "Succeeded signing the CertificateRequest", LastTransitionTime: &metav1.Time{Time: now},
@@ -179,9 +180,9 @@ func (h *harness) signerFloor(ctx context.Context, ns, prefix string, s rawSetti
 			Type:                corev1.EventTypeNormal,
 			Regarding: corev1.ObjectReference{APIVersion: cmapi.SchemeGroupVersion.String(), Kind: cmapi.CertificateRequestKind,
 				Namespace: ns, Name: name, UID: cr.UID, ResourceVersion: cr.ResourceVersion},
-			Related: &corev1.ObjectReference{APIVersion: v1alpha1.GroupVersion.String(), Kind: "NstanceClusterIssuer", Name: nstanceIssuer},
+			Related: &corev1.ObjectReference{APIVersion: v1alpha1.GroupVersion.String(), Kind: "NstanceClusterIssuer", Name: names.Nstance},
 			Note: fmt.Sprintf("Issued certificate serial %x from template web, valid until %s, signed by NstanceClusterIssuer %s",
-				now.UnixNano(), now.Add(2160*time.Hour).UTC().Format(time.RFC3339), nstanceIssuer),
+				now.UnixNano(), now.Add(2160*time.Hour).UTC().Format(time.RFC3339), names.Nstance),
 		}
 		if err := cl.Create(ctx, ev); err != nil {
 			return fmt.Errorf("recording an Event on %s/%s: %w", ns, name, err)
@@ -192,24 +193,24 @@ func (h *harness) signerFloor(ctx context.Context, ns, prefix string, s rawSetti
 		return 0, fmt.Errorf("signer floor (%s): %w", s.label, err)
 	}
 	rate := float64(n) / time.Since(began).Seconds()
-	logf("raw signer floor %s (%s): %.1f/s", prefix, s.label, rate)
+	harness.Logf("raw signer floor %s (%s): %.1f/s", prefix, s.label, rate)
 	return rate, nil
 }
 
 // mergePatchRate merge-patches the status of raw-0..n-1 (certificate, ca,
 // Approved and Ready conditions) with setting s and returns the rate.
-func (h *harness) mergePatchRate(ctx context.Context, ns string, s rawSetting, round int) (float64, error) {
-	cl, err := newClient(h.stack.Config, s.qps, s.burst)
+func (h *benchHarness) mergePatchRate(ctx context.Context, ns string, s rawSetting, round int) (float64, error) {
+	cl, err := harness.NewClient(h.Stack.Config, s.qps, s.burst)
 	if err != nil {
 		return 0, err
 	}
 	n := h.c.rawPatches
 	began := time.Now()
-	err = parallel(ctx, s.workers, n, func(ctx context.Context, i int) error {
+	err = harness.Parallel(ctx, s.workers, n, func(ctx context.Context, i int) error {
 		now := metav1.Now()
 		body, err := json.Marshal(map[string]any{"status": cmapi.CertificateRequestStatus{
-			Certificate: h.ca.CertPEM,
-			CA:          h.ca.CertPEM,
+			Certificate: h.CA.CertPEM,
+			CA:          h.CA.CertPEM,
 			Conditions: []cmapi.CertificateRequestCondition{
 				{Type: cmapi.CertificateRequestConditionApproved, Status: cmmeta.ConditionTrue, Reason: "nstance-bench", LastTransitionTime: &now},
 				{Type: cmapi.CertificateRequestConditionReady, Status: cmmeta.ConditionTrue, Reason: cmapi.CertificateRequestReasonIssued,
@@ -226,7 +227,7 @@ func (h *harness) mergePatchRate(ctx context.Context, ns string, s rawSetting, r
 		return 0, fmt.Errorf("raw patch (%s): %w", s.label, err)
 	}
 	rate := float64(n) / time.Since(began).Seconds()
-	logf("raw merge patch %s, round %d: %.1f/s", s.label, round+1, rate)
+	harness.Logf("raw merge patch %s, round %d: %.1f/s", s.label, round+1, rate)
 	return rate, nil
 }
 

@@ -23,6 +23,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/nstance-dev/nstance-issuer/internal/harness"
 )
 
 // figure is one measured value, its baseline and its goal.
@@ -83,7 +85,7 @@ func (r *report) add(name string, value float64, unit, baseline string, baseValu
 		}
 	}
 	r.Figures = append(r.Figures, f)
-	logf("%s", f.line())
+	harness.Logf("%s", f.line())
 }
 
 func round(v float64) float64 {
@@ -133,8 +135,6 @@ func (r *report) print(out io.Writer) {
 	}
 	_, _ = io.WriteString(out, w.String())
 }
-
-func (r *report) write(path string) error { return writeJSON(path, r) }
 
 // quantile of sorted durations, nearest rank.
 func quantile(sorted []time.Duration, q float64) time.Duration {

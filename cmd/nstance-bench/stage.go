@@ -22,6 +22,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/nstance-dev/nstance-issuer/internal/harness"
 )
 
 // The stage: N approved CertificateRequests signed by each issuer in
@@ -36,8 +38,8 @@ type stageResult struct {
 
 // runRequests creates and approves n requests for iss in ns and times them
 // from the watch.
-func (h *harness) runRequests(ctx context.Context, ns string, iss issuerUnderTest, n int) (stageResult, error) {
-	if err := h.namespace(ctx, ns); err != nil {
+func (h *benchHarness) runRequests(ctx context.Context, ns string, iss harness.Issuer, n int) (stageResult, error) {
+	if err := h.Namespace(ctx, ns); err != nil {
 		return stageResult{}, err
 	}
 	wctx, cancel := context.WithCancel(ctx)
@@ -46,13 +48,13 @@ func (h *harness) runRequests(ctx context.Context, ns string, iss issuerUnderTes
 	if err != nil {
 		return stageResult{}, err
 	}
-	if err := parallel(ctx, h.c.workers, n, func(ctx context.Context, i int) error {
-		return h.createApproved(ctx, ns, fmt.Sprintf("cr-%d", i), h.csrs[i%len(h.csrs)], iss.ref)
+	if err := harness.Parallel(ctx, h.c.Workers, n, func(ctx context.Context, i int) error {
+		return h.createApproved(ctx, ns, fmt.Sprintf("cr-%d", i), h.csrs[i%len(h.csrs)], iss.Ref)
 	}); err != nil {
 		return stageResult{}, err
 	}
 	if err := times.wait(ctx, h.c.timeout); err != nil {
-		return stageResult{}, fmt.Errorf("%s: %w", iss.label, err)
+		return stageResult{}, fmt.Errorf("%s: %w", iss.Label, err)
 	}
 	times.mu.Lock()
 	defer times.mu.Unlock()
@@ -91,20 +93,20 @@ type stageRun struct {
 // c.stageRounds alternating rounds (nstance, CA issuer, nstance, ...), and
 // keeps each issuer's fastest round: this machine is shared, and a burst of
 // other work in one round would otherwise decide the ratio.
-func (h *harness) issuerStage(ctx context.Context, r *report) error {
+func (h *benchHarness) issuerStage(ctx context.Context, r *report) error {
 	best := map[string]stageRun{}
 	for round := range h.c.stageRounds {
-		for _, iss := range []issuerUnderTest{nstance, caIss} {
+		for _, iss := range []harness.Issuer{nstance, caIss} {
 			run, err := h.stageRound(ctx, iss, round)
 			if err != nil {
 				return err
 			}
-			if b, ok := best[iss.label]; !ok || run.throughput > b.throughput {
-				best[iss.label] = run
+			if b, ok := best[iss.Label]; !ok || run.throughput > b.throughput {
+				best[iss.Label] = run
 			}
 		}
 	}
-	n, ca := best[nstance.label], best[caIss.label]
+	n, ca := best[nstance.Label], best[caIss.Label]
 	defer h.reportStageCPU(r, n.cpu, ca.cpu)
 	// The stage is paced by the harness's creates and approvals, which share
 	// the API server with the signer: its figures are context, and the
@@ -123,7 +125,7 @@ func (h *harness) issuerStage(ctx context.Context, r *report) error {
 		// Event POSTs (the recorder's own client), by verb.
 		for _, m := range []string{"PATCH", "POST", "GET", "PUT"} {
 			if d := n.requests[m]; d > 0 {
-				r.add("stage: nstance manager API "+m+" requests per certificate", d/float64(h.c.n), "req", "", 0, "", "")
+				r.add("stage: nstance manager API "+m+" requests per certificate", d/float64(h.c.N), "req", "", 0, "", "")
 			}
 		}
 	}
@@ -135,7 +137,7 @@ func (h *harness) issuerStage(ctx context.Context, r *report) error {
 }
 
 // stageRound runs one issuer's stage once, in its own namespace.
-func (h *harness) stageRound(ctx context.Context, iss issuerUnderTest, round int) (stageRun, error) {
+func (h *benchHarness) stageRound(ctx context.Context, iss harness.Issuer, round int) (stageRun, error) {
 	t := time.Now()
 	var before map[string]float64
 	if iss == nstance {
@@ -150,14 +152,14 @@ func (h *harness) stageRound(ctx context.Context, iss issuerUnderTest, round int
 		prof = startProfiler(ctx, h.c.profileDir, targets)
 	}
 	cpuBefore := h.cpuNow()
-	got, err := h.runRequests(ctx, fmt.Sprintf("bench-stage-%s-%d", iss.label, round), iss, h.c.n)
+	got, err := h.runRequests(ctx, fmt.Sprintf("bench-stage-%s-%d", iss.Label, round), iss, h.c.N)
 	if err != nil {
 		return stageRun{}, err
 	}
-	run := stageRun{stageResult: got, cpu: cpuBetween(cpuBefore, h.cpuNow(), h.c.n)}
+	run := stageRun{stageResult: got, cpu: cpuBetween(cpuBefore, h.cpuNow(), h.c.N)}
 	if prof != nil {
 		prof.close()
-		logf("CPU profiles of the manager and the API server during the stage: %s (go tool pprof -top %s/manager-*.pprof)", h.c.profileDir, h.c.profileDir)
+		harness.Logf("CPU profiles of the manager and the API server during the stage: %s (go tool pprof -top %s/manager-*.pprof)", h.c.profileDir, h.c.profileDir)
 	}
 	if before != nil {
 		if after := h.managerRequests(); after != nil {
@@ -167,20 +169,20 @@ func (h *harness) stageRound(ctx context.Context, iss issuerUnderTest, round int
 			}
 		}
 	}
-	logf("stage %s, round %d: %d requests in %s, %.1f/s", iss.label, round+1, h.c.n, time.Since(t).Round(10*time.Millisecond), got.throughput)
+	harness.Logf("stage %s, round %d: %d requests in %s, %.1f/s", iss.Label, round+1, h.c.N, time.Since(t).Round(10*time.Millisecond), got.throughput)
 	return run, nil
 }
 
 // managerRequests sums the manager process's rest_client_requests_total by
 // HTTP method; nil when the manager runs in this process.
-func (h *harness) managerRequests() map[string]float64 {
-	url := h.stack.ManagerMetricsURL()
+func (h *benchHarness) managerRequests() map[string]float64 {
+	url := h.Stack.ManagerMetricsURL()
 	if url == "" {
 		return nil
 	}
 	lines, err := scrapeLines(url, "rest_client_requests_total{")
 	if err != nil {
-		logf("scraping %s: %v", url, err)
+		harness.Logf("scraping %s: %v", url, err)
 		return nil
 	}
 	out := map[string]float64{}
@@ -201,7 +203,7 @@ func (h *harness) managerRequests() map[string]float64 {
 }
 
 // reportStageCPU prints what each issuer's stage cost in CPU, by process.
-func (h *harness) reportStageCPU(r *report, n, ca cpuUse) {
+func (h *benchHarness) reportStageCPU(r *report, n, ca cpuUse) {
 	r.add("stage: machine CPU busy (all cores), nstance", 100*n.busy, "%", "CA issuer", 100*ca.busy, "", "")
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	var sumN, sumCA time.Duration

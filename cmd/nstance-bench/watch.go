@@ -18,21 +18,25 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/nstance-dev/nstance-issuer/internal/harness"
 )
 
 // Watches that time CertificateRequests (first seen approved, first seen
-// Ready) and Certificates, catching up with a list when the server ends a
+// Ready); internal/harness catches up with a list when the server ends a
 // watch.
+
+// benchWatch is how the harness's watches go on when the server ends one:
+// again 100 ms later, and saying so.
+var benchWatch = harness.WatchOptions{Retry: 100 * time.Millisecond, Log: true}
 
 // crTimes are the first moments a watch saw each CertificateRequest
 // approved and Ready (or failed).
@@ -41,18 +45,18 @@ type crTimes struct {
 	approved map[string]time.Time
 	ready    map[string]time.Time
 	failed   map[string]string
-	done     chan struct{}
+	done     *harness.Countdown
 	want     int
 }
 
 // watchCRs watches CertificateRequests in ns until want of them are Ready
 // or failed, or ctx ends. It returns once the watch is established.
-func (h *harness) watchCRs(ctx context.Context, ns string, want int) (*crTimes, error) {
-	t := &crTimes{approved: map[string]time.Time{}, ready: map[string]time.Time{}, failed: map[string]string{}, done: make(chan struct{}), want: want}
-	err := h.watchLoop(ctx, ns, &cmapi.CertificateRequestList{}, func(obj client.Object, now time.Time) bool {
+func (h *benchHarness) watchCRs(ctx context.Context, ns string, want int) (*crTimes, error) {
+	t := &crTimes{approved: map[string]time.Time{}, ready: map[string]time.Time{}, failed: map[string]string{}, done: harness.NewCountdown(want), want: want}
+	err := h.Watch(ctx, ns, &cmapi.CertificateRequestList{}, func(obj client.Object, now time.Time) bool {
 		cr, ok := obj.(*cmapi.CertificateRequest)
 		return ok && t.observe(cr, now)
-	})
+	}, benchWatch)
 	if err != nil {
 		return nil, err
 	}
@@ -77,91 +81,23 @@ func (t *crTimes) observe(cr *cmapi.CertificateRequest, now time.Time) bool {
 			t.failed[cr.Name] = c.Message
 		}
 	}
-	if len(t.ready)+len(t.failed) >= t.want {
-		select {
-		case <-t.done:
-		default:
-			close(t.done)
-		}
-		return true
-	}
-	return false
+	return t.done.Reached(len(t.ready) + len(t.failed))
 }
 
 func (t *crTimes) wait(ctx context.Context, timeout time.Duration) error {
-	select {
-	case <-t.done:
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(timeout):
-		t.mu.Lock()
-		defer t.mu.Unlock()
-		return fmt.Errorf("timed out after %s: %d approved, %d Ready, %d failed of %d", timeout, len(t.approved), len(t.ready), len(t.failed), t.want)
-	}
+	err := t.done.Wait(ctx, timeout)
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if errors.Is(err, harness.ErrTimeout) {
+		return fmt.Errorf("timed out after %s: %d approved, %d Ready, %d failed of %d", timeout, len(t.approved), len(t.ready), len(t.failed), t.want)
+	}
+	if err != nil {
+		return err
+	}
 	if len(t.failed) > 0 {
 		for name, msg := range t.failed {
 			return fmt.Errorf("%d requests failed, e.g. %s: %s", len(t.failed), name, msg)
 		}
 	}
-	return nil
-}
-
-// watchLoop calls observe with every object of list's kind in ns as a watch
-// sees it, until observe returns true or ctx ends. When the server ends the
-// watch (or sends an error, e.g. APF's 429 under load), it lists to catch up
-// (those times are late by the gap, which is logged) and watches again. It
-// returns once the first watch is established.
-func (h *harness) watchLoop(ctx context.Context, ns string, list client.ObjectList, observe func(client.Object, time.Time) bool) error {
-	w, err := h.cl.Watch(ctx, list.DeepCopyObject().(client.ObjectList), client.InNamespace(ns))
-	if err != nil {
-		return err
-	}
-	go func() {
-		for {
-			for ev := range w.ResultChan() {
-				now := time.Now()
-				if ev.Type == watch.Error {
-					logf("watch %s in %s: error event %v; watching again", fmt.Sprintf("%T", list), ns, ev.Object)
-					break
-				}
-				if obj, ok := ev.Object.(client.Object); ok && observe(obj, now) {
-					w.Stop()
-					return
-				}
-			}
-			w.Stop()
-			if ctx.Err() != nil {
-				return
-			}
-			for {
-				if w, err = h.cl.Watch(ctx, list.DeepCopyObject().(client.ObjectList), client.InNamespace(ns)); err == nil || ctx.Err() != nil {
-					break
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
-			if ctx.Err() != nil {
-				return
-			}
-			l := list.DeepCopyObject().(client.ObjectList)
-			if err := h.cl.List(ctx, l, client.InNamespace(ns)); err != nil {
-				logf("list %T in %s: %v", l, ns, err)
-				continue
-			}
-			logf("watch %T in %s ended; caught up with a list", l, ns)
-			done := false
-			_ = meta.EachListItem(l, func(o runtime.Object) error {
-				if obj, ok := o.(client.Object); ok && !done && observe(obj, time.Now()) {
-					done = true
-				}
-				return nil
-			})
-			if done {
-				w.Stop()
-				return
-			}
-		}
-	}()
 	return nil
 }

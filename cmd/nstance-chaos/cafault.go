@@ -23,15 +23,12 @@ import (
 	"fmt"
 	"time"
 
-	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
-	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/harness"
 	"github.com/nstance-dev/nstance-issuer/internal/localstack"
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 )
@@ -70,54 +67,29 @@ func newFaultCAs() (*faultCAs, error) {
 
 // trustedRoots are the CAs whose certificates count as delivered: the
 // original and the valid replacement (never the expired one).
-func (h *harness) trustedRoots() []byte {
-	return append(append([]byte{}, h.ca.CertPEM...), h.faults.replacement.CertPEM...)
+func (h *chaosHarness) trustedRoots() []byte {
+	return append(append([]byte{}, h.CA.CertPEM...), h.faults.replacement.CertPEM...)
 }
 
 // setCA makes the CA Secret hold data (nil deletes it).
-func (h *harness) setCA(ctx context.Context, data map[string][]byte) error {
-	key := client.ObjectKey{Namespace: localstack.ClusterResourceNamespace, Name: caSecret}
+func (h *chaosHarness) setCA(ctx context.Context, data map[string][]byte) error {
+	key := client.ObjectKey{Namespace: localstack.ClusterResourceNamespace, Name: names.CASecret}
 	return retry(ctx, func() error {
 		var s corev1.Secret
-		err := h.cl.Get(ctx, key, &s)
+		err := h.Client.Get(ctx, key, &s)
 		switch {
 		case apierrors.IsNotFound(err) && data == nil:
 			return nil
 		case apierrors.IsNotFound(err):
-			return h.cl.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}, Type: corev1.SecretTypeTLS, Data: data})
+			return h.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}, Type: corev1.SecretTypeTLS, Data: data})
 		case err != nil:
 			return err
 		case data == nil:
-			return client.IgnoreNotFound(h.cl.Delete(ctx, &s))
+			return client.IgnoreNotFound(h.Client.Delete(ctx, &s))
 		}
 		s.Data = data
-		return h.cl.Update(ctx, &s)
+		return h.Client.Update(ctx, &s)
 	})
-}
-
-// issuerState is whether iss is Ready, and its Ready condition's reason.
-func (h *harness) issuerState(ctx context.Context, iss issuerUnderTest) (bool, string, error) {
-	if iss == nstance {
-		var n v1alpha1.NstanceClusterIssuer
-		if err := h.cl.Get(ctx, client.ObjectKey{Name: nstanceIssuer}, &n); err != nil {
-			return false, "", err
-		}
-		c := meta.FindStatusCondition(n.Status.Conditions, "Ready")
-		if c == nil {
-			return false, "", nil
-		}
-		return c.Status == metav1.ConditionTrue, c.Reason + ": " + c.Message, nil
-	}
-	var ci cmapi.ClusterIssuer
-	if err := h.cl.Get(ctx, client.ObjectKey{Name: cmCAIssuer}, &ci); err != nil {
-		return false, "", err
-	}
-	for _, c := range ci.Status.Conditions {
-		if c.Type == cmapi.IssuerConditionReady {
-			return c.Status == cmmeta.ConditionTrue, c.Reason + ": " + c.Message, nil
-		}
-	}
-	return false, "", nil
 }
 
 // pollUntil calls cond every 50 ms until it is true or timeout; it returns
@@ -140,15 +112,15 @@ func pollUntil(ctx context.Context, timeout time.Duration, cond func() bool) tim
 // Ready condition changed (for a replacement: when the first certificate
 // from the new CA was seen), when it was Ready again and when the first
 // request was signed after the fix.
-func (h *harness) caFaultDriver(kind caFault, iss issuerUnderTest) driver {
+func (h *chaosHarness) caFaultDriver(kind caFault, iss harness.Issuer) driver {
 	return func(ctx context.Context, obs *observer, res *result, create func(lo, hi int) error) error {
-		if err := h.setCA(ctx, h.ca.SecretData()); err != nil {
+		if err := h.setCA(ctx, h.CA.SecretData()); err != nil {
 			return err
 		}
-		if err := h.issuersReady(ctx, time.Minute); err != nil {
+		if err := h.IssuersReady(ctx, time.Minute); err != nil {
 			return err
 		}
-		third := h.c.n / 3
+		third := h.c.N / 3
 		if err := create(0, third); err != nil {
 			return err
 		}
@@ -159,10 +131,10 @@ func (h *harness) caFaultDriver(kind caFault, iss issuerUnderTest) driver {
 		switch kind {
 		case caDeleted:
 		case caBadPEM:
-			data = h.ca.SecretData()
+			data = h.CA.SecretData()
 			data[corev1.TLSCertKey] = []byte("-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n")
 		case caKeyMismatch:
-			data = h.ca.SecretData()
+			data = h.CA.SecretData()
 			data[corev1.TLSPrivateKeyKey] = h.faults.other.KeyPEM
 		case caExpired:
 			data = h.faults.expired.SecretData()
@@ -183,7 +155,7 @@ func (h *harness) caFaultDriver(kind caFault, iss issuerUnderTest) driver {
 			detectedAt = pollUntil(ctx, h.c.timeout, func() bool { return obs.signedBy(faultAt, h.faults.replacement.Cert) })
 		} else {
 			detectedAt = pollUntil(ctx, h.c.caFaultHold, func() bool {
-				ready, reason, err := h.issuerState(ctx, iss)
+				ready, reason, err := h.IssuerState(ctx, iss)
 				if err == nil && !ready {
 					res.FaultReason = reason
 				}
@@ -200,16 +172,16 @@ func (h *harness) caFaultDriver(kind caFault, iss issuerUnderTest) driver {
 			return err
 		}
 		if kind == caReplaced {
-			return create(2*third, h.c.n)
+			return create(2*third, h.c.N)
 		}
 		fixAt := time.Now()
-		if err := h.setCA(ctx, h.ca.SecretData()); err != nil {
+		if err := h.setCA(ctx, h.CA.SecretData()); err != nil {
 			return err
 		}
 		// The last third from now on: when every request of the fault was
 		// failed rather than kept waiting, they are the first to sign.
-		go func() { created <- create(2*third, h.c.n) }()
-		readyAt := pollUntil(ctx, h.c.timeout, func() bool { ready, _, err := h.issuerState(ctx, iss); return err == nil && ready })
+		go func() { created <- create(2*third, h.c.N) }()
+		readyAt := pollUntil(ctx, h.c.timeout, func() bool { ready, _, err := h.IssuerState(ctx, iss); return err == nil && ready })
 		if !readyAt.IsZero() {
 			res.RecoverSeconds = readyAt.Sub(fixAt).Seconds()
 		}

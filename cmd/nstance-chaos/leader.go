@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/nstance-dev/nstance-issuer/internal/app"
+	"github.com/nstance-dev/nstance-issuer/internal/harness"
 )
 
 // leaderKill is the scenario: k replicas with leader election, the leader
@@ -59,7 +60,7 @@ func (f *leaderFlags) managerArgs() []string {
 // applies says whether scenario sc runs for iss: leader election is
 // nstance-issuer's own (cert-manager's controllers run as one in-process
 // instance here), so leader-kill has no control run.
-func applies(sc string, iss issuerUnderTest) bool {
+func applies(sc string, iss harness.Issuer) bool {
 	return sc != leaderKill || iss == nstance
 }
 
@@ -71,24 +72,24 @@ func applies(sc string, iss issuerUnderTest) bool {
 // measures each handover. Once every Certificate is Ready and -settle has
 // passed, it attributes every signature to the replica that logged it and
 // puts the single manager back.
-func (h *harness) leaderKillDriver() driver {
+func (h *chaosHarness) leaderKillDriver() driver {
 	return func(ctx context.Context, obs *observer, res *result, create func(lo, hi int) error) (err error) {
 		f := leaderOpts
 		kills := f.sigkills + f.sigterms
-		if h.c.n < kills+1 {
+		if h.c.N < kills+1 {
 			return fmt.Errorf("leader-kill needs -n >= %d (a batch before the first kill and after each)", kills+1)
 		}
 		lr := &leaderResult{Replicas: f.replicas, LeaseDuration: f.lease.Seconds(), RenewDeadline: f.renew.Seconds(), RetryPeriod: f.retry.Seconds()}
 		res.Leader = lr
 		res.Fault = fmt.Sprintf("leader of %d replicas: %d SIGKILL, then %d SIGTERM", f.replicas, f.sigkills, f.sigterms)
-		if err := h.stack.StopManager(); err != nil {
+		if err := h.Stack.StopManager(); err != nil {
 			return err
 		}
 		defer func() {
 			// The other scenarios run with the single manager.
-			err = errors.Join(err, h.stack.StartManager(h.stackCtx))
+			err = errors.Join(err, h.Stack.StartManager(h.stackCtx))
 		}()
-		reps, err := h.stack.StartReplicas(ctx, f.replicas, append(append([]string(nil), h.c.managerArgs...), f.managerArgs()...))
+		reps, err := h.Stack.StartReplicas(ctx, f.replicas, append(append([]string(nil), h.c.ManagerArgs...), f.managerArgs()...))
 		if err != nil {
 			return err
 		}
@@ -98,7 +99,7 @@ func (h *harness) leaderKillDriver() driver {
 		if err != nil {
 			return err
 		}
-		batch := func(b int) (lo, hi int) { return b * h.c.n / (kills + 1), (b + 1) * h.c.n / (kills + 1) }
+		batch := func(b int) (lo, hi int) { return b * h.c.N / (kills + 1), (b + 1) * h.c.N / (kills + 1) }
 		creating := make(chan error, 1)
 		go func() { creating <- create(batch(0)) }()
 		backoff := h.c.backoffFirst
@@ -149,12 +150,12 @@ func (h *harness) leaderKillDriver() driver {
 				return err
 			}
 			lr.Handovers = append(lr.Handovers, ho)
-			logf("leader-kill: %s to replica %d; replica %d took the Lease %.2fs later (its acquireTime: %.2fs)", ho.Signal, ho.From, ho.To, ho.Acquired, ho.LeaseAcquired)
+			harness.Logf("leader-kill: %s to replica %d; replica %d took the Lease %.2fs later (its acquireTime: %.2fs)", ho.Signal, ho.From, ho.To, ho.Acquired, ho.LeaseAcquired)
 		}
 		if err := <-creating; err != nil {
 			return err
 		}
-		if err := obs.waitReady(ctx, h.c.timeout); err != nil && !errors.Is(err, errTimeout) {
+		if err := obs.waitReady(ctx, h.c.timeout); err != nil && !errors.Is(err, harness.ErrTimeout) {
 			return err
 		}
 		// Late signatures (a second leader, a re-sign) would show here.
@@ -171,7 +172,7 @@ func (h *harness) leaderKillDriver() driver {
 			lr.LeaseTransitions = int(*lease.Spec.LeaseTransitions)
 		}
 		// run's namespace for this scenario.
-		issued, err := h.issuedSerials(ctx, "chaos-"+leaderKill+"-"+nstance.label)
+		issued, err := h.issuedSerials(ctx, "chaos-"+leaderKill+"-"+nstance.Label)
 		if err != nil {
 			return err
 		}
@@ -179,7 +180,7 @@ func (h *harness) leaderKillDriver() driver {
 		res.Restarts = len(lr.Handovers)
 		res.KillToNextSignatureMax = lr.maxHandover("SIGKILL")
 		if logs := reps.Logs(); len(logs) > 0 {
-			logf("leader-kill: logs of the killed replicas: %v", logs)
+			harness.Logf("leader-kill: logs of the killed replicas: %v", logs)
 		}
 		return nil
 	}

@@ -92,9 +92,9 @@ var issuedSerial = regexp.MustCompile(`^Issued certificate serial ([0-9A-F]+) `)
 
 // issuedSerials are the serials named by nstance-issuer's
 // CertificateIssued Events in ns, by request object (requestKey).
-func (h *harness) issuedSerials(ctx context.Context, ns string) (map[string][]string, error) {
+func (h *chaosHarness) issuedSerials(ctx context.Context, ns string) (map[string][]string, error) {
 	var events eventsv1.EventList
-	if err := h.cl.List(ctx, &events, client.InNamespace(ns)); err != nil {
+	if err := h.Client.List(ctx, &events, client.InNamespace(ns)); err != nil {
 		return nil, fmt.Errorf("listing Events: %w", err)
 	}
 	out := map[string][]string{}

@@ -60,26 +60,21 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	"github.com/nstance-dev/nstance-issuer/internal/localstack"
+	"github.com/nstance-dev/nstance-issuer/internal/harness"
 )
 
 type config struct {
-	n             int
-	workers       int
-	managerBinary string
-	managerArgs   []string
-	repoRoot      string
-	out           string
-	scenarios     []string
-	timeout       time.Duration
-	drain         time.Duration
-	settle        time.Duration
-	killEvery     time.Duration
-	backoffFirst  time.Duration
-	backoffMax    time.Duration
-	caFaultHold   time.Duration
-	reissueWatch  time.Duration
-	outageHold    time.Duration
+	harness.Flags
+	scenarios    []string
+	timeout      time.Duration
+	drain        time.Duration
+	settle       time.Duration
+	killEvery    time.Duration
+	backoffFirst time.Duration
+	backoffMax   time.Duration
+	caFaultHold  time.Duration
+	reissueWatch time.Duration
+	outageHold   time.Duration
 }
 
 // allScenarios in the order they run.
@@ -88,13 +83,8 @@ var allScenarios = []string{"baseline", "kill-signer", "restart-cert-manager", l
 
 func main() {
 	var c config
-	var scenarios, skip, managerArgs string
-	flag.IntVar(&c.n, "n", 100, "Certificates per issuer and scenario (1000 for published figures).")
-	flag.IntVar(&c.workers, "workers", 16, "Harness goroutines creating objects.")
-	flag.StringVar(&c.managerBinary, "manager-binary", "bin/nstance-issuer", "Built cmd/nstance-issuer to run as the manager process.")
-	flag.StringVar(&managerArgs, "manager-args", "", "Extra flags for the manager process, space-separated.")
-	flag.StringVar(&c.repoRoot, "repo-root", ".", "The repository's root.")
-	flag.StringVar(&c.out, "out", "bin/chaos/results.json", "Where to write the results as JSON.")
+	var scenarios, skip string
+	c.Register(flag.CommandLine, harness.Defaults{N: 100, NUsage: "Certificates per issuer and scenario (1000 for published figures).", Out: "bin/chaos/results.json"})
 	flag.StringVar(&scenarios, "scenarios", strings.Join(allScenarios, ","), "Comma-separated scenarios to run; baseline always runs first.")
 	flag.StringVar(&skip, "skip", "", "Comma-separated scenarios not to run, e.g. apiserver-down in a quick run.")
 	flag.DurationVar(&c.timeout, "timeout", 0, "How long a run may take to get every Certificate Ready while faults go on (default 3m + 300ms per Certificate).")
@@ -121,10 +111,10 @@ func main() {
 	}
 	// cert-manager and controller-runtime log errors (many, while their
 	// peers are killed) to a file beside -out, not to the table.
-	if err := os.MkdirAll(filepath.Dir(c.out), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(c.Out), 0o755); err != nil {
 		fatal(err)
 	}
-	stackLog, err := os.Create(strings.TrimSuffix(c.out, filepath.Ext(c.out)) + "-stack.log")
+	stackLog, err := os.Create(strings.TrimSuffix(c.Out, filepath.Ext(c.Out)) + "-stack.log")
 	if err != nil {
 		fatal(err)
 	}
@@ -133,9 +123,8 @@ func main() {
 	ctrl.SetLogger(quiet)
 	klog.SetLogger(quiet)
 	if c.timeout == 0 {
-		c.timeout = 3*time.Minute + time.Duration(c.n)*300*time.Millisecond
+		c.timeout = 3*time.Minute + time.Duration(c.N)*300*time.Millisecond
 	}
-	c.managerArgs = strings.Fields(managerArgs)
 	c.scenarios = []string{"baseline"}
 	for _, s := range strings.Split(scenarios, ",") {
 		s = strings.TrimSpace(s)
@@ -151,67 +140,58 @@ func main() {
 		}
 		c.scenarios = append(c.scenarios, s)
 	}
-	if c.repoRoot, err = filepath.Abs(c.repoRoot); err != nil {
-		fatal(err)
-	}
-	if c.managerBinary, err = filepath.Abs(c.managerBinary); err != nil {
+	if err := c.Complete(); err != nil {
 		fatal(err)
 	}
 
-	began := time.Now()
-	r := &report{Meta: runMeta{N: c.n, Started: began.UTC(), KillEvery: c.killEvery.String(), BackoffInitial: c.backoffFirst.String(),
-		BackoffMax: c.backoffMax.String(), Settle: c.settle.String(), ManagerArgs: c.managerArgs}}
-	ctx := ctrl.SetupSignalHandler()
-	if err := runAll(ctx, &c, r); err != nil {
-		r.Errors = append(r.Errors, err.Error())
-		logf("%v", err)
-	}
-	r.Meta.Seconds = time.Since(began).Seconds()
-	r.finish()
-	r.print(os.Stdout)
-	if err := writeJSON(c.out, r); err != nil {
+	run, err := harness.BeginRun("chaos")
+	if err != nil {
 		fatal(err)
 	}
-	fmt.Printf("\nresults: %s (run took %s)\n", c.out, time.Since(began).Round(time.Second))
-	if len(r.Errors) > 0 || r.CountFailures > 0 {
+	r := &report{Meta: runMeta{N: c.N, Started: run.Began.UTC(), KillEvery: c.killEvery.String(), BackoffInitial: c.backoffFirst.String(),
+		BackoffMax: c.backoffMax.String(), Settle: c.settle.String(), ManagerArgs: c.ManagerArgs}}
+	ctx := ctrl.SetupSignalHandler()
+	if err := runAll(ctx, run, &c, r); err != nil {
+		r.Errors = append(r.Errors, err.Error())
+		harness.Logf("%v", err)
+	}
+	r.Meta.Seconds = time.Since(run.Began).Seconds()
+	r.finish()
+	r.print(os.Stdout)
+	ok := len(r.Errors) == 0 && r.CountFailures == 0
+	if err := run.End(c.Out, r, ok); err != nil {
+		fatal(err)
+	}
+	if !ok {
 		_ = stackLog.Close()
 		os.Exit(1)
 	}
 }
 
-func runAll(ctx context.Context, c *config, r *report) error {
-	logf("starting the local stack (kube-apiserver, etcd, cert-manager in-process, manager process %s)", c.managerBinary)
-	stack, err := localstack.Start(ctx, localstack.Options{RepoRoot: c.repoRoot, CertManager: true, ManagerBinary: c.managerBinary, ManagerArgs: c.managerArgs})
+func runAll(ctx context.Context, run *harness.Run, c *config, r *report) error {
+	stack, err := run.StartStack(ctx, &c.Flags)
 	if err != nil {
-		return fmt.Errorf("localstack: %w", err)
+		return err
 	}
-	defer func() {
-		if err := stack.Stop(); err != nil {
-			logf("stopping the stack: %v", err)
-		}
-	}()
+	defer harness.StopStack(stack)
 	h, err := newHarness(ctx, c, stack)
 	if err != nil {
 		return err
 	}
 	for _, sc := range c.scenarios {
-		for _, iss := range []issuerUnderTest{nstance, caIss} {
+		for _, iss := range []harness.Issuer{nstance, caIss} {
 			if !applies(sc, iss) {
 				continue
 			}
-			logf("== %s, %s", sc, iss.label)
+			harness.Logf("== %s, %s", sc, iss.Label)
 			res, err := h.run(ctx, sc, iss)
 			if err != nil {
-				return fmt.Errorf("%s, %s: %w", sc, iss.label, err)
+				return fmt.Errorf("%s, %s: %w", sc, iss.Label, err)
 			}
 			r.add(res)
 		}
 	}
 	return nil
-}
-
-func logf(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "%s  %s\n", time.Now().UTC().Format("15:04:05.000"), fmt.Sprintf(format, args...))
 }
 
 func fatal(err error) {

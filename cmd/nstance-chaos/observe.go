@@ -19,17 +19,15 @@ package main
 import (
 	"context"
 	"crypto/sha256"
-	"fmt"
 	"sync"
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/nstance-dev/nstance-issuer/internal/harness"
 )
 
 // observer follows one run's namespace through watches: when each
@@ -62,8 +60,7 @@ type observer struct {
 	// Certificate was Ready or failed.
 	crSeen   map[string]time.Time
 	doneAt   time.Time
-	want     int
-	allReady chan struct{}
+	allReady *harness.Countdown
 }
 
 // requestKey names one request object: its name and UID.
@@ -73,7 +70,7 @@ func newObserver(want int) *observer {
 	return &observer{
 		ready: map[string]time.Time{}, certFailed: map[string]string{}, crsOf: map[string]map[string]bool{},
 		certsOf: map[string]map[[32]byte]bool{}, crFailed: map[string]string{}, failedOwners: map[string]bool{}, signedAt: map[string]time.Time{}, certOf: map[string][]byte{},
-		crSeen: map[string]time.Time{}, want: want, allReady: make(chan struct{}),
+		crSeen: map[string]time.Time{}, allReady: harness.NewCountdown(want),
 	}
 }
 
@@ -139,13 +136,8 @@ func (o *observer) checkDone() {
 			done++
 		}
 	}
-	if done >= o.want {
-		select {
-		case <-o.allReady:
-		default:
-			o.doneAt = time.Now()
-			close(o.allReady)
-		}
+	if o.allReady.Reached(done) && o.doneAt.IsZero() {
+		o.doneAt = time.Now()
 	}
 }
 
@@ -170,60 +162,16 @@ func (o *observer) readyCount() int {
 }
 
 // watch keeps obs up to date with every object of list's kind in ns until
-// ctx ends. When the server ends a watch or the API server is away, it
-// lists to catch up and watches again. It returns once the first watch is
-// established.
-func (h *harness) watch(ctx context.Context, ns string, list client.ObjectList, obs *observer) error {
-	w, err := h.cl.Watch(ctx, list.DeepCopyObject().(client.ObjectList), client.InNamespace(ns))
-	if err != nil {
-		return err
-	}
-	go func() {
-		for {
-			for ev := range w.ResultChan() {
-				if ev.Type == watch.Error {
-					break
-				}
-				if obj, ok := ev.Object.(client.Object); ok {
-					obs.observe(obj, time.Now())
-				}
-			}
-			w.Stop()
-			for ctx.Err() == nil {
-				if w, err = h.cl.Watch(ctx, list.DeepCopyObject().(client.ObjectList), client.InNamespace(ns)); err == nil {
-					break
-				}
-				time.Sleep(200 * time.Millisecond)
-			}
-			if ctx.Err() != nil {
-				return
-			}
-			l := list.DeepCopyObject().(client.ObjectList)
-			if err := h.cl.List(ctx, l, client.InNamespace(ns)); err != nil {
-				continue
-			}
-			_ = meta.EachListItem(l, func(o runtime.Object) error {
-				if obj, ok := o.(client.Object); ok {
-					obs.observe(obj, time.Now())
-				}
-				return nil
-			})
-		}
-	}()
-	return nil
+// ctx ends. It returns once the first watch is established.
+func (h *chaosHarness) watch(ctx context.Context, ns string, list client.ObjectList, obs *observer) error {
+	return h.Watch(ctx, ns, list, func(obj client.Object, now time.Time) bool {
+		obs.observe(obj, now)
+		return false
+	}, chaosWatch)
 }
 
-// errTimeout is returned by waitReady when not every Certificate is Ready
-// or failed.
-var errTimeout = fmt.Errorf("timed out")
-
+// waitReady waits until every Certificate is Ready or failed; it returns
+// harness.ErrTimeout when timeout passed first.
 func (o *observer) waitReady(ctx context.Context, timeout time.Duration) error {
-	select {
-	case <-o.allReady:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(timeout):
-		return errTimeout
-	}
+	return o.allReady.Wait(ctx, timeout)
 }

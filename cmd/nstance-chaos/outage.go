@@ -24,6 +24,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/nstance-dev/nstance-issuer/internal/harness"
 )
 
 // The outage scenarios stop a part of the control plane for -outage-hold
@@ -102,7 +104,7 @@ func outageGoals(res *result) []goal {
 		return nil
 	}
 	ok := !res.RanThrough && (res.ManagerExits > 0 || res.StopToUnreadySeconds > 0)
-	return []goal{{Name: "0 managers running through the outage (exited or unready)", Pass: ok, Asserted: res.Issuer == nstance.label}}
+	return []goal{{Name: "0 managers running through the outage (exited or unready)", Pass: ok, Asserted: res.Issuer == nstance.Label}}
 }
 
 // outageDriver: every Certificate created; once a quarter of them are
@@ -110,27 +112,27 @@ func outageGoals(res *result) []goal {
 // nstance-issuer the manager runs with leader election (the product's
 // default) for the run, and a kubelet-like loop probes its /readyz and
 // restarts it with the -backoff-* delays whenever it exits.
-func (h *harness) outageDriver(sc string, iss issuerUnderTest) driver {
+func (h *chaosHarness) outageDriver(sc string, iss harness.Issuer) driver {
 	return func(ctx context.Context, obs *observer, res *result, create func(lo, hi int) error) error {
 		of := &outageFigures{Down: "kube-apiserver"}
-		stop, start := h.stack.StopAPIServer, h.stack.StartAPIServer
+		stop, start := h.Stack.StopAPIServer, h.Stack.StartAPIServer
 		if sc == etcdDown {
 			of.Down = "etcd"
-			stop, start = h.stack.StopEtcd, h.stack.StartEtcd
+			stop, start = h.Stack.StopEtcd, h.Stack.StartEtcd
 		}
 		res.outageFigures = of
 		res.Fault = of.Down + " stopped for " + h.c.outageHold.String()
 		if iss == nstance {
 			of.LeaderElect = true
-			args := append(slices.Clone(h.c.managerArgs), "--leader-elect=true")
-			if err := h.stack.RestartManager(h.stackCtx, args); err != nil {
+			args := append(slices.Clone(h.c.ManagerArgs), "--leader-elect=true")
+			if err := h.Stack.RestartManager(h.stackCtx, args); err != nil {
 				return fmt.Errorf("restarting the manager with leader election: %w", err)
 			}
 		}
-		if err := create(0, h.c.n); err != nil {
+		if err := create(0, h.c.N); err != nil {
 			return err
 		}
-		flowing := max(1, h.c.n/4)
+		flowing := max(1, h.c.N/4)
 		if pollUntil(ctx, h.c.timeout, func() bool { return obs.readyCount() >= flowing }).IsZero() {
 			return fmt.Errorf("%d Certificates did not turn Ready before the outage", flowing)
 		}
@@ -149,8 +151,8 @@ func (h *harness) outageDriver(sc string, iss issuerUnderTest) driver {
 			return err
 		}
 		// Pending once it is gone: a stopping etcd still serves a while.
-		of.PendingAtStop = h.c.n - obs.readyCount()
-		logf("%s, %s: %s stopped with %d Certificates pending", sc, iss.label, of.Down, of.PendingAtStop)
+		of.PendingAtStop = h.c.N - obs.readyCount()
+		harness.Logf("%s, %s: %s stopped with %d Certificates pending", sc, iss.Label, of.Down, of.PendingAtStop)
 		select {
 		case <-ctx.Done():
 		case <-time.After(time.Until(stoppedAt.Add(h.c.outageHold))):
@@ -160,7 +162,7 @@ func (h *harness) outageDriver(sc string, iss issuerUnderTest) driver {
 		}
 		backAt := time.Now()
 		of.OutageSeconds = backAt.Sub(stoppedAt).Seconds()
-		logf("%s, %s: %s back after %.1fs", sc, iss.label, of.Down, of.OutageSeconds)
+		harness.Logf("%s, %s: %s back after %.1fs", sc, iss.Label, of.Down, of.OutageSeconds)
 		// The kubelet goes on restarting the manager until every
 		// Certificate is Ready (or the time is up), as it would.
 		waitErr := obs.waitReady(ctx, h.c.timeout+h.c.drain)
@@ -176,19 +178,19 @@ func (h *harness) outageDriver(sc string, iss issuerUnderTest) driver {
 		}
 		if waitErr == nil {
 			of.BackToAllReadySeconds = obs.lastReady().Sub(backAt).Seconds()
-		} else if !errors.Is(waitErr, errTimeout) {
+		} else if !errors.Is(waitErr, harness.ErrTimeout) {
 			return waitErr
 		}
 		if of.LeaderElect {
 			// Back to the stack's manager for the next runs; an exited
 			// process is reaped first (its log is kept).
-			if exited, _ := h.stack.ManagerExited(); exited {
-				if err := h.stack.KillManager(); err != nil {
+			if exited, _ := h.Stack.ManagerExited(); exited {
+				if err := h.Stack.KillManager(); err != nil {
 					return err
 				}
-				return h.stack.StartManager(h.stackCtx)
+				return h.Stack.StartManager(h.stackCtx)
 			}
-			return h.stack.RestartManager(h.stackCtx, h.c.managerArgs)
+			return h.Stack.RestartManager(h.stackCtx, h.c.ManagerArgs)
 		}
 		return nil
 	}
@@ -198,7 +200,7 @@ func (h *harness) outageDriver(sc string, iss issuerUnderTest) driver {
 // a readiness probe on /readyz every probeEvery, and a restart with a
 // doubling backoff whenever the process exits.
 type kubelet struct {
-	h          *harness
+	h          *chaosHarness
 	first, max time.Duration
 
 	mu sync.Mutex
@@ -217,9 +219,9 @@ const probeEvery = 250 * time.Millisecond
 func (k *kubelet) run(ctx, startCtx context.Context) error {
 	backoff := k.first
 	for ctx.Err() == nil {
-		exited, _ := k.h.stack.ManagerExited()
+		exited, _ := k.h.Stack.ManagerExited()
 		if !exited {
-			code, err := k.h.stack.ManagerReady(ctx)
+			code, err := k.h.Stack.ManagerReady(ctx)
 			k.mu.Lock()
 			if (err != nil || code != http.StatusOK) && ctx.Err() == nil {
 				if k.unready.IsZero() {
@@ -236,7 +238,7 @@ func (k *kubelet) run(ctx, startCtx context.Context) error {
 		k.mu.Lock()
 		k.exits = append(k.exits, time.Now())
 		k.mu.Unlock()
-		if err := k.h.stack.KillManager(); err != nil {
+		if err := k.h.Stack.KillManager(); err != nil {
 			return fmt.Errorf("reaping the exited manager: %w", err)
 		}
 		select {
@@ -250,8 +252,8 @@ func (k *kubelet) run(ctx, startCtx context.Context) error {
 		// StartManager returns once the process runs its workers, which
 		// with leader election means it holds the lease; an error here
 		// is a process that exited while starting (or ctx ended).
-		if err := k.h.stack.StartManager(startCtx); err != nil {
-			if exited, _ := k.h.stack.ManagerExited(); exited {
+		if err := k.h.Stack.StartManager(startCtx); err != nil {
+			if exited, _ := k.h.Stack.ManagerExited(); exited {
 				k.mu.Lock()
 				k.failed++
 				k.mu.Unlock()
@@ -263,7 +265,7 @@ func (k *kubelet) run(ctx, startCtx context.Context) error {
 			// Still running, not yet working (StartManager gives up after
 			// 2 minutes, e.g. while it waits for a long-gone API server):
 			// it goes on being probed, as a kubelet would.
-			logf("the restarted manager is not working yet: %v", err)
+			harness.Logf("the restarted manager is not working yet: %v", err)
 		}
 	}
 	return nil

@@ -22,9 +22,10 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/nstance-dev/nstance-issuer/internal/harness"
 )
 
 // result is one run: one scenario, one issuer.
@@ -125,7 +126,7 @@ func rescore(path string) (*report, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	r.finish()
-	return &r, writeJSON(path, &r)
+	return &r, harness.WriteJSON(path, &r)
 }
 
 // finish sets every run's goals.
@@ -138,7 +139,7 @@ func (r *report) finish() {
 	for _, res := range r.Runs {
 		// Counts are asserted for nstance-issuer; the CA issuer is the
 		// control, whose counts are cert-manager's to answer for.
-		asserted := res.Issuer == nstance.label
+		asserted := res.Issuer == nstance.Label
 		res.Goals = []goal{
 			{"0 lost", res.Lost == 0, asserted},
 			{"0 Failed", res.Failed == 0, asserted},
@@ -163,8 +164,8 @@ func (r *report) finish() {
 			res.Goals = append(res.Goals, outageGoals(res)...)
 		} else if res.Scenario != "baseline" {
 			res.Goals = append(res.Goals, goal{Name: "time <= 2x baseline", Pass: res.Ratio > 0 && res.Ratio <= 2})
-			if res.Issuer == nstance.label {
-				ca := ratioOf[res.Scenario+"/"+caIss.label]
+			if res.Issuer == nstance.Label {
+				ca := ratioOf[res.Scenario+"/"+caIss.Label]
 				res.Goals = append(res.Goals, goal{Name: fmt.Sprintf("ratio <= CA issuer's (%.2fx)", ca), Pass: res.Ratio > 0 && ca > 0 && res.Ratio <= ca})
 			}
 		}
@@ -231,7 +232,7 @@ func (r *report) print(out io.Writer) {
 				counts = "counts MISS"
 			}
 		}
-		if res.Issuer != nstance.label {
+		if res.Issuer != nstance.Label {
 			counts += " (control, not asserted)"
 		}
 		fmt.Fprintf(w, "%-22s %-10s %s; %s\n", res.Scenario, res.Issuer, counts, strings.Join(verdicts, "; "))
@@ -255,15 +256,4 @@ func (r *report) print(out io.Writer) {
 		fmt.Fprintln(w, "ERROR:", e)
 	}
 	_, _ = io.WriteString(out, w.String())
-}
-
-func writeJSON(path string, v any) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
 }

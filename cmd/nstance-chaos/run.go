@@ -31,6 +31,7 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/nstance-dev/nstance-issuer/internal/harness"
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 )
 
@@ -83,11 +84,11 @@ func (r *restarter) run(ctx context.Context) error {
 type driver func(ctx context.Context, obs *observer, res *result, create func(lo, hi int) error) error
 
 // driverFor is scenario sc's driver for iss.
-func (h *harness) driverFor(sc string, iss issuerUnderTest) driver {
+func (h *chaosHarness) driverFor(sc string, iss harness.Issuer) driver {
 	switch sc {
 	case "baseline":
 		return func(_ context.Context, _ *observer, _ *result, create func(lo, hi int) error) error {
-			return create(0, h.c.n)
+			return create(0, h.c.N)
 		}
 	case "kill-signer", "restart-cert-manager":
 		return h.restartDriver(sc, iss)
@@ -104,30 +105,30 @@ func (h *harness) driverFor(sc string, iss issuerUnderTest) driver {
 
 // restartDriver kills and restarts a component while all Certificates are
 // created, until they are Ready or -timeout.
-func (h *harness) restartDriver(sc string, iss issuerUnderTest) driver {
+func (h *chaosHarness) restartDriver(sc string, iss harness.Issuer) driver {
 	return func(ctx context.Context, obs *observer, res *result, create func(lo, hi int) error) error {
 		f := &restarter{killEvery: h.c.killEvery, first: h.c.backoffFirst, max: h.c.backoffMax}
 		if sc == "kill-signer" && iss == nstance {
 			f.what = "nstance-issuer's manager (SIGKILL)"
-			f.kill = h.stack.KillManager
-			f.start = func() error { return h.stack.StartManager(h.stackCtx) }
+			f.kill = h.Stack.KillManager
+			f.start = func() error { return h.Stack.StartManager(h.stackCtx) }
 		} else {
 			// The CA issuer signs inside cert-manager's controllers.
 			f.what = "cert-manager's controllers"
-			f.kill = h.stack.StopCertManager
-			f.start = func() error { return h.stack.StartCertManager(h.stackCtx) }
+			f.kill = h.Stack.StopCertManager
+			f.start = func() error { return h.Stack.StartCertManager(h.stackCtx) }
 		}
 		res.Fault = f.what
 		fctx, stopFault := context.WithCancel(ctx)
 		faultDone := make(chan error, 1)
 		go func() { faultDone <- f.run(fctx) }()
-		createErr := create(0, h.c.n)
+		createErr := create(0, h.c.N)
 		waitErr := obs.waitReady(ctx, h.c.timeout)
 		stopFault()
 		if err := errors.Join(createErr, <-faultDone); err != nil {
 			return err
 		}
-		if waitErr != nil && !errors.Is(waitErr, errTimeout) {
+		if waitErr != nil && !errors.Is(waitErr, harness.ErrTimeout) {
 			return waitErr
 		}
 		res.Restarts = len(f.kills)
@@ -153,9 +154,9 @@ func (h *harness) restartDriver(sc string, iss issuerUnderTest) driver {
 // flight, so at N=1000 on a loaded machine it can end a run of restarts with
 // most Certificates not yet requested; a drain shorter than an undisturbed
 // run would count cert-manager's catching up as requests stuck.
-func (h *harness) drainFor(iss issuerUnderTest) time.Duration {
+func (h *chaosHarness) drainFor(iss harness.Issuer) time.Duration {
 	d := h.c.drain
-	if b := h.baseline[iss.label]; b > 0 {
+	if b := h.baseline[iss.Label]; b > 0 {
 		d = max(d, time.Duration(2*b*float64(time.Second)).Round(time.Second))
 	}
 	return d
@@ -164,36 +165,36 @@ func (h *harness) drainFor(iss issuerUnderTest) time.Duration {
 // run creates N Certificates for iss in a namespace of its own through
 // scenario sc's driver, waits until all are Ready (or -timeout, then
 // -drain without faults), keeps watching for -settle, and counts.
-func (h *harness) run(ctx context.Context, sc string, iss issuerUnderTest) (*result, error) {
+func (h *chaosHarness) run(ctx context.Context, sc string, iss harness.Issuer) (*result, error) {
 	drive := h.driverFor(sc, iss)
 	if drive == nil {
 		return nil, fmt.Errorf("no driver for scenario %s", sc)
 	}
-	ns := "chaos-" + sc + "-" + iss.label
-	if err := h.namespace(ctx, ns); err != nil {
+	ns := "chaos-" + sc + "-" + iss.Label
+	if err := h.Namespace(ctx, ns); err != nil {
 		return nil, err
 	}
 	wctx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
-	obs := newObserver(h.c.n)
+	obs := newObserver(h.c.N)
 	for _, l := range []client.ObjectList{&cmapi.CertificateList{}, &cmapi.CertificateRequestList{}} {
 		if err := h.watch(wctx, ns, l, obs); err != nil {
 			return nil, err
 		}
 	}
-	res := &result{Scenario: sc, Issuer: iss.label, Created: h.c.n}
+	res := &result{Scenario: sc, Issuer: iss.Label, Created: h.c.N}
 	began := time.Now()
 	create := func(lo, hi int) error { return h.createCertificates(ctx, ns, iss, lo, hi) }
 	if err := drive(ctx, obs, res, create); err != nil {
 		return nil, err
 	}
 	waitErr := obs.waitReady(ctx, h.c.timeout-time.Since(began))
-	if errors.Is(waitErr, errTimeout) {
+	if errors.Is(waitErr, harness.ErrTimeout) {
 		drain := h.drainFor(iss)
-		logf("%s, %s: %d of %d Ready after %s; %s more without faults", sc, iss.label, obs.readyCount(), h.c.n, h.c.timeout, drain)
+		harness.Logf("%s, %s: %d of %d Ready after %s; %s more without faults", sc, iss.Label, obs.readyCount(), h.c.N, h.c.timeout, drain)
 		waitErr = obs.waitReady(ctx, drain)
 	}
-	if waitErr != nil && !errors.Is(waitErr, errTimeout) {
+	if waitErr != nil && !errors.Is(waitErr, harness.ErrTimeout) {
 		return nil, waitErr
 	}
 	settle := h.c.settle
@@ -209,7 +210,7 @@ func (h *harness) run(ctx context.Context, sc string, iss issuerUnderTest) (*res
 		return nil, err
 	}
 	obs.mu.Lock()
-	if len(obs.ready) == h.c.n {
+	if len(obs.ready) == h.c.N {
 		var last time.Time
 		for _, t := range obs.ready {
 			if t.After(last) {
@@ -220,20 +221,20 @@ func (h *harness) run(ctx context.Context, sc string, iss issuerUnderTest) (*res
 	}
 	obs.mu.Unlock()
 	if sc == "baseline" {
-		h.baseline[iss.label] = res.Seconds
+		h.baseline[iss.Label] = res.Seconds
 	}
-	if b := h.baseline[iss.label]; b > 0 && res.Seconds > 0 {
+	if b := h.baseline[iss.Label]; b > 0 && res.Seconds > 0 {
 		res.Ratio = res.Seconds / b
 	}
-	logf("%s", res.line())
+	harness.Logf("%s", res.line())
 	return res, nil
 }
 
 // count fills res's counts from the observer, the namespace's Events and
 // the Certificates' Secrets.
-func (h *harness) count(ctx context.Context, ns string, obs *observer, res *result) error {
+func (h *chaosHarness) count(ctx context.Context, ns string, obs *observer, res *result) error {
 	var events eventsv1.EventList
-	if err := h.cl.List(ctx, &events, client.InNamespace(ns)); err != nil {
+	if err := h.Client.List(ctx, &events, client.InNamespace(ns)); err != nil {
 		return fmt.Errorf("listing Events: %w", err)
 	}
 	issuedEvents := map[string]int{}
@@ -303,7 +304,7 @@ func (h *harness) count(ctx context.Context, ns string, obs *observer, res *resu
 			res.SignedWithoutEvent++
 		}
 	}
-	for i := range h.c.n {
+	for i := range h.c.N {
 		name := fmt.Sprintf("cert-%d", i)
 		if _, ok := obs.ready[name]; !ok {
 			if !failed[name] {
@@ -312,7 +313,7 @@ func (h *harness) count(ctx context.Context, ns string, obs *observer, res *resu
 			continue
 		}
 		var s corev1.Secret
-		if err := h.cl.Get(ctx, client.ObjectKey{Namespace: ns, Name: name + "-tls"}, &s); err != nil {
+		if err := h.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name + "-tls"}, &s); err != nil {
 			res.Lost++
 			res.Examples = appendExample(res.Examples, "Ready "+name+" without its Secret: "+err.Error())
 			continue

@@ -71,6 +71,12 @@ type Options struct {
 	// --max-concurrent-reconciles=10); they follow the stack's own flags,
 	// so they override them.
 	ManagerArgs []string
+	// ManagerLogDir is the directory the ManagerBinary processes (and
+	// replicas) write their logs to, one file each; empty means
+	// os.TempDir(). A cleanly stopped process's log is removed, a killed
+	// or failed one's kept (ManagerLogs, Replicas.Logs). The directory is
+	// the caller's: Stop leaves it.
+	ManagerLogDir string
 	// LogOutput, when set, receives the output of kube-apiserver and etcd
 	// (discarded otherwise), e.g. to scan it for key material.
 	LogOutput io.Writer
@@ -170,7 +176,7 @@ func Start(ctx context.Context, o Options) (stack *Stack, err error) {
 	}
 
 	if o.ManagerBinary != "" {
-		s.proc = &managerProcess{binary: o.ManagerBinary, args: o.ManagerArgs, kubeconfig: s.Kubeconfig}
+		s.proc = &managerProcess{binary: o.ManagerBinary, args: o.ManagerArgs, kubeconfig: s.Kubeconfig, logDir: o.ManagerLogDir}
 		if err := s.proc.start(ctx); err != nil {
 			return s, err
 		}

@@ -39,6 +39,8 @@ import (
 type managerProcess struct {
 	binary, kubeconfig string
 	args               []string
+	// logDir holds the process's log files ("" is os.TempDir()).
+	logDir string
 
 	mu         sync.Mutex
 	cmd        *exec.Cmd
@@ -142,7 +144,7 @@ func (p *managerProcess) start(ctx context.Context) error {
 	o.MetricsBindAddress = fmt.Sprintf("127.0.0.1:%d", metricsPort)
 	o.HealthProbeBindAddress = fmt.Sprintf("127.0.0.1:%d", healthPort)
 	args := append(append([]string{"--kubeconfig=" + p.kubeconfig}, o.Args()...), p.args...)
-	log, err := os.CreateTemp("", "nstance-issuer-manager-*.log")
+	log, err := os.CreateTemp(p.logDir, "nstance-issuer-manager-*.log")
 	if err != nil {
 		return err
 	}

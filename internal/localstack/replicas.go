@@ -96,7 +96,7 @@ func (s *Stack) StartReplicas(ctx context.Context, k int, args []string) (*Repli
 	// Signatures are timed by the log's own timestamps: to the nanosecond.
 	args = append(append([]string{"--leader-elect=true", "--zap-log-level=debug", "--zap-time-encoding=rfc3339nano"}, s.proc.args...), args...)
 	for range k {
-		r.procs = append(r.procs, &managerProcess{binary: s.proc.binary, kubeconfig: s.Kubeconfig, args: args, standby: true})
+		r.procs = append(r.procs, &managerProcess{binary: s.proc.binary, kubeconfig: s.Kubeconfig, args: args, logDir: s.proc.logDir, standby: true})
 	}
 	for i := range k {
 		if err := r.Start(ctx, i); err != nil {

@@ -1,0 +1,138 @@
+/*
+Copyright 2026 The nstance-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// WatchOptions say how Watch goes on when the server ends a watch.
+type WatchOptions struct {
+	// Retry is the pause between attempts to watch again.
+	Retry time.Duration
+	// Log, when set, names every error event and every catch-up with a
+	// list (their times are late by the gap).
+	Log bool
+}
+
+// Watch calls observe with every object of list's kind in ns as a watch
+// sees it, with the moment it saw it, until observe returns true or ctx
+// ends. When the server ends the watch (or sends an error, e.g. APF's 429
+// under load, or the API server is away), it watches again and lists to
+// catch up. It returns once the first watch is established.
+func (e *Env) Watch(ctx context.Context, ns string, list client.ObjectList, observe func(client.Object, time.Time) bool, o WatchOptions) error {
+	w, err := e.Client.Watch(ctx, list.DeepCopyObject().(client.ObjectList), client.InNamespace(ns))
+	if err != nil {
+		return err
+	}
+	go func() {
+		for {
+			for ev := range w.ResultChan() {
+				now := time.Now()
+				if ev.Type == watch.Error {
+					if o.Log {
+						Logf("watch %s in %s: error event %v; watching again", fmt.Sprintf("%T", list), ns, ev.Object)
+					}
+					break
+				}
+				if obj, ok := ev.Object.(client.Object); ok && observe(obj, now) {
+					w.Stop()
+					return
+				}
+			}
+			w.Stop()
+			for ctx.Err() == nil {
+				if w, err = e.Client.Watch(ctx, list.DeepCopyObject().(client.ObjectList), client.InNamespace(ns)); err == nil {
+					break
+				}
+				time.Sleep(o.Retry)
+			}
+			if ctx.Err() != nil {
+				return
+			}
+			l := list.DeepCopyObject().(client.ObjectList)
+			if err := e.Client.List(ctx, l, client.InNamespace(ns)); err != nil {
+				if o.Log {
+					Logf("list %T in %s: %v", l, ns, err)
+				}
+				continue
+			}
+			if o.Log {
+				Logf("watch %T in %s ended; caught up with a list", l, ns)
+			}
+			done := false
+			_ = meta.EachListItem(l, func(item runtime.Object) error {
+				if obj, ok := item.(client.Object); ok && !done && observe(obj, time.Now()) {
+					done = true
+				}
+				return nil
+			})
+			if done {
+				w.Stop()
+				return
+			}
+		}
+	}()
+	return nil
+}
+
+// ErrTimeout is what Countdown.Wait returns when the count did not reach
+// its target in time.
+var ErrTimeout = errors.New("timed out")
+
+// Countdown is done once a count (of objects a watch saw Ready, say)
+// reaches its target.
+type Countdown struct {
+	want int
+	once sync.Once
+	done chan struct{}
+}
+
+// NewCountdown is a Countdown to want.
+func NewCountdown(want int) *Countdown { return &Countdown{want: want, done: make(chan struct{})} }
+
+// Reached records the count n and reports whether it reached the target;
+// the Countdown is done from the first time it did.
+func (c *Countdown) Reached(n int) bool {
+	if n < c.want {
+		return false
+	}
+	c.once.Do(func() { close(c.done) })
+	return true
+}
+
+// Wait waits until the Countdown is done (nil), ctx ends (its error) or
+// timeout passed (ErrTimeout).
+func (c *Countdown) Wait(ctx context.Context, timeout time.Duration) error {
+	select {
+	case <-c.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(timeout):
+		return ErrTimeout
+	}
+}
