@@ -90,7 +90,7 @@ func StartAPIServer(ctx context.Context, o APIServerOptions) (s *APIServer, err 
 		}
 		return nil, fmt.Errorf("KUBEBUILDER_ASSETS is not set: run these tests with `make test-integration`%s", hint)
 	}
-	cmCRDs, err := CertManagerCRDDir(ctx)
+	cmCRDs, err := CertManagerCRDDir(ctx, o.RepoRoot)
 	if err != nil {
 		return nil, err
 	}
@@ -143,10 +143,12 @@ func StartAPIServer(ctx context.Context, o APIServerOptions) (s *APIServer, err 
 func (s *APIServer) Stop() error { return s.Env.Stop() }
 
 // CertManagerCRDDir is the directory of cert-manager's plain CRD YAML in
-// its module (deploy/crds), for the module the current directory's go.mod
-// requires.
-func CertManagerCRDDir(ctx context.Context) (string, error) {
-	dir, err := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", "github.com/cert-manager/cert-manager").Output()
+// its module (deploy/crds), at the version the go.mod of the module in
+// repoRoot requires.
+func CertManagerCRDDir(ctx context.Context, repoRoot string) (string, error) {
+	list := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", "github.com/cert-manager/cert-manager")
+	list.Dir = repoRoot
+	dir, err := list.Output()
 	if err != nil {
 		var exit *exec.ExitError
 		if errors.As(err, &exit) {
