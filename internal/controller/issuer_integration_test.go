@@ -99,13 +99,8 @@ func TestBrokenTemplateMakesIssuerFailUntilEdited(t *testing.T) {
 }
 
 func TestRotatedCAIsUsedForTheNextRequest(t *testing.T) {
-	ns := newNamespace(t)
-	oldCA := validCA(t, "Old Root CA")
+	ns, oldCA, issuer := readyWebIssuer(t, "Old Root CA", nil)
 	newCA := validCA(t, "New Root CA")
-	createSecret(t, ns, "ca", oldCA.SecretData())
-	issuer := webIssuer(ns, "ca")
-	create(t, issuer)
-	waitIssuer(t, issuer, metav1.ConditionTrue, "")
 
 	cr := createCertificateRequest(t, ns, issuerRef("NstanceIssuer", "web"), csrPEM(t, "a", "a."+ns+".example.com"), time.Hour, nil)
 	approve(t, cr)

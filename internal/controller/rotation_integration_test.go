@@ -22,7 +22,6 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -30,7 +29,6 @@ import (
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
-	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -41,6 +39,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
+	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
 
 // rotatingIssuer is webIssuer with a generated CA, a short propagation
@@ -58,13 +57,7 @@ func rotationStatus(ctx context.Context, obj client.Object) (*v1alpha1.IssuerSta
 	if err := k8s.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
 		return nil, err
 	}
-	switch i := obj.(type) {
-	case *v1alpha1.NstanceIssuer:
-		return &i.Status, nil
-	case *v1alpha1.NstanceClusterIssuer:
-		return &i.Status, nil
-	}
-	return nil, fmt.Errorf("not an issuer: %T", obj)
+	return testutil.IssuerStatus(obj)
 }
 
 // waitGenerations waits for the phase and the roles of the generations, in
@@ -72,24 +65,7 @@ func rotationStatus(ctx context.Context, obj client.Object) (*v1alpha1.IssuerSta
 func waitGenerations(t *testing.T, obj client.Object, phase v1alpha1.CARotationPhase, roles ...v1alpha1.CAGenerationRole) []v1alpha1.CAGeneration {
 	t.Helper()
 	var gens []v1alpha1.CAGeneration
-	eventually(t, fmt.Sprintf("phase %s with generations %v", phase, roles), func(ctx context.Context) error {
-		st, err := rotationStatus(ctx, obj)
-		if err != nil {
-			return err
-		}
-		if st.Rotation == nil {
-			return errors.New("no status.rotation")
-		}
-		var have []v1alpha1.CAGenerationRole
-		for _, g := range st.Rotation.Generations {
-			have = append(have, g.Role)
-		}
-		if st.Rotation.Phase != phase || fmt.Sprint(have) != fmt.Sprint(roles) {
-			return fmt.Errorf("phase %s, generations %v", st.Rotation.Phase, have)
-		}
-		gens = st.Rotation.Generations
-		return nil
-	})
+	eventually(t, fmt.Sprintf("phase %s with generations %v", phase, roles), testutil.RotationReached(k8s, obj, &gens, phase, roles...))
 	return gens
 }
 
@@ -424,30 +400,7 @@ func waitCTBs(t *testing.T, name string, fps ...string) {
 		return
 	}
 	signer := "nstanceclusterissuers.issuer.nstance.dev/" + name
-	eventually(t, fmt.Sprintf("%d ClusterTrustBundles of %s", len(fps), signer), func(ctx context.Context) error {
-		var list certificatesv1.ClusterTrustBundleList
-		if err := k8s.List(ctx, &list); err != nil {
-			return err
-		}
-		var have []string
-		for _, b := range list.Items {
-			if b.Spec.SignerName != signer {
-				continue
-			}
-			if !strings.HasPrefix(b.Name, "nstanceclusterissuers.issuer.nstance.dev:"+name+":") {
-				return fmt.Errorf("bundle %s is not named after its signer", b.Name)
-			}
-			certs, err := testpki.ParseChain([]byte(b.Spec.TrustBundle))
-			if err != nil || len(certs) != 1 {
-				return fmt.Errorf("bundle %s: %d certificates, %w", b.Name, len(certs), err)
-			}
-			have = append(have, pki.Fingerprint(certs[0]))
-		}
-		if len(have) != len(fps) || !containsAll(have, fps...) {
-			return fmt.Errorf("bundles hold %v", have)
-		}
-		return nil
-	})
+	eventually(t, fmt.Sprintf("%d ClusterTrustBundles of %s", len(fps), signer), testutil.ClusterTrustBundlesHold(k8s, "v1", signer, fps...))
 }
 
 func mustJSON(t *testing.T, v any) string {

@@ -324,13 +324,9 @@ func TestClusterIssuerReissuesInEveryNamespace(t *testing.T) {
 // too, though the controller never writes the user's Secret: the token is
 // tied to the next CA's fingerprint in status when it is published.
 func TestRotateNowToAUserBroughtCAReissues(t *testing.T) {
-	ns := newNamespace(t)
-	cur := validCA(t, "Current Root CA")
-	createSecret(t, ns, "ca", cur.SecretData())
-	issuer := webIssuer(ns, "ca")
-	issuer.Spec.CA.Rotation = &v1alpha1.CARotation{NextSecretName: "next-ca", PropagationDelay: &metav1.Duration{}}
-	create(t, issuer)
-	waitIssuer(t, issuer, metav1.ConditionTrue, "")
+	ns, _, issuer := readyWebIssuer(t, "Current Root CA", func(i *v1alpha1.NstanceIssuer) {
+		i.Spec.CA.Rotation = &v1alpha1.CARotation{NextSecretName: "next-ca", PropagationDelay: &metav1.Duration{}}
+	})
 
 	ours := issuerRef("NstanceIssuer", "web")
 	oldCACertificate(t, ns, "old-a", ours, signWeb(t, ns).Status.Certificate)

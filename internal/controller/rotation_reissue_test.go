@@ -78,18 +78,11 @@ func TestClassifyReissueDecidesOnTheSignature(t *testing.T) {
 	t.Parallel()
 	// Generated generations share their subject (and, from testpki, their
 	// SubjectKeyId): only the signature tells them apart.
-	oldCA, err := testpki.NewValidRootCA("Same CA")
+	cas, err := testpki.NewValidRootCAs("Same CA", "Same CA", "Other CA")
 	if err != nil {
 		t.Fatal(err)
 	}
-	newCA, err := testpki.NewValidRootCA("Same CA")
-	if err != nil {
-		t.Fatal(err)
-	}
-	otherCA, err := testpki.NewValidRootCA("Other CA")
-	if err != nil {
-		t.Fatal(err)
-	}
+	oldCA, newCA, otherCA := cas[0], cas[1], cas[2]
 	oldLeaf, newLeaf, otherLeaf := signedLeaf(t, oldCA), signedLeaf(t, newCA), signedLeaf(t, otherCA)
 	switchAt := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	before := switchAt.Add(-24 * time.Hour)

@@ -88,19 +88,12 @@ func TestMaxLeafLifetime(t *testing.T) {
 // CA that is invalid.
 func TestLiveRoots(t *testing.T) {
 	t.Parallel()
-	root, err := testpki.NewValidRootCA("Live Root")
+	cas, err := testpki.NewValidRootCAs("Live Root", "Next Root", "Old Root")
 	if err != nil {
 		t.Fatal(err)
 	}
+	root, next, old := cas[0], cas[1], cas[2]
 	inter, err := testpki.NewIntermediateCA(root, "Live Intermediate")
-	if err != nil {
-		t.Fatal(err)
-	}
-	next, err := testpki.NewValidRootCA("Next Root")
-	if err != nil {
-		t.Fatal(err)
-	}
-	old, err := testpki.NewValidRootCA("Old Root")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,14 +122,11 @@ func TestLiveRoots(t *testing.T) {
 // and a template without ttl counts as the CA's whole lifetime.
 func TestLeafLifetimeHighWater(t *testing.T) {
 	t.Parallel()
-	ca, err := testpki.NewValidRootCA("High Water Root")
+	cas, err := testpki.NewValidRootCAs("High Water Root", "Other Root")
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := testpki.NewValidRootCA("Other Root")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca, other := cas[0], cas[1]
 	caLifetime := ca.Cert.NotAfter.Sub(ca.Cert.NotBefore)
 	recorded := func(fp string, d time.Duration) *v1alpha1.RotationStatus {
 		return &v1alpha1.RotationStatus{Generations: []v1alpha1.CAGeneration{{

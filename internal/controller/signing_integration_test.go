@@ -36,6 +36,7 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
+	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
 
@@ -71,13 +72,25 @@ func webIssuer(ns, secretName string) *v1alpha1.NstanceIssuer {
 // root named cn) and a Ready webIssuer "web" using it.
 func namespaceWithWebIssuer(t *testing.T, cn string) string {
 	t.Helper()
+	ns, _, _ := readyWebIssuer(t, cn, nil)
+	return ns
+}
+
+// readyWebIssuer makes a namespace with a CA Secret "ca" (a new root named
+// cn) and a webIssuer "web" using it, changed by mutate (when not nil)
+// before it is created, and waits until the issuer is Ready.
+func readyWebIssuer(t *testing.T, cn string, mutate func(*v1alpha1.NstanceIssuer)) (string, *testpki.CA, *v1alpha1.NstanceIssuer) {
+	t.Helper()
 	ns := newNamespace(t)
 	ca := validCA(t, cn)
 	createSecret(t, ns, "ca", ca.SecretData())
 	issuer := webIssuer(ns, "ca")
+	if mutate != nil {
+		mutate(issuer)
+	}
 	create(t, issuer)
 	waitIssuer(t, issuer, metav1.ConditionTrue, "")
-	return ns
+	return ns, ca, issuer
 }
 
 func create(t *testing.T, obj client.Object) {
@@ -156,17 +169,12 @@ func TestApprovedRequestIsSignedPerTemplate(t *testing.T) {
 }
 
 func TestDefaultTemplateAndPassThrough(t *testing.T) {
-	ns := newNamespace(t)
-	ca := validCA(t, "Default Root CA")
-	createSecret(t, ns, "ca", ca.SecretData())
-	withDefault := webIssuer(ns, "ca")
-	create(t, withDefault)
+	ns, ca, _ := readyWebIssuer(t, "Default Root CA", nil)
 	passThrough := &v1alpha1.NstanceIssuer{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "plain"},
 		Spec:       v1alpha1.IssuerSpec{CA: v1alpha1.CASpec{SecretName: "ca"}, AllowPassThrough: true},
 	}
 	create(t, passThrough)
-	waitIssuer(t, withDefault, metav1.ConditionTrue, "")
 	waitIssuer(t, passThrough, metav1.ConditionTrue, "")
 
 	cr := createCertificateRequest(t, ns, issuerRef("NstanceIssuer", "web"), csrPEM(t, "x", "a."+ns+".example.com"), time.Hour, nil)

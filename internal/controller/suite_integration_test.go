@@ -25,15 +25,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
-	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -41,14 +38,13 @@ import (
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/app"
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
+	"github.com/nstance-dev/nstance-issuer/internal/testutil/integration"
 )
 
 // clusterResourceNamespace is where NstanceClusterIssuers read Secrets in
@@ -71,88 +67,35 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		fmt.Fprintln(os.Stderr, "KUBEBUILDER_ASSETS is not set: run these tests with `make test-integration`")
-		return 1
-	}
-	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(true), zap.Level(zapLevel())))
-	cmDir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/cert-manager/cert-manager").Output()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "cannot locate cert-manager's module for its CRDs:", err)
-		return 1
-	}
-	env := &envtest.Environment{
-		CRDDirectoryPaths: []string{
-			filepath.Join("..", "..", "config", "crd", "bases"),
-			filepath.Join(strings.TrimSpace(string(cmDir)), "deploy", "crds"),
+	ctrl.SetLogger(testutil.ControllerLogger())
+	return integration.Run(m, integration.Options{
+		APIServer: testutil.APIServerOptions{
+			RepoRoot:   filepath.Join("..", ".."),
+			Namespaces: []string{clusterResourceNamespace},
+			// As in clusters: PodCertificateRequests are admitted only from
+			// the kubelet of the pod's node (podcertificate_integration_test.go).
+			NodeRestriction: true,
 		},
-		ErrorIfCRDPathMissing: true,
-	}
-	// As in clusters: PodCertificateRequests are admitted only from the
-	// kubelet of the pod's node (podcertificate_integration_test.go).
-	env.ControlPlane.GetAPIServer().Configure().Append("enable-admission-plugins", "NodeRestriction")
-	// Stop also after a failed Start: envtest may have started the API
-	// server and etcd before failing (e.g. on a CRD the server rejects).
-	defer func() { _ = env.Stop() }()
-	cfg, err := env.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "cannot start the API server:", err)
-		return 1
-	}
-	restConfig = cfg
-
-	scheme, err := app.NewScheme()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	if k8s, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	clientset = kubernetes.NewForConfigOrDie(cfg)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if err := k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: clusterResourceNamespace}}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-
-	manager, err = app.New(ctx, cfg, app.Options{
-		Controller: controller.Options{
-			ClusterResourceNamespace:  clusterResourceNamespace,
-			SetCAOnCertificateRequest: true,
-			MaxConcurrentReconciles:   2,
-			MaxRetryDuration:          time.Hour,
-			// Two re-issues per hour after a rotate-now: within a test only
-			// the first batch runs unless the test moves lastBatchAt back
-			// (rotation_reissue_integration_test.go), so counts are exact.
-			ReissueBatchSize: 2,
-			ReissueInterval:  time.Hour,
+		Manager: &app.Options{
+			Controller: controller.Options{
+				ClusterResourceNamespace:  clusterResourceNamespace,
+				SetCAOnCertificateRequest: true,
+				MaxConcurrentReconciles:   2,
+				MaxRetryDuration:          time.Hour,
+				// Two re-issues per hour after a rotate-now: within a test
+				// only the first batch runs unless the test moves
+				// lastBatchAt back (rotation_reissue_integration_test.go),
+				// so counts are exact.
+				ReissueBatchSize: 2,
+				ReissueInterval:  time.Hour,
+			},
+			MetricsBindAddress:     "0",
+			HealthProbeBindAddress: "0",
 		},
-		MetricsBindAddress:     "0",
-		HealthProbeBindAddress: "0",
+		Ready: func(api *testutil.APIServer, mgr ctrl.Manager) {
+			restConfig, k8s, clientset, manager = api.Config, api.Client, api.Clientset, mgr
+		},
 	})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "cannot set up the manager:", err)
-		return 1
-	}
-	done := make(chan error, 1)
-	go func() { done <- manager.Start(ctx) }()
-	code := m.Run()
-	cancel()
-	if err := <-done; err != nil {
-		fmt.Fprintln(os.Stderr, "manager:", err)
-		return 1
-	}
-	return code
-}
-
-func zapLevel() zapcore.Level {
-	if os.Getenv("TEST_VERBOSE") != "" {
-		return -2 // TEST_VERBOSE=1 shows the controllers' V(2) logs
-	}
-	return zapcore.DPanicLevel // quiet: the tests assert on what users see
 }
 
 // ---- objects ---------------------------------------------------------------

@@ -55,7 +55,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
 
 const fieldManager = "nstance-installtest"
@@ -92,25 +93,15 @@ func run(m *testing.M) int {
 	if kustomizeBin, err = exec.LookPath(envOr("KUSTOMIZE", "kustomize")); err != nil {
 		return fail("kustomize not found (make test-install builds it into bin/): %v", err)
 	}
-	cmDir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/cert-manager/cert-manager").Output()
+	api, err := testutil.StartAPIServer(context.Background(), testutil.APIServerOptions{
+		RepoRoot:      filepath.Join(configDir, ".."),
+		ExtraCRDPaths: []string{filepath.Join("testdata", "crds")},
+	})
 	if err != nil {
-		return fail("cannot locate cert-manager's module for its CRDs: %v", err)
-	}
-	env := &envtest.Environment{
-		CRDDirectoryPaths: []string{
-			filepath.Join(configDir, "crd", "bases"),
-			filepath.Join(strings.TrimSpace(string(cmDir)), "deploy", "crds"),
-			filepath.Join("testdata", "crds"),
-		},
-		ErrorIfCRDPathMissing: true,
-	}
-	defer func() { _ = env.Stop() }()
-	if restCfg, err = env.Start(); err != nil {
-		return fail("cannot start the API server: %v", err)
-	}
-	if clientset, err = kubernetes.NewForConfig(restCfg); err != nil {
 		return fail("%v", err)
 	}
+	defer func() { _ = api.Stop() }()
+	restCfg, clientset = api.Config, api.Clientset
 	v, err := clientset.Discovery().ServerVersion()
 	if err != nil {
 		return fail("%v", err)
@@ -124,7 +115,7 @@ func run(m *testing.M) int {
 	defer func() { _ = os.RemoveAll(tmp) }()
 	helmHome = tmp
 	kubeconfig = filepath.Join(tmp, "kubeconfig")
-	if err := os.WriteFile(kubeconfig, env.KubeConfig, 0o600); err != nil {
+	if err := os.WriteFile(kubeconfig, api.Env.KubeConfig, 0o600); err != nil {
 		return fail("%v", err)
 	}
 	return m.Run()

@@ -20,14 +20,10 @@ package podcertbeta_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"testing"
 	"time"
 
-	certificatesv1beta1 "k8s.io/api/certificates/v1beta1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/discovery"
@@ -35,8 +31,6 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
-	"github.com/nstance-dev/nstance-issuer/internal/pki"
-	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
 
@@ -111,26 +105,7 @@ func patchAnnotation(ctx context.Context, obj client.Object, key, value string) 
 func waitClusterGenerations(t *testing.T, issuer *v1alpha1.NstanceClusterIssuer, phase v1alpha1.CARotationPhase, roles ...v1alpha1.CAGenerationRole) []v1alpha1.CAGeneration {
 	t.Helper()
 	var gens []v1alpha1.CAGeneration
-	err := testutil.Eventually(t.Context(), fmt.Sprintf("phase %s with generations %v", phase, roles), func(ctx context.Context) error {
-		var cur v1alpha1.NstanceClusterIssuer
-		if err := k8s.Get(ctx, client.ObjectKeyFromObject(issuer), &cur); err != nil {
-			return err
-		}
-		st := cur.Status.Rotation
-		if st == nil {
-			return errors.New("no status.rotation")
-		}
-		var have []v1alpha1.CAGenerationRole
-		for _, g := range st.Generations {
-			have = append(have, g.Role)
-		}
-		if st.Phase != phase || !slices.Equal(have, roles) {
-			return fmt.Errorf("phase %s, generations %v", st.Phase, have)
-		}
-		gens = st.Generations
-		return nil
-	})
-	if err != nil {
+	if err := testutil.Eventually(t.Context(), fmt.Sprintf("phase %s with generations %v", phase, roles), testutil.RotationReached(k8s, issuer, &gens, phase, roles...)); err != nil {
 		t.Fatal(err)
 	}
 	return gens
@@ -142,33 +117,7 @@ func waitClusterGenerations(t *testing.T, issuer *v1alpha1.NstanceClusterIssuer,
 func waitBetaCTBs(t *testing.T, name string, fps ...string) {
 	t.Helper()
 	signer := "nstanceclusterissuers.issuer.nstance.dev/" + name
-	err := testutil.Eventually(t.Context(), fmt.Sprintf("%d v1beta1 ClusterTrustBundles of %s", len(fps), signer), func(ctx context.Context) error {
-		var list certificatesv1beta1.ClusterTrustBundleList
-		if err := k8s.List(ctx, &list); err != nil {
-			return err
-		}
-		var have []string
-		for _, b := range list.Items {
-			if b.Spec.SignerName != signer {
-				continue
-			}
-			if !strings.HasPrefix(b.Name, "nstanceclusterissuers.issuer.nstance.dev:"+name+":") {
-				return testutil.Stop(fmt.Errorf("bundle %s is not named after its signer", b.Name))
-			}
-			certs, err := testpki.ParseChain([]byte(b.Spec.TrustBundle))
-			if err != nil || len(certs) != 1 {
-				return fmt.Errorf("bundle %s: %d certificates, %w", b.Name, len(certs), err)
-			}
-			have = append(have, pki.Fingerprint(certs[0]))
-		}
-		slices.Sort(have)
-		want := slices.Sorted(slices.Values(fps))
-		if !slices.Equal(have, want) {
-			return fmt.Errorf("bundles hold %v, want %v", have, want)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := testutil.Eventually(t.Context(), fmt.Sprintf("%d v1beta1 ClusterTrustBundles of %s", len(fps), signer), testutil.ClusterTrustBundlesHold(k8s, "v1beta1", signer, fps...)); err != nil {
 		t.Fatal(err)
 	}
 }

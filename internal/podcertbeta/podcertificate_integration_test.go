@@ -24,9 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -34,14 +32,15 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/app"
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
+	"github.com/nstance-dev/nstance-issuer/internal/testutil/integration"
 )
 
 const clusterResourceNamespace = "nstance-system"
@@ -57,67 +56,21 @@ var (
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) int {
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		fmt.Fprintln(os.Stderr, "KUBEBUILDER_ASSETS is not set: run these tests with `make test-integration` (1.36 assets)")
-		return 1
-	}
-	cmDir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/cert-manager/cert-manager").Output()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "cannot locate cert-manager's module for its CRDs:", err)
-		return 1
-	}
-	env := &envtest.Environment{
-		CRDDirectoryPaths: []string{
-			filepath.Join("..", "..", "config", "crd", "bases"),
-			filepath.Join(strings.TrimSpace(string(cmDir)), "deploy", "crds"),
+	return integration.Run(m, integration.Options{
+		APIServer: testutil.APIServerOptions{
+			RepoRoot:            filepath.Join("..", ".."),
+			Namespaces:          []string{clusterResourceNamespace},
+			NodeRestriction:     true,
+			CertificatesV1beta1: true,
 		},
-		ErrorIfCRDPathMissing: true,
-	}
-	args := env.ControlPlane.GetAPIServer().Configure()
-	args.Append("feature-gates", "PodCertificateRequest=true,ClusterTrustBundle=true,ClusterTrustBundleProjection=true")
-	args.Append("runtime-config", "certificates.k8s.io/v1beta1=true")
-	args.Append("enable-admission-plugins", "NodeRestriction")
-	defer func() { _ = env.Stop() }()
-	cfg, err := env.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "cannot start the API server:", err)
-		return 1
-	}
-	restConfig = cfg
-	scheme, err := app.NewScheme()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	if k8s, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	if err := k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: clusterResourceNamespace}}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	mgr, err := app.New(ctx, cfg, app.Options{
-		Controller: controller.Options{
-			ClusterResourceNamespace: clusterResourceNamespace, MaxConcurrentReconciles: 2, MaxRetryDuration: time.Hour,
+		Manager: &app.Options{
+			Controller: controller.Options{
+				ClusterResourceNamespace: clusterResourceNamespace, MaxConcurrentReconciles: 2, MaxRetryDuration: time.Hour,
+			},
+			MetricsBindAddress: "0", HealthProbeBindAddress: "0",
 		},
-		MetricsBindAddress: "0", HealthProbeBindAddress: "0",
+		Ready: func(api *testutil.APIServer, _ ctrl.Manager) { restConfig, k8s = api.Config, api.Client },
 	})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "cannot set up the manager:", err)
-		return 1
-	}
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	code := m.Run()
-	cancel()
-	if err := <-done; err != nil {
-		fmt.Fprintln(os.Stderr, "manager:", err)
-		return 1
-	}
-	return code
 }
 
 func TestPodCertificateIsIssuedAtV1beta1(t *testing.T) {

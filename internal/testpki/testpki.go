@@ -51,6 +51,20 @@ func NewValidRootCA(cn string) (*CA, error) {
 	return NewRootCA(cn, time.Now().Add(-time.Hour), time.Now().Add(365*24*time.Hour))
 }
 
+// NewValidRootCAs returns one valid root (NewValidRootCA) for each common
+// name, in order: the several unrelated CAs a test compares.
+func NewValidRootCAs(cns ...string) ([]*CA, error) {
+	cas := make([]*CA, len(cns))
+	for i, cn := range cns {
+		ca, err := NewValidRootCA(cn)
+		if err != nil {
+			return nil, err
+		}
+		cas[i] = ca
+	}
+	return cas, nil
+}
+
 // NewIntermediateCA returns a CA signed by parent, with a SEC1 key as
 // `openssl ecparam -genkey` writes it.
 func NewIntermediateCA(parent *CA, cn string) (*CA, error) {

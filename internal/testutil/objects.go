@@ -35,7 +35,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
-	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 )
 
@@ -69,15 +68,11 @@ func IssuerReadyIs(c client.Client, obj client.Object, status metav1.ConditionSt
 // IssuerCondition returns the Ready condition of an NstanceIssuer or
 // NstanceClusterIssuer, or nil when it has none.
 func IssuerCondition(obj client.Object) (*metav1.Condition, error) {
-	var conds []metav1.Condition
-	switch i := obj.(type) {
-	case *v1alpha1.NstanceIssuer:
-		conds = i.Status.Conditions
-	case *v1alpha1.NstanceClusterIssuer:
-		conds = i.Status.Conditions
-	default:
-		return nil, fmt.Errorf("%T is not an issuer of ours", obj)
+	st, err := IssuerStatus(obj)
+	if err != nil {
+		return nil, err
 	}
+	conds := st.Conditions
 	for i := range conds {
 		if conds[i].Type == "Ready" {
 			return &conds[i], nil

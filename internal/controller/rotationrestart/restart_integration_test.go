@@ -342,27 +342,12 @@ func fingerprints(gens []v1alpha1.CAGeneration) []string {
 func (h *harness) waitGenerations(t *testing.T, issuer *v1alpha1.NstanceIssuer, phase v1alpha1.CARotationPhase, roles ...v1alpha1.CAGenerationRole) []v1alpha1.CAGeneration {
 	t.Helper()
 	var gens []v1alpha1.CAGeneration
+	reached := testutil.RotationReached(k8s, issuer.DeepCopy(), &gens, phase, roles...)
 	eventually(t, fmt.Sprintf("phase %s with generations %v", phase, roles), func(ctx context.Context) error {
 		if err := h.recover(ctx, issuer); err != nil {
 			return err
 		}
-		var cur v1alpha1.NstanceIssuer
-		if err := k8s.Get(ctx, client.ObjectKeyFromObject(issuer), &cur); err != nil {
-			return err
-		}
-		st := cur.Status.Rotation
-		if st == nil {
-			return errors.New("no status.rotation")
-		}
-		var have []v1alpha1.CAGenerationRole
-		for _, g := range st.Generations {
-			have = append(have, g.Role)
-		}
-		if st.Phase != phase || !slices.Equal(have, roles) {
-			return fmt.Errorf("phase %s, generations %v", st.Phase, have)
-		}
-		gens = st.Generations
-		return nil
+		return reached(ctx)
 	})
 	return gens
 }

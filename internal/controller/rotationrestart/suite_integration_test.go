@@ -27,7 +27,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -37,7 +36,6 @@ import (
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
-	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -49,8 +47,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
@@ -58,6 +54,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
+	"github.com/nstance-dev/nstance-issuer/internal/testutil/integration"
 )
 
 const clusterResourceNamespace = "nstance-system"
@@ -73,49 +70,16 @@ var (
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) int {
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		fmt.Fprintln(os.Stderr, "KUBEBUILDER_ASSETS is not set: run these tests with `make test-integration`")
-		return 1
-	}
-	level := zapcore.DPanicLevel // quiet: the tests assert on what users see
-	if os.Getenv("TEST_VERBOSE") != "" {
-		level = -2 // TEST_VERBOSE=1 shows the controllers' V(2) logs
-	}
-	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(true), zap.Level(level)))
-	cmDir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/cert-manager/cert-manager").Output()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "cannot locate cert-manager's module for its CRDs:", err)
-		return 1
-	}
-	env := &envtest.Environment{
-		CRDDirectoryPaths: []string{
-			filepath.Join("..", "..", "..", "config", "crd", "bases"),
-			filepath.Join(strings.TrimSpace(string(cmDir)), "deploy", "crds"),
+	ctrl.SetLogger(testutil.ControllerLogger())
+	return integration.Run(m, integration.Options{
+		APIServer: testutil.APIServerOptions{
+			RepoRoot:   filepath.Join("..", "..", ".."),
+			Namespaces: []string{clusterResourceNamespace},
 		},
-		ErrorIfCRDPathMissing: true,
-	}
-	defer func() { _ = env.Stop() }()
-	cfg, err := env.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "cannot start the API server:", err)
-		return 1
-	}
-	restConfig = cfg
-	scheme, err := app.NewScheme()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	if k8s, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	clientset = kubernetes.NewForConfigOrDie(cfg)
-	if err := k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: clusterResourceNamespace}}); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	return m.Run()
+		Ready: func(api *testutil.APIServer, _ ctrl.Manager) {
+			restConfig, k8s, clientset = api.Config, api.Client, api.Clientset
+		},
+	})
 }
 
 // ---- a manager that can crash right after a write ---------------------------
@@ -332,14 +296,13 @@ func (h *harness) start() {
 		cancel()
 		h.t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
+	stopMgr := testutil.RunInBackground(ctx, mgr)
 	var once sync.Once
 	h.mu.Lock()
 	h.stop = func() {
 		once.Do(func() {
 			cancel()
-			if err := <-done; err != nil && !errors.Is(err, errCrashed) {
+			if err := stopMgr(); err != nil && !errors.Is(err, errCrashed) {
 				h.t.Logf("manager %d stopped: %v", gen, err)
 			}
 		})
