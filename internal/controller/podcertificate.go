@@ -66,7 +66,10 @@ const (
 // PodCertificateReconciler signs Kubernetes PodCertificateRequests whose
 // signer is an NstanceClusterIssuer, through the same templates and policy
 // as every other request. There is no approval step: the API server has
-// checked the pod's identity and the key's proof of possession. The status
+// checked the key's proof of possession, and the pod's identity when a
+// kubelet made the request (NodeRestriction); the controller checks that
+// identity against the live Pod, ServiceAccount and Node itself, since any
+// principal allowed to create requests could have made it. The status
 // is written once: Issued with the chain, or Denied or Failed with a reason.
 // A request whose issuer is missing, not Ready or cannot sign waits (an
 // Event says why) and is retried when the issuer changes.
@@ -77,11 +80,16 @@ type PodCertificateReconciler struct {
 	Signer *Signer
 	// API is the served version of the PodCertificateRequest API.
 	API podCertAPI
+	// Reader reads the Pod, ServiceAccount and Node a request names from
+	// the API server itself (the manager's API reader): no cache, so no
+	// watch of every Pod, and no request that outruns its Pod.
+	Reader client.Reader
 }
 
 // +kubebuilder:rbac:groups=certificates.k8s.io,resources=podcertificaterequests,verbs=get;list;watch
 // +kubebuilder:rbac:groups=certificates.k8s.io,resources=podcertificaterequests/status,verbs=patch
 // +kubebuilder:rbac:groups=certificates.k8s.io,resources=signers,verbs=sign,resourceNames=nstanceclusterissuers.issuer.nstance.dev/*
+// +kubebuilder:rbac:groups="",resources=pods;serviceaccounts;nodes,verbs=get
 
 // Reconcile signs, denies or fails one PodCertificateRequest.
 func (r *PodCertificateReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -127,6 +135,14 @@ func (r *PodCertificateReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	if pcr.hasPKIXPublicKey || len(pcr.stubPKCS10Request) == 0 {
 		return r.finish(ctx, obj, issuer, podCertFailed, "StubPKCS10RequestRequired",
 			"the request carries no spec.stubPKCS10Request (only the deprecated pkixPublicKey); nstance-issuer needs the stub CSR that kubelets of Kubernetes 1.35 and later send")
+	}
+	if refusal, err := checkPodIdentity(ctx, r.Reader, obj.GetNamespace(), pcr); err != nil {
+		if errors.Is(err, errIdentityUnreadable) {
+			return r.pending(ctx, obj, issuer, fmt.Sprintf("%v; grant the controller get on pods, serviceaccounts and nodes (the shipped ClusterRole does); the request waits", err))
+		}
+		return ctrl.Result{}, fmt.Errorf("cannot check the pod identity of PodCertificateRequest %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
+	} else if refusal != nil {
+		return r.finish(ctx, obj, issuer, podCertDenied, refusal.Reason, refusal.Message)
 	}
 	policy, err := pki.SelectPodPolicy(v.spec, pcr.unverifiedUserAnnotations, v.String())
 	if err != nil {
@@ -364,5 +380,5 @@ func setupPodCertificates(ctx context.Context, mgr ctrl.Manager, s *Signer, work
 		return nil
 	}
 	logger.Info("signing PodCertificateRequests", "version", "certificates.k8s.io/"+api.version)
-	return (&PodCertificateReconciler{Client: mgr.GetClient(), Signer: s, API: api}).SetupWithManager(mgr, workers)
+	return (&PodCertificateReconciler{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Signer: s, API: api}).SetupWithManager(mgr, workers)
 }
