@@ -50,6 +50,11 @@ import (
 // PodCertificateRequests alike.
 const ClusterIssuerSignerPrefix = "nstanceclusterissuers.issuer.nstance.dev/"
 
+// ReasonNamespacedIssuerNotSupported is the reason of the Event on a request
+// (a Kubernetes CSR or a PodCertificateRequest) whose signer names an
+// NstanceIssuer.
+const ReasonNamespacedIssuerNotSupported = "NamespacedIssuerNotSupported"
+
 // Condition types and reasons of a PodCertificateRequest (the API's).
 const (
 	podCertIssued = "Issued"
@@ -72,7 +77,9 @@ const (
 // principal allowed to create requests could have made it. The status
 // is written once: Issued with the chain, or Denied or Failed with a reason.
 // A request whose issuer is missing, not Ready or cannot sign waits (an
-// Event says why) and is retried when the issuer changes.
+// Event says why) and is retried when the issuer changes. A request for a
+// namespaced issuer's signer name gets an Event and no status (see
+// unanswered).
 type PodCertificateReconciler struct {
 	client.Client
 	// Signer holds the parsed CAs, the clock, the randomness and the
@@ -103,8 +110,9 @@ func (r *PodCertificateReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	}
 	s := r.Signer
 	if name, ok := strings.CutPrefix(pcr.signerName, namespacedSignerPrefix); ok {
-		return r.finish(ctx, obj, nil, podCertDenied, "NamespacedIssuerNotSupported",
-			fmt.Sprintf("signer %q names an NstanceIssuer (%s), which is namespaced; pod certificates are signed by NstanceClusterIssuers: use signerName %s<name>", pcr.signerName, name, ClusterIssuerSignerPrefix))
+		return r.unanswered(ctx, obj, fmt.Sprintf("signer %q names an NstanceIssuer (%s), which is namespaced; pod certificates are signed by NstanceClusterIssuers: use signerName %s<name>. "+
+			"This request stays unanswered (nstance-issuer may not sign for namespaced signer names, so it cannot write a Denied status) until the API server removes it",
+			pcr.signerName, name, ClusterIssuerSignerPrefix))
 	}
 	name, ok := strings.CutPrefix(pcr.signerName, ClusterIssuerSignerPrefix)
 	if !ok {
@@ -256,6 +264,21 @@ func (r *PodCertificateReconciler) finish(ctx context.Context, obj, issuer clien
 	}
 	r.Signer.Recorder.Eventf(obj, issuer, corev1.EventTypeWarning, eventReason, eventActionSign, "%s: %s", reason, msg)
 	log.FromContext(ctx).V(1).Info("pod certificate refused", "condition", condType, "reason", reason)
+	return ctrl.Result{}, nil
+}
+
+// unanswered records why a request is left without a status and does not
+// look at it again. The API server lets only a principal that may `sign`
+// for a request's signer name write any of its status, Denied included
+// (k8s.io/kubernetes pkg/registry/certificates/podcertificaterequest), and
+// the shipped RBAC grants `sign` on NstanceClusterIssuer signer names
+// only, so that the API server itself refuses a certificate for a
+// namespaced signer name should the controller ever try. The kubelet waits
+// for such a request until the API server's cleaner deletes it (15
+// minutes) and then asks again: one Event per request, no retry loop.
+func (r *PodCertificateReconciler) unanswered(ctx context.Context, obj client.Object, msg string) (ctrl.Result, error) {
+	r.Signer.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, ReasonNamespacedIssuerNotSupported, eventActionSign, "%s", msg)
+	log.FromContext(ctx).V(1).Info("pod certificate left unanswered", "reason", ReasonNamespacedIssuerNotSupported)
 	return ctrl.Result{}, nil
 }
 
