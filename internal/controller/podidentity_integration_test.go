@@ -63,7 +63,9 @@ func newIdentityFixture(t *testing.T, issuer string) identityFixture {
 	t.Helper()
 	ctx := t.Context()
 	ns := newNamespace(t)
-	f := identityFixture{ns: ns, signer: podIssuer(t, issuer, validCA(t, "Pod Identity Root CA"), "pods", podsTemplate(ns))}
+	tmpl := podsTemplate(ns)
+	tmpl.Name = "identity"
+	f := identityFixture{ns: ns, signer: podIssuer(t, issuer, validCA(t, "Pod Identity Root CA"), tmpl.Name, tmpl)}
 	kl := testKubelet(t)
 	f.node = kl.Node
 	vol := testutil.PodCertificateVolume{SignerName: f.signer, KeyType: "ECDSAP256"}
