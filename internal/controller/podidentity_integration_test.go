@@ -19,6 +19,7 @@ limitations under the License.
 package controller_test
 
 import (
+	"context"
 	"testing"
 
 	certificatesv1 "k8s.io/api/certificates/v1"
@@ -80,7 +81,7 @@ func newIdentityFixture(t *testing.T, issuer string) identityFixture {
 	if err := k8s.Create(ctx, f.node2); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = k8s.Delete(ctx, f.node2) })
+	t.Cleanup(func() { _ = k8s.Delete(context.Background(), f.node2) }) // t.Context() is done by then
 	return f
 }
 
