@@ -50,6 +50,11 @@ import (
 // PodCertificateRequests alike.
 const ClusterIssuerSignerPrefix = "nstanceclusterissuers.issuer.nstance.dev/"
 
+// ReasonNamespacedIssuerNotSupported is the reason of the Event on a request
+// (a Kubernetes CSR or a PodCertificateRequest) whose signer names an
+// NstanceIssuer.
+const ReasonNamespacedIssuerNotSupported = "NamespacedIssuerNotSupported"
+
 // Condition types and reasons of a PodCertificateRequest (the API's).
 const (
 	podCertIssued = "Issued"
@@ -66,10 +71,15 @@ const (
 // PodCertificateReconciler signs Kubernetes PodCertificateRequests whose
 // signer is an NstanceClusterIssuer, through the same templates and policy
 // as every other request. There is no approval step: the API server has
-// checked the pod's identity and the key's proof of possession. The status
+// checked the key's proof of possession, and the pod's identity when a
+// kubelet made the request (NodeRestriction); the controller checks that
+// identity against the live Pod, ServiceAccount and Node itself, since any
+// principal allowed to create requests could have made it. The status
 // is written once: Issued with the chain, or Denied or Failed with a reason.
 // A request whose issuer is missing, not Ready or cannot sign waits (an
-// Event says why) and is retried when the issuer changes.
+// Event says why) and is retried when the issuer changes. A request for a
+// namespaced issuer's signer name gets an Event and no status (see
+// unanswered).
 type PodCertificateReconciler struct {
 	client.Client
 	// Signer holds the parsed CAs, the clock, the randomness and the
@@ -77,11 +87,16 @@ type PodCertificateReconciler struct {
 	Signer *Signer
 	// API is the served version of the PodCertificateRequest API.
 	API podCertAPI
+	// Reader reads the Pod, ServiceAccount and Node a request names from
+	// the API server itself (the manager's API reader): no cache, so no
+	// watch of every Pod, and no request that outruns its Pod.
+	Reader client.Reader
 }
 
 // +kubebuilder:rbac:groups=certificates.k8s.io,resources=podcertificaterequests,verbs=get;list;watch
 // +kubebuilder:rbac:groups=certificates.k8s.io,resources=podcertificaterequests/status,verbs=patch
 // +kubebuilder:rbac:groups=certificates.k8s.io,resources=signers,verbs=sign,resourceNames=nstanceclusterissuers.issuer.nstance.dev/*
+// +kubebuilder:rbac:groups="",resources=pods;serviceaccounts;nodes,verbs=get
 
 // Reconcile signs, denies or fails one PodCertificateRequest.
 func (r *PodCertificateReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -95,8 +110,9 @@ func (r *PodCertificateReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	}
 	s := r.Signer
 	if name, ok := strings.CutPrefix(pcr.signerName, namespacedSignerPrefix); ok {
-		return r.finish(ctx, obj, nil, podCertDenied, "NamespacedIssuerNotSupported",
-			fmt.Sprintf("signer %q names an NstanceIssuer (%s), which is namespaced; pod certificates are signed by NstanceClusterIssuers: use signerName %s<name>", pcr.signerName, name, ClusterIssuerSignerPrefix))
+		return r.unanswered(ctx, obj, fmt.Sprintf("signer %q names an NstanceIssuer (%s), which is namespaced; pod certificates are signed by NstanceClusterIssuers: use signerName %s<name>. "+
+			"This request stays unanswered (nstance-issuer may not sign for namespaced signer names, so it cannot write a Denied status) until the API server removes it",
+			pcr.signerName, name, ClusterIssuerSignerPrefix))
 	}
 	name, ok := strings.CutPrefix(pcr.signerName, ClusterIssuerSignerPrefix)
 	if !ok {
@@ -127,6 +143,14 @@ func (r *PodCertificateReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	if pcr.hasPKIXPublicKey || len(pcr.stubPKCS10Request) == 0 {
 		return r.finish(ctx, obj, issuer, podCertFailed, "StubPKCS10RequestRequired",
 			"the request carries no spec.stubPKCS10Request (only the deprecated pkixPublicKey); nstance-issuer needs the stub CSR that kubelets of Kubernetes 1.35 and later send")
+	}
+	if refusal, err := checkPodIdentity(ctx, r.Reader, obj.GetNamespace(), pcr); err != nil {
+		if errors.Is(err, errIdentityUnreadable) {
+			return r.pending(ctx, obj, issuer, fmt.Sprintf("%v; grant the controller get on pods, serviceaccounts and nodes (the shipped ClusterRole does); the request waits", err))
+		}
+		return ctrl.Result{}, fmt.Errorf("cannot check the pod identity of PodCertificateRequest %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
+	} else if refusal != nil {
+		return r.finish(ctx, obj, issuer, podCertDenied, refusal.Reason, refusal.Message)
 	}
 	policy, err := pki.SelectPodPolicy(v.spec, pcr.unverifiedUserAnnotations, v.String())
 	if err != nil {
@@ -240,6 +264,21 @@ func (r *PodCertificateReconciler) finish(ctx context.Context, obj, issuer clien
 	}
 	r.Signer.Recorder.Eventf(obj, issuer, corev1.EventTypeWarning, eventReason, eventActionSign, "%s: %s", reason, msg)
 	log.FromContext(ctx).V(1).Info("pod certificate refused", "condition", condType, "reason", reason)
+	return ctrl.Result{}, nil
+}
+
+// unanswered records why a request is left without a status and does not
+// look at it again. The API server lets only a principal that may `sign`
+// for a request's signer name write any of its status, Denied included
+// (k8s.io/kubernetes pkg/registry/certificates/podcertificaterequest), and
+// the shipped RBAC grants `sign` on NstanceClusterIssuer signer names
+// only, so that the API server itself refuses a certificate for a
+// namespaced signer name should the controller ever try. The kubelet waits
+// for such a request until the API server's cleaner deletes it (15
+// minutes) and then asks again: one Event per request, no retry loop.
+func (r *PodCertificateReconciler) unanswered(ctx context.Context, obj client.Object, msg string) (ctrl.Result, error) {
+	r.Signer.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, ReasonNamespacedIssuerNotSupported, eventActionSign, "%s", msg)
+	log.FromContext(ctx).V(1).Info("pod certificate left unanswered", "reason", ReasonNamespacedIssuerNotSupported)
 	return ctrl.Result{}, nil
 }
 
@@ -364,5 +403,5 @@ func setupPodCertificates(ctx context.Context, mgr ctrl.Manager, s *Signer, work
 		return nil
 	}
 	logger.Info("signing PodCertificateRequests", "version", "certificates.k8s.io/"+api.version)
-	return (&PodCertificateReconciler{Client: mgr.GetClient(), Signer: s, API: api}).SetupWithManager(mgr, workers)
+	return (&PodCertificateReconciler{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Signer: s, API: api}).SetupWithManager(mgr, workers)
 }

@@ -183,7 +183,8 @@ func TestPodCertificateIsIssuedToThePod(t *testing.T) {
 }
 
 // TestPodCertificateRefusals is point 4 of issue 13: each abuse is refused
-// with its own reason, and nothing is signed.
+// with its own reason, and nothing is signed. (A namespaced issuer as
+// signer gets an Event and no status: podcert_rbac_integration_test.go.)
 func TestPodCertificateRefusals(t *testing.T) {
 	ns, other := newNamespace(t), newNamespace(t)
 	signer := podIssuer(t, "pod-policy-ca", validCA(t, "Pod Policy Root CA"), "pods", podsTemplate(ns),
@@ -211,8 +212,6 @@ func TestPodCertificateRefusals(t *testing.T) {
 			vol: testutil.PodCertificateVolume{SignerName: signer, KeyType: "ED25519", UserAnnotations: template("ecdsa-only")}},
 		{name: "a lifetime the CA cannot give: less than the API's hour", ns: ns, condition: "Failed", reason: "LifetimeTooShort",
 			vol: testutil.PodCertificateVolume{SignerName: shortSigner, KeyType: "ECDSAP256"}},
-		{name: "a namespaced issuer as signer", ns: ns, condition: "Denied", reason: "NamespacedIssuerNotSupported",
-			vol: testutil.PodCertificateVolume{SignerName: "nstanceissuers.issuer.nstance.dev/" + ns + ".ca", KeyType: "ECDSAP256"}},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -243,6 +243,9 @@ func testRBAC(t *testing.T, in rbacInstall) {
 		access(mgr, "list", "certificates.k8s.io", "certificatesigningrequests", ""),
 		access(mgr, "patch", "certificates.k8s.io", "certificatesigningrequests/status", ""),
 		signer(mgr, "sign", "nstanceclusterissuers.issuer.nstance.dev/cluster-ca"),
+		// A PodCertificateRequest's pod identity is checked against the
+		// live Pod, ServiceAccount and Node, read one by one.
+		access(mgr, "get", "", "pods", team), access(mgr, "get", "", "serviceaccounts", team), access(mgr, "get", "", "nodes", ""),
 		access(mgr, "create", "", "events", team), access(mgr, "create", "events.k8s.io", "events", team),
 		access(mgr, "get", "coordination.k8s.io", "leases", in.leaseNamespace), access(mgr, "create", "coordination.k8s.io", "leases", in.leaseNamespace),
 		access(mgr, "update", "coordination.k8s.io", "leases", in.leaseNamespace),
@@ -273,7 +276,8 @@ func testRBAC(t *testing.T, in rbacInstall) {
 		access(mgr, "get", "coordination.k8s.io", "leases", otherNS), access(mgr, "update", "coordination.k8s.io", "leases", otherNS),
 		access(mgr, "create", "coordination.k8s.io", "leases", team), access(mgr, "delete", "coordination.k8s.io", "leases", in.leaseNamespace),
 		// Nothing else.
-		access(mgr, "update", "", "configmaps", team), access(mgr, "list", "", "pods", ""), access(mgr, "create", "", "pods", team),
+		access(mgr, "update", "", "configmaps", team), access(mgr, "list", "", "pods", ""), access(mgr, "watch", "", "pods", ""), access(mgr, "create", "", "pods", team),
+		access(mgr, "list", "", "nodes", ""), access(mgr, "update", "", "serviceaccounts", team),
 		access(mgr, "create", "", "serviceaccounts/token", team), access(mgr, "impersonate", "", "users", ""),
 		access(mgr, "bind", "rbac.authorization.k8s.io", "clusterroles", ""), access(mgr, "escalate", "rbac.authorization.k8s.io", "clusterroles", ""),
 		access(mgr, "create", "rbac.authorization.k8s.io", "rolebindings", team),
