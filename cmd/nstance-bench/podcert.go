@@ -27,6 +27,7 @@ import (
 	"time"
 
 	certificatesv1 "k8s.io/api/certificates/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -43,9 +44,9 @@ import (
 // by an NstanceClusterIssuer, timed from when a watch first sees each
 // request to when it sees it Issued, beside the stage's approved→Ready of
 // CertificateRequests. A pod waits for this. The local stack runs no
-// kubelet and no NodeRestriction, so the harness creates the requests
-// itself, with made-up pod identities (the integration tests exercise the
-// kubelet's path).
+// kubelet, so the harness creates real pods, their service account and a
+// node, then the requests for them itself, as the admin (the integration
+// tests exercise the kubelet's path).
 
 const podIssuer = "bench-pods"
 
@@ -105,15 +106,35 @@ func (h *benchHarness) podCertificates(ctx context.Context, r *report) error {
 	}, benchWatch); err != nil {
 		return err
 	}
+	// The controller checks each request's pod, service account and node
+	// against the live objects: they exist, as a kubelet's would.
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "bench-node"}}
+	if err := testutil.IgnoreAlreadyExists(h.Client.Create(ctx, node)); err != nil {
+		return err
+	}
+	if err := h.Client.Get(ctx, client.ObjectKeyFromObject(node), node); err != nil {
+		return err
+	}
+	harness.Logf("creating %d pods on node %s", n, node.Name)
+	pods := make([]*corev1.Pod, n)
+	accounts := make([]*corev1.ServiceAccount, n)
+	if err := harness.Parallel(ctx, h.c.Workers, n, func(ctx context.Context, i int) error {
+		var err error
+		pods[i], accounts[i], err = testutil.CreatePod(ctx, h.Client, ns, fmt.Sprintf("pod-%d", i), "app", node,
+			testutil.PodCertificateVolume{SignerName: controller.ClusterIssuerSignerPrefix + podIssuer, KeyType: "ECDSAP256"})
+		return err
+	}); err != nil {
+		return err
+	}
 	maxSeconds := int32(86400)
 	if err := harness.Parallel(ctx, h.c.Workers, n, func(ctx context.Context, i int) error {
 		return h.Client.Create(ctx, &certificatesv1.PodCertificateRequest{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("pod-%d", i)},
 			Spec: certificatesv1.PodCertificateRequestSpec{
 				SignerName: controller.ClusterIssuerSignerPrefix + podIssuer,
-				PodName:    fmt.Sprintf("pod-%d", i), PodUID: types.UID(fmt.Sprintf("pod-uid-%d", i)),
-				ServiceAccountName: "app", ServiceAccountUID: "sa-uid",
-				NodeName: "bench-node", NodeUID: "node-uid",
+				PodName:    pods[i].Name, PodUID: pods[i].UID,
+				ServiceAccountName: accounts[i].Name, ServiceAccountUID: accounts[i].UID,
+				NodeName: types.NodeName(node.Name), NodeUID: node.UID,
 				MaxExpirationSeconds: &maxSeconds, StubPKCS10Request: stubs[i],
 			},
 		})
