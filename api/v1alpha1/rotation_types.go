@@ -275,6 +275,13 @@ const (
 	// EventReasonCARenewalDue: the CA is due for renewal and no next CA
 	// can be made.
 	EventReasonCARenewalDue = "CARenewalDue"
+	// EventReasonCASecretNotGenerated: spec.ca.generate is set but the CA
+	// Secret was not generated for this issuer, so the issuer does not
+	// write a new CA into it.
+	EventReasonCASecretNotGenerated = "CASecretNotGenerated"
+	// EventReasonRetiredCAIgnored: Secrets labelled as retired CAs of the
+	// issuer's CA Secret were not read, being too many.
+	EventReasonRetiredCAIgnored = "RetiredCAIgnored"
 	// EventReasonTrustPublishFailed: a trust bundle could not be written.
 	EventReasonTrustPublishFailed = "TrustPublishFailed"
 	// EventReasonReissueTriggered: after a rotate-now switch, Certificates
