@@ -64,8 +64,9 @@ import (
 //     can never be used again. It carries the retiring-until annotation
 //     and is deleted when that time has passed.
 //
-// Generated next and retired Secrets carry an owner reference to the issuer
-// and are garbage-collected with it; spec.ca.secretName is never owned.
+// Generated next and retired Secrets carry a controller owner reference to
+// the issuer and are garbage-collected with it; spec.ca.secretName is never
+// owned. Which Secrets count and which may be written: rotation_owned.go.
 const (
 	rotationFieldOwner = "nstance-issuer-rotation"
 
