@@ -106,7 +106,7 @@ func TestCASecretWatchKeepsOnlyTheCAKeys(t *testing.T) {
 	eventually(t, "the watched Secret holds tls.crt, tls.key and ca.crt only", func(context.Context) error {
 		got, err := controller.CachedSecretForTest(w, issuer, key)
 		if err != nil || got == nil {
-			return fmt.Errorf("cached %v, %v", got, err)
+			return fmt.Errorf("cached %v: %w", got, err)
 		}
 		if keys := slices.Sorted(maps.Keys(got.Data)); !slices.Equal(keys, []string{"ca.crt", "tls.crt", "tls.key"}) {
 			return fmt.Errorf("cached keys %v", keys)
@@ -125,7 +125,7 @@ func TestCASecretWatchKeepsOnlyTheCAKeys(t *testing.T) {
 	eventually(t, "the oversized tls.crt is held as its size only", func(context.Context) error {
 		got, err := controller.CachedSecretForTest(w, issuer, key)
 		if err != nil || got == nil {
-			return fmt.Errorf("cached %v, %v", got, err)
+			return fmt.Errorf("cached %v: %w", got, err)
 		}
 		if keys := slices.Sorted(maps.Keys(got.Data)); !slices.Equal(keys, []string{"tls.key", "too-large/tls.crt"}) {
 			return fmt.Errorf("cached keys %v", keys)
