@@ -301,6 +301,8 @@ const (
 
 // ConditionTypeCARotation is the issuer condition reporting the CA
 // lifecycle: True when it proceeds, False with a reason a person can act on
-// (an invalid next CA, a renewal due without a next CA, a bundle that
-// cannot be written). It never affects Ready: the issuing CA keeps signing.
+// (an invalid next CA, a renewal due without a next CA, a CA Secret not
+// generated for the issuer that spec.ca.generate would have to write into,
+// a bundle that cannot be written). It never affects Ready: the issuing CA
+// keeps signing.
 const ConditionTypeCARotation = "CARotation"
