@@ -53,7 +53,9 @@ const (
 	// than leaf lifetimes, or Secrets made by someone else.
 	maxRetiredGenerations = 16
 	// retiredListPage is the page size of the metadata list.
-	retiredListPage = 100
+	// Metadata alone may carry 256 KiB of annotations per Secret, so a
+	// page is kept small.
+	retiredListPage = 25
 )
 
 // controllerRef makes generation Secrets go with the issuer, and marks
