@@ -275,6 +275,13 @@ const (
 	// EventReasonCARenewalDue: the CA is due for renewal and no next CA
 	// can be made.
 	EventReasonCARenewalDue = "CARenewalDue"
+	// EventReasonCASecretNotGenerated: spec.ca.generate is set but the CA
+	// Secret was not generated for this issuer, so the issuer does not
+	// write a new CA into it.
+	EventReasonCASecretNotGenerated = "CASecretNotGenerated"
+	// EventReasonRetiredCAIgnored: Secrets labelled as retired CAs of the
+	// issuer's CA Secret were not read, being too many.
+	EventReasonRetiredCAIgnored = "RetiredCAIgnored"
 	// EventReasonTrustPublishFailed: a trust bundle could not be written.
 	EventReasonTrustPublishFailed = "TrustPublishFailed"
 	// EventReasonReissueTriggered: after a rotate-now switch, Certificates
@@ -294,6 +301,8 @@ const (
 
 // ConditionTypeCARotation is the issuer condition reporting the CA
 // lifecycle: True when it proceeds, False with a reason a person can act on
-// (an invalid next CA, a renewal due without a next CA, a bundle that
-// cannot be written). It never affects Ready: the issuing CA keeps signing.
+// (an invalid next CA, a renewal due without a next CA, a CA Secret not
+// generated for the issuer that spec.ca.generate would have to write into,
+// a bundle that cannot be written). It never affects Ready: the issuing CA
+// keeps signing.
 const ConditionTypeCARotation = "CARotation"

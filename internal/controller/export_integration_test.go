@@ -21,8 +21,11 @@ package controller
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	certificatesv1 "k8s.io/api/certificates/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -47,4 +50,17 @@ func CheckPodIdentity(ctx context.Context, reader client.Reader, pcr *certificat
 		return refusal.Reason, refusal.Message, false, nil
 	}
 	return "", "", false, nil
+}
+
+// CachedSecretForTest returns the object the SecretWatcher's informer
+// store holds for secret, as an issuer that names it would read it
+// (starting the watch the first time); nil when absent.
+func CachedSecretForTest(w *SecretWatcher, issuer types.NamespacedName, secret types.NamespacedName) (*corev1.Secret, error) {
+	w.mu.Lock()
+	ctx := w.ctx
+	w.mu.Unlock()
+	if ctx == nil {
+		return nil, fmt.Errorf("the watcher has not started")
+	}
+	return w.Get(ctx, issuerRef{Kind: KindIssuer, NamespacedName: issuer}, secret)
 }

@@ -64,8 +64,9 @@ import (
 //     can never be used again. It carries the retiring-until annotation
 //     and is deleted when that time has passed.
 //
-// Generated next and retired Secrets carry an owner reference to the issuer
-// and are garbage-collected with it; spec.ca.secretName is never owned.
+// Generated next and retired Secrets carry a controller owner reference to
+// the issuer and are garbage-collected with it; spec.ca.secretName is never
+// owned. Which Secrets count and which may be written: rotation_owned.go.
 const (
 	rotationFieldOwner = "nstance-issuer-rotation"
 
@@ -156,6 +157,12 @@ type generations struct {
 	retiring      []rotation.Retiring
 	retiringRoots map[string]*x509.Certificate // by fingerprint of the CA
 	handled       string
+	// generateRefused says why spec.ca.generate may not write into the
+	// issuing Secret ("" when it may, or is not set).
+	generateRefused string
+	// ignoredRetired is how many retired CA Secrets of this issuer were
+	// not read, beyond maxRetiredGenerations.
+	ignoredRetired int
 	// reissue is status.rotation.reissue as planReissue found it.
 	reissue *v1alpha1.ReissueStatus
 }
@@ -211,6 +218,9 @@ func (r *RotationReconciler) Reconcile(ctx context.Context, req reconcile.Reques
 		// Promote keeps the previous root for the longest leaf lifetime
 		// seen while it signed, not only the one in the spec now.
 		policy.MaxLeafLifetime = leafLifetimeHighWater(v, g)
+		if g.generateRefused != "" {
+			policy.CanGenerate, policy.GenerateRefused = false, g.generateRefused
+		}
 		d = rotation.Decide(rotation.State{
 			Now: now, Policy: policy, Issuing: certOf(g.issuingCA.Cert), HandledToken: g.handled,
 			Next: g.next, Retiring: g.retiring,
@@ -418,6 +428,7 @@ func (r *RotationReconciler) read(ctx context.Context, v issuerView) (*generatio
 	}
 	g := &generations{issuing: issuing, issuingCA: ca, retiringRoots: map[string]*x509.Certificate{}}
 	g.handled = issuing.Annotations[annotationRotateNowToken]
+	g.generateRefused = generateRefused(issuing, v)
 	if v.status.Rotation != nil && v.status.Rotation.RotateNowToken != "" {
 		g.handled = v.status.Rotation.RotateNowToken
 	}
@@ -439,7 +450,9 @@ func (r *RotationReconciler) read(ctx context.Context, v issuerView) (*generatio
 		if err != nil {
 			return nil, err
 		}
-		if s != nil && s.Annotations[annotationCASecret] == v.spec.CA.SecretName {
+		// A generated next CA counts only when this issuer made it, for a
+		// CA Secret it may write (rotation_owned.go).
+		if s != nil && s.Annotations[annotationCASecret] == v.spec.CA.SecretName && ownedByIssuer(s, v) && generatedFor(issuing, v) {
 			g.loadNext(s, true, now)
 			if tok := s.Annotations[annotationRotateNowToken]; tok != "" && g.next.Cert.Fingerprint != issuingFP {
 				g.handled = tok
@@ -454,13 +467,18 @@ func (r *RotationReconciler) read(ctx context.Context, v issuerView) (*generatio
 		}
 	}
 
-	var list corev1.SecretList
-	if err := r.Client.List(ctx, &list, client.InNamespace(ns), client.MatchingLabels{labelRetiredFrom: secretLabelValue(v.spec.CA.SecretName)}); err != nil {
-		return nil, fmt.Errorf("cannot list the retired CA Secrets in %s: %w", ns, err)
+	keys, ignored, err := r.retiredCandidates(ctx, v)
+	if err != nil {
+		return nil, err
 	}
-	for i := range list.Items {
-		s := &list.Items[i]
-		if s.Annotations[annotationCASecret] != v.spec.CA.SecretName {
+	g.ignoredRetired = ignored
+	for _, key := range keys {
+		s, err := r.getSecret(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		// Listed as metadata, read now: check again what was checked.
+		if s == nil || s.Annotations[annotationCASecret] != v.spec.CA.SecretName || !ownedByIssuer(s, v) {
 			continue
 		}
 		certs, err := parseCertificates(s.Data[secretKeyTLSCert])
@@ -540,7 +558,7 @@ func (r *RotationReconciler) act(ctx context.Context, v issuerView, g *generatio
 					v1alpha1.GeneratedForAnnotation: v.String(), annotationCASecret: v.spec.CA.SecretName,
 					annotationRotateNowToken: d.Token,
 				},
-				OwnerReferences: []metav1.OwnerReference{ownerRef(v)},
+				OwnerReferences: []metav1.OwnerReference{controllerRef(v)},
 			},
 			Type: corev1.SecretTypeTLS,
 			Data: map[string][]byte{secretKeyTLSCert: certPEM, secretKeyTLSKey: keyPEM, secretKeyCA: certPEM},
@@ -618,7 +636,7 @@ func (r *RotationReconciler) promote(ctx context.Context, v issuerView, g *gener
 			Annotations: map[string]string{
 				annotationCASecret: v.spec.CA.SecretName, annotationRetiringUntil: d.RetiringUntil.UTC().Format(time.RFC3339),
 			},
-			OwnerReferences: []metav1.OwnerReference{ownerRef(v)},
+			OwnerReferences: []metav1.OwnerReference{controllerRef(v)},
 		},
 		Type: corev1.SecretTypeOpaque,
 		Data: map[string][]byte{secretKeyTLSCert: g.issuing.Data[secretKeyTLSCert], secretKeyCA: pemOf(rootOf(g.issuingCA))},
@@ -630,7 +648,7 @@ func (r *RotationReconciler) promote(ctx context.Context, v issuerView, g *gener
 		// A promotion stopped after this step and resumes now: the
 		// previous CA kept signing meanwhile, so its root must stay
 		// published for longer than that first attempt recorded.
-		if err := r.extendRetiring(ctx, types.NamespacedName{Namespace: ns, Name: retiredName}, d.RetiringUntil); err != nil {
+		if err := r.extendRetiring(ctx, v, types.NamespacedName{Namespace: ns, Name: retiredName}, d.RetiringUntil); err != nil {
 			return err
 		}
 	}
@@ -707,11 +725,18 @@ func rotateNowTokenOf(v issuerView, g *generations, d rotation.Decision) string 
 }
 
 // extendRetiring moves the retiring-until of an existing retired Secret to
-// until when that is later; it never brings it earlier.
-func (r *RotationReconciler) extendRetiring(ctx context.Context, key types.NamespacedName, until time.Time) error {
+// until when that is later; it never brings it earlier. A Secret of that
+// name that this issuer does not own is never written: the promotion
+// waits until it is gone.
+func (r *RotationReconciler) extendRetiring(ctx context.Context, v issuerView, key types.NamespacedName, until time.Time) error {
 	s, err := r.getSecret(ctx, key)
 	if err != nil || s == nil {
 		return err
+	}
+	if !ownedByIssuer(s, v) {
+		r.Recorder.Eventf(v.obj, nil, corev1.EventTypeWarning, v1alpha1.EventReasonRetiredCAIgnored, eventActionRotate,
+			"Secret %s is named like the retired copy of the issuing CA but was not made by this issuer; the CA switch waits until it is deleted", key)
+		return fmt.Errorf("cannot keep the previous CA in Secret %s: a Secret of that name exists and was not made by %s; delete it so that the rotation can go on", key, v)
 	}
 	if have, err := time.Parse(time.RFC3339, s.Annotations[annotationRetiringUntil]); err == nil && !have.Before(until.UTC().Truncate(time.Second)) {
 		return nil
@@ -753,6 +778,12 @@ func (r *RotationReconciler) report(ctx context.Context, v issuerView, g *genera
 	if d.Problem != "" {
 		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, d.ProblemReason, d.Problem
 	}
+	ignoredMsg := ""
+	if g.ignoredRetired > 0 {
+		ignoredMsg = fmt.Sprintf("%d retired CA Secret(s) labelled %s=%s beyond the %d most recent were not read and their roots are not published; delete the ones no longer needed",
+			g.ignoredRetired, labelRetiredFrom, secretLabelValue(v.spec.CA.SecretName), maxRetiredGenerations)
+		cond.Message += "; " + ignoredMsg
+	}
 	have := meta.FindStatusCondition(v.status.Conditions, v1alpha1.ConditionTypeCARotation)
 	cond.LastTransitionTime = metav1.NewTime(r.now().UTC().Truncate(time.Second))
 	if have != nil && have.Status == cond.Status {
@@ -761,10 +792,16 @@ func (r *RotationReconciler) report(ctx context.Context, v issuerView, g *genera
 	changedCond := have == nil || have.Status != cond.Status || have.Reason != cond.Reason || have.Message != cond.Message || have.ObservedGeneration != cond.ObservedGeneration
 	if changedCond && cond.Status == metav1.ConditionFalse {
 		reason := v1alpha1.EventReasonNextCAInvalid
-		if d.ProblemReason == rotation.ReasonRenewalDue {
+		switch d.ProblemReason {
+		case rotation.ReasonRenewalDue:
 			reason = v1alpha1.EventReasonCARenewalDue
+		case rotation.ReasonCASecretNotGenerated:
+			reason = v1alpha1.EventReasonCASecretNotGenerated
 		}
 		r.Recorder.Eventf(v.obj, nil, corev1.EventTypeWarning, reason, eventActionRotate, "%s; the CA %q keeps signing", d.Problem, g.issuingCA.Cert.Subject.String())
+	}
+	if changedCond && ignoredMsg != "" {
+		r.Recorder.Eventf(v.obj, nil, corev1.EventTypeWarning, v1alpha1.EventReasonRetiredCAIgnored, eventActionRotate, "%s", ignoredMsg)
 	}
 	setRotationMetrics(v.ref, want, d)
 	if !changedCond && rotationStatusEqual(v.status.Rotation, &want) {

@@ -221,16 +221,31 @@ func TestRestartMidPromotionResumes(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
 	ca := validCA(t, "Restart Root CA")
-	createSecret(t, ns, "ca", ca.SecretData())
 	fp := pki.Fingerprint(ca.Cert)
 	suffix := strings.ToLower(strings.ReplaceAll(fp, ":", ""))[:16]
+
+	// The state is what the controller writes for a CA it generated: the
+	// CA Secret names the issuer it was generated for, the generation
+	// Secrets carry its labels and an owner reference to the issuer.
+	issuer := webIssuer(ns, "ca")
+	issuer.Spec.CA.Generate = &v1alpha1.CATemplate{Subject: v1alpha1.Subject{CN: "Restart CA"}}
+	issuer.Spec.CA.Rotation = &v1alpha1.CARotation{}
+	caSecret := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ca", Annotations: map[string]string{v1alpha1.GeneratedForAnnotation: "NstanceIssuer " + ns + "/web"}},
+		Type:       corev1.SecretTypeTLS, Data: ca.SecretData(),
+	}
+	if err := k8s.Create(ctx, caSecret); err != nil {
+		t.Fatal(err)
+	}
+	create(t, issuer)
+	owner := []metav1.OwnerReference{{APIVersion: v1alpha1.GroupVersion.String(), Kind: "NstanceIssuer", Name: "web", UID: issuer.UID, Controller: new(true)}}
 
 	// Step 1 done: a retired copy of the issuing CA, as if the controller
 	// stopped before writing the next CA into Secret ca.
 	half := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
-			Namespace: ns, Name: "ca-retired-" + suffix,
-			Labels:      map[string]string{"issuer.nstance.dev/retired-from": "ca"},
+			Namespace: ns, Name: "ca-retired-" + suffix, OwnerReferences: owner,
+			Labels:      map[string]string{"issuer.nstance.dev/retired-from": "ca", "app.kubernetes.io/managed-by": "nstance-issuer"},
 			Annotations: map[string]string{"issuer.nstance.dev/ca-secret": "ca", "issuer.nstance.dev/retiring-until": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)},
 		},
 		Data: map[string][]byte{"tls.crt": ca.CertPEM},
@@ -242,8 +257,8 @@ func TestRestartMidPromotionResumes(t *testing.T) {
 	// that now signs.
 	stale := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
-			Namespace: ns, Name: "ca-next",
-			Labels:      map[string]string{"issuer.nstance.dev/next-of": "ca"},
+			Namespace: ns, Name: "ca-next", OwnerReferences: owner,
+			Labels:      map[string]string{"issuer.nstance.dev/next-of": "ca", "app.kubernetes.io/managed-by": "nstance-issuer"},
 			Annotations: map[string]string{"issuer.nstance.dev/ca-secret": "ca"},
 		},
 		Data: ca.SecretData(),
@@ -251,11 +266,8 @@ func TestRestartMidPromotionResumes(t *testing.T) {
 	if err := k8s.Create(ctx, stale); err != nil {
 		t.Fatal(err)
 	}
+	annotate(t, issuer, "touch", "1") // a reconcile that sees both
 
-	issuer := webIssuer(ns, "ca")
-	issuer.Spec.CA.Generate = &v1alpha1.CATemplate{Subject: v1alpha1.Subject{CN: "Restart CA"}}
-	issuer.Spec.CA.Rotation = &v1alpha1.CARotation{}
-	create(t, issuer)
 	// The retired copy of the issuing CA is not a second generation, and
 	// the stale next Secret goes without a new CA being made.
 	gens := waitGenerations(t, issuer, v1alpha1.CARotationStable, v1alpha1.CAGenerationIssuing)

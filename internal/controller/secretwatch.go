@@ -236,6 +236,10 @@ func (w *SecretWatcher) startLocked(secret types.NamespacedName) *secretWatch {
 	lw := cache.NewFilteredListWatchFromClient(w.client.CoreV1().RESTClient(), "secrets", secret.Namespace,
 		func(o *metav1.ListOptions) { o.FieldSelector = selector })
 	informer := cache.NewSharedIndexInformer(lw, &corev1.Secret{}, 0, cache.Indexers{})
+	// Only what the signer reads is kept (secretwatch_trim.go).
+	if err := informer.SetTransform(trimCASecret); err != nil {
+		log.FromContext(w.ctx).Error(err, "cannot trim the cached CA Secret", "secret", secret)
+	}
 	ctx, cancel := context.WithCancel(w.ctx)
 	sw := &secretWatch{informer: informer, cancel: cancel, issuers: map[issuerRef]struct{}{}}
 	changed := func() { w.notifyAll(secret) }

@@ -336,6 +336,12 @@ func (s *Signer) parseCA(ref issuerRef, secret *corev1.Secret) (*pki.CA, error) 
 	if ok && cached.secret == key && cached.resourceVersion == secret.ResourceVersion {
 		return cached.ca, nil
 	}
+	// A value too large to keep in the Secret watch (secretwatch_trim.go)
+	// is reported as LoadCA reports it.
+	if err := oversizedCAError(secret); err != nil {
+		s.ForgetCA(ref)
+		return nil, err
+	}
 	// LoadCA reports a missing or empty tls.crt or tls.key itself.
 	ca, err := pki.LoadCA(secret.Data[secretKeyTLSCert], secret.Data[secretKeyTLSKey], secret.Data[secretKeyCA], s.now())
 	if err != nil {

@@ -66,6 +66,11 @@ type Policy struct {
 	// CanGenerate is true with spec.ca.generate: the issuer can make the
 	// next CA itself.
 	CanGenerate bool
+	// GenerateRefused, when non-empty, says why spec.ca.generate is set but
+	// the issuer may not generate into the CA Secret (it was not generated
+	// for this issuer): a due rotation without a next CA then reports it
+	// with ReasonCASecretNotGenerated. CanGenerate is false with it.
+	GenerateRefused string
 	// RotateNowToken is the value of the rotate-now annotation ("" = none).
 	RotateNowToken string
 	// MaxLeafLifetime bounds the lifetime of every certificate the issuer
@@ -170,6 +175,9 @@ type Decision struct {
 const (
 	ReasonNextCAInvalid = "NextCAInvalid"
 	ReasonRenewalDue    = "RenewalDue"
+	// ReasonCASecretNotGenerated: spec.ca.generate is set, but the CA
+	// Secret was not generated for this issuer, so it is used read-only.
+	ReasonCASecretNotGenerated = "CASecretNotGenerated"
 )
 
 // RenewAt is when a CA valid from notBefore to notAfter is due for renewal.
@@ -281,7 +289,10 @@ func Decide(s State) Decision {
 	if d.Problem == "" {
 		d.Phase = PhaseRenewalDue
 		d.ProblemReason = ReasonRenewalDue
-		if tokenPending && !s.Policy.CanGenerate {
+		if s.Policy.GenerateRefused != "" {
+			d.ProblemReason = ReasonCASecretNotGenerated
+			d.Problem = s.Policy.GenerateRefused
+		} else if tokenPending && !s.Policy.CanGenerate {
 			d.Problem = "rotate-now needs spec.ca.generate; bring the next CA in the Secret named by spec.ca.rotation.nextSecretName instead"
 		} else {
 			d.Problem = fmt.Sprintf("the CA %q is due for renewal since %s (it expires at %s); put the next CA in the Secret named by spec.ca.rotation.nextSecretName",

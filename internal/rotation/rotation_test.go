@@ -185,6 +185,16 @@ func TestDecide(t *testing.T) {
 			want:  Decision{Action: None, Phase: PhaseRenewalDue, ProblemReason: ReasonRenewalDue, Problem: "rotate-now needs spec.ca.generate"},
 		},
 		{
+			name:  "rotate-now into a CA Secret not generated for the issuer generates nothing and says why",
+			state: State{Now: t0.Add(day), Policy: Policy{RotateNowToken: "x", GenerateRefused: "was not generated for NstanceIssuer a/b"}, Issuing: issuing},
+			want:  Decision{Action: None, Phase: PhaseRenewalDue, ProblemReason: ReasonCASecretNotGenerated, Problem: "was not generated for NstanceIssuer a/b"},
+		},
+		{
+			name:  "a due renewal of a CA Secret not generated for the issuer still takes a next CA the user brings",
+			state: State{Now: t0.Add(201 * day), Policy: Policy{Scheduled: true, PropagationDelay: dur(day), GenerateRefused: "not generated"}, Issuing: issuing, Next: &Next{Cert: next}},
+			want:  Decision{Action: PublishNext, Phase: PhaseNextPublished},
+		},
+		{
 			name:  "rotate-now while a next CA is published marks the token handled",
 			state: State{Now: t0.Add(201*day + time.Hour), Policy: Policy{Scheduled: true, CanGenerate: true, PropagationDelay: dur(day), RotateNowToken: "t"}, Issuing: issuing, Next: published},
 			want:  Decision{Action: None, Phase: PhaseNextPublished, WakeAt: t0.Add(202 * day), Token: "t"},
