@@ -198,9 +198,17 @@ func walkRotation(t *testing.T, h *harness) {
 	checkRotationMetrics(t, h, v1alpha1.CARotationStable, gens, nil)
 	h.waitBundle(t, issuer, next)
 	h.waitSignedBy(t, issuer, next)
-	// Four requests, each signed once, whatever restarts happened.
-	wantSeries(t, "nstance_issuer_signing_requests_total", map[string]string{"namespace": h.ns, "name": "web"},
-		map[string]float64{"kind=NstanceIssuer,outcome=issued,template=web": 4})
+	// Four requests, each signed once, whatever restarts happened, except
+	// that a crash can swallow the delivery of the one signature in flight
+	// (the requests go one at a time): the certificate never left the
+	// crashed process, and the next manager signs that request again.
+	// Each restart therefore allows at most one signature more.
+	issued := series(t, "nstance_issuer_signing_requests_total", map[string]string{"namespace": h.ns, "name": "web"})
+	if n, extra := issued["kind=NstanceIssuer,outcome=issued,template=web"], float64(h.restarts); len(issued) != 1 || n < 4 || n > 4+extra {
+		t.Errorf("signing outcomes %v: want 4 signatures of template web, at most %v more for the restarts", issued, extra)
+	} else if n > 4 {
+		t.Logf("%v signatures for 4 requests: a crash swallowed %v delivery", n, n-4)
+	}
 
 	checkWrites(t, h, first, next)
 	// Nothing but the issuing CA Secret is left.
