@@ -63,7 +63,7 @@ func (r *NamespacedCSRReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	csr.Status.Conditions = append(csr.Status.Conditions, certificatesv1.CertificateSigningRequestCondition{
 		Type:               certificatesv1.CertificateFailed,
 		Status:             corev1.ConditionTrue,
-		Reason:             "NamespacedIssuerNotSupported",
+		Reason:             ReasonNamespacedIssuerNotSupported,
 		Message:            msg,
 		LastUpdateTime:     metav1.Now(),
 		LastTransitionTime: metav1.Now(),
@@ -71,7 +71,7 @@ func (r *NamespacedCSRReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	if err := r.Status().Patch(ctx, &csr, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
 		return ctrl.Result{}, err
 	}
-	r.Recorder.Eventf(&csr, nil, corev1.EventTypeWarning, "NamespacedIssuerNotSupported", "Sign", "%s", msg)
+	r.Recorder.Eventf(&csr, nil, corev1.EventTypeWarning, ReasonNamespacedIssuerNotSupported, "Sign", "%s", msg)
 	return ctrl.Result{}, nil
 }
 
