@@ -279,10 +279,20 @@ const (
 	// Secret was not generated for this issuer, so the issuer does not
 	// write a new CA into it.
 	EventReasonCASecretNotGenerated = "CASecretNotGenerated"
-	// EventReasonRetiredCAIgnored: Secrets labelled as retired CAs of the
-	// issuer's CA Secret were not read, being too many.
+	// EventReasonRetiredCAIgnored: the Secret of a retired CA in the
+	// issuer's generation record is missing or no longer holds the
+	// recorded certificates; its root is not published.
 	EventReasonRetiredCAIgnored = "RetiredCAIgnored"
-	// EventReasonTrustPublishFailed: a trust bundle could not be written.
+	// EventReasonGenerationSecretIgnored: a Secret is named or labelled as
+	// a CA generation of the issuer but is not in its generation record
+	// (someone else made it); it is ignored, never trusted, published,
+	// promoted or deleted.
+	EventReasonGenerationSecretIgnored = "GenerationSecretIgnored"
+	// EventReasonRotationStepFailed: a lifecycle step failed (a write was
+	// refused, a Secret is in the way); it is retried.
+	EventReasonRotationStepFailed = "RotationStepFailed"
+	// EventReasonTrustPublishFailed: a trust bundle could not be written
+	// (in some namespaces: the others are written).
 	EventReasonTrustPublishFailed = "TrustPublishFailed"
 	// EventReasonReissueTriggered: after a rotate-now switch, Certificates
 	// signed by the previous CA were asked to re-issue (on the issuer, per
@@ -302,7 +312,10 @@ const (
 // ConditionTypeCARotation is the issuer condition reporting the CA
 // lifecycle: True when it proceeds, False with a reason a person can act on
 // (an invalid next CA, a renewal due without a next CA, a CA Secret not
-// generated for the issuer that spec.ca.generate would have to write into,
-// a bundle that cannot be written). It never affects Ready: the issuing CA
-// keeps signing.
+// generated for the issuer that the rotation would have to write into, a
+// Secret in the way of a generation, a step the manager may not take, a
+// bundle only the controller writes that cannot be written). Bundles that
+// could not be published in some namespaces, and Secrets that look like
+// the issuer's generations but are not, are named in its message. It never
+// affects Ready: the issuing CA keeps signing.
 const ConditionTypeCARotation = "CARotation"

@@ -64,6 +64,7 @@ func NewOptions() *Options {
 			CAExpiryWarning:           DefaultCAExpiryWarning,
 			ReissueBatchSize:          controller.DefaultReissueBatchSize,
 			ReissueInterval:           controller.DefaultReissueInterval,
+			MinCAGenerationInterval:   controller.DefaultMinCAGenerationInterval,
 		},
 		MetricsBindAddress:     DefaultMetricsBindAddress,
 		HealthProbeBindAddress: DefaultHealthProbeBindAddress,
@@ -99,6 +100,8 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 		"After a rotate-now switch, how many Certificates still signed by a previous CA each issuer asks to re-issue (as `cmctl renew` does) per --reissue-interval; 0 turns this off.")
 	fs.DurationVar(&c.ReissueInterval, "reissue-interval", c.ReissueInterval,
 		"Time between two batches of --reissue-batch-size re-issues after a rotate-now.")
+	fs.DurationVar(&c.MinCAGenerationInterval, "ca-generation-min-interval", c.MinCAGenerationInterval,
+		"Least time between two CA keys one issuer generates for its rotation (rotate-now, scheduled renewal, a deleted next CA Secret); a rotation due sooner waits and says so in the CARotation condition. 0: no bound.")
 	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "Address of the Prometheus metrics endpoint; 0 disables it.")
 	fs.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", o.HealthProbeBindAddress, "Address of the /healthz and /readyz endpoints; 0 disables it.")
 	fs.StringVar(&o.PprofBindAddress, "pprof-bind-address", o.PprofBindAddress,

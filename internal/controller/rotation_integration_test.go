@@ -38,6 +38,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
+	"github.com/nstance-dev/nstance-issuer/internal/rotation"
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
@@ -50,6 +51,48 @@ func rotatingIssuer(ns string) *v1alpha1.NstanceIssuer {
 	i.Spec.CA.Rotation = &v1alpha1.CARotation{PropagationDelay: &metav1.Duration{Duration: 3 * time.Second}}
 	i.Spec.CA.TrustBundle = &v1alpha1.TrustBundle{ConfigMap: &v1alpha1.ConfigMapBundle{Name: "ca-bundle"}}
 	return i
+}
+
+// generationsAnnotation is where the issuing CA Secret keeps the generation
+// record (rotation.Record), which only the controller writes.
+const generationsAnnotation = "issuer.nstance.dev/generations"
+
+// recordOf reads the generation record of a CA Secret.
+func recordOf(t *testing.T, ns, secret string) rotation.Record {
+	t.Helper()
+	rec, err := rotation.ParseRecord(getSecret(t, ns, secret).Annotations[generationsAnnotation])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+// editRecord changes the generation record of a CA Secret as a test's
+// stand-in for time passing or for a controller stopped mid-step: the
+// record is the controller's own, kept in a Secret only those who hold the
+// CA key may write.
+func editRecord(t *testing.T, ns, secret string, edit func(*rotation.Record)) {
+	t.Helper()
+	s := getSecret(t, ns, secret)
+	rec, err := rotation.ParseRecord(s.Annotations[generationsAnnotation])
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit(&rec)
+	if s.Annotations == nil {
+		s.Annotations = map[string]string{}
+	}
+	s.Annotations[generationsAnnotation] = rec.Encode()
+	if err := k8s.Update(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// optInCASecret annotates a CA Secret the user brought so that the
+// rotation of NstanceIssuer ns/web may write into it.
+func optInCASecret(t *testing.T, ns, secret string) {
+	t.Helper()
+	annotate(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: secret}}, v1alpha1.GeneratedForAnnotation, "NstanceIssuer "+ns+"/web")
 }
 
 // rotationStatus re-reads obj and returns its status.rotation.
@@ -200,14 +243,47 @@ func TestRotateNowWalksEveryPhase(t *testing.T) {
 		t.Errorf("%d CARotated Events, want 1", n)
 	}
 
-	// The last certificate of the old CA expires (the test moves the
-	// recorded time into the past rather than wait a day): it leaves.
+	// The record in the CA Secret, not the retired Secret, says until when
+	// the root stays: moving the retired Secret's own annotation into the
+	// past (as anyone allowed to patch it could) deletes nothing.
 	retired.Annotations["issuer.nstance.dev/retiring-until"] = time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
 	if err := k8s.Update(context.Background(), retired); err != nil {
 		t.Fatal(err)
 	}
 	annotate(t, issuer, "touch", "2")
+	consistently(t, "the retired root stays published", func(ctx context.Context) error {
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(retired), &corev1.Secret{}); err != nil {
+			return err
+		}
+		st, err := rotationStatus(ctx, issuer)
+		if err != nil {
+			return err
+		}
+		if len(st.Rotation.Generations) != 2 {
+			return fmt.Errorf("generations %+v", st.Rotation.Generations)
+		}
+		return nil
+	})
+
+	// The last certificate of the old CA expires (the test moves the
+	// recorded time into the past rather than wait a day): it leaves.
+	editRecord(t, ns, "ca", func(rec *rotation.Record) {
+		if len(rec.Retired) != 1 || rec.Retired[0].Fingerprint != first.SHA256Fingerprint {
+			t.Fatalf("record %+v, want the first CA retired", rec)
+		}
+		rec.Retired[0].Until = time.Now().Add(-time.Minute)
+	})
+	annotate(t, issuer, "touch", "3")
 	waitGenerations(t, issuer, v1alpha1.CARotationStable, v1alpha1.CAGenerationIssuing)
+	eventually(t, "the retired Secret deleted", func(ctx context.Context) error {
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(retired), &corev1.Secret{}); !apierrors.IsNotFound(err) {
+			return fmt.Errorf("retired Secret: %w", err)
+		}
+		return nil
+	})
+	if rec := recordOf(t, ns, "ca"); len(rec.Retired) != 0 || rec.Next != nil {
+		t.Errorf("record after the drop: %+v", rec)
+	}
 	waitBundle(t, ns, "ca-bundle", gens[0].SHA256Fingerprint)
 	waitEvent(t, ns, "web", v1alpha1.EventReasonRetiredCADropped)
 }
@@ -231,8 +307,10 @@ func TestRestartMidPromotionResumes(t *testing.T) {
 	issuer.Spec.CA.Generate = &v1alpha1.CATemplate{Subject: v1alpha1.Subject{CN: "Restart CA"}}
 	issuer.Spec.CA.Rotation = &v1alpha1.CARotation{}
 	caSecret := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ca", Annotations: map[string]string{v1alpha1.GeneratedForAnnotation: "NstanceIssuer " + ns + "/web"}},
-		Type:       corev1.SecretTypeTLS, Data: ca.SecretData(),
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ca", Annotations: map[string]string{
+			v1alpha1.GeneratedForAnnotation: "NstanceIssuer " + ns + "/web", generationsAnnotation: "",
+		}},
+		Type: corev1.SecretTypeTLS, Data: ca.SecretData(),
 	}
 	if err := k8s.Create(ctx, caSecret); err != nil {
 		t.Fatal(err)
@@ -266,6 +344,10 @@ func TestRestartMidPromotionResumes(t *testing.T) {
 	if err := k8s.Create(ctx, stale); err != nil {
 		t.Fatal(err)
 	}
+	// Step 2 also recorded the promoted Secret, by UID, in the CA Secret.
+	editRecord(t, ns, "ca", func(rec *rotation.Record) {
+		rec.Promoted = &rotation.RecordedSecret{Secret: "ca-next", UID: string(stale.UID)}
+	})
 	annotate(t, issuer, "touch", "1") // a reconcile that sees both
 
 	// The retired copy of the issuing CA is not a second generation, and
@@ -299,6 +381,7 @@ func TestInvalidUserNextCAKeepsCurrentCASigning(t *testing.T) {
 	next := newTestCA(t, "Next Root CA", time.Now().Add(-time.Hour), time.Now().Add(2*365*24*time.Hour))
 	other := validCA(t, "Other Root CA")
 	createSecret(t, ns, "next-ca", map[string][]byte{"tls.crt": next.CertPEM, "tls.key": other.KeyPEM})
+	optInCASecret(t, ns, "ca")
 
 	issuer := webIssuer(ns, "ca")
 	issuer.Spec.CA.Rotation = &v1alpha1.CARotation{NextSecretName: "next-ca", PropagationDelay: &metav1.Duration{Duration: 2 * time.Second}}
@@ -480,6 +563,7 @@ func TestCACrtAllLiveRootsDuringOverlap(t *testing.T) {
 			cur := validCA(t, "Current Root CA")
 			next := newTestCA(t, "Next Root CA", time.Now().Add(-time.Hour), time.Now().Add(2*365*24*time.Hour))
 			createSecret(t, ns, "ca", cur.SecretData())
+			optInCASecret(t, ns, "ca")
 			createSecret(t, ns, "next-ca", next.SecretData())
 			issuer := webIssuer(ns, "ca")
 			issuer.Spec.CA.Rotation = &v1alpha1.CARotation{NextSecretName: "next-ca", PropagationDelay: &metav1.Duration{Duration: time.Hour}}

@@ -38,12 +38,18 @@ var (
 	// caRotationProblem is 1 while the CARotation condition is False.
 	caRotationProblem = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "nstance_issuer_ca_rotation_problem",
-		Help: "1 while the CA lifecycle of an issuer cannot proceed (CARotation condition False: invalid next CA, renewal due without a next CA), else 0.",
+		Help: "1 while the CA lifecycle of an issuer cannot proceed (CARotation condition False: invalid next CA, renewal due without a next CA, a failed step, a bundle only the controller writes that cannot be written), else 0.",
 	}, []string{"kind", "namespace", "name"})
 	// caRotationNextStep is when the lifecycle next moves by itself.
 	caRotationNextStep = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "nstance_issuer_ca_rotation_next_step_timestamp_seconds",
 		Help: "When the CA lifecycle of an issuer next moves by itself (renewal, switch to the next CA, a retiring root dropped), as a Unix timestamp; absent when nothing is scheduled.",
+	}, []string{"kind", "namespace", "name"})
+	// trustPublishFailures counts the namespaces where the trust bundle
+	// ConfigMap could not be written.
+	trustPublishFailures = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "nstance_issuer_trust_bundle_publish_failures",
+		Help: "Namespaces where an issuer's trust bundle ConfigMap could not be written at its last reconcile (a ConfigMap of that name it did not make, a quota, a refused write); the other namespaces are written.",
 	}, []string{"kind", "namespace", "name"})
 	// reissueCertificates mirrors status.rotation.reissue: how many of the
 	// Certificates signed by a CA that rotate-now replaced are in each
@@ -65,14 +71,14 @@ const (
 var allPhases = []v1alpha1.CARotationPhase{v1alpha1.CARotationStable, v1alpha1.CARotationRenewalDue, v1alpha1.CARotationNextPublished, v1alpha1.CARotationRetiring}
 
 func init() {
-	metrics.Registry.MustRegister(caGenerationExpiry, caRotationPhase, caRotationProblem, caRotationNextStep, reissueCertificates)
+	metrics.Registry.MustRegister(caGenerationExpiry, caRotationPhase, caRotationProblem, caRotationNextStep, reissueCertificates, trustPublishFailures)
 }
 
 func issuerLabels(ref issuerRef) prometheus.Labels {
 	return prometheus.Labels{"kind": ref.Kind, "namespace": ref.Namespace, "name": ref.Name}
 }
 
-func setRotationMetrics(ref issuerRef, st v1alpha1.RotationStatus, d rotation.Decision) {
+func setRotationMetrics(ref issuerRef, st v1alpha1.RotationStatus, d rotation.Decision, problem bool) {
 	l := issuerLabels(ref)
 	caGenerationExpiry.DeletePartialMatch(l)
 	for _, g := range st.Generations {
@@ -85,11 +91,11 @@ func setRotationMetrics(ref issuerRef, st v1alpha1.RotationStatus, d rotation.De
 		}
 		caRotationPhase.WithLabelValues(ref.Kind, ref.Namespace, ref.Name, string(p)).Set(v)
 	}
-	problem := 0.0
-	if d.Problem != "" {
-		problem = 1
+	if problem {
+		caRotationProblem.With(l).Set(1)
+	} else {
+		caRotationProblem.With(l).Set(0)
 	}
-	caRotationProblem.With(l).Set(problem)
 	if d.WakeAt.IsZero() {
 		caRotationNextStep.Delete(l)
 	} else {
@@ -109,7 +115,13 @@ func setRotationMetrics(ref issuerRef, st v1alpha1.RotationStatus, d rotation.De
 
 func forgetRotationMetrics(ref issuerRef) {
 	l := issuerLabels(ref)
-	for _, m := range []*prometheus.GaugeVec{caGenerationExpiry, caRotationPhase, caRotationProblem, caRotationNextStep, reissueCertificates} {
+	for _, m := range []*prometheus.GaugeVec{caGenerationExpiry, caRotationPhase, caRotationProblem, caRotationNextStep, reissueCertificates, trustPublishFailures} {
 		m.DeletePartialMatch(l)
 	}
+}
+
+// setTrustPublishFailures sets how many namespaces an issuer's bundle
+// could not be written into.
+func setTrustPublishFailures(ref issuerRef, n int) {
+	trustPublishFailures.With(issuerLabels(ref)).Set(float64(n))
 }

@@ -34,9 +34,9 @@ func TestReissueMetricMirrorsStatus(t *testing.T) {
 	other := issuerRef{Kind: KindIssuer, NamespacedName: types.NamespacedName{Namespace: "team-a", Name: "reissue-metrics"}}
 	t.Cleanup(func() { forgetRotationMetrics(ref); forgetRotationMetrics(other) })
 
-	setRotationMetrics(other, v1alpha1.RotationStatus{Phase: v1alpha1.CARotationStable, Reissue: &v1alpha1.ReissueStatus{Pending: 9}}, rotation.Decision{})
+	setRotationMetrics(other, v1alpha1.RotationStatus{Phase: v1alpha1.CARotationStable, Reissue: &v1alpha1.ReissueStatus{Pending: 9}}, rotation.Decision{}, false)
 	setRotationMetrics(ref, v1alpha1.RotationStatus{Phase: v1alpha1.CARotationRetiring,
-		Reissue: &v1alpha1.ReissueStatus{Total: 10, Reissued: 4, InProgress: 3, Failed: 1, Pending: 2}}, rotation.Decision{})
+		Reissue: &v1alpha1.ReissueStatus{Total: 10, Reissued: 4, InProgress: 3, Failed: 1, Pending: 2}}, rotation.Decision{}, false)
 	want := map[string]float64{ReissueStateReissued: 4, ReissueStateInProgress: 3, ReissueStateFailed: 1, ReissueStatePending: 2}
 	for state, v := range want {
 		if got := testutil.ToFloat64(reissueCertificates.WithLabelValues(ref.Kind, ref.Namespace, ref.Name, state)); got != v {
@@ -46,7 +46,7 @@ func TestReissueMetricMirrorsStatus(t *testing.T) {
 
 	// A rotation status without a re-issue removes the issuer's series,
 	// and only its own.
-	setRotationMetrics(ref, v1alpha1.RotationStatus{Phase: v1alpha1.CARotationStable}, rotation.Decision{})
+	setRotationMetrics(ref, v1alpha1.RotationStatus{Phase: v1alpha1.CARotationStable}, rotation.Decision{}, false)
 	for state := range want {
 		if reissueCertificates.DeleteLabelValues(ref.Kind, ref.Namespace, ref.Name, state) {
 			t.Errorf("state %s still exported after the re-issue left the status", state)

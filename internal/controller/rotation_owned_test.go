@@ -19,6 +19,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,11 +27,15 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/pki"
+	"github.com/nstance-dev/nstance-issuer/internal/rotation"
+	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 )
 
 func ownedTestView(t *testing.T) issuerView {
@@ -44,7 +49,7 @@ func ownedTestView(t *testing.T) issuerView {
 	return v
 }
 
-func TestOwnedByIssuer(t *testing.T) {
+func TestLegacyOwnedByIssuer(t *testing.T) {
 	t.Parallel()
 	v := ownedTestView(t)
 	managed := map[string]string{managedByLabel: managedByValue}
@@ -66,7 +71,7 @@ func TestOwnedByIssuer(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "ca-retired-x", Namespace: "team-a", Labels: tc.labels, OwnerReferences: tc.owners}}
-			if got := ownedByIssuer(s, v); got != tc.want {
+			if got := legacyOwnedByIssuer(s, v); got != tc.want {
 				t.Errorf("owned %v, want %v", got, tc.want)
 			}
 		})
@@ -85,6 +90,17 @@ func TestGenerateRefused(t *testing.T) {
 	if got := generateRefused(plain, v); got != "" {
 		t.Errorf("without spec.ca.generate: %q", got)
 	}
+	if got := promoteRefused(mine, v); got != "" {
+		t.Errorf("promotion into a Secret generated for the issuer: %q", got)
+	}
+	for _, s := range []*corev1.Secret{theirs, plain} {
+		got := promoteRefused(s, v)
+		for _, want := range []string{"Secret team-a/ca", "not generated for NstanceIssuer team-a/web", "opted it in", v1alpha1.GeneratedForAnnotation + `="NstanceIssuer team-a/web"`} {
+			if !strings.Contains(got, want) {
+				t.Errorf("promotion refusal %q lacks %q", got, want)
+			}
+		}
+	}
 	v.spec.CA.Generate = &v1alpha1.CATemplate{}
 	if got := generateRefused(mine, v); got != "" {
 		t.Errorf("generated for the issuer: %q", got)
@@ -99,47 +115,116 @@ func TestGenerateRefused(t *testing.T) {
 	}
 }
 
-// TestRetiredCandidates lists retired Secrets as metadata: only the
-// issuer's own count, latest retiring first, at most
-// maxRetiredGenerations, the rest counted.
-func TestRetiredCandidates(t *testing.T) {
-	t.Parallel()
-	v := ownedTestView(t)
+func fakeSecretsClient(t *testing.T, objs ...client.Object) client.Client {
+	t.Helper()
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		t.Fatal(err)
 	}
-	base := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
-	retired := func(name string, until time.Time, owners ...metav1.OwnerReference) client.Object {
+	return fake.NewClientBuilder().WithScheme(scheme).WithObjects(objs...).Build()
+}
+
+// TestLookAlikeRetired finds the Secrets labelled as retired generations
+// that the record does not name by name and UID, whoever owns them, and
+// leaves out a retired copy of the issuing CA (a promotion that stopped
+// half-way).
+func TestLookAlikeRetired(t *testing.T) {
+	t.Parallel()
+	v := ownedTestView(t)
+	retired := func(name, uid string) client.Object {
 		return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{
-			Name: name, Namespace: "team-a", OwnerReferences: owners,
-			Labels:      map[string]string{managedByLabel: managedByValue, labelRetiredFrom: "ca"},
-			Annotations: map[string]string{annotationCASecret: "ca", annotationRetiringUntil: until.Format(time.RFC3339)},
+			Name: name, Namespace: "team-a", UID: types.UID(uid), OwnerReferences: []metav1.OwnerReference{controllerRef(v)},
+			Labels: map[string]string{managedByLabel: managedByValue, labelRetiredFrom: "ca"},
 		}}
 	}
+	issuingFP := strings.Repeat("AB:", 31) + "AB"
 	var objs []client.Object
-	for i := range maxRetiredGenerations + 3 {
-		objs = append(objs, retired(fmt.Sprintf("ca-retired-%02d", i), base.Add(time.Duration(i)*time.Hour), controllerRef(v)))
+	for i := range 8 {
+		objs = append(objs, retired(fmt.Sprintf("ca-retired-forged-%d", i), fmt.Sprintf("uid-f%d", i)))
 	}
-	objs = append(objs,
-		retired("ca-retired-forged", base.Add(1000*time.Hour)), // no owner reference: never a candidate
-		retired("ca-retired-elsewhere", base.Add(1000*time.Hour), metav1.OwnerReference{APIVersion: v1alpha1.GroupVersion.String(), Kind: KindIssuer, Name: "other", UID: "uid-other"}),
-	)
-	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(objs...).Build()
-	r := &RotationReconciler{Reader: c}
-	keep, ignored, err := r.retiredCandidates(context.Background(), v)
+	objs = append(objs, retired("ca-retired-mine", "uid-mine"), retired("ca-retired-reused-name", "uid-new"),
+		retired(retiredSecretName("ca", issuingFP), "uid-leftover"))
+	r := &RotationReconciler{Reader: fakeSecretsClient(t, objs...)}
+	rec := rotation.Record{Retired: []rotation.RecordedRetired{
+		{Secret: "ca-retired-mine", UID: "uid-mine"},
+		{Secret: "ca-retired-reused-name", UID: "uid-old"}, // deleted and made again by someone else
+	}}
+	names, count, err := r.lookAlikeRetired(context.Background(), v, rec, issuingFP)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(keep) != maxRetiredGenerations || ignored != 3 {
-		t.Fatalf("kept %d, ignored %d; want %d and 3", len(keep), ignored, maxRetiredGenerations)
+	if count != 9 {
+		t.Errorf("count %d, want 9 (8 forged and the re-used name)", count)
 	}
-	if keep[0].Name != fmt.Sprintf("ca-retired-%02d", maxRetiredGenerations+2) || keep[len(keep)-1].Name != "ca-retired-03" {
-		t.Errorf("kept %v, want the latest retiring first", keep)
+	if len(names) != maxLookAlikesNamed || slices.Contains(names, "ca-retired-mine") {
+		t.Errorf("names %v: want %d, not the recorded one", names, maxLookAlikesNamed)
 	}
-	for _, k := range keep {
-		if k.Name == "ca-retired-forged" || k.Name == "ca-retired-elsewhere" {
-			t.Errorf("kept %s, which is not the issuer's", k.Name)
+	msg := lookAlikeMessage(v, names, count)
+	for _, want := range []string{"and 4 more", "not in its generation record", "delete them"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message %q lacks %q", msg, want)
 		}
+	}
+}
+
+// TestReadRetired trusts a retired Secret only when it is the one the
+// controller created and holds the recorded certificates.
+func TestReadRetired(t *testing.T) {
+	t.Parallel()
+	cas, err := testpki.NewValidRootCAs("old", "evil")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, evil := cas[0], cas[1]
+	inter, err := testpki.NewIntermediateCA(old, "old-inter")
+	if err != nil {
+		t.Fatal(err)
+	}
+	entry := rotation.RecordedRetired{Secret: "ca-retired-1", UID: "uid-1", Fingerprint: pki.Fingerprint(old.Cert), Root: pki.Fingerprint(old.Cert), Until: time.Now().Add(time.Hour)}
+	secret := func(uid string, data map[string][]byte) *corev1.Secret {
+		return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "ca-retired-1", Namespace: "team-a", UID: types.UID(uid)}, Data: data}
+	}
+	cases := []struct {
+		name    string
+		secret  *corev1.Secret
+		entry   rotation.RecordedRetired
+		problem string
+	}{
+		{"the Secret as the controller wrote it is trusted", secret("uid-1", map[string][]byte{"tls.crt": old.CertPEM, "ca.crt": old.CertPEM}), entry, ""},
+		{"without ca.crt the CA is its own root", secret("uid-1", map[string][]byte{"tls.crt": old.CertPEM}), entry, ""},
+		{"an intermediate with its recorded root is trusted", secret("uid-1", map[string][]byte{"tls.crt": inter.CertPEM, "ca.crt": old.CertPEM}),
+			rotation.RecordedRetired{Secret: "ca-retired-1", UID: "uid-1", Fingerprint: pki.Fingerprint(inter.Cert), Root: pki.Fingerprint(old.Cert), Until: entry.Until}, ""},
+		{"a missing Secret is reported", nil, entry, "is missing"},
+		{"a Secret made again under the name (another UID) is not trusted", secret("uid-2", map[string][]byte{"tls.crt": old.CertPEM, "ca.crt": old.CertPEM}), entry, "another UID"},
+		{"another root injected into ca.crt is not trusted", secret("uid-1", map[string][]byte{"tls.crt": old.CertPEM, "ca.crt": evil.CertPEM}), entry, "no longer holds the certificates recorded"},
+		{"another CA in tls.crt is not trusted", secret("uid-1", map[string][]byte{"tls.crt": evil.CertPEM, "ca.crt": old.CertPEM}), entry, "no longer holds the certificates recorded"},
+		{"an oversized tls.crt is not parsed", secret("uid-1", map[string][]byte{"tls.crt": make([]byte, pki.MaxCertChainPEMSize+1)}), entry, "more than the"},
+		{"garbage is reported", secret("uid-1", map[string][]byte{"tls.crt": []byte("junk")}), entry, "no PEM CERTIFICATE"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var objs []client.Object
+			if tc.secret != nil {
+				objs = append(objs, tc.secret)
+			}
+			r := &RotationReconciler{Client: fakeSecretsClient(t, objs...)}
+			got, err := r.readRetired(context.Background(), "team-a", tc.entry)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.problem == "" {
+				if got.problem != "" || got.cert == nil || got.root == nil {
+					t.Fatalf("not trusted: %q", got.problem)
+				}
+				if pki.Fingerprint(got.root) != tc.entry.Root {
+					t.Errorf("root %s, want %s", pki.Fingerprint(got.root), tc.entry.Root)
+				}
+				return
+			}
+			if got.cert != nil || got.root != nil || !strings.Contains(got.problem, tc.problem) {
+				t.Errorf("got cert %v, problem %q; want no cert and a problem containing %q", got.cert != nil, got.problem, tc.problem)
+			}
+		})
 	}
 }

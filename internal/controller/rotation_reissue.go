@@ -372,9 +372,9 @@ func (r *RotationReconciler) planReissue(ctx context.Context, v issuerView, g *g
 		return nil, r.Reissue.Interval, nil
 	}
 	var retired []*x509.Certificate
-	for _, s := range g.retired {
-		if c := firstCertificate(s.Data[secretKeyTLSCert]); c != nil && !c.Equal(issuing) {
-			retired = append(retired, c)
+	for _, rg := range g.retired {
+		if rg.cert != nil && !rg.cert.Equal(issuing) {
+			retired = append(retired, rg.cert)
 		}
 	}
 

@@ -328,6 +328,7 @@ func TestRotateNowToAUserBroughtCAReissues(t *testing.T) {
 		i.Spec.CA.Rotation = &v1alpha1.CARotation{NextSecretName: "next-ca", PropagationDelay: &metav1.Duration{}}
 	})
 
+	optInCASecret(t, ns, "ca")
 	ours := issuerRef("NstanceIssuer", "web")
 	oldCACertificate(t, ns, "old-a", ours, signWeb(t, ns).Status.Certificate)
 

@@ -69,15 +69,19 @@ func setupRotation(mgr ctrl.Manager, opts Options, recorder events.EventRecorder
 	if err := mgr.Add(nextSecrets); err != nil {
 		return nil, fmt.Errorf("failed to register the next CA Secret watcher: %w", err)
 	}
+	// Next CA keys are made off the workers, one at a time.
+	keys := NewKeyGenerator()
 	for _, kind := range []string{KindIssuer, KindClusterIssuer} {
 		r := &RotationReconciler{
 			Kind: kind, Client: mgr.GetClient(), Reader: mgr.GetAPIReader(),
 			ClusterResourceNamespace: opts.ClusterResourceNamespace, Recorder: recorder, Trust: trust,
 			Clock: opts.Clock, NextSecrets: nextSecrets, NextPoll: opts.NextCAPollInterval,
-			Reissue: ReissuePolicy{BatchSize: opts.ReissueBatchSize, Interval: opts.ReissueInterval},
+			Reissue:               ReissuePolicy{BatchSize: opts.ReissueBatchSize, Interval: opts.ReissueInterval},
+			MinGenerationInterval: opts.MinCAGenerationInterval, Keys: keys,
 		}
 		b := ctrl.NewControllerManagedBy(mgr).Named("rotation-" + strings.ToLower(kind)).For(newIssuerObject(kind)).
-			WatchesRawSource(source.Channel(nextSecrets.Events(kind), &handler.EnqueueRequestForObject{}))
+			WatchesRawSource(source.Channel(nextSecrets.Events(kind), &handler.EnqueueRequestForObject{})).
+			WatchesRawSource(source.Channel(keys.Events(kind), &handler.EnqueueRequestForObject{}))
 		if kind == KindClusterIssuer {
 			// A namespace created or relabelled may now be selected by a
 			// ConfigMap bundle.

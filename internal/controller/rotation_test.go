@@ -107,12 +107,23 @@ func TestLiveRoots(t *testing.T) {
 			pki.Fingerprint(root.Cert): root.Cert, // same root as the issuing CA
 		},
 	}
-	got := liveRoots(g, rotation.Decision{})
+	published := rotation.Decision{Phase: rotation.PhaseNextPublished}
+	got := liveRoots(g, published)
 	if len(got) != 3 || got[0] != root.Cert || got[1] != next.Cert || got[2] != old.Cert {
 		t.Fatalf("live roots: %d %v", len(got), got)
 	}
+	// A next CA is trusted only while it is published: not before (its
+	// publication not yet recorded), not when it may never sign.
+	for _, d := range []rotation.Decision{
+		{Phase: rotation.PhaseRenewalDue, ProblemReason: rotation.ReasonCASecretNotGenerated},
+		{Phase: rotation.PhaseStable, Action: rotation.PublishNext, PhaseNow: rotation.PhaseStable},
+	} {
+		if got := liveRoots(g, d); len(got) != 2 {
+			t.Errorf("%+v: %d roots, want 2", d, len(got))
+		}
+	}
 	g.next.Invalid = "broken"
-	if got := liveRoots(g, rotation.Decision{}); len(got) != 2 {
+	if got := liveRoots(g, published); len(got) != 2 {
 		t.Fatalf("with an invalid next CA: %d roots, want 2", len(got))
 	}
 }

@@ -88,7 +88,18 @@ type Options struct {
 	ReissueBatchSize int
 	// ReissueInterval is the time between two such batches.
 	ReissueInterval time.Duration
+	// MinCAGenerationInterval is the least time between two CA keys an
+	// issuer generates for its rotation (rotate-now, scheduled renewal, a
+	// generated next CA Secret deleted): it bounds what a stream of
+	// rotate-now tokens costs. 0: no bound.
+	MinCAGenerationInterval time.Duration
 }
+
+// DefaultMinCAGenerationInterval is the default MinCAGenerationInterval:
+// long enough that an issuer cannot keep a core busy with key generation,
+// short enough that a second rotate-now after a mistake waits minutes, not
+// hours.
+const DefaultMinCAGenerationInterval = 10 * time.Minute
 
 // +kubebuilder:rbac:groups=issuer.nstance.dev,resources=nstanceissuers;nstanceclusterissuers,verbs=get;list;watch
 // +kubebuilder:rbac:groups=issuer.nstance.dev,resources=nstanceissuers/status;nstanceclusterissuers/status,verbs=patch

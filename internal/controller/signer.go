@@ -390,10 +390,12 @@ func (s *Signer) generateCA(ctx context.Context, v issuerView) (*corev1.Secret, 
 	}
 	secret := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
-			Name:        v.secretKey.Name,
-			Namespace:   v.secretKey.Namespace,
-			Labels:      map[string]string{managedByLabel: managedByValue},
-			Annotations: map[string]string{v1alpha1.GeneratedForAnnotation: v.String()},
+			Name:      v.secretKey.Name,
+			Namespace: v.secretKey.Namespace,
+			Labels:    map[string]string{managedByLabel: managedByValue},
+			// An empty generation record: the rotation writes into it, and
+			// nothing an earlier version made is looked for.
+			Annotations: map[string]string{v1alpha1.GeneratedForAnnotation: v.String(), annotationGenerations: ""},
 		},
 		Type: corev1.SecretTypeTLS,
 		Data: map[string][]byte{secretKeyTLSCert: certPEM, secretKeyTLSKey: keyPEM, secretKeyCA: certPEM},

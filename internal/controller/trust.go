@@ -138,7 +138,10 @@ func liveRoots(g *generations, d rotation.Decision) []*x509.Certificate {
 		}
 	}
 	add(rootOf(g.issuingCA))
-	if g.next != nil && g.next.Invalid == "" && d.ProblemReason != rotation.ReasonNextCAInvalid {
+	// A next root is trusted exactly while the next CA is published: not
+	// while it is invalid, may never sign, or its publication is not yet
+	// recorded.
+	if g.next != nil && g.next.Invalid == "" && d.Phase == rotation.PhaseNextPublished {
 		add(g.nextRoot)
 	}
 	fps := make([]string, 0, len(g.retiringRoots))
@@ -154,8 +157,29 @@ func liveRoots(g *generations, d rotation.Decision) []*x509.Certificate {
 	return roots
 }
 
+// publication is how publishing an issuer's live roots went.
+type publication struct {
+	// gate: a bundle only the controller writes could not be written: a
+	// ClusterTrustBundle, the ConfigMap in the cluster resource namespace
+	// (a cluster issuer's) or in the issuer's own namespace (a namespaced
+	// issuer's), or the namespaces to publish into could not be listed.
+	// A next CA is not counted as published until the gate is clear.
+	gate error
+	// failed: the other namespaces where the ConfigMap bundle could not be
+	// written (a ConfigMap of that name the issuer did not make, a full
+	// quota, a refused write). They never hold the lifecycle back: the
+	// rest are written and the failures reported.
+	failed []publishFailure
+}
+
+// publishFailure is a namespace where a ConfigMap bundle was not written.
+type publishFailure struct {
+	namespace string
+	why       string
+}
+
 // publish writes every bundle of v and removes what it no longer publishes.
-func (r *RotationReconciler) publish(ctx context.Context, v issuerView, g *generations, d rotation.Decision) error {
+func (r *RotationReconciler) publish(ctx context.Context, v issuerView, g *generations, d rotation.Decision) publication {
 	roots := liveRoots(g, d)
 	t := r.Trust
 	t.mu.Lock()
@@ -168,63 +192,56 @@ func (r *RotationReconciler) publish(ctx context.Context, v issuerView, g *gener
 	if tb == nil {
 		tb = &v1alpha1.TrustBundle{}
 	}
-	if err := t.publishConfigMaps(ctx, v, tb.ConfigMap, roots); err != nil {
-		r.Recorder.Eventf(v.obj, nil, corev1.EventTypeWarning, v1alpha1.EventReasonTrustPublishFailed, eventActionRotate, "%v", err)
-		return err
+	var pub publication
+	var gates []error
+	if err := t.publishConfigMaps(ctx, v, tb.ConfigMap, roots, &pub); err != nil {
+		gates = append(gates, err)
 	}
 	if v.ref.Kind == KindClusterIssuer {
 		if tb.ClusterTrustBundle && t.CTBVersion == "" {
 			log.FromContext(ctx).V(1).Info("ClusterTrustBundle is not served by this API server; not publishing one")
 		}
 		if err := t.publishClusterTrustBundles(ctx, v, tb.ClusterTrustBundle, roots); err != nil {
-			r.Recorder.Eventf(v.obj, nil, corev1.EventTypeWarning, v1alpha1.EventReasonTrustPublishFailed, eventActionRotate, "%v", err)
-			return err
+			gates = append(gates, err)
 		}
 	}
-	return nil
+	pub.gate = errors.Join(gates...)
+	setTrustPublishFailures(v.ref, len(pub.failed))
+	return pub
 }
 
-func (t *TrustPublisher) publishConfigMaps(ctx context.Context, v issuerView, spec *v1alpha1.ConfigMapBundle, roots []*x509.Certificate) error {
+// publishConfigMaps writes the ConfigMap bundle into every selected
+// namespace and deletes the ones no longer selected. A namespace that
+// fails is noted in pub and the others go on; the returned error is the
+// gate (see publication).
+func (t *TrustPublisher) publishConfigMaps(ctx context.Context, v issuerView, spec *v1alpha1.ConfigMapBundle, roots []*x509.Certificate, pub *publication) error {
 	want := map[types.NamespacedName]bool{}
+	var gates []error
+	// gating is the one namespace whose bundle only the controller
+	// writes: the cluster resource namespace, or a namespaced issuer's own.
+	gating := t.ClusterResourceNamespace
+	if v.ref.Kind == KindIssuer {
+		gating = v.ref.Namespace
+	}
 	if spec != nil {
 		namespaces, err := t.bundleNamespaces(ctx, v, spec)
 		if err != nil {
 			return err
 		}
 		data := string(pemOf(roots...))
-		var refused []error
 		for _, ns := range namespaces {
 			key := types.NamespacedName{Namespace: ns, Name: spec.Name}
 			want[key] = true
-			// Never take over a ConfigMap this issuer did not create: it
-			// may be another issuer's bundle (a tenant's issuer must not
-			// replace the roots a cluster issuer publishes in its
-			// namespace) or a user's, which the owner reference would
-			// have garbage-collected with the issuer.
-			if err := t.checkConfigMapOwner(ctx, key, v); err != nil {
-				refused = append(refused, err)
-				continue
+			err := t.publishConfigMap(ctx, v, key, data)
+			switch {
+			case err == nil:
+			case ns == gating && !errors.Is(err, errForeignConfigMap):
+				gates = append(gates, err)
+			default:
+				// A tenant's namespace (or a ConfigMap of that name someone
+				// else made): reported, never a reason to stop.
+				pub.failed = append(pub.failed, publishFailure{namespace: ns, why: publishWhy(err)})
 			}
-			body, err := json.Marshal(map[string]any{
-				"apiVersion": "v1", "kind": "ConfigMap",
-				"metadata": map[string]any{
-					"name": key.Name, "namespace": key.Namespace,
-					"labels":          map[string]string{trustOfLabel: trustOf(v.ref), managedByLabel: managedByValue},
-					"annotations":     map[string]string{trustIssuerAnnot: v.String()},
-					"ownerReferences": []metav1.OwnerReference{ownerRef(v)},
-				},
-				"data": map[string]string{secretKeyCA: data},
-			})
-			if err != nil {
-				return err
-			}
-			cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: key.Name, Namespace: key.Namespace}}
-			if err := t.Client.Patch(ctx, cm, client.RawPatch(types.ApplyPatchType, body), client.FieldOwner(trustFieldOwner), client.ForceOwnership); err != nil {
-				return fmt.Errorf("cannot publish the trust bundle ConfigMap %s of %s: %w", key, v, err)
-			}
-		}
-		if len(refused) > 0 {
-			return errors.Join(refused...)
 		}
 	}
 	// Remove what is no longer selected. A namespaced issuer looks in its
@@ -236,7 +253,7 @@ func (t *TrustPublisher) publishConfigMaps(ctx context.Context, v issuerView, sp
 		opts = append(opts, client.InNamespace(v.ref.Namespace))
 	}
 	if err := t.Reader.List(ctx, list, opts...); err != nil {
-		return fmt.Errorf("cannot list the trust bundle ConfigMaps of %s: %w", v, err)
+		return errors.Join(append(gates, fmt.Errorf("cannot list the trust bundle ConfigMaps of %s: %w", v, err))...)
 	}
 	for i := range list.Items {
 		item := &list.Items[i]
@@ -244,10 +261,64 @@ func (t *TrustPublisher) publishConfigMaps(ctx context.Context, v issuerView, sp
 			continue
 		}
 		if err := t.Client.Delete(ctx, item); err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("cannot delete the stale trust bundle ConfigMap %s/%s: %w", item.Namespace, item.Name, err)
+			pub.failed = append(pub.failed, publishFailure{namespace: item.Namespace,
+				why: publishWhy(fmt.Errorf("cannot delete the stale trust bundle ConfigMap %s/%s: %w", item.Namespace, item.Name, err))})
 		}
 	}
+	return errors.Join(gates...)
+}
+
+// errForeignConfigMap: a ConfigMap of the bundle's name exists that the
+// issuer did not publish.
+var errForeignConfigMap = errors.New("was not published by this issuer")
+
+// publishConfigMap writes one ConfigMap bundle, never over a ConfigMap the
+// issuer did not create: it may be another issuer's bundle (a tenant's
+// issuer must not replace the roots a cluster issuer publishes in its
+// namespace) or a user's, which the owner reference would have
+// garbage-collected with the issuer.
+func (t *TrustPublisher) publishConfigMap(ctx context.Context, v issuerView, key types.NamespacedName, data string) error {
+	if err := t.checkConfigMapOwner(ctx, key, v); err != nil {
+		return err
+	}
+	body, err := json.Marshal(map[string]any{
+		"apiVersion": "v1", "kind": "ConfigMap",
+		"metadata": map[string]any{
+			"name": key.Name, "namespace": key.Namespace,
+			"labels":          map[string]string{trustOfLabel: trustOf(v.ref), managedByLabel: managedByValue},
+			"annotations":     map[string]string{trustIssuerAnnot: v.String()},
+			"ownerReferences": []metav1.OwnerReference{ownerRef(v)},
+		},
+		"data": map[string]string{secretKeyCA: data},
+	})
+	if err != nil {
+		return err
+	}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: key.Name, Namespace: key.Namespace}}
+	if err := t.Client.Patch(ctx, cm, client.RawPatch(types.ApplyPatchType, body), client.FieldOwner(trustFieldOwner), client.ForceOwnership); err != nil {
+		return fmt.Errorf("cannot publish the trust bundle ConfigMap %s of %s: %w", key, v, err)
+	}
 	return nil
+}
+
+// publishWhy is a short reason for a namespace that failed.
+func publishWhy(err error) string {
+	switch {
+	case errors.Is(err, errForeignConfigMap):
+		return err.Error()
+	case apierrors.IsForbidden(err):
+		return "forbidden: " + apiMessage(err)
+	}
+	return apiMessage(err)
+}
+
+// apiMessage is the API server's own message of err, or err.
+func apiMessage(err error) string {
+	var status apierrors.APIStatus
+	if errors.As(err, &status) && status.Status().Message != "" {
+		return status.Status().Message
+	}
+	return err.Error()
 }
 
 // checkConfigMapOwner refuses a ConfigMap key that exists without v's
@@ -264,7 +335,7 @@ func (t *TrustPublisher) checkConfigMapOwner(ctx context.Context, key types.Name
 	if existing.Labels[trustOfLabel] == trustOf(v.ref) {
 		return nil
 	}
-	return fmt.Errorf("ConfigMap %s exists and was not published by %s; it is left alone: choose another spec.ca.trustBundle.configMap.name or delete that ConfigMap", key, v)
+	return fmt.Errorf("ConfigMap %s %w and is left alone: choose another spec.ca.trustBundle.configMap.name or delete that ConfigMap", key, errForeignConfigMap)
 }
 
 // bundleNamespaces is where a ConfigMap bundle goes: an NstanceIssuer's own
@@ -357,24 +428,4 @@ func pemOf(certs ...*x509.Certificate) []byte {
 		_ = pem.Encode(&buf, &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
 	}
 	return buf.Bytes()
-}
-
-// parseCertificates parses the CERTIFICATE blocks of data.
-func parseCertificates(data []byte) ([]*x509.Certificate, error) {
-	var out []*x509.Certificate
-	for {
-		var block *pem.Block
-		block, data = pem.Decode(data)
-		if block == nil {
-			return out, nil
-		}
-		if block.Type != "CERTIFICATE" {
-			continue
-		}
-		c, err := x509.ParseCertificate(block.Bytes)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
 }

@@ -219,6 +219,20 @@ func checkPathLen(chain []*x509.Certificate) *CAError {
 	return nil
 }
 
+// ParseCACertificates parses a PEM bundle of CA certificates (tls.crt or
+// ca.crt of a CA Secret) under the limits LoadCA applies: its size, the
+// number of certificates and the size of each.
+func ParseCACertificates(field string, data []byte) ([]*x509.Certificate, error) {
+	if len(data) > MaxCertChainPEMSize {
+		return nil, caErrorf(ReasonTooLarge, "%s is %d bytes, more than the %d allowed", field, len(data), MaxCertChainPEMSize)
+	}
+	certs, err := parseCertsPEM(field, data)
+	if err != nil {
+		return nil, err
+	}
+	return certs, nil
+}
+
 // parseCertsPEM parses a PEM bundle that must hold only certificates.
 func parseCertsPEM(field string, data []byte) ([]*x509.Certificate, *CAError) {
 	var certs []*x509.Certificate

@@ -71,6 +71,15 @@ type Policy struct {
 	// for this issuer): a due rotation without a next CA then reports it
 	// with ReasonCASecretNotGenerated. CanGenerate is false with it.
 	GenerateRefused string
+	// PromoteRefused, when non-empty, says why the issuer may not write a
+	// next CA into its CA Secret (it was neither generated for the issuer
+	// nor opted in): a valid next CA is then neither published nor
+	// promoted, and this is reported with ReasonCASecretNotGenerated.
+	PromoteRefused string
+	// MinGenerationInterval is the least time between two CA keys the
+	// issuer generates (0: no bound). It bounds what a stream of rotate-now
+	// tokens, or a generated Secret deleted again and again, costs.
+	MinGenerationInterval time.Duration
 	// RotateNowToken is the value of the rotate-now annotation ("" = none).
 	RotateNowToken string
 	// MaxLeafLifetime bounds the lifetime of every certificate the issuer
@@ -114,6 +123,13 @@ type State struct {
 	HandledToken string
 	Next         *Next
 	Retiring     []Retiring
+	// LastGenerated is when the issuer last generated a CA key (zero:
+	// never, or not known).
+	LastGenerated time.Time
+	// NextBlocked, when non-empty, says why a next CA cannot be generated
+	// now although none is usable: a Secret of the generated next CA's
+	// name exists and is not the issuer's. It is never overwritten.
+	NextBlocked string
 }
 
 // Action is one step of the lifecycle.
@@ -153,6 +169,9 @@ type Decision struct {
 	Action Action
 	// Phase is the phase after the step.
 	Phase Phase
+	// PhaseNow is the phase before the step: what is reported when the
+	// step is not taken (it failed, or waits for a key being generated).
+	PhaseNow Phase
 	// Fingerprint names the retiring root of DropRetiring.
 	Fingerprint string
 	// RetiringUntil is, for Promote, when the previous root may go.
@@ -175,9 +194,16 @@ type Decision struct {
 const (
 	ReasonNextCAInvalid = "NextCAInvalid"
 	ReasonRenewalDue    = "RenewalDue"
-	// ReasonCASecretNotGenerated: spec.ca.generate is set, but the CA
-	// Secret was not generated for this issuer, so it is used read-only.
+	// ReasonCASecretNotGenerated: the CA Secret was not generated for this
+	// issuer (nor opted in), so it is used read-only: no next CA is
+	// generated into it or promoted into it.
 	ReasonCASecretNotGenerated = "CASecretNotGenerated"
+	// ReasonGenerationRateLimited: a next CA is due but the last one was
+	// generated less than MinGenerationInterval ago.
+	ReasonGenerationRateLimited = "GenerationRateLimited"
+	// ReasonGenerationSecretConflict: a Secret of the generated next CA's
+	// name exists and was not made by the issuer.
+	ReasonGenerationSecretConflict = "GenerationSecretConflict"
 )
 
 // RenewAt is when a CA valid from notBefore to notAfter is due for renewal.
@@ -224,7 +250,7 @@ func Decide(s State) Decision {
 		}
 		if !s.Now.Before(r.Until) {
 			d.Action, d.Fingerprint = DropRetiring, r.Cert.Fingerprint
-			d.Phase = PhaseRetiring
+			d.Phase, d.PhaseNow = PhaseRetiring, PhaseRetiring
 			return d
 		}
 		retiring++
@@ -233,8 +259,10 @@ func Decide(s State) Decision {
 	if retiring > 0 {
 		d.Phase = PhaseRetiring
 	}
+	d.PhaseNow = d.Phase
 
 	tokenPending := s.Policy.RotateNowToken != "" && s.Policy.RotateNowToken != s.HandledToken
+	due := tokenPending || (s.Policy.Scheduled && !s.Now.Before(d.RenewAt))
 
 	if n := s.Next; n != nil {
 		if n.Cert.Fingerprint == s.Issuing.Fingerprint {
@@ -246,7 +274,21 @@ func Decide(s State) Decision {
 			// promoted; it is the user's to remove.
 		} else if why := nextProblem(s, n); why != "" {
 			d.Problem, d.ProblemReason = why, ReasonNextCAInvalid
+		} else if s.Policy.PromoteRefused != "" {
+			// Never published: a root that can never sign is not trusted.
+			d.Problem, d.ProblemReason = s.Policy.PromoteRefused, ReasonCASecretNotGenerated
+			if due {
+				d.Phase, d.PhaseNow = PhaseRenewalDue, PhaseRenewalDue
+			}
+			return d
 		} else {
+			if n.PublishedAt.IsZero() {
+				if due {
+					d.PhaseNow = PhaseRenewalDue
+				}
+			} else {
+				d.PhaseNow = PhaseNextPublished
+			}
 			d.Phase = PhaseNextPublished
 			if tokenPending {
 				d.Token = s.Policy.RotateNowToken
@@ -270,7 +312,6 @@ func Decide(s State) Decision {
 		}
 	}
 
-	due := tokenPending || (s.Policy.Scheduled && !s.Now.Before(d.RenewAt))
 	if !due {
 		if s.Policy.Scheduled {
 			wake(d.RenewAt)
@@ -280,6 +321,17 @@ func Decide(s State) Decision {
 	// Here a next CA is absent, already the issuing one, or invalid (and
 	// then reported): only in the first two cases is a new one generated.
 	if s.Policy.CanGenerate && (s.Next == nil || s.Next.Cert.Fingerprint == s.Issuing.Fingerprint) {
+		d.Phase, d.PhaseNow = PhaseRenewalDue, PhaseRenewalDue
+		if s.NextBlocked != "" {
+			d.Problem, d.ProblemReason = s.NextBlocked, ReasonGenerationSecretConflict
+			return d
+		}
+		if at := s.LastGenerated.Add(s.Policy.MinGenerationInterval); !s.LastGenerated.IsZero() && s.Now.Before(at) {
+			d.Problem, d.ProblemReason = fmt.Sprintf("a next CA is due, and the issuer generates at most one CA key per %s (the last at %s): it generates the next one at %s",
+				s.Policy.MinGenerationInterval, s.LastGenerated.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339)), ReasonGenerationRateLimited
+			wake(at)
+			return d
+		}
 		d.Action, d.Phase = CreateNext, PhaseNextPublished
 		if tokenPending {
 			d.Token = s.Policy.RotateNowToken
@@ -301,6 +353,7 @@ func Decide(s State) Decision {
 	} else if d.Phase == PhaseStable {
 		d.Phase = PhaseRenewalDue
 	}
+	d.PhaseNow = d.Phase
 	return d
 }
 

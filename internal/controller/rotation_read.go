@@ -1,0 +1,244 @@
+/*
+Copyright 2026 The nstance-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/pki"
+	"github.com/nstance-dev/nstance-issuer/internal/rotation"
+)
+
+// generations is the world as read for one decision.
+type generations struct {
+	issuing   *corev1.Secret
+	issuingCA *pki.CA
+	// record is the generation record of the issuing Secret
+	// (rotation_owned.go); recordProblem says why it could not be read
+	// (then no generation is trusted).
+	record        rotation.Record
+	recordProblem string
+	// legacy, when set, is the record to write first: the generations an
+	// earlier version made, before the record existed.
+	legacy *rotation.Record
+
+	next       *rotation.Next
+	nextSecret *corev1.Secret
+	nextCA     *pki.CA
+	nextRoot   *x509.Certificate
+	// nextBlocked says why no next CA can be generated: a look-alike
+	// Secret holds its name.
+	nextBlocked string
+
+	// retired are the recorded retired CAs, as found; retiring is what
+	// rotation.Decide needs of them, in the same order.
+	retired       []retiredGeneration
+	retiring      []rotation.Retiring
+	retiringRoots map[string]*x509.Certificate // trusted ones only, by fingerprint of the CA
+	handled       string
+	// generateRefused says why spec.ca.generate may not write into the
+	// issuing Secret ("" when it may, or is not set); promoteRefused why
+	// no next CA may be written into it.
+	generateRefused string
+	promoteRefused  string
+	// lookAlikes names Secrets labelled as generations that the record
+	// does not name; lookAlikeCount counts them all.
+	lookAlikes     []string
+	lookAlikeCount int
+	// reissue is status.rotation.reissue as planReissue found it.
+	reissue *v1alpha1.ReissueStatus
+}
+
+// lastGenerated is when the issuer last generated a CA key.
+func (g *generations) lastGenerated() time.Time {
+	if g.record.GeneratedAt == nil {
+		return time.Time{}
+	}
+	return *g.record.GeneratedAt
+}
+
+// retiredProblems lists the recorded retired CAs whose Secret does not
+// match the record: their roots are not published.
+func (g *generations) retiredProblems() []string {
+	var out []string
+	for _, rg := range g.retired {
+		if rg.problem != "" {
+			out = append(out, rg.problem)
+		}
+	}
+	return out
+}
+
+// read gathers the generations of v's CA; nil when the issuing CA is
+// missing or unusable (the signer reports that).
+func (r *RotationReconciler) read(ctx context.Context, v issuerView) (*generations, error) {
+	now := r.now()
+	ns := v.secretKey.Namespace
+	issuing, err := r.getSecret(ctx, v.secretKey)
+	if err != nil || issuing == nil {
+		return nil, err
+	}
+	ca, err := pki.LoadCA(issuing.Data[secretKeyTLSCert], issuing.Data[secretKeyTLSKey], issuing.Data[secretKeyCA], now)
+	if err != nil {
+		return nil, nil //nolint:nilerr // the signer reports an unusable CA on Ready
+	}
+	g := &generations{issuing: issuing, issuingCA: ca, retiringRoots: map[string]*x509.Certificate{}}
+	g.handled = issuing.Annotations[annotationRotateNowToken]
+	g.generateRefused = generateRefused(issuing, v)
+	g.promoteRefused = promoteRefused(issuing, v)
+	if v.status.Rotation != nil && v.status.Rotation.RotateNowToken != "" {
+		g.handled = v.status.Rotation.RotateNowToken
+	}
+	issuingFP := pki.Fingerprint(ca.Cert)
+	writable := g.promoteRefused == ""
+
+	raw, hasRecord := issuing.Annotations[annotationGenerations]
+	if rec, err := rotation.ParseRecord(raw); err != nil {
+		g.recordProblem = fmt.Sprintf("the CA Secret %s: annotation %s: %v; no generated next CA or retired CA is trusted until it is fixed or removed", v.secretKey, annotationGenerations, err)
+	} else {
+		g.record = rec
+	}
+	if !hasRecord && writable {
+		legacy, err := r.legacyRecord(ctx, v, now)
+		if err != nil {
+			return nil, err
+		}
+		g.legacy = &legacy
+	}
+
+	// A next CA of the user's wins over a generated one, unless it already
+	// is the issuing CA.
+	if rot := v.spec.CA.Rotation; rot != nil && rot.NextSecretName != "" {
+		s, err := r.getSecret(ctx, types.NamespacedName{Namespace: ns, Name: rot.NextSecretName})
+		if err != nil {
+			return nil, err
+		}
+		if s != nil {
+			g.loadNext(s, false, now)
+		}
+	}
+	if g.next == nil || g.next.Cert.Fingerprint == issuingFP {
+		if err := r.readGeneratedNext(ctx, v, g, writable, issuingFP, now); err != nil {
+			return nil, err
+		}
+	}
+	if g.next != nil && v.status.Rotation != nil {
+		for _, gen := range v.status.Rotation.Generations {
+			if gen.Role == v1alpha1.CAGenerationNext && gen.SHA256Fingerprint == g.next.Cert.Fingerprint && gen.PublishedAt != nil {
+				g.next.PublishedAt = gen.PublishedAt.Time
+			}
+		}
+	}
+
+	for _, e := range g.record.Retired {
+		rg, err := r.readRetired(ctx, ns, e)
+		if err != nil {
+			return nil, err
+		}
+		c := rotation.Cert{Subject: "(not readable)", Fingerprint: e.Fingerprint}
+		if rg.cert != nil {
+			c = certOf(rg.cert)
+			g.retiringRoots[e.Fingerprint] = rg.root
+		}
+		g.retired = append(g.retired, rg)
+		g.retiring = append(g.retiring, rotation.Retiring{Cert: c, Until: e.Until})
+	}
+	names, count, err := r.lookAlikeRetired(ctx, v, g.record, issuingFP)
+	if err != nil {
+		return nil, err
+	}
+	g.lookAlikes, g.lookAlikeCount = append(g.lookAlikes, names...), g.lookAlikeCount+count
+	return g, nil
+}
+
+// readGeneratedNext reads <secretName>-next: the generated next CA when it
+// matches the record, the promoted one left for deletion when its UID is
+// the recorded one, a look-alike otherwise (which also keeps a new next CA
+// from being generated: the issuer never overwrites it).
+func (r *RotationReconciler) readGeneratedNext(ctx context.Context, v issuerView, g *generations, writable bool, issuingFP string, now time.Time) error {
+	name := nextSecretName(v.spec.CA.SecretName)
+	s, err := r.getSecret(ctx, types.NamespacedName{Namespace: v.secretKey.Namespace, Name: name})
+	if err != nil || s == nil {
+		return err
+	}
+	rec := g.record
+	switch {
+	case writable && rec.Next != nil && rec.Next.Secret == name && firstCertFingerprint(s) == rec.Next.Fingerprint:
+		g.loadNext(s, true, now)
+		if tok := rec.Next.Token; tok != "" && g.next.Cert.Fingerprint != issuingFP {
+			g.handled = tok
+		}
+	case writable && rec.Promoted != nil && rec.Promoted.Secret == name && rec.Promoted.UID == string(s.UID):
+		// Its CA signs from the issuing Secret now: only to be deleted.
+		g.nextSecret, g.nextCA, g.nextRoot = s, nil, nil
+		g.next = &rotation.Next{Cert: certOf(g.issuingCA.Cert), Generated: true}
+	default:
+		g.lookAlikes, g.lookAlikeCount = append(g.lookAlikes, name), g.lookAlikeCount+1
+		g.nextBlocked = fmt.Sprintf("Secret %s/%s, where the issuer would put a generated next CA, exists and is not in the generation record of %s; "+
+			"the issuer never overwrites it: delete it so that the next CA can be generated", v.secretKey.Namespace, name, v)
+	}
+	return nil
+}
+
+// firstCertFingerprint is the fingerprint of the first certificate of a
+// Secret's tls.crt, "" when it has none (within LoadCA's limits).
+func firstCertFingerprint(s *corev1.Secret) string {
+	certs, err := pki.ParseCACertificates(secretKeyTLSCert, s.Data[secretKeyTLSCert])
+	if err != nil {
+		return ""
+	}
+	return pki.Fingerprint(certs[0])
+}
+
+// loadNext validates a next CA Secret fully, as the signer would load it.
+func (g *generations) loadNext(s *corev1.Secret, generated bool, now time.Time) {
+	g.nextSecret, g.nextCA, g.nextRoot = s, nil, nil
+	n := &rotation.Next{Generated: generated}
+	ca, err := pki.LoadCA(s.Data[secretKeyTLSCert], s.Data[secretKeyTLSKey], s.Data[secretKeyCA], now)
+	if err == nil {
+		n.Cert = certOf(ca.Cert)
+		g.nextCA, g.nextRoot = ca, rootOf(ca)
+	} else {
+		n.Invalid = fmt.Sprintf("next CA Secret %s/%s: %v", s.Namespace, s.Name, err)
+		if caErr := (*pki.CAError)(nil); errors.As(err, &caErr) && caErr.Cert != nil {
+			n.Cert = certOf(caErr.Cert)
+		} else {
+			n.Cert = rotation.Cert{Subject: "(unreadable)", Fingerprint: "invalid:" + s.Name}
+		}
+	}
+	g.next = n
+}
+
+func (r *RotationReconciler) getSecret(ctx context.Context, key types.NamespacedName) (*corev1.Secret, error) {
+	var s corev1.Secret
+	if err := r.Client.Get(ctx, key, &s); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("cannot read Secret %s: %w", key, err)
+	}
+	return &s, nil
+}

@@ -1,0 +1,372 @@
+/*
+Copyright 2026 The nstance-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controller
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/pki"
+	"github.com/nstance-dev/nstance-issuer/internal/rotation"
+)
+
+// conflictError: a Secret the step would create exists and is not the
+// issuer's; the step waits until it is deleted. It is reported with
+// rotation.ReasonGenerationSecretConflict.
+type conflictError struct{ msg string }
+
+func (e *conflictError) Error() string { return e.msg }
+
+// act performs one step.
+func (r *RotationReconciler) act(ctx context.Context, v issuerView, g *generations, d rotation.Decision, now time.Time) error {
+	logger := log.FromContext(ctx)
+	ns := v.secretKey.Namespace
+	switch d.Action {
+	case rotation.CreateNext:
+		return r.createNext(ctx, v, g, d, now)
+	case rotation.PublishNext:
+		publishedAt := metav1.NewTime(now.UTC().Truncate(time.Second))
+		if err := r.patchRotationStatus(ctx, v, func(st *v1alpha1.RotationStatus) {
+			st.Generations = append(st.Generations, v1alpha1.CAGeneration{
+				Role: v1alpha1.CAGenerationNext, Subject: g.next.Cert.Subject, NotAfter: metav1.NewTime(g.next.Cert.NotAfter.UTC()),
+				SHA256Fingerprint: g.next.Cert.Fingerprint, SecretName: g.nextSecret.Name, PublishedAt: &publishedAt,
+			})
+			st.Phase = v1alpha1.CARotationNextPublished
+			if d.Token != "" {
+				st.RotateNowToken, st.RotateNowFingerprint = d.Token, g.next.Cert.Fingerprint
+			}
+		}); err != nil {
+			return err
+		}
+		// Decide reads PublishedAt from status: keep the in-memory issuer
+		// in step with what was written.
+		v.status.Rotation = mergePublished(v.status.Rotation, g.next, g.nextSecret.Name, publishedAt, d.Token)
+		delay := rotation.DefaultPropagationDelay
+		if p := rotationPolicy(v.spec, "").PropagationDelay; p != nil {
+			delay = *p
+		}
+		r.Recorder.Eventf(v.obj, nil, corev1.EventTypeNormal, v1alpha1.EventReasonNextCAPublished, eventActionRotate,
+			"Published the next CA %q (Secret %s) as trusted next to %q; it signs from %s",
+			g.next.Cert.Subject, g.nextSecret.Name, g.issuingCA.Cert.Subject.String(), publishedAt.Add(delay).UTC().Format(time.RFC3339))
+	case rotation.Promote:
+		return r.promote(ctx, v, g, d, now)
+	case rotation.DropRetiring:
+		e, ok := g.record.RetiredEntry(d.Fingerprint)
+		if !ok {
+			return fmt.Errorf("the retired CA %s is not in the generation record of %s", d.Fingerprint, v)
+		}
+		// Deleted by the UID the controller created it with: a Secret
+		// someone else put under that name since is left alone.
+		uid := types.UID(e.UID)
+		gone := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: e.Secret, Namespace: ns}}
+		if err := r.Client.Delete(ctx, gone, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+			return fmt.Errorf("cannot delete the retired CA Secret %s/%s: %w", ns, e.Secret, err)
+		}
+		if err := r.writeRecord(ctx, g, g.record.WithoutRetired(d.Fingerprint)); err != nil {
+			return err
+		}
+		subject := d.Fingerprint
+		for _, rg := range g.retired {
+			if rg.entry.Fingerprint == d.Fingerprint && rg.cert != nil {
+				subject = rg.cert.Subject.String()
+			}
+		}
+		r.Recorder.Eventf(v.obj, nil, corev1.EventTypeNormal, v1alpha1.EventReasonRetiredCADropped, eventActionRotate,
+			"Dropped the retired CA %q from the trust bundles: every certificate it signed has expired", subject)
+	case rotation.DeleteStaleNext:
+		uid := types.UID(g.record.Promoted.UID)
+		if err := r.Client.Delete(ctx, g.nextSecret, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+			return fmt.Errorf("cannot delete the promoted next CA Secret %s/%s: %w", ns, g.nextSecret.Name, err)
+		}
+		if err := r.writeRecord(ctx, g, g.record.WithoutPromoted()); err != nil {
+			return err
+		}
+		logger.V(1).Info("deleted the promoted next CA Secret", "secret", g.nextSecret.Name)
+	}
+	return nil
+}
+
+// createNext generates the next CA: its key is made off the worker
+// (errKeyPending until then), its fingerprint is recorded in the issuing
+// Secret, and only then is its Secret created, so that a Secret of that
+// name with any other CA is known not to be the issuer's.
+func (r *RotationReconciler) createNext(ctx context.Context, v issuerView, g *generations, d rotation.Decision, now time.Time) error {
+	ns := v.secretKey.Namespace
+	certPEM, keyPEM, err := r.nextKey(v, d, now)
+	if err != nil {
+		return err
+	}
+	certs, err := pki.ParseCACertificates(secretKeyTLSCert, certPEM)
+	if err != nil {
+		return fmt.Errorf("the generated next CA of %s does not parse: %w", v, err)
+	}
+	fp := pki.Fingerprint(certs[0])
+	name := nextSecretName(v.spec.CA.SecretName)
+	if err := r.writeRecord(ctx, g, g.record.WithNext(rotation.RecordedNext{Secret: name, Fingerprint: fp, Token: d.Token}, now)); err != nil {
+		return err
+	}
+	s := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: name, Namespace: ns,
+			Labels: map[string]string{managedByLabel: managedByValue, labelNextOf: secretLabelValue(v.spec.CA.SecretName)},
+			Annotations: map[string]string{
+				v1alpha1.GeneratedForAnnotation: v.String(), annotationCASecret: v.spec.CA.SecretName,
+				annotationRotateNowToken: d.Token,
+			},
+			OwnerReferences: []metav1.OwnerReference{controllerRef(v)},
+		},
+		Type: corev1.SecretTypeTLS,
+		Data: map[string][]byte{secretKeyTLSCert: certPEM, secretKeyTLSKey: keyPEM, secretKeyCA: certPEM},
+	}
+	if err := r.Client.Create(ctx, s); err != nil {
+		if !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("cannot create the next CA Secret %s/%s: %w", ns, name, err)
+		}
+		existing, gerr := r.getSecret(ctx, types.NamespacedName{Namespace: ns, Name: name})
+		if gerr != nil {
+			return gerr
+		}
+		if existing == nil || firstCertFingerprint(existing) != fp {
+			return &conflictError{msg: fmt.Sprintf("Secret %s/%s, where the issuer puts a generated next CA, was created by someone else meanwhile; "+
+				"the issuer never overwrites it: delete it so that the next CA can be generated", ns, name)}
+		}
+	}
+	r.forgetKey(v.ref)
+	why := "it is due for renewal"
+	if d.Token != "" {
+		why = fmt.Sprintf("%s=%s asked for it", v1alpha1.RotateNowAnnotation, d.Token)
+	}
+	r.Recorder.Eventf(v.obj, nil, corev1.EventTypeNormal, v1alpha1.EventReasonCAGenerated, eventActionRotate,
+		"Generated the next CA in Secret %s/%s because %s", ns, name, why)
+	log.FromContext(ctx).Info("generated the next CA", "secret", name, "fingerprint", fp)
+	return nil
+}
+
+// nextKey makes the next CA of v: through the KeyGenerator when there is
+// one (errKeyPending until it is ready), else here.
+func (r *RotationReconciler) nextKey(v issuerView, d rotation.Decision, now time.Time) ([]byte, []byte, error) {
+	gen := func() ([]byte, []byte, error) {
+		certPEM, keyPEM, err := pki.GenerateCA(*v.spec.CA.Generate, pki.RenderData{Vars: v.spec.Vars, Issuer: v.data}, now, r.rand())
+		if err != nil {
+			return nil, nil, fmt.Errorf("cannot generate the next CA of %s: %w", v, err)
+		}
+		return certPEM, keyPEM, nil
+	}
+	if r.Keys == nil {
+		return gen()
+	}
+	// A key is for the spec and token it was asked with: an edit while it
+	// is being made asks for another.
+	want, err := json.Marshal([]any{v.spec.CA.Generate, v.spec.Vars, d.Token})
+	if err != nil {
+		return nil, nil, err
+	}
+	sum := sha256.Sum256(want)
+	return r.Keys.Key(v.ref, hex.EncodeToString(sum[:]), gen)
+}
+
+func (r *RotationReconciler) forgetKey(ref issuerRef) {
+	if r.Keys != nil {
+		r.Keys.Taken(ref)
+	}
+}
+
+// writeRecord writes rec into the issuing Secret, with the resource
+// version it was read at: a Secret changed since is not overwritten (the
+// conflict requeues the issuer, which reads it again).
+func (r *RotationReconciler) writeRecord(ctx context.Context, g *generations, rec rotation.Record) error {
+	enc := rec.Encode()
+	if have, ok := g.issuing.Annotations[annotationGenerations]; ok && have == enc {
+		g.record = rec
+		return nil
+	}
+	s := g.issuing.DeepCopy()
+	if s.Annotations == nil {
+		s.Annotations = map[string]string{}
+	}
+	s.Annotations[annotationGenerations] = enc
+	if err := r.Client.Update(ctx, s); err != nil {
+		return fmt.Errorf("cannot record the CA generations in Secret %s/%s: %w", s.Namespace, s.Name, err)
+	}
+	g.issuing, g.record, g.legacy = s, rec, nil
+	return nil
+}
+
+// promote makes the next CA sign: (1) keep the issuing CA's certificates,
+// without key, in its retired Secret; (2) write the next CA into
+// spec.ca.secretName, and in the same write record the retired CA (with
+// the retired Secret's UID) and the promoted next Secret; (3) delete a
+// generated next Secret. A restart after (1) finds the retired copy of the
+// still-issuing CA, unrecorded, and takes it up again when its content is
+// exactly what (1) writes; after (2) finds the promoted next Secret by its
+// recorded UID and deletes it.
+func (r *RotationReconciler) promote(ctx context.Context, v issuerView, g *generations, d rotation.Decision, now time.Time) error {
+	if g.promoteRefused != "" {
+		return errors.New(g.promoteRefused) // rotation.Decide does not promote then
+	}
+	ns := v.secretKey.Namespace
+	oldFP := pki.Fingerprint(g.issuingCA.Cert)
+	root := rootOf(g.issuingCA)
+	retiredName := retiredSecretName(v.spec.CA.SecretName, oldFP)
+	retired := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: retiredName, Namespace: ns,
+			Labels: map[string]string{managedByLabel: managedByValue, labelRetiredFrom: secretLabelValue(v.spec.CA.SecretName)},
+			Annotations: map[string]string{
+				annotationCASecret: v.spec.CA.SecretName, annotationRetiringUntil: d.RetiringUntil.UTC().Format(time.RFC3339),
+			},
+			OwnerReferences: []metav1.OwnerReference{controllerRef(v)},
+		},
+		Type: corev1.SecretTypeOpaque,
+		Data: map[string][]byte{secretKeyTLSCert: g.issuing.Data[secretKeyTLSCert], secretKeyCA: pemOf(root)},
+	}
+	uid, err := r.keepRetired(ctx, retired, oldFP, pki.Fingerprint(root))
+	if err != nil {
+		return err
+	}
+	var promoted *rotation.RecordedSecret
+	if g.next.Generated {
+		promoted = &rotation.RecordedSecret{Secret: g.nextSecret.Name, UID: string(g.nextSecret.UID)}
+	}
+	rec, err := g.record.AfterPromotion(rotation.RecordedRetired{
+		Secret: retiredName, UID: string(uid), Fingerprint: oldFP, Root: pki.Fingerprint(root), Until: d.RetiringUntil,
+	}, promoted)
+	if err != nil {
+		return err
+	}
+
+	s := g.issuing.DeepCopy()
+	s.Data = map[string][]byte{}
+	for k, val := range g.issuing.Data {
+		if k != secretKeyTLSCert && k != secretKeyTLSKey && k != secretKeyCA {
+			s.Data[k] = val
+		}
+	}
+	for _, k := range []string{secretKeyTLSCert, secretKeyTLSKey, secretKeyCA} {
+		if val, ok := g.nextSecret.Data[k]; ok {
+			s.Data[k] = val
+		}
+	}
+	if s.Annotations == nil {
+		s.Annotations = map[string]string{}
+	}
+	s.Annotations[annotationGenerations] = rec.Encode()
+	s.Annotations[annotationRotatedFrom] = oldFP
+	s.Annotations[annotationRotatedAt] = now.UTC().Format(time.RFC3339)
+	delete(s.Annotations, annotationRotatedForToken)
+	if tok := rotateNowTokenOf(v, g, d); tok != "" {
+		s.Annotations[annotationRotateNowToken] = tok
+		// The Certificates the previous CA signed are re-issued
+		// (rotation_reissue.go).
+		s.Annotations[annotationRotatedForToken] = tok
+	}
+	if d.Token != "" {
+		// A token that came while the next CA was already published is
+		// answered by this switch: recorded first, so that it does not
+		// start another rotation once the switch is done.
+		st := &v1alpha1.RotationStatus{}
+		if v.status.Rotation != nil {
+			st = v.status.Rotation.DeepCopy() // keeps the Next entry and its publishedAt
+		}
+		st.RotateNowToken, st.RotateNowFingerprint = d.Token, g.next.Cert.Fingerprint
+		if err := r.applyStatus(ctx, v, st, nil); err != nil {
+			return err
+		}
+	}
+	if err := r.Client.Update(ctx, s); err != nil {
+		return fmt.Errorf("cannot write the next CA into Secret %s/%s: %w", ns, s.Name, err)
+	}
+	g.issuing, g.record = s, rec
+	r.Recorder.Eventf(v.obj, nil, corev1.EventTypeNormal, v1alpha1.EventReasonCARotated, eventActionRotate,
+		"CA %q now signs (from Secret %s); the previous CA %q stays trusted until %s, when the last certificate it signed expires",
+		g.next.Cert.Subject, g.nextSecret.Name, g.issuingCA.Cert.Subject.String(), d.RetiringUntil.UTC().Format(time.RFC3339))
+	log.FromContext(ctx).Info("rotated the CA", "previous", oldFP, "issuing", g.next.Cert.Fingerprint, "retiringUntil", d.RetiringUntil, "at", now)
+	if promoted != nil {
+		puid := types.UID(promoted.UID)
+		if err := r.Client.Delete(ctx, g.nextSecret, client.Preconditions{UID: &puid}); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+			return fmt.Errorf("cannot delete the promoted next CA Secret %s/%s: %w", ns, g.nextSecret.Name, err)
+		}
+	}
+	return nil
+}
+
+// keepRetired creates the retired copy of the issuing CA and returns its
+// UID. When a Secret of that name exists (a promotion that stopped after
+// this step, or someone else's), it is taken up only when it holds exactly
+// the certificates this step writes and no key; otherwise the switch waits
+// until it is deleted.
+func (r *RotationReconciler) keepRetired(ctx context.Context, retired *corev1.Secret, fp, rootFP string) (types.UID, error) {
+	key := types.NamespacedName{Namespace: retired.Namespace, Name: retired.Name}
+	err := r.Client.Create(ctx, retired)
+	if err == nil {
+		return retired.UID, nil
+	}
+	if !apierrors.IsAlreadyExists(err) {
+		return "", fmt.Errorf("cannot keep the previous CA in Secret %s: %w", key, err)
+	}
+	s, err := r.getSecret(ctx, key)
+	if err != nil {
+		return "", err
+	}
+	if s != nil {
+		_, hasKey := s.Data[secretKeyTLSKey]
+		rootOK := false
+		if roots, err := pki.ParseCACertificates(secretKeyCA, s.Data[secretKeyCA]); err == nil {
+			rootOK = pki.Fingerprint(roots[0]) == rootFP
+		}
+		if !hasKey && rootOK && firstCertFingerprint(s) == fp {
+			return s.UID, nil
+		}
+	}
+	return "", &conflictError{msg: fmt.Sprintf("cannot keep the previous CA in Secret %s: a Secret of that name exists and is not the issuer's retired copy of its CA; "+
+		"the CA switch waits until it is deleted", key)}
+}
+
+// rotateNowTokenOf is the rotate-now token the next CA answers, "" when it
+// takes over on schedule: for a generated next CA the token written on its
+// Secret when it was made; for one the user brought (whose Secret is never
+// written) the token status recorded with its fingerprint when it was
+// published; for either, a token that arrived while it was already
+// published.
+func rotateNowTokenOf(v issuerView, g *generations, d rotation.Decision) string {
+	if d.Token != "" {
+		return d.Token
+	}
+	if g.next.Generated {
+		if g.record.Next != nil {
+			return g.record.Next.Token
+		}
+		return ""
+	}
+	if st := v.status.Rotation; st != nil && st.RotateNowToken != "" && st.RotateNowFingerprint == g.next.Cert.Fingerprint {
+		return st.RotateNowToken
+	}
+	return ""
+}
