@@ -270,6 +270,8 @@ func (r *RotationReconciler) Reconcile(ctx context.Context, req reconcile.Reques
 		}
 	}
 	switch {
+	case p.step != nil && waitsForAPerson(p.step):
+		return reconcile.Result{RequeueAfter: r.nextPoll()}, nil // reported above; polled for the fix
 	case p.step != nil:
 		return reconcile.Result{}, p.step // retried with back-off; reported above
 	case p.pub.gate != nil:
@@ -317,14 +319,19 @@ func (r *RotationReconciler) requeueAfter(v issuerView, g *generations, d rotati
 	case rotation.ReasonGenerationSecretConflict, rotation.ReasonCASecretNotGenerated:
 		waitingForUser = true
 	}
-	poll := r.NextPoll
-	if poll <= 0 {
-		poll = defaultNextPoll
-	}
+	poll := r.nextPoll()
 	if waitingForUser && (after == 0 || after > poll) {
 		after = poll
 	}
 	return after
+}
+
+// nextPoll is how often an issuer waiting for someone to act looks again.
+func (r *RotationReconciler) nextPoll() time.Duration {
+	if r.NextPoll <= 0 {
+		return defaultNextPoll
+	}
+	return r.NextPoll
 }
 
 // watchNextSecret watches the next CA Secret of the user's that v names,

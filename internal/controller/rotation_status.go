@@ -55,7 +55,8 @@ const (
 
 // secretWriteScopeHint says how an operator grants the manager Secret
 // writes in a namespace when the chart scopes them.
-const secretWriteScopeHint = "the manager's Secret writes are scoped: add the namespace to the Helm value rbac.secretWriteNamespaces (or to the kustomize secret-write Roles)"
+const secretWriteScopeHint = "the manager may not write Secrets there: when its Secret writes are scoped, add the namespace to the Helm value rbac.secretWriteNamespaces " +
+	"(with kustomize's config/scoped, bind the secret-writer ClusterRole to the manager's ServiceAccount in that namespace)"
 
 // problems is what kept the lifecycle from going on in one reconcile,
 // beside what rotation.Decide reports.
@@ -323,4 +324,12 @@ func mergePublished(st *v1alpha1.RotationStatus, n *rotation.Next, secret string
 		out.RotateNowToken, out.RotateNowFingerprint = token, n.Cert.Fingerprint
 	}
 	return out
+}
+
+// waitsForAPerson reports whether a failed step needs someone to act (grant
+// a write, delete a Secret in the way) rather than time: it is then tried
+// again every poll, not with a growing back-off.
+func waitsForAPerson(err error) bool {
+	var conflict *conflictError
+	return apierrors.IsForbidden(err) || errors.As(err, &conflict)
 }

@@ -19,6 +19,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	"golang.org/x/time/rate"
 	"time"
 
 	issuerapi "github.com/cert-manager/issuer-lib/api/v1alpha1"
@@ -114,6 +115,25 @@ const DefaultMinCAGenerationInterval = 10 * time.Minute
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch,namespace=system
 
+// issuerRecheckMax bounds the back-off of an issuer whose check fails
+// with an error nothing else announces the end of (the manager may not
+// create its CA Secret until an administrator grants it, the API server is
+// away): it is checked again at least this often. controller-runtime's
+// default grows to 1000 s.
+const issuerRecheckMax = time.Minute
+
+// issuerControllerOptions are the options of the issuer controllers: the
+// workers, and a back-off capped at issuerRecheckMax.
+func issuerControllerOptions(workers int) controller.Options {
+	return controller.Options{
+		MaxConcurrentReconciles: workers,
+		RateLimiter: workqueue.NewTypedMaxOfRateLimiter(
+			workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](5*time.Millisecond, issuerRecheckMax),
+			&workqueue.TypedBucketRateLimiter[reconcile.Request]{Limiter: rate.NewLimiter(rate.Limit(10), 100)},
+		),
+	}
+}
+
 // Setup registers the issuer, CertificateRequest and Kubernetes CSR
 // controllers with mgr.
 func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
@@ -160,7 +180,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		DisableKubernetesCSRController: opts.DisableKubernetesCSRs,
 		// issuer-lib hands ControllerOptions to the issuer controllers only;
 		// the request controllers get theirs in PreSetupWithManager below.
-		ControllerOptions: workers,
+		ControllerOptions: issuerControllerOptions(opts.MaxConcurrentReconciles),
 		PreSetupWithManager: func(_ context.Context, gvk schema.GroupVersionKind, _ ctrl.Manager, b *builder.Builder) error {
 			switch gvk.Kind {
 			case KindIssuer, KindClusterIssuer:

@@ -404,6 +404,9 @@ func (s *Signer) generateCA(ctx context.Context, v issuerView) (*corev1.Secret, 
 		if apierrors.IsAlreadyExists(err) {
 			return nil, fmt.Errorf("CA Secret %s appeared while a CA was being generated; the existing Secret is kept and will be loaded", v.secretKey)
 		}
+		if apierrors.IsForbidden(err) {
+			return nil, fmt.Errorf("cannot create the generated CA Secret %s: %w; %s", v.secretKey, err, secretWriteScopeHint)
+		}
 		return nil, fmt.Errorf("cannot create the generated CA Secret %s: %w", v.secretKey, err)
 	}
 	s.Recorder.Eventf(v.obj, nil, corev1.EventTypeNormal, v1alpha1.EventReasonCAGenerated, eventActionGenerateCA,
