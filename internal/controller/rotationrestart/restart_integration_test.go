@@ -54,14 +54,16 @@ var crashPoints = []struct {
 	at   crashPoint
 }{
 	{"first CA Secret generated, issuer status not yet written", secretWrite("POST", "ca")},
+	{"next CA recorded in the CA Secret, ca-next not yet created", secretWrite("PUT", "ca")},
 	{"next CA generated into ca-next, publication not yet recorded", secretWrite("POST", "ca-next")},
 	{"next root written into the bundle, publication not yet recorded", afterFirst(secretWrite("POST", "ca-next"), bundleWrite)},
 	{"publication of the next CA recorded in status", statusPhase(v1alpha1.CARotationNextPublished)},
 	{"promotion: previous CA kept in its retired Secret, CA Secret not yet switched", retiredWrite("POST")},
-	{"promotion: switch written into spec.ca.secretName, ca-next and status not yet updated", secretWrite("PUT", "ca")},
+	{"promotion: switch written into spec.ca.secretName, ca-next and status not yet updated", afterFirst(retiredWrite("POST"), secretWrite("PUT", "ca"))},
 	{"promotion: generated ca-next deleted, status not yet updated", secretWrite("DELETE", "ca-next")},
 	{"Retiring recorded in status", statusPhase(v1alpha1.CARotationRetiring)},
 	{"old root's retired Secret deleted, bundle and status not yet updated", retiredWrite("DELETE")},
+	{"old root's entry dropped from the record, bundle and status not yet updated", afterFirst(retiredWrite("DELETE"), secretWrite("PUT", "ca"))},
 	{"old root dropped from the bundle, status not yet updated", afterFirst(retiredWrite("DELETE"), bundleWrite)},
 	{"Stable recorded after the drop", afterFirst(retiredWrite("DELETE"), statusPhase(v1alpha1.CARotationStable))},
 }
@@ -179,7 +181,7 @@ func walkRotation(t *testing.T, h *harness) {
 	until := gens[1].RetiringUntil
 	// The old CA signed until the switch landed: its root must stay until
 	// a certificate signed then (template ttl 24h) expires.
-	switchedAt := lastWrite(t, h.recorded(), secretWrite("PUT", "ca")).At
+	switchedAt := lastWrite(t, h.recorded(), afterFirst(retiredWrite("POST"), secretWrite("PUT", "ca"))).At
 	if until == nil || until.Time.Before(switchedAt.Add(templateTTL).Truncate(time.Second)) {
 		t.Errorf("retiringUntil %v, want at least the switch (%s) + the template ttl %s: a certificate the old CA signed would outlive its root in the bundle",
 			until, switchedAt.Format(time.RFC3339), templateTTL)
@@ -264,7 +266,9 @@ func checkWrites(t *testing.T, h *harness, first, next string) {
 	var trace []string
 	keys := map[string]string{} // private key PEM -> fingerprint of its CA
 	created := map[string]int{}
-	switches := 0
+	// A switch is a write of spec.ca.secretName that changes its CA; the
+	// other writes of it record generations.
+	switches, issuingCA := 0, ""
 	for _, w := range writes {
 		trace = append(trace, w.String())
 		if w.Resource != "secrets" || w.Body == nil {
@@ -273,10 +277,17 @@ func checkWrites(t *testing.T, h *harness, first, next string) {
 		if w.Method == "POST" {
 			created[w.Name]++
 		}
-		if w.Method == "PUT" && w.Name == "ca" {
-			switches++
-		}
 		data, _ := w.Body["data"].(map[string]any)
+		if w.Name == "ca" {
+			if crt, _ := data["tls.crt"].(string); crt != "" {
+				if fp := fingerprintOfB64(t, crt); fp != issuingCA {
+					if issuingCA != "" {
+						switches++
+					}
+					issuingCA = fp
+				}
+			}
+		}
 		if strings.HasPrefix(w.Name, "ca-retired-") {
 			if _, ok := data["tls.key"]; ok {
 				t.Errorf("%s wrote a private key into a retired CA Secret", w)
@@ -462,7 +473,9 @@ func TestFixedUserNextCAIsSeenWithoutPolling(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustCreate(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: h.ns, Name: "ca"}, Data: cur.SecretData()})
+	// The user's CA Secret, opted in to receive the next CA.
+	mustCreate(t, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: h.ns, Name: "ca",
+		Annotations: map[string]string{v1alpha1.GeneratedForAnnotation: "NstanceIssuer " + h.ns + "/web"}}, Data: cur.SecretData()})
 	issuer := webIssuer(h.ns)
 	issuer.Spec.CA.Rotation = &v1alpha1.CARotation{NextSecretName: "next-ca", PropagationDelay: &metav1.Duration{Duration: propagationDelay}}
 	issuer.Spec.CA.TrustBundle = &v1alpha1.TrustBundle{ConfigMap: &v1alpha1.ConfigMapBundle{Name: "ca-bundle"}}
@@ -581,7 +594,7 @@ func TestLoweredTTLKeepsTheOldRootLonger(t *testing.T) {
 		t.Fatal(err)
 	}
 	gens = h.waitGenerations(t, issuer, v1alpha1.CARotationRetiring, v1alpha1.CAGenerationIssuing, v1alpha1.CAGenerationRetiring)
-	switchedAt := lastWrite(t, h.recorded(), secretWrite("PUT", "ca")).At
+	switchedAt := lastWrite(t, h.recorded(), afterFirst(retiredWrite("POST"), secretWrite("PUT", "ca"))).At
 	if until := gens[1].RetiringUntil; until == nil || until.Time.Before(switchedAt.Add(720*time.Hour).Truncate(time.Second)) {
 		t.Errorf("retiringUntil %v, want at least the switch (%s) + 720h, the ttl in effect while the old CA signed", until, switchedAt.Format(time.RFC3339))
 	}
