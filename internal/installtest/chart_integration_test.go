@@ -360,15 +360,6 @@ func TestChartAndKustomizeAgree(t *testing.T) {
 	}
 }
 
-// specDiff returns "" when a and b are equal as JSON, else both.
-func specDiff(a, b any) string {
-	ja, jb := mustJSON(a), mustJSON(b)
-	if ja == jb {
-		return ""
-	}
-	return fmt.Sprintf("\n  %s\n  %s", ja, jb)
-}
-
 // TestHelmInstallUpgradeUninstall runs helm itself against the API server:
 // install (adopting the CRDs already there, as a user who installed them
 // by hand would), upgrade, and uninstall, which must keep the CRDs.
