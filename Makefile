@@ -45,9 +45,10 @@ generate: $(CONTROLLER_GEN) ## Generate deepcopy code from the API types.
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 
 .PHONY: manifests
-manifests: $(CONTROLLER_GEN) ## Generate CRDs and the manager's RBAC from markers.
+manifests: $(CONTROLLER_GEN) ## Generate CRDs and the manager's RBAC from markers (and config/scoped's split of it).
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
 	$(CONTROLLER_GEN) rbac:roleName=manager-role paths=./internal/... output:rbac:artifacts:config=config/rbac
+	go test ./internal/installtest/ -count=1 -run '^TestScopedRBACFiles$$' -args -update >/dev/null
 
 .PHONY: api-docs
 api-docs: $(CRD_REF_DOCS) ## Generate the API reference docs/api.md from the API types.
@@ -141,8 +142,9 @@ CHART := charts/nstance-issuer
 IMAGE ?= ghcr.io/nstance-dev/nstance-issuer:$(shell awk '/^appVersion:/ {print $$2}' $(CHART)/Chart.yaml)
 
 .PHONY: chart-rbac
-chart-rbac: manifests ## Copy the generated manager RBAC (config/rbac/role.yaml) into the chart.
+chart-rbac: manifests ## Copy the generated manager RBAC (config/rbac/role.yaml, config/scoped's split of it) into the chart.
 	cp config/rbac/role.yaml $(CHART)/files/rbac/role.yaml
+	cp config/scoped/manager_role.yaml config/scoped/secret_writer_role.yaml $(CHART)/files/rbac/scoped/
 
 .PHONY: chart-crds
 chart-crds: manifests ## Copy the generated CRDs (config/crd/bases) into the chart.

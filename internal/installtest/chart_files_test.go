@@ -494,3 +494,20 @@ func TestDocumentedValues(t *testing.T) {
 		})
 	}
 }
+
+// specDiff returns "" when a and b are equal as JSON, else both.
+func specDiff(a, b any) string {
+	ja, jb := mustJSON(a), mustJSON(b)
+	if ja == jb {
+		return ""
+	}
+	return fmt.Sprintf("\n  %s\n  %s", ja, jb)
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}

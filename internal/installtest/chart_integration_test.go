@@ -39,7 +39,7 @@ import (
 
 func TestHelmLint(t *testing.T) {
 	t.Parallel()
-	for _, values := range []string{"", "testdata/values/ha.yaml", "testdata/values/custom.yaml", "testdata/values/minimal.yaml"} {
+	for _, values := range []string{"", "testdata/values/ha.yaml", "testdata/values/custom.yaml", "testdata/values/minimal.yaml", "testdata/values/scoped.yaml"} {
 		args := []string{"lint", "--strict", chartDir, "--kube-version", kubeVersion}
 		if values != "" {
 			args = append(args, "-f", values)
@@ -224,6 +224,13 @@ var chartValueSets = []struct {
 		wantNone(t, objs, "ServiceAccount", "Role", "RoleBinding", "Service")
 	},
 	args: []string{"-f", "testdata/values/minimal.yaml"},
+}, {
+	name: "Secret writes scoped to namespaces", release: "scoped", namespace: "install-scoped",
+	args: []string{"-f", "testdata/values/scoped.yaml"},
+	check: func(t *testing.T, objs []*unstructured.Unstructured) {
+		checkScopedSecretWrites(t, objs, "scoped-nstance-issuer-manager", "scoped-nstance-issuer-secret-writer",
+			[]string{"install-scoped", "install-scoped-team-a", "install-scoped-team-b"})
+	},
 }}
 
 // TestChartRendersApplyToTheAPIServer renders the chart with each value set
@@ -280,6 +287,12 @@ func TestChartRejectsBadValues(t *testing.T) {
 		{"both minAvailable and maxUnavailable", []string{"--set", "podDisruptionBudget.enabled=true,podDisruptionBudget.minAvailable=1,podDisruptionBudget.maxUnavailable=1"}, "at most one of minAvailable and maxUnavailable"},
 		{"an existing ServiceAccount without a name", []string{"--set", "serviceAccount.create=false"}, "serviceAccount.name must name an existing ServiceAccount"},
 		{"a ServiceMonitor without metrics", []string{"--set", "metrics.enabled=false,metrics.serviceMonitor.enabled=true"}, "requires metrics.enabled"},
+		{"a Secret write scope the chart does not know", []string{"--set", "rbac.secretWriteScope=namespace"}, "/rbac/secretWriteScope"},
+		{"an invalid namespace among the Secret write namespaces", []string{"--set", "rbac.secretWriteScope=namespaces,rbac.secretWriteNamespaces[0]=Team_A"}, "/rbac/secretWriteNamespaces/0"},
+		{"an empty namespace among the Secret write namespaces", []string{"--set", "rbac.secretWriteScope=namespaces,rbac.secretWriteNamespaces[0]="}, "/rbac/secretWriteNamespaces/0"},
+		{"a Secret write namespace listed twice", []string{"--set", "rbac.secretWriteScope=namespaces", "--set", "rbac.secretWriteNamespaces={team-a,team-a}"}, "/rbac/secretWriteNamespaces"},
+		{"a string where the list of Secret write namespaces belongs", []string{"--set", "rbac.secretWriteScope=namespaces,rbac.secretWriteNamespaces=team-a"}, "/rbac/secretWriteNamespaces"},
+		{"Secret write namespaces while writes are cluster-wide", []string{"--set", "rbac.secretWriteNamespaces={team-a}"}, "set rbac.secretWriteScope=namespaces"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -358,15 +371,6 @@ func TestChartAndKustomizeAgree(t *testing.T) {
 			t.Errorf("CRD %s differs (chart vs kustomize): %s", k.GetName(), diff)
 		}
 	}
-}
-
-// specDiff returns "" when a and b are equal as JSON, else both.
-func specDiff(a, b any) string {
-	ja, jb := mustJSON(a), mustJSON(b)
-	if ja == jb {
-		return ""
-	}
-	return fmt.Sprintf("\n  %s\n  %s", ja, jb)
 }
 
 // TestHelmInstallUpgradeUninstall runs helm itself against the API server:

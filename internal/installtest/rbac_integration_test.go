@@ -29,6 +29,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/big"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -155,13 +156,19 @@ type rbacInstall struct {
 	manager        [2]string // namespace, name of the controller's ServiceAccount
 	leaseNamespace string
 	certManager    [2]string // namespace, name of cert-manager's ServiceAccount
+	// secretWriteNamespaces are the only namespaces where the controller
+	// may write Secrets (rbac.secretWriteScope=namespaces, config/scoped);
+	// nil means every namespace (the default).
+	secretWriteNamespaces []string
 }
 
-// TestRBAC creates the RBAC objects of the chart (two value sets) and of
-// config/default for real, then proves with SubjectAccessReviews and
-// impersonated requests that the controller's ServiceAccount can do what
-// the controller needs and not more, and that cert-manager's ServiceAccount
-// may approve requests for these issuers only.
+// TestRBAC creates the RBAC objects of the chart (three value sets),
+// config/default and config/scoped for real, then proves with
+// SubjectAccessReviews and impersonated requests that the controller's
+// ServiceAccount can do what the controller needs and not more, and that
+// cert-manager's ServiceAccount may approve requests for these issuers only.
+// With Secret writes scoped, it writes Secrets in the listed namespaces and
+// the cluster resource namespace only, and still reads them everywhere.
 func TestRBAC(t *testing.T) {
 	t.Parallel()
 	// Each install grants to its own ServiceAccounts, so that one install's
@@ -185,6 +192,26 @@ func TestRBAC(t *testing.T) {
 		render:  func(t *testing.T) []*unstructured.Unstructured { return renderKustomize(t, configDir+"/default") },
 		manager: [2]string{"nstance-issuer", "nstance-issuer-controller-manager"}, leaseNamespace: "nstance-issuer",
 		certManager: [2]string{"cert-manager", "cert-manager"},
+	}, {
+		name: "chart with Secret writes scoped to namespaces",
+		render: func(t *testing.T) []*unstructured.Unstructured {
+			return renderChart(t, "rbac-c", "rbac-c", "--set", "clusterResourceNamespace=rbac-c-pki,approver.serviceAccount.namespace=cm-c",
+				"--set", "rbac.secretWriteScope=namespaces", "--set", "rbac.secretWriteNamespaces={rbac-c-tenant-1,rbac-c-tenant-2}")
+		},
+		manager: [2]string{"rbac-c", "rbac-c-nstance-issuer"}, leaseNamespace: "rbac-c-pki",
+		certManager:           [2]string{"cm-c", "cert-manager"},
+		secretWriteNamespaces: []string{"rbac-c-pki", "rbac-c-tenant-1", "rbac-c-tenant-2"},
+	}, {
+		// config/scoped and one tenant RoleBinding, as a user's overlay
+		// adds it, renamed so as not to share config/default's
+		// ServiceAccount.
+		name: "config/scoped with a tenant namespace",
+		render: func(t *testing.T) []*unstructured.Unstructured {
+			return renderKustomize(t, "testdata/kustomize/scoped")
+		},
+		manager: [2]string{"nstance-issuer", "scoped-nstance-issuer-controller-manager"}, leaseNamespace: "nstance-issuer",
+		certManager:           [2]string{"cm-scoped", "cert-manager"},
+		secretWriteNamespaces: []string{"nstance-issuer", "team-b"},
 	}}
 	for _, in := range installs {
 		t.Run(in.name, func(t *testing.T) {
@@ -219,12 +246,15 @@ func testRBAC(t *testing.T, in rbacInstall) {
 	if in.leaseNamespace != in.manager[0] {
 		otherNS = in.manager[0] // the Lease is not in the pod's namespace then
 	}
+	// Where it writes Secrets: every namespace, or the listed ones only.
+	writeNS, scoped := []string{team}, in.secretWriteNamespaces != nil
+	if scoped {
+		writeNS = in.secretWriteNamespaces
+	}
 	allowed := []perm{
+		// Reads stay cluster-wide: an NstanceIssuer may live anywhere.
 		access(mgr, "get", "", "secrets", team), access(mgr, "list", "", "secrets", team), access(mgr, "watch", "", "secrets", team),
-		access(mgr, "create", "", "secrets", team), // ca.generate, rotation's -next and -retired- Secrets
-		// CA rotation: the next CA is written into the CA Secret; its own
-		// -next and -retired- Secrets are deleted.
-		access(mgr, "update", "", "secrets", team), access(mgr, "delete", "", "secrets", team),
+		access(mgr, "list", "", "secrets", ""), access(mgr, "watch", "", "secrets", ""),
 		// Trust publication: ConfigMap bundles, ClusterTrustBundles attested
 		// for its own signers only.
 		access(mgr, "create", "", "configmaps", team), access(mgr, "patch", "", "configmaps", team), access(mgr, "delete", "", "configmaps", team),
@@ -251,6 +281,13 @@ func testRBAC(t *testing.T, in rbacInstall) {
 		access(mgr, "update", "coordination.k8s.io", "leases", in.leaseNamespace),
 		approveRequest(cm, "nstanceissuers", "issuer.nstance.dev", team, "team-ca"),
 		approveRequest(cm, "nstanceclusterissuers", "issuer.nstance.dev", "", "cluster-ca"),
+	}
+	for _, ns := range writeNS {
+		allowed = append(allowed,
+			access(mgr, "create", "", "secrets", ns), // ca.generate, rotation's -next and -retired- Secrets
+			// CA rotation: the next CA is written into the CA Secret; its
+			// own -next and -retired- Secrets are deleted.
+			access(mgr, "update", "", "secrets", ns), access(mgr, "delete", "", "secrets", ns))
 	}
 	denied := []perm{
 		// Secrets: never patched, never deleted in bulk.
@@ -294,6 +331,21 @@ func testRBAC(t *testing.T, in rbacInstall) {
 		signer(cm, "sign", "nstanceclusterissuers.issuer.nstance.dev/cluster-ca"),
 		access(cm, "get", "", "secrets", team),
 	}
+	for _, ns := range writeNS {
+		denied = append(denied, access(mgr, "patch", "", "secrets", ns), access(mgr, "deletecollection", "", "secrets", ns))
+	}
+	if scoped {
+		// Nowhere else: not in a tenant's namespace, not in the release
+		// namespace unless listed, not cluster-wide.
+		for _, ns := range []string{team, "kube-system", in.manager[0], ""} {
+			if slices.Contains(writeNS, ns) {
+				continue
+			}
+			for _, verb := range []string{"create", "update", "delete"} {
+				denied = append(denied, access(mgr, verb, "", "secrets", ns))
+			}
+		}
+	}
 
 	// RBAC reaches the authorizer through its informers: wait until every
 	// grant is visible, so that the denials below are not vacuous.
@@ -323,8 +375,16 @@ func testRBAC(t *testing.T, in rbacInstall) {
 	}
 
 	imp := impersonating(t, mgr)
-	t.Run("impersonated Secret requests", func(t *testing.T) { secretRequests(t, imp, in.name) })
-	t.Run("impersonated Lease requests", func(t *testing.T) { leaseRequests(t, imp, in.leaseNamespace, otherNS) })
+	unlisted := installNamespace("secrets", in.name)
+	if scoped {
+		t.Run("impersonated Secret requests", func(t *testing.T) { secretRequests(t, imp, writeNS[len(writeNS)-1]) })
+		t.Run("impersonated Secret writes elsewhere", func(t *testing.T) { secretWritesForbidden(t, imp, unlisted) })
+	} else {
+		t.Run("impersonated Secret requests", func(t *testing.T) { secretRequests(t, imp, unlisted) })
+	}
+	t.Run("impersonated Lease requests", func(t *testing.T) {
+		leaseRequests(t, imp, installNamespace("lease", in.name), in.leaseNamespace, otherNS)
+	})
 	t.Run("impersonated CSR signing", func(t *testing.T) { csrRequests(t, imp, strings.ReplaceAll(in.manager[1], "_", "-")) })
 	t.Run("the rate-limit probe works as the controller", func(t *testing.T) {
 		// HEAD /livez/ping is not granted to ServiceAccounts (only get is),
@@ -365,17 +425,22 @@ func wantOK(t *testing.T, what string, err error) {
 	}
 }
 
-// secretRequests: it can create a Secret (ca.generate, rotation's -next and
-// -retired- Secrets), read it, update it (a rotation's switch writes the
-// next CA into the CA Secret) and delete it (its own -next/-retired-
-// Secrets), and cannot patch it.
-func secretRequests(t *testing.T, c kubernetes.Interface, install string) {
-	ctx := context.Background()
-	ns := "secrets-" + strings.NewReplacer(" ", "-", "/", "-").Replace(strings.ToLower(install))
+// installNamespace is a namespace name of one install's own: prefix and
+// the install's name, cut to 63 characters.
+func installNamespace(prefix, install string) string {
+	ns := prefix + "-" + strings.NewReplacer(" ", "-", "/", "-").Replace(strings.ToLower(install))
 	if len(ns) > 63 {
 		ns = ns[:63]
 	}
-	ns = strings.TrimRight(ns, "-")
+	return strings.TrimRight(ns, "-")
+}
+
+// secretRequests: in namespace ns it can create a Secret (ca.generate,
+// rotation's -next and -retired- Secrets), read it, update it (a rotation's
+// switch writes the next CA into the CA Secret) and delete it (its own
+// -next/-retired- Secrets), and cannot patch it.
+func secretRequests(t *testing.T, c kubernetes.Interface, ns string) {
+	ctx := context.Background()
 	ensureNamespace(t, ns, nil)
 	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "generated-ca", Namespace: ns}, Data: map[string][]byte{"tls.crt": []byte("x")}}
 	created, err := c.CoreV1().Secrets(ns).Create(ctx, s, metav1.CreateOptions{})
@@ -392,10 +457,34 @@ func secretRequests(t *testing.T, c kubernetes.Interface, install string) {
 	wantOK(t, "delete the Secret (a promoted -next or dropped -retired- Secret)", c.CoreV1().Secrets(ns).Delete(ctx, s.Name, metav1.DeleteOptions{}))
 }
 
-// leaseRequests: leader election works in the Lease namespace and nowhere else.
-func leaseRequests(t *testing.T, c kubernetes.Interface, leaseNS, otherNS string) {
+// secretWritesForbidden: with Secret writes scoped, in a namespace not
+// listed it still reads a Secret (an NstanceIssuer there may bring its
+// own CA), but cannot create, update, patch or delete one.
+func secretWritesForbidden(t *testing.T, c kubernetes.Interface, ns string) {
 	ctx := context.Background()
-	lease := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: "nstance-issuer-leader"},
+	ensureNamespace(t, ns, nil)
+	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "brought-ca", Namespace: ns}, Data: map[string][]byte{"tls.crt": []byte("x")}}
+	existing, err := clientset.CoreV1().Secrets(ns).Create(ctx, s, metav1.CreateOptions{}) // as the admin
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.CoreV1().Secrets(ns).Get(ctx, s.Name, metav1.GetOptions{})
+	wantOK(t, "get a Secret in "+ns, err)
+	_, err = c.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "generated-ca", Namespace: ns}}, metav1.CreateOptions{})
+	wantForbidden(t, "create a Secret in "+ns+" (ca.generate)", err)
+	existing.Data["tls.key"] = []byte("y")
+	_, err = c.CoreV1().Secrets(ns).Update(ctx, existing, metav1.UpdateOptions{})
+	wantForbidden(t, "update a Secret in "+ns+" (a rotation's switch)", err)
+	_, err = c.CoreV1().Secrets(ns).Patch(ctx, s.Name, types.MergePatchType, []byte(`{"data":{"tls.key":"eQ=="}}`), metav1.PatchOptions{})
+	wantForbidden(t, "patch a Secret in "+ns, err)
+	wantForbidden(t, "delete a Secret in "+ns, c.CoreV1().Secrets(ns).Delete(ctx, s.Name, metav1.DeleteOptions{}))
+}
+
+// leaseRequests: leader election works in the Lease namespace and nowhere
+// else (name: the install's own, as installs may share a namespace).
+func leaseRequests(t *testing.T, c kubernetes.Interface, name, leaseNS, otherNS string) {
+	ctx := context.Background()
+	lease := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: coordinationv1.LeaseSpec{HolderIdentity: ptrTo("installtest")}}
 	got, err := c.CoordinationV1().Leases(leaseNS).Create(ctx, lease, metav1.CreateOptions{})
 	if err != nil {

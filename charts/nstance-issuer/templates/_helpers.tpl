@@ -69,21 +69,42 @@ helm.sh/chart: {{ include "nstance-issuer.chart" . }}
 The manager's RBAC rules, generated from +kubebuilder:rbac markers by
 `make manifests` into config/rbac/role.yaml and copied verbatim into
 files/rbac/role.yaml by `make chart-rbac` (`make verify-chart` fails when
-the copy is stale). Call with the kind: "ClusterRole" or "Role".
+the copy is stale). Call with the kind: "ClusterRole" or "Role", and
+optionally the file: files/rbac/scoped/ holds the split of the
+ClusterRole for rbac.secretWriteScope=namespaces (config/scoped's
+generated files, copied the same way).
 */}}
 {{- define "nstance-issuer.generatedRules" -}}
 {{- $kind := .kind }}
+{{- $file := .file | default "files/rbac/role.yaml" }}
 {{- $found := list }}
-{{- range $doc := regexSplit "(?m)^---\\s*$" (.root.Files.Get "files/rbac/role.yaml") -1 }}
+{{- range $doc := regexSplit "(?m)^---\\s*$" (.root.Files.Get $file) -1 }}
 {{- $obj := fromYaml $doc }}
 {{- if and $obj (eq ($obj.kind | default "") $kind) }}
 {{- $found = append $found $obj }}
 {{- end }}
 {{- end }}
 {{- if ne (len $found) 1 }}
-{{- fail (printf "files/rbac/role.yaml must hold exactly one %s, found %d: run make chart-rbac" $kind (len $found)) }}
+{{- fail (printf "%s must hold exactly one %s, found %d: run make chart-rbac" $file $kind (len $found)) }}
 {{- end }}
 {{- toYaml (index $found 0).rules }}
+{{- end }}
+
+{{/*
+Whether Secret writes are granted by RoleBindings in some namespaces only
+(rbac.secretWriteScope=namespaces) rather than cluster-wide: "true" or "".
+*/}}
+{{- define "nstance-issuer.secretWritesScoped" -}}
+{{- if eq .Values.rbac.secretWriteScope "namespaces" }}true{{ end }}
+{{- end }}
+
+{{/*
+The namespaces where the controller may write Secrets when they are scoped,
+as a JSON list: the cluster resource namespace (NstanceClusterIssuers'
+ca.generate and rotation), then rbac.secretWriteNamespaces.
+*/}}
+{{- define "nstance-issuer.secretWriteNamespaces" -}}
+{{- prepend .Values.rbac.secretWriteNamespaces (include "nstance-issuer.clusterResourceNamespace" .) | uniq | toJson }}
 {{- end }}
 
 {{/* Fail early on settings that contradict each other. */}}
@@ -93,6 +114,9 @@ the copy is stale). Call with the kind: "ClusterRole" or "Role".
 {{- end }}
 {{- if and .Values.podDisruptionBudget.enabled (not (kindIs "invalid" .Values.podDisruptionBudget.minAvailable)) (not (kindIs "invalid" .Values.podDisruptionBudget.maxUnavailable)) }}
 {{- fail "podDisruptionBudget: set at most one of minAvailable and maxUnavailable" }}
+{{- end }}
+{{- if and .Values.rbac.secretWriteNamespaces (not (include "nstance-issuer.secretWritesScoped" .)) }}
+{{- fail (printf "rbac.secretWriteNamespaces lists %s, but rbac.secretWriteScope is %q, which lets the controller write Secrets in every namespace: set rbac.secretWriteScope=namespaces to limit Secret writes to these namespaces and the cluster resource namespace, or empty rbac.secretWriteNamespaces" (join ", " .Values.rbac.secretWriteNamespaces) .Values.rbac.secretWriteScope) }}
 {{- end }}
 {{- if and .Values.metrics.serviceMonitor.enabled (not (and .Values.metrics.enabled .Values.metrics.service.enabled)) }}
 {{- fail "metrics.serviceMonitor.enabled requires metrics.enabled and metrics.service.enabled" }}
