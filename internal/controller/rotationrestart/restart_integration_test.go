@@ -59,7 +59,7 @@ var crashPoints = []struct {
 	{"next root written into the bundle, publication not yet recorded", afterFirst(secretWrite("POST", "ca-next"), bundleWrite)},
 	{"publication of the next CA recorded in status", statusPhase(v1alpha1.CARotationNextPublished)},
 	{"promotion: previous CA kept in its retired Secret, CA Secret not yet switched", retiredWrite("POST")},
-	{"promotion: switch written into spec.ca.secretName, ca-next and status not yet updated", afterFirst(retiredWrite("POST"), secretWrite("PUT", "ca"))},
+	{"promotion: switch written into spec.ca.secretName, ca-next and status not yet updated", caSwitch},
 	{"promotion: generated ca-next deleted, status not yet updated", secretWrite("DELETE", "ca-next")},
 	{"Retiring recorded in status", statusPhase(v1alpha1.CARotationRetiring)},
 	{"old root's retired Secret deleted, bundle and status not yet updated", retiredWrite("DELETE")},
@@ -72,6 +72,20 @@ func secretWrite(method, name string) crashPoint {
 	return func(w write, _ []write) bool {
 		return w.Resource == "secrets" && w.Method == method && w.Name == name
 	}
+}
+
+// caSwitch matches the write of Secret ca that changes the CA it holds
+// (the promotion), not the ones that only record generations.
+func caSwitch(w write, before []write) bool {
+	if w.Resource != "secrets" || w.Method != "PUT" || w.Name != "ca" {
+		return false
+	}
+	for i := len(before) - 1; i >= 0; i-- {
+		if b := before[i]; b.Resource == "secrets" && b.Name == "ca" && b.Body != nil {
+			return b.stringAt("data", "tls.crt") != w.stringAt("data", "tls.crt")
+		}
+	}
+	return false
 }
 
 func retiredWrite(method string) crashPoint {
@@ -181,7 +195,7 @@ func walkRotation(t *testing.T, h *harness) {
 	until := gens[1].RetiringUntil
 	// The old CA signed until the switch landed: its root must stay until
 	// a certificate signed then (template ttl 24h) expires.
-	switchedAt := lastWrite(t, h.recorded(), afterFirst(retiredWrite("POST"), secretWrite("PUT", "ca"))).At
+	switchedAt := lastWrite(t, h.recorded(), caSwitch).At
 	if until == nil || until.Time.Before(switchedAt.Add(templateTTL).Truncate(time.Second)) {
 		t.Errorf("retiringUntil %v, want at least the switch (%s) + the template ttl %s: a certificate the old CA signed would outlive its root in the bundle",
 			until, switchedAt.Format(time.RFC3339), templateTTL)
@@ -594,7 +608,7 @@ func TestLoweredTTLKeepsTheOldRootLonger(t *testing.T) {
 		t.Fatal(err)
 	}
 	gens = h.waitGenerations(t, issuer, v1alpha1.CARotationRetiring, v1alpha1.CAGenerationIssuing, v1alpha1.CAGenerationRetiring)
-	switchedAt := lastWrite(t, h.recorded(), afterFirst(retiredWrite("POST"), secretWrite("PUT", "ca"))).At
+	switchedAt := lastWrite(t, h.recorded(), caSwitch).At
 	if until := gens[1].RetiringUntil; until == nil || until.Time.Before(switchedAt.Add(720*time.Hour).Truncate(time.Second)) {
 		t.Errorf("retiringUntil %v, want at least the switch (%s) + 720h, the ttl in effect while the old CA signed", until, switchedAt.Format(time.RFC3339))
 	}
