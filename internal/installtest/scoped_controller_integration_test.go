@@ -39,6 +39,7 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/app"
+	"github.com/nstance-dev/nstance-issuer/internal/controller"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
 
@@ -49,7 +50,7 @@ const secretWriteNamespacesValue = "rbac.secretWriteNamespaces"
 
 // reasonSecretWriteForbidden is the CARotation condition reason for a
 // rotation that needs to write a Secret where the controller may not.
-const reasonSecretWriteForbidden = "SecretWriteForbidden"
+const reasonSecretWriteForbidden = controller.ReasonSecretWriteForbidden
 
 // scopedManager is the real manager running as the ServiceAccount of a
 // chart install whose Secret writes are scoped to namespaces.
@@ -145,11 +146,8 @@ func TestControllerUnderScopedSecretWrites(t *testing.T) {
 		m.createReadyAndRotate(t, iss)
 	})
 
-	// Fails until the rotation reports a Forbidden Secret write in its
-	// CARotation condition (reason SecretWriteForbidden). Today the
-	// rotation returns the Forbidden error and retries with back-off: the
-	// condition stays True, and only the manager's log says why nothing
-	// happens.
+	// The rotation reports a Forbidden Secret write in its CARotation
+	// condition (reason SecretWriteForbidden) and polls for the fix.
 	t.Run("rotate-now in a namespace it may no longer write", func(t *testing.T) {
 		t.Parallel()
 		const ns = "scoped-mgr-revoked"
@@ -188,14 +186,10 @@ func TestControllerUnderScopedSecretWrites(t *testing.T) {
 		m.eventuallyWithin(t, 3*time.Minute, "the rotation to resume once "+ns+" is listed", rotateNowAnswered(m.c, iss, "revoked-1"))
 	})
 
-	// Fails until the signer's ca.generate reports a Forbidden Secret
-	// create with the namespace and the chart value to set. Today Ready is
-	// False with reason Pending and issuer-lib's "Not ready yet: " before
-	// the API server's error ("cannot create the generated CA Secret
-	// <ns>/<name>: secrets \"<name>\" is forbidden: User ... cannot create
-	// resource ..."), retried with controller-runtime's per-item back-off
-	// (5 ms doubling up to 1000 s) and a Warning Event each time: it names
-	// the namespace, not what to set.
+	// The signer's ca.generate reports a Forbidden Secret create with the
+	// namespace and the chart value to set (Ready False, reason Pending,
+	// never Failed), and the issuer controllers' back-off is capped at a
+	// minute, so listing the namespace makes the issuer Ready by itself.
 	t.Run("ca.generate in a namespace it may not write", func(t *testing.T) {
 		t.Parallel()
 		const ns = "scoped-mgr-unlisted"
