@@ -281,6 +281,18 @@ func TestApplySubjectEncodesTheCertificateSubject(t *testing.T) {
 			want: func(t *testing.T) []byte {
 				return rawSubject(t, rdnOf(atv(oidC, "US")), rdnOf(atv(oidO, "Example Infra")), rdnOf(atv(oidCN, "a")), rdnOf(atv(oidOU, "Dept.")))
 			}},
+		{name: "the example of docs/what-gets-signed.md: a literal subject with the template's organization and country",
+			tmpl: templ("web", func(t *v1alpha1.CertificateTemplate) { t.Organization, t.Country = []string{"Example Infra"}, []string{"US"} }),
+			raw: func(t *testing.T) []byte {
+				return rawSubject(t, rdnOf(atv(oidO, "Corp.")), rdnOf(atv(oidOU, "Dept.")), rdnOf(atv(oidCN, "app")))
+			},
+			want: func(t *testing.T) []byte {
+				want := rawSubject(t, rdnOf(atv(oidC, "US")), rdnOf(atv(oidO, "Example Infra")), rdnOf(atv(oidOU, "Dept.")), rdnOf(atv(oidCN, "app")))
+				if dn, err := parseDistinguishedName(want); err != nil || dn.String() != "CN=app,OU=Dept.,O=Example Infra,C=US" {
+					t.Fatalf("the page's example reads %s (%v)", dn, err)
+				}
+				return want
+			}},
 		{name: "a requested multi-valued RDN loses only the attribute the template sets",
 			tmpl: templ("web", setO),
 			raw:  func(t *testing.T) []byte { return rawSubject(t, rdnOf(atv(oidCN, "a"), atv(oidO, "Req Org"))) },
