@@ -113,7 +113,19 @@ func named(oid asn1.ObjectIdentifier, names map[string]string) string {
 	if n, ok := names[oid.String()]; ok {
 		return fmt.Sprintf("%s (%s)", oid, n)
 	}
-	return oid.String()
+	return oidString(oid)
+}
+
+// maxOIDText bounds how much of an OID goes into a message: an OID may
+// have any number of arcs.
+const maxOIDText = 64
+
+// oidString is oid in dotted form, shortened for a message.
+func oidString(oid asn1.ObjectIdentifier) string {
+	if s := oid.String(); len(s) <= maxOIDText {
+		return s
+	}
+	return oid.String()[:maxOIDText] + "..."
 }
 
 // GeneralName tags (RFC 5280 §4.2.1.6): context-specific, primitive for
@@ -216,7 +228,7 @@ func (r *rawRequest) readExtensions(exts cryptobyte.String, csr *x509.Certificat
 			return malformedCSR(fmt.Sprintf("a requested extension is not an OID, a criticality and a value, or there are more than %d", maxRequestedExtensions))
 		}
 		if slices.ContainsFunc(r.extensions, oid.Equal) {
-			return malformedCSR(fmt.Sprintf("it requests the extension %s twice", oid))
+			return malformedCSR(fmt.Sprintf("it requests the extension %s twice", oidString(oid)))
 		}
 		r.extensions = append(r.extensions, oid)
 		var err error
@@ -291,7 +303,7 @@ func checkSANTypes(value cryptobyte.String, csr *x509.CertificateRequest) error 
 			var oid asn1.ObjectIdentifier
 			if enc, err := b.Bytes(); err == nil {
 				if s := cryptobyte.String(enc); s.ReadASN1ObjectIdentifier(&oid) {
-					what += " (" + oid.String() + ")"
+					what += " (" + oidString(oid) + ")"
 				}
 			}
 			return unsupportedSAN(what, "remove it")
@@ -384,7 +396,7 @@ func (r *rawRequest) readExtKeyUsage(value cryptobyte.String) error {
 			return e.oid.Equal(oid)
 		})
 		if i < 0 {
-			return unsupportedf("the CSR requests the extended key usage %s, which no usage of a request names and this issuer does not sign; remove it", oid)
+			return unsupportedf("the CSR requests the extended key usage %s, which no usage of a request names and this issuer does not sign; remove it", oidString(oid))
 		}
 		if len(r.extKeyUsage) == maxRequestedExtensions {
 			return malformedCSR(fmt.Sprintf("its extKeyUsage extension lists more than %d usages", maxRequestedExtensions))

@@ -216,7 +216,7 @@ func parseDNAttribute(elem cryptobyte.String) (dnAttribute, error) {
 		if oid.Equal(oidEmailAddress) {
 			hint = "; request an email SAN instead"
 		}
-		return dnAttribute{}, subjectErrorf("has attribute %s%s, which this issuer does not sign%s; use only CN, O, OU, C, ST, L, street, postalCode and serialNumber", oid, name, hint)
+		return dnAttribute{}, subjectErrorf("has attribute %s%s, which this issuer does not sign%s; use only CN, O, OU, C, ST, L, street, postalCode and serialNumber", oidString(oid), name, hint)
 	}
 	if _, ok := subjectStringTypes[tag]; !ok {
 		return dnAttribute{}, subjectErrorf("%s is a %s value; this issuer signs PrintableString, UTF8String and IA5String values (as cert-manager, Go and openssl write them)", typ.field, tagName(tag))
@@ -294,8 +294,11 @@ func (a dnAttribute) encodeTo(b *cryptobyte.Builder) {
 // in one RDN (multi-valued when there are several), each a PrintableString
 // when its characters allow, else a UTF8String, in DER order.
 func newRDN(typ subjectAttribute, values []string) (dnRDN, error) {
-	rdn := make(dnRDN, 0, len(values))
-	encs := make(map[int][]byte, len(values))
+	type encoded struct {
+		a   dnAttribute
+		der []byte
+	}
+	all := make([]encoded, 0, len(values))
 	for _, v := range values {
 		der, err := asn1.Marshal(v)
 		if err != nil {
@@ -308,19 +311,14 @@ func newRDN(typ subjectAttribute, values []string) (dnRDN, error) {
 		if err != nil {
 			return nil, err
 		}
-		encs[len(rdn)] = enc
-		rdn = append(rdn, a)
+		all = append(all, encoded{a, enc})
 	}
-	idx := make([]int, len(rdn))
-	for i := range idx {
-		idx[i] = i
+	slices.SortStableFunc(all, func(x, y encoded) int { return bytes.Compare(x.der, y.der) })
+	rdn := make(dnRDN, len(all))
+	for i, e := range all {
+		rdn[i] = e.a
 	}
-	slices.SortStableFunc(idx, func(i, j int) int { return bytes.Compare(encs[i], encs[j]) })
-	out := make(dnRDN, len(rdn))
-	for i, j := range idx {
-		out[i] = rdn[j]
-	}
-	return out, nil
+	return rdn, nil
 }
 
 // mergeSubject is the certificate's subject: the requested RDNs, minus

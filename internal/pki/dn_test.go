@@ -162,6 +162,13 @@ func TestParseDistinguishedName(t *testing.T) {
 				return rawSubject(t, rdnOf(atv(asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 99999, 1}, "x")))
 			},
 			wantErr: ReasonInvalidSubject, wantMsg: []string{"attribute 1.3.6.1.4.1.99999.1, which this issuer does not sign"}},
+		{name: "an attribute OID of thousands of arcs is named shortened",
+			raw: func(t *testing.T) []byte {
+				oid := make(asn1.ObjectIdentifier, 3000)
+				oid[0], oid[1] = 1, 3
+				return rawSubject(t, rdnOf(atv(oid, "x")))
+			},
+			wantErr: ReasonInvalidSubject, wantMsg: []string{"has attribute 1.3.0.0.0", "..., which this issuer does not sign"}},
 		{name: "a domainComponent is refused by name",
 			raw:     func(t *testing.T) []byte { return rawSubject(t, rdnOf(atv(oidDC, "example"))) },
 			wantErr: ReasonInvalidSubject, wantMsg: []string{"0.9.2342.19200300.100.1.25 (domainComponent (DC))"}},
@@ -282,7 +289,9 @@ func TestApplySubjectEncodesTheCertificateSubject(t *testing.T) {
 				return rawSubject(t, rdnOf(atv(oidC, "US")), rdnOf(atv(oidO, "Example Infra")), rdnOf(atv(oidCN, "a")), rdnOf(atv(oidOU, "Dept.")))
 			}},
 		{name: "the example of docs/what-gets-signed.md: a literal subject with the template's organization and country",
-			tmpl: templ("web", func(t *v1alpha1.CertificateTemplate) { t.Organization, t.Country = []string{"Example Infra"}, []string{"US"} }),
+			tmpl: templ("web", func(t *v1alpha1.CertificateTemplate) {
+				t.Organization, t.Country = []string{"Example Infra"}, []string{"US"}
+			}),
 			raw: func(t *testing.T) []byte {
 				return rawSubject(t, rdnOf(atv(oidO, "Corp.")), rdnOf(atv(oidOU, "Dept.")), rdnOf(atv(oidCN, "app")))
 			},
