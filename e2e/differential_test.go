@@ -138,8 +138,6 @@ type diffRow struct {
 	// refused is what our refusal message must contain; empty when ours
 	// must issue.
 	refused string
-	// noCSR leaves the row out of the Kubernetes CSR run.
-	noCSR bool
 }
 
 var usagesPeer = []cmapi.KeyUsage{cmapi.UsageDigitalSignature, cmapi.UsageKeyEncipherment, cmapi.UsageServerAuth, cmapi.UsageClientAuth}
@@ -338,11 +336,9 @@ var _ = Describe("Field by field against cert-manager's CA issuer", Ordered, Con
 			ours.Annotations = map[string]string{v1alpha1.TemplateAnnotation: rowTemplate(row)}
 			Expect(k8s.Create(ctx, theirs)).To(Succeed(), row.name)
 			Expect(k8s.Create(ctx, ours)).To(Succeed(), row.name)
-			if !row.noCSR {
-				csr := diffCSR(ctx, ours, clusterName, rowTemplate(row))
-				DeferCleanup(func() { _ = k8s.Delete(context.Background(), csr) })
-				csrs[row.name] = csr
-			}
+			csr := diffCSR(ctx, ours, clusterName, rowTemplate(row))
+			DeferCleanup(func() { _ = k8s.Delete(context.Background(), csr) })
+			csrs[row.name] = csr
 		}
 		for _, csr := range csrs {
 			Expect(testutil.ApproveCSR(ctx, k8s, csr)).To(Succeed())
@@ -399,9 +395,7 @@ var _ = Describe("Field by field against cert-manager's CA issuer", Ordered, Con
 			Expect(theirs.failure).To(BeEmpty(), "cert-manager's CA issuer signs every row")
 			ours := requestOutcome(ns, fmt.Sprintf("row-%02d-ns", i))
 			assertRow(row, ours, theirs, "the CertificateRequest")
-			if csr := csrs[row.name]; csr != nil {
-				assertRow(row, csrOutcome(csr), theirs, "the Kubernetes CSR")
-			}
+			assertRow(row, csrOutcome(csrs[row.name]), theirs, "the Kubernetes CSR")
 			if row.refused != "" {
 				return
 			}
