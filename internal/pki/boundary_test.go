@@ -198,11 +198,25 @@ func TestSubjectsAreCheckedAndReencoded(t *testing.T) {
 				return rawSubject(t, rdn(atv(oidCN, "a.example.com")), rdn(atv(oidCN, "evil.example.org")))
 			},
 			wantErr: "RequestError/" + ReasonInvalidSubject, wantMsg: []string{"2 cn attributes"}},
-		{name: "a multi-valued RDN is refused", tmpl: allowAll,
+		{name: "a multi-valued RDN is checked value by value", tmpl: allowAll,
 			raw: func(t *testing.T) []byte {
 				return rawSubject(t, rdn(atv(oidCN, "a.example.com"), atv(oidO, "system:masters")))
 			},
-			wantErr: "RequestError/" + ReasonInvalidSubject, wantMsg: []string{"multi-valued RDN"}},
+			wantErr: "RequestError/" + ReasonPolicyViolation, wantMsg: []string{`requested subject organization "system:masters"`, "allowedSubject.organization is unset"}},
+		{name: "a multi-valued RDN whose every value is allowed is signed as sent",
+			tmpl: templ("web", func(t *v1alpha1.CertificateTemplate) {
+				t.AllowedCommonNames = []string{"*"}
+				t.AllowedSubject = &v1alpha1.SubjectPatterns{Organization: []string{"Example *"}}
+			}),
+			raw: func(t *testing.T) []byte {
+				return rawSubject(t, rdn(atv(oidCN, "a.example.com"), atv(oidO, "Example Shop")))
+			},
+			check: func(t *testing.T, c *x509.Certificate) {
+				want := rawSubject(t, rdn(atv(oidCN, "a.example.com"), atv(oidO, "Example Shop")))
+				if string(c.RawSubject) != string(want) {
+					t.Errorf("subject % x, want % x", c.RawSubject, want)
+				}
+			}},
 		{name: "an emailAddress attribute is refused", tmpl: allowAll,
 			raw:     func(t *testing.T) []byte { return rawSubject(t, rdn(atv(oidEmail, "root@example.com"))) },
 			wantErr: "RequestError/" + ReasonInvalidSubject, wantMsg: []string{"email SAN"}},
@@ -241,15 +255,21 @@ func TestSubjectsAreCheckedAndReencoded(t *testing.T) {
 					t.Errorf("O = %v", got)
 				}
 			}},
-		{name: "pass-through re-encodes the subject from parsed values", tmpl: nil,
+		{name: "pass-through refuses a T61String value rather than re-encode it as another string type", tmpl: nil,
 			raw: func(t *testing.T) []byte {
-				// T61String, which Go re-encodes as a PrintableString.
 				return rawSubject(t, rdn(pkix.AttributeTypeAndValue{Type: oidO, Value: asn1.RawValue{Tag: asn1.TagT61String, Bytes: []byte("Acme")}}))
 			},
+			wantErr: "RequestError/" + ReasonInvalidSubject, wantMsg: []string{"organization is a T61String value"}},
+		{name: "pass-through signs the subject with the string types it was sent in", tmpl: nil,
+			raw: func(t *testing.T) []byte {
+				return rawSubject(t, rdn(pkix.AttributeTypeAndValue{Type: oidO, Value: asn1.RawValue{Tag: asn1.TagUTF8String, Bytes: []byte("Acme")}}),
+					rdn(pkix.AttributeTypeAndValue{Type: oidCN, Value: asn1.RawValue{Tag: asn1.TagIA5String, Bytes: []byte("acme")}}))
+			},
 			check: func(t *testing.T, c *x509.Certificate) {
-				want, _ := asn1.Marshal(pkix.RDNSequence{{{Type: oidO, Value: "Acme"}}})
+				want := rawSubject(t, rdn(pkix.AttributeTypeAndValue{Type: oidO, Value: asn1.RawValue{Tag: asn1.TagUTF8String, Bytes: []byte("Acme")}}),
+					rdn(pkix.AttributeTypeAndValue{Type: oidCN, Value: asn1.RawValue{Tag: asn1.TagIA5String, Bytes: []byte("acme")}}))
 				if string(c.RawSubject) != string(want) {
-					t.Errorf("subject not re-encoded: % x", c.RawSubject)
+					t.Errorf("subject % x, want % x", c.RawSubject, want)
 				}
 			}},
 	}

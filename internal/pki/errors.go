@@ -33,6 +33,12 @@ const (
 	ReasonPolicyViolation = "PolicyViolation"
 	// ReasonInvalidSAN: a requested subject alternative name is malformed.
 	ReasonInvalidSAN = "InvalidSAN"
+	// ReasonUnsupportedSAN: the CSR asks for a type of subject alternative
+	// name the issuer does not sign (otherName, directoryName, ...).
+	ReasonUnsupportedSAN = "UnsupportedSAN"
+	// ReasonUnsupportedExtension: the CSR carries an extension or an
+	// attribute the issuer does not evaluate.
+	ReasonUnsupportedExtension = "UnsupportedExtension"
 	// ReasonTooManySANs: more subject alternative names than MaxSANs.
 	ReasonTooManySANs = "TooManySANs"
 	// ReasonInvalidDuration: the requested lifetime is not positive.
@@ -44,7 +50,8 @@ const (
 	// this request's data, or rendered to an invalid value.
 	ReasonTemplateRenderFailed = "TemplateRenderFailed"
 	// ReasonInvalidSubject: the CSR's subject has a structure the policy
-	// never signs (several CNs, multi-valued RDNs, unknown attributes).
+	// never signs (several CNs, an unknown attribute or string type, more
+	// attributes than the limits, an encoding that is not DER).
 	ReasonInvalidSubject = "InvalidSubject"
 	// ReasonInvalidTemplateAnnotation: the template annotation is present
 	// but empty.

@@ -24,6 +24,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/pem"
 	"errors"
 	"math/big"
@@ -193,6 +194,7 @@ func checkIssueResult(t *testing.T, ca *CA, csrPEM []byte, out *Issued, err erro
 		t.Fatalf("issued a CA")
 	}
 	checkWithinConstraints(t, leaf)
+	assertOnlySignedSANTypes(t, leaf)
 	trustedDNS := map[string]bool{"team-a.internal": true}
 	for _, d := range leaf.DNSNames {
 		if !trustedDNS[strings.ToLower(d)] && !fuzzDNSAllowed(d) {
@@ -371,12 +373,48 @@ func FuzzIssue(f *testing.F) {
 		{DNSNames: []string{"api.other.example.com"}},
 		{IPAddresses: []net.IP{net.ParseIP("192.0.2.1")}},
 	}
+	// Issue #26 and issue #21 finding 6: subjects as clients encode them,
+	// and what Go's parser drops or leaves to the caller (SAN types,
+	// requested extensions, attributes).
+	mustMarshal := func(v any) []byte {
+		b, err := asn1.Marshal(v)
+		if err != nil {
+			f.Fatal(err)
+		}
+		return b
+	}
+	rdn := func(oid asn1.ObjectIdentifier, vals ...string) pkix.RelativeDistinguishedNameSET {
+		var out pkix.RelativeDistinguishedNameSET
+		for _, v := range vals {
+			out = append(out, pkix.AttributeTypeAndValue{Type: oid, Value: v})
+		}
+		return out
+	}
+	san := func(names ...asn1.RawValue) pkix.Extension {
+		return pkix.Extension{Id: asn1.ObjectIdentifier{2, 5, 29, 17}, Value: mustMarshal(names)}
+	}
+	dnsName := asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 2, Bytes: []byte("a.team-a.example.com")}
+	upn := asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: append(mustMarshal(asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 20, 2, 3}),
+		mustMarshal(asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: mustMarshal("a@team-a.example.com")})...)}
+	seeds = append(seeds,
+		x509.CertificateRequest{Subject: pkix.Name{CommonName: "a.team-a.example.com", OrganizationalUnit: []string{"Platform", "Security"}}, DNSNames: []string{"a.team-a.example.com"}},
+		x509.CertificateRequest{RawSubject: mustMarshal(pkix.RDNSequence{rdn(oidO, "Corp."), rdn(oidOU, "Dept."), rdn(oidOU, "Baz"), rdn(oidCN, "svc-x")})},
+		x509.CertificateRequest{RawSubject: mustMarshal(pkix.RDNSequence{{{Type: oidCN, Value: "svc-a"}, {Type: oidO, Value: "team-a"}}, rdn(oidCN, "svc-b")})},
+		x509.CertificateRequest{ExtraExtensions: []pkix.Extension{san(dnsName, upn)}},
+		x509.CertificateRequest{ExtraExtensions: []pkix.Extension{san(dnsName, asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 4, IsCompound: true, Bytes: mustMarshal(pkix.RDNSequence{rdn(oidO, "system:masters")})})}},
+		x509.CertificateRequest{DNSNames: []string{"a.team-a.example.com"}, ExtraExtensions: []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 14}, Value: mustMarshal([]byte{1})}}},
+		x509.CertificateRequest{DNSNames: []string{"a.team-a.example.com"}, ExtraExtensions: []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 30}, Critical: true,
+			Value: mustMarshal(struct {
+				Permitted []asn1.RawValue `asn1:"optional,tag:0"`
+			}{[]asn1.RawValue{{Tag: asn1.TagSequence, IsCompound: true, Bytes: mustMarshal(asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 2, Bytes: []byte("example.org")})}}})}}},
+	)
 	for _, s := range seeds {
 		p := newCSR(f, key, s)
 		f.Add(p, true, int64(24))
 		b, _ := pem.Decode(p)
 		f.Add(b.Bytes, false, int64(100000))
 	}
+	f.Add(csrWithAttribute(f, asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 7}, "s3cret"), true, int64(24))
 	for _, k := range []string{"rsa2048", "ed25519", "ecdsa384", "rsa1024", "ecdsa224"} {
 		f.Add(newCSR(f, testKey(f, k), x509.CertificateRequest{DNSNames: []string{"k.team-a.example.com"}}), true, int64(1))
 	}
@@ -429,5 +467,71 @@ func FuzzIssueFields(f *testing.F) {
 		req := Request{CSR: csrPEM, Duration: time.Hour, IsCA: isCA, Name: "web", Namespace: "team-a"}
 		out, err := Issue(ca, Policy{Template: fuzzTemplate}, req, RenderData{}, testNow, rand.Reader)
 		checkIssueResult(t, ca, csrPEM, out, err)
+	})
+}
+
+// FuzzParseSubject fuzzes the parser of requested subjects (issue #26):
+// any bytes give a subject or an InvalidSubject error, never a panic; an
+// accepted subject encodes back to the same bytes, Go's own parser reads
+// it with as many attributes, each of a type the issuer signs, and at
+// most one CN.
+func FuzzParseSubject(f *testing.F) {
+	add := func(rdns ...pkix.RelativeDistinguishedNameSET) {
+		b, err := asn1.Marshal(pkix.RDNSequence(rdns))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	one := func(oid asn1.ObjectIdentifier, v any) pkix.RelativeDistinguishedNameSET {
+		return pkix.RelativeDistinguishedNameSET{{Type: oid, Value: v}}
+	}
+	add()
+	add(pkix.Name{CommonName: "web", OrganizationalUnit: []string{"Platform", "Security"}, Country: []string{"DE"}}.ToRDNSequence()...)
+	add(one(oidO, "Corp."), one(oidOU, "Dept."), one(oidCN, "*.x.example.com"))
+	add(pkix.RelativeDistinguishedNameSET{{Type: oidCN, Value: "a"}, {Type: oidO, Value: "b"}})
+	add(one(oidCN, "a"), one(oidCN, "b"))
+	add(one(oidO, 42))
+	add(one(oidO, asn1.RawValue{Tag: asn1.TagT61String, Bytes: []byte("x")}))
+	add(one(oidO, asn1.RawValue{Tag: asn1.TagIA5String, Bytes: []byte("x")}))
+	add(one(oidEmail, "a@example.com"))
+	add(one(asn1.ObjectIdentifier{1, 2, 3}, "x"))
+	f.Add([]byte{0x30, 0x02, 0x31, 0x00})
+	f.Add([]byte{0x30, 0x81, 0x00})
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		dn, err := parseDistinguishedName(raw)
+		if err != nil {
+			var re *RequestError
+			if !errors.As(err, &re) || re.Reason != ReasonInvalidSubject {
+				t.Fatalf("error is not an InvalidSubject RequestError: %T %v", err, err)
+			}
+			return
+		}
+		enc, err := dn.encode()
+		if err != nil || !bytes.Equal(enc, raw) {
+			t.Fatalf("accepted subject % x encodes to % x (%v)", raw, enc, err)
+		}
+		var seq pkix.RDNSequence
+		if rest, err := asn1.Unmarshal(raw, &seq); err != nil || len(rest) > 0 {
+			t.Fatalf("accepted a subject encoding/asn1 does not parse: %v", err)
+		}
+		n, cns := 0, 0
+		for _, rdn := range seq {
+			for _, a := range rdn {
+				n++
+				if _, ok := findSubjectAttribute(a.Type); !ok {
+					t.Fatalf("accepted attribute %s", a.Type)
+				}
+				if _, ok := a.Value.(string); !ok {
+					t.Fatalf("accepted a %T value", a.Value)
+				}
+				if a.Type.Equal(oidCN) {
+					cns++
+				}
+			}
+		}
+		if n != len(dn.attributes()) || n > MaxSubjectAttributes || cns > 1 {
+			t.Fatalf("accepted %d attributes (%d read by the parser), %d CNs", n, len(dn.attributes()), cns)
+		}
 	})
 }

@@ -34,10 +34,15 @@ type issuance struct {
 	tmpl   *v1alpha1.CertificateTemplate // policy.Template
 	req    Request
 	csr    *x509.CertificateRequest
+	// raw is what walkCSR read of the CSR's DER: its subject as encoded
+	// and the requested extensions the issuer evaluates.
+	raw rawRequest
 	// subject is the CSR's subject, parsed and checked for structure.
-	subject requestedSubject
-	data    RenderData
-	now     time.Time
+	subject distinguishedName
+	// issuedSubject is the certificate's subject (applySubject).
+	issuedSubject distinguishedName
+	data          RenderData
+	now           time.Time
 	// budget bounds what rendering may allocate for this request.
 	budget *requestBudget
 
@@ -62,25 +67,29 @@ type step func(is *issuance) error
 // value comes from; enforcePolicy then checks, in one place, every value
 // of the finished certificate that a requester could influence.
 var steps = []step{
-	checkPodCSR,           // a PodCertificateRequest's stub CSR asks for nothing
-	checkRequester,        // the template's namespaces or Kubernetes CSR users
-	renderAllowLists,      // the template's allow-lists for this request
-	applySubject,          // the request's subject, template fields replacing
-	checkSubjectNotCA,     // a leaf must not look self-issued
-	applySANs,             // requested SANs plus the template's
-	applyBasicConstraints, // isCA policy and NameConstraints
-	applyUsages,           // key usages and extended key usages
-	applyValidity,         // NotBefore, NotAfter, clamped to the CA
-	enforcePolicy,         // every requester-influenced value against the policy
-	addWarnings,           // things a person should know
+	checkPodCSR,              // a PodCertificateRequest's stub CSR asks for nothing
+	checkRequestedExtensions, // the CSR's usages and CA flag agree with the request's
+	checkRequester,           // the template's namespaces or Kubernetes CSR users
+	renderAllowLists,         // the template's allow-lists for this request
+	applySubject,             // the request's subject, template fields replacing
+	checkSubjectNotCA,        // a leaf must not look self-issued
+	applySANs,                // requested SANs plus the template's
+	applyBasicConstraints,    // isCA policy and NameConstraints
+	applyUsages,              // key usages and extended key usages
+	applyValidity,            // NotBefore, NotAfter, clamped to the CA
+	enforcePolicy,            // every requester-influenced value against the policy
+	addWarnings,              // things a person should know
 }
 
 // Issue signs the CSR of req with ca under policy: a template that shapes
 // and limits the certificate, or pass-through (as asked, like
 // cert-manager's CA issuer) only when policy says so. data carries Vars
 // and Issuer; Issue fills data.Request from req and the CSR. It always
-// certifies the CSR's own public key, and re-encodes the subject and SANs
+// certifies the CSR's own public key, and encodes the subject and SANs
 // from the values the policy checked: nothing of the CSR is copied raw.
+// The subject keeps the requested RDNs' order, grouping and string types
+// (applySubject); whatever part of the CSR the issuer does not evaluate is
+// refused by name (walkCSR).
 //
 // Errors: *RequestError when the request can never succeed as it is,
 // *CAError when the CA cannot sign (e.g. expired), *TemplateError when the
@@ -112,8 +121,9 @@ func Issue(ca *CA, policy Policy, req Request, data RenderData, now time.Time, r
 }
 
 // newIssuance parses the CSR and applies what needs no rendering: the key
-// policy, the subject's structure and the number of SANs. Nothing is
-// rendered before these caps hold.
+// policy, the number of SANs, and the walk of the CSR's DER (walkCSR):
+// the subject's structure and caps, the SAN types, the requested
+// extensions and attributes. Nothing is rendered before these caps hold.
 func newIssuance(ca *CA, policy Policy, req Request, data RenderData, now time.Time) (*issuance, error) {
 	csr, err := ParseCSR(req.CSR)
 	if err != nil {
@@ -130,9 +140,10 @@ func newIssuance(ca *CA, policy Policy, req Request, data RenderData, now time.T
 	if requested := len(csr.DNSNames) + len(csr.IPAddresses) + len(csr.URIs) + len(csr.EmailAddresses); requested > MaxSANs {
 		return nil, requestErrorf(ReasonTooManySANs, "the CSR asks for %d subject alternative names, more than the %d allowed; split it into several certificates", requested, MaxSANs)
 	}
-	if is.subject, err = parseRequestedSubject(csr.RawSubject); err != nil {
+	if is.raw, err = walkCSR(csr.Raw, csr); err != nil {
 		return nil, err
 	}
+	is.subject = is.raw.subject
 	is.data.Request = requestData(req, csr)
 	return is, nil
 }

@@ -37,6 +37,12 @@ const (
 	// MaxSANs bounds the subject alternative names of one certificate,
 	// requested and template-added together.
 	MaxSANs = 256
+	// MaxSubjectAttributes bounds the attributes of a requested subject,
+	// all RDNs together, and MaxRDNAttributes those of one RDN (a
+	// multi-valued RDN such as OU=a+OU=b): both are counted as the
+	// subject is read, so a hostile one costs no more than this.
+	MaxSubjectAttributes = 64
+	MaxRDNAttributes     = 16
 	// MaxRSAKeySize is the largest RSA modulus accepted in a CSR.
 	MaxRSAKeySize = 8192
 	// DefaultMinRSAKeySize and DefaultMinECDSAKeySize apply when a template

@@ -109,15 +109,15 @@ func podTemplateNames(spec *v1alpha1.IssuerSpec) string {
 }
 
 // checkPodCSR refuses a PodCertificateRequest whose stub CSR asks for a
-// subject or SANs: the kubelet's is empty, and a pod certificate is built
-// from the pod's identity only.
+// subject, SANs or any extension: the kubelet's is empty, and a pod
+// certificate is built from the pod's identity only.
 func checkPodCSR(is *issuance) error {
 	if is.req.Pod == nil {
 		return nil
 	}
 	c := is.csr
-	if len(c.Subject.Names) > 0 || len(c.DNSNames)+len(c.IPAddresses)+len(c.URIs)+len(c.EmailAddresses) > 0 {
-		return requestErrorf(ReasonPolicyViolation, "the stub CSR of the PodCertificateRequest asks for a subject or SANs; a pod certificate is built from the pod's identity and the template only, and the kubelet sends an empty CSR")
+	if len(c.Subject.Names) > 0 || len(c.DNSNames)+len(c.IPAddresses)+len(c.URIs)+len(c.EmailAddresses) > 0 || len(is.raw.extensions) > 0 {
+		return requestErrorf(ReasonPolicyViolation, "the stub CSR of the PodCertificateRequest asks for a subject, SANs or extensions; a pod certificate is built from the pod's identity and the template only, and the kubelet sends an empty CSR")
 	}
 	return nil
 }

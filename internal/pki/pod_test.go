@@ -152,6 +152,12 @@ func TestPodCertificateRefusals(t *testing.T) {
 				r.CSR = newCSR(t, testKey(t, "ecdsa256-pod"), x509.CertificateRequest{Subject: pkix.Name{CommonName: "admin"}, DNSNames: []string{"bank.example.com"}})
 			},
 			wantErr: "RequestError/" + ReasonPolicyViolation, wantMsg: []string{"stub CSR"}},
+		{name: "a stub CSR that asks for an extension is refused: pods get their identity only",
+			tmpl: podTemplate(),
+			req: func(r *Request) {
+				r.CSR = newCSR(t, testKey(t, "ecdsa256-pod"), x509.CertificateRequest{ExtraExtensions: []pkix.Extension{keyUsageExtension(t, x509.KeyUsageCertSign)}})
+			},
+			wantErr: "RequestError/" + ReasonPolicyViolation, wantMsg: []string{"stub CSR", "extensions"}},
 		{name: "a CA that expires within the hour cannot give the API's minimum lifetime",
 			tmpl: podTemplate(), ca: expiringCA,
 			wantErr: "RequestError/" + ReasonLifetimeTooShort, wantMsg: []string{"less than the 1h0m0s", "rotate the CA"}},

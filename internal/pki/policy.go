@@ -192,22 +192,18 @@ func enforcePolicy(is *issuance) error {
 	if err := is.enforceCommonName(); err != nil {
 		return err
 	}
-	for _, f := range subjectFields(&t.Subject, &c.Subject) {
-		if f.list == nil {
-			continue
+	// Every attribute of the subject as it is encoded, one by one: a
+	// multi-valued RDN's values are each checked like any other.
+	for _, a := range is.issuedSubject.attributes() {
+		field := a.typ.field
+		o := is.origins.subject[field]
+		if field == "cn" || o.trusted {
+			continue // the CN was checked above
 		}
-		o := is.origins.subject[f.field]
-		if o.trusted {
-			continue
+		patterns := is.allowed.subject[field]
+		if !slices.ContainsFunc(patterns, func(p string) bool { return matchTextGlob(a.value, p) }) {
+			return notAllowed(o, a.value, t.Name, "allowedSubject."+field, patterns)
 		}
-		for _, v := range *f.outList {
-			if !slices.ContainsFunc(a.subject[f.field], func(p string) bool { return matchTextGlob(v, p) }) {
-				return notAllowed(o, v, t.Name, "allowedSubject."+f.field, a.subject[f.field])
-			}
-		}
-	}
-	if sn := c.Subject.SerialNumber; sn != "" && !slices.ContainsFunc(a.subject["serialNumber"], func(p string) bool { return matchTextGlob(sn, p) }) {
-		return notAllowed(requested("subject serialNumber"), sn, t.Name, "allowedSubject.serialNumber", a.subject["serialNumber"])
 	}
 	if c.IsCA && !t.AllowCA {
 		return requestErrorf(ReasonPolicyViolation, "the certificate would be a CA, which template %q does not allow", t.Name)

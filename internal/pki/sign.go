@@ -98,36 +98,24 @@ var signedExtensions = []asn1.ObjectIdentifier{
 }
 
 // checkEncoded makes sure the signed certificate carries exactly what the
-// policy checked: the same subject and SANs, the same CA flag, and no
-// extension sign did not put there. It guards the policy against any
-// difference between the certificate template and its encoding.
+// policy checked: the same subject bytes, SANs, CA flag and name
+// constraints, and no extension sign did not put there. It guards the
+// policy against any difference between the certificate template and its
+// encoding.
 func checkEncoded(want *x509.Certificate, leaf *x509.Certificate) error {
-	subject, err := asn1.Marshal(want.Subject.ToRDNSequence())
-	if err != nil {
-		return fmt.Errorf("encoding the checked subject: %w", err)
-	}
-	ips := func(l []net.IP) []string {
-		out := make([]string, len(l))
-		for i, ip := range l {
-			out[i] = ip.String()
-		}
-		return out
-	}
-	uris := func(l []*url.URL) []string {
-		out := make([]string, len(l))
-		for i, u := range l {
-			out[i] = u.String()
-		}
-		return out
+	if len(want.RawSubject) == 0 {
+		return errors.New("the checked subject was not encoded")
 	}
 	switch {
-	case !bytes.Equal(leaf.RawSubject, subject):
+	case !bytes.Equal(leaf.RawSubject, want.RawSubject):
 		return errors.New("the signed certificate's subject differs from the checked one")
-	case !slices.Equal(leaf.DNSNames, want.DNSNames), !slices.Equal(ips(leaf.IPAddresses), ips(want.IPAddresses)),
-		!slices.Equal(uris(leaf.URIs), uris(want.URIs)), !slices.Equal(leaf.EmailAddresses, want.EmailAddresses):
+	case !slices.Equal(leaf.DNSNames, want.DNSNames), !slices.Equal(ipNetStrings(leaf.IPAddresses), ipNetStrings(want.IPAddresses)),
+		!slices.Equal(urlStrings(leaf.URIs), urlStrings(want.URIs)), !slices.Equal(leaf.EmailAddresses, want.EmailAddresses):
 		return errors.New("the signed certificate's subject alternative names differ from the checked ones")
 	case leaf.IsCA != want.IsCA:
 		return errors.New("the signed certificate's CA flag differs from the checked one")
+	case !sameNameConstraints(leaf, want):
+		return errors.New("the signed certificate's name constraints differ from the checked ones")
 	}
 	for _, ext := range leaf.Extensions {
 		if !slices.ContainsFunc(signedExtensions, ext.Id.Equal) {
@@ -135,4 +123,40 @@ func checkEncoded(want *x509.Certificate, leaf *x509.Certificate) error {
 		}
 	}
 	return nil
+}
+
+// sameNameConstraints compares the name constraints of two certificates.
+func sameNameConstraints(a, b *x509.Certificate) bool {
+	has := func(c *x509.Certificate) bool {
+		return len(c.PermittedDNSDomains)+len(c.ExcludedDNSDomains)+len(c.PermittedIPRanges)+len(c.ExcludedIPRanges)+
+			len(c.PermittedEmailAddresses)+len(c.ExcludedEmailAddresses)+len(c.PermittedURIDomains)+len(c.ExcludedURIDomains) > 0
+	}
+	nets := func(l []*net.IPNet) []string {
+		out := make([]string, len(l))
+		for i, n := range l {
+			out[i] = n.String()
+		}
+		return out
+	}
+	return has(a) == has(b) && (!has(a) || a.PermittedDNSDomainsCritical == b.PermittedDNSDomainsCritical) &&
+		slices.Equal(a.PermittedDNSDomains, b.PermittedDNSDomains) && slices.Equal(a.ExcludedDNSDomains, b.ExcludedDNSDomains) &&
+		slices.Equal(nets(a.PermittedIPRanges), nets(b.PermittedIPRanges)) && slices.Equal(nets(a.ExcludedIPRanges), nets(b.ExcludedIPRanges)) &&
+		slices.Equal(a.PermittedEmailAddresses, b.PermittedEmailAddresses) && slices.Equal(a.ExcludedEmailAddresses, b.ExcludedEmailAddresses) &&
+		slices.Equal(a.PermittedURIDomains, b.PermittedURIDomains) && slices.Equal(a.ExcludedURIDomains, b.ExcludedURIDomains)
+}
+
+func ipNetStrings(l []net.IP) []string {
+	out := make([]string, len(l))
+	for i, ip := range l {
+		out[i] = ip.String()
+	}
+	return out
+}
+
+func urlStrings(l []*url.URL) []string {
+	out := make([]string, len(l))
+	for i, u := range l {
+		out[i] = u.String()
+	}
+	return out
 }

@@ -21,6 +21,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -85,79 +86,33 @@ func renderList(tmplName, field string, texts []string, data RenderData, b *requ
 func trimSpace(s string) string { return strings.TrimSpace(s) }
 
 // subjectAttribute is an attribute type a subject may carry: the name the
-// policy uses for it, and its upper bound in characters (RFC 5280
-// appendix A; street from X.520).
+// policy uses for it, its upper bound in characters (RFC 5280 appendix A;
+// street from X.520), and its rank in the order Go's pkix.Name (and so
+// cert-manager) encodes a subject: C, ST, L, street, postalCode, O, OU,
+// CN, serialNumber.
 type subjectAttribute struct {
 	oid   asn1.ObjectIdentifier
 	field string
 	max   int
+	rank  int
 }
 
 // subjectAttributes are the attribute types this issuer signs; any other
 // in a CSR's subject is refused. At most one CN and one serialNumber.
 var subjectAttributes = []subjectAttribute{
-	{asn1.ObjectIdentifier{2, 5, 4, 3}, "cn", maxCommonNameLength},
-	{asn1.ObjectIdentifier{2, 5, 4, 5}, "serialNumber", 64},
-	{asn1.ObjectIdentifier{2, 5, 4, 6}, "country", 2},
-	{asn1.ObjectIdentifier{2, 5, 4, 7}, "locality", 128},
-	{asn1.ObjectIdentifier{2, 5, 4, 8}, "province", 128},
-	{asn1.ObjectIdentifier{2, 5, 4, 9}, "street", 128},
-	{asn1.ObjectIdentifier{2, 5, 4, 10}, "organization", 64},
-	{asn1.ObjectIdentifier{2, 5, 4, 11}, "organizationalUnit", 64},
-	{asn1.ObjectIdentifier{2, 5, 4, 17}, "postalCode", 40},
+	{asn1.ObjectIdentifier{2, 5, 4, 3}, "cn", maxCommonNameLength, 7},
+	{asn1.ObjectIdentifier{2, 5, 4, 5}, "serialNumber", 64, 8},
+	{asn1.ObjectIdentifier{2, 5, 4, 6}, "country", 2, 0},
+	{asn1.ObjectIdentifier{2, 5, 4, 7}, "locality", 128, 2},
+	{asn1.ObjectIdentifier{2, 5, 4, 8}, "province", 128, 1},
+	{asn1.ObjectIdentifier{2, 5, 4, 9}, "street", 128, 3},
+	{asn1.ObjectIdentifier{2, 5, 4, 10}, "organization", 64, 5},
+	{asn1.ObjectIdentifier{2, 5, 4, 11}, "organizationalUnit", 64, 6},
+	{asn1.ObjectIdentifier{2, 5, 4, 17}, "postalCode", 40, 4},
 }
 
 // maxSubjectValues bounds the values of one attribute in a CSR's subject.
 const maxSubjectValues = 16
-
-// requestedSubject is a CSR's subject after its structure was checked.
-type requestedSubject struct {
-	name pkix.Name
-}
-
-// parseRequestedSubject parses a CSR's raw subject and refuses what a
-// certificate of this issuer never carries: a multi-valued RDN, an
-// attribute type other than subjectAttributes (emailAddress included: use
-// an email SAN), several CNs or serialNumbers, a value that is not a
-// string, not UTF-8, has control characters or exceeds its bound. The
-// result is re-encoded later from these parsed values, never copied raw.
-func parseRequestedSubject(raw []byte) (requestedSubject, error) {
-	var rdns pkix.RDNSequence
-	rest, err := asn1.Unmarshal(raw, &rdns)
-	if err != nil || len(rest) > 0 {
-		return requestedSubject{}, requestErrorf(ReasonInvalidSubject, "the CSR's subject does not parse as a distinguished name")
-	}
-	var out requestedSubject
-	n := &out.name
-	counts := map[string]int{}
-	for _, rdn := range rdns {
-		if len(rdn) != 1 {
-			return out, requestErrorf(ReasonInvalidSubject, "the CSR's subject has a multi-valued RDN (%d attributes joined with '+'); put each attribute in its own RDN", len(rdn))
-		}
-		atv := rdn[0]
-		attr, ok := findSubjectAttribute(atv.Type)
-		if !ok {
-			hint := ""
-			if atv.Type.Equal(asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 1}) {
-				hint = " (emailAddress: request an email SAN instead)"
-			}
-			return out, requestErrorf(ReasonInvalidSubject, "the CSR's subject has attribute %s%s, which this issuer does not sign; use only CN, O, OU, C, ST, L, street, postalCode and serialNumber", atv.Type, hint)
-		}
-		v, ok := atv.Value.(string)
-		if !ok {
-			return out, requestErrorf(ReasonInvalidSubject, "the CSR's subject attribute %s is not a string", attr.field)
-		}
-		if p := subjectValueProblem(attr.field, v); p != "" {
-			return out, requestErrorf(ReasonInvalidSubject, "the CSR's subject %s %s %s", attr.field, quote(v), p)
-		}
-		counts[attr.field]++
-		if c := counts[attr.field]; c > maxSubjectValues || (c > 1 && (attr.field == "cn" || attr.field == "serialNumber")) {
-			return out, requestErrorf(ReasonInvalidSubject, "the CSR's subject has %d %s attributes; request at most %d", c, attr.field, map[bool]int{true: 1, false: maxSubjectValues}[attr.field == "cn" || attr.field == "serialNumber"])
-		}
-		setSubjectValue(n, attr.field, v)
-	}
-	return out, nil
-}
 
 func findSubjectAttribute(oid asn1.ObjectIdentifier) (subjectAttribute, bool) {
 	for _, a := range subjectAttributes {
@@ -209,59 +164,86 @@ func subjectValueProblem(field, v string) string {
 }
 
 // applySubject sets the certificate's subject from the request's parsed
-// subject: each template field that renders non-empty replaces the
-// request's values of its attribute; the others keep them. It records
-// where every attribute comes from, for enforcePolicy. The subject is
-// always encoded anew from these values.
+// subject (is.subject). Without template subject fields it is the
+// requested RDN sequence unchanged: same order, grouping and string
+// types, byte for byte. Each template field that renders non-empty
+// replaces all the request's values of its attribute, as one RDN placed
+// as mergeSubject says; the fields that render empty keep the request's.
+// It records where every attribute type comes from, for enforcePolicy.
+// The subject is encoded from the checked attributes (RawSubject), never
+// copied from the CSR.
 func applySubject(is *issuance) error {
-	name := is.subject.name
-	is.origins.subject = map[string]origin{"serialNumber": requested("subject serialNumber")}
-	var tmplSubject v1alpha1.Subject
-	if is.tmpl != nil {
-		tmplSubject = is.tmpl.Subject
+	is.origins.subject = map[string]origin{}
+	for _, a := range subjectAttributes {
+		is.origins.subject[a.field] = requested(subjectWhat(a.field))
 	}
-	for _, f := range subjectFields(&tmplSubject, &name) {
-		what := "subject " + f.field
-		if f.field == "cn" {
-			what = "common name"
-		}
-		is.origins.subject[f.field] = requested(what)
-		if is.tmpl == nil {
-			continue
-		}
-		vals, err := is.renderSubjectField(f)
-		if err != nil {
-			return err
-		}
-		if len(vals) == 0 {
-			continue
-		}
-		out := make([]string, len(vals))
-		for i, v := range vals {
-			if err := is.checkUTF8(v.field, v.text, v.value); err != nil {
+	replaced := map[string]bool{}
+	var tmplRDNs []dnRDN
+	if is.tmpl != nil {
+		for _, f := range subjectFields(&is.tmpl.Subject, &pkix.Name{}) {
+			what := subjectWhat(f.field)
+			vals, err := is.renderSubjectField(f)
+			if err != nil {
 				return err
 			}
-			if !v.trusted {
-				if p := subjectValueProblem(f.field, v.value); p != "" {
-					return requestErrorf(ReasonPolicyViolation, "%s %s %s", is.templateOrigin(what, v).what, quote(v.value), p)
+			if len(vals) == 0 {
+				continue
+			}
+			out := make([]string, len(vals))
+			for i, v := range vals {
+				if err := is.checkUTF8(v.field, v.text, v.value); err != nil {
+					return err
+				}
+				if !v.trusted {
+					if p := subjectValueProblem(f.field, v.value); p != "" {
+						return requestErrorf(ReasonPolicyViolation, "%s %s %s", is.templateOrigin(what, v).what, quote(v.value), p)
+					}
+				}
+				out[i] = v.value
+			}
+			is.origins.subject[f.field] = is.templateOrigin(what, vals[0])
+			for _, v := range vals {
+				if !v.trusted {
+					is.origins.subject[f.field] = is.templateOrigin(what, v)
 				}
 			}
-			out[i] = v.value
-		}
-		is.origins.subject[f.field] = is.templateOrigin(what, vals[0])
-		for _, v := range vals {
-			if !v.trusted {
-				is.origins.subject[f.field] = is.templateOrigin(what, v)
+			typ, _ := subjectAttributeByField(f.field)
+			rdn, err := newRDN(typ, out)
+			if err != nil {
+				return is.badValue(vals[0].field, vals[0].text, fmt.Sprintf("%s, which cannot be encoded in a subject: %v", quote(out[0]), err))
 			}
-		}
-		if f.text != nil {
-			*f.out = out[0]
-		} else {
-			*f.outList = out
+			replaced[f.field] = true
+			tmplRDNs = append(tmplRDNs, rdn)
 		}
 	}
-	is.cert.Subject = name
+	slices.SortStableFunc(tmplRDNs, func(a, b dnRDN) int { return a[0].typ.rank - b[0].typ.rank })
+	dn := mergeSubject(is.subject, replaced, tmplRDNs)
+	raw, err := dn.encode()
+	if err != nil {
+		return requestErrorf(ReasonPolicyViolation, "the certificate's subject cannot be encoded: %v", err)
+	}
+	is.issuedSubject = dn
+	is.cert.RawSubject = raw
+	is.cert.Subject = dn.name()
 	return nil
+}
+
+// subjectWhat names a subject attribute in messages.
+func subjectWhat(field string) string {
+	if field == "cn" {
+		return "common name"
+	}
+	return "subject " + field
+}
+
+// subjectAttributeByField returns the attribute type of a field name.
+func subjectAttributeByField(field string) (subjectAttribute, bool) {
+	for _, a := range subjectAttributes {
+		if a.field == field {
+			return a, true
+		}
+	}
+	return subjectAttribute{}, false
 }
 
 // renderSubjectField renders a template's subject field: the CN, or each
@@ -292,13 +274,9 @@ func (is *issuance) checkUTF8(field, text, v string) error {
 // it would look self-issued, Go would omit its AuthorityKeyId, and path
 // building in clients would go wrong.
 func checkSubjectNotCA(is *issuance) error {
-	raw, err := asn1.Marshal(is.cert.Subject.ToRDNSequence())
-	if err != nil {
-		return requestErrorf(ReasonPolicyViolation, "the certificate's subject cannot be encoded: %v", err)
-	}
 	// A name equal to the CA's under RFC 5280's comparison (case and
 	// string type aside) counts as the CA's too.
-	if bytes.Equal(raw, is.ca.Cert.RawSubject) || strings.EqualFold(is.cert.Subject.String(), is.ca.Cert.Subject.String()) {
+	if bytes.Equal(is.cert.RawSubject, is.ca.Cert.RawSubject) || strings.EqualFold(is.cert.Subject.String(), is.ca.Cert.Subject.String()) {
 		return requestErrorf(ReasonPolicyViolation, "the certificate's subject %s is the CA's own subject; request a different subject", quote(is.cert.Subject.String()))
 	}
 	return nil

@@ -63,8 +63,11 @@ func TestApplySubject(t *testing.T) {
 				t.Country, t.Province, t.Locality = []string{"US"}, []string{"California"}, []string{"San Francisco"}
 				t.Street, t.PostalCode = []string{"1 Market St"}, []string{"94105"}
 			}),
+			// The two organizations form one RDN, a SET whose values DER
+			// sorts by their encoding (the shorter "ca" first), as Go's
+			// parser reads them back from the certificate.
 			want: pkix.Name{
-				CommonName: "kubelet", Organization: []string{"Example Infra", "ca"}, OrganizationalUnit: []string{"ops"},
+				CommonName: "kubelet", Organization: []string{"ca", "Example Infra"}, OrganizationalUnit: []string{"ops"},
 				Country: []string{"US"}, Province: []string{"California"}, Locality: []string{"San Francisco"},
 				StreetAddress: []string{"1 Market St"}, PostalCode: []string{"94105"},
 			},

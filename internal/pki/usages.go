@@ -64,16 +64,71 @@ func applyBasicConstraints(is *issuance) error {
 	is.cert.IsCA = true
 	is.cert.MaxPathLen = 0
 	is.cert.MaxPathLenZero = true
-	if t.UnconstrainedCA {
-		return nil
+	var tmplNC *nameConstraints
+	if !t.UnconstrainedCA {
+		a := &is.allowed
+		nc, problem := caNameConstraints(a.dns, a.ipRanges, a.uris, a.emails)
+		if problem != "" {
+			return templateErrorf(t.Name, "allowCA", "cannot derive NameConstraints for CA certificates: %s; narrow the allow-lists or set unconstrainedCA: true", problem)
+		}
+		tmplNC = &nc
 	}
-	a := &is.allowed
-	nc, problem := caNameConstraints(a.dns, a.ipRanges, a.uris, a.emails)
-	if problem != "" {
-		return templateErrorf(t.Name, "allowCA", "cannot derive NameConstraints for CA certificates: %s; narrow the allow-lists or set unconstrainedCA: true", problem)
+	switch {
+	case is.raw.nameConstraints != nil:
+		nc, err := intersectNameConstraints(t.Name, tmplNC, *is.raw.nameConstraints)
+		if err != nil {
+			return err
+		}
+		nc.apply(&is.cert)
+	case tmplNC != nil:
+		tmplNC.apply(&is.cert)
 	}
-	nc.apply(&is.cert)
 	return nil
+}
+
+// checkRequestedExtensions makes sure what the CSR's own extensions ask
+// for agrees with the request object, which is what the issuer signs
+// from: the keyUsage and extKeyUsage extensions (cert-manager writes
+// spec.usages there unless encodeUsagesInRequest is false) must name the
+// request's usages, a basicConstraints extension its isCA (and a
+// pathLenConstraint, if any, the 0 every CA certificate of this issuer
+// gets), and nameConstraints only come with isCA. cert-manager's CA issuer
+// refuses the same disagreements.
+func checkRequestedExtensions(is *issuance) error {
+	r, req := &is.raw, is.req
+	if r.keyUsage != nil && *r.keyUsage != req.KeyUsage {
+		return requestErrorf(ReasonInvalidCSR, "the CSR's keyUsage extension asks for %s but the request's usages are %s; make them agree (cert-manager writes spec.usages into the CSR unless encodeUsagesInRequest is false)", orNone(keyUsageNames(*r.keyUsage)), orNone(keyUsageNames(req.KeyUsage)))
+	}
+	if r.hasEKU && !sameExtKeyUsages(r.extKeyUsage, req.ExtKeyUsage) {
+		return requestErrorf(ReasonInvalidCSR, "the CSR's extKeyUsage extension asks for %s but the request's usages are %s; make them agree (cert-manager writes spec.usages into the CSR unless encodeUsagesInRequest is false)", orNone(extKeyUsageNames(r.extKeyUsage)), orNone(extKeyUsageNames(req.ExtKeyUsage)))
+	}
+	if bc := r.basic; bc != nil {
+		switch {
+		case bc.isCA != req.IsCA:
+			return requestErrorf(ReasonInvalidCSR, "the CSR's basicConstraints extension says CA:%s but the request's isCA is %v; make them agree", strings.ToUpper(fmt.Sprint(bc.isCA)), req.IsCA)
+		case bc.pathLen >= 0 && !bc.isCA:
+			return requestErrorf(ReasonInvalidCSR, "the CSR's basicConstraints extension has a pathLenConstraint on a certificate that is not a CA; remove it")
+		case bc.pathLen > 0:
+			return requestErrorf(ReasonPolicyViolation, "the CSR's basicConstraints extension asks for pathLenConstraint %d, but this issuer signs CA certificates with pathLenConstraint 0 (they sign leaves only); request 0 or none", bc.pathLen)
+		}
+	}
+	if r.nameConstraints != nil && !req.IsCA {
+		return requestErrorf(ReasonInvalidCSR, "the CSR asks for name constraints, which only a CA certificate carries; request isCA or drop spec.nameConstraints")
+	}
+	return nil
+}
+
+// sameExtKeyUsages reports whether a and b hold the same usages.
+func sameExtKeyUsages(a, b []x509.ExtKeyUsage) bool {
+	return !slices.ContainsFunc(a, func(u x509.ExtKeyUsage) bool { return !slices.Contains(b, u) }) &&
+		!slices.ContainsFunc(b, func(u x509.ExtKeyUsage) bool { return !slices.Contains(a, u) })
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }
 
 // applyUsages sets the key usages and extended key usages. A template's
