@@ -45,9 +45,10 @@ generate: $(CONTROLLER_GEN) ## Generate deepcopy code from the API types.
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 
 .PHONY: manifests
-manifests: $(CONTROLLER_GEN) ## Generate CRDs and the manager's RBAC from markers.
+manifests: $(CONTROLLER_GEN) ## Generate CRDs and the manager's RBAC from markers, and the CSR annotation policy from its code.
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
 	$(CONTROLLER_GEN) rbac:roleName=manager-role paths=./internal/... output:rbac:artifacts:config=config/rbac
+	go test ./internal/controller/ -count=1 -run '^TestCSRPolicyManifestIsGenerated$$' -args -update
 
 .PHONY: api-docs
 api-docs: $(CRD_REF_DOCS) ## Generate the API reference docs/api.md from the API types.
@@ -149,6 +150,10 @@ chart-crds: manifests ## Copy the generated CRDs (config/crd/bases) into the cha
 	rm -f $(CHART)/files/crds/*.yaml
 	cp config/crd/bases/*.yaml $(CHART)/files/crds/
 
+.PHONY: chart-csr-policy
+chart-csr-policy: manifests ## Copy the generated CSR annotation policy (config/csr-policy/policy.yaml) into the chart.
+	cp config/csr-policy/policy.yaml $(CHART)/files/csr-policy/policy.yaml
+
 .PHONY: readme-flags
 readme-flags: ## Regenerate the README's flags table from the manager's FlagSet.
 	go test ./internal/app/ -count=1 -run '^TestREADMEFlagsTable$$' -args -update
@@ -158,7 +163,7 @@ chart-docs: ## Regenerate the chart README's values table from values.yaml.
 	go test ./internal/installtest/ -count=1 -run '^TestChartREADMEValuesTable$$' -args -update
 
 .PHONY: chart
-chart: chart-rbac chart-crds chart-docs ## Refresh every generated file of the Helm chart.
+chart: chart-rbac chart-crds chart-csr-policy chart-docs ## Refresh every generated file of the Helm chart.
 
 .PHONY: verify-chart
 verify-chart: manifests ## Fail when the chart's copies of generated files, its values table or its RBAC table are stale.
