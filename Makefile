@@ -45,9 +45,10 @@ generate: $(CONTROLLER_GEN) ## Generate deepcopy code from the API types.
 	$(CONTROLLER_GEN) object:headerFile=hack/boilerplate.go.txt paths=./api/...
 
 .PHONY: manifests
-manifests: $(CONTROLLER_GEN) ## Generate CRDs and the manager's RBAC from markers (and config/scoped's split of it).
+manifests: $(CONTROLLER_GEN) ## Generate CRDs and the manager's RBAC from markers (and config/scoped's split of it), and the CSR annotation policy from its code.
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
 	$(CONTROLLER_GEN) rbac:roleName=manager-role paths=./internal/... output:rbac:artifacts:config=config/rbac
+	go test ./internal/controller/ -count=1 -run '^TestCSRPolicyManifestIsGenerated$$' -args -update >/dev/null
 	go test ./internal/installtest/ -count=1 -run '^TestScopedRBACFiles$$' -args -update >/dev/null
 
 .PHONY: api-docs
@@ -151,6 +152,10 @@ chart-crds: manifests ## Copy the generated CRDs (config/crd/bases) into the cha
 	rm -f $(CHART)/files/crds/*.yaml
 	cp config/crd/bases/*.yaml $(CHART)/files/crds/
 
+.PHONY: chart-csr-policy
+chart-csr-policy: manifests ## Copy the generated CSR annotation policy (config/csr-policy/policy.yaml) into the chart.
+	cp config/csr-policy/policy.yaml $(CHART)/files/csr-policy/policy.yaml
+
 .PHONY: readme-flags
 readme-flags: ## Regenerate the README's flags table from the manager's FlagSet.
 	go test ./internal/app/ -count=1 -run '^TestREADMEFlagsTable$$' -args -update
@@ -160,7 +165,7 @@ chart-docs: ## Regenerate the chart README's values table from values.yaml.
 	go test ./internal/installtest/ -count=1 -run '^TestChartREADMEValuesTable$$' -args -update
 
 .PHONY: chart
-chart: chart-rbac chart-crds chart-docs ## Refresh every generated file of the Helm chart.
+chart: chart-rbac chart-crds chart-csr-policy chart-docs ## Refresh every generated file of the Helm chart.
 
 .PHONY: verify-chart
 verify-chart: manifests ## Fail when the chart's copies of generated files, its values table or its RBAC table are stale.

@@ -31,6 +31,10 @@ const (
 	EventReasonCAGenerated = "CAGenerated"
 	// EventReasonCAExpiringSoon: the CA expires within the warning window.
 	EventReasonCAExpiringSoon = "CAExpiringSoon"
+	// EventReasonUnguardedCSRAnnotations: a Kubernetes CSR was signed with
+	// the template from its annotation although no admission policy kept
+	// that annotation as it was approved (--insecure-allow-mutable-csr-annotations).
+	EventReasonUnguardedCSRAnnotations = "UnguardedCSRAnnotations"
 )
 
 // GeneratedForAnnotation is set on a CA Secret that spec.ca.generate

@@ -53,6 +53,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller"
 	"github.com/nstance-dev/nstance-issuer/internal/localstack"
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
@@ -181,7 +182,7 @@ func run(ctx context.Context) error {
 		}
 	}
 
-	step("Kubernetes CSR flow: create a CSR for signer nstanceclusterissuers.issuer.nstance.dev/cluster-ca, approve it like `kubectl certificate approve`")
+	step("Kubernetes CSR flow: create a CSR for signer templates.nstanceclusterissuers.issuer.nstance.dev/cluster-ca.kubelet-server (the signer name selects the template), approve it like `kubectl certificate approve`")
 	csrCert, err := kubernetesCSR(ctx, c)
 	if err != nil {
 		return err
@@ -293,9 +294,11 @@ func kubernetesCSR(ctx context.Context, c client.Client) ([]byte, error) {
 	}
 	seconds := int32(24 * 3600)
 	csr := &certificatesv1.CertificateSigningRequest{
-		ObjectMeta: metav1.ObjectMeta{Name: "demo-kubelet", Annotations: map[string]string{v1alpha1.TemplateAnnotation: "kubelet-server"}},
+		// The signer name selects the template: it is immutable, so the
+		// template is the one `kubectl certificate approve` approved.
+		ObjectMeta: metav1.ObjectMeta{Name: "demo-kubelet"},
 		Spec: certificatesv1.CertificateSigningRequestSpec{
-			Request: req, SignerName: "nstanceclusterissuers.issuer.nstance.dev/cluster-ca", ExpirationSeconds: &seconds,
+			Request: req, SignerName: controller.TemplatedSignerName("cluster-ca", "kubelet-server"), ExpirationSeconds: &seconds,
 			Usages: []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageServerAuth},
 		},
 	}

@@ -62,6 +62,7 @@ func NewOptions() *Options {
 			MaxConcurrentReconciles:   controller.DefaultMaxConcurrentReconciles,
 			MaxRetryDuration:          DefaultMaxRetryDuration,
 			CAExpiryWarning:           DefaultCAExpiryWarning,
+			CSRAnnotationPolicy:       controller.DefaultCSRAnnotationPolicy,
 			ReissueBatchSize:          controller.DefaultReissueBatchSize,
 			ReissueInterval:           controller.DefaultReissueInterval,
 			MinCAGenerationInterval:   controller.DefaultMinCAGenerationInterval,
@@ -96,6 +97,12 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 		"Do not sign Kubernetes CertificateSigningRequests.")
 	fs.BoolVar(&c.DisablePodCertificates, "disable-pod-certificates", c.DisablePodCertificates,
 		"Do not sign Kubernetes PodCertificateRequests (certificates.k8s.io v1, or v1beta1 where only that is served).")
+	fs.StringVar(&c.CSRAnnotationPolicy, "csr-annotation-policy", c.CSRAnnotationPolicy,
+		"Name of the ValidatingAdmissionPolicy and binding (installed by the chart and config/) that keep a Kubernetes CSR's template, duration and isCA annotations as they were created. "+
+			"A CSR of signer "+controller.ClusterIssuerSignerPrefix+"<issuer>, whose template comes from its annotation, is signed only if this policy was in force when it was approved; "+
+			controller.TemplatedSignerPrefix+"<issuer>.<template> needs no policy.")
+	fs.BoolVar(&c.AllowMutableCSRAnnotations, "insecure-allow-mutable-csr-annotations", c.AllowMutableCSRAnnotations,
+		"Sign such a CSR even when that policy was not in force, with a warning Event: anyone allowed to update the CSR can then change its template between approval and signing.")
 	fs.IntVar(&c.ReissueBatchSize, "reissue-batch-size", c.ReissueBatchSize,
 		"After a rotate-now switch, how many Certificates still signed by a previous CA each issuer asks to re-issue (as `cmctl renew` does) per --reissue-interval; 0 turns this off.")
 	fs.DurationVar(&c.ReissueInterval, "reissue-interval", c.ReissueInterval,

@@ -90,6 +90,12 @@ func outcomeOf(err error) string {
 // issuer's own templates: a requester cannot add label values.
 func templateLabel(spec *v1alpha1.IssuerSpec, annotations map[string]string) string {
 	name, ok := annotations[v1alpha1.TemplateAnnotation]
+	return templateLabelOf(spec, name, ok)
+}
+
+// templateLabelOf is templateLabel for a template selected by name (ok
+// false: none, the issuer's default applies).
+func templateLabelOf(spec *v1alpha1.IssuerSpec, name string, ok bool) string {
 	if !ok {
 		name = spec.DefaultTemplate
 	}
@@ -104,14 +110,20 @@ func templateLabel(spec *v1alpha1.IssuerSpec, annotations map[string]string) str
 	return templateUnknown
 }
 
-// withIssuanceMetrics counts each signing attempt and times it.
-func withIssuanceMetrics(sign signer.Sign, clk clock.PassiveClock, clusterResourceNamespace string) signer.Sign {
+// withIssuanceMetrics counts each signing attempt and times it. templateOf
+// names the template a request selects (nil: its template annotation).
+func withIssuanceMetrics(sign signer.Sign, clk clock.PassiveClock, clusterResourceNamespace string,
+	templateOf func(context.Context, signer.CertificateRequestObject) (string, bool)) signer.Sign {
+	if templateOf == nil {
+		templateOf = annotatedTemplate
+	}
 	return func(ctx context.Context, cr signer.CertificateRequestObject, obj issuerapi.Issuer) (signer.PEMBundle, error) {
 		start := clk.Now()
 		bundle, err := sign(ctx, cr, obj)
 		outcome := outcomeOf(err)
 		if v, verr := viewIssuer(obj, clusterResourceNamespace); verr == nil {
-			issuanceTotal.WithLabelValues(v.ref.Kind, v.ref.Namespace, v.ref.Name, templateLabel(v.spec, cr.GetAnnotations()), outcome).Inc()
+			name, ok := templateOf(ctx, cr)
+			issuanceTotal.WithLabelValues(v.ref.Kind, v.ref.Namespace, v.ref.Name, templateLabelOf(v.spec, name, ok), outcome).Inc()
 			signingDuration.WithLabelValues(v.ref.Kind, outcome).Observe(clk.Since(start).Seconds())
 		}
 		return bundle, err
@@ -121,4 +133,10 @@ func withIssuanceMetrics(sign signer.Sign, clk clock.PassiveClock, clusterResour
 // forgetIssuanceMetrics drops a deleted issuer's counters.
 func forgetIssuanceMetrics(ref issuerRef) {
 	issuanceTotal.DeletePartialMatch(issuerLabels(ref))
+}
+
+// annotatedTemplate is the template a request's annotation names.
+func annotatedTemplate(_ context.Context, cr signer.CertificateRequestObject) (string, bool) {
+	name, ok := cr.GetAnnotations()[v1alpha1.TemplateAnnotation]
+	return name, ok
 }

@@ -66,7 +66,7 @@ func TestIssuanceMetricsCountEveryOutcome(t *testing.T) {
 		sign := withIssuanceMetrics(func(context.Context, signer.CertificateRequestObject, issuerapi.Issuer) (signer.PEMBundle, error) {
 			clk.Step(3 * time.Millisecond)
 			return signer.PEMBundle{}, tc.err
-		}, clk, "")
+		}, clk, "", nil)
 		cr := signer.CertificateRequestObjectFromCertificateRequest(&cmapi.CertificateRequest{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprint(i), Annotations: tc.template}})
 		if _, err := sign(context.Background(), cr, issuer); !errors.Is(err, tc.err) {
 			t.Fatalf("case %d: the wrapper changed the error: %v", i, err)

@@ -123,6 +123,7 @@ func TestKubernetesCSRDurationIsTheShortestAsked(t *testing.T) {
 		{name: "expirationSeconds alone applies", expiration: secs(3600), want: time.Hour},
 		{name: "the annotation alone applies", annotations: annotated("2h"), want: 2 * time.Hour},
 		{name: "a longer annotation cannot outlive what approvers saw", expiration: secs(3600), annotations: annotated("8760h"), want: time.Hour},
+		{name: "a longer annotation alone cannot outlive the default approvers of no expirationSeconds saw", annotations: annotated("8760h"), want: 90 * 24 * time.Hour},
 		{name: "a shorter annotation wins", expiration: secs(86400), annotations: annotated("1h"), want: time.Hour},
 		{name: "a malformed annotation is refused", annotations: annotated("forever"), wantErr: "not a positive duration"},
 		{name: "a negative annotation is refused", annotations: annotated("-1h"), wantErr: "not a positive duration"},

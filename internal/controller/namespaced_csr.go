@@ -36,9 +36,15 @@ import (
 // CSRs (a CSR is cluster-scoped) and silently ignores such a CSR.
 const namespacedSignerPrefix = "nstanceissuers.issuer.nstance.dev/"
 
-// NamespacedCSRReconciler fails approved Kubernetes CSRs that name an
-// NstanceIssuer, so the requester learns why nothing happens instead of
-// waiting forever. It never signs anything.
+// ReasonInvalidSignerName: a Kubernetes CSR's signer name has our templated
+// signer prefix but names no template.
+const ReasonInvalidSignerName = "InvalidSignerName"
+
+// NamespacedCSRReconciler fails approved Kubernetes CSRs that issuer-lib
+// ignores although their signer name is ours: those that name an
+// NstanceIssuer, and templated signer names without a template. The
+// requester learns why nothing happens instead of waiting forever. It never
+// signs anything.
 type NamespacedCSRReconciler struct {
 	client.Client
 	Recorder events.EventRecorder
@@ -53,17 +59,16 @@ func (r *NamespacedCSRReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	if err := r.Get(ctx, req.NamespacedName, &csr); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if !strings.HasPrefix(csr.Spec.SignerName, namespacedSignerPrefix) || !csrHas(&csr, certificatesv1.CertificateApproved) ||
+	reason, msg := unservedSigner(csr.Spec.SignerName)
+	if reason == "" || !csrHas(&csr, certificatesv1.CertificateApproved) ||
 		csrHas(&csr, certificatesv1.CertificateDenied) || csrHas(&csr, certificatesv1.CertificateFailed) || len(csr.Status.Certificate) > 0 {
 		return ctrl.Result{}, nil
 	}
-	msg := fmt.Sprintf("signer %q names an NstanceIssuer, which is namespaced; Kubernetes CSRs are cluster-scoped, "+
-		"so use an NstanceClusterIssuer: signerName nstanceclusterissuers.issuer.nstance.dev/<name>", csr.Spec.SignerName)
 	orig := csr.DeepCopy()
 	csr.Status.Conditions = append(csr.Status.Conditions, certificatesv1.CertificateSigningRequestCondition{
 		Type:               certificatesv1.CertificateFailed,
 		Status:             corev1.ConditionTrue,
-		Reason:             ReasonNamespacedIssuerNotSupported,
+		Reason:             reason,
 		Message:            msg,
 		LastUpdateTime:     metav1.Now(),
 		LastTransitionTime: metav1.Now(),
@@ -71,8 +76,21 @@ func (r *NamespacedCSRReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	if err := r.Status().Patch(ctx, &csr, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{})); err != nil {
 		return ctrl.Result{}, err
 	}
-	r.Recorder.Eventf(&csr, nil, corev1.EventTypeWarning, ReasonNamespacedIssuerNotSupported, "Sign", "%s", msg)
+	r.Recorder.Eventf(&csr, nil, corev1.EventTypeWarning, reason, "Sign", "%s", msg)
 	return ctrl.Result{}, nil
+}
+
+// unservedSigner says why a CSR of signer name is ours but not served, or
+// returns an empty reason.
+func unservedSigner(signerName string) (reason, msg string) {
+	if strings.HasPrefix(signerName, namespacedSignerPrefix) {
+		return ReasonNamespacedIssuerNotSupported, fmt.Sprintf("signer %q names an NstanceIssuer, which is namespaced; Kubernetes CSRs are cluster-scoped, "+
+			"so use an NstanceClusterIssuer: signerName nstanceclusterissuers.issuer.nstance.dev/<name>", signerName)
+	}
+	if _, ours, err := parseCSRSigner(signerName); ours && err != nil {
+		return ReasonInvalidSignerName, err.Error()
+	}
+	return "", ""
 }
 
 func csrHas(csr *certificatesv1.CertificateSigningRequest, t certificatesv1.RequestConditionType) bool {
@@ -84,13 +102,17 @@ func csrHas(csr *certificatesv1.CertificateSigningRequest, t certificatesv1.Requ
 	return false
 }
 
-// SetupWithManager watches only CSRs with the NstanceIssuer signer prefix.
+// SetupWithManager watches only CSRs of such signer names.
 func (r *NamespacedCSRReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("namespaced-csr").
 		For(&certificatesv1.CertificateSigningRequest{}, builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
 			csr, ok := o.(*certificatesv1.CertificateSigningRequest)
-			return ok && strings.HasPrefix(csr.Spec.SignerName, namespacedSignerPrefix)
+			if !ok {
+				return false
+			}
+			reason, _ := unservedSigner(csr.Spec.SignerName)
+			return reason != ""
 		}))).
 		Complete(r)
 }

@@ -74,6 +74,16 @@ type Options struct {
 	// DisablePodCertificates turns off signing of Kubernetes
 	// PodCertificateRequests.
 	DisablePodCertificates bool
+	// CSRAnnotationPolicy names the ValidatingAdmissionPolicy (and its
+	// binding) that keeps a Kubernetes CSR's template, duration and isCA
+	// annotations as they were created (CSRAnnotationPolicy, csrpolicy.go).
+	// A CSR that selects its template by annotation is signed only if it
+	// was in force when the CSR was approved. Empty: no such policy.
+	CSRAnnotationPolicy string
+	// AllowMutableCSRAnnotations signs such a CSR even without that
+	// policy, with a warning Event: anyone allowed to update the CSR can
+	// then change its template between approval and signing.
+	AllowMutableCSRAnnotations bool
 	// Clock is the time source of signing and of the CA lifecycle (nil:
 	// the real clock): one clock, so that a CA the lifecycle generates is
 	// valid when the signer loads it. Not a flag: tests inject a fake
@@ -109,6 +119,7 @@ const DefaultMinCAGenerationInterval = 10 * time.Minute
 // +kubebuilder:rbac:groups=certificates.k8s.io,resources=certificatesigningrequests,verbs=get;list;watch
 // +kubebuilder:rbac:groups=certificates.k8s.io,resources=certificatesigningrequests/status,verbs=patch
 // +kubebuilder:rbac:groups=certificates.k8s.io,resources=signers,verbs=sign,resourceNames=nstanceclusterissuers.issuer.nstance.dev/*
+// +kubebuilder:rbac:groups=certificates.k8s.io,resources=signers,verbs=sign,resourceNames=templates.nstanceclusterissuers.issuer.nstance.dev/*
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
@@ -157,6 +168,11 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		CAExpiryWarning:          opts.CAExpiryWarning,
 		Clock:                    opts.Clock,
 	}
+	s.AllowMutableCSRAnnotations = opts.AllowMutableCSRAnnotations
+	if opts.CSRAnnotationPolicy != "" {
+		// The policy and binding are read live, uncached (csrguard.go).
+		s.CSRGuard = &CSRGuard{Name: opts.CSRAnnotationPolicy, Reader: mgr.GetAPIReader()}
+	}
 	trust, err := setupRotation(mgr, opts, recorder, clientset)
 	if err != nil {
 		return err
@@ -170,7 +186,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		FieldOwner:         FieldOwner,
 		MaxRetryDuration:   opts.MaxRetryDuration,
 		Check:              s.Check,
-		Sign:               recent.sign(withLiveRoots(withIssuanceMetrics(s.Sign, clock.RealClock{}, opts.ClusterResourceNamespace), trust, opts.ClusterResourceNamespace)),
+		Sign:               recent.sign(withLiveRoots(withIssuanceMetrics(s.Sign, clock.RealClock{}, opts.ClusterResourceNamespace, s.selectedTemplate), trust, opts.ClusterResourceNamespace)),
 		// Never sign a request twice from a stale cache (resign.go).
 		IgnoreCertificateRequest: recent.ignore,
 		EventRecorder:            withoutGenericIssuedEvent{EventRecorder: recorder},
@@ -194,11 +210,19 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 						s.ForgetIssuer(ref)
 					},
 				})
+			case "CertificateSigningRequest":
+				b.WithOptions(workers)
+				watchTemplatedSignerCSRs(b, mgr)
 			default:
 				b.WithOptions(workers)
 			}
 			return nil
 		},
+	}
+	if !opts.DisableKubernetesCSRs {
+		if err := indexTemplatedSignerCSRs(ctx, mgr); err != nil {
+			return fmt.Errorf("failed to index Kubernetes CSRs by templated signer: %w", err)
+		}
 	}
 	if err := combined.SetupWithManager(ctx, singleWriteManager{Manager: mgr, delivered: recent.deliveredObject}); err != nil {
 		return fmt.Errorf("failed to register the issuer-lib controllers: %w", err)

@@ -28,7 +28,6 @@ import (
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
-	experimentalapi "github.com/cert-manager/cert-manager/pkg/apis/experimental/v1alpha1"
 	issuerapi "github.com/cert-manager/issuer-lib/api/v1alpha1"
 	"github.com/cert-manager/issuer-lib/controllers/signer"
 	certificatesv1 "k8s.io/api/certificates/v1"
@@ -92,6 +91,13 @@ type Signer struct {
 	CAExpiryWarning time.Duration
 	// Rand is the randomness for keys and serials; nil means crypto/rand.
 	Rand io.Reader
+	// CSRGuard tells whether the admission policy kept the annotations of
+	// a Kubernetes CSR as they were approved (kubecsr.go); nil: no policy.
+	CSRGuard *CSRGuard
+	// AllowMutableCSRAnnotations signs a Kubernetes CSR that selects its
+	// template by annotation even when CSRGuard cannot vouch for the
+	// annotation, with a warning Event.
+	AllowMutableCSRAnnotations bool
 
 	mu  sync.Mutex
 	cas map[issuerRef]cachedCA
@@ -172,15 +178,22 @@ func (s *Signer) Sign(ctx context.Context, cr signer.CertificateRequestObject, o
 		// The issuer is reported not Ready; the request waits for it.
 		return signer.PEMBundle{}, signer.IssuerError{Err: err}
 	}
-	policy, err := pki.SelectPolicy(v.spec, cr.GetAnnotations(), v.String())
-	if err != nil {
+	regarding := requestObject(cr)
+	csr, isCSR := regarding.(*certificatesv1.CertificateSigningRequest)
+	var policy pki.Policy
+	var kube kubernetesCSRDecision
+	if isCSR {
+		if kube, err = s.decideKubernetesCSR(ctx, csr, v); err != nil {
+			return signer.PEMBundle{}, err
+		}
+		policy = kube.policy
+	} else if policy, err = pki.SelectPolicy(v.spec, cr.GetAnnotations(), v.String()); err != nil {
 		return signer.PEMBundle{}, classifySignError(err)
 	}
 	details, err := cr.GetCertificateDetails()
 	if err != nil {
 		return signer.PEMBundle{}, signer.PermanentError{Err: fmt.Errorf("malformed request: %w", err)}
 	}
-	regarding := requestObject(cr)
 	req := pki.Request{
 		CSR:         details.CSR,
 		Duration:    details.Duration,
@@ -190,11 +203,9 @@ func (s *Signer) Sign(ctx context.Context, cr signer.CertificateRequestObject, o
 		Name:        requestName(cr),
 		Namespace:   cr.GetNamespace(),
 	}
-	if csr, ok := regarding.(*certificatesv1.CertificateSigningRequest); ok {
+	if isCSR {
 		req.KubernetesCSR, req.Username, req.Groups = true, csr.Spec.Username, csr.Spec.Groups
-		if req.Duration, err = kubernetesCSRDuration(csr); err != nil {
-			return signer.PEMBundle{}, signer.PermanentError{Err: err}
-		}
+		req.Duration, req.IsCA = kube.duration, kube.isCA
 	} else if policy.NeedsNamespaceLabels() {
 		if req.NamespaceLabels, err = s.namespaceLabels(ctx, req.Namespace); err != nil {
 			return signer.PEMBundle{}, err
@@ -221,6 +232,13 @@ func (s *Signer) Sign(ctx context.Context, cr signer.CertificateRequestObject, o
 				issued.Cert.NotAfter.UTC().Format(time.RFC3339), issued.RequestedNotAfter.UTC().Format(time.RFC3339), v)
 		})
 	}
+	if kube.unguarded != "" {
+		events = append(events, func() {
+			s.Recorder.Eventf(regarding, v.obj, corev1.EventTypeWarning, v1alpha1.EventReasonUnguardedCSRAnnotations, eventActionSign,
+				"Signed with the template from annotation %s although it may have changed since approval (%s): --insecure-allow-mutable-csr-annotations is set; "+
+					"use signerName %s<issuer>.<template> or install the CSR annotation policy", v1alpha1.TemplateAnnotation, kube.unguarded, TemplatedSignerPrefix)
+		})
+	}
 	for _, w := range issued.Warnings {
 		events = append(events, func() {
 			s.Recorder.Eventf(regarding, v.obj, corev1.EventTypeWarning, w.Reason, eventActionSign, "%s", w.Message)
@@ -245,29 +263,6 @@ func classifySignError(err error) error {
 	return err
 }
 
-// kubernetesCSRDuration is the lifetime a Kubernetes CSR asks for: the
-// shortest of spec.expirationSeconds (what approvers read) and
-// cert-manager's request-duration annotation, so that no signer issues
-// longer than an approver saw; 90 days when neither is set (cert-manager's
-// default).
-func kubernetesCSRDuration(csr *certificatesv1.CertificateSigningRequest) (time.Duration, error) {
-	d := cmapi.DefaultCertificateDuration
-	set := false
-	if s := csr.Spec.ExpirationSeconds; s != nil {
-		d, set = time.Duration(*s)*time.Second, true
-	}
-	if a, ok := csr.Annotations[experimentalapi.CertificateSigningRequestDurationAnnotationKey]; ok {
-		ad, err := time.ParseDuration(a)
-		if err != nil || ad <= 0 {
-			return 0, fmt.Errorf("annotation %s is %q, not a positive duration such as 720h", experimentalapi.CertificateSigningRequestDurationAnnotationKey, a)
-		}
-		if !set || ad < d {
-			d = ad
-		}
-	}
-	return d, nil
-}
-
 // namespaceLabels reads the labels of a namespace, for templates bound to
 // namespaces by label. The manager caches namespaces' metadata only.
 func (s *Signer) namespaceLabels(ctx context.Context, name string) (map[string]string, error) {
@@ -280,9 +275,13 @@ func (s *Signer) namespaceLabels(ctx context.Context, name string) (map[string]s
 }
 
 // requestName is what templates see as .Request.Name: the Certificate's
-// name when cert-manager made the request for one (its CertificateRequests
-// are named <certificate>-<revision>), else the request's own name.
+// name when cert-manager made a CertificateRequest for one (they are named
+// <certificate>-<revision>), else the request's own name. A Kubernetes
+// CSR's is always its own: an annotation could change after approval.
 func requestName(cr signer.CertificateRequestObject) string {
+	if _, isCSR := requestObject(cr).(*certificatesv1.CertificateSigningRequest); isCSR {
+		return cr.GetName()
+	}
 	if name := cr.GetAnnotations()[cmapi.CertificateNameKey]; name != "" {
 		return name
 	}

@@ -27,6 +27,7 @@ import (
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	"github.com/cert-manager/issuer-lib/controllers/signer"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -34,6 +35,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	clocktesting "k8s.io/utils/clock/testing"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
@@ -250,10 +252,14 @@ func TestSignerSignsAKubernetesCSRForTheShortestLifetime(t *testing.T) {
 	}
 	seconds := int32(7200)
 	csr := &certificatesv1.CertificateSigningRequest{
-		ObjectMeta: metav1.ObjectMeta{Name: "node-1", Annotations: map[string]string{"experimental.cert-manager.io/request-duration": "1h"}},
+		ObjectMeta: metav1.ObjectMeta{Name: "node-1", UID: "node-1-uid", Annotations: map[string]string{"experimental.cert-manager.io/request-duration": "1h"}},
 		Spec: certificatesv1.CertificateSigningRequestSpec{Request: request, ExpirationSeconds: &seconds, Username: "system:node:node-1",
 			SignerName: "nstanceclusterissuers.issuer.nstance.dev/web", Usages: []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageServerAuth}},
 	}
+	// The template comes from the default: signed under the admission
+	// policy that keeps the annotations as approved.
+	f.withCSRPolicy(t, f.clock.Now().Add(-time.Hour))
+	f.addApprovedCSR(t, csr, f.clock.Now())
 	bundle, err := f.signer.Sign(context.Background(), signer.CertificateRequestObjectFromCertificateSigningRequest(csr), cluster)
 	if err != nil {
 		t.Fatalf("Sign = %v", err)
@@ -271,10 +277,35 @@ func TestSignerSignsAKubernetesCSRForTheShortestLifetime(t *testing.T) {
 	}
 }
 
+// withCSRPolicy installs the CSR annotation policy and binding, created
+// at since, where the signer's CSRGuard reads them.
+func (f *signerFixture) withCSRPolicy(t *testing.T, since time.Time) {
+	t.Helper()
+	policy, binding := CSRAnnotationPolicy(DefaultCSRAnnotationPolicy)
+	policy.CreationTimestamp, binding.CreationTimestamp = metav1.NewTime(since), metav1.NewTime(since)
+	for _, o := range []client.Object{policy, binding} {
+		if err := f.signer.Client.Create(context.Background(), o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.signer.CSRGuard = &CSRGuard{Name: DefaultCSRAnnotationPolicy, Reader: f.signer.Client}
+}
+
+// addApprovedCSR stores csr, approved at approvedAt, where the signer reads
+// CSRs back (liveSignerName).
+func (f *signerFixture) addApprovedCSR(t *testing.T, csr *certificatesv1.CertificateSigningRequest, approvedAt time.Time) {
+	t.Helper()
+	csr.Status.Conditions = append(csr.Status.Conditions, certificatesv1.CertificateSigningRequestCondition{
+		Type: certificatesv1.CertificateApproved, Status: corev1.ConditionTrue, Reason: "Test", LastUpdateTime: metav1.NewTime(approvedAt)})
+	if err := f.signer.Client.Create(context.Background(), csr.DeepCopy()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func testScheme(t *testing.T) *runtime.Scheme {
 	t.Helper()
 	scheme := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, v1alpha1.AddToScheme} {
+	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, v1alpha1.AddToScheme, certificatesv1.AddToScheme, admissionregistrationv1.AddToScheme} {
 		if err := add(scheme); err != nil {
 			t.Fatal(err)
 		}

@@ -76,6 +76,13 @@ func run(m *testing.M) int {
 			// the kubelet of the pod's node (podcertificate_integration_test.go).
 			NodeRestriction: true,
 		},
+		// As the chart and config/ do: Kubernetes CSRs that select their
+		// template by annotation are signed only under this policy
+		// (csr_fidelity_integration_test.go).
+		Prepare: func(ctx context.Context, api *testutil.APIServer) error {
+			policy, binding := controller.CSRAnnotationPolicy(controller.DefaultCSRAnnotationPolicy)
+			return testutil.InstallCSRAnnotationPolicy(ctx, api.Client, policy, binding, controller.ClusterIssuerSignerPrefix+"probe", controller.DefaultCSRPolicySettle)
+		},
 		Manager: &app.Options{
 			Controller: controller.Options{
 				ClusterResourceNamespace:  clusterResourceNamespace,
@@ -86,8 +93,9 @@ func run(m *testing.M) int {
 				// only the first batch runs unless the test moves
 				// lastBatchAt back (rotation_reissue_integration_test.go),
 				// so counts are exact.
-				ReissueBatchSize: 2,
-				ReissueInterval:  time.Hour,
+				ReissueBatchSize:    2,
+				ReissueInterval:     time.Hour,
+				CSRAnnotationPolicy: controller.DefaultCSRAnnotationPolicy,
 			},
 			MetricsBindAddress:     "0",
 			HealthProbeBindAddress: "0",

@@ -57,6 +57,8 @@ const (
 	chartRBAC    = chartDir + "/files/rbac/role.yaml"
 	chartCRDs    = chartDir + "/files/crds"
 	configRBAC   = configDir + "/rbac/role.yaml"
+	chartPolicy  = chartDir + "/files/csr-policy/policy.yaml"
+	configPolicy = configDir + "/csr-policy/policy.yaml"
 	configCRDs   = configDir + "/crd/bases"
 	regenerateIt = "run `make chart` and commit"
 )
@@ -303,10 +305,11 @@ func TestValuesSchemaIsStrict(t *testing.T) {
 }
 
 // TestChartCopiesOfGeneratedManifests proves that the chart ships exactly
-// the CRDs and manager RBAC rules `make manifests` generates (the chart
-// reads them from files/; `make chart` copies them).
+// the CRDs, manager RBAC rules and CSR annotation policy `make manifests`
+// generates (the chart reads them from files/; `make chart` copies them).
 func TestChartCopiesOfGeneratedManifests(t *testing.T) {
 	sameFile(t, configRBAC, chartRBAC)
+	sameFile(t, configPolicy, chartPolicy)
 	src, err := filepath.Glob(filepath.Join(configCRDs, "*.yaml"))
 	if err != nil {
 		t.Fatal(err)

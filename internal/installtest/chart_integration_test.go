@@ -403,6 +403,9 @@ func TestHelmInstallUpgradeUninstall(t *testing.T) {
 	if _, err := clientset.RbacV1().ClusterRoles().Get(ctx, "real-nstance-issuer-manager", metav1.GetOptions{}); err != nil {
 		t.Fatalf("helm install did not create the manager ClusterRole: %v", err)
 	}
+	if _, err := clientset.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Get(ctx, "real-nstance-issuer-csr-annotations", metav1.GetOptions{}); err != nil {
+		t.Fatalf("helm install did not create the CSR annotation policy binding: %v", err)
+	}
 
 	helm("upgrade", release, chartDir, "--set", "replicaCount=2,podDisruptionBudget.enabled=true")
 	if d2, err := clientset.AppsV1().Deployments(ns).Get(ctx, d.Name, metav1.GetOptions{}); err != nil || *d2.Spec.Replicas != 2 {
@@ -418,6 +421,9 @@ func TestHelmInstallUpgradeUninstall(t *testing.T) {
 	}
 	if _, err := clientset.RbacV1().ClusterRoles().Get(ctx, "real-nstance-issuer-manager", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("the manager ClusterRole survived helm uninstall: %v", err)
+	}
+	if _, err := clientset.AdmissionregistrationV1().ValidatingAdmissionPolicies().Get(ctx, "real-nstance-issuer-csr-annotations", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the CSR annotation policy survived helm uninstall: %v", err)
 	}
 	for _, crd := range crds {
 		got, err := dynamicClient(t).Resource(crdGVR).Get(ctx, crd.GetName(), metav1.GetOptions{})

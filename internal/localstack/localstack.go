@@ -45,6 +45,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/nstance-dev/nstance-issuer/internal/app"
+	"github.com/nstance-dev/nstance-issuer/internal/controller"
+	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
 
 // ClusterResourceNamespace is where the stack's cluster-scoped issuers,
@@ -175,22 +177,42 @@ func Start(ctx context.Context, o Options) (stack *Stack, err error) {
 		return s, err
 	}
 
+	// What the chart and config/ install next to the controller: the
+	// admission policy that keeps Kubernetes CSRs' template annotations as
+	// approved. It settles while the controllers start.
+	policyInstalled := make(chan error, 1)
+	go func() {
+		policy, binding := controller.CSRAnnotationPolicy(controller.DefaultCSRAnnotationPolicy)
+		policyInstalled <- testutil.InstallCSRAnnotationPolicy(ctx, s.Client, policy, binding, controller.ClusterIssuerSignerPrefix+"policy-probe", controller.DefaultCSRPolicySettle)
+	}()
+	if err := s.startControllers(ctx, o); err != nil {
+		return s, errors.Join(err, <-policyInstalled)
+	}
+	if err := <-policyInstalled; err != nil {
+		return s, fmt.Errorf("cannot install the CSR annotation policy: %w", err)
+	}
+	return s, nil
+}
+
+// startControllers starts the nstance-issuer manager (in this process or as
+// o.ManagerBinary) and, when asked, cert-manager's controllers.
+func (s *Stack) startControllers(ctx context.Context, o Options) (err error) {
 	if o.ManagerBinary != "" {
 		s.proc = &managerProcess{binary: o.ManagerBinary, args: o.ManagerArgs, kubeconfig: s.Kubeconfig, logDir: o.ManagerLogDir}
 		if err := s.proc.start(ctx); err != nil {
-			return s, err
+			return err
 		}
 	} else if err := s.startManager(ctx); err != nil {
-		return s, err
+		return err
 	}
 	if o.CertManager {
 		// cert-manager's ContextFactory loads its REST config from a
 		// kubeconfig file: give it the one just written (admin identity).
 		if s.certManager, err = startCertManager(ctx, s.Kubeconfig); err != nil {
-			return s, err
+			return err
 		}
 	}
-	return s, nil
+	return nil
 }
 
 // managerOptions are the manager's defaults (app.NewOptions) with what the

@@ -68,6 +68,18 @@ func SelectPolicy(spec *v1alpha1.IssuerSpec, annotations map[string]string, issu
 	return p, nil
 }
 
+// SelectNamedTemplate picks the template a request names through
+// something other than the template annotation, such as a Kubernetes CSR's
+// signer name; by names that source in messages ("signer x/y"). A name
+// that is no template of the issuer is a *RequestError (UnknownTemplate).
+func SelectNamedTemplate(spec *v1alpha1.IssuerSpec, name, by, issuer string) (Policy, error) {
+	p := Policy{LeafNotAfterBehavior: spec.LeafNotAfterBehavior}
+	if p.Template = findTemplate(spec, name); p.Template == nil {
+		return p, requestErrorf(ReasonUnknownTemplate, "template %s named by %s does not exist in %s (templates: %s)", quote(name), by, issuer, templateNames(spec))
+	}
+	return p, nil
+}
+
 func findTemplate(spec *v1alpha1.IssuerSpec, name string) *v1alpha1.CertificateTemplate {
 	for i := range spec.Templates {
 		if spec.Templates[i].Name == name {

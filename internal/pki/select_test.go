@@ -143,3 +143,22 @@ func TestCheckRequester(t *testing.T) {
 		})
 	}
 }
+
+func TestSelectNamedTemplate(t *testing.T) {
+	t.Parallel()
+	spec := &v1alpha1.IssuerSpec{DefaultTemplate: "web", Templates: []v1alpha1.CertificateTemplate{{Name: "web"}, {Name: "kubelet"}},
+		AllowPassThrough: true, LeafNotAfterBehavior: v1alpha1.LeafNotAfterError}
+	t.Run("a named template is selected whatever the default", func(t *testing.T) {
+		t.Parallel()
+		p, err := SelectNamedTemplate(spec, "kubelet", "signer s/x.kubelet", "NstanceClusterIssuer x")
+		wantErr(t, err, "")
+		if p.Template == nil || p.Template.Name != "kubelet" || p.PassThrough || p.LeafNotAfterBehavior != v1alpha1.LeafNotAfterError {
+			t.Errorf("policy %+v, want template kubelet with the issuer's leafNotAfterBehavior", p)
+		}
+	})
+	t.Run("an unknown name fails naming where it came from, never falling back to the default or pass-through", func(t *testing.T) {
+		t.Parallel()
+		_, err := SelectNamedTemplate(spec, "admin", "signer s/x.admin", "NstanceClusterIssuer x")
+		wantErr(t, err, "RequestError/"+ReasonUnknownTemplate, `"admin"`, "signer s/x.admin", "NstanceClusterIssuer x", "web, kubelet")
+	})
+}

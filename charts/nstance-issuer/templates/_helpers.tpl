@@ -55,6 +55,11 @@ helm.sh/chart: {{ include "nstance-issuer.chart" . }}
 {{- end }}
 {{- end }}
 
+{{/* The CSR annotation policy and its binding; the controller checks it by this name. */}}
+{{- define "nstance-issuer.csrAnnotationPolicy" -}}
+{{- printf "%s-csr-annotations" (include "nstance-issuer.fullname" .) }}
+{{- end }}
+
 {{/* Where NstanceClusterIssuers read CA Secrets. */}}
 {{- define "nstance-issuer.clusterResourceNamespace" -}}
 {{- .Values.clusterResourceNamespace | default .Release.Namespace }}

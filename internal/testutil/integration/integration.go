@@ -38,6 +38,9 @@ type Options struct {
 	// APIServer configures the API server. A nil Scheme means
 	// app.NewScheme's: Kubernetes, cert-manager and nstance-issuer kinds.
 	APIServer testutil.APIServerOptions
+	// Prepare, when set, runs once the API server is up, before the
+	// manager starts (to install what the suite's manager relies on).
+	Prepare func(ctx context.Context, api *testutil.APIServer) error
 	// Manager, when not nil, runs the nstance-issuer manager built by
 	// app.New with these options while the tests run.
 	Manager *app.Options
@@ -68,6 +71,12 @@ func Run(m *testing.M, o Options) int {
 		return 1
 	}
 	defer func() { _ = api.Stop() }()
+	if o.Prepare != nil {
+		if err := o.Prepare(ctx, api); err != nil {
+			fmt.Fprintln(os.Stderr, "cannot prepare the API server:", err)
+			return 1
+		}
+	}
 	if o.Manager == nil {
 		if o.Ready != nil {
 			o.Ready(api, nil)
