@@ -33,8 +33,8 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
-	"github.com/nstance-dev/nstance-issuer/internal/rotation"
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
+	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
 
 // trustingClient handshakes in a loop, reading its trust only from the
@@ -175,7 +175,7 @@ var _ = Describe("A CA rotated with rotate-now", func() {
 		// Certificates live at least an hour (cert-manager's minimum), so
 		// the test moves the expiry the controller recorded in the CA
 		// Secret into the past rather than wait.
-		moveRetiredUntil(ctx, ns, "rot-ca", time.Now().Add(-time.Second))
+		Expect(testutil.ExpireRetired(ctx, k8s, client.ObjectKey{Namespace: ns, Name: "rot-ca"}, time.Now().Add(-time.Second))).To(Succeed())
 		Expect(k8s.Patch(ctx, issuer, client.RawPatch("application/merge-patch+json", []byte(`{"metadata":{"annotations":{"e2e-touch":"1"}}}`)))).To(Succeed())
 		eventually("the bundle holds the new root only", expectations(func() {
 			cm := &corev1.ConfigMap{}
@@ -197,107 +197,6 @@ var _ = Describe("A CA rotated with rotate-now", func() {
 		ok, failures := tc.counts()
 		GinkgoWriter.Printf("handshakes across the rotation: %d succeeded, %d failed\n", ok, len(failures))
 		Expect(failures).To(BeEmpty(), "a client trusting the published bundle never failed a handshake")
-	})
-})
-
-// moveRetiredUntil sets until when every retired CA stays trusted in the
-// generation record of a CA Secret (annotation issuer.nstance.dev/generations,
-// which only the controller writes): a test's stand-in for time passing.
-func moveRetiredUntil(ctx context.Context, ns, secret string, until time.Time) {
-	GinkgoHelper()
-	s := &corev1.Secret{}
-	Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: secret}, s)).To(Succeed())
-	rec, err := rotation.ParseRecord(s.Annotations["issuer.nstance.dev/generations"])
-	Expect(err).NotTo(HaveOccurred())
-	Expect(rec.Retired).NotTo(BeEmpty())
-	for i := range rec.Retired {
-		rec.Retired[i].Until = until
-	}
-	s.Annotations["issuer.nstance.dev/generations"] = rec.Encode()
-	Expect(k8s.Update(ctx, s)).To(Succeed())
-}
-
-var _ = Describe("A cluster issuer publishing its trust into every namespace", func() {
-	It("rotates, re-issues and publishes everywhere else when one tenant squats the bundle's name", func(ctx SpecContext) {
-		name := "squat-" + newNamespace()
-		tenant, app := newNamespace(), newNamespace()
-		By("a tenant creating a ConfigMap of the bundle's name in its own namespace")
-		squat := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: tenant, Name: name + "-trust"}, Data: map[string]string{"ca.crt": "the tenant's"}}
-		Expect(k8s.Create(ctx, squat)).To(Succeed())
-
-		issuer := &v1alpha1.NstanceClusterIssuer{
-			ObjectMeta: metav1.ObjectMeta{Name: name},
-			Spec: v1alpha1.IssuerSpec{
-				CA: v1alpha1.CASpec{
-					SecretName: name + "-ca",
-					Generate:   &v1alpha1.CATemplate{Subject: v1alpha1.Subject{CN: "Squatted e2e CA"}, TTL: 24 * 30},
-					Rotation:   &v1alpha1.CARotation{PropagationDelay: &metav1.Duration{Duration: 2 * time.Second}},
-					TrustBundle: &v1alpha1.TrustBundle{ConfigMap: &v1alpha1.ConfigMapBundle{
-						Name: name + "-trust", NamespaceSelector: &metav1.LabelSelector{},
-					}},
-				},
-				DefaultTemplate: "app",
-				Templates: []v1alpha1.CertificateTemplate{{Name: "app", Kind: v1alpha1.ServerKind, TTL: 1,
-					AllowedDNSNames: []string{"*.{{ .Request.Namespace }}.svc"}}},
-			},
-		}
-		Expect(k8s.Create(ctx, issuer)).To(Succeed())
-		DeferCleanup(func() { _ = k8s.Delete(context.Background(), issuer) })
-		issuerReady(issuer)
-		ref := nstanceIssuerRef(name)
-		ref.Kind = "NstanceClusterIssuer"
-		crt := certificate(app, "app", ref, "app."+app+".svc")
-		crt.Spec.Duration = &metav1.Duration{Duration: time.Hour}
-		Expect(k8s.Create(ctx, crt)).To(Succeed())
-		certificateReady(app, "app")
-		first, _ := issuedCertificate(app, "app-tls", x509.ExtKeyUsageServerAuth)
-
-		By("rotating now, as after a compromise")
-		patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:"e2e-squat"}}}`, v1alpha1.RotateNowAnnotation)
-		Expect(k8s.Patch(ctx, issuer, client.RawPatch("application/merge-patch+json", []byte(patch)))).To(Succeed())
-		var gens []v1alpha1.CAGeneration
-		eventually("the next CA signs, the old one is retiring", expectations(func() {
-			Expect(k8s.Get(ctx, client.ObjectKeyFromObject(issuer), issuer)).To(Succeed())
-			Expect(issuer.Status.Rotation).NotTo(BeNil())
-			Expect(issuer.Status.Rotation.Phase).To(Equal(v1alpha1.CARotationRetiring))
-			gens = issuer.Status.Rotation.Generations
-		}))
-		By("cert-manager re-issuing the Certificate with the new CA")
-		eventually("the Certificate re-issued by the new CA", expectations(func() {
-			renewed, _ := issuedCertificate(app, "app-tls", x509.ExtKeyUsageServerAuth)
-			Expect(renewed.SerialNumber).NotTo(Equal(first.SerialNumber))
-			Expect(pki.Fingerprint(parseFirst(getSecretData(ctx, clusterResourceNamespace, name+"-ca")["tls.crt"]))).To(Equal(gens[0].SHA256Fingerprint))
-		}))
-		By("every other namespace holding both roots, the tenant's ConfigMap untouched and named in the condition")
-		for _, ns := range []string{app, clusterResourceNamespace} {
-			eventually("both roots in "+ns, expectations(func() {
-				cm := &corev1.ConfigMap{}
-				Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: name + "-trust"}, cm)).To(Succeed())
-				roots, err := testpki.ParseChain([]byte(cm.Data["ca.crt"]))
-				Expect(err).NotTo(HaveOccurred())
-				var fps []string
-				for _, r := range roots {
-					fps = append(fps, pki.Fingerprint(r))
-				}
-				Expect(fps).To(ConsistOf(gens[0].SHA256Fingerprint, gens[1].SHA256Fingerprint))
-			}))
-		}
-		cm := &corev1.ConfigMap{}
-		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(squat), cm)).To(Succeed())
-		Expect(cm.Data["ca.crt"]).To(Equal("the tenant's"))
-		Expect(cm.OwnerReferences).To(BeEmpty())
-		eventually("the CARotation condition names the squatted namespace", expectations(func() {
-			Expect(k8s.Get(ctx, client.ObjectKeyFromObject(issuer), issuer)).To(Succeed())
-			var c *metav1.Condition
-			for i := range issuer.Status.Conditions {
-				if issuer.Status.Conditions[i].Type == v1alpha1.ConditionTypeCARotation {
-					c = &issuer.Status.Conditions[i]
-				}
-			}
-			Expect(c).NotTo(BeNil())
-			Expect(c.Status).To(Equal(metav1.ConditionTrue))
-			Expect(c.Message).To(ContainSubstring(tenant + "/" + name + "-trust was not published by this issuer"))
-		}))
 	})
 })
 

@@ -53,14 +53,10 @@ func rotatingIssuer(ns string) *v1alpha1.NstanceIssuer {
 	return i
 }
 
-// generationsAnnotation is where the issuing CA Secret keeps the generation
-// record (rotation.Record), which only the controller writes.
-const generationsAnnotation = "issuer.nstance.dev/generations"
-
 // recordOf reads the generation record of a CA Secret.
 func recordOf(t *testing.T, ns, secret string) rotation.Record {
 	t.Helper()
-	rec, err := rotation.ParseRecord(getSecret(t, ns, secret).Annotations[generationsAnnotation])
+	rec, err := rotation.ParseRecord(getSecret(t, ns, secret).Annotations[testutil.GenerationsAnnotation])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,17 +69,10 @@ func recordOf(t *testing.T, ns, secret string) rotation.Record {
 // CA key may write.
 func editRecord(t *testing.T, ns, secret string, edit func(*rotation.Record)) {
 	t.Helper()
-	s := getSecret(t, ns, secret)
-	rec, err := rotation.ParseRecord(s.Annotations[generationsAnnotation])
-	if err != nil {
-		t.Fatal(err)
-	}
-	edit(&rec)
-	if s.Annotations == nil {
-		s.Annotations = map[string]string{}
-	}
-	s.Annotations[generationsAnnotation] = rec.Encode()
-	if err := k8s.Update(context.Background(), s); err != nil {
+	if err := testutil.EditGenerationRecord(context.Background(), k8s, client.ObjectKey{Namespace: ns, Name: secret}, func(r *rotation.Record) error {
+		edit(r)
+		return nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -308,7 +297,7 @@ func TestRestartMidPromotionResumes(t *testing.T) {
 	issuer.Spec.CA.Rotation = &v1alpha1.CARotation{}
 	caSecret := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ca", Annotations: map[string]string{
-			v1alpha1.GeneratedForAnnotation: "NstanceIssuer " + ns + "/web", generationsAnnotation: "",
+			v1alpha1.GeneratedForAnnotation: "NstanceIssuer " + ns + "/web", testutil.GenerationsAnnotation: "",
 		}},
 		Type: corev1.SecretTypeTLS, Data: ca.SecretData(),
 	}

@@ -24,7 +24,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/discovery"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -77,15 +76,10 @@ func TestClusterTrustBundlesAtV1beta1FollowARotation(t *testing.T) {
 	}
 	waitBetaCTBs(t, name, next, first)
 
-	// The last certificate of the old CA expires (the test moves the
-	// recorded time into the past rather than wait for it): its bundle goes.
-	retired := &corev1.Secret{}
-	key := client.ObjectKey{Namespace: clusterResourceNamespace, Name: gens[1].SecretName}
-	if err := k8s.Get(ctx, key, retired); err != nil {
-		t.Fatal(err)
-	}
-	retired.Annotations["issuer.nstance.dev/retiring-until"] = time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)
-	if err := k8s.Update(ctx, retired); err != nil {
+	// The last certificate of the old CA expires (the test moves the time
+	// recorded in the CA Secret into the past rather than wait for it): its
+	// bundle goes.
+	if err := testutil.ExpireRetired(ctx, k8s, client.ObjectKey{Namespace: clusterResourceNamespace, Name: name + "-ca"}, time.Now().Add(-time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	if err := patchAnnotation(ctx, issuer, "test/poke", "1"); err != nil {

@@ -22,14 +22,57 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
+	"github.com/nstance-dev/nstance-issuer/internal/rotation"
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 )
+
+// GenerationsAnnotation is where an issuing CA Secret keeps its generation
+// record (rotation.Record), which only the controller writes.
+const GenerationsAnnotation = "issuer.nstance.dev/generations"
+
+// EditGenerationRecord changes the generation record of the CA Secret key:
+// a test's stand-in for time passing, or for a controller stopped mid-step.
+func EditGenerationRecord(ctx context.Context, c client.Client, key client.ObjectKey, edit func(*rotation.Record) error) error {
+	s := &corev1.Secret{}
+	if err := c.Get(ctx, key, s); err != nil {
+		return err
+	}
+	rec, err := rotation.ParseRecord(s.Annotations[GenerationsAnnotation])
+	if err != nil {
+		return err
+	}
+	if err := edit(&rec); err != nil {
+		return err
+	}
+	if s.Annotations == nil {
+		s.Annotations = map[string]string{}
+	}
+	s.Annotations[GenerationsAnnotation] = rec.Encode()
+	return c.Update(ctx, s)
+}
+
+// ExpireRetired moves until when every retired CA of the CA Secret key
+// stays trusted to until (the last certificate each signed expiring,
+// without waiting for it); there must be one.
+func ExpireRetired(ctx context.Context, c client.Client, key client.ObjectKey, until time.Time) error {
+	return EditGenerationRecord(ctx, c, key, func(rec *rotation.Record) error {
+		if len(rec.Retired) == 0 {
+			return fmt.Errorf("the CA Secret %s records no retired CA", key)
+		}
+		for i := range rec.Retired {
+			rec.Retired[i].Until = until
+		}
+		return nil
+	})
+}
 
 // IssuerStatus returns the status of an NstanceIssuer or
 // NstanceClusterIssuer.
