@@ -31,12 +31,12 @@ const RotateNowAnnotation = "issuer.nstance.dev/rotate-now"
 // spec.ca.secretName always is the one that signs; rotation runs through
 // these phases, each one recorded as an Event and in status.rotation:
 //
-//  1. Next: a next CA exists (generated into <secretName>-next when the
+//  1. Next: a next CA exists (generated into <secretName>-next-<random> when the
 //     issuing CA is due for renewal, or brought by you in nextSecretName)
 //     and is published as trusted next to the issuing one.
 //  2. After propagationDelay, the next CA's certificate and key are written
 //     into spec.ca.secretName and it signs; the previous CA's certificate,
-//     without its key, is kept in <secretName>-retired-<fingerprint>.
+//     without its key, is kept in <secretName>-retired-<fingerprint>-<random>.
 //  3. The previous root stays published until every certificate it signed
 //     has expired, then it is dropped.
 //

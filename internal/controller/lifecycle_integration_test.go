@@ -134,9 +134,9 @@ func TestSquattedConfigMapDoesNotFreezeAClusterIssuersRotation(t *testing.T) {
 // TestForgedNextSecretIsNeverPublishedOrPromoted: a Secret named
 // <secret>-next with the issuer's labels and an owner reference to its UID,
 // holding a CA of the attacker's, is not the issuer's next CA: it is
-// reported, never published, promoted or deleted; a rotate-now then does
-// not generate (the name is taken) and says so, without a loop of
-// generated keys.
+// reported, never published, promoted, written or deleted; a rotate-now
+// then generates a next CA under a name nobody could guess and rotates to
+// it, so the squatted name blocks nothing.
 func TestForgedNextSecretIsNeverPublishedOrPromoted(t *testing.T) {
 	ns := newNamespace(t)
 	issuer := rotatingIssuer(ns)
@@ -156,12 +156,7 @@ func TestForgedNextSecretIsNeverPublishedOrPromoted(t *testing.T) {
 	waitRotationCondition(t, issuer, "reports the look-alike", func(c *metav1.Condition) bool {
 		return c.Status == metav1.ConditionTrue && strings.Contains(c.Message, "ca-next") && strings.Contains(c.Message, "not in its generation record")
 	})
-
-	annotate(t, issuer, v1alpha1.RotateNowAnnotation, "t1")
-	waitRotationCondition(t, issuer, "GenerationSecretConflict", func(c *metav1.Condition) bool {
-		return c.Status == metav1.ConditionFalse && c.Reason == "GenerationSecretConflict" && strings.Contains(c.Message, ns+"/ca-next")
-	})
-	consistently(t, "the attacker's CA is neither published nor signing", func(ctx context.Context) error {
+	consistently(t, "the attacker's CA neither published nor signing", func(ctx context.Context) error {
 		fps, err := bundleFingerprints(ctx, ns, "ca-bundle")
 		if err != nil {
 			return err
@@ -169,27 +164,93 @@ func TestForgedNextSecretIsNeverPublishedOrPromoted(t *testing.T) {
 		if len(fps) != 1 || fps[0] != first.SHA256Fingerprint {
 			return fmt.Errorf("bundle %v", fps)
 		}
-		if got := pki.Fingerprint(parseChain(t, getSecret(t, ns, "ca").Data["tls.crt"])[0]); got != first.SHA256Fingerprint {
-			return fmt.Errorf("Secret ca holds %s", got)
-		}
 		return nil
 	})
-	if n := countEvents(t, ns, "web", v1alpha1.EventReasonCAGenerated); n != 1 {
-		t.Errorf("%d CAGenerated Events, want only the first CA's", n)
-	}
-	if got := getSecret(t, ns, "ca-next"); string(got.Data["tls.key"]) != string(attacker.KeyPEM) {
-		t.Error("the look-alike Secret was written")
-	}
 
-	// Once it is gone, the pending rotate-now generates and rotates.
-	if err := k8s.Delete(context.Background(), forged); err != nil {
-		t.Fatal(err)
-	}
-	annotate(t, issuer, "touch", "2") // rather than wait for the one-minute re-read
+	annotate(t, issuer, v1alpha1.RotateNowAnnotation, "t1")
 	gens := waitGenerations(t, issuer, v1alpha1.CARotationRetiring, v1alpha1.CAGenerationIssuing, v1alpha1.CAGenerationRetiring)
 	if gens[0].SHA256Fingerprint == pki.Fingerprint(attacker.Cert) || gens[1].SHA256Fingerprint != first.SHA256Fingerprint {
 		t.Fatalf("generations %+v", gens)
 	}
+	if got := pki.Fingerprint(parseChain(t, getSecret(t, ns, "ca").Data["tls.crt"])[0]); got != gens[0].SHA256Fingerprint {
+		t.Fatalf("Secret ca holds %s", got)
+	}
+	if got := getSecret(t, ns, "ca-next"); string(got.Data["tls.key"]) != string(attacker.KeyPEM) {
+		t.Error("the look-alike Secret was written")
+	}
+	if n := countEvents(t, ns, "web", v1alpha1.EventReasonCAGenerated); n != 2 {
+		t.Errorf("%d CAGenerated Events, want 2 (the first CA and the next)", n)
+	}
+}
+
+// TestNextCACopiedIntoTheCASecretByHandIsCleanedUp: an operator who copies
+// the generated next CA into spec.ca.secretName (a promotion by hand) gets
+// the next CA's Secret deleted, as a promotion would, and the lifecycle
+// goes on: no panic, status written.
+func TestNextCACopiedIntoTheCASecretByHandIsCleanedUp(t *testing.T) {
+	ns := newNamespace(t)
+	issuer := rotatingIssuer(ns)
+	issuer.Spec.CA.Rotation.PropagationDelay = &metav1.Duration{Duration: time.Hour}
+	create(t, issuer)
+	waitIssuer(t, issuer, metav1.ConditionTrue, "")
+	annotate(t, issuer, v1alpha1.RotateNowAnnotation, "t1")
+	gens := waitGenerations(t, issuer, v1alpha1.CARotationNextPublished, v1alpha1.CAGenerationIssuing, v1alpha1.CAGenerationNext)
+
+	next := getSecret(t, ns, gens[1].SecretName)
+	ca := getSecret(t, ns, "ca")
+	for _, k := range []string{"tls.crt", "tls.key", "ca.crt"} {
+		ca.Data[k] = next.Data[k]
+	}
+	if err := k8s.Update(context.Background(), ca); err != nil {
+		t.Fatal(err)
+	}
+	annotate(t, issuer, "touch", "1")
+	eventually(t, "the next CA's Secret deleted", func(context.Context) error {
+		if names := generationSecrets(t, ns, "next-of"); len(names) != 0 {
+			return fmt.Errorf("next CA Secrets %v", names)
+		}
+		return nil
+	})
+	got := waitGenerations(t, issuer, v1alpha1.CARotationStable, v1alpha1.CAGenerationIssuing)
+	if got[0].SHA256Fingerprint != gens[1].SHA256Fingerprint {
+		t.Fatalf("issuing %s, want the copied next CA %s", got[0].SHA256Fingerprint, gens[1].SHA256Fingerprint)
+	}
+	if rec := recordOf(t, ns, "ca"); rec.Next != nil || rec.Promoted != nil {
+		t.Errorf("record %+v", rec)
+	}
+}
+
+// TestSecondIssuerOnTheSameCASecretWritesNothing: an issuer whose
+// spec.ca.secretName names a CA Secret generated for another issuer reads
+// neither its record nor writes it, and never deletes that issuer's
+// retired Secret.
+func TestSecondIssuerOnTheSameCASecretWritesNothing(t *testing.T) {
+	ns := newNamespace(t)
+	owner := rotatingIssuer(ns)
+	owner.Spec.CA.Rotation.PropagationDelay = &metav1.Duration{}
+	create(t, owner)
+	waitIssuer(t, owner, metav1.ConditionTrue, "")
+	annotate(t, owner, v1alpha1.RotateNowAnnotation, "t1")
+	gens := waitGenerations(t, owner, v1alpha1.CARotationRetiring, v1alpha1.CAGenerationIssuing, v1alpha1.CAGenerationRetiring)
+	before := getSecret(t, ns, "ca")
+
+	other := webIssuer(ns, "ca")
+	other.Name = "other"
+	other.Spec.CA.Rotation = &v1alpha1.CARotation{}
+	other.Spec.CA.TrustBundle = &v1alpha1.TrustBundle{ConfigMap: &v1alpha1.ConfigMapBundle{Name: "other-bundle"}}
+	create(t, other)
+	waitIssuer(t, other, metav1.ConditionTrue, "")
+	waitBundle(t, ns, "other-bundle", gens[0].SHA256Fingerprint)
+	annotate(t, other, "touch", "1")
+	consistently(t, "the other issuer writes nothing", func(ctx context.Context) error {
+		if got := getSecret(t, ns, "ca"); got.ResourceVersion != before.ResourceVersion {
+			return fmt.Errorf("Secret ca written (resourceVersion %s -> %s)", before.ResourceVersion, got.ResourceVersion)
+		}
+		if err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: gens[1].SecretName}, &corev1.Secret{}); err != nil {
+			return fmt.Errorf("the owner's retired Secret: %w", err)
+		}
+		return nil
+	})
 }
 
 // TestForgedRetiredSecretInjectsNoRoot: a Secret made like a retired
@@ -357,4 +418,26 @@ func metricValue(t *testing.T, name string, want map[string]string) float64 {
 		t.Fatalf("%s%v: %d samples, want 1", name, want, len(found))
 	}
 	return found[0].GetGauge().GetValue()
+}
+
+// TestRotateNowWhileANextCAIsPublishedReissues: a rotate-now that arrives
+// while a scheduled next CA is already published is answered by the
+// switch to it, and that switch re-issues what the old CA signed.
+func TestRotateNowWhileANextCAIsPublishedReissues(t *testing.T) {
+	ns, _, issuer := readyWebIssuer(t, "Scheduled Root CA", func(i *v1alpha1.NstanceIssuer) {
+		i.Spec.CA.Rotation = &v1alpha1.CARotation{NextSecretName: "next-ca", PropagationDelay: &metav1.Duration{Duration: 15 * time.Second}}
+	})
+	optInCASecret(t, ns, "ca")
+	oldCACertificate(t, ns, "old-a", issuerRef("NstanceIssuer", "web"), signWeb(t, ns).Status.Certificate)
+	next := newTestCA(t, "Next Root CA", time.Now().Add(-time.Hour), time.Now().Add(2*365*24*time.Hour))
+	createSecret(t, ns, "next-ca", next.SecretData())
+	annotate(t, issuer, "touch", "1")
+	waitGenerations(t, issuer, v1alpha1.CARotationNextPublished, v1alpha1.CAGenerationIssuing, v1alpha1.CAGenerationNext)
+
+	annotate(t, issuer, v1alpha1.RotateNowAnnotation, "while-published")
+	waitGenerations(t, issuer, v1alpha1.CARotationRetiring, v1alpha1.CAGenerationIssuing, v1alpha1.CAGenerationRetiring)
+	st := waitReissue(t, issuer, "old-a triggered", func(r *v1alpha1.ReissueStatus) bool { return r.Triggered == 1 })
+	if st.Token != "while-published" {
+		t.Fatalf("reissue %+v", *st)
+	}
 }

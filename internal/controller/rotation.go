@@ -50,16 +50,20 @@ import (
 //
 //   - spec.ca.secretName holds the issuing CA, always: the signer reads
 //     nothing else. A promotion overwrites its tls.crt, tls.key and ca.crt
-//     with the next CA's.
-//   - <secretName>-next holds a generated next CA (owned by the issuer,
-//     deleted once promoted: its key then lives in spec.ca.secretName only).
-//     A next CA you bring lives in spec.ca.rotation.nextSecretName and is
-//     never modified or deleted by the issuer.
-//   - <secretName>-retired-<fingerprint> holds a retiring CA's certificates
-//     (tls.crt and ca.crt) and never its key, which the promotion
-//     overwrote: a retired key is gone the moment its CA stops signing and
-//     can never be used again. It carries the retiring-until annotation
-//     and is deleted when that time has passed.
+//     with the next CA's. Its annotation annotationGenerations is the
+//     generation record (rotation_owned.go).
+//   - <secretName>-next-<random> holds a generated next CA (deleted once
+//     promoted: its key then lives in spec.ca.secretName only). A next CA
+//     you bring lives in spec.ca.rotation.nextSecretName and is never
+//     modified or deleted by the issuer.
+//   - <secretName>-retired-<fingerprint>-<random> holds a retiring CA's
+//     certificates (tls.crt and ca.crt) and never its key, which the
+//     promotion overwrote: a retired key is gone the moment its CA stops
+//     signing and can never be used again. It is deleted when the record
+//     says its last certificate has expired.
+//
+// The random parts are drawn when a Secret is made and the record names
+// each Secret: nobody can take a generation's name first.
 //
 // Generated next and retired Secrets carry a controller owner reference to
 // the issuer and are garbage-collected with it; spec.ca.secretName is never
@@ -190,10 +194,11 @@ func (r *RotationReconciler) Reconcile(ctx context.Context, req reconcile.Reques
 	policy.MinGenerationInterval = r.MinGenerationInterval
 
 	var (
-		d       rotation.Decision
-		g       *generations
-		p       problems
-		pending bool // the next CA's key is being generated
+		d           rotation.Decision
+		g           *generations
+		p           problems
+		pending     bool                 // the next CA's key is being generated
+		rateLimited *keyRateLimitedError // the issuer started a key too recently
 	)
 	for step := 0; ; step++ {
 		now := r.now()
@@ -223,11 +228,11 @@ func (r *RotationReconciler) Reconcile(ctx context.Context, req reconcile.Reques
 		pol.PromoteRefused = g.promoteRefused
 		d = rotation.Decide(rotation.State{
 			Now: now, Policy: pol, Issuing: certOf(g.issuingCA.Cert), HandledToken: g.handled,
-			Next: g.next, Retiring: g.retiring, LastGenerated: g.lastGenerated(), NextBlocked: g.nextBlocked,
+			Next: g.next, Retiring: g.retiring, LastGenerated: g.lastGenerated(),
 		})
 		logger.V(1).Info("rotation decision", "action", d.Action, "phase", d.Phase, "wakeAt", d.WakeAt)
-		if d.Action == rotation.None || step >= maxSteps {
-			break
+		if d.Action == rotation.None || step >= maxSteps || g.recordProblem != "" {
+			break // an unreadable record is never written over: no step
 		}
 		if d.Action == rotation.PublishNext {
 			// The next root must be in every bundle only the controller
@@ -237,9 +242,13 @@ func (r *RotationReconciler) Reconcile(ctx context.Context, req reconcile.Reques
 			}
 		}
 		if err := r.act(ctx, v, g, d, now); err != nil {
-			if errors.Is(err, errKeyPending) {
+			var limited *keyRateLimitedError
+			switch {
+			case errors.Is(err, errKeyPending):
 				pending = true
-			} else {
+			case errors.As(err, &limited):
+				rateLimited = limited
+			default:
 				p.step = err
 			}
 			break
@@ -249,11 +258,18 @@ func (r *RotationReconciler) Reconcile(ctx context.Context, req reconcile.Reques
 	if d.Action != rotation.None {
 		// The step was not taken: report the world as it is, and no
 		// rotate-now token as answered.
-		budgetSpent = p.step == nil && p.pub.gate == nil && !pending
+		budgetSpent = p.step == nil && p.pub.gate == nil && !pending && rateLimited == nil && g.recordProblem == ""
 		d.Phase, d.Token = d.PhaseNow, ""
+	}
+	if rateLimited != nil {
+		d.Problem, d.ProblemReason = fmt.Sprintf("a next CA is due, and %v", rateLimited), rotation.ReasonGenerationRateLimited
+		if d.WakeAt.IsZero() || rateLimited.until.Before(d.WakeAt) {
+			d.WakeAt = rateLimited.until
+		}
 	}
 
 	p.pub = r.publish(ctx, v, g, d)
+	r.findLookAlikes(ctx, v, g)
 	batch, reissueAfter, err := r.planReissue(ctx, v, g)
 	if err != nil && p.step == nil {
 		p.step = err
@@ -449,7 +465,25 @@ func generationName(secretName, suffix string) string {
 	return secretName + "-" + suffix
 }
 
-func nextSecretName(secretName string) string { return generationName(secretName, "next") }
+// randomSuffixLen is the length of the random part of a generation
+// Secret's name: the record names each generation Secret, so its name need
+// not be predictable, and one that cannot be predicted cannot be taken
+// first by someone allowed to create Secrets beside the CA Secret.
+const randomSuffixLen = 8
+
+// randomSuffix is randomSuffixLen lower-case hex characters.
+func (r *RotationReconciler) randomSuffix() (string, error) {
+	b := make([]byte, randomSuffixLen/2)
+	if _, err := io.ReadFull(r.rand(), b); err != nil {
+		return "", fmt.Errorf("cannot draw a Secret name: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// nextSecretName is the Secret of a generated next CA: <secretName>-next-<random>.
+func nextSecretName(secretName, random string) string {
+	return generationName(secretName, "next-"+random)
+}
 
 // fingerprintSuffix is a short, name-safe form of a fingerprint.
 func fingerprintSuffix(fp string) string {
@@ -460,8 +494,16 @@ func fingerprintSuffix(fp string) string {
 	return s
 }
 
-func retiredSecretName(secretName, fp string) string {
-	return generationName(secretName, "retired-"+fingerprintSuffix(fp))
+// retiredSecretName is the Secret of a retired CA:
+// <secretName>-retired-<fingerprint prefix>-<random>.
+func retiredSecretName(secretName, fp, random string) string {
+	return generationName(secretName, "retired-"+fingerprintSuffix(fp)+"-"+random)
+}
+
+// retiredSecretPrefix is what every retired Secret of the CA fp starts with.
+func retiredSecretPrefix(secretName, fp string) string {
+	n := retiredSecretName(secretName, fp, strings.Repeat("0", randomSuffixLen))
+	return n[:len(n)-randomSuffixLen]
 }
 
 // ownerRef makes generation Secrets and bundles go with the issuer.

@@ -77,6 +77,21 @@ func editRecord(t *testing.T, ns, secret string, edit func(*rotation.Record)) {
 	}
 }
 
+// generationSecrets names the Secrets of namespace ns labelled as
+// generations of CA Secret "ca" (label next-of or retired-from).
+func generationSecrets(t *testing.T, ns, label string) []string {
+	t.Helper()
+	var list corev1.SecretList
+	if err := k8s.List(context.Background(), &list, client.InNamespace(ns), client.MatchingLabels{"issuer.nstance.dev/" + label: "ca"}); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range list.Items {
+		names = append(names, s.Name)
+	}
+	return names
+}
+
 // optInCASecret annotates a CA Secret the user brought so that the
 // rotation of NstanceIssuer ns/web may write into it.
 func optInCASecret(t *testing.T, ns, secret string) {
@@ -194,16 +209,21 @@ func TestRotateNowWalksEveryPhase(t *testing.T) {
 
 	// The key of the retired CA is gone: its Secret holds certificates only;
 	// the generated next Secret was removed once promoted.
-	retired := getSecret(t, ns, "ca-retired-"+strings.ToLower(strings.ReplaceAll(first.SHA256Fingerprint, ":", ""))[:16])
+	// Generation Secrets have names nobody can guess before they exist:
+	// <secret>-retired-<fingerprint prefix>-<random>, <secret>-next-<random>.
+	prefix := "ca-retired-" + strings.ToLower(strings.ReplaceAll(first.SHA256Fingerprint, ":", ""))[:16] + "-"
+	if !strings.HasPrefix(gens[1].SecretName, prefix) || len(gens[1].SecretName) != len(prefix)+8 {
+		t.Errorf("retired Secret %s, want %s<8 random hex>", gens[1].SecretName, prefix)
+	}
+	retired := getSecret(t, ns, gens[1].SecretName)
 	if _, ok := retired.Data["tls.key"]; ok {
 		t.Error("the retired CA Secret holds a private key")
 	}
-	eventually(t, "ca-next deleted", func(ctx context.Context) error {
-		err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "ca-next"}, &corev1.Secret{})
-		if apierrors.IsNotFound(err) {
-			return nil
+	eventually(t, "the next CA Secret deleted", func(context.Context) error {
+		if names := generationSecrets(t, ns, "next-of"); len(names) != 0 {
+			return fmt.Errorf("next CA Secrets %v", names)
 		}
-		return fmt.Errorf("ca-next: %w", err)
+		return nil
 	})
 
 	// The new CA signs.
@@ -311,7 +331,7 @@ func TestRestartMidPromotionResumes(t *testing.T) {
 	// stopped before writing the next CA into Secret ca.
 	half := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
-			Namespace: ns, Name: "ca-retired-" + suffix, OwnerReferences: owner,
+			Namespace: ns, Name: "ca-retired-" + suffix + "-0a0b0c0d", OwnerReferences: owner,
 			Labels:      map[string]string{"issuer.nstance.dev/retired-from": "ca", "app.kubernetes.io/managed-by": "nstance-issuer"},
 			Annotations: map[string]string{"issuer.nstance.dev/ca-secret": "ca", "issuer.nstance.dev/retiring-until": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)},
 		},

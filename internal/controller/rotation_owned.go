@@ -17,6 +17,7 @@ limitations under the License.
 package controller
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"fmt"
@@ -28,6 +29,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
@@ -58,9 +60,11 @@ const (
 	// record (rotation.Record as JSON).
 	annotationGenerations = "issuer.nstance.dev/generations"
 	// lookAlikeListPage is the page size of the metadata list that finds
-	// look-alike retired Secrets to report. Metadata alone may carry 256
-	// KiB of annotations per Secret, so a page is kept small.
+	// look-alike generation Secrets to report. Metadata alone may carry 256
+	// KiB of annotations per Secret, so a page is kept small, and at most
+	// maxLookAlikePages are read per reconcile.
 	lookAlikeListPage = 25
+	maxLookAlikePages = 8
 	// maxLookAlikesNamed bounds the Secret names a message lists.
 	maxLookAlikesNamed = 5
 )
@@ -169,45 +173,64 @@ func (r *RotationReconciler) readRetired(ctx context.Context, ns string, e rotat
 	return g, nil
 }
 
-// lookAlikeRetired lists, as metadata only and in pages, the Secrets
-// labelled as retired generations of v's CA Secret that the record does
-// not name (by name and UID): someone else made them. A retired copy of
-// the issuing CA itself is a promotion that stopped before its last step
-// and is not counted. It returns up to maxLookAlikesNamed names and the
-// count.
-func (r *RotationReconciler) lookAlikeRetired(ctx context.Context, v issuerView, rec rotation.Record, issuingFP string) (names []string, count int, err error) {
-	recorded := map[string]string{}
+// findLookAlikes lists, as metadata only and in pages, the Secrets
+// labelled as generations (next or retired) of v's CA Secret that the
+// record does not name by name and UID (for a next CA, by name): someone
+// else made them. A retired copy of the issuing CA (a promotion that
+// stopped before its last step) is not counted. At most maxLookAlikePages
+// pages are read; a failure to list is reported, never a reason to stop.
+func (r *RotationReconciler) findLookAlikes(ctx context.Context, v issuerView, g *generations) {
+	rec := g.record
+	ours := map[string]string{} // name -> UID ("" = any: a next CA, matched by content when read)
 	for _, e := range rec.Retired {
-		recorded[e.Secret] = e.UID
+		ours[e.Secret] = e.UID
 	}
-	leftover := retiredSecretName(v.spec.CA.SecretName, issuingFP)
-	opts := []client.ListOption{
-		client.InNamespace(v.secretKey.Namespace),
-		client.MatchingLabels{labelRetiredFrom: secretLabelValue(v.spec.CA.SecretName)},
-		client.Limit(lookAlikeListPage),
+	if rec.Next != nil {
+		ours[rec.Next.Secret] = ""
 	}
-	for cont := ""; ; {
-		list := &metav1.PartialObjectMetadataList{}
-		list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("SecretList"))
-		if err := r.Reader.List(ctx, list, append(opts, client.Continue(cont))...); err != nil {
-			return nil, 0, fmt.Errorf("cannot list the retired CA Secrets in %s: %w", v.secretKey.Namespace, err)
+	if rec.Promoted != nil {
+		ours[rec.Promoted.Secret] = rec.Promoted.UID
+	}
+	leftover := retiredSecretPrefix(v.spec.CA.SecretName, pki.Fingerprint(g.issuingCA.Cert))
+	seen := map[string]bool{}
+	for _, name := range g.lookAlikes {
+		seen[name] = true
+	}
+	pages := 0
+	for _, label := range []string{labelNextOf, labelRetiredFrom} {
+		opts := []client.ListOption{
+			client.InNamespace(v.secretKey.Namespace),
+			client.MatchingLabels{label: secretLabelValue(v.spec.CA.SecretName)},
+			client.Limit(lookAlikeListPage),
 		}
-		for i := range list.Items {
-			m := &list.Items[i]
-			if uid, ok := recorded[m.Name]; (ok && uid == string(m.UID)) || m.Name == leftover {
-				continue
+		for cont := ""; ; {
+			if pages == maxLookAlikePages {
+				g.lookAlikesTruncated = true
+				return
 			}
-			count++
-			if len(names) < maxLookAlikesNamed {
-				names = append(names, m.Name)
+			pages++
+			list := &metav1.PartialObjectMetadataList{}
+			list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("SecretList"))
+			if err := r.Reader.List(ctx, list, append(opts, client.Continue(cont))...); err != nil {
+				log.FromContext(ctx).Error(err, "cannot list the generation Secrets to report look-alikes", "namespace", v.secretKey.Namespace)
+				return
+			}
+			for i := range list.Items {
+				m := &list.Items[i]
+				if uid, ok := ours[m.Name]; (ok && (uid == "" || uid == string(m.UID))) || strings.HasPrefix(m.Name, leftover) || seen[m.Name] {
+					continue
+				}
+				seen[m.Name] = true
+				g.lookAlikeCount++
+				if len(g.lookAlikes) < maxLookAlikesNamed {
+					g.lookAlikes = append(g.lookAlikes, m.Name)
+				}
+			}
+			if cont = list.Continue; cont == "" {
+				break
 			}
 		}
-		if cont = list.Continue; cont == "" {
-			break
-		}
 	}
-	slices.Sort(names)
-	return names, count, nil
 }
 
 // legacyRecord carries into a record the generations that a version
@@ -222,90 +245,66 @@ func (r *RotationReconciler) legacyRecord(ctx context.Context, v issuerView, now
 	}
 	ns := v.secretKey.Namespace
 	for _, gen := range st.Generations {
-		if gen.SecretName == "" {
+		// A next CA is never carried over: an earlier version may have
+		// trusted a forged one. It is reported as a look-alike and a new
+		// one is generated.
+		if gen.Role != v1alpha1.CAGenerationRetiring || gen.SecretName == "" {
 			continue
 		}
-		switch gen.Role {
-		case v1alpha1.CAGenerationNext:
-			if gen.SecretName != nextSecretName(v.spec.CA.SecretName) {
-				continue // a next CA of the user's needs no record
-			}
-			s, err := r.getSecret(ctx, types.NamespacedName{Namespace: ns, Name: gen.SecretName})
-			if err != nil {
-				return rec, err
-			}
-			if s == nil || !legacyOwnedByIssuer(s, v) {
-				continue
-			}
-			if certs, err := pki.ParseCACertificates(secretKeyTLSCert, s.Data[secretKeyTLSCert]); err == nil && pki.Fingerprint(certs[0]) == gen.SHA256Fingerprint {
-				rec.Next = &rotation.RecordedNext{Secret: s.Name, Fingerprint: gen.SHA256Fingerprint}
-			}
-		case v1alpha1.CAGenerationRetiring:
-			s, err := r.getSecret(ctx, types.NamespacedName{Namespace: ns, Name: gen.SecretName})
-			if err != nil {
-				return rec, err
-			}
-			if s == nil || !legacyOwnedByIssuer(s, v) {
-				continue
-			}
-			e := rotation.RecordedRetired{Secret: s.Name, UID: string(s.UID), Fingerprint: gen.SHA256Fingerprint}
-			certs, err := pki.ParseCACertificates(secretKeyTLSCert, s.Data[secretKeyTLSCert])
-			if err != nil || pki.Fingerprint(certs[0]) != gen.SHA256Fingerprint {
-				continue
-			}
-			root := certs[0]
-			if roots, err := pki.ParseCACertificates(secretKeyCA, s.Data[secretKeyCA]); err == nil {
-				root = roots[0]
-			}
-			if !chainsTo(certs, root) {
-				continue // status names the CA, not its root: the root must have signed it
-			}
-			e.Root = pki.Fingerprint(root)
-			switch {
-			case gen.RetiringUntil != nil:
-				e.Until = gen.RetiringUntil.Time
-			default:
-				e.Until = certs[0].NotAfter // the safe bound: no leaf outlives its CA
-			}
-			if !e.Until.After(now) {
-				continue
-			}
-			if next, err := rec.WithRetired(e); err == nil {
-				rec = next
-			}
+		s, err := r.getSecret(ctx, types.NamespacedName{Namespace: ns, Name: gen.SecretName})
+		if err != nil {
+			return rec, err
+		}
+		if s == nil || !legacyOwnedByIssuer(s, v) {
+			continue
+		}
+		certs, err := pki.ParseCACertificates(secretKeyTLSCert, s.Data[secretKeyTLSCert])
+		if err != nil || pki.Fingerprint(certs[0]) != gen.SHA256Fingerprint {
+			continue
+		}
+		root := certs[0]
+		if roots, err := pki.ParseCACertificates(secretKeyCA, s.Data[secretKeyCA]); err == nil {
+			root = roots[0]
+		}
+		// Status names the CA, not its root: the root must be self-signed
+		// and have signed that CA itself (no intermediate taken from the
+		// same Secret vouches for it).
+		if !selfSigned(root) || (!certs[0].Equal(root) && certs[0].CheckSignatureFrom(root) != nil) {
+			continue
+		}
+		e := rotation.RecordedRetired{Secret: s.Name, UID: string(s.UID), Fingerprint: gen.SHA256Fingerprint, Root: pki.Fingerprint(root), Until: certs[0].NotAfter}
+		if gen.RetiringUntil != nil && gen.RetiringUntil.Before(&metav1.Time{Time: e.Until}) {
+			e.Until = gen.RetiringUntil.Time // no leaf outlives its CA: never later than its NotAfter
+		}
+		if !e.Until.After(now) {
+			continue
+		}
+		if next, err := rec.WithRetired(e); err == nil {
+			rec = next
 		}
 	}
 	return rec, nil
 }
 
+// selfSigned reports whether c names itself as issuer and its signature
+// verifies with its own key.
+func selfSigned(c *x509.Certificate) bool {
+	return bytes.Equal(c.RawSubject, c.RawIssuer) && c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil
+}
+
 // lookAlikeMessage reports Secrets named like generations that are not
 // the issuer's.
-func lookAlikeMessage(v issuerView, names []string, count int) string {
-	if count == 0 {
+func lookAlikeMessage(v issuerView, g *generations) string {
+	if g.lookAlikeCount == 0 {
 		return ""
 	}
 	more := ""
-	if count > len(names) {
-		more = fmt.Sprintf(" and %d more", count-len(names))
+	if g.lookAlikeCount > len(g.lookAlikes) {
+		more = fmt.Sprintf(" and %d more", g.lookAlikeCount-len(g.lookAlikes))
 	}
-	return fmt.Sprintf("Secret(s) %s%s in %s are labelled as CA generations of %s but are not in its generation record; they are ignored (not trusted, published, promoted or deleted): delete them",
-		strings.Join(names, ", "), more, v.secretKey.Namespace, v)
-}
-
-// chainsTo reports whether the CA certificate certs[0] (with the
-// intermediates after it) was signed up to root, as of its own NotBefore.
-func chainsTo(certs []*x509.Certificate, root *x509.Certificate) bool {
-	if certs[0].Equal(root) {
-		return true
+	if g.lookAlikesTruncated {
+		more += " (at least: not all were listed)"
 	}
-	roots, inter := x509.NewCertPool(), x509.NewCertPool()
-	roots.AddCert(root)
-	for _, c := range certs[1:] {
-		inter.AddCert(c)
-	}
-	_, err := certs[0].Verify(x509.VerifyOptions{
-		Roots: roots, Intermediates: inter, CurrentTime: certs[0].NotBefore.Add(time.Second),
-		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
-	})
-	return err == nil
+	return fmt.Sprintf("Secret(s) %s%s in %s are labelled or named as CA generations of %s but are not in its generation record; they are ignored (not trusted, published, promoted or deleted): delete them",
+		strings.Join(g.lookAlikes, ", "), more, v.secretKey.Namespace, v)
 }

@@ -18,7 +18,11 @@ package controller
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"slices"
 	"strings"
 	"testing"
@@ -124,43 +128,49 @@ func fakeSecretsClient(t *testing.T, objs ...client.Object) client.Client {
 	return fake.NewClientBuilder().WithScheme(scheme).WithObjects(objs...).Build()
 }
 
-// TestLookAlikeRetired finds the Secrets labelled as retired generations
-// that the record does not name by name and UID, whoever owns them, and
-// leaves out a retired copy of the issuing CA (a promotion that stopped
-// half-way).
-func TestLookAlikeRetired(t *testing.T) {
+// TestFindLookAlikes finds the Secrets labelled as generations that the
+// record does not name (retired ones by name and UID), whoever owns them,
+// and leaves out a retired copy of the issuing CA (a promotion that
+// stopped half-way).
+func TestFindLookAlikes(t *testing.T) {
 	t.Parallel()
 	v := ownedTestView(t)
-	retired := func(name, uid string) client.Object {
-		return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{
-			Name: name, Namespace: "team-a", UID: types.UID(uid), OwnerReferences: []metav1.OwnerReference{controllerRef(v)},
-			Labels: map[string]string{managedByLabel: managedByValue, labelRetiredFrom: "ca"},
-		}}
-	}
-	issuingFP := strings.Repeat("AB:", 31) + "AB"
-	var objs []client.Object
-	for i := range 8 {
-		objs = append(objs, retired(fmt.Sprintf("ca-retired-forged-%d", i), fmt.Sprintf("uid-f%d", i)))
-	}
-	objs = append(objs, retired("ca-retired-mine", "uid-mine"), retired("ca-retired-reused-name", "uid-new"),
-		retired(retiredSecretName("ca", issuingFP), "uid-leftover"))
-	r := &RotationReconciler{Reader: fakeSecretsClient(t, objs...)}
-	rec := rotation.Record{Retired: []rotation.RecordedRetired{
-		{Secret: "ca-retired-mine", UID: "uid-mine"},
-		{Secret: "ca-retired-reused-name", UID: "uid-old"}, // deleted and made again by someone else
-	}}
-	names, count, err := r.lookAlikeRetired(context.Background(), v, rec, issuingFP)
+	cas, err := testpki.NewValidRootCAs("issuing")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if count != 9 {
-		t.Errorf("count %d, want 9 (8 forged and the re-used name)", count)
+	issuing := &pki.CA{Cert: cas[0].Cert}
+	issuingFP := pki.Fingerprint(issuing.Cert)
+	gen := func(label, name, uid string) client.Object {
+		return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{
+			Name: name, Namespace: "team-a", UID: types.UID(uid), OwnerReferences: []metav1.OwnerReference{controllerRef(v)},
+			Labels: map[string]string{managedByLabel: managedByValue, label: "ca"},
+		}}
 	}
-	if len(names) != maxLookAlikesNamed || slices.Contains(names, "ca-retired-mine") {
-		t.Errorf("names %v: want %d, not the recorded one", names, maxLookAlikesNamed)
+	var objs []client.Object
+	for i := range 8 {
+		objs = append(objs, gen(labelRetiredFrom, fmt.Sprintf("ca-retired-forged-%d", i), fmt.Sprintf("uid-f%d", i)))
 	}
-	msg := lookAlikeMessage(v, names, count)
-	for _, want := range []string{"and 4 more", "not in its generation record", "delete them"} {
+	objs = append(objs, gen(labelRetiredFrom, "ca-retired-mine", "uid-mine"), gen(labelRetiredFrom, "ca-retired-reused-name", "uid-new"),
+		gen(labelRetiredFrom, retiredSecretName("ca", issuingFP, "0a0b0c0d"), "uid-leftover"),
+		gen(labelNextOf, "ca-next", "uid-legacy-next"), gen(labelNextOf, "ca-next-1234abcd", "uid-next"))
+	r := &RotationReconciler{Reader: fakeSecretsClient(t, objs...)}
+	g := &generations{issuingCA: issuing, record: rotation.Record{
+		Next: &rotation.RecordedNext{Secret: "ca-next-1234abcd", Fingerprint: issuingFP},
+		Retired: []rotation.RecordedRetired{
+			{Secret: "ca-retired-mine", UID: "uid-mine"},
+			{Secret: "ca-retired-reused-name", UID: "uid-old"}, // deleted and made again by someone else
+		},
+	}}
+	r.findLookAlikes(context.Background(), v, g)
+	if g.lookAlikeCount != 10 {
+		t.Errorf("count %d, want 10 (8 forged, the re-used name, the legacy next)", g.lookAlikeCount)
+	}
+	if len(g.lookAlikes) != maxLookAlikesNamed || slices.Contains(g.lookAlikes, "ca-retired-mine") || slices.Contains(g.lookAlikes, "ca-next-1234abcd") {
+		t.Errorf("names %v: want %d, not the recorded ones", g.lookAlikes, maxLookAlikesNamed)
+	}
+	msg := lookAlikeMessage(v, g)
+	for _, want := range []string{"and 5 more", "not in its generation record", "delete them"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("message %q lacks %q", msg, want)
 		}
@@ -226,5 +236,74 @@ func TestReadRetired(t *testing.T) {
 				t.Errorf("got cert %v, problem %q; want no cert and a problem containing %q", got.cert != nil, got.problem, tc.problem)
 			}
 		})
+	}
+}
+
+// TestLegacyRecord carries into the record only what an earlier version
+// made and listed as retiring, with roots that signed their CA themselves
+// and until never past the CA's NotAfter; it never carries a next CA (an
+// earlier version may have trusted a forged one).
+func TestLegacyRecord(t *testing.T) {
+	t.Parallel()
+	cas, err := testpki.NewValidRootCAs("Real Root", "Evil Root")
+	if err != nil {
+		t.Fatal(err)
+	}
+	real, evil := cas[0], cas[1]
+	inter, err := testpki.NewIntermediateCA(real, "Retired Intermediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A certificate with the real root's subject and key, signed by the
+	// attacker's root: a chain through it ends at the attacker's root.
+	cross := &x509.Certificate{
+		SerialNumber: big.NewInt(7), Subject: real.Cert.Subject, NotBefore: real.Cert.NotBefore, NotAfter: real.Cert.NotAfter,
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign, SubjectKeyId: real.Cert.SubjectKeyId,
+	}
+	crossDER, err := x509.CreateCertificate(rand.Reader, cross, evil.Cert, real.Cert.PublicKey, evil.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crossPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: crossDER})
+
+	v := ownedTestView(t)
+	far := metav1.NewTime(time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC))
+	owned := func(name string, data map[string][]byte) client.Object {
+		return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{
+			Name: name, Namespace: "team-a", UID: types.UID("uid-" + name), OwnerReferences: []metav1.OwnerReference{ownerRef(v)},
+			Labels: map[string]string{managedByLabel: managedByValue},
+		}, Data: data}
+	}
+	v.status.Rotation = &v1alpha1.RotationStatus{Generations: []v1alpha1.CAGeneration{
+		{Role: v1alpha1.CAGenerationIssuing, SecretName: "ca"},
+		{Role: v1alpha1.CAGenerationNext, SecretName: "ca-next", SHA256Fingerprint: pki.Fingerprint(evil.Cert)},
+		{Role: v1alpha1.CAGenerationRetiring, SecretName: "ca-retired-good", SHA256Fingerprint: pki.Fingerprint(inter.Cert), RetiringUntil: &far},
+		{Role: v1alpha1.CAGenerationRetiring, SecretName: "ca-retired-cross", SHA256Fingerprint: pki.Fingerprint(inter.Cert), RetiringUntil: &far},
+		{Role: v1alpha1.CAGenerationRetiring, SecretName: "ca-retired-unowned", SHA256Fingerprint: pki.Fingerprint(real.Cert)},
+	}}
+	unowned := owned("ca-retired-unowned", map[string][]byte{"tls.crt": real.CertPEM})
+	unowned.SetOwnerReferences(nil)
+	r := &RotationReconciler{Client: fakeSecretsClient(t,
+		owned("ca-next", evil.SecretData()),
+		owned("ca-retired-good", map[string][]byte{"tls.crt": inter.CertPEM, "ca.crt": real.CertPEM}),
+		owned("ca-retired-cross", map[string][]byte{"tls.crt": append(append([]byte{}, inter.CertPEM...), crossPEM...), "ca.crt": evil.CertPEM}),
+		unowned,
+	)}
+	rec, err := r.legacyRecord(context.Background(), v, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Next != nil {
+		t.Errorf("a next CA was carried over: %+v", rec.Next)
+	}
+	if len(rec.Retired) != 1 {
+		t.Fatalf("retired %+v, want only ca-retired-good", rec.Retired)
+	}
+	e := rec.Retired[0]
+	if e.Secret != "ca-retired-good" || e.UID != "uid-ca-retired-good" || e.Root != pki.Fingerprint(real.Cert) {
+		t.Errorf("entry %+v", e)
+	}
+	if !e.Until.Equal(inter.Cert.NotAfter) {
+		t.Errorf("until %s, want the retired CA's NotAfter %s (status said 9999)", e.Until, inter.Cert.NotAfter)
 	}
 }

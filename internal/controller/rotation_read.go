@@ -49,9 +49,10 @@ type generations struct {
 	nextSecret *corev1.Secret
 	nextCA     *pki.CA
 	nextRoot   *x509.Certificate
-	// nextBlocked says why no next CA can be generated: a look-alike
-	// Secret holds its name.
-	nextBlocked string
+	// stale is the generated next CA Secret whose CA already signs from
+	// the issuing Secret (a promotion that stopped before deleting it, or
+	// one copied into it by hand): deleted by this UID.
+	stale *rotation.RecordedSecret
 
 	// retired are the recorded retired CAs, as found; retiring is what
 	// rotation.Decide needs of them, in the same order.
@@ -68,6 +69,8 @@ type generations struct {
 	// does not name; lookAlikeCount counts them all.
 	lookAlikes     []string
 	lookAlikeCount int
+	// lookAlikesTruncated: there were more labelled Secrets than listed.
+	lookAlikesTruncated bool
 	// reissue is status.rotation.reissue as planReissue found it.
 	reissue *v1alpha1.ReissueStatus
 }
@@ -115,13 +118,15 @@ func (r *RotationReconciler) read(ctx context.Context, v issuerView) (*generatio
 	issuingFP := pki.Fingerprint(ca.Cert)
 	writable := g.promoteRefused == ""
 
-	raw, hasRecord := issuing.Annotations[annotationGenerations]
-	if rec, err := rotation.ParseRecord(raw); err != nil {
-		g.recordProblem = fmt.Sprintf("the CA Secret %s: annotation %s: %v; no generated next CA or retired CA is trusted until it is fixed or removed", v.secretKey, annotationGenerations, err)
-	} else {
-		g.record = rec
-	}
-	if !hasRecord && writable {
+	// A record in a CA Secret the issuer may not write is not its own
+	// (another issuer's, or one whose opt-in was withdrawn): it is not read.
+	if raw, hasRecord := issuing.Annotations[annotationGenerations]; writable && hasRecord {
+		if rec, err := rotation.ParseRecord(raw); err != nil {
+			g.recordProblem = fmt.Sprintf("the CA Secret %s: annotation %s: %v; no generated next CA or retired CA is trusted, and the issuer takes no rotation step, until it is fixed or removed", v.secretKey, annotationGenerations, err)
+		} else {
+			g.record = rec
+		}
+	} else if writable {
 		legacy, err := r.legacyRecord(ctx, v, now)
 		if err != nil {
 			return nil, err
@@ -141,7 +146,7 @@ func (r *RotationReconciler) read(ctx context.Context, v issuerView) (*generatio
 		}
 	}
 	if g.next == nil || g.next.Cert.Fingerprint == issuingFP {
-		if err := r.readGeneratedNext(ctx, v, g, writable, issuingFP, now); err != nil {
+		if err := r.readGeneratedNext(ctx, v, g, issuingFP, now); err != nil {
 			return nil, err
 		}
 	}
@@ -166,39 +171,50 @@ func (r *RotationReconciler) read(ctx context.Context, v issuerView) (*generatio
 		g.retired = append(g.retired, rg)
 		g.retiring = append(g.retiring, rotation.Retiring{Cert: c, Until: e.Until})
 	}
-	names, count, err := r.lookAlikeRetired(ctx, v, g.record, issuingFP)
-	if err != nil {
-		return nil, err
-	}
-	g.lookAlikes, g.lookAlikeCount = append(g.lookAlikes, names...), g.lookAlikeCount+count
 	return g, nil
 }
 
-// readGeneratedNext reads <secretName>-next: the generated next CA when it
-// matches the record, the promoted one left for deletion when its UID is
-// the recorded one, a look-alike otherwise (which also keeps a new next CA
-// from being generated: the issuer never overwrites it).
-func (r *RotationReconciler) readGeneratedNext(ctx context.Context, v issuerView, g *generations, writable bool, issuingFP string, now time.Time) error {
-	name := nextSecretName(v.spec.CA.SecretName)
-	s, err := r.getSecret(ctx, types.NamespacedName{Namespace: v.secretKey.Namespace, Name: name})
-	if err != nil || s == nil {
-		return err
-	}
-	rec := g.record
-	switch {
-	case writable && rec.Next != nil && rec.Next.Secret == name && firstCertFingerprint(s) == rec.Next.Fingerprint:
-		g.loadNext(s, true, now)
-		if tok := rec.Next.Token; tok != "" && g.next.Cert.Fingerprint != issuingFP {
-			g.handled = tok
+// readGeneratedNext reads the generated next CA the record names: the next
+// CA when its certificate is the recorded one; when that CA already signs
+// from the issuing Secret (copied there by hand), or the Secret is the
+// promoted one the record names by UID, it is left only to be deleted.
+// A Secret of the recorded name holding another CA is a look-alike.
+func (r *RotationReconciler) readGeneratedNext(ctx context.Context, v issuerView, g *generations, issuingFP string, now time.Time) error {
+	ns := v.secretKey.Namespace
+	if n := g.record.Next; n != nil {
+		s, err := r.getSecret(ctx, types.NamespacedName{Namespace: ns, Name: n.Secret})
+		if err != nil {
+			return err
 		}
-	case writable && rec.Promoted != nil && rec.Promoted.Secret == name && rec.Promoted.UID == string(s.UID):
-		// Its CA signs from the issuing Secret now: only to be deleted.
-		g.nextSecret, g.nextCA, g.nextRoot = s, nil, nil
-		g.next = &rotation.Next{Cert: certOf(g.issuingCA.Cert), Generated: true}
-	default:
-		g.lookAlikes, g.lookAlikeCount = append(g.lookAlikes, name), g.lookAlikeCount+1
-		g.nextBlocked = fmt.Sprintf("Secret %s/%s, where the issuer would put a generated next CA, exists and is not in the generation record of %s; "+
-			"the issuer never overwrites it: delete it so that the next CA can be generated", v.secretKey.Namespace, name, v)
+		if s != nil {
+			switch fp := firstCertFingerprint(s); {
+			case fp != n.Fingerprint:
+				// Patched since it was made: not the issuer's next CA.
+				g.lookAlikes, g.lookAlikeCount = append(g.lookAlikes, s.Name), g.lookAlikeCount+1
+			case fp == issuingFP:
+				g.nextSecret, g.nextCA, g.nextRoot = s, nil, nil
+				g.next = &rotation.Next{Cert: certOf(g.issuingCA.Cert), Generated: true}
+				g.stale = &rotation.RecordedSecret{Secret: s.Name, UID: string(s.UID)}
+				return nil
+			default:
+				g.loadNext(s, true, now)
+				if n.Token != "" {
+					g.handled = n.Token
+				}
+				return nil
+			}
+		}
+	}
+	if p := g.record.Promoted; p != nil {
+		s, err := r.getSecret(ctx, types.NamespacedName{Namespace: ns, Name: p.Secret})
+		if err != nil {
+			return err
+		}
+		if s != nil && string(s.UID) == p.UID {
+			g.nextSecret, g.nextCA, g.nextRoot = s, nil, nil
+			g.next = &rotation.Next{Cert: certOf(g.issuingCA.Cert), Generated: true}
+			g.stale = p
+		}
 	}
 	return nil
 }

@@ -49,7 +49,7 @@ import (
 //
 // "Signed by a previous CA" is decided on the certificate itself: the
 // tls.crt of the Certificate's Secret is verified against the retired CA
-// certificates the rotation keeps (<secretName>-retired-<fingerprint>),
+// certificates the rotation keeps (<secretName>-retired-<fingerprint>-<random>),
 // not guessed from status.notBefore, which says when but not by whom (two
 // generations of a generated CA usually share a subject, and a Certificate
 // may have named another issuer before). status.notBefore only spares the

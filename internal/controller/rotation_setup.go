@@ -20,6 +20,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	issuerapi "github.com/cert-manager/issuer-lib/api/v1alpha1"
 	"github.com/cert-manager/issuer-lib/controllers/signer"
@@ -70,7 +71,11 @@ func setupRotation(mgr ctrl.Manager, opts Options, recorder events.EventRecorder
 		return nil, fmt.Errorf("failed to register the next CA Secret watcher: %w", err)
 	}
 	// Next CA keys are made off the workers, one at a time.
-	keys := NewKeyGenerator()
+	var now func() time.Time
+	if opts.Clock != nil {
+		now = opts.Clock.Now
+	}
+	keys := NewKeyGenerator(opts.MinCAGenerationInterval, now)
 	for _, kind := range []string{KindIssuer, KindClusterIssuer} {
 		r := &RotationReconciler{
 			Kind: kind, Client: mgr.GetClient(), Reader: mgr.GetAPIReader(),

@@ -113,7 +113,7 @@ func rotationCondition(v issuerView, g *generations, d rotation.Decision, st v1a
 	if msg := publishFailureMessage(p.pub.failed); msg != "" {
 		note(v1alpha1.EventReasonTrustPublishFailed, msg)
 	}
-	if msg := lookAlikeMessage(v, g.lookAlikes, g.lookAlikeCount); msg != "" && d.ProblemReason != rotation.ReasonGenerationSecretConflict {
+	if msg := lookAlikeMessage(v, g); msg != "" {
 		note(v1alpha1.EventReasonGenerationSecretIgnored, msg)
 	}
 	for _, msg := range g.retiredProblems() {
@@ -204,8 +204,16 @@ func phaseMessage(st v1alpha1.RotationStatus, g *generations, d rotation.Decisio
 // statusOf is status.rotation as the world now is.
 func (r *RotationReconciler) statusOf(v issuerView, g *generations, d rotation.Decision) v1alpha1.RotationStatus {
 	st := v1alpha1.RotationStatus{Phase: v1alpha1.CARotationPhase(d.Phase), RotateNowToken: g.handled, Reissue: g.reissue.DeepCopy()}
+	if prev := v.status.Rotation; prev != nil && prev.RotateNowToken == st.RotateNowToken {
+		st.RotateNowFingerprint = prev.RotateNowFingerprint
+	}
 	if d.Token != "" {
-		st.RotateNowToken = d.Token
+		// A token answered by a next CA already published (the switch to
+		// it re-issues what the old CA signed): tied to that CA.
+		st.RotateNowToken, st.RotateNowFingerprint = d.Token, ""
+		if g.next != nil && d.Phase == rotation.PhaseNextPublished {
+			st.RotateNowFingerprint = g.next.Cert.Fingerprint
+		}
 	}
 	if v.spec.CA.Rotation != nil {
 		at := metav1.NewTime(d.RenewAt.UTC().Truncate(time.Second))

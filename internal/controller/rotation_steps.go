@@ -23,6 +23,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -101,11 +102,15 @@ func (r *RotationReconciler) act(ctx context.Context, v issuerView, g *generatio
 		r.Recorder.Eventf(v.obj, nil, corev1.EventTypeNormal, v1alpha1.EventReasonRetiredCADropped, eventActionRotate,
 			"Dropped the retired CA %q from the trust bundles: every certificate it signed has expired", subject)
 	case rotation.DeleteStaleNext:
-		uid := types.UID(g.record.Promoted.UID)
-		if err := r.Client.Delete(ctx, g.nextSecret, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-			return fmt.Errorf("cannot delete the promoted next CA Secret %s/%s: %w", ns, g.nextSecret.Name, err)
+		if g.stale == nil {
+			return fmt.Errorf("no promoted next CA Secret of %s is recorded", v) // rotation.Decide is given one only with it
 		}
-		if err := r.writeRecord(ctx, g, g.record.WithoutPromoted()); err != nil {
+		uid := types.UID(g.stale.UID)
+		gone := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: g.stale.Secret, Namespace: ns}}
+		if err := r.Client.Delete(ctx, gone, client.Preconditions{UID: &uid}); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+			return fmt.Errorf("cannot delete the promoted next CA Secret %s/%s: %w", ns, g.stale.Secret, err)
+		}
+		if err := r.writeRecord(ctx, g, g.record.WithoutPromoted().WithoutNext()); err != nil {
 			return err
 		}
 		logger.V(1).Info("deleted the promoted next CA Secret", "secret", g.nextSecret.Name)
@@ -128,37 +133,42 @@ func (r *RotationReconciler) createNext(ctx context.Context, v issuerView, g *ge
 		return fmt.Errorf("the generated next CA of %s does not parse: %w", v, err)
 	}
 	fp := pki.Fingerprint(certs[0])
-	name := nextSecretName(v.spec.CA.SecretName)
-	if err := r.writeRecord(ctx, g, g.record.WithNext(rotation.RecordedNext{Secret: name, Fingerprint: fp, Token: d.Token}, now)); err != nil {
-		return err
-	}
-	s := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{
-			Name: name, Namespace: ns,
-			Labels: map[string]string{managedByLabel: managedByValue, labelNextOf: secretLabelValue(v.spec.CA.SecretName)},
-			Annotations: map[string]string{
-				v1alpha1.GeneratedForAnnotation: v.String(), annotationCASecret: v.spec.CA.SecretName,
-				annotationRotateNowToken: d.Token,
+	// The name is drawn at random and recorded first: a Secret that holds
+	// it with another CA can only be a guess's, and a new name is drawn.
+	var name string
+	for attempt := 0; ; attempt++ {
+		random, err := r.randomSuffix()
+		if err != nil {
+			return err
+		}
+		name = nextSecretName(v.spec.CA.SecretName, random)
+		if err := r.writeRecord(ctx, g, g.record.WithNext(rotation.RecordedNext{Secret: name, Fingerprint: fp, Token: d.Token}, now)); err != nil {
+			return err
+		}
+		s := &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{
+				Name: name, Namespace: ns,
+				Labels: map[string]string{managedByLabel: managedByValue, labelNextOf: secretLabelValue(v.spec.CA.SecretName)},
+				Annotations: map[string]string{
+					v1alpha1.GeneratedForAnnotation: v.String(), annotationCASecret: v.spec.CA.SecretName,
+					annotationRotateNowToken: d.Token,
+				},
+				OwnerReferences: []metav1.OwnerReference{controllerRef(v)},
 			},
-			OwnerReferences: []metav1.OwnerReference{controllerRef(v)},
-		},
-		Type: corev1.SecretTypeTLS,
-		Data: map[string][]byte{secretKeyTLSCert: certPEM, secretKeyTLSKey: keyPEM, secretKeyCA: certPEM},
-	}
-	if err := r.Client.Create(ctx, s); err != nil {
-		if !apierrors.IsAlreadyExists(err) {
+			Type: corev1.SecretTypeTLS,
+			Data: map[string][]byte{secretKeyTLSCert: certPEM, secretKeyTLSKey: keyPEM, secretKeyCA: certPEM},
+		}
+		err = r.Client.Create(ctx, s)
+		if err == nil {
+			break
+		}
+		if !apierrors.IsAlreadyExists(err) || attempt == 2 {
 			return fmt.Errorf("cannot create the next CA Secret %s/%s: %w", ns, name, err)
 		}
-		existing, gerr := r.getSecret(ctx, types.NamespacedName{Namespace: ns, Name: name})
-		if gerr != nil {
-			return gerr
-		}
-		if existing == nil || firstCertFingerprint(existing) != fp {
-			return &conflictError{msg: fmt.Sprintf("Secret %s/%s, where the issuer puts a generated next CA, was created by someone else meanwhile; "+
-				"the issuer never overwrites it: delete it so that the next CA can be generated", ns, name)}
-		}
 	}
-	r.forgetKey(v.ref)
+	if r.Keys != nil {
+		r.Keys.Taken(v.ref)
+	}
 	why := "it is due for renewal"
 	if d.Token != "" {
 		why = fmt.Sprintf("%s=%s asked for it", v1alpha1.RotateNowAnnotation, d.Token)
@@ -194,7 +204,7 @@ func (r *RotationReconciler) nextKey(v issuerView, d rotation.Decision, now time
 
 func (r *RotationReconciler) forgetKey(ref issuerRef) {
 	if r.Keys != nil {
-		r.Keys.Taken(ref)
+		r.Keys.Forget(ref)
 	}
 }
 
@@ -234,7 +244,11 @@ func (r *RotationReconciler) promote(ctx context.Context, v issuerView, g *gener
 	ns := v.secretKey.Namespace
 	oldFP := pki.Fingerprint(g.issuingCA.Cert)
 	root := rootOf(g.issuingCA)
-	retiredName := retiredSecretName(v.spec.CA.SecretName, oldFP)
+	random, err := r.randomSuffix()
+	if err != nil {
+		return err
+	}
+	retiredName := retiredSecretName(v.spec.CA.SecretName, oldFP, random)
 	retired := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: retiredName, Namespace: ns,
@@ -247,10 +261,11 @@ func (r *RotationReconciler) promote(ctx context.Context, v issuerView, g *gener
 		Type: corev1.SecretTypeOpaque,
 		Data: map[string][]byte{secretKeyTLSCert: g.issuing.Data[secretKeyTLSCert], secretKeyCA: pemOf(root)},
 	}
-	uid, err := r.keepRetired(ctx, retired, oldFP, pki.Fingerprint(root))
+	uid, err := r.keepRetired(ctx, v, retired, oldFP, pki.Fingerprint(root))
 	if err != nil {
 		return err
 	}
+	retiredName = retired.Name // a copy a stopped promotion left is taken up
 	var promoted *rotation.RecordedSecret
 	if g.next.Generated {
 		promoted = &rotation.RecordedSecret{Secret: g.nextSecret.Name, UID: string(g.nextSecret.UID)}
@@ -317,56 +332,62 @@ func (r *RotationReconciler) promote(ctx context.Context, v issuerView, g *gener
 	return nil
 }
 
-// keepRetired creates the retired copy of the issuing CA and returns its
-// UID. When a Secret of that name exists (a promotion that stopped after
-// this step, or someone else's), it is taken up only when it holds exactly
-// the certificates this step writes and no key; otherwise the switch waits
-// until it is deleted.
-func (r *RotationReconciler) keepRetired(ctx context.Context, retired *corev1.Secret, fp, rootFP string) (types.UID, error) {
-	key := types.NamespacedName{Namespace: retired.Namespace, Name: retired.Name}
-	err := r.Client.Create(ctx, retired)
-	if err == nil {
-		return retired.UID, nil
+// keepRetired keeps the issuing CA's certificates in retired and returns
+// the UID of the Secret that holds them. A promotion that stopped after
+// this step left such a copy, unrecorded: it is found by name prefix (the
+// CA's fingerprint) and taken up when it holds exactly the certificates
+// this step writes and no key, whoever made it; retired then names it.
+// Otherwise retired is created under its fresh random name.
+func (r *RotationReconciler) keepRetired(ctx context.Context, v issuerView, retired *corev1.Secret, fp, rootFP string) (types.UID, error) {
+	prefix := retiredSecretPrefix(v.spec.CA.SecretName, fp)
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("SecretList"))
+	if err := r.Reader.List(ctx, list, client.InNamespace(retired.Namespace),
+		client.MatchingLabels{labelRetiredFrom: secretLabelValue(v.spec.CA.SecretName)}, client.Limit(lookAlikeListPage)); err != nil {
+		return "", fmt.Errorf("cannot list the retired CA Secrets in %s: %w", retired.Namespace, err)
 	}
-	if !apierrors.IsAlreadyExists(err) {
-		return "", fmt.Errorf("cannot keep the previous CA in Secret %s: %w", key, err)
-	}
-	s, err := r.getSecret(ctx, key)
-	if err != nil {
-		return "", err
-	}
-	if s != nil {
+	for i := range list.Items {
+		if !strings.HasPrefix(list.Items[i].Name, prefix) {
+			continue
+		}
+		s, err := r.getSecret(ctx, types.NamespacedName{Namespace: retired.Namespace, Name: list.Items[i].Name})
+		if err != nil {
+			return "", err
+		}
+		if s == nil {
+			continue
+		}
 		_, hasKey := s.Data[secretKeyTLSKey]
 		rootOK := false
 		if roots, err := pki.ParseCACertificates(secretKeyCA, s.Data[secretKeyCA]); err == nil {
 			rootOK = pki.Fingerprint(roots[0]) == rootFP
 		}
 		if !hasKey && rootOK && firstCertFingerprint(s) == fp {
+			retired.Name = s.Name
 			return s.UID, nil
 		}
 	}
-	return "", &conflictError{msg: fmt.Sprintf("cannot keep the previous CA in Secret %s: a Secret of that name exists and is not the issuer's retired copy of its CA; "+
-		"the CA switch waits until it is deleted", key)}
+	if err := r.Client.Create(ctx, retired); err != nil {
+		return "", fmt.Errorf("cannot keep the previous CA in Secret %s/%s: %w", retired.Namespace, retired.Name, err)
+	}
+	return retired.UID, nil
 }
 
 // rotateNowTokenOf is the rotate-now token the next CA answers, "" when it
-// takes over on schedule: for a generated next CA the token written on its
-// Secret when it was made; for one the user brought (whose Secret is never
-// written) the token status recorded with its fingerprint when it was
-// published; for either, a token that arrived while it was already
-// published.
+// takes over on schedule: a token this switch answers itself; else the
+// token status tied to this next CA's fingerprint (a token that came while
+// it was published, or one the user's next CA answered: the user's Secret
+// is never written); else the token recorded with a generated next CA when
+// it was made.
 func rotateNowTokenOf(v issuerView, g *generations, d rotation.Decision) string {
 	if d.Token != "" {
 		return d.Token
 	}
-	if g.next.Generated {
-		if g.record.Next != nil {
-			return g.record.Next.Token
-		}
-		return ""
-	}
 	if st := v.status.Rotation; st != nil && st.RotateNowToken != "" && st.RotateNowFingerprint == g.next.Cert.Fingerprint {
 		return st.RotateNowToken
+	}
+	if g.next.Generated && g.record.Next != nil && g.record.Next.Fingerprint == g.next.Cert.Fingerprint {
+		return g.record.Next.Token
 	}
 	return ""
 }

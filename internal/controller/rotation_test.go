@@ -53,13 +53,26 @@ func TestClusterTrustBundleNameFollowsTheSignerName(t *testing.T) {
 func TestGenerationNamesAreValidSecretNames(t *testing.T) {
 	t.Parallel()
 	long := strings.Repeat("a", 250)
-	for _, n := range []string{nextSecretName("ca"), nextSecretName(long), retiredSecretName(long, "AB:CD"), retiredSecretName("ca", "AB:CD")} {
+	r := &RotationReconciler{}
+	random, err := r.randomSuffix()
+	if err != nil || len(random) != randomSuffixLen {
+		t.Fatalf("random suffix %q: %v", random, err)
+	}
+	for _, n := range []string{nextSecretName("ca", random), nextSecretName(long, random), retiredSecretName(long, "AB:CD", random), retiredSecretName("ca", "AB:CD", random)} {
 		if errs := validation.IsDNS1123Subdomain(n); len(errs) > 0 {
 			t.Errorf("%s: %v", n, errs)
 		}
 	}
-	if got := retiredSecretName("ca", "AB:CD:EF"); got != "ca-retired-abcdef" {
+	if got := retiredSecretName("ca", "AB:CD:EF", "0123abcd"); got != "ca-retired-abcdef-0123abcd" {
 		t.Errorf("retired name %s", got)
+	}
+	for _, secret := range []string{"ca", long} {
+		if got, prefix := retiredSecretName(secret, "AB:CD:EF", random), retiredSecretPrefix(secret, "AB:CD:EF"); !strings.HasPrefix(got, prefix) || len(got) != len(prefix)+randomSuffixLen {
+			t.Errorf("retired name %s does not extend its prefix %s by the random part", got, prefix)
+		}
+	}
+	if other, _ := r.randomSuffix(); other == random {
+		t.Errorf("two random suffixes are equal: %s", other)
 	}
 	if v := secretLabelValue(long); len(validation.IsValidLabelValue(v)) > 0 {
 		t.Errorf("label value %s is invalid", v)

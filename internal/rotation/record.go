@@ -255,6 +255,13 @@ func (r Record) AfterPromotion(retired RecordedRetired, generatedNext *RecordedS
 	return out, nil
 }
 
+// WithoutNext returns r with no generated next CA.
+func (r Record) WithoutNext() Record {
+	out := r.clone()
+	out.Next = nil
+	return out
+}
+
 // WithoutPromoted returns r once the promoted next CA Secret is gone.
 func (r Record) WithoutPromoted() Record {
 	out := r.clone()

@@ -126,10 +126,6 @@ type State struct {
 	// LastGenerated is when the issuer last generated a CA key (zero:
 	// never, or not known).
 	LastGenerated time.Time
-	// NextBlocked, when non-empty, says why a next CA cannot be generated
-	// now although none is usable: a Secret of the generated next CA's
-	// name exists and is not the issuer's. It is never overwritten.
-	NextBlocked string
 }
 
 // Action is one step of the lifecycle.
@@ -201,9 +197,12 @@ const (
 	// ReasonGenerationRateLimited: a next CA is due but the last one was
 	// generated less than MinGenerationInterval ago.
 	ReasonGenerationRateLimited = "GenerationRateLimited"
-	// ReasonGenerationSecretConflict: a Secret of the generated next CA's
-	// name exists and was not made by the issuer.
+	// ReasonGenerationSecretConflict: a Secret a step would create exists
+	// and was not made by the issuer; the step waits until it is deleted.
 	ReasonGenerationSecretConflict = "GenerationSecretConflict"
+	// ReasonRotateNowTokenInvalid: the rotate-now token is longer than
+	// MaxTokenLength; it is ignored.
+	ReasonRotateNowTokenInvalid = "RotateNowTokenInvalid"
 )
 
 // RenewAt is when a CA valid from notBefore to notAfter is due for renewal.
@@ -233,8 +232,8 @@ func (p Policy) RetiringUntil(issuing Cert, now time.Time) time.Time {
 }
 
 // Decide returns the single next step.
-func Decide(s State) Decision {
-	d := Decision{Action: None, Phase: PhaseStable, RenewAt: s.Policy.RenewAt(s.Issuing)}
+func Decide(s State) (d Decision) {
+	d = Decision{Action: None, Phase: PhaseStable, RenewAt: s.Policy.RenewAt(s.Issuing)}
 	wake := func(t time.Time) {
 		if t.After(s.Now) && (d.WakeAt.IsZero() || t.Before(d.WakeAt)) {
 			d.WakeAt = t
@@ -261,7 +260,14 @@ func Decide(s State) Decision {
 	}
 	d.PhaseNow = d.Phase
 
-	tokenPending := s.Policy.RotateNowToken != "" && s.Policy.RotateNowToken != s.HandledToken
+	tokenTooLong := len(s.Policy.RotateNowToken) > MaxTokenLength
+	tokenPending := s.Policy.RotateNowToken != "" && s.Policy.RotateNowToken != s.HandledToken && !tokenTooLong
+	defer func() {
+		if tokenTooLong && d.Problem == "" {
+			d.Problem, d.ProblemReason = fmt.Sprintf("the value of the rotate-now annotation is %d bytes, more than the %d allowed; it is ignored: use a shorter token (a date, a ticket number)",
+				len(s.Policy.RotateNowToken), MaxTokenLength), ReasonRotateNowTokenInvalid
+		}
+	}()
 	due := tokenPending || (s.Policy.Scheduled && !s.Now.Before(d.RenewAt))
 
 	if n := s.Next; n != nil {
@@ -322,10 +328,6 @@ func Decide(s State) Decision {
 	// then reported): only in the first two cases is a new one generated.
 	if s.Policy.CanGenerate && (s.Next == nil || s.Next.Cert.Fingerprint == s.Issuing.Fingerprint) {
 		d.Phase, d.PhaseNow = PhaseRenewalDue, PhaseRenewalDue
-		if s.NextBlocked != "" {
-			d.Problem, d.ProblemReason = s.NextBlocked, ReasonGenerationSecretConflict
-			return d
-		}
 		if at := s.LastGenerated.Add(s.Policy.MinGenerationInterval); !s.LastGenerated.IsZero() && s.Now.Before(at) {
 			d.Problem, d.ProblemReason = fmt.Sprintf("a next CA is due, and the issuer generates at most one CA key per %s (the last at %s): it generates the next one at %s",
 				s.Policy.MinGenerationInterval, s.LastGenerated.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339)), ReasonGenerationRateLimited

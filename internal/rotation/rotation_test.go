@@ -207,9 +207,14 @@ func TestDecide(t *testing.T) {
 			want: Decision{Action: None, Phase: PhaseRenewalDue, ProblemReason: ReasonCASecretNotGenerated, Problem: "not generated"},
 		},
 		{
-			name:  "a due next CA is not generated while a Secret of its name is someone else's",
-			state: State{Now: t0.Add(201 * day), Policy: sched, Issuing: issuing, NextBlocked: "Secret ns/ca-next exists and was not made by the issuer"},
-			want:  Decision{Action: None, Phase: PhaseRenewalDue, ProblemReason: ReasonGenerationSecretConflict, Problem: "was not made by the issuer"},
+			name:  "a rotate-now token too long to record is ignored and reported",
+			state: State{Now: t0.Add(day), Policy: Policy{CanGenerate: true, RotateNowToken: strings.Repeat("t", MaxTokenLength+1)}, Issuing: issuing},
+			want:  Decision{Action: None, Phase: PhaseStable, ProblemReason: ReasonRotateNowTokenInvalid, Problem: "more than the 1024 allowed"},
+		},
+		{
+			name:  "a rotate-now token of the largest length is acted on",
+			state: State{Now: t0.Add(day), Policy: Policy{CanGenerate: true, RotateNowToken: strings.Repeat("t", MaxTokenLength)}, Issuing: issuing},
+			want:  Decision{Action: CreateNext, Phase: PhaseNextPublished, PhaseNow: PhaseRenewalDue, Token: strings.Repeat("t", MaxTokenLength)},
 		},
 		{
 			name: "a due next CA waits for the minimum interval since the last generated key",

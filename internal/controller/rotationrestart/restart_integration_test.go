@@ -55,12 +55,12 @@ var crashPoints = []struct {
 }{
 	{"first CA Secret generated, issuer status not yet written", secretWrite("POST", "ca")},
 	{"next CA recorded in the CA Secret, ca-next not yet created", secretWrite("PUT", "ca")},
-	{"next CA generated into ca-next, publication not yet recorded", secretWrite("POST", "ca-next")},
-	{"next root written into the bundle, publication not yet recorded", afterFirst(secretWrite("POST", "ca-next"), bundleWrite)},
+	{"next CA generated into ca-next-*, publication not yet recorded", nextWrite("POST")},
+	{"next root written into the bundle, publication not yet recorded", afterFirst(nextWrite("POST"), bundleWrite)},
 	{"publication of the next CA recorded in status", statusPhase(v1alpha1.CARotationNextPublished)},
 	{"promotion: previous CA kept in its retired Secret, CA Secret not yet switched", retiredWrite("POST")},
 	{"promotion: switch written into spec.ca.secretName, ca-next and status not yet updated", caSwitch},
-	{"promotion: generated ca-next deleted, status not yet updated", secretWrite("DELETE", "ca-next")},
+	{"promotion: generated ca-next-* deleted, status not yet updated", nextWrite("DELETE")},
 	{"Retiring recorded in status", statusPhase(v1alpha1.CARotationRetiring)},
 	{"old root's retired Secret deleted, bundle and status not yet updated", retiredWrite("DELETE")},
 	{"old root's entry dropped from the record, bundle and status not yet updated", afterFirst(retiredWrite("DELETE"), secretWrite("PUT", "ca"))},
@@ -86,6 +86,12 @@ func caSwitch(w write, before []write) bool {
 		}
 	}
 	return false
+}
+
+func nextWrite(method string) crashPoint {
+	return func(w write, _ []write) bool {
+		return w.Resource == "secrets" && w.Method == method && strings.HasPrefix(w.Name, "ca-next-")
+	}
 }
 
 func retiredWrite(method string) crashPoint {
@@ -330,8 +336,14 @@ func checkWrites(t *testing.T, h *harness, first, next string) {
 	if !slices.Equal(cas, want) {
 		t.Errorf("CA keys written for CAs %v, want exactly the first and the next CA %v", cas, want)
 	}
-	if created["ca"] != 1 || created["ca-next"] != 1 {
-		t.Errorf("Secret ca created %d times, ca-next %d times; want once each (one generation each)", created["ca"], created["ca-next"])
+	nexts := 0
+	for name, n := range created {
+		if strings.HasPrefix(name, "ca-next-") {
+			nexts += n
+		}
+	}
+	if created["ca"] != 1 || nexts != 1 {
+		t.Errorf("Secret ca created %d times, a ca-next-* Secret %d times; want once each (one generation each)", created["ca"], nexts)
 	}
 	if switches != 1 {
 		t.Errorf("spec.ca.secretName switched %d times, want once", switches)
