@@ -103,7 +103,7 @@ func TestChartPrometheusRuleReadsExportedMetrics(t *testing.T) {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	want := []string{"NstanceIssuerCAExpiringSoon", "NstanceIssuerCARotationStuck", "NstanceIssuerRefusalBurst", "NstanceIssuerReissueFailed"}
+	want := []string{"NstanceIssuerCAExpiringSoon", "NstanceIssuerCARotationStuck", "NstanceIssuerRefusalBurst", "NstanceIssuerReissueFailed", "NstanceIssuerTrustBundleNotPublished"}
 	if !slices.Equal(names, want) {
 		t.Fatalf("alerts %v, want %v", names, want)
 	}
