@@ -156,9 +156,9 @@ chart-crds: manifests ## Copy the generated CRDs (config/crd/bases) into the cha
 chart-csr-policy: manifests ## Copy the generated CSR annotation policy (config/csr-policy/policy.yaml) into the chart.
 	cp config/csr-policy/policy.yaml $(CHART)/files/csr-policy/policy.yaml
 
-.PHONY: readme-flags
-readme-flags: ## Regenerate the README's flags table from the manager's FlagSet.
-	go test ./internal/app/ -count=1 -run '^TestREADMEFlagsTable$$' -args -update
+.PHONY: docs-flags
+docs-flags: ## Regenerate the flags table of docs/operations.md from the manager's FlagSet.
+	go test ./internal/app/ -count=1 -run '^TestDocsFlagsTable$$' -args -update
 
 .PHONY: chart-docs
 chart-docs: ## Regenerate the chart README's values table from values.yaml.

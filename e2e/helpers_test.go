@@ -58,16 +58,23 @@ func ensureNamespace(name string) {
 }
 
 // applySample server-side applies every object of a file in config/samples,
-// the same files the README shows, and returns them.
+// the same files the docs show, and returns them.
 func applySample(name string) []*unstructured.Unstructured {
 	GinkgoHelper()
-	objs, err := testutil.ReadManifests(filepath.Join("..", "config", "samples", name))
+	return applyRepoFile(filepath.Join("config", "samples", name))
+}
+
+// applyRepoFile server-side applies every object of a file given by its
+// path in the repository, and returns them.
+func applyRepoFile(path string) []*unstructured.Unstructured {
+	GinkgoHelper()
+	objs, err := testutil.ReadManifests(filepath.Join("..", path))
 	Expect(err).NotTo(HaveOccurred())
 	for _, obj := range objs {
 		body, err := json.Marshal(obj.Object)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(k8s.Patch(context.Background(), obj, client.RawPatch(types.ApplyPatchType, body),
-			client.FieldOwner(fieldOwner), client.ForceOwnership)).To(Succeed(), name)
+			client.FieldOwner(fieldOwner), client.ForceOwnership)).To(Succeed(), path)
 	}
 	return objs
 }

@@ -26,11 +26,11 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
 
-var update = flag.Bool("update", false, "rewrite the README's flags table from the FlagSet")
+var update = flag.Bool("update", false, "rewrite the flags table of docs/operations.md from the FlagSet")
 
 const (
-	readmePath      = "../../README.md"
-	flagsTableStart = "<!-- flags-table:start (generated from the FlagSet by `make readme-flags`; do not edit) -->"
+	flagsDocPath    = "../../docs/operations.md"
+	flagsTableStart = "<!-- flags-table:start (generated from the FlagSet by `make docs-flags`; do not edit) -->"
 	flagsTableEnd   = "<!-- flags-table:end -->"
 )
 
@@ -55,14 +55,16 @@ func flagsTable(t *testing.T) string {
 	return b.String()
 }
 
-func TestREADMEFlagsTable(t *testing.T) {
+// TestDocsFlagsTable: the flags table of docs/operations.md is every flag
+// of the binary, as the FlagSet describes it.
+func TestDocsFlagsTable(t *testing.T) {
 	want := "\n" + flagsTable(t)
-	got, err := testutil.SyncSection(readmePath, flagsTableStart, flagsTableEnd, want, *update)
+	got, err := testutil.SyncSection(flagsDocPath, flagsTableStart, flagsTableEnd, want, *update)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got != want && !*update {
-		t.Errorf("the README's flags table is stale: run `make readme-flags` and commit")
+		t.Errorf("the flags table of docs/operations.md is stale: run `make docs-flags` and commit")
 	}
 }
 

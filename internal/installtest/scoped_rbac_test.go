@@ -16,10 +16,10 @@ limitations under the License.
 
 package installtest
 
-// Secret writes scoped to namespaces (README "Scoping Secret access"). The
-// controller's ClusterRole is generated from +kubebuilder:rbac markers into
-// config/rbac/role.yaml. A ClusterRole cannot name namespaces, so the
-// scoped installs (config/scoped, and the chart with
+// Secret writes scoped to namespaces (docs/install.md, "Scoping Secret
+// access"). The controller's ClusterRole is generated from
+// +kubebuilder:rbac markers into config/rbac/role.yaml. A ClusterRole cannot
+// name namespaces, so the scoped installs (config/scoped, and the chart with
 // rbac.secretWriteScope=namespaces) split it in two:
 //
 //   - the manager ClusterRole with every rule but the Secret writes,
