@@ -81,6 +81,10 @@ var (
 		func(ours, _ *x509.Certificate) error {
 			return expect(slices.Equal(ours.ExtKeyUsage, []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}), "extended key usages %v", ours.ExtKeyUsage)
 		}}
+	diffDigitalSignature = documented{"a template's certificate always has digital signature, also when the request does not ask for it",
+		func(ours, theirs *x509.Certificate) error {
+			return expect(theirs.KeyUsage&x509.KeyUsageDigitalSignature == 0 && ours.KeyUsage == theirs.KeyUsage|x509.KeyUsageDigitalSignature, "ours key usage %b, theirs %b", ours.KeyUsage, theirs.KeyUsage)
+		}}
 	diffCAPathLen = documented{"a CA certificate gets pathLenConstraint 0: a sub-CA signs leaves only",
 		func(ours, theirs *x509.Certificate) error {
 			return expect(ours.IsCA && theirs.IsCA && ours.MaxPathLen == 0 && ours.MaxPathLenZero && theirs.MaxPathLen == -1, "ours pathLen %d, theirs %d", ours.MaxPathLen, theirs.MaxPathLen)
@@ -213,6 +217,12 @@ var diffRows = []diffRow{
 	{name: "client auth only", spec: func(s *cmapi.CertificateSpec) {
 		s.Usages = []cmapi.KeyUsage{cmapi.UsageDigitalSignature, cmapi.UsageClientAuth}
 	}, differs: map[string]documented{fieldExtKeyUsage: diffKindEKU}},
+	{name: "key encipherment without digital signature", spec: func(s *cmapi.CertificateSpec) {
+		s.Usages = []cmapi.KeyUsage{cmapi.UsageKeyEncipherment, cmapi.UsageServerAuth, cmapi.UsageClientAuth}
+	}, differs: map[string]documented{fieldKeyUsage: diffDigitalSignature}},
+	{name: "encipher only, which no template kind gives", spec: func(s *cmapi.CertificateSpec) {
+		s.Usages = append(slices.Clone(usagesPeer), cmapi.UsageKeyAgreement, cmapi.UsageEncipherOnly)
+	}, refused: `requested usage encipher only is not allowed by template "any" (kind peer allows the key usages: digital signature, content commitment, key encipherment, data encipherment, key agreement)`},
 	{name: "a usage outside the template's kind", spec: func(s *cmapi.CertificateSpec) {
 		s.Usages = append(slices.Clone(usagesPeer), cmapi.UsageCodeSigning)
 	}, refused: `requested usage code signing is not allowed by template "any" (kind peer allows: server auth, client auth)`},

@@ -414,6 +414,31 @@ func TestKubernetesCSRSelectsItsTemplateBySignerName(t *testing.T) {
 			t.Errorf("Failed condition %+v, want reason %s", c, controller.ReasonInvalidSignerName)
 		}
 	})
+
+	// The API server itself refuses a signer name with an empty part
+	// (each dot-separated label of its path must be a DNS subdomain); a
+	// part that the API server lets through but no issuer can be named
+	// (names are at most 253 characters) fails instead of waiting forever
+	// for an issuer that cannot exist.
+	t.Run("a templated signer name with an empty part is refused by the API server", func(t *testing.T) {
+		for _, path := range []string{".narrow", "fidelity.by.signer.", "."} {
+			csr := serverCSR(t, controller.TemplatedSignerPrefix+path, "a.narrow.internal", nil)
+			if _, err := clientset.CertificatesV1().CertificateSigningRequests().Create(t.Context(), csr, metav1.CreateOptions{}); !apierrors.IsInvalid(err) {
+				t.Errorf("creating a CSR of signer %s: %v; want it refused as invalid", csr.Spec.SignerName, err)
+			}
+		}
+	})
+	long := strings.Repeat("a", 200) + "." + strings.Repeat("b", 60)
+	for what, signerName := range map[string]string{"templated": controller.TemplatedSignerPrefix + long + ".narrow", "plain": controller.ClusterIssuerSignerPrefix + long} {
+		t.Run("a "+what+" signer name whose issuer part no issuer can have fails", func(t *testing.T) {
+			csr := createWithClientGo(t, serverCSR(t, signerName, "a.narrow.internal", nil))
+			approveCSR(t, csr)
+			wantContains(t, "failure message", waitCSRFailed(t, csr), "is not a valid NstanceClusterIssuer name", "must be no more than 253 characters")
+			if c := csrCondition(csr, certificatesv1.CertificateFailed); c == nil || c.Reason != controller.ReasonInvalidSignerName {
+				t.Errorf("Failed condition %+v, want reason %s", c, controller.ReasonInvalidSignerName)
+			}
+		})
+	}
 }
 
 // TestKubernetesCSRWithATemplatedSignerChangedAfterApproval: without the

@@ -71,6 +71,76 @@ var (
 // would default is set, so that the objects read back equal these. The
 // chart and config/csr-policy ship the same (a test compares them).
 func CSRAnnotationPolicy(name string) (*admissionregistrationv1.ValidatingAdmissionPolicy, *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
+	return annotationPolicy(name, "certificates.k8s.io", csrPolicyResources,
+		admissionregistrationv1.MatchCondition{Name: "nstance-issuer-signer", Expression: csrPolicyMatchSigner},
+		csrPolicyGuarded, csrPolicyMessage)
+}
+
+// A cert-manager CertificateRequest is approved by cert-manager's approver
+// (or approver-policy, or a person) and signed later; cert-manager's
+// webhook keeps its spec and its cert-manager.io annotations as created,
+// but not issuer.nstance.dev/template, which selects the template. The
+// second policy keeps that annotation as created, for the requests of our
+// issuers: adding, changing or removing it after creation is refused.
+//
+// It is advisory for the controller, which signs CertificateRequests
+// whether or not it is installed: cert-manager's approver decides from
+// RBAC on the issuer, not from the annotation, and every template's own
+// rules (namespaces, allow-lists) are applied at signing to whatever
+// template the request names then; a requester who changes the annotation
+// gets no template they could not have named when they created the
+// request. The policy matters to approvers that do read the annotation
+// (an approver-policy or custom approver that approves by template).
+
+// DefaultCertificateRequestAnnotationPolicy is the name of the
+// ValidatingAdmissionPolicy and binding for CertificateRequests that the
+// chart and config/ install.
+const DefaultCertificateRequestAnnotationPolicy = "nstance-issuer-certificaterequest-annotations"
+
+// CertificateRequestGuardedAnnotations are the annotations of a
+// CertificateRequest for our issuers that the second policy keeps as they
+// were created.
+var CertificateRequestGuardedAnnotations = []string{v1alpha1.TemplateAnnotation}
+
+// The CEL of the CertificateRequest policy. cert-manager's webhook keeps
+// spec.issuerRef as created, but the policy does not rely on it: a request
+// is matched when its old or its new issuerRef names our group, so that
+// moving it to another issuer and back cannot carry a changed annotation.
+var (
+	crPolicyMatchIssuer = fmt.Sprintf("object.spec.?issuerRef.?group.orValue('') == %[1]s || oldObject.spec.?issuerRef.?group.orValue('') == %[1]s",
+		celString(v1alpha1.GroupVersion.Group))
+	crPolicyGuarded   = "[" + strings.Join(mapStrings(CertificateRequestGuardedAnnotations, celString), ", ") + "]"
+	crPolicyMessage   = "'annotation ' + variables.changed.join(', ') + ' of CertificateRequest ' + object.metadata.namespace + '/' + object.metadata.name + ' cannot be added, changed or removed after it is created: it selects the template the request was approved with. Create a new CertificateRequest instead (for a Certificate: change the annotation on the Certificate and renew it).'"
+	crPolicyResources = []string{"certificaterequests"}
+	// crPolicyIssuerKept keeps spec.issuerRef of a matched request: without
+	// cert-manager's webhook, a request could otherwise be moved to
+	// another group, have its annotation changed there, and be moved back.
+	crPolicyIssuerKept        = "object.spec.issuerRef == oldObject.spec.issuerRef"
+	crPolicyIssuerKeptMessage = "'spec.issuerRef of CertificateRequest ' + object.metadata.namespace + '/' + object.metadata.name + ' cannot change after it is created. Create a new CertificateRequest instead.'"
+)
+
+// CertificateRequestAnnotationPolicy returns the ValidatingAdmissionPolicy
+// and binding, both named name, that keep the annotations
+// CertificateRequestGuardedAnnotations and spec.issuerRef of the
+// CertificateRequests of our issuers as they were created. Only the main
+// resource is matched: a custom resource's status subresource cannot
+// change its metadata or spec.
+func CertificateRequestAnnotationPolicy(name string) (*admissionregistrationv1.ValidatingAdmissionPolicy, *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
+	policy, binding := annotationPolicy(name, "cert-manager.io", crPolicyResources,
+		admissionregistrationv1.MatchCondition{Name: "nstance-issuer-issuer", Expression: crPolicyMatchIssuer},
+		crPolicyGuarded, crPolicyMessage)
+	policy.Spec.Validations = append(policy.Spec.Validations, admissionregistrationv1.Validation{
+		Expression:        crPolicyIssuerKept,
+		MessageExpression: crPolicyIssuerKeptMessage,
+		Reason:            new(metav1.StatusReasonForbidden),
+	})
+	return policy, binding
+}
+
+// annotationPolicy is a policy and binding named name that refuses, on
+// update of resources of group, any change to the annotations listed by
+// the CEL list guarded of the objects match selects.
+func annotationPolicy(name, group string, resources []string, match admissionregistrationv1.MatchCondition, guarded, message string) (*admissionregistrationv1.ValidatingAdmissionPolicy, *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
 	equivalent := admissionregistrationv1.Equivalent
 	allScopes := admissionregistrationv1.AllScopes
 	policy := &admissionregistrationv1.ValidatingAdmissionPolicy{
@@ -86,22 +156,22 @@ func CSRAnnotationPolicy(name string) (*admissionregistrationv1.ValidatingAdmiss
 					RuleWithOperations: admissionregistrationv1.RuleWithOperations{
 						Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Update},
 						Rule: admissionregistrationv1.Rule{
-							APIGroups:   []string{"certificates.k8s.io"},
+							APIGroups:   []string{group},
 							APIVersions: []string{"*"},
-							Resources:   slices.Clone(csrPolicyResources),
+							Resources:   slices.Clone(resources),
 							Scope:       &allScopes,
 						},
 					},
 				}},
 			},
-			MatchConditions: []admissionregistrationv1.MatchCondition{{Name: "nstance-issuer-signer", Expression: csrPolicyMatchSigner}},
+			MatchConditions: []admissionregistrationv1.MatchCondition{match},
 			Variables: []admissionregistrationv1.Variable{
-				{Name: "guarded", Expression: csrPolicyGuarded},
+				{Name: "guarded", Expression: guarded},
 				{Name: "changed", Expression: csrPolicyChanged},
 			},
 			Validations: []admissionregistrationv1.Validation{{
 				Expression:        csrPolicyValidation,
-				MessageExpression: csrPolicyMessage,
+				MessageExpression: message,
 				Reason:            new(metav1.StatusReasonForbidden),
 			}},
 		},

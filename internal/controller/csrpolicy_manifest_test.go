@@ -26,35 +26,48 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-var updateManifests = flag.Bool("update", false, "rewrite config/csr-policy/policy.yaml from CSRAnnotationPolicy")
+var updateManifests = flag.Bool("update", false, "rewrite config/csr-policy/policy.yaml from CSRAnnotationPolicy and CertificateRequestAnnotationPolicy")
 
 const (
 	csrPolicyManifest = "../../config/csr-policy/policy.yaml"
-	// csrPolicyBaseName is the policy's name in config/csr-policy;
-	// config/default's namePrefix makes it DefaultCSRAnnotationPolicy.
+	// csrPolicyBaseName and crPolicyBaseName are the policies' names in
+	// config/csr-policy; config/default's namePrefix makes them
+	// DefaultCSRAnnotationPolicy and
+	// DefaultCertificateRequestAnnotationPolicy, the chart's
+	// <fullname>-<base name>.
 	csrPolicyBaseName = "csr-annotations"
+	crPolicyBaseName  = "certificaterequest-annotations"
 	csrPolicyHeader   = `# Generated from internal/controller/csrpolicy.go by ` + "`make manifests`" + `; do not edit.
 #
 # A Kubernetes CSR's annotations can change after it is approved, and
-# nothing records what they were when the approver looked. This policy
-# keeps the annotations that decide what nstance-issuer signs (the template,
-# request-duration and request-is-ca) as they were created, for the CSRs of
-# its signers: any change through the CSR, its status or its approval is
-# refused. nstance-issuer signs a CSR that selects its template by
-# annotation only when this policy was in force when the CSR was approved
-# (--csr-annotation-policy names it; the controller checks its content).
+# nothing records what they were when the approver looked. The first
+# policy keeps the annotations that decide what nstance-issuer signs (the
+# template, request-duration and request-is-ca) as they were created, for
+# the CSRs of its signers: any change through the CSR, its status or its
+# approval is refused. nstance-issuer signs a CSR that selects its template
+# by annotation only when this policy was in force when the CSR was
+# approved (--csr-annotation-policy names it; the controller checks its
+# content).
+#
+# The second keeps the template annotation of cert-manager
+# CertificateRequests for nstance-issuer's issuers as it was created
+# (cert-manager's webhook keeps only its own cert-manager.io annotations).
+# The controller does not require it: it re-checks the template's rules at
+# signing; it is for approvers that approve by template.
 `
 )
 
 // TestCSRPolicyManifestIsGenerated keeps config/csr-policy/policy.yaml, and
-// through `make chart` the chart's copy, what CSRAnnotationPolicy returns.
+// through `make chart` the chart's copy, what CSRAnnotationPolicy and
+// CertificateRequestAnnotationPolicy return.
 // `make manifests` regenerates it (go test -run
 // TestCSRPolicyManifestIsGenerated -update).
 func TestCSRPolicyManifestIsGenerated(t *testing.T) {
 	policy, binding := CSRAnnotationPolicy(csrPolicyBaseName)
+	crPolicy, crBinding := CertificateRequestAnnotationPolicy(crPolicyBaseName)
 	var want bytes.Buffer
 	want.WriteString(csrPolicyHeader)
-	for i, obj := range []any{policy, binding} {
+	for i, obj := range []any{policy, binding, crPolicy, crBinding} {
 		if i > 0 {
 			want.WriteString("---\n")
 		}

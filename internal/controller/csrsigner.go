@@ -20,6 +20,8 @@ import (
 	"fmt"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/util/validation"
+
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 )
 
@@ -52,19 +54,69 @@ type csrSigner struct {
 }
 
 // parseCSRSigner reads one of our cluster issuer signer names. ok is false
-// for any other signer; err is set for a templated signer name without a
-// template.
+// for any other signer; err is set when the name is ours but can never be
+// served: a templated signer name without a template, or an issuer or
+// template part that is empty or not a name an NstanceClusterIssuer
+// (a DNS subdomain) or a template (a DNS label) can have. issuer-lib would
+// wait for such an issuer forever; NamespacedCSRReconciler fails the CSR
+// with the error instead.
 func parseCSRSigner(name string) (s csrSigner, ok bool, err error) {
 	if path, found := strings.CutPrefix(name, TemplatedSignerPrefix); found {
 		i := strings.LastIndexByte(path, '.')
 		if i < 0 {
-			return csrSigner{}, true, fmt.Errorf("signer %q names no template: use %s<issuer>.<template>, or %s<issuer> with the %s annotation",
-				name, TemplatedSignerPrefix, ClusterIssuerSignerPrefix, v1alpha1.TemplateAnnotation)
+			return csrSigner{}, true, fmt.Errorf("signer %s names no template: use %s<issuer>.<template>, or %s<issuer> with the %s annotation",
+				quoteName(name), TemplatedSignerPrefix, ClusterIssuerSignerPrefix, v1alpha1.TemplateAnnotation)
 		}
-		return csrSigner{Issuer: path[:i], Template: path[i+1:]}, true, nil
+		s = csrSigner{Issuer: path[:i], Template: path[i+1:]}
+		problem := issuerNameProblem(s.Issuer)
+		if problem == "" {
+			problem = templateNameProblem(s.Template)
+		}
+		if problem != "" {
+			return csrSigner{}, true, fmt.Errorf("signer %s does not name an issuer and a template as %s<issuer>.<template>: %s; create the CSR again with a valid signer name", quoteName(name), TemplatedSignerPrefix, problem)
+		}
+		return s, true, nil
 	}
 	if issuer, found := strings.CutPrefix(name, ClusterIssuerSignerPrefix); found {
+		if problem := issuerNameProblem(issuer); problem != "" {
+			return csrSigner{}, true, fmt.Errorf("signer %s does not name an issuer as %s<issuer>: %s; create the CSR again with a valid signer name", quoteName(name), ClusterIssuerSignerPrefix, problem)
+		}
 		return csrSigner{Issuer: issuer}, true, nil
 	}
 	return csrSigner{}, false, nil
+}
+
+// issuerNameProblem says why name cannot be an NstanceClusterIssuer's
+// name (a DNS subdomain, as every custom resource's), or "".
+func issuerNameProblem(name string) string {
+	if name == "" {
+		return "the issuer name is empty"
+	}
+	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
+		return fmt.Sprintf("the issuer name %s is not a valid NstanceClusterIssuer name: %s", quoteName(name), strings.Join(errs, "; "))
+	}
+	return ""
+}
+
+// templateNameProblem says why name cannot be a template's name (a DNS
+// label, as spec.templates[].name), or "".
+func templateNameProblem(name string) string {
+	if name == "" {
+		return "the template name is empty"
+	}
+	if errs := validation.IsDNS1123Label(name); len(errs) > 0 {
+		return fmt.Sprintf("the template name %s is not a valid template name: %s", quoteName(name), strings.Join(errs, "; "))
+	}
+	return ""
+}
+
+// maxQuotedName bounds how much of a signer name goes into a message.
+const maxQuotedName = 256
+
+// quoteName quotes a requester's name for a message, shortened.
+func quoteName(s string) string {
+	if len(s) > maxQuotedName {
+		return fmt.Sprintf("%q...(%d bytes)", s[:maxQuotedName], len(s))
+	}
+	return fmt.Sprintf("%q", s)
 }

@@ -42,6 +42,8 @@ import (
 
 // shippedCSRPolicy returns the CSR annotation policy and binding of a
 // render, and the name the controller's --csr-annotation-policy gives.
+// A render holds either no policy or two (the CSR one and the
+// CertificateRequest one, shippedPolicy).
 func shippedCSRPolicy(t *testing.T, objs []*unstructured.Unstructured) (*admissionregistrationv1.ValidatingAdmissionPolicy, *admissionregistrationv1.ValidatingAdmissionPolicyBinding, string) {
 	t.Helper()
 	_, c := managerContainer(t, objs)
@@ -55,11 +57,28 @@ func shippedCSRPolicy(t *testing.T, objs []*unstructured.Unstructured) (*admissi
 	if len(policies) == 0 && len(bindings) == 0 {
 		return nil, nil, arg
 	}
-	if len(policies) != 1 || len(bindings) != 1 {
-		t.Fatalf("want one ValidatingAdmissionPolicy and one binding, got %d and %d", len(policies), len(bindings))
+	if len(policies) != 2 || len(bindings) != 2 {
+		t.Fatalf("want two ValidatingAdmissionPolicies and two bindings, got %d and %d", len(policies), len(bindings))
 	}
-	return toTyped[admissionregistrationv1.ValidatingAdmissionPolicy](t, policies[0]),
-		toTyped[admissionregistrationv1.ValidatingAdmissionPolicyBinding](t, bindings[0]), arg
+	policy, binding := shippedPolicy(t, objs, arg)
+	return policy, binding, arg
+}
+
+// shippedPolicy returns the ValidatingAdmissionPolicy and binding named
+// name of a render.
+func shippedPolicy(t *testing.T, objs []*unstructured.Unstructured, name string) (*admissionregistrationv1.ValidatingAdmissionPolicy, *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
+	t.Helper()
+	named := func(kind string) *unstructured.Unstructured {
+		for _, o := range ofKind(objs, kind) {
+			if o.GetName() == name {
+				return o
+			}
+		}
+		t.Fatalf("no %s named %s rendered", kind, name)
+		return nil
+	}
+	return toTyped[admissionregistrationv1.ValidatingAdmissionPolicy](t, named("ValidatingAdmissionPolicy")),
+		toTyped[admissionregistrationv1.ValidatingAdmissionPolicyBinding](t, named("ValidatingAdmissionPolicyBinding"))
 }
 
 // TestCSRAnnotationPolicyShipsAsTheControllerChecksIt: the chart and
@@ -99,6 +118,16 @@ func TestCSRAnnotationPolicyShipsAsTheControllerChecksIt(t *testing.T) {
 			if diff := specDiff(binding.Spec, wantBinding.Spec); diff != "" {
 				t.Errorf("binding spec is not the controller's: %s", diff)
 			}
+			// The CertificateRequest policy ships beside it, named alike.
+			crName := strings.TrimSuffix(r.want, "csr-annotations") + "certificaterequest-annotations"
+			crPolicy, crBinding := shippedPolicy(t, r.objs, crName)
+			wantPolicy, wantBinding = controller.CertificateRequestAnnotationPolicy(crName)
+			if diff := specDiff(crPolicy.Spec, wantPolicy.Spec); diff != "" {
+				t.Errorf("CertificateRequest policy spec is not the controller's: %s", diff)
+			}
+			if diff := specDiff(crBinding.Spec, wantBinding.Spec); diff != "" {
+				t.Errorf("CertificateRequest binding spec is not the controller's: %s", diff)
+			}
 		})
 	}
 	t.Run("chart without the policy", func(t *testing.T) {
@@ -129,6 +158,8 @@ func TestCSRAnnotationPolicyAsShippedRefusesChanges(t *testing.T) {
 	t.Cleanup(func() {
 		_ = clientset.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(ctx, controller.DefaultCSRAnnotationPolicy, metav1.DeleteOptions{})
 		_ = clientset.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(ctx, controller.DefaultCSRAnnotationPolicy, metav1.DeleteOptions{})
+		_ = clientset.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(ctx, controller.DefaultCertificateRequestAnnotationPolicy, metav1.DeleteOptions{})
+		_ = clientset.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(ctx, controller.DefaultCertificateRequestAnnotationPolicy, metav1.DeleteOptions{})
 	})
 
 	ours := annotatedCSR(t, "policy-ours", controller.ClusterIssuerSignerPrefix+"cluster-ca")

@@ -178,10 +178,18 @@ func Start(ctx context.Context, o Options) (stack *Stack, err error) {
 	}
 
 	// What the chart and config/ install next to the controller: the
-	// admission policy that keeps Kubernetes CSRs' template annotations as
-	// approved. It settles while the controllers start.
+	// admission policies that keep Kubernetes CSRs' template annotations
+	// as approved, and CertificateRequests' template annotation as
+	// created. They settle while the controllers start.
 	policyInstalled := make(chan error, 1)
 	go func() {
+		crPolicy, crBinding := controller.CertificateRequestAnnotationPolicy(controller.DefaultCertificateRequestAnnotationPolicy)
+		for _, o := range []client.Object{crPolicy, crBinding} {
+			if err := s.Client.Create(ctx, o); err != nil {
+				policyInstalled <- fmt.Errorf("cannot create %s: %w", o.GetName(), err)
+				return
+			}
+		}
 		policy, binding := controller.CSRAnnotationPolicy(controller.DefaultCSRAnnotationPolicy)
 		policyInstalled <- testutil.InstallCSRAnnotationPolicy(ctx, s.Client, policy, binding, controller.ClusterIssuerSignerPrefix+"policy-probe", controller.DefaultCSRPolicySettle)
 	}()

@@ -432,8 +432,11 @@ const maxRequestedNameConstraints = 64
 // parseNameConstraints reads a requested nameConstraints extension
 // (RFC 5280 §4.2.1.10): permitted and excluded subtrees of DNS domains,
 // IP ranges, email addresses or domains and URI domains, each checked for
-// form. A subtree with a minimum or maximum, of another name type, or an
-// extension with no subtree is refused.
+// form. A subtree with a minimum or maximum, of another name type, an
+// extension with no subtree, or a permittedSubtrees or excludedSubtrees
+// field that is present but empty (RFC 5280 requires at least one subtree
+// in each field present; a verifier may read an empty permittedSubtrees
+// as "nothing permitted" or as absent) is refused.
 func parseNameConstraints(value cryptobyte.String) (nameConstraints, error) {
 	var nc nameConstraints
 	var seq, permitted, excluded cryptobyte.String
@@ -442,6 +445,15 @@ func parseNameConstraints(value cryptobyte.String) (nameConstraints, error) {
 		!seq.ReadOptionalASN1(&permitted, &hasPermitted, cbasn1.Tag(0).ContextSpecific().Constructed()) ||
 		!seq.ReadOptionalASN1(&excluded, &hasExcluded, cbasn1.Tag(1).ContextSpecific().Constructed()) || !seq.Empty() {
 		return nc, malformedCSR("its nameConstraints extension is not a SEQUENCE of permitted and excluded subtrees")
+	}
+	for _, f := range []struct {
+		present bool
+		value   cryptobyte.String
+		name    string
+	}{{hasPermitted, permitted, "permittedSubtrees"}, {hasExcluded, excluded, "excludedSubtrees"}} {
+		if f.present && f.value.Empty() {
+			return nc, requestErrorf(ReasonInvalidCSR, "the CSR's nameConstraints extension has an empty %s field, which RFC 5280 forbids (a field that is present holds at least one subtree); leave the field out or list at least one subtree", f.name)
+		}
 	}
 	if len(permitted) == 0 && len(excluded) == 0 {
 		return nc, requestErrorf(ReasonInvalidCSR, "the CSR's nameConstraints extension has no subtree; leave the extension out instead")

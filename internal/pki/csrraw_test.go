@@ -327,11 +327,32 @@ func assertOnlySignedSANTypes(t *testing.T, c *x509.Certificate) {
 // write.
 func ncExtension(t *testing.T, permitted func(b *cryptobyte.Builder)) pkix.Extension {
 	t.Helper()
+	return ncFields(t, permitted, nil)
+}
+
+// ncFields encodes name constraints by hand with the permittedSubtrees
+// and excludedSubtrees fields given (nil: the field is left out).
+func ncFields(t *testing.T, permitted, excluded func(b *cryptobyte.Builder)) pkix.Extension {
+	t.Helper()
 	var b cryptobyte.Builder
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1(cbasn1.Tag(0).ContextSpecific().Constructed(), permitted)
+		if permitted != nil {
+			b.AddASN1(cbasn1.Tag(0).ContextSpecific().Constructed(), permitted)
+		}
+		if excluded != nil {
+			b.AddASN1(cbasn1.Tag(1).ContextSpecific().Constructed(), excluded)
+		}
 	})
 	return pkix.Extension{Id: oidExtensionNameConstraints, Critical: true, Value: b.BytesOrPanic()}
+}
+
+// dnsSubtree adds a GeneralSubtree of a DNS domain.
+func dnsSubtree(domain string) func(b *cryptobyte.Builder) {
+	return func(b *cryptobyte.Builder) {
+		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
+			b.AddASN1(cbasn1.Tag(2).ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes([]byte(domain)) })
+		})
+	}
 }
 
 func TestRequestedNameConstraints(t *testing.T) {
@@ -423,6 +444,20 @@ func TestRequestedNameConstraints(t *testing.T) {
 				})
 			}),
 			wantErr: "RequestError/" + ReasonInvalidCSR, wantMsg: []string{"bits outside its /8 mask"}},
+		{name: "an empty permittedSubtrees next to excluded subtrees is refused, not read as absent",
+			tmpl: constrained, ext: ncFields(t, func(*cryptobyte.Builder) {}, dnsSubtree("db.team-a.example.com")),
+			wantErr: "RequestError/" + ReasonInvalidCSR, wantMsg: []string{"has an empty permittedSubtrees field, which RFC 5280 forbids", "leave the field out or list at least one subtree"}},
+		{name: "an empty permittedSubtrees alone is refused as empty",
+			tmpl: unconstrained, ext: ncFields(t, func(*cryptobyte.Builder) {}, nil),
+			wantErr: "RequestError/" + ReasonInvalidCSR, wantMsg: []string{"has an empty permittedSubtrees field"}},
+		{name: "an empty excludedSubtrees next to permitted subtrees is refused",
+			tmpl: unconstrained, ext: ncFields(t, dnsSubtree("example.org"), func(*cryptobyte.Builder) {}),
+			wantErr: "RequestError/" + ReasonInvalidCSR, wantMsg: []string{"has an empty excludedSubtrees field"}},
+		{name: "excluded subtrees alone keep the template's permitted ones",
+			tmpl: constrained, ext: ncFields(t, nil, dnsSubtree("db.team-a.example.com")),
+			want: x509.Certificate{PermittedDNSDomains: []string{"team-a.example.com"}, PermittedIPRanges: []*net.IPNet{cidr("10.0.0.0/8")},
+				ExcludedDNSDomains:  []string{"db.team-a.example.com"},
+				PermittedURIDomains: []string{"invalid"}, ExcludedURIDomains: []string{""}, PermittedEmailAddresses: []string{"invalid"}, ExcludedEmailAddresses: []string{""}}},
 		{name: "a wildcard DNS domain is refused",
 			tmpl: unconstrained, ext: nc(x509.Certificate{PermittedDNSDomains: []string{"*.example.org"}}),
 			wantErr: "RequestError/" + ReasonInvalidCSR, wantMsg: []string{`permitted DNS domain "*.example.org", which is not valid`}},

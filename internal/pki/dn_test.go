@@ -198,6 +198,51 @@ func TestParseDistinguishedName(t *testing.T) {
 				return rawSubject(t, rdnOf(atv(oidO, typed(asn1.TagUTF8String, "a\nCN=evil"))))
 			},
 			wantErr: ReasonInvalidSubject, wantMsg: []string{"has control characters"}},
+		{name: "a value with a right-to-left override is refused naming the code point",
+			raw: func(t *testing.T) []byte {
+				return rawSubject(t, rdnOf(atv(oidO, typed(asn1.TagUTF8String, "Acme \u202emoc.elgoog"))))
+			},
+			wantErr: ReasonInvalidSubject, wantMsg: []string{`organization "Acme \u202emoc.elgoog" has the invisible character U+202E (a bidirectional text control), which makes a name read differently than it compares; remove it`}},
+		{name: "a CN with a first-strong isolate is refused",
+			raw: func(t *testing.T) []byte {
+				return rawSubject(t, rdnOf(atv(oidCN, typed(asn1.TagUTF8String, "a\u2068b"))))
+			},
+			wantErr: ReasonInvalidSubject, wantMsg: []string{"U+2068 (a bidirectional text control)"}},
+		{name: "a value with a left-to-right mark is refused",
+			raw: func(t *testing.T) []byte {
+				return rawSubject(t, rdnOf(atv(oidOU, typed(asn1.TagUTF8String, "\u200eOps"))))
+			},
+			wantErr: ReasonInvalidSubject, wantMsg: []string{"U+200E (a bidirectional text control)"}},
+		{name: "a value with a zero-width space is refused",
+			raw: func(t *testing.T) []byte {
+				return rawSubject(t, rdnOf(atv(oidCN, typed(asn1.TagUTF8String, "pay\u200bpal.com"))))
+			},
+			wantErr: ReasonInvalidSubject, wantMsg: []string{"U+200B (a zero-width character)"}},
+		{name: "a value with a zero-width joiner is refused",
+			raw: func(t *testing.T) []byte {
+				return rawSubject(t, rdnOf(atv(oidO, typed(asn1.TagUTF8String, "a\u200db"))))
+			},
+			wantErr: ReasonInvalidSubject, wantMsg: []string{"U+200D (a zero-width character)"}},
+		{name: "a value with a byte order mark is refused",
+			raw: func(t *testing.T) []byte {
+				return rawSubject(t, rdnOf(atv(oidOU, typed(asn1.TagUTF8String, "\ufeffBerlin"))))
+			},
+			wantErr: ReasonInvalidSubject, wantMsg: []string{"U+FEFF (a zero-width character)"}},
+		{name: "a value with a soft hyphen is refused as a format character",
+			raw: func(t *testing.T) []byte {
+				return rawSubject(t, rdnOf(atv(oidO, typed(asn1.TagUTF8String, "Ac\u00adme"))))
+			},
+			wantErr: ReasonInvalidSubject, wantMsg: []string{"U+00AD (a Unicode format character)"}},
+		{name: "a value with a line separator is refused",
+			raw: func(t *testing.T) []byte {
+				return rawSubject(t, rdnOf(atv(oidO, typed(asn1.TagUTF8String, "a\u2028CN=evil"))))
+			},
+			wantErr: ReasonInvalidSubject, wantMsg: []string{"U+2028 (a line or paragraph separator)"}},
+		{name: "a value in another script without format characters is kept",
+			raw: func(t *testing.T) []byte {
+				return rawSubject(t, rdnOf(atv(oidO, typed(asn1.TagUTF8String, "شركة أكمي"))))
+			},
+			want: "O=شركة أكمي"},
 		{name: "a value longer than its attribute's bound is refused",
 			raw:     func(t *testing.T) []byte { return rawSubject(t, rdnOf(atv(oidC, "USA"))) },
 			wantErr: ReasonInvalidSubject, wantMsg: []string{`country "USA" is longer than the 2 characters allowed`}},

@@ -147,7 +147,8 @@ func setSubjectValue(n *pkix.Name, field, v string) {
 }
 
 // subjectValueProblem says why a subject value from a requester is not fit
-// for a certificate, or "".
+// for a certificate, or "": not UTF-8, a control character, an invisible
+// character (invisibleRune), or longer than its attribute's bound.
 func subjectValueProblem(field, v string) string {
 	if !utf8.ValidString(v) {
 		return "is not valid UTF-8"
@@ -155,12 +156,39 @@ func subjectValueProblem(field, v string) string {
 	if strings.IndexFunc(v, unicode.IsControl) >= 0 {
 		return "has control characters"
 	}
+	if i := strings.IndexFunc(v, invisibleRune); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(v[i:])
+		return fmt.Sprintf("has the invisible character U+%04X (%s), which makes a name read differently than it compares; remove it", r, invisibleKind(r))
+	}
 	for _, a := range subjectAttributes {
 		if a.field == field && utf8.RuneCountInString(v) > a.max {
 			return fmt.Sprintf("is longer than the %d characters allowed", a.max)
 		}
 	}
 	return ""
+}
+
+// invisibleRune reports whether r changes how a name reads without being
+// seen: a Unicode format character (category Cf: bidirectional overrides,
+// embeddings, isolates and marks, zero-width spaces and joiners, the byte
+// order mark, tag characters, ...) or a line or paragraph separator. A
+// subject holding one displays like another (RIGHT-TO-LEFT OVERRIDE turns
+// "moc.elgoog" into "google.com" on screen) while comparing as itself.
+func invisibleRune(r rune) bool {
+	return unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp)
+}
+
+// invisibleKind names the kind of an invisibleRune, for messages.
+func invisibleKind(r rune) string {
+	switch {
+	case r == 0x061C || r == 0x200E || r == 0x200F || 0x202A <= r && r <= 0x202E || 0x2066 <= r && r <= 0x2069:
+		return "a bidirectional text control"
+	case 0x200B <= r && r <= 0x200D || r == 0x2060 || r == 0xFEFF:
+		return "a zero-width character"
+	case r == 0x2028 || r == 0x2029:
+		return "a line or paragraph separator"
+	}
+	return "a Unicode format character"
 }
 
 // applySubject sets the certificate's subject from the request's parsed

@@ -19,6 +19,7 @@ package pki
 import (
 	"crypto/x509"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strings"
 
@@ -133,9 +134,11 @@ func orNone(s string) string {
 
 // applyUsages sets the key usages and extended key usages. A template's
 // kind fixes the extended key usages and a request may only ask for those;
-// key usages are digitalSignature plus the requested optional ones.
-// Pass-through signs the usages as requested (digitalSignature and
-// keyEncipherment when none are). Only a CA may have certSign or cRLSign.
+// key usages are digitalSignature plus the requested optional ones, and a
+// requested key usage the template does not give (encipherOnly,
+// decipherOnly) is refused, never left out. Pass-through signs the usages
+// as requested (digitalSignature and keyEncipherment when none are). Only
+// a CA may have certSign or cRLSign.
 func applyUsages(is *issuance) error {
 	req := is.req
 	if bad := req.KeyUsage & caKeyUsages; bad != 0 && !is.cert.IsCA {
@@ -163,8 +166,19 @@ func applyUsages(is *issuance) error {
 			return requestErrorf(ReasonPolicyViolation, "requested usage %s is not allowed by template %q (kind %s allows: %s)", extKeyUsageName(u), is.tmpl.Name, kind, extKeyUsageNames(allowed))
 		}
 	}
+	given := x509.KeyUsageDigitalSignature | optionalKeyUsages
+	if is.cert.IsCA {
+		given |= caKeyUsages
+	}
+	if extra := req.KeyUsage &^ given; extra != 0 {
+		what, them := "usage %s is", "it"
+		if bits.OnesCount16(uint16(extra)) > 1 {
+			what, them = "usages %s are", "them"
+		}
+		return requestErrorf(ReasonPolicyViolation, "requested "+what+" not allowed by template %q (kind %s allows the key usages: %s); remove %s from the request's usages", keyUsageNames(extra), is.tmpl.Name, kind, keyUsageNames(given), them)
+	}
 	is.cert.ExtKeyUsage = slices.Clone(allowed)
-	is.cert.KeyUsage = x509.KeyUsageDigitalSignature | req.KeyUsage&optionalKeyUsages
+	is.cert.KeyUsage = x509.KeyUsageDigitalSignature | req.KeyUsage
 	if is.cert.IsCA {
 		is.cert.KeyUsage |= caKeyUsages
 	}
