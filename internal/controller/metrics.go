@@ -38,7 +38,7 @@ func init() {
 // collectors are every metric the controllers export.
 func collectors() []prometheus.Collector {
 	return []prometheus.Collector{
-		caExpiry, caGenerationExpiry, caRotationPhase, caRotationProblem, caRotationNextStep, reissueCertificates,
+		caExpiry, caGenerationExpiry, caRotationPhase, caRotationProblem, caRotationNextStep, reissueCertificates, trustPublishFailures,
 		issuanceTotal, signingDuration,
 	}
 }
