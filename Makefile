@@ -19,12 +19,14 @@ BIN := $(CURDIR)/bin
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 GOLANGCI_LINT_VERSION ?= v2.15.0
 CRD_REF_DOCS_VERSION ?= v0.3.0
+CYCLONEDX_GOMOD_VERSION ?= v1.10.0
 KUBE_VERSION ?= v1.37.2
 ETCD_VERSION ?= v3.6.16
 
 CONTROLLER_GEN := $(BIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 GOLANGCI_LINT := $(BIN)/golangci-lint-$(GOLANGCI_LINT_VERSION)
 CRD_REF_DOCS := $(BIN)/crd-ref-docs-$(CRD_REF_DOCS_VERSION)
+CYCLONEDX_GOMOD := $(BIN)/cyclonedx-gomod-$(CYCLONEDX_GOMOD_VERSION)
 ENVTEST_ASSETS := $(BIN)/envtest/k8s-$(KUBE_VERSION)-etcd-$(ETCD_VERSION)
 # Kubernetes 1.36 serves PodCertificateRequests at v1beta1 only (behind
 # feature gates): the v1beta1 path is tested against it.
@@ -81,7 +83,7 @@ build: ## Build the manager binary into bin/.
 ##@ Tests
 
 .PHONY: test
-test: verify vet lint test-unit test-integration test-e2e verify-chart test-install bench-smoke chaos-smoke ## Everything CI runs.
+test: verify vet lint test-unit test-integration test-e2e verify-chart test-install test-release bench-smoke chaos-smoke ## Everything CI runs.
 
 .PHONY: test-unit
 test-unit: ## Unit tests and fuzz seed corpora of the core packages, with -race.
@@ -122,6 +124,9 @@ $(CRD_REF_DOCS):
 
 $(GOLANGCI_LINT):
 	hack/go-install-tool.sh $@ github.com/golangci/golangci-lint/v2/cmd/golangci-lint $(GOLANGCI_LINT_VERSION)
+
+$(CYCLONEDX_GOMOD):
+	hack/go-install-tool.sh $@ github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod $(CYCLONEDX_GOMOD_VERSION)
 
 ##@ Demo
 
@@ -172,9 +177,14 @@ verify-chart: manifests ## Fail when the chart's copies of generated files, its 
 	go test ./internal/installtest/ -count=1
 
 .PHONY: test-install
-test-install: envtest-assets $(HELM) $(KUSTOMIZE) ## helm lint/template, kustomize and RBAC tests against a real kube-apiserver + etcd.
-	HELM=$(HELM) KUSTOMIZE=$(KUSTOMIZE) KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) \
+test-install: envtest-assets $(HELM) $(KUSTOMIZE) $(CYCLONEDX_GOMOD) ## helm lint/template, kustomize and RBAC tests against a real kube-apiserver + etcd; the OCI image and its SBOMs.
+	HELM=$(HELM) KUSTOMIZE=$(KUSTOMIZE) KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) CYCLONEDX_GOMOD=$(CYCLONEDX_GOMOD) \
 		go test -tags integration -count=1 -timeout 20m ./internal/installtest/...
+
+.PHONY: test-release
+test-release: envtest-assets $(CYCLONEDX_GOMOD) ## The -fips image's binary on a local stack with cert-manager: FIPS 140-3 mode, approved key types issue, the others are refused by name.
+	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) CYCLONEDX_GOMOD=$(CYCLONEDX_GOMOD) \
+		go test -tags integration -count=1 -timeout 20m ./internal/image/...
 
 $(KUSTOMIZE):
 	hack/go-install-tool.sh $@ sigs.k8s.io/kustomize/kustomize/v5 $(KUSTOMIZE_VERSION)
@@ -185,21 +195,40 @@ helm-lint: $(HELM) ## Lint the chart.
 
 IMAGE_ARCHES ?= amd64 arm64
 APP_VERSION := $(shell awk '/^appVersion:/ {print $$2}' $(CHART)/Chart.yaml)
+# Go's frozen FIPS 140-3 Cryptographic Module for the -fips image (go doc
+# crypto/fips140; $(go env GOROOT)/lib/fips140 lists the snapshots this Go
+# carries: v1.0.0 is the certified one, "latest" is not a validated module).
+GOFIPS140_VERSION ?= v1.0.0
+# What the labels say of the source: the commit and its time (so that a
+# rebuild of one commit gives the same digests); empty outside git.
+GIT_REVISION := $(shell git rev-parse HEAD 2>/dev/null)
+GIT_COMMIT_TIME := $(shell git log -1 --format=%ct 2>/dev/null)
+IMAGE_ENV = CYCLONEDX_GOMOD=$(CYCLONEDX_GOMOD) IMAGE_ARCHES="$(IMAGE_ARCHES)" VERSION=$(APP_VERSION) \
+	REVISION=$(GIT_REVISION) CREATED=$(GIT_COMMIT_TIME) GOFIPS140=$(GOFIPS140_VERSION)
 
 .PHONY: image
-image: ## Build the controller's OCI image (linux/amd64 and linux/arm64, user 65532, no shell) into bin/image/oci, without a container engine.
-	@mkdir -p $(BIN)/image
-	for a in $(IMAGE_ARCHES); do \
-		CGO_ENABLED=0 GOOS=linux GOARCH=$$a go build -trimpath -ldflags="-s -w" -o $(BIN)/image/nstance-issuer-linux-$$a ./cmd/nstance-issuer; done
-	go run ./cmd/nstance-image -out $(BIN)/image/oci -version $(APP_VERSION) -revision "$$(git rev-parse HEAD 2>/dev/null || true)" \
-		$(foreach a,$(IMAGE_ARCHES),-binary $(a)=$(BIN)/image/nstance-issuer-linux-$(a))
+image: $(CYCLONEDX_GOMOD) ## Build the controller's OCI image (linux/amd64 and linux/arm64, user 65532, no shell, a CycloneDX SBOM per binary in its index) into bin/image/oci, without a container engine.
+	$(IMAGE_ENV) hack/build-image.sh $(BIN)/image
+
+.PHONY: image-fips
+image-fips: $(CYCLONEDX_GOMOD) ## The same image built against Go's FIPS 140-3 module (GOFIPS140_VERSION, v1.0.0; FIPS mode on by default, tag it -fips) into bin/image-fips/oci.
+	$(IMAGE_ENV) hack/build-image.sh $(BIN)/image-fips fips
 
 .PHONY: release
-release: image $(HELM) ## The OCI image and the packaged Helm chart (its version and appVersion in step) into bin/.
+release: $(CYCLONEDX_GOMOD) $(HELM) ## Into bin/release: both images as OCI archives (default and -fips), the CycloneDX SBOM of every binary, the packaged Helm chart (version and appVersion in step), SHA256SUMS.
 	@v=$$(awk '/^version:/ {print $$2}' $(CHART)/Chart.yaml); a=$$(awk '/^appVersion:/ {print $$2}' $(CHART)/Chart.yaml); \
 		if [ "v$$v" != "$$a" ]; then echo "Chart.yaml: version $$v and appVersion $$a are not in step (want appVersion v$$v)"; exit 1; fi
+	@if [ -z "$(ALLOW_DIRTY)" ] && [ -n "$$(git status --porcelain 2>/dev/null)" ]; then \
+		echo "the working tree has uncommitted changes: the images' revision label would name a commit they do not hold; commit them (or ALLOW_DIRTY=1 for a trial)"; exit 1; fi
+	rm -rf $(BIN)/release && mkdir -p $(BIN)/release
+	$(IMAGE_ENV) ARCHIVE=$(BIN)/release/nstance-issuer-$(APP_VERSION).oci.tar hack/build-image.sh $(BIN)/image
+	$(IMAGE_ENV) ARCHIVE=$(BIN)/release/nstance-issuer-$(APP_VERSION)-fips.oci.tar hack/build-image.sh $(BIN)/image-fips fips
+	for a in $(IMAGE_ARCHES); do \
+		cp $(BIN)/image/nstance-issuer-linux-$$a.cdx.json $(BIN)/release/nstance-issuer-$(APP_VERSION)-linux-$$a.cdx.json; \
+		cp $(BIN)/image-fips/nstance-issuer-linux-$$a.cdx.json $(BIN)/release/nstance-issuer-$(APP_VERSION)-fips-linux-$$a.cdx.json; done
 	$(HELM) package $(CHART) -d $(BIN)/release
-	@echo "release artifacts: $(BIN)/image/oci (crane push --index $(BIN)/image/oci $(IMAGE)) and $(BIN)/release/"
+	cd $(BIN)/release && sha256sum -- * > SHA256SUMS
+	@echo "release artifacts in $(BIN)/release (docs/release.md says how to push and verify them):"; ls -1 $(BIN)/release
 
 .PHONY: docker-build
 docker-build: ## Build the controller image IMAGE (needs a Docker engine; there is none on the dev machines).

@@ -15,71 +15,145 @@ limitations under the License.
 */
 
 // Command nstance-image writes the controller's OCI image, one image per
-// architecture in an OCI image index, as an OCI image layout directory,
-// from static binaries built beforehand (make image does both):
+// architecture and the CycloneDX SBOM of each binary in one OCI image
+// index, as an OCI image layout directory (and, with -archive, as an OCI
+// archive), from static binaries and SBOMs made beforehand
+// (hack/build-image.sh, run by make image and make image-fips, does all):
 //
-//	nstance-image -out bin/image/oci -version 0.1.0 \
-//	  -binary amd64=bin/image/nstance-issuer-linux-amd64 -binary arm64=...
+//	nstance-image -out bin/image/oci -version v0.1.0 -revision $(git rev-parse HEAD) \
+//	  -created $(git log -1 --format=%ct) \
+//	  -binary amd64=bin/image/nstance-issuer-linux-amd64 -sbom amd64=bin/image/nstance-issuer-linux-amd64.cdx.json ...
+//
+// The labels name a binary's Go Cryptographic Module when it was built
+// with GOFIPS140, read from the binaries themselves.
 package main
 
 import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nstance-dev/nstance-issuer/internal/image"
 )
 
-type binaryFlags map[string]string
+// archFiles is a repeated ARCH=PATH flag.
+type archFiles map[string]string
 
-func (b binaryFlags) String() string { return fmt.Sprint(map[string]string(b)) }
+func (b archFiles) String() string { return fmt.Sprint(map[string]string(b)) }
 
-func (b binaryFlags) Set(v string) error {
+func (b archFiles) Set(v string) error {
 	arch, path, ok := strings.Cut(v, "=")
 	if !ok || arch == "" || path == "" {
 		return fmt.Errorf("want ARCH=PATH, e.g. amd64=bin/image/nstance-issuer-linux-amd64")
+	}
+	if _, dup := b[arch]; dup {
+		return fmt.Errorf("%s is given twice", arch)
 	}
 	b[arch] = path
 	return nil
 }
 
+type options struct {
+	binaries, sboms archFiles
+	out, archive    string
+	version         string
+	revision        string
+	created         string
+}
+
 func main() {
-	binaries := binaryFlags{}
-	flag.Var(binaries, "binary", "ARCH=PATH of a static linux binary of cmd/nstance-issuer; repeat per architecture.")
-	out := flag.String("out", "bin/image/oci", "OCI image layout directory to write (replaced).")
-	version := flag.String("version", "dev", "Version for the org.opencontainers.image.version label.")
-	revision := flag.String("revision", "", "VCS revision for the org.opencontainers.image.revision label.")
+	o := options{binaries: archFiles{}, sboms: archFiles{}}
+	flag.Var(o.binaries, "binary", "ARCH=PATH of a static linux binary of cmd/nstance-issuer; repeat per architecture.")
+	flag.Var(o.sboms, "sbom", "ARCH=PATH of the CycloneDX JSON SBOM of that architecture's binary (cyclonedx-gomod bin); one per binary, or none.")
+	flag.StringVar(&o.out, "out", "bin/image/oci", "OCI image layout directory to write (replaced).")
+	flag.StringVar(&o.archive, "archive", "", "Also write the layout as this OCI archive (a tar; skopeo's oci-archive:).")
+	flag.StringVar(&o.version, "version", "dev", "Version for the org.opencontainers.image.version label.")
+	flag.StringVar(&o.revision, "revision", "", "VCS revision for the org.opencontainers.image.revision label.")
+	flag.StringVar(&o.created, "created", "", "Unix seconds of the commit, for the org.opencontainers.image.created label and the archive's file times (empty: no label).")
 	flag.Parse()
-	if err := run(binaries, *out, *version, *revision); err != nil {
+	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "nstance-image:", err)
 		os.Exit(1)
 	}
 }
 
-func run(binaries binaryFlags, out, version, revision string) error {
-	o := image.Options{Binaries: map[string][]byte{}, Labels: image.Labels(version, revision)}
-	for arch, path := range binaries {
+func run(o options) error {
+	m := image.Metadata{Version: o.version, Revision: o.revision}
+	if o.created != "" {
+		sec, err := strconv.ParseInt(o.created, 10, 64)
+		if err != nil {
+			return fmt.Errorf("-created %q: want the commit's Unix seconds (git log -1 --format=%%ct)", o.created)
+		}
+		m.Created = time.Unix(sec, 0).UTC()
+	}
+	opts := image.Options{Binaries: map[string][]byte{}, SBOMs: map[string][]byte{}}
+	for arch, path := range o.binaries {
 		b, err := os.ReadFile(path)
 		if err != nil {
 			return err
 		}
-		o.Binaries[arch] = b
+		opts.Binaries[arch] = b
 	}
-	idx, err := image.Build(o)
+	for arch, path := range o.sboms {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		opts.SBOMs[arch] = b
+	}
+	fips, err := image.FIPS140Of(opts.Binaries)
 	if err != nil {
 		return err
 	}
-	if err := os.RemoveAll(out); err != nil {
+	m.FIPS140 = fips
+	opts.Metadata = m
+	idx, err := image.Build(opts)
+	if err != nil {
 		return err
 	}
-	if err := image.WriteLayout(out, idx); err != nil {
+	if err := os.RemoveAll(o.out); err != nil {
 		return err
+	}
+	if err := image.WriteLayout(o.out, idx); err != nil {
+		return err
+	}
+	if o.archive != "" {
+		if err := writeArchive(o.out, o.archive, m.Created); err != nil {
+			return err
+		}
 	}
 	digest, err := idx.Digest()
 	if err != nil {
 		return err
 	}
-	fmt.Printf("wrote %s: OCI image index %s for %d architectures\npush it with: crane push --index %s REGISTRY/nstance-issuer:%s\n", out, digest, len(o.Binaries), out, version)
+	variant := ""
+	if fips != "" {
+		variant = " (FIPS 140-3, Go Cryptographic Module " + fips + ")"
+	}
+	fmt.Printf("wrote %s: OCI image index %s%s for %d architectures with %d SBOMs\n", o.out, digest, variant, len(opts.Binaries), len(opts.SBOMs))
 	return nil
+}
+
+// writeArchive writes the layout dir as an OCI archive at path, atomically.
+func writeArchive(dir, path string, mtime time.Time) error {
+	f, err := os.CreateTemp(filepath.Dir(path), ".nstance-image-*.tar")
+	if err != nil {
+		return err
+	}
+	defer func() { _ = os.Remove(f.Name()) }()
+	if err := image.WriteArchive(dir, f, mtime); err != nil {
+		_ = f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(f.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }

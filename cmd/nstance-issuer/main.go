@@ -36,6 +36,15 @@ func main() {
 	flag.Parse() // controller-runtime registers --kubeconfig on the default FlagSet.
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&o.Zap)))
 	log := ctrl.Log.WithName("setup")
+	// The -fips image: say so, and refuse to run it with FIPS mode off.
+	fips := app.CurrentFIPS()
+	if err := fips.Check(); err != nil {
+		log.Error(err, "refusing to start")
+		os.Exit(1)
+	}
+	if fips.Enabled {
+		log.Info("FIPS 140-3 mode", fips.LogValues()...)
+	}
 
 	ctx := ctrl.SetupSignalHandler()
 	cfg, err := ctrl.GetConfig()

@@ -18,7 +18,8 @@ limitations under the License.
 // engine, with go-containerregistry: one layer holding the static binary,
 // no base image (so no shell and nothing else to patch), run as the numeric
 // non-root user that the Pod's runAsNonRoot requires, for each
-// architecture, gathered in an OCI image index.
+// architecture, gathered in an OCI image index next to a CycloneDX SBOM of
+// each binary (sbom.go), labelled with where it comes from (labels.go).
 package image
 
 import (
@@ -51,26 +52,65 @@ type Options struct {
 	// Binaries maps a Go architecture (amd64, arm64) to the static
 	// linux binary built for it.
 	Binaries map[string][]byte
-	// Labels are the image config's labels (org.opencontainers.image.*).
-	Labels map[string]string
+	// SBOMs maps each architecture of Binaries to the CycloneDX JSON SBOM
+	// of that binary (cyclonedx-gomod bin). Empty: no SBOM; otherwise
+	// every binary needs one, and each must name its binary's SHA-256.
+	SBOMs map[string][]byte
+	// Metadata says what the labels and annotations carry.
+	Metadata Metadata
 }
 
 // Build returns the image index with one image per architecture of
-// o.Binaries, in a stable order, with no timestamps: the same binaries give
-// the same digests.
+// o.Binaries, then one SBOM artefact per architecture, in a stable order,
+// with no timestamp but o.Metadata.Created: the same inputs give the same
+// digests.
 func Build(o Options) (v1.ImageIndex, error) {
 	if len(o.Binaries) == 0 {
 		return nil, fmt.Errorf("no binaries to put in the image")
 	}
+	if len(o.SBOMs) > 0 {
+		for arch := range o.Binaries {
+			if _, ok := o.SBOMs[arch]; !ok {
+				return nil, fmt.Errorf("no SBOM for the %s binary: give one per architecture, or none", arch)
+			}
+		}
+		for arch := range o.SBOMs {
+			if _, ok := o.Binaries[arch]; !ok {
+				return nil, fmt.Errorf("an SBOM for %s, which has no binary", arch)
+			}
+		}
+	}
+	labels := o.Metadata.Labels()
 	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
-	for _, arch := range slices.Sorted(maps.Keys(o.Binaries)) {
-		img, err := archImage(arch, o.Binaries[arch], o.Labels)
+	idx = mutate.Annotations(idx, labels).(v1.ImageIndex)
+	arches := slices.Sorted(maps.Keys(o.Binaries))
+	images := map[string]v1.Image{}
+	for _, arch := range arches {
+		img, err := archImage(arch, o.Binaries[arch], labels)
 		if err != nil {
 			return nil, fmt.Errorf("image for %s: %w", arch, err)
 		}
+		images[arch] = img
 		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{
 			Add:        img,
 			Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}},
+		})
+	}
+	for _, arch := range arches {
+		sbom, ok := o.SBOMs[arch]
+		if !ok {
+			continue
+		}
+		if err := CheckSBOM(sbom, o.Binaries[arch]); err != nil {
+			return nil, fmt.Errorf("SBOM for %s: %w", arch, err)
+		}
+		a, err := sbomArtifact(sbom, arch, images[arch], o.Metadata)
+		if err != nil {
+			return nil, fmt.Errorf("SBOM for %s: %w", arch, err)
+		}
+		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{
+			Add:        a,
+			Descriptor: v1.Descriptor{Platform: &sbomPlatform, ArtifactType: SBOMMediaType},
 		})
 	}
 	return idx, nil
@@ -135,22 +175,6 @@ func WriteLayout(dir string, idx v1.ImageIndex) error {
 	return err
 }
 
-// Labels are the image's OCI annotations-as-labels for a version and VCS
-// revision (empty revision: left out).
-func Labels(version, revision string) map[string]string {
-	l := map[string]string{
-		"org.opencontainers.image.title":       "nstance-issuer",
-		"org.opencontainers.image.description": "cert-manager external issuer signing with your own CA, shaped by named templates",
-		"org.opencontainers.image.source":      "https://github.com/nstance-dev/nstance-issuer",
-		"org.opencontainers.image.licenses":    "Apache-2.0",
-		"org.opencontainers.image.version":     version,
-	}
-	if revision != "" {
-		l["org.opencontainers.image.revision"] = revision
-	}
-	return l
-}
-
 // File is a file of an image's filesystem.
 type File struct {
 	Mode    int64
@@ -164,8 +188,9 @@ type ArchImage struct {
 	Files  map[string]File
 }
 
-// ReadIndex reads back every image of an index: its config and the files
-// of its flattened filesystem. The tests check built images with it.
+// ReadIndex reads back every image of an index (not its artefacts, see
+// ReadSBOMs): its config and the files of its flattened filesystem. The
+// tests check built images with it.
 func ReadIndex(idx v1.ImageIndex) (map[string]ArchImage, error) {
 	m, err := idx.IndexManifest()
 	if err != nil {
@@ -173,6 +198,9 @@ func ReadIndex(idx v1.ImageIndex) (map[string]ArchImage, error) {
 	}
 	out := map[string]ArchImage{}
 	for _, d := range m.Manifests {
+		if isArtifact(d) {
+			continue
+		}
 		img, err := idx.Image(d.Digest)
 		if err != nil {
 			return nil, err

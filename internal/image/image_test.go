@@ -41,7 +41,7 @@ func readLayout(t *testing.T, dir string) map[string]ArchImage {
 func TestBuildWritesAnIndexOfNonRootSingleBinaryImages(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	o := Options{Binaries: map[string][]byte{"amd64": []byte("amd64 binary"), "arm64": []byte("arm64 binary")}, Labels: Labels("1.2.3", "abc")}
+	o := Options{Binaries: map[string][]byte{"amd64": []byte("amd64 binary"), "arm64": []byte("arm64 binary")}, Metadata: Metadata{Version: "1.2.3", Revision: "abc"}}
 	idx, err := Build(o)
 	if err != nil {
 		t.Fatal(err)

@@ -66,6 +66,9 @@ func ParseCSR(csrPEM []byte) (*x509.CertificateRequest, error) {
 			return nil, requestErrorf(ReasonInvalidCSR, "the CSR's RSA key has public exponent %d; generate a key with exponent 65537", k.E)
 		}
 	}
+	if rerr := checkFIPSCSR(csr); rerr != nil {
+		return nil, rerr
+	}
 	if err := csr.CheckSignature(); err != nil {
 		return nil, requestErrorf(ReasonInvalidCSR, "the CSR's signature does not verify with its own public key: %v", err)
 	}

@@ -22,6 +22,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rsa"
 	"crypto/sha1"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
@@ -106,6 +107,9 @@ func checkKey(pub crypto.PublicKey, tmpl *v1alpha1.CertificateTemplate) (v1alpha
 
 // subjectKeyID computes a SubjectKeyIdentifier by RFC 5280 method 1: the
 // SHA-1 of the subjectPublicKey BIT STRING of a DER SubjectPublicKeyInfo.
+// In FIPS 140-3 mode it uses RFC 7093 method 1 instead (the leftmost 160
+// bits of its SHA-256, what Go itself does for CA certificates since Go
+// 1.25): SHA-1 is outside Go's FIPS 140-3 module.
 func subjectKeyID(spkiDER []byte) ([]byte, error) {
 	var spki struct {
 		Algorithm pkix.AlgorithmIdentifier
@@ -117,6 +121,10 @@ func subjectKeyID(spkiDER []byte) ([]byte, error) {
 	}
 	if len(rest) > 0 {
 		return nil, errors.New("parsing public key: trailing data")
+	}
+	if fipsMode {
+		sum := sha256.Sum256(spki.PublicKey.Bytes)
+		return sum[:20], nil
 	}
 	sum := sha1.Sum(spki.PublicKey.Bytes)
 	return sum[:], nil
@@ -168,8 +176,13 @@ func parsePrivateKey(keyPEM []byte) (crypto.Signer, *CAError) {
 }
 
 // checkCAKey accepts RSA (2048 to 8192 bits), ECDSA (P-256, P-384, P-521)
-// and Ed25519 CA keys.
+// and Ed25519 CA keys; in FIPS mode, only those FIPS 186-5 approves.
 func checkCAKey(key any) (crypto.Signer, *CAError) {
+	if s, ok := key.(crypto.Signer); ok {
+		if cerr := checkFIPSCAKey(s.Public()); cerr != nil {
+			return nil, cerr
+		}
+	}
 	switch k := key.(type) {
 	case *rsa.PrivateKey:
 		if bits := k.N.BitLen(); bits < 2048 || bits > MaxRSAKeySize {
