@@ -213,7 +213,7 @@ func (r *PodCertificateReconciler) issue(ctx context.Context, obj, issuer client
 	s := r.Signer
 	cert := issued.Cert
 	msg := fmt.Sprintf("Issued certificate serial %s from template %s, valid until %s, signed by %s",
-		formatSerial(cert), issued.Template, cert.NotAfter.UTC().Format(time.RFC3339), v)
+		pki.FormatSerial(cert), issued.Template, cert.NotAfter.UTC().Format(time.RFC3339), v)
 	notBefore, notAfter := metav1.NewTime(cert.NotBefore), metav1.NewTime(cert.NotAfter)
 	refresh := metav1.NewTime(BeginRefreshAt(cert.NotBefore, cert.NotAfter))
 	st := podCertStatus{
@@ -233,7 +233,7 @@ func (r *PodCertificateReconciler) issue(ctx context.Context, obj, issuer client
 	for _, w := range issued.Warnings {
 		s.Recorder.Eventf(obj, issuer, corev1.EventTypeWarning, w.Reason, eventActionSign, "%s", w.Message)
 	}
-	log.FromContext(ctx).V(1).Info("signed pod certificate", "serial", formatSerial(cert), "template", issued.Template, "notAfter", cert.NotAfter)
+	log.FromContext(ctx).V(1).Info("signed pod certificate", "serial", pki.FormatSerial(cert), "template", issued.Template, "notAfter", cert.NotAfter)
 	return ctrl.Result{}, nil
 }
 

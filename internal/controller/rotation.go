@@ -485,19 +485,10 @@ func nextSecretName(secretName, random string) string {
 	return generationName(secretName, "next-"+random)
 }
 
-// fingerprintSuffix is a short, name-safe form of a fingerprint.
-func fingerprintSuffix(fp string) string {
-	s := strings.ToLower(strings.ReplaceAll(fp, ":", ""))
-	if len(s) > 16 {
-		s = s[:16]
-	}
-	return s
-}
-
 // retiredSecretName is the Secret of a retired CA:
 // <secretName>-retired-<fingerprint prefix>-<random>.
 func retiredSecretName(secretName, fp, random string) string {
-	return generationName(secretName, "retired-"+fingerprintSuffix(fp)+"-"+random)
+	return generationName(secretName, "retired-"+pki.ShortFingerprint(fp)+"-"+random)
 }
 
 // retiredSecretPrefix is what every retired Secret of the CA fp starts with.

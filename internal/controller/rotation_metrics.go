@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/pki"
 	"github.com/nstance-dev/nstance-issuer/internal/rotation"
 )
 
@@ -82,7 +83,7 @@ func setRotationMetrics(ref issuerRef, st v1alpha1.RotationStatus, d rotation.De
 	l := issuerLabels(ref)
 	caGenerationExpiry.DeletePartialMatch(l)
 	for _, g := range st.Generations {
-		caGenerationExpiry.WithLabelValues(ref.Kind, ref.Namespace, ref.Name, string(g.Role), fingerprintSuffix(g.SHA256Fingerprint)).Set(float64(g.NotAfter.Unix()))
+		caGenerationExpiry.WithLabelValues(ref.Kind, ref.Namespace, ref.Name, string(g.Role), pki.ShortFingerprint(g.SHA256Fingerprint)).Set(float64(g.NotAfter.Unix()))
 	}
 	for _, p := range allPhases {
 		v := 0.0

@@ -17,7 +17,6 @@ limitations under the License.
 package controller
 
 import (
-	"bytes"
 	"context"
 	"crypto/x509"
 	"fmt"
@@ -269,7 +268,7 @@ func (r *RotationReconciler) legacyRecord(ctx context.Context, v issuerView, now
 		// Status names the CA, not its root: the root must be self-signed
 		// and have signed that CA itself (no intermediate taken from the
 		// same Secret vouches for it).
-		if !selfSigned(root) || (!certs[0].Equal(root) && certs[0].CheckSignatureFrom(root) != nil) {
+		if !pki.IsSelfSigned(root) || (!certs[0].Equal(root) && certs[0].CheckSignatureFrom(root) != nil) {
 			continue
 		}
 		e := rotation.RecordedRetired{Secret: s.Name, UID: string(s.UID), Fingerprint: gen.SHA256Fingerprint, Root: pki.Fingerprint(root), Until: certs[0].NotAfter}
@@ -284,12 +283,6 @@ func (r *RotationReconciler) legacyRecord(ctx context.Context, v issuerView, now
 		}
 	}
 	return rec, nil
-}
-
-// selfSigned reports whether c names itself as issuer and its signature
-// verifies with its own key.
-func selfSigned(c *x509.Certificate) bool {
-	return bytes.Equal(c.RawSubject, c.RawIssuer) && c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil
 }
 
 // lookAlikeMessage reports Secrets named like generations that are not

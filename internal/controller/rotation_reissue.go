@@ -20,7 +20,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"slices"
 	"strings"
@@ -93,8 +92,6 @@ const (
 	reissueListPage = 500
 	// maxReissueNames bounds the names listed in status and Events.
 	maxReissueNames = 20
-	// maxLeafPEM is cert-manager's limit for a chain's PEM.
-	maxLeafPEM = 95000
 
 	eventActionReissue = "Reissue"
 )
@@ -248,27 +245,6 @@ func signedBy(leaf, ca *x509.Certificate) bool {
 		return false
 	}
 	return bytes.Equal(leaf.RawIssuer, ca.RawSubject) && leaf.CheckSignatureFrom(ca) == nil
-}
-
-// firstCertificate is the first certificate of a PEM chain, nil when there
-// is none or it does not parse.
-func firstCertificate(data []byte) *x509.Certificate {
-	if len(data) > maxLeafPEM {
-		return nil
-	}
-	for {
-		var block *pem.Block
-		if block, data = pem.Decode(data); block == nil {
-			return nil
-		}
-		if block.Type == "CERTIFICATE" {
-			c, err := x509.ParseCertificate(block.Bytes)
-			if err != nil {
-				return nil
-			}
-			return c
-		}
-	}
 }
 
 // setIssuing sets the Issuing condition True with reason ManuallyTriggered,
@@ -476,7 +452,7 @@ func (r *RotationReconciler) certificateLeaf(ctx context.Context, v issuerView, 
 	if err != nil || s == nil {
 		return nil, err
 	}
-	return firstCertificate(s.Data[secretKeyTLSCert]), nil
+	return pki.FirstCertificate(s.Data[secretKeyTLSCert]), nil
 }
 
 // triggerReissue asks the Certificates of a batch to re-issue and counts

@@ -259,7 +259,7 @@ func (r *RotationReconciler) promote(ctx context.Context, v issuerView, g *gener
 			OwnerReferences: []metav1.OwnerReference{controllerRef(v)},
 		},
 		Type: corev1.SecretTypeOpaque,
-		Data: map[string][]byte{secretKeyTLSCert: g.issuing.Data[secretKeyTLSCert], secretKeyCA: pemOf(root)},
+		Data: map[string][]byte{secretKeyTLSCert: g.issuing.Data[secretKeyTLSCert], secretKeyCA: pki.EncodeCertificates(root)},
 	}
 	uid, err := r.keepRetired(ctx, v, retired, oldFP, pki.Fingerprint(root))
 	if err != nil {

@@ -223,7 +223,7 @@ func (s *Signer) Sign(ctx context.Context, cr signer.CertificateRequestObject, o
 	events := []func(){func() {
 		s.Recorder.Eventf(regarding, v.obj, corev1.EventTypeNormal, v1alpha1.EventReasonCertificateIssued, eventActionSign,
 			"Issued certificate serial %s from template %s, valid until %s, signed by %s",
-			formatSerial(issued.Cert), template, issued.Cert.NotAfter.UTC().Format(time.RFC3339), v)
+			pki.FormatSerial(issued.Cert), template, issued.Cert.NotAfter.UTC().Format(time.RFC3339), v)
 	}}
 	if issued.Truncated {
 		events = append(events, func() {
@@ -245,7 +245,7 @@ func (s *Signer) Sign(ctx context.Context, cr signer.CertificateRequestObject, o
 		})
 	}
 	s.announce(cr.GetUID(), events)
-	logger.V(1).Info("signed", "serial", formatSerial(issued.Cert), "template", issued.Template, "notAfter", issued.Cert.NotAfter)
+	logger.V(1).Info("signed", "serial", pki.FormatSerial(issued.Cert), "template", issued.Template, "notAfter", issued.Cert.NotAfter)
 	return signer.PEMBundle{ChainPEM: issued.ChainPEM, CAPEM: issued.CAPEM}, nil
 }
 
@@ -296,9 +296,6 @@ func requestObject(cr signer.CertificateRequestObject) runtime.Object {
 	}
 	return nil
 }
-
-// formatSerial prints a serial number the way openssl x509 -serial does.
-func formatSerial(cert *x509.Certificate) string { return fmt.Sprintf("%X", cert.SerialNumber) }
 
 // loadCA returns the issuer's parsed CA, reusing the parsed copy until the
 // Secret's resourceVersion changes. With generate, a missing Secret is

@@ -17,11 +17,9 @@ limitations under the License.
 package controller
 
 import (
-	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"sort"
@@ -186,7 +184,7 @@ func (r *RotationReconciler) publish(ctx context.Context, v issuerView, g *gener
 	if t.roots == nil {
 		t.roots = map[issuerRef][]byte{}
 	}
-	t.roots[v.ref] = pemOf(roots...)
+	t.roots[v.ref] = pki.EncodeCertificates(roots...)
 	t.mu.Unlock()
 	tb := v.spec.CA.TrustBundle
 	if tb == nil {
@@ -228,7 +226,7 @@ func (t *TrustPublisher) publishConfigMaps(ctx context.Context, v issuerView, sp
 		if err != nil {
 			return err
 		}
-		data := string(pemOf(roots...))
+		data := string(pki.EncodeCertificates(roots...))
 		for _, ns := range namespaces {
 			key := types.NamespacedName{Namespace: ns, Name: spec.Name}
 			want[key] = true
@@ -370,7 +368,7 @@ func (t *TrustPublisher) bundleNamespaces(ctx context.Context, v issuerView, spe
 // ctbName is the name the API requires for a bundle of signerName:
 // "<signerName with / as :>:<suffix>".
 func ctbName(issuer, fingerprint string) string {
-	return strings.ReplaceAll(signerName(issuer), "/", ":") + ":" + fingerprintSuffix(fingerprint)
+	return strings.ReplaceAll(signerName(issuer), "/", ":") + ":" + pki.ShortFingerprint(fingerprint)
 }
 
 func (t *TrustPublisher) publishClusterTrustBundles(ctx context.Context, v issuerView, enabled bool, roots []*x509.Certificate) error {
@@ -391,7 +389,7 @@ func (t *TrustPublisher) publishClusterTrustBundles(ctx context.Context, v issue
 					"annotations":     map[string]string{trustIssuerAnnot: v.String()},
 					"ownerReferences": []metav1.OwnerReference{ownerRef(v)},
 				},
-				"spec": map[string]any{"signerName": signerName(v.ref.Name), "trustBundle": string(pemOf(root))},
+				"spec": map[string]any{"signerName": signerName(v.ref.Name), "trustBundle": string(pki.EncodeCertificates(root))},
 			})
 			if err != nil {
 				return err
@@ -419,13 +417,4 @@ func (t *TrustPublisher) publishClusterTrustBundles(ctx context.Context, v issue
 		}
 	}
 	return nil
-}
-
-// pemOf encodes certificates as PEM.
-func pemOf(certs ...*x509.Certificate) []byte {
-	var buf bytes.Buffer
-	for _, c := range certs {
-		_ = pem.Encode(&buf, &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
-	}
-	return buf.Bytes()
 }
