@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 )
 
 // Defaults of the options, in one place: NewOptions applies them and
@@ -99,7 +100,7 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 		"Do not sign Kubernetes PodCertificateRequests (certificates.k8s.io v1, or v1beta1 where only that is served).")
 	fs.StringVar(&c.CSRAnnotationPolicy, "csr-annotation-policy", c.CSRAnnotationPolicy,
 		"Name of the ValidatingAdmissionPolicy and binding (installed by the chart and config/) that keep a Kubernetes CSR's template, duration and isCA annotations as they were created. "+
-			"A CSR of signer "+controller.ClusterIssuerSignerPrefix+"<issuer>, whose template comes from its annotation, is signed only if this policy was in force when it was approved; "+
+			"A CSR of signer "+issuer.ClusterIssuerSignerPrefix+"<issuer>, whose template comes from its annotation, is signed only if this policy was in force when it was approved; "+
 			controller.TemplatedSignerPrefix+"<issuer>.<template> needs no policy.")
 	fs.BoolVar(&c.AllowMutableCSRAnnotations, "insecure-allow-mutable-csr-annotations", c.AllowMutableCSRAnnotations,
 		"Sign such a CSR even when that policy was not in force, with a warning Event: anyone allowed to update the CSR can then change its template between approval and signing.")

@@ -51,6 +51,7 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
@@ -73,7 +74,7 @@ type fidelityIssuer struct {
 func newFidelityIssuer(t *testing.T, name string) *fidelityIssuer {
 	t.Helper()
 	csrUsers := &v1alpha1.KubernetesCSRRequesters{Groups: []string{"system:masters"}} // the test's client
-	issuer := &v1alpha1.NstanceClusterIssuer{
+	iss := &v1alpha1.NstanceClusterIssuer{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: v1alpha1.IssuerSpec{
 			CA:              v1alpha1.CASpec{SecretName: name},
@@ -85,7 +86,7 @@ func newFidelityIssuer(t *testing.T, name string) *fidelityIssuer {
 			},
 		},
 	}
-	create(t, issuer)
+	create(t, iss)
 	return &fidelityIssuer{name: name, ca: validCA(t, name+" Root CA")}
 }
 
@@ -93,11 +94,11 @@ func newFidelityIssuer(t *testing.T, name string) *fidelityIssuer {
 func (f *fidelityIssuer) ready(t *testing.T) {
 	t.Helper()
 	createSecret(t, clusterResourceNamespace, f.name, f.ca.SecretData())
-	issuer := &v1alpha1.NstanceClusterIssuer{ObjectMeta: metav1.ObjectMeta{Name: f.name}}
-	waitIssuer(t, issuer, metav1.ConditionTrue, "")
+	iss := &v1alpha1.NstanceClusterIssuer{ObjectMeta: metav1.ObjectMeta{Name: f.name}}
+	waitIssuer(t, iss, metav1.ConditionTrue, "")
 }
 
-func (f *fidelityIssuer) signer() string { return controller.ClusterIssuerSignerPrefix + f.name }
+func (f *fidelityIssuer) signer() string { return issuer.ClusterIssuerSignerPrefix + f.name }
 
 func (f *fidelityIssuer) templated(template string) string {
 	return controller.TemplatedSignerName(f.name, template)
@@ -209,14 +210,14 @@ func withoutCSRAnnotationPolicy(t *testing.T) (restore func()) {
 		if err := k8s.Delete(context.Background(), policy); err != nil {
 			t.Error(err)
 		}
-		if err := testutil.InstallCSRAnnotationPolicy(context.Background(), k8s, policy, binding, controller.ClusterIssuerSignerPrefix+"probe", controller.DefaultCSRPolicySettle); err != nil {
+		if err := testutil.InstallCSRAnnotationPolicy(context.Background(), k8s, policy, binding, issuer.ClusterIssuerSignerPrefix+"probe", controller.DefaultCSRPolicySettle); err != nil {
 			t.Error(err)
 		}
 	}
 	t.Cleanup(restore)
 	// The API servers drop the policy within a second: wait until an
 	// annotation change goes through.
-	probe := createWithClientGo(t, serverCSR(t, controller.ClusterIssuerSignerPrefix+"probe", "probe.example.com", map[string]string{templateKey: "a"}))
+	probe := createWithClientGo(t, serverCSR(t, issuer.ClusterIssuerSignerPrefix+"probe", "probe.example.com", map[string]string{templateKey: "a"}))
 	attempt := 0
 	eventually(t, "annotation changes let through without the policy", func(ctx context.Context) error {
 		attempt++
@@ -429,7 +430,7 @@ func TestKubernetesCSRSelectsItsTemplateBySignerName(t *testing.T) {
 		}
 	})
 	long := strings.Repeat("a", 200) + "." + strings.Repeat("b", 60)
-	for what, signerName := range map[string]string{"templated": controller.TemplatedSignerPrefix + long + ".narrow", "plain": controller.ClusterIssuerSignerPrefix + long} {
+	for what, signerName := range map[string]string{"templated": controller.TemplatedSignerPrefix + long + ".narrow", "plain": issuer.ClusterIssuerSignerPrefix + long} {
 		t.Run("a "+what+" signer name whose issuer part no issuer can have fails", func(t *testing.T) {
 			csr := createWithClientGo(t, serverCSR(t, signerName, "a.narrow.internal", nil))
 			approveCSR(t, csr)

@@ -28,6 +28,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 )
 
 // A Kubernetes CSR's annotations are not part of what the API server keeps
@@ -56,7 +57,7 @@ var CSRGuardedAnnotations = []string{
 // so matching on the new object's signer name is enough.
 var (
 	csrPolicyMatchSigner = fmt.Sprintf("object.spec.signerName.startsWith(%s) || object.spec.signerName.startsWith(%s)",
-		celString(ClusterIssuerSignerPrefix), celString(TemplatedSignerPrefix))
+		celString(issuer.ClusterIssuerSignerPrefix), celString(TemplatedSignerPrefix))
 	csrPolicyGuarded       = "[" + strings.Join(mapStrings(CSRGuardedAnnotations, celString), ", ") + "]"
 	csrPolicyChanged       = "variables.guarded.filter(k, object.metadata.?annotations[?k] != oldObject.metadata.?annotations[?k])"
 	csrPolicyValidation    = "size(variables.changed) == 0"

@@ -23,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 )
 
 // TemplatedSignerPrefix is the signer name prefix of a Kubernetes CSR that
@@ -36,12 +37,12 @@ import (
 // (issuer names are DNS subdomains, dots included), so "<issuer>.<template>"
 // there would be ambiguous. Here the template is the last label: template
 // names are DNS labels, without dots.
-const TemplatedSignerPrefix = "templates." + ClusterIssuerSignerPrefix
+const TemplatedSignerPrefix = "templates." + issuer.ClusterIssuerSignerPrefix
 
 // TemplatedSignerName is the signer name that selects template of the
 // NstanceClusterIssuer issuer.
-func TemplatedSignerName(issuer, template string) string {
-	return TemplatedSignerPrefix + issuer + "." + template
+func TemplatedSignerName(issuerName, template string) string {
+	return TemplatedSignerPrefix + issuerName + "." + template
 }
 
 // csrSigner is what a Kubernetes CSR's signer name selects.
@@ -65,7 +66,7 @@ func parseCSRSigner(name string) (s csrSigner, ok bool, err error) {
 		i := strings.LastIndexByte(path, '.')
 		if i < 0 {
 			return csrSigner{}, true, fmt.Errorf("signer %s names no template: use %s<issuer>.<template>, or %s<issuer> with the %s annotation",
-				quoteName(name), TemplatedSignerPrefix, ClusterIssuerSignerPrefix, v1alpha1.TemplateAnnotation)
+				quoteName(name), TemplatedSignerPrefix, issuer.ClusterIssuerSignerPrefix, v1alpha1.TemplateAnnotation)
 		}
 		s = csrSigner{Issuer: path[:i], Template: path[i+1:]}
 		problem := issuerNameProblem(s.Issuer)
@@ -77,11 +78,11 @@ func parseCSRSigner(name string) (s csrSigner, ok bool, err error) {
 		}
 		return s, true, nil
 	}
-	if issuer, found := strings.CutPrefix(name, ClusterIssuerSignerPrefix); found {
-		if problem := issuerNameProblem(issuer); problem != "" {
-			return csrSigner{}, true, fmt.Errorf("signer %s does not name an issuer as %s<issuer>: %s; create the CSR again with a valid signer name", quoteName(name), ClusterIssuerSignerPrefix, problem)
+	if issuerName, found := strings.CutPrefix(name, issuer.ClusterIssuerSignerPrefix); found {
+		if problem := issuerNameProblem(issuerName); problem != "" {
+			return csrSigner{}, true, fmt.Errorf("signer %s does not name an issuer as %s<issuer>: %s; create the CSR again with a valid signer name", quoteName(name), issuer.ClusterIssuerSignerPrefix, problem)
 		}
-		return csrSigner{Issuer: issuer}, true, nil
+		return csrSigner{Issuer: issuerName}, true, nil
 	}
 	return csrSigner{}, false, nil
 }

@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
 )
 
@@ -121,18 +122,18 @@ func withIssuanceMetrics(sign signer.Sign, clk clock.PassiveClock, clusterResour
 		start := clk.Now()
 		bundle, err := sign(ctx, cr, obj)
 		outcome := outcomeOf(err)
-		if v, verr := viewIssuer(obj, clusterResourceNamespace); verr == nil {
+		if v, verr := issuer.NewView(obj, clusterResourceNamespace); verr == nil {
 			name, ok := templateOf(ctx, cr)
-			issuanceTotal.WithLabelValues(v.ref.Kind, v.ref.Namespace, v.ref.Name, templateLabelOf(v.spec, name, ok), outcome).Inc()
-			signingDuration.WithLabelValues(v.ref.Kind, outcome).Observe(clk.Since(start).Seconds())
+			issuanceTotal.WithLabelValues(v.Ref.Kind, v.Ref.Namespace, v.Ref.Name, templateLabelOf(v.Spec, name, ok), outcome).Inc()
+			signingDuration.WithLabelValues(v.Ref.Kind, outcome).Observe(clk.Since(start).Seconds())
 		}
 		return bundle, err
 	}
 }
 
 // forgetIssuanceMetrics drops a deleted issuer's counters.
-func forgetIssuanceMetrics(ref issuerRef) {
-	issuanceTotal.DeletePartialMatch(issuerLabels(ref))
+func forgetIssuanceMetrics(ref issuer.Ref) {
+	issuanceTotal.DeletePartialMatch(ref.MetricLabels())
 }
 
 // annotatedTemplate is the template a request's annotation names.

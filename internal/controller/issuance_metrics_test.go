@@ -32,6 +32,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
 )
 
@@ -40,7 +41,7 @@ import (
 // lands in its own outcome and template label, requester-chosen template
 // names never becoming label values.
 func TestIssuanceMetricsCountEveryOutcome(t *testing.T) {
-	issuer := &v1alpha1.NstanceIssuer{
+	iss := &v1alpha1.NstanceIssuer{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "metrics-ns", Name: "metrics-" + t.Name()},
 		Spec: v1alpha1.IssuerSpec{
 			DefaultTemplate: "web",
@@ -68,7 +69,7 @@ func TestIssuanceMetricsCountEveryOutcome(t *testing.T) {
 			return signer.PEMBundle{}, tc.err
 		}, clk, "", nil)
 		cr := signer.CertificateRequestObjectFromCertificateRequest(&cmapi.CertificateRequest{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprint(i), Annotations: tc.template}})
-		if _, err := sign(context.Background(), cr, issuer); !errors.Is(err, tc.err) {
+		if _, err := sign(context.Background(), cr, iss); !errors.Is(err, tc.err) {
 			t.Fatalf("case %d: the wrapper changed the error: %v", i, err)
 		}
 	}
@@ -77,7 +78,7 @@ func TestIssuanceMetricsCountEveryOutcome(t *testing.T) {
 		{"web", OutcomeCAUnavailable}: 2, {"web", OutcomeError}: 1, {templateUnknown, OutcomeRefused}: 1,
 	}
 	for k, n := range want {
-		got := testutil.ToFloat64(issuanceTotal.WithLabelValues(KindIssuer, issuer.Namespace, issuer.Name, k[0], k[1]))
+		got := testutil.ToFloat64(issuanceTotal.WithLabelValues(issuer.KindIssuer, iss.Namespace, iss.Name, k[0], k[1]))
 		if got != n {
 			t.Errorf("signing_requests_total{template=%q,outcome=%q} = %v, want %v", k[0], k[1], got, n)
 		}
@@ -85,8 +86,8 @@ func TestIssuanceMetricsCountEveryOutcome(t *testing.T) {
 	if got := testutil.CollectAndCount(issuanceTotal); got < len(want) {
 		t.Errorf("%d series, want at least %d", got, len(want))
 	}
-	forgetIssuanceMetrics(issuerRef{Kind: KindIssuer, NamespacedName: issuerKey(issuer)})
-	if got := testutil.ToFloat64(issuanceTotal.WithLabelValues(KindIssuer, issuer.Namespace, issuer.Name, "web", OutcomeIssued)); got != 0 {
+	forgetIssuanceMetrics(issuer.Ref{Kind: issuer.KindIssuer, NamespacedName: issuerKey(iss)})
+	if got := testutil.ToFloat64(issuanceTotal.WithLabelValues(issuer.KindIssuer, iss.Namespace, iss.Name, "web", OutcomeIssued)); got != 0 {
 		t.Errorf("after forgetting the issuer its counter is %v", got)
 	}
 }

@@ -30,53 +30,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 )
-
-func TestViewIssuerReadsSecretsOnlyFromTheAllowedNamespace(t *testing.T) {
-	t.Parallel()
-	cases := []struct {
-		name string
-		obj  interface {
-			GetName() string
-		}
-		want types.NamespacedName
-	}{
-		{
-			name: "a namespaced issuer reads its own namespace",
-			obj: &v1alpha1.NstanceIssuer{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "web"},
-				Spec: v1alpha1.IssuerSpec{CA: v1alpha1.CASpec{SecretName: "ca"}}},
-			want: types.NamespacedName{Namespace: "team-a", Name: "ca"},
-		},
-		{
-			name: "a cluster issuer reads the cluster resource namespace",
-			obj: &v1alpha1.NstanceClusterIssuer{ObjectMeta: metav1.ObjectMeta{Name: "root"},
-				Spec: v1alpha1.IssuerSpec{CA: v1alpha1.CASpec{SecretName: "root-ca"}}},
-			want: types.NamespacedName{Namespace: "nstance-system", Name: "root-ca"},
-		},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			var v issuerView
-			var err error
-			switch o := tc.obj.(type) {
-			case *v1alpha1.NstanceIssuer:
-				v, err = viewIssuer(o, "nstance-system")
-			case *v1alpha1.NstanceClusterIssuer:
-				v, err = viewIssuer(o, "nstance-system")
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if v.secretKey != tc.want {
-				t.Errorf("secret = %s, want %s", v.secretKey, tc.want)
-			}
-		})
-	}
-}
 
 func TestClassifySignError(t *testing.T) {
 	t.Parallel()
@@ -155,7 +112,7 @@ func TestParsedCAsAreForgotten(t *testing.T) {
 	}
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "ca", ResourceVersion: "1"}, Data: ca.SecretData()}
 	s := &Signer{}
-	ref := issuerRef{Kind: KindIssuer, NamespacedName: types.NamespacedName{Namespace: "team-a", Name: "web"}}
+	ref := issuer.Ref{Kind: issuer.KindIssuer, NamespacedName: types.NamespacedName{Namespace: "team-a", Name: "web"}}
 	if _, err := s.parseCA(ref, secret); err != nil {
 		t.Fatal(err)
 	}
@@ -182,9 +139,9 @@ func TestParsedCAsAreForgotten(t *testing.T) {
 
 func TestForgetIssuerDropsItsMetricSeries(t *testing.T) {
 	t.Parallel()
-	gone := issuerRef{Kind: KindIssuer, NamespacedName: types.NamespacedName{Namespace: "metrics-test", Name: "gone"}}
-	kept := issuerRef{Kind: KindIssuer, NamespacedName: types.NamespacedName{Namespace: "metrics-test", Name: "kept"}}
-	for _, ref := range []issuerRef{gone, kept} {
+	gone := issuer.Ref{Kind: issuer.KindIssuer, NamespacedName: types.NamespacedName{Namespace: "metrics-test", Name: "gone"}}
+	kept := issuer.Ref{Kind: issuer.KindIssuer, NamespacedName: types.NamespacedName{Namespace: "metrics-test", Name: "kept"}}
+	for _, ref := range []issuer.Ref{gone, kept} {
 		caExpiry.WithLabelValues(ref.Kind, ref.Namespace, ref.Name).Set(1)
 	}
 	(&Signer{}).ForgetIssuer(gone)

@@ -38,6 +38,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 )
 
 // Two adjustments to issuer-lib (v0.11) halve the API writes each
@@ -141,7 +142,7 @@ func (c initializedRequestReader) Get(ctx context.Context, key client.ObjectKey,
 // plain one.
 func presentTemplatedSigner(csr *certificatesv1.CertificateSigningRequest) {
 	if sig, ours, err := parseCSRSigner(csr.Spec.SignerName); ours && err == nil && sig.Template != "" {
-		csr.Spec.SignerName = ClusterIssuerSignerPrefix + sig.Issuer
+		csr.Spec.SignerName = issuer.ClusterIssuerSignerPrefix + sig.Issuer
 	}
 }
 
@@ -195,7 +196,7 @@ func presentAsInitializing(cr *cmapi.CertificateRequest) bool {
 		Type:               cmapi.CertificateRequestConditionReady,
 		Status:             cmmeta.ConditionUnknown,
 		Reason:             issuerapi.CertificateRequestConditionReasonInitializing,
-		Message:            FieldOwner + " has started reconciling this CertificateRequest",
+		Message:            issuer.FieldOwner + " has started reconciling this CertificateRequest",
 		LastTransitionTime: &now,
 	})
 	return true

@@ -30,6 +30,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
 )
 
@@ -63,7 +64,7 @@ type kubernetesCSRDecision struct {
 
 // decideKubernetesCSR decides the template, lifetime and isCA of csr,
 // issuer-lib's copy of a CSR of issuer v.
-func (s *Signer) decideKubernetesCSR(ctx context.Context, csr *certificatesv1.CertificateSigningRequest, v issuerView) (kubernetesCSRDecision, error) {
+func (s *Signer) decideKubernetesCSR(ctx context.Context, csr *certificatesv1.CertificateSigningRequest, v issuer.View) (kubernetesCSRDecision, error) {
 	var d kubernetesCSRDecision
 	signerName, err := s.liveSignerName(ctx, csr)
 	if err != nil {
@@ -73,7 +74,7 @@ func (s *Signer) decideKubernetesCSR(ctx context.Context, csr *certificatesv1.Ce
 	switch {
 	case err != nil:
 		return d, signer.PermanentError{Err: err}
-	case !ours || sig.Issuer != v.ref.Name:
+	case !ours || sig.Issuer != v.Ref.Name:
 		return d, fmt.Errorf("CSR %s has signer %q, not one of %s", csr.Name, signerName, v)
 	}
 	if sig.Template != "" {
@@ -84,7 +85,7 @@ func (s *Signer) decideKubernetesCSR(ctx context.Context, csr *certificatesv1.Ce
 		if d.unguarded, err = s.checkAnnotationGuard(ctx, csr, signerName, v); err != nil {
 			return d, err
 		}
-		if d.policy, err = pki.SelectPolicy(v.spec, csr.Annotations, v.String()); err != nil {
+		if d.policy, err = pki.SelectPolicy(v.Spec, csr.Annotations, v.String()); err != nil {
 			return d, classifySignError(err)
 		}
 	}
@@ -128,12 +129,12 @@ func (s *Signer) selectedTemplate(ctx context.Context, cr signer.CertificateRequ
 
 // templateFromSigner selects the template a templated signer name names.
 // The template annotation may repeat it, nothing else.
-func templateFromSigner(v issuerView, csr *certificatesv1.CertificateSigningRequest, signerName, template string) (pki.Policy, error) {
+func templateFromSigner(v issuer.View, csr *certificatesv1.CertificateSigningRequest, signerName, template string) (pki.Policy, error) {
 	if a, ok := csr.Annotations[v1alpha1.TemplateAnnotation]; ok && a != template {
 		return pki.Policy{}, signer.PermanentError{Err: fmt.Errorf("annotation %s is %q but signer %s selects template %q; the signer name decides: "+
 			"create the CSR again without the annotation, or with the signer name of the template you want", v1alpha1.TemplateAnnotation, a, signerName, template)}
 	}
-	p, err := pki.SelectNamedTemplate(v.spec, template, "signer "+signerName, v.String())
+	p, err := pki.SelectNamedTemplate(v.Spec, template, "signer "+signerName, v.String())
 	if err != nil {
 		return p, classifySignError(err)
 	}
@@ -144,7 +145,7 @@ func templateFromSigner(v issuerView, csr *certificatesv1.CertificateSigningRequ
 // through only when the admission policy kept that annotation as it was
 // approved. Without it, the CSR fails; with AllowMutableCSRAnnotations it
 // is signed and the returned reason is recorded in a warning Event.
-func (s *Signer) checkAnnotationGuard(ctx context.Context, csr *certificatesv1.CertificateSigningRequest, signerName string, v issuerView) (string, error) {
+func (s *Signer) checkAnnotationGuard(ctx context.Context, csr *certificatesv1.CertificateSigningRequest, signerName string, v issuer.View) (string, error) {
 	problem := "no admission policy is configured (--csr-annotation-policy is empty)"
 	if s.CSRGuard != nil {
 		var err error
@@ -168,7 +169,7 @@ func (s *Signer) checkAnnotationGuard(ctx context.Context, csr *certificatesv1.C
 		"Anyone allowed to update the CSR could have changed them after approval, so it is not signed. "+
 		"Create it again with signerName %s, which fixes the template; or have an administrator install the "+
 		"ValidatingAdmissionPolicy and binding %s (Helm value csrAnnotationPolicy.enabled, kustomize config/default) and create it again",
-		signerName, v1alpha1.TemplateAnnotation, problem, TemplatedSignerName(v.ref.Name, template), policy)}
+		signerName, v1alpha1.TemplateAnnotation, problem, TemplatedSignerName(v.Ref.Name, template), policy)}
 }
 
 // approvedAt is when csr was approved, as early as its Approved condition

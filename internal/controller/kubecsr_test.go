@@ -38,6 +38,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 )
@@ -100,8 +101,8 @@ func TestParseCSRSigner(t *testing.T) {
 func TestPresentTemplatedSignerShowsIssuerLibThePlainName(t *testing.T) {
 	t.Parallel()
 	for signer, want := range map[string]string{
-		TemplatedSignerName("ca.example.com", "kubelet"):         ClusterIssuerSignerPrefix + "ca.example.com",
-		ClusterIssuerSignerPrefix + "cluster-ca":                 ClusterIssuerSignerPrefix + "cluster-ca",
+		TemplatedSignerName("ca.example.com", "kubelet"):         issuer.ClusterIssuerSignerPrefix + "ca.example.com",
+		issuer.ClusterIssuerSignerPrefix + "cluster-ca":          issuer.ClusterIssuerSignerPrefix + "cluster-ca",
 		TemplatedSignerPrefix + "no-template":                    TemplatedSignerPrefix + "no-template",
 		"example.com/other":                                      "example.com/other",
 		"nstanceissuers.issuer.nstance.dev/team-a.cluster-ca.xx": "nstanceissuers.issuer.nstance.dev/team-a.cluster-ca.xx",
@@ -117,15 +118,15 @@ func TestPresentTemplatedSignerShowsIssuerLibThePlainName(t *testing.T) {
 func TestUnservedSigner(t *testing.T) {
 	t.Parallel()
 	for signer, want := range map[string]string{
-		"nstanceissuers.issuer.nstance.dev/team-a.ca": ReasonNamespacedIssuerNotSupported,
-		TemplatedSignerPrefix + "cluster-ca":          ReasonInvalidSignerName,
-		TemplatedSignerPrefix + ".web":                ReasonInvalidSignerName,
-		TemplatedSignerPrefix + "web.":                ReasonInvalidSignerName,
-		TemplatedSignerPrefix + ".":                   ReasonInvalidSignerName,
-		ClusterIssuerSignerPrefix:                     ReasonInvalidSignerName,
-		TemplatedSignerName("cluster-ca", "web"):      "",
-		ClusterIssuerSignerPrefix + "cluster-ca":      "",
-		"example.com/other":                           "",
+		"nstanceissuers.issuer.nstance.dev/team-a.ca":   issuer.ReasonNamespacedIssuerNotSupported,
+		TemplatedSignerPrefix + "cluster-ca":            ReasonInvalidSignerName,
+		TemplatedSignerPrefix + ".web":                  ReasonInvalidSignerName,
+		TemplatedSignerPrefix + "web.":                  ReasonInvalidSignerName,
+		TemplatedSignerPrefix + ".":                     ReasonInvalidSignerName,
+		issuer.ClusterIssuerSignerPrefix:                ReasonInvalidSignerName,
+		TemplatedSignerName("cluster-ca", "web"):        "",
+		issuer.ClusterIssuerSignerPrefix + "cluster-ca": "",
+		"example.com/other":                             "",
 	} {
 		if got, _ := unservedSigner(signer); got != want {
 			t.Errorf("unservedSigner(%q) = %q, want %q", signer, got, want)
@@ -441,7 +442,7 @@ func TestSignerTakesAKubernetesCSRsTemplateFromItsSignerName(t *testing.T) {
 func TestSignerRefusesAnAnnotationSelectedTemplateWithoutThePolicy(t *testing.T) {
 	t.Parallel()
 	f, cluster := clusterFixture(t)
-	csr := nodeCSR(t, "node-1", ClusterIssuerSignerPrefix+"web", map[string]string{v1alpha1.TemplateAnnotation: "admin"}, "anything.example.org")
+	csr := nodeCSR(t, "node-1", issuer.ClusterIssuerSignerPrefix+"web", map[string]string{v1alpha1.TemplateAnnotation: "admin"}, "anything.example.org")
 	f.addApprovedCSR(t, csr, f.clock.Now())
 	_, err := f.signer.Sign(context.Background(), issuerLibView(csr), cluster)
 	if !errors.As(err, &signer.PermanentError{}) {
@@ -473,7 +474,7 @@ func TestSignerRefusesAnAnnotationSelectedTemplateWithoutThePolicy(t *testing.T)
 func TestSignerWaitsWhenThePolicyCannotBeRead(t *testing.T) {
 	t.Parallel()
 	f, cluster := clusterFixture(t)
-	csr := nodeCSR(t, "node-1", ClusterIssuerSignerPrefix+"web", nil, "node-1.nodes.example.com")
+	csr := nodeCSR(t, "node-1", issuer.ClusterIssuerSignerPrefix+"web", nil, "node-1.nodes.example.com")
 	f.addApprovedCSR(t, csr, f.clock.Now())
 	failing := interceptor.NewClient(f.signer.Client.(client.WithWatch), interceptor.Funcs{
 		Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {

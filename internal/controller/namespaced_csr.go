@@ -29,12 +29,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
-)
 
-// namespacedSignerPrefix is the signer name prefix a Kubernetes CSR would use
-// for an NstanceIssuer. issuer-lib only serves cluster-scoped issuers for
-// CSRs (a CSR is cluster-scoped) and silently ignores such a CSR.
-const namespacedSignerPrefix = "nstanceissuers.issuer.nstance.dev/"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
+)
 
 // ReasonInvalidSignerName: a Kubernetes CSR's signer name has our templated
 // signer prefix but names no template.
@@ -83,8 +80,8 @@ func (r *NamespacedCSRReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 // unservedSigner says why a CSR of signer name is ours but not served, or
 // returns an empty reason.
 func unservedSigner(signerName string) (reason, msg string) {
-	if strings.HasPrefix(signerName, namespacedSignerPrefix) {
-		return ReasonNamespacedIssuerNotSupported, fmt.Sprintf("signer %q names an NstanceIssuer, which is namespaced; Kubernetes CSRs are cluster-scoped, "+
+	if strings.HasPrefix(signerName, issuer.NamespacedSignerPrefix) {
+		return issuer.ReasonNamespacedIssuerNotSupported, fmt.Sprintf("signer %q names an NstanceIssuer, which is namespaced; Kubernetes CSRs are cluster-scoped, "+
 			"so use an NstanceClusterIssuer: signerName nstanceclusterissuers.issuer.nstance.dev/<name>", signerName)
 	}
 	if _, ours, err := parseCSRSigner(signerName); ours && err != nil {

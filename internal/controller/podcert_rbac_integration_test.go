@@ -38,6 +38,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
 
@@ -122,7 +123,7 @@ func TestPodCertificateForANamespacedIssuerUnderTheShippedRBAC(t *testing.T) {
 	// refuses it to the shipped ClusterRole for want of `sign`.
 	denied := pcr.DeepCopy()
 	denied.Status.Conditions = []metav1.Condition{{
-		Type: "Denied", Status: metav1.ConditionTrue, Reason: controller.ReasonNamespacedIssuerNotSupported,
+		Type: "Denied", Status: metav1.ConditionTrue, Reason: issuer.ReasonNamespacedIssuerNotSupported,
 		Message: "test", LastTransitionTime: metav1.Now(),
 	}}
 	err = c.Status().Patch(ctx, denied, client.MergeFrom(pcr))
@@ -136,8 +137,8 @@ func TestPodCertificateForANamespacedIssuerUnderTheShippedRBAC(t *testing.T) {
 
 	eventually(t, "the NamespacedIssuerNotSupported Event from "+reporter, func(context.Context) error {
 		for _, e := range eventsFor(t, ns, pcr.Name) {
-			if e.ReportingController == reporter && e.Reason == controller.ReasonNamespacedIssuerNotSupported {
-				if !strings.Contains(e.Note, controller.ClusterIssuerSignerPrefix) {
+			if e.ReportingController == reporter && e.Reason == issuer.ReasonNamespacedIssuerNotSupported {
+				if !strings.Contains(e.Note, issuer.ClusterIssuerSignerPrefix) {
 					return testutil.Stop(errors.New("the Event does not say which signer name to use: " + e.Note))
 				}
 				return nil

@@ -42,18 +42,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
 )
-
-// ClusterIssuerSignerPrefix is the signer name prefix of NstanceClusterIssuers:
-// nstanceclusterissuers.issuer.nstance.dev/<name>, for Kubernetes CSRs and
-// PodCertificateRequests alike.
-const ClusterIssuerSignerPrefix = "nstanceclusterissuers.issuer.nstance.dev/"
-
-// ReasonNamespacedIssuerNotSupported is the reason of the Event on a request
-// (a Kubernetes CSR or a PodCertificateRequest) whose signer names an
-// NstanceIssuer.
-const ReasonNamespacedIssuerNotSupported = "NamespacedIssuerNotSupported"
 
 // Condition types and reasons of a PodCertificateRequest (the API's).
 const (
@@ -109,52 +100,52 @@ func (r *PodCertificateReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		return ctrl.Result{}, nil
 	}
 	s := r.Signer
-	if name, ok := strings.CutPrefix(pcr.signerName, namespacedSignerPrefix); ok {
+	if name, ok := strings.CutPrefix(pcr.signerName, issuer.NamespacedSignerPrefix); ok {
 		return r.unanswered(ctx, obj, fmt.Sprintf("signer %q names an NstanceIssuer (%s), which is namespaced; pod certificates are signed by NstanceClusterIssuers: use signerName %s<name>. "+
 			"This request stays unanswered (nstance-issuer may not sign for namespaced signer names, so it cannot write a Denied status) until the API server removes it",
-			pcr.signerName, name, ClusterIssuerSignerPrefix))
+			pcr.signerName, name, issuer.ClusterIssuerSignerPrefix))
 	}
-	name, ok := strings.CutPrefix(pcr.signerName, ClusterIssuerSignerPrefix)
+	name, ok := strings.CutPrefix(pcr.signerName, issuer.ClusterIssuerSignerPrefix)
 	if !ok {
 		return ctrl.Result{}, nil
 	}
-	issuer := &v1alpha1.NstanceClusterIssuer{}
-	if err := r.Get(ctx, types.NamespacedName{Name: name}, issuer); err != nil {
+	iss := &v1alpha1.NstanceClusterIssuer{}
+	if err := r.Get(ctx, types.NamespacedName{Name: name}, iss); err != nil {
 		if apierrors.IsNotFound(err) {
 			return r.pending(ctx, obj, nil, fmt.Sprintf("NstanceClusterIssuer %s named by signer %q does not exist; create it, or fix signerName in the pod's podCertificate volume", name, pcr.signerName))
 		}
 		return ctrl.Result{}, err
 	}
-	v, err := viewIssuer(issuer, s.ClusterResourceNamespace)
+	v, err := issuer.NewView(iss, s.ClusterResourceNamespace)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if c := apimeta.FindStatusCondition(issuer.GetConditions(), issuerapi.IssuerConditionTypeReady); c == nil || c.Status != metav1.ConditionTrue || c.ObservedGeneration != issuer.Generation {
+	if c := apimeta.FindStatusCondition(iss.GetConditions(), issuerapi.IssuerConditionTypeReady); c == nil || c.Status != metav1.ConditionTrue || c.ObservedGeneration != iss.Generation {
 		msg := "not checked yet"
 		if c != nil {
 			msg = c.Message
 		}
-		return r.pending(ctx, obj, issuer, fmt.Sprintf("%s is not Ready (%s); the request waits for it", v, msg))
+		return r.pending(ctx, obj, iss, fmt.Sprintf("%s is not Ready (%s); the request waits for it", v, msg))
 	}
 	ca, err := s.loadCA(ctx, v, false)
 	if err != nil {
-		return r.pending(ctx, obj, issuer, fmt.Sprintf("%s cannot sign: %v; the request waits for it", v, err))
+		return r.pending(ctx, obj, iss, fmt.Sprintf("%s cannot sign: %v; the request waits for it", v, err))
 	}
 	if pcr.hasPKIXPublicKey || len(pcr.stubPKCS10Request) == 0 {
-		return r.finish(ctx, obj, issuer, podCertFailed, "StubPKCS10RequestRequired",
+		return r.finish(ctx, obj, iss, podCertFailed, "StubPKCS10RequestRequired",
 			"the request carries no spec.stubPKCS10Request (only the deprecated pkixPublicKey); nstance-issuer needs the stub CSR that kubelets of Kubernetes 1.35 and later send")
 	}
 	if refusal, err := checkPodIdentity(ctx, r.Reader, obj.GetNamespace(), pcr); err != nil {
 		if errors.Is(err, errIdentityUnreadable) {
-			return r.pending(ctx, obj, issuer, fmt.Sprintf("%v; grant the controller get on pods, serviceaccounts and nodes (the shipped ClusterRole does); the request waits", err))
+			return r.pending(ctx, obj, iss, fmt.Sprintf("%v; grant the controller get on pods, serviceaccounts and nodes (the shipped ClusterRole does); the request waits", err))
 		}
 		return ctrl.Result{}, fmt.Errorf("cannot check the pod identity of PodCertificateRequest %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
 	} else if refusal != nil {
-		return r.finish(ctx, obj, issuer, podCertDenied, refusal.Reason, refusal.Message)
+		return r.finish(ctx, obj, iss, podCertDenied, refusal.Reason, refusal.Message)
 	}
-	policy, err := pki.SelectPodPolicy(v.spec, pcr.unverifiedUserAnnotations, v.String())
+	policy, err := pki.SelectPodPolicy(v.Spec, pcr.unverifiedUserAnnotations, v.String())
 	if err != nil {
-		return r.refuse(ctx, obj, issuer, v, err)
+		return r.refuse(ctx, obj, iss, v, err)
 	}
 	maxSeconds := int32(24 * 60 * 60) // the API server's default
 	if pcr.maxExpirationSeconds != nil {
@@ -176,11 +167,11 @@ func (r *PodCertificateReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 			return ctrl.Result{}, err
 		}
 	}
-	issued, err := pki.Issue(ca, policy, preq, pki.RenderData{Vars: v.spec.Vars, Issuer: v.data}, s.now(), s.rand())
+	issued, err := pki.Issue(ca, policy, preq, pki.RenderData{Vars: v.Spec.Vars, Issuer: v.Data}, s.now(), s.rand())
 	if err != nil {
-		return r.refuse(ctx, obj, issuer, v, err)
+		return r.refuse(ctx, obj, iss, v, err)
 	}
-	return r.issue(ctx, obj, issuer, v, issued)
+	return r.issue(ctx, obj, iss, v, issued)
 }
 
 // podCertFinished reports whether the request has its terminal condition
@@ -193,23 +184,23 @@ func podCertFinished(pcr podCertView) bool {
 // that can never succeed is Denied (Failed when only the CA's remaining
 // lifetime is at fault); a broken template or CA makes it wait; anything
 // else is retried.
-func (r *PodCertificateReconciler) refuse(ctx context.Context, obj client.Object, issuer client.Object, v issuerView, err error) (ctrl.Result, error) {
+func (r *PodCertificateReconciler) refuse(ctx context.Context, obj client.Object, iss client.Object, v issuer.View, err error) (ctrl.Result, error) {
 	var reqErr *pki.RequestError
 	var tmplErr *pki.TemplateError
 	var caErr *pki.CAError
 	switch {
 	case errors.As(err, &reqErr) && reqErr.Reason == pki.ReasonLifetimeTooShort:
-		return r.finish(ctx, obj, issuer, podCertFailed, reqErr.Reason, reqErr.Msg)
+		return r.finish(ctx, obj, iss, podCertFailed, reqErr.Reason, reqErr.Msg)
 	case errors.As(err, &reqErr):
-		return r.finish(ctx, obj, issuer, podCertDenied, reqErr.Reason, reqErr.Msg)
+		return r.finish(ctx, obj, iss, podCertDenied, reqErr.Reason, reqErr.Msg)
 	case errors.As(err, &tmplErr), errors.As(err, &caErr):
-		return r.pending(ctx, obj, issuer, fmt.Sprintf("%s cannot sign: %v; the request waits for it", v, err))
+		return r.pending(ctx, obj, iss, fmt.Sprintf("%s cannot sign: %v; the request waits for it", v, err))
 	}
 	return ctrl.Result{}, fmt.Errorf("cannot sign PodCertificateRequest %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
 }
 
 // issue writes the Issued status and records the audit Event.
-func (r *PodCertificateReconciler) issue(ctx context.Context, obj, issuer client.Object, v issuerView, issued *pki.Issued) (ctrl.Result, error) {
+func (r *PodCertificateReconciler) issue(ctx context.Context, obj, iss client.Object, v issuer.View, issued *pki.Issued) (ctrl.Result, error) {
 	s := r.Signer
 	cert := issued.Cert
 	msg := fmt.Sprintf("Issued certificate serial %s from template %s, valid until %s, signed by %s",
@@ -224,14 +215,14 @@ func (r *PodCertificateReconciler) issue(ctx context.Context, obj, issuer client
 	if res, err := r.writeStatus(ctx, obj, st); err != nil || !res.IsZero() {
 		return res, err
 	}
-	s.Recorder.Eventf(obj, issuer, corev1.EventTypeNormal, v1alpha1.EventReasonCertificateIssued, eventActionSign, "%s", msg)
+	s.Recorder.Eventf(obj, iss, corev1.EventTypeNormal, v1alpha1.EventReasonCertificateIssued, issuer.EventActionSign, "%s", msg)
 	if issued.Truncated {
-		s.Recorder.Eventf(obj, issuer, corev1.EventTypeWarning, v1alpha1.EventReasonLifetimeTruncated, eventActionSign,
+		s.Recorder.Eventf(obj, iss, corev1.EventTypeWarning, v1alpha1.EventReasonLifetimeTruncated, issuer.EventActionSign,
 			"Lifetime cut to the CA's NotAfter %s (requested until %s); rotate the CA of %s",
 			cert.NotAfter.UTC().Format(time.RFC3339), issued.RequestedNotAfter.UTC().Format(time.RFC3339), v)
 	}
 	for _, w := range issued.Warnings {
-		s.Recorder.Eventf(obj, issuer, corev1.EventTypeWarning, w.Reason, eventActionSign, "%s", w.Message)
+		s.Recorder.Eventf(obj, iss, corev1.EventTypeWarning, w.Reason, issuer.EventActionSign, "%s", w.Message)
 	}
 	log.FromContext(ctx).V(1).Info("signed pod certificate", "serial", pki.FormatSerial(cert), "template", issued.Template, "notAfter", cert.NotAfter)
 	return ctrl.Result{}, nil
@@ -253,7 +244,7 @@ func BeginRefreshAt(notBefore, notAfter time.Time) time.Time {
 }
 
 // finish writes a Denied or Failed status with an Event.
-func (r *PodCertificateReconciler) finish(ctx context.Context, obj, issuer client.Object, condType, reason, msg string) (ctrl.Result, error) {
+func (r *PodCertificateReconciler) finish(ctx context.Context, obj, iss client.Object, condType, reason, msg string) (ctrl.Result, error) {
 	st := podCertStatus{conditions: []metav1.Condition{r.condition(obj, condType, reason, msg)}}
 	if res, err := r.writeStatus(ctx, obj, st); err != nil || !res.IsZero() {
 		return res, err
@@ -262,7 +253,7 @@ func (r *PodCertificateReconciler) finish(ctx context.Context, obj, issuer clien
 	if condType == podCertFailed {
 		eventReason = v1alpha1.EventReasonPodCertificateFailed
 	}
-	r.Signer.Recorder.Eventf(obj, issuer, corev1.EventTypeWarning, eventReason, eventActionSign, "%s: %s", reason, msg)
+	r.Signer.Recorder.Eventf(obj, iss, corev1.EventTypeWarning, eventReason, issuer.EventActionSign, "%s: %s", reason, msg)
 	log.FromContext(ctx).V(1).Info("pod certificate refused", "condition", condType, "reason", reason)
 	return ctrl.Result{}, nil
 }
@@ -277,15 +268,15 @@ func (r *PodCertificateReconciler) finish(ctx context.Context, obj, issuer clien
 // for such a request until the API server's cleaner deletes it (15
 // minutes) and then asks again: one Event per request, no retry loop.
 func (r *PodCertificateReconciler) unanswered(ctx context.Context, obj client.Object, msg string) (ctrl.Result, error) {
-	r.Signer.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, ReasonNamespacedIssuerNotSupported, eventActionSign, "%s", msg)
-	log.FromContext(ctx).V(1).Info("pod certificate left unanswered", "reason", ReasonNamespacedIssuerNotSupported)
+	r.Signer.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, issuer.ReasonNamespacedIssuerNotSupported, issuer.EventActionSign, "%s", msg)
+	log.FromContext(ctx).V(1).Info("pod certificate left unanswered", "reason", issuer.ReasonNamespacedIssuerNotSupported)
 	return ctrl.Result{}, nil
 }
 
 // pending records why the request waits and looks again later; the
 // issuer watch brings it back sooner when the issuer changes.
-func (r *PodCertificateReconciler) pending(ctx context.Context, obj, issuer client.Object, msg string) (ctrl.Result, error) {
-	r.Signer.Recorder.Eventf(obj, issuer, corev1.EventTypeWarning, v1alpha1.EventReasonPodCertificatePending, eventActionSign, "%s", msg)
+func (r *PodCertificateReconciler) pending(ctx context.Context, obj, iss client.Object, msg string) (ctrl.Result, error) {
+	r.Signer.Recorder.Eventf(obj, iss, corev1.EventTypeWarning, v1alpha1.EventReasonPodCertificatePending, issuer.EventActionSign, "%s", msg)
 	log.FromContext(ctx).V(1).Info("pod certificate pending", "reason", msg)
 	return ctrl.Result{RequeueAfter: podCertPendingRetry}, nil
 }
@@ -324,7 +315,7 @@ func (r *PodCertificateReconciler) writeStatus(ctx context.Context, obj client.O
 
 // ourSigner reports whether a signer name is one of nstance-issuer's.
 func ourSigner(name string) bool {
-	return strings.HasPrefix(name, ClusterIssuerSignerPrefix) || strings.HasPrefix(name, namespacedSignerPrefix)
+	return strings.HasPrefix(name, issuer.ClusterIssuerSignerPrefix) || strings.HasPrefix(name, issuer.NamespacedSignerPrefix)
 }
 
 // SetupWithManager watches the PodCertificateRequests of our signers, and
@@ -341,13 +332,13 @@ func (r *PodCertificateReconciler) SetupWithManager(mgr ctrl.Manager, workers in
 }
 
 // waitingFor lists the unfinished requests that name an issuer.
-func (r *PodCertificateReconciler) waitingFor(ctx context.Context, issuer client.Object) []reconcile.Request {
+func (r *PodCertificateReconciler) waitingFor(ctx context.Context, iss client.Object) []reconcile.Request {
 	list := r.API.newList()
 	if err := r.List(ctx, list); err != nil {
-		log.FromContext(ctx).Error(err, "cannot list PodCertificateRequests waiting for an issuer", "issuer", issuer.GetName())
+		log.FromContext(ctx).Error(err, "cannot list PodCertificateRequests waiting for an issuer", "issuer", iss.GetName())
 		return nil
 	}
-	signer := ClusterIssuerSignerPrefix + issuer.GetName()
+	signer := issuer.ClusterIssuerSignerPrefix + iss.GetName()
 	var out []reconcile.Request
 	for _, o := range r.API.items(list) {
 		if v := r.API.view(o); v.signerName == signer && !podCertFinished(v) {

@@ -34,6 +34,7 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
@@ -125,16 +126,16 @@ func waitPodCertificate(t *testing.T, pcr *certificatesv1.PodCertificateRequest)
 func podIssuer(t *testing.T, name string, ca *testpki.CA, defaultTemplate string, templates ...v1alpha1.CertificateTemplate) string {
 	t.Helper()
 	createSecret(t, clusterResourceNamespace, name, ca.SecretData())
-	issuer := &v1alpha1.NstanceClusterIssuer{
+	iss := &v1alpha1.NstanceClusterIssuer{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: v1alpha1.IssuerSpec{
 			CA: v1alpha1.CASpec{SecretName: name}, Vars: map[string]string{"Domain": "cluster.example"},
 			DefaultTemplate: defaultTemplate, Templates: templates,
 		},
 	}
-	create(t, issuer)
-	waitIssuer(t, issuer, metav1.ConditionTrue, "")
-	return controller.ClusterIssuerSignerPrefix + name
+	create(t, iss)
+	waitIssuer(t, iss, metav1.ConditionTrue, "")
+	return issuer.ClusterIssuerSignerPrefix + name
 }
 
 func podsTemplate(ns string) v1alpha1.CertificateTemplate {
@@ -237,16 +238,16 @@ func TestPodCertificateVerifiesAgainstItsClusterTrustBundle(t *testing.T) {
 	ca := validCA(t, "Pod Trust Root CA")
 	name := "pod-ctb-ca"
 	createSecret(t, clusterResourceNamespace, name, ca.SecretData())
-	issuer := &v1alpha1.NstanceClusterIssuer{
+	iss := &v1alpha1.NstanceClusterIssuer{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: v1alpha1.IssuerSpec{
 			CA:   v1alpha1.CASpec{SecretName: name, TrustBundle: &v1alpha1.TrustBundle{ClusterTrustBundle: true}},
 			Vars: map[string]string{"Domain": "cluster.example"}, DefaultTemplate: "pods", Templates: []v1alpha1.CertificateTemplate{podsTemplate(ns)},
 		},
 	}
-	create(t, issuer)
-	waitIssuer(t, issuer, metav1.ConditionTrue, "")
-	signer := controller.ClusterIssuerSignerPrefix + name
+	create(t, iss)
+	waitIssuer(t, iss, metav1.ConditionTrue, "")
+	signer := issuer.ClusterIssuerSignerPrefix + name
 
 	var bundle string
 	eventually(t, "a ClusterTrustBundle for "+signer, func(ctx context.Context) error {

@@ -19,7 +19,6 @@ package controller
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
@@ -30,7 +29,6 @@ import (
 
 	issuerapi "github.com/cert-manager/issuer-lib/api/v1alpha1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
@@ -39,6 +37,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
 	"github.com/nstance-dev/nstance-issuer/internal/rotation"
 )
@@ -50,7 +49,7 @@ import (
 //
 //   - spec.ca.secretName holds the issuing CA, always: the signer reads
 //     nothing else. A promotion overwrites its tls.crt, tls.key and ca.crt
-//     with the next CA's. Its annotation annotationGenerations is the
+//     with the next CA's. Its annotation issuer.AnnotationGenerations is the
 //     generation record (rotation_owned.go).
 //   - <secretName>-next-<random> holds a generated next CA (deleted once
 //     promoted: its key then lives in spec.ca.secretName only). A next CA
@@ -157,10 +156,10 @@ func (r *RotationReconciler) rand() io.Reader {
 // issuer's is reported on the CARotation condition, never left unsaid.
 func (r *RotationReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	logger := log.FromContext(ctx)
-	obj := newIssuerObject(r.Kind)
+	obj := issuer.NewObject(r.Kind)
 	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
 		if apierrors.IsNotFound(err) {
-			ref := issuerRef{Kind: r.Kind, NamespacedName: req.NamespacedName}
+			ref := issuer.Ref{Kind: r.Kind, NamespacedName: req.NamespacedName}
 			forgetRotationMetrics(ref)
 			forgetIssuanceMetrics(ref)
 			r.Trust.Forget(ref)
@@ -174,23 +173,23 @@ func (r *RotationReconciler) Reconcile(ctx context.Context, req reconcile.Reques
 	if !ok {
 		return reconcile.Result{}, fmt.Errorf("unexpected issuer type %T", obj)
 	}
-	v, err := viewIssuer(iss, r.ClusterResourceNamespace)
+	v, err := issuer.NewView(iss, r.ClusterResourceNamespace)
 	if err != nil {
 		return reconcile.Result{}, err
 	}
 	if !obj.GetDeletionTimestamp().IsZero() {
-		r.forgetNextSecret(v.ref)
-		r.forgetKey(v.ref)
+		r.forgetNextSecret(v.Ref)
+		r.forgetKey(v.Ref)
 		return reconcile.Result{}, nil
 	}
 	if err := r.watchNextSecret(ctx, v); err != nil {
 		return reconcile.Result{}, err
 	}
 	token := obj.GetAnnotations()[v1alpha1.RotateNowAnnotation]
-	if v.spec.CA.Rotation == nil && v.spec.CA.TrustBundle == nil && token == "" && v.status.Rotation == nil {
+	if v.Spec.CA.Rotation == nil && v.Spec.CA.TrustBundle == nil && token == "" && v.Status.Rotation == nil {
 		return reconcile.Result{}, nil // no lifecycle asked for: read nothing
 	}
-	policy := rotationPolicy(v.spec, token)
+	policy := rotationPolicy(v.Spec, token)
 	policy.MinGenerationInterval = r.MinGenerationInterval
 
 	var (
@@ -215,7 +214,7 @@ func (r *RotationReconciler) Reconcile(ctx context.Context, req reconcile.Reques
 			if p.step = r.writeRecord(ctx, g, *g.legacy); p.step != nil {
 				break
 			}
-			logger.Info("recorded the CA generations made by an earlier version", "secret", v.secretKey)
+			logger.Info("recorded the CA generations made by an earlier version", "secret", v.SecretKey)
 			continue
 		}
 		// Promote keeps the previous root for the longest leaf lifetime
@@ -322,12 +321,12 @@ func publishRetry(p publication) time.Duration {
 	return 0
 }
 
-func (r *RotationReconciler) requeueAfter(v issuerView, g *generations, d rotation.Decision) time.Duration {
+func (r *RotationReconciler) requeueAfter(v issuer.View, g *generations, d rotation.Decision) time.Duration {
 	var after time.Duration
 	if !d.WakeAt.IsZero() {
 		after = d.WakeAt.Sub(r.now()) + time.Second
 	}
-	waitingForUser := v.spec.CA.Rotation != nil && v.spec.CA.Rotation.NextSecretName != "" &&
+	waitingForUser := v.Spec.CA.Rotation != nil && v.Spec.CA.Rotation.NextSecretName != "" &&
 		(g.next == nil || g.next.Invalid != "" || d.Problem != "")
 	// A Secret in the way, or a CA Secret to opt in: Secrets other than
 	// the CA Secret are not watched, so their fix is polled for.
@@ -352,19 +351,19 @@ func (r *RotationReconciler) nextPoll() time.Duration {
 
 // watchNextSecret watches the next CA Secret of the user's that v names,
 // and stops watching one it no longer names.
-func (r *RotationReconciler) watchNextSecret(ctx context.Context, v issuerView) error {
+func (r *RotationReconciler) watchNextSecret(ctx context.Context, v issuer.View) error {
 	if r.NextSecrets == nil {
 		return nil
 	}
-	rot := v.spec.CA.Rotation
+	rot := v.Spec.CA.Rotation
 	if rot == nil || rot.NextSecretName == "" {
-		r.NextSecrets.Forget(v.ref)
+		r.NextSecrets.Forget(v.Ref)
 		return nil
 	}
-	return r.NextSecrets.Watch(ctx, v.ref, types.NamespacedName{Namespace: v.secretKey.Namespace, Name: rot.NextSecretName})
+	return r.NextSecrets.Watch(ctx, v.Ref, types.NamespacedName{Namespace: v.SecretKey.Namespace, Name: rot.NextSecretName})
 }
 
-func (r *RotationReconciler) forgetNextSecret(ref issuerRef) {
+func (r *RotationReconciler) forgetNextSecret(ref issuer.Ref) {
 	if r.NextSecrets != nil {
 		r.NextSecrets.Forget(ref)
 	}
@@ -410,13 +409,13 @@ func maxLeafLifetime(spec *v1alpha1.IssuerSpec) time.Duration {
 // may have signed with: the longer of the spec's now and the one recorded
 // in status for this CA. An unbounded lifetime counts as the CA's own
 // lifetime (its leaves then end at its NotAfter at the latest).
-func leafLifetimeHighWater(v issuerView, g *generations) time.Duration {
+func leafLifetimeHighWater(v issuer.View, g *generations) time.Duration {
 	c := g.issuingCA.Cert
-	lifetime := maxLeafLifetime(v.spec)
+	lifetime := maxLeafLifetime(v.Spec)
 	if lifetime <= 0 {
 		lifetime = c.NotAfter.Sub(c.NotBefore)
 	}
-	if st := v.status.Rotation; st != nil {
+	if st := v.Status.Rotation; st != nil {
 		fp := pki.Fingerprint(c)
 		for _, gen := range st.Generations {
 			if gen.Role == v1alpha1.CAGenerationIssuing && gen.SHA256Fingerprint == fp && gen.LongestLeafLifetime != nil {
@@ -449,12 +448,7 @@ func secretLabelValue(name string) string {
 	if len(name) <= 63 {
 		return name
 	}
-	return "h-" + shortHash(name)
-}
-
-func shortHash(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])[:16]
+	return "h-" + issuer.ShortHash(name)
 }
 
 // generationName is <secretName>-<suffix>, cut to a valid Secret name.
@@ -495,12 +489,4 @@ func retiredSecretName(secretName, fp, random string) string {
 func retiredSecretPrefix(secretName, fp string) string {
 	n := retiredSecretName(secretName, fp, strings.Repeat("0", randomSuffixLen))
 	return n[:len(n)-randomSuffixLen]
-}
-
-// ownerRef makes generation Secrets and bundles go with the issuer.
-func ownerRef(v issuerView) metav1.OwnerReference {
-	return metav1.OwnerReference{
-		APIVersion: v1alpha1.GroupVersion.String(), Kind: v.ref.Kind,
-		Name: v.obj.GetName(), UID: v.obj.GetUID(),
-	}
 }

@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/event"
+
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 )
 
 // errKeyPending: the next CA's key is being generated; the issuer is
@@ -62,8 +64,8 @@ type KeyGenerator struct {
 	Now func() time.Time
 
 	mu      sync.Mutex
-	jobs    map[issuerRef]*keyJob
-	started map[issuerRef]time.Time
+	jobs    map[issuer.Ref]*keyJob
+	started map[issuer.Ref]time.Time
 	queues  map[string]*keyQueue
 	events  map[string]chan event.GenericEvent
 }
@@ -84,7 +86,7 @@ type keyJob struct {
 // namespaces served in turn.
 type keyQueue struct {
 	cond  *sync.Cond
-	byNS  map[string][]issuerRef
+	byNS  map[string][]issuer.Ref
 	order []string // namespaces with queued issuers, next served first
 }
 
@@ -95,13 +97,13 @@ func NewKeyGenerator(minInterval time.Duration, now func() time.Time) *KeyGenera
 	k := &KeyGenerator{
 		MinInterval: minInterval,
 		Now:         now,
-		jobs:        map[issuerRef]*keyJob{},
-		started:     map[issuerRef]time.Time{},
+		jobs:        map[issuer.Ref]*keyJob{},
+		started:     map[issuer.Ref]time.Time{},
 		queues:      map[string]*keyQueue{},
 		events:      map[string]chan event.GenericEvent{},
 	}
-	for _, kind := range []string{KindIssuer, KindClusterIssuer} {
-		q := &keyQueue{cond: sync.NewCond(&k.mu), byNS: map[string][]issuerRef{}}
+	for _, kind := range []string{issuer.KindIssuer, issuer.KindClusterIssuer} {
+		q := &keyQueue{cond: sync.NewCond(&k.mu), byNS: map[string][]issuer.Ref{}}
 		k.queues[kind] = q
 		k.events[kind] = make(chan event.GenericEvent, 64)
 		go k.work(kind, q)
@@ -122,7 +124,7 @@ func (k *KeyGenerator) Events(kind string) <-chan event.GenericEvent { return k.
 // Key returns the key made for ref and want; until it is ready,
 // errKeyPending (gen is queued) or a *keyRateLimitedError (ref started a
 // key less than MinInterval ago: nothing is queued).
-func (k *KeyGenerator) Key(ref issuerRef, want string, gen func() (cert, key []byte, err error)) ([]byte, []byte, error) {
+func (k *KeyGenerator) Key(ref issuer.Ref, want string, gen func() (cert, key []byte, err error)) ([]byte, []byte, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	j := k.jobs[ref]
@@ -176,7 +178,7 @@ func (k *KeyGenerator) work(kind string, q *keyQueue) {
 		if !current {
 			continue // superseded or forgotten meanwhile: dropped
 		}
-		obj := newIssuerObject(kind)
+		obj := issuer.NewObject(kind)
 		obj.SetName(ref.Name)
 		obj.SetNamespace(ref.Namespace)
 		select {
@@ -188,7 +190,7 @@ func (k *KeyGenerator) work(kind string, q *keyQueue) {
 
 // nextJob pops the next issuer whose job still waits, serving namespaces
 // in turn; nil when none. Called with k.mu held.
-func (k *KeyGenerator) nextJob(q *keyQueue) (issuerRef, *keyJob) {
+func (k *KeyGenerator) nextJob(q *keyQueue) (issuer.Ref, *keyJob) {
 	for len(q.order) > 0 {
 		ns := q.order[0]
 		q.order = q.order[1:]
@@ -204,19 +206,19 @@ func (k *KeyGenerator) nextJob(q *keyQueue) (issuerRef, *keyJob) {
 			return ref, j
 		}
 	}
-	return issuerRef{}, nil
+	return issuer.Ref{}, nil
 }
 
 // Taken forgets the key of ref once it is in a Secret: a key is used at
 // most once. When ref last started a key is kept.
-func (k *KeyGenerator) Taken(ref issuerRef) {
+func (k *KeyGenerator) Taken(ref issuer.Ref) {
 	k.mu.Lock()
 	delete(k.jobs, ref)
 	k.mu.Unlock()
 }
 
 // Forget drops everything kept for a deleted issuer.
-func (k *KeyGenerator) Forget(ref issuerRef) {
+func (k *KeyGenerator) Forget(ref issuer.Ref) {
 	k.mu.Lock()
 	delete(k.jobs, ref)
 	delete(k.started, ref)

@@ -25,10 +25,12 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 )
 
-func nsIssuer(ns, name string) issuerRef {
-	return issuerRef{Kind: KindIssuer, NamespacedName: types.NamespacedName{Namespace: ns, Name: name}}
+func nsIssuer(ns, name string) issuer.Ref {
+	return issuer.Ref{Kind: issuer.KindIssuer, NamespacedName: types.NamespacedName{Namespace: ns, Name: name}}
 }
 
 func waitWake(t *testing.T, k *KeyGenerator, kind, name string) {
@@ -73,7 +75,7 @@ func TestKeyGenerator(t *testing.T) {
 		t.Fatalf("second ask while in the making: %v", err)
 	}
 	close(release)
-	waitWake(t, k, KindIssuer, "web")
+	waitWake(t, k, issuer.KindIssuer, "web")
 	cert, key, err := k.Key(a, "spec-1", gen("never"))
 	if err != nil || string(cert) != "cert-a1" || string(key) != "key-a1" {
 		t.Fatalf("ready key: %q %q %v", cert, key, err)
@@ -84,7 +86,7 @@ func TestKeyGenerator(t *testing.T) {
 	if _, _, err := k.Key(a, "spec-2", gen("a2")); !errors.Is(err, errKeyPending) {
 		t.Fatalf("another spec: %v", err)
 	}
-	waitWake(t, k, KindIssuer, "web")
+	waitWake(t, k, issuer.KindIssuer, "web")
 	if cert, _, _ := k.Key(a, "spec-2", nil); string(cert) != "cert-a2" {
 		t.Fatalf("key for spec-2: %q, never the old key for the new spec", cert)
 	}
@@ -144,16 +146,16 @@ func TestKeyGeneratorBoundsWhatATenantCosts(t *testing.T) {
 	}
 	// A cluster issuer has its own worker: its key is made while the
 	// tenant's worker is still busy.
-	cluster := issuerRef{Kind: KindClusterIssuer, NamespacedName: types.NamespacedName{Name: "cluster"}}
+	cluster := issuer.Ref{Kind: issuer.KindClusterIssuer, NamespacedName: types.NamespacedName{Name: "cluster"}}
 	if _, _, err := k.Key(cluster, "s", gen("cluster")); !errors.Is(err, errKeyPending) {
 		t.Fatal(err)
 	}
-	waitWake(t, k, KindClusterIssuer, "cluster")
+	waitWake(t, k, issuer.KindClusterIssuer, "cluster")
 	close(block)
 	woken := map[string]bool{}
 	for deadline := time.After(10 * time.Second); len(woken) < 7; {
 		select {
-		case e := <-k.Events(KindIssuer):
+		case e := <-k.Events(issuer.KindIssuer):
 			woken[e.Object.GetName()] = true
 		case <-deadline:
 			t.Fatalf("woken %v, want 7 issuers", woken)

@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
 	"github.com/nstance-dev/nstance-issuer/internal/rotation"
 )
@@ -75,12 +76,8 @@ func init() {
 	metrics.Registry.MustRegister(caGenerationExpiry, caRotationPhase, caRotationProblem, caRotationNextStep, reissueCertificates, trustPublishFailures)
 }
 
-func issuerLabels(ref issuerRef) prometheus.Labels {
-	return prometheus.Labels{"kind": ref.Kind, "namespace": ref.Namespace, "name": ref.Name}
-}
-
-func setRotationMetrics(ref issuerRef, st v1alpha1.RotationStatus, d rotation.Decision, problem bool) {
-	l := issuerLabels(ref)
+func setRotationMetrics(ref issuer.Ref, st v1alpha1.RotationStatus, d rotation.Decision, problem bool) {
+	l := ref.MetricLabels()
 	caGenerationExpiry.DeletePartialMatch(l)
 	for _, g := range st.Generations {
 		caGenerationExpiry.WithLabelValues(ref.Kind, ref.Namespace, ref.Name, string(g.Role), pki.ShortFingerprint(g.SHA256Fingerprint)).Set(float64(g.NotAfter.Unix()))
@@ -114,8 +111,8 @@ func setRotationMetrics(ref issuerRef, st v1alpha1.RotationStatus, d rotation.De
 	}
 }
 
-func forgetRotationMetrics(ref issuerRef) {
-	l := issuerLabels(ref)
+func forgetRotationMetrics(ref issuer.Ref) {
+	l := ref.MetricLabels()
 	for _, m := range []*prometheus.GaugeVec{caGenerationExpiry, caRotationPhase, caRotationProblem, caRotationNextStep, reissueCertificates, trustPublishFailures} {
 		m.DeletePartialMatch(l)
 	}
@@ -123,6 +120,6 @@ func forgetRotationMetrics(ref issuerRef) {
 
 // setTrustPublishFailures sets how many namespaces an issuer's bundle
 // could not be written into.
-func setTrustPublishFailures(ref issuerRef, n int) {
-	trustPublishFailures.With(issuerLabels(ref)).Set(float64(n))
+func setTrustPublishFailures(ref issuer.Ref, n int) {
+	trustPublishFailures.With(ref.MetricLabels()).Set(float64(n))
 }

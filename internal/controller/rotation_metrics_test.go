@@ -23,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/rotation"
 )
 
@@ -30,8 +31,8 @@ import (
 // status.rotation.reissue per state, goes when the status has no re-issue
 // or the issuer is forgotten, and never touches another issuer's series.
 func TestReissueMetricMirrorsStatus(t *testing.T) {
-	ref := issuerRef{Kind: KindClusterIssuer, NamespacedName: types.NamespacedName{Name: "reissue-metrics"}}
-	other := issuerRef{Kind: KindIssuer, NamespacedName: types.NamespacedName{Namespace: "team-a", Name: "reissue-metrics"}}
+	ref := issuer.Ref{Kind: issuer.KindClusterIssuer, NamespacedName: types.NamespacedName{Name: "reissue-metrics"}}
+	other := issuer.Ref{Kind: issuer.KindIssuer, NamespacedName: types.NamespacedName{Namespace: "team-a", Name: "reissue-metrics"}}
 	t.Cleanup(func() { forgetRotationMetrics(ref); forgetRotationMetrics(other) })
 
 	setRotationMetrics(other, v1alpha1.RotationStatus{Phase: v1alpha1.CARotationStable, Reissue: &v1alpha1.ReissueStatus{Pending: 9}}, rotation.Decision{}, false)

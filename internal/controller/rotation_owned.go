@@ -31,6 +31,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
 	"github.com/nstance-dev/nstance-issuer/internal/rotation"
 )
@@ -41,7 +42,7 @@ import (
 // object, and an issuer's UID is public (it is in the owner references of
 // everything the issuer publishes). So a generation Secret
 // (<secretName>-next, <secretName>-retired-*) counts only when it matches
-// the generation record (rotation.Record) kept in annotationGenerations of
+// the generation record (rotation.Record) kept in issuer.AnnotationGenerations of
 // the issuing CA Secret, spec.ca.secretName: the one Secret whose writers
 // already hold the CA key. The record names each generated next CA by
 // Secret name and certificate fingerprint (written before the Secret is
@@ -55,9 +56,6 @@ import (
 // is used read-only: no next CA is generated into it or promoted into it,
 // and no record is kept in it.
 const (
-	// annotationGenerations, on spec.ca.secretName, is the generation
-	// record (rotation.Record as JSON).
-	annotationGenerations = "issuer.nstance.dev/generations"
 	// lookAlikeListPage is the page size of the metadata list that finds
 	// look-alike generation Secrets to report. Metadata alone may carry 256
 	// KiB of annotations per Secret, so a page is kept small, and at most
@@ -70,8 +68,8 @@ const (
 
 // controllerRef makes generation Secrets go with the issuer (garbage
 // collection). It proves nothing: the record does.
-func controllerRef(v issuerView) metav1.OwnerReference {
-	ref := ownerRef(v)
+func controllerRef(v issuer.View) metav1.OwnerReference {
+	ref := v.OwnerRef()
 	ref.Controller = new(true)
 	return ref
 }
@@ -80,25 +78,25 @@ func controllerRef(v issuerView) metav1.OwnerReference {
 // their Secrets: the managed-by label and an owner reference to the
 // issuer's UID. It is used once, to carry the generations an earlier
 // version made (and listed in the issuer's status) into the record.
-func legacyOwnedByIssuer(obj metav1.Object, v issuerView) bool {
-	if obj.GetLabels()[managedByLabel] != managedByValue || v.obj.GetUID() == "" {
+func legacyOwnedByIssuer(obj metav1.Object, v issuer.View) bool {
+	if obj.GetLabels()[issuer.ManagedByLabel] != issuer.ManagedByValue || v.Obj.GetUID() == "" {
 		return false
 	}
 	return slices.ContainsFunc(obj.GetOwnerReferences(), func(o metav1.OwnerReference) bool {
-		return o.UID == v.obj.GetUID() && o.Kind == v.ref.Kind && o.APIVersion == v1alpha1.GroupVersion.String()
+		return o.UID == v.Obj.GetUID() && o.Kind == v.Ref.Kind && o.APIVersion == v1alpha1.GroupVersion.String()
 	})
 }
 
 // generatedFor reports whether s is made for v: spec.ca.generate created
 // it, or its owner opted it in, with the generated-for annotation naming v.
-func generatedFor(s *corev1.Secret, v issuerView) bool {
+func generatedFor(s *corev1.Secret, v issuer.View) bool {
 	return s != nil && s.Annotations[v1alpha1.GeneratedForAnnotation] == v.String()
 }
 
 // generateRefused says why v may not generate into its CA Secret s, ""
 // when it may (or does not ask to).
-func generateRefused(s *corev1.Secret, v issuerView) string {
-	if v.spec.CA.Generate == nil || generatedFor(s, v) {
+func generateRefused(s *corev1.Secret, v issuer.View) string {
+	if v.Spec.CA.Generate == nil || generatedFor(s, v) {
 		return ""
 	}
 	return fmt.Sprintf("the CA Secret %s/%s was not generated for %s (its annotation %s does not name it), so the issuer does not write a new CA into it; "+
@@ -108,7 +106,7 @@ func generateRefused(s *corev1.Secret, v issuerView) string {
 
 // promoteRefused says why v may not write a next CA into its CA Secret s,
 // "" when it may.
-func promoteRefused(s *corev1.Secret, v issuerView) string {
+func promoteRefused(s *corev1.Secret, v issuer.View) string {
 	if generatedFor(s, v) {
 		return ""
 	}
@@ -150,14 +148,14 @@ func (r *RotationReconciler) readRetired(ctx context.Context, ns string, e rotat
 		g.problem = fmt.Sprintf("Secret %s is not the one the issuer created (another UID)", key)
 		return g, nil
 	}
-	certs, err := pki.ParseCACertificates(secretKeyTLSCert, s.Data[secretKeyTLSCert])
+	certs, err := pki.ParseCACertificates(issuer.SecretKeyTLSCert, s.Data[issuer.SecretKeyTLSCert])
 	if err != nil {
 		g.problem = fmt.Sprintf("Secret %s: %v", key, err)
 		return g, nil
 	}
 	root := certs[0]
-	if len(s.Data[secretKeyCA]) > 0 {
-		roots, err := pki.ParseCACertificates(secretKeyCA, s.Data[secretKeyCA])
+	if len(s.Data[issuer.SecretKeyCA]) > 0 {
+		roots, err := pki.ParseCACertificates(issuer.SecretKeyCA, s.Data[issuer.SecretKeyCA])
 		if err != nil {
 			g.problem = fmt.Sprintf("Secret %s: %v", key, err)
 			return g, nil
@@ -178,7 +176,7 @@ func (r *RotationReconciler) readRetired(ctx context.Context, ns string, e rotat
 // else made them. A retired copy of the issuing CA (a promotion that
 // stopped before its last step) is not counted. At most maxLookAlikePages
 // pages are read; a failure to list is reported, never a reason to stop.
-func (r *RotationReconciler) findLookAlikes(ctx context.Context, v issuerView, g *generations) {
+func (r *RotationReconciler) findLookAlikes(ctx context.Context, v issuer.View, g *generations) {
 	rec := g.record
 	ours := map[string]string{} // name -> UID ("" = any: a next CA, matched by content when read)
 	for _, e := range rec.Retired {
@@ -190,7 +188,7 @@ func (r *RotationReconciler) findLookAlikes(ctx context.Context, v issuerView, g
 	if rec.Promoted != nil {
 		ours[rec.Promoted.Secret] = rec.Promoted.UID
 	}
-	leftover := retiredSecretPrefix(v.spec.CA.SecretName, pki.Fingerprint(g.issuingCA.Cert))
+	leftover := retiredSecretPrefix(v.Spec.CA.SecretName, pki.Fingerprint(g.issuingCA.Cert))
 	seen := map[string]bool{}
 	for _, name := range g.lookAlikes {
 		seen[name] = true
@@ -198,8 +196,8 @@ func (r *RotationReconciler) findLookAlikes(ctx context.Context, v issuerView, g
 	pages := 0
 	for _, label := range []string{labelNextOf, labelRetiredFrom} {
 		opts := []client.ListOption{
-			client.InNamespace(v.secretKey.Namespace),
-			client.MatchingLabels{label: secretLabelValue(v.spec.CA.SecretName)},
+			client.InNamespace(v.SecretKey.Namespace),
+			client.MatchingLabels{label: secretLabelValue(v.Spec.CA.SecretName)},
 			client.Limit(lookAlikeListPage),
 		}
 		for cont := ""; ; {
@@ -211,7 +209,7 @@ func (r *RotationReconciler) findLookAlikes(ctx context.Context, v issuerView, g
 			list := &metav1.PartialObjectMetadataList{}
 			list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("SecretList"))
 			if err := r.Reader.List(ctx, list, append(opts, client.Continue(cont))...); err != nil {
-				log.FromContext(ctx).Error(err, "cannot list the generation Secrets to report look-alikes", "namespace", v.secretKey.Namespace)
+				log.FromContext(ctx).Error(err, "cannot list the generation Secrets to report look-alikes", "namespace", v.SecretKey.Namespace)
 				return
 			}
 			for i := range list.Items {
@@ -236,13 +234,13 @@ func (r *RotationReconciler) findLookAlikes(ctx context.Context, v issuerView, g
 // before the record made and listed in the issuer's status (which only the
 // controller's field manager writes), each checked as that version did
 // (label and owner reference) and against the fingerprint in status.
-func (r *RotationReconciler) legacyRecord(ctx context.Context, v issuerView, now time.Time) (rotation.Record, error) {
+func (r *RotationReconciler) legacyRecord(ctx context.Context, v issuer.View, now time.Time) (rotation.Record, error) {
 	var rec rotation.Record
-	st := v.status.Rotation
+	st := v.Status.Rotation
 	if st == nil {
 		return rec, nil
 	}
-	ns := v.secretKey.Namespace
+	ns := v.SecretKey.Namespace
 	for _, gen := range st.Generations {
 		// A next CA is never carried over: an earlier version may have
 		// trusted a forged one. It is reported as a look-alike and a new
@@ -257,12 +255,12 @@ func (r *RotationReconciler) legacyRecord(ctx context.Context, v issuerView, now
 		if s == nil || !legacyOwnedByIssuer(s, v) {
 			continue
 		}
-		certs, err := pki.ParseCACertificates(secretKeyTLSCert, s.Data[secretKeyTLSCert])
+		certs, err := pki.ParseCACertificates(issuer.SecretKeyTLSCert, s.Data[issuer.SecretKeyTLSCert])
 		if err != nil || pki.Fingerprint(certs[0]) != gen.SHA256Fingerprint {
 			continue
 		}
 		root := certs[0]
-		if roots, err := pki.ParseCACertificates(secretKeyCA, s.Data[secretKeyCA]); err == nil {
+		if roots, err := pki.ParseCACertificates(issuer.SecretKeyCA, s.Data[issuer.SecretKeyCA]); err == nil {
 			root = roots[0]
 		}
 		// Status names the CA, not its root: the root must be self-signed
@@ -287,7 +285,7 @@ func (r *RotationReconciler) legacyRecord(ctx context.Context, v issuerView, now
 
 // lookAlikeMessage reports Secrets named like generations that are not
 // the issuer's.
-func lookAlikeMessage(v issuerView, g *generations) string {
+func lookAlikeMessage(v issuer.View, g *generations) string {
 	if g.lookAlikeCount == 0 {
 		return ""
 	}
@@ -299,5 +297,5 @@ func lookAlikeMessage(v issuerView, g *generations) string {
 		more += " (at least: not all were listed)"
 	}
 	return fmt.Sprintf("Secret(s) %s%s in %s are labelled or named as CA generations of %s but are not in its generation record; they are ignored (not trusted, published, promoted or deleted): delete them",
-		strings.Join(g.lookAlikes, ", "), more, v.secretKey.Namespace, v)
+		strings.Join(g.lookAlikes, ", "), more, v.SecretKey.Namespace, v)
 }

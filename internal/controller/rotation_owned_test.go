@@ -37,16 +37,17 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
 	"github.com/nstance-dev/nstance-issuer/internal/rotation"
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 )
 
-func ownedTestView(t *testing.T) issuerView {
+func ownedTestView(t *testing.T) issuer.View {
 	t.Helper()
 	iss := &v1alpha1.NstanceIssuer{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "web", UID: "uid-web"}}
 	iss.Spec.CA.SecretName = "ca"
-	v, err := viewIssuer(iss, "")
+	v, err := issuer.NewView(iss, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,8 +57,8 @@ func ownedTestView(t *testing.T) issuerView {
 func TestLegacyOwnedByIssuer(t *testing.T) {
 	t.Parallel()
 	v := ownedTestView(t)
-	managed := map[string]string{managedByLabel: managedByValue}
-	legacy := ownerRef(v) // written before the controller flag was set
+	managed := map[string]string{issuer.ManagedByLabel: issuer.ManagedByValue}
+	legacy := v.OwnerRef() // written before the controller flag was set
 	cases := []struct {
 		name   string
 		labels map[string]string
@@ -69,7 +70,7 @@ func TestLegacyOwnedByIssuer(t *testing.T) {
 		{"no owner reference: not owned", managed, nil, false},
 		{"no managed-by label: not owned", nil, []metav1.OwnerReference{controllerRef(v)}, false},
 		{"another issuer's UID: not owned", managed, []metav1.OwnerReference{{APIVersion: legacy.APIVersion, Kind: legacy.Kind, Name: "web", UID: "uid-other"}}, false},
-		{"the UID under another kind: not owned", managed, []metav1.OwnerReference{{APIVersion: legacy.APIVersion, Kind: KindClusterIssuer, Name: "web", UID: "uid-web"}}, false},
+		{"the UID under another kind: not owned", managed, []metav1.OwnerReference{{APIVersion: legacy.APIVersion, Kind: issuer.KindClusterIssuer, Name: "web", UID: "uid-web"}}, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -105,7 +106,7 @@ func TestGenerateRefused(t *testing.T) {
 			}
 		}
 	}
-	v.spec.CA.Generate = &v1alpha1.CATemplate{}
+	v.Spec.CA.Generate = &v1alpha1.CATemplate{}
 	if got := generateRefused(mine, v); got != "" {
 		t.Errorf("generated for the issuer: %q", got)
 	}
@@ -144,7 +145,7 @@ func TestFindLookAlikes(t *testing.T) {
 	gen := func(label, name, uid string) client.Object {
 		return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{
 			Name: name, Namespace: "team-a", UID: types.UID(uid), OwnerReferences: []metav1.OwnerReference{controllerRef(v)},
-			Labels: map[string]string{managedByLabel: managedByValue, label: "ca"},
+			Labels: map[string]string{issuer.ManagedByLabel: issuer.ManagedByValue, label: "ca"},
 		}}
 	}
 	var objs []client.Object
@@ -270,11 +271,11 @@ func TestLegacyRecord(t *testing.T) {
 	far := metav1.NewTime(time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC))
 	owned := func(name string, data map[string][]byte) client.Object {
 		return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{
-			Name: name, Namespace: "team-a", UID: types.UID("uid-" + name), OwnerReferences: []metav1.OwnerReference{ownerRef(v)},
-			Labels: map[string]string{managedByLabel: managedByValue},
+			Name: name, Namespace: "team-a", UID: types.UID("uid-" + name), OwnerReferences: []metav1.OwnerReference{v.OwnerRef()},
+			Labels: map[string]string{issuer.ManagedByLabel: issuer.ManagedByValue},
 		}, Data: data}
 	}
-	v.status.Rotation = &v1alpha1.RotationStatus{Generations: []v1alpha1.CAGeneration{
+	v.Status.Rotation = &v1alpha1.RotationStatus{Generations: []v1alpha1.CAGeneration{
 		{Role: v1alpha1.CAGenerationIssuing, SecretName: "ca"},
 		{Role: v1alpha1.CAGenerationNext, SecretName: "ca-next", SHA256Fingerprint: pki.Fingerprint(evil.Cert)},
 		{Role: v1alpha1.CAGenerationRetiring, SecretName: "ca-retired-good", SHA256Fingerprint: pki.Fingerprint(inter.Cert), RetiringUntil: &far},

@@ -28,6 +28,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
 	"github.com/nstance-dev/nstance-issuer/internal/rotation"
 )
@@ -97,14 +98,14 @@ func (g *generations) retiredProblems() []string {
 
 // read gathers the generations of v's CA; nil when the issuing CA is
 // missing or unusable (the signer reports that).
-func (r *RotationReconciler) read(ctx context.Context, v issuerView) (*generations, error) {
+func (r *RotationReconciler) read(ctx context.Context, v issuer.View) (*generations, error) {
 	now := r.now()
-	ns := v.secretKey.Namespace
-	issuing, err := r.getSecret(ctx, v.secretKey)
+	ns := v.SecretKey.Namespace
+	issuing, err := r.getSecret(ctx, v.SecretKey)
 	if err != nil || issuing == nil {
 		return nil, err
 	}
-	ca, err := pki.LoadCA(issuing.Data[secretKeyTLSCert], issuing.Data[secretKeyTLSKey], issuing.Data[secretKeyCA], now)
+	ca, err := pki.LoadCA(issuing.Data[issuer.SecretKeyTLSCert], issuing.Data[issuer.SecretKeyTLSKey], issuing.Data[issuer.SecretKeyCA], now)
 	if err != nil {
 		return nil, nil //nolint:nilerr // the signer reports an unusable CA on Ready
 	}
@@ -112,17 +113,17 @@ func (r *RotationReconciler) read(ctx context.Context, v issuerView) (*generatio
 	g.handled = issuing.Annotations[annotationRotateNowToken]
 	g.generateRefused = generateRefused(issuing, v)
 	g.promoteRefused = promoteRefused(issuing, v)
-	if v.status.Rotation != nil && v.status.Rotation.RotateNowToken != "" {
-		g.handled = v.status.Rotation.RotateNowToken
+	if v.Status.Rotation != nil && v.Status.Rotation.RotateNowToken != "" {
+		g.handled = v.Status.Rotation.RotateNowToken
 	}
 	issuingFP := pki.Fingerprint(ca.Cert)
 	writable := g.promoteRefused == ""
 
 	// A record in a CA Secret the issuer may not write is not its own
 	// (another issuer's, or one whose opt-in was withdrawn): it is not read.
-	if raw, hasRecord := issuing.Annotations[annotationGenerations]; writable && hasRecord {
+	if raw, hasRecord := issuing.Annotations[issuer.AnnotationGenerations]; writable && hasRecord {
 		if rec, err := rotation.ParseRecord(raw); err != nil {
-			g.recordProblem = fmt.Sprintf("the CA Secret %s: annotation %s: %v; no generated next CA or retired CA is trusted, and the issuer takes no rotation step, until it is fixed or removed", v.secretKey, annotationGenerations, err)
+			g.recordProblem = fmt.Sprintf("the CA Secret %s: annotation %s: %v; no generated next CA or retired CA is trusted, and the issuer takes no rotation step, until it is fixed or removed", v.SecretKey, issuer.AnnotationGenerations, err)
 		} else {
 			g.record = rec
 		}
@@ -136,7 +137,7 @@ func (r *RotationReconciler) read(ctx context.Context, v issuerView) (*generatio
 
 	// A next CA of the user's wins over a generated one, unless it already
 	// is the issuing CA.
-	if rot := v.spec.CA.Rotation; rot != nil && rot.NextSecretName != "" {
+	if rot := v.Spec.CA.Rotation; rot != nil && rot.NextSecretName != "" {
 		s, err := r.getSecret(ctx, types.NamespacedName{Namespace: ns, Name: rot.NextSecretName})
 		if err != nil {
 			return nil, err
@@ -150,8 +151,8 @@ func (r *RotationReconciler) read(ctx context.Context, v issuerView) (*generatio
 			return nil, err
 		}
 	}
-	if g.next != nil && v.status.Rotation != nil {
-		for _, gen := range v.status.Rotation.Generations {
+	if g.next != nil && v.Status.Rotation != nil {
+		for _, gen := range v.Status.Rotation.Generations {
 			if gen.Role == v1alpha1.CAGenerationNext && gen.SHA256Fingerprint == g.next.Cert.Fingerprint && gen.PublishedAt != nil {
 				g.next.PublishedAt = gen.PublishedAt.Time
 			}
@@ -179,8 +180,8 @@ func (r *RotationReconciler) read(ctx context.Context, v issuerView) (*generatio
 // from the issuing Secret (copied there by hand), or the Secret is the
 // promoted one the record names by UID, it is left only to be deleted.
 // A Secret of the recorded name holding another CA is a look-alike.
-func (r *RotationReconciler) readGeneratedNext(ctx context.Context, v issuerView, g *generations, issuingFP string, now time.Time) error {
-	ns := v.secretKey.Namespace
+func (r *RotationReconciler) readGeneratedNext(ctx context.Context, v issuer.View, g *generations, issuingFP string, now time.Time) error {
+	ns := v.SecretKey.Namespace
 	if n := g.record.Next; n != nil {
 		s, err := r.getSecret(ctx, types.NamespacedName{Namespace: ns, Name: n.Secret})
 		if err != nil {
@@ -222,7 +223,7 @@ func (r *RotationReconciler) readGeneratedNext(ctx context.Context, v issuerView
 // firstCertFingerprint is the fingerprint of the first certificate of a
 // Secret's tls.crt, "" when it has none (within LoadCA's limits).
 func firstCertFingerprint(s *corev1.Secret) string {
-	certs, err := pki.ParseCACertificates(secretKeyTLSCert, s.Data[secretKeyTLSCert])
+	certs, err := pki.ParseCACertificates(issuer.SecretKeyTLSCert, s.Data[issuer.SecretKeyTLSCert])
 	if err != nil {
 		return ""
 	}
@@ -233,7 +234,7 @@ func firstCertFingerprint(s *corev1.Secret) string {
 func (g *generations) loadNext(s *corev1.Secret, generated bool, now time.Time) {
 	g.nextSecret, g.nextCA, g.nextRoot = s, nil, nil
 	n := &rotation.Next{Generated: generated}
-	ca, err := pki.LoadCA(s.Data[secretKeyTLSCert], s.Data[secretKeyTLSKey], s.Data[secretKeyCA], now)
+	ca, err := pki.LoadCA(s.Data[issuer.SecretKeyTLSCert], s.Data[issuer.SecretKeyTLSKey], s.Data[issuer.SecretKeyCA], now)
 	if err == nil {
 		n.Cert = certOf(ca.Cert)
 		g.nextCA, g.nextRoot = ca, rootOf(ca)

@@ -35,6 +35,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
 )
 
@@ -129,19 +130,19 @@ func (p ReissuePolicy) nextBatch(last, now time.Time) (int, time.Time) {
 // cert-manager.io), an empty kind is the first registered kind,
 // NstanceIssuer; an NstanceIssuer is looked up in the Certificate's
 // namespace, an NstanceClusterIssuer from any namespace.
-func namesIssuer(crt *cmapi.Certificate, ref issuerRef) bool {
+func namesIssuer(crt *cmapi.Certificate, ref issuer.Ref) bool {
 	r := crt.Spec.IssuerRef
 	if r.Group != v1alpha1.GroupVersion.Group || r.Name != ref.Name {
 		return false
 	}
 	kind := r.Kind
 	if kind == "" {
-		kind = KindIssuer
+		kind = issuer.KindIssuer
 	}
 	if kind != ref.Kind {
 		return false
 	}
-	return ref.Kind == KindClusterIssuer || crt.Namespace == ref.Namespace
+	return ref.Kind == issuer.KindClusterIssuer || crt.Namespace == ref.Namespace
 }
 
 // reissueClass is where a Certificate stands in a re-issue.
@@ -308,7 +309,7 @@ func listNames[T fmt.Stringer](names []T) string {
 // stands: it fills g.reissue (status.rotation.reissue) and returns the
 // Certificates of the batch due now, whose time is then already recorded
 // in g.reissue.LastBatchAt, and when to look again (0: no need).
-func (r *RotationReconciler) planReissue(ctx context.Context, v issuerView, g *generations) ([]types.NamespacedName, time.Duration, error) {
+func (r *RotationReconciler) planReissue(ctx context.Context, v issuer.View, g *generations) ([]types.NamespacedName, time.Duration, error) {
 	logger := log.FromContext(ctx)
 	g.reissue = nil
 	token := g.issuing.Annotations[annotationRotatedForToken]
@@ -317,8 +318,8 @@ func (r *RotationReconciler) planReissue(ctx context.Context, v issuerView, g *g
 		return nil, 0, nil
 	}
 	st := &v1alpha1.ReissueStatus{Token: token, RotatedAt: metav1.NewTime(rotatedAt.UTC())}
-	if v.status.Rotation != nil {
-		if prev := v.status.Rotation.Reissue; prev != nil && prev.Token == token && prev.RotatedAt.Equal(&st.RotatedAt) && prev.CompletedAt != nil {
+	if v.Status.Rotation != nil {
+		if prev := v.Status.Rotation.Reissue; prev != nil && prev.Token == token && prev.RotatedAt.Equal(&st.RotatedAt) && prev.CompletedAt != nil {
 			g.reissue = prev.DeepCopy() // done: nothing more to read
 			return nil, 0, nil
 		}
@@ -356,8 +357,8 @@ func (r *RotationReconciler) planReissue(ctx context.Context, v issuerView, g *g
 
 	var tally reissueTally
 	opts := []client.ListOption{client.Limit(reissueListPage)}
-	if v.ref.Kind == KindIssuer {
-		opts = append(opts, client.InNamespace(v.ref.Namespace))
+	if v.Ref.Kind == issuer.KindIssuer {
+		opts = append(opts, client.InNamespace(v.Ref.Namespace))
 	}
 	for cont := ""; ; {
 		var list cmapi.CertificateList
@@ -366,7 +367,7 @@ func (r *RotationReconciler) planReissue(ctx context.Context, v issuerView, g *g
 		}
 		for i := range list.Items {
 			crt := &list.Items[i]
-			if !namesIssuer(crt, v.ref) {
+			if !namesIssuer(crt, v.Ref) {
 				continue
 			}
 			f := factsOf(crt)
@@ -424,17 +425,17 @@ func (r *RotationReconciler) planReissue(ctx context.Context, v issuerView, g *g
 }
 
 // freshStatus reads the issuer's status from the API server.
-func (r *RotationReconciler) freshStatus(ctx context.Context, v issuerView) (*v1alpha1.IssuerStatus, error) {
-	switch v.ref.Kind {
-	case KindIssuer:
+func (r *RotationReconciler) freshStatus(ctx context.Context, v issuer.View) (*v1alpha1.IssuerStatus, error) {
+	switch v.Ref.Kind {
+	case issuer.KindIssuer:
 		var i v1alpha1.NstanceIssuer
-		if err := r.Reader.Get(ctx, v.ref.NamespacedName, &i); err != nil {
+		if err := r.Reader.Get(ctx, v.Ref.NamespacedName, &i); err != nil {
 			return nil, fmt.Errorf("cannot read %s: %w", v, err)
 		}
 		return &i.Status, nil
 	default:
 		var i v1alpha1.NstanceClusterIssuer
-		if err := r.Reader.Get(ctx, v.ref.NamespacedName, &i); err != nil {
+		if err := r.Reader.Get(ctx, v.Ref.NamespacedName, &i); err != nil {
 			return nil, fmt.Errorf("cannot read %s: %w", v, err)
 		}
 		return &i.Status, nil
@@ -444,22 +445,22 @@ func (r *RotationReconciler) freshStatus(ctx context.Context, v issuerView) (*v1
 // certificateLeaf reads the certificate in a Certificate's Secret; nil
 // when there is none yet. An NstanceIssuer never reads outside its own
 // namespace.
-func (r *RotationReconciler) certificateLeaf(ctx context.Context, v issuerView, crt *cmapi.Certificate) (*x509.Certificate, error) {
-	if crt.Spec.SecretName == "" || (v.ref.Kind == KindIssuer && crt.Namespace != v.ref.Namespace) {
+func (r *RotationReconciler) certificateLeaf(ctx context.Context, v issuer.View, crt *cmapi.Certificate) (*x509.Certificate, error) {
+	if crt.Spec.SecretName == "" || (v.Ref.Kind == issuer.KindIssuer && crt.Namespace != v.Ref.Namespace) {
 		return nil, nil
 	}
 	s, err := r.getSecret(ctx, types.NamespacedName{Namespace: crt.Namespace, Name: crt.Spec.SecretName})
 	if err != nil || s == nil {
 		return nil, err
 	}
-	return pki.FirstCertificate(s.Data[secretKeyTLSCert]), nil
+	return pki.FirstCertificate(s.Data[issuer.SecretKeyTLSCert]), nil
 }
 
 // triggerReissue asks the Certificates of a batch to re-issue and counts
 // the ones asked in g.reissue. A Certificate that changed since the pass
 // (now issuing, re-issued, gone, or a write conflict) is left for the next
 // pass to judge again.
-func (r *RotationReconciler) triggerReissue(ctx context.Context, v issuerView, g *generations, batch []types.NamespacedName) {
+func (r *RotationReconciler) triggerReissue(ctx context.Context, v issuer.View, g *generations, batch []types.NamespacedName) {
 	logger := log.FromContext(ctx)
 	st := g.reissue
 	previous := "the previous CA"
@@ -480,7 +481,7 @@ func (r *RotationReconciler) triggerReissue(ctx context.Context, v issuerView, g
 			}
 			continue
 		}
-		if !namesIssuer(&crt, v.ref) || factsOf(&crt).Issuing {
+		if !namesIssuer(&crt, v.Ref) || factsOf(&crt).Issuing {
 			continue
 		}
 		orig := crt.DeepCopy()
@@ -492,12 +493,12 @@ func (r *RotationReconciler) triggerReissue(ctx context.Context, v issuerView, g
 			}
 			continue
 		}
-		r.Recorder.Eventf(&crt, v.obj, corev1.EventTypeNormal, v1alpha1.EventReasonReissueTriggered, eventActionReissue,
+		r.Recorder.Eventf(&crt, v.Obj, corev1.EventTypeNormal, v1alpha1.EventReasonReissueTriggered, eventActionReissue,
 			"Re-issue asked by %s: this certificate was signed by %s, which %s=%s replaced", v, previous, v1alpha1.RotateNowAnnotation, st.Token)
 		asked = append(asked, name)
 	}
 	if failed != nil {
-		r.Recorder.Eventf(v.obj, nil, corev1.EventTypeWarning, v1alpha1.EventReasonReissueTriggerFailed, eventActionReissue,
+		r.Recorder.Eventf(v.Obj, nil, corev1.EventTypeWarning, v1alpha1.EventReasonReissueTriggerFailed, eventActionReissue,
 			"%v; it stays pending for the next batch (the controller needs get and list on certificates and patch on certificates/status)", failed)
 	}
 	if len(asked) == 0 {
@@ -511,28 +512,28 @@ func (r *RotationReconciler) triggerReissue(ctx context.Context, v issuerView, g
 	if st.Pending > 0 && st.LastBatchAt != nil {
 		next = fmt.Sprintf("%d pending, next batch from %s", st.Pending, st.LastBatchAt.Add(r.Reissue.Interval).UTC().Format(time.RFC3339))
 	}
-	r.Recorder.Eventf(v.obj, nil, corev1.EventTypeNormal, v1alpha1.EventReasonReissueTriggered, eventActionReissue,
+	r.Recorder.Eventf(v.Obj, nil, corev1.EventTypeNormal, v1alpha1.EventReasonReissueTriggered, eventActionReissue,
 		"Asked %d Certificate(s) signed by %s to re-issue after %s=%s: %s; %s",
 		n, previous, v1alpha1.RotateNowAnnotation, st.Token, listNames(asked), next)
 	logger.Info("asked Certificates to re-issue", "token", st.Token, "count", n, "pending", st.Pending)
 }
 
 // recordReissueDone records the Event that ends a re-issue.
-func (r *RotationReconciler) recordReissueDone(v issuerView, g *generations, st *v1alpha1.ReissueStatus) {
+func (r *RotationReconciler) recordReissueDone(v issuer.View, g *generations, st *v1alpha1.ReissueStatus) {
 	subject := g.issuingCA.Cert.Subject.String()
 	if st.Failed > 0 {
-		r.Recorder.Eventf(v.obj, nil, corev1.EventTypeWarning, v1alpha1.EventReasonReissueIncomplete, eventActionReissue,
+		r.Recorder.Eventf(v.Obj, nil, corev1.EventTypeWarning, v1alpha1.EventReasonReissueIncomplete, eventActionReissue,
 			"Re-issue after %s=%s ended: %d of %d Certificate(s) signed by a previous CA now hold a certificate of %q; %d failed to issue: %s. Fix the cause (kubectl describe certificate) and run `cmctl renew`",
 			v1alpha1.RotateNowAnnotation, st.Token, st.Reissued, st.Total, subject, st.Failed, strings.Join(st.FailedCertificates, ", "))
 		return
 	}
 	if st.Total == 0 {
-		r.Recorder.Eventf(v.obj, nil, corev1.EventTypeNormal, v1alpha1.EventReasonReissueCompleted, eventActionReissue,
+		r.Recorder.Eventf(v.Obj, nil, corev1.EventTypeNormal, v1alpha1.EventReasonReissueCompleted, eventActionReissue,
 			"Re-issue after %s=%s completed: no Certificate that names %s holds a certificate of a previous CA",
 			v1alpha1.RotateNowAnnotation, st.Token, v)
 		return
 	}
-	r.Recorder.Eventf(v.obj, nil, corev1.EventTypeNormal, v1alpha1.EventReasonReissueCompleted, eventActionReissue,
+	r.Recorder.Eventf(v.Obj, nil, corev1.EventTypeNormal, v1alpha1.EventReasonReissueCompleted, eventActionReissue,
 		"Re-issue after %s=%s completed: all %d Certificate(s) signed by a previous CA now hold a certificate of %q (%d asked by this issuer)",
 		v1alpha1.RotateNowAnnotation, st.Token, st.Total, subject, st.Triggered)
 }

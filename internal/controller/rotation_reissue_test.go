@@ -29,13 +29,14 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 )
 
 func TestNamesIssuerResolvesLikeIssuerLib(t *testing.T) {
 	t.Parallel()
-	ns := issuerRef{Kind: KindIssuer, NamespacedName: types.NamespacedName{Namespace: "team-a", Name: "web"}}
-	cluster := issuerRef{Kind: KindClusterIssuer, NamespacedName: types.NamespacedName{Name: "web"}}
+	ns := issuer.Ref{Kind: issuer.KindIssuer, NamespacedName: types.NamespacedName{Namespace: "team-a", Name: "web"}}
+	cluster := issuer.Ref{Kind: issuer.KindClusterIssuer, NamespacedName: types.NamespacedName{Name: "web"}}
 	crt := func(namespace, group, kind, name string) *cmapi.Certificate {
 		c := &cmapi.Certificate{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: "c"}}
 		c.Spec.IssuerRef = cmmeta.IssuerReference{Group: group, Kind: kind, Name: name}
@@ -45,18 +46,18 @@ func TestNamesIssuerResolvesLikeIssuerLib(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		crt  *cmapi.Certificate
-		ref  issuerRef
+		ref  issuer.Ref
 		want bool
 	}{
-		{"an NstanceIssuer in the Certificate's namespace is named", crt("team-a", g, KindIssuer, "web"), ns, true},
+		{"an NstanceIssuer in the Certificate's namespace is named", crt("team-a", g, issuer.KindIssuer, "web"), ns, true},
 		{"an empty kind is NstanceIssuer, the first kind issuer-lib registers", crt("team-a", g, "", "web"), ns, true},
 		{"an empty kind is never the cluster issuer", crt("team-a", g, "", "web"), cluster, false},
-		{"an NstanceIssuer of another namespace is not named", crt("team-b", g, KindIssuer, "web"), ns, false},
-		{"an empty group is cert-manager.io, not ours", crt("team-a", "", KindIssuer, "web"), ns, false},
+		{"an NstanceIssuer of another namespace is not named", crt("team-b", g, issuer.KindIssuer, "web"), ns, false},
+		{"an empty group is cert-manager.io, not ours", crt("team-a", "", issuer.KindIssuer, "web"), ns, false},
 		{"cert-manager's own Issuer of the same name is not ours", crt("team-a", "cert-manager.io", "Issuer", "web"), ns, false},
-		{"another name is not named", crt("team-a", g, KindIssuer, "api"), ns, false},
-		{"an NstanceClusterIssuer is named from any namespace", crt("team-b", g, KindClusterIssuer, "web"), cluster, true},
-		{"the cluster kind does not name the namespaced issuer", crt("team-a", g, KindClusterIssuer, "web"), ns, false},
+		{"another name is not named", crt("team-a", g, issuer.KindIssuer, "api"), ns, false},
+		{"an NstanceClusterIssuer is named from any namespace", crt("team-b", g, issuer.KindClusterIssuer, "web"), cluster, true},
+		{"the cluster kind does not name the namespaced issuer", crt("team-a", g, issuer.KindClusterIssuer, "web"), ns, false},
 	} {
 		if got := namesIssuer(tc.crt, tc.ref); got != tc.want {
 			t.Errorf("%s: got %v", tc.name, got)

@@ -37,6 +37,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 )
 
 // setupRotation registers the CA lifecycle controllers of both issuer kinds
@@ -76,7 +77,7 @@ func setupRotation(mgr ctrl.Manager, opts Options, recorder events.EventRecorder
 		now = opts.Clock.Now
 	}
 	keys := NewKeyGenerator(opts.MinCAGenerationInterval, now)
-	for _, kind := range []string{KindIssuer, KindClusterIssuer} {
+	for _, kind := range []string{issuer.KindIssuer, issuer.KindClusterIssuer} {
 		r := &RotationReconciler{
 			Kind: kind, Client: mgr.GetClient(), Reader: mgr.GetAPIReader(),
 			ClusterResourceNamespace: opts.ClusterResourceNamespace, Recorder: recorder, Trust: trust,
@@ -84,10 +85,10 @@ func setupRotation(mgr ctrl.Manager, opts Options, recorder events.EventRecorder
 			Reissue:               ReissuePolicy{BatchSize: opts.ReissueBatchSize, Interval: opts.ReissueInterval},
 			MinGenerationInterval: opts.MinCAGenerationInterval, Keys: keys,
 		}
-		b := ctrl.NewControllerManagedBy(mgr).Named("rotation-" + strings.ToLower(kind)).For(newIssuerObject(kind)).
+		b := ctrl.NewControllerManagedBy(mgr).Named("rotation-" + strings.ToLower(kind)).For(issuer.NewObject(kind)).
 			WatchesRawSource(source.Channel(nextSecrets.Events(kind), &handler.EnqueueRequestForObject{})).
 			WatchesRawSource(source.Channel(keys.Events(kind), &handler.EnqueueRequestForObject{}))
-		if kind == KindClusterIssuer {
+		if kind == issuer.KindClusterIssuer {
 			// A namespace created or relabelled may now be selected by a
 			// ConfigMap bundle.
 			b = b.WatchesMetadata(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.clusterIssuersWithConfigMaps), builder.OnlyMetadata)
@@ -124,12 +125,12 @@ func withLiveRoots(sign signer.Sign, trust *TrustPublisher, clusterResourceNames
 		if err != nil {
 			return bundle, err
 		}
-		v, verr := viewIssuer(obj, clusterResourceNamespace)
+		v, verr := issuer.NewView(obj, clusterResourceNamespace)
 		if verr != nil {
 			return bundle, nil //nolint:nilerr // signed already; ca.crt stays the issuing root
 		}
-		if tb := v.spec.CA.TrustBundle; tb != nil && tb.CACrt == v1alpha1.CACrtAllLiveRoots {
-			if roots := trust.LiveRoots(v.ref); len(roots) > 0 {
+		if tb := v.Spec.CA.TrustBundle; tb != nil && tb.CACrt == v1alpha1.CACrtAllLiveRoots {
+			if roots := trust.LiveRoots(v.Ref); len(roots) > 0 {
 				bundle.CAPEM = roots
 			}
 		}

@@ -32,6 +32,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
 	"github.com/nstance-dev/nstance-issuer/internal/rotation"
 )
@@ -53,11 +54,6 @@ const (
 	ReasonGenerationRecordInvalid = "GenerationRecordInvalid"
 )
 
-// secretWriteScopeHint says how an operator grants the manager Secret
-// writes in a namespace when the chart scopes them.
-const secretWriteScopeHint = "the manager may not write Secrets there: when its Secret writes are scoped, add the namespace to the Helm value rbac.secretWriteNamespaces " +
-	"(with kustomize's config/scoped, bind the secret-writer ClusterRole to the manager's ServiceAccount in that namespace)"
-
 // problems is what kept the lifecycle from going on in one reconcile,
 // beside what rotation.Decide reports.
 type problems struct {
@@ -69,10 +65,10 @@ type problems struct {
 
 // rotationCondition is the CARotation condition for what was read,
 // decided and met, and the Warning Events to record when it changes.
-func rotationCondition(v issuerView, g *generations, d rotation.Decision, st v1alpha1.RotationStatus, p problems) (metav1.Condition, []warning) {
+func rotationCondition(v issuer.View, g *generations, d rotation.Decision, st v1alpha1.RotationStatus, p problems) (metav1.Condition, []warning) {
 	cond := metav1.Condition{
 		Type: v1alpha1.ConditionTypeCARotation, Status: metav1.ConditionTrue, Reason: string(st.Phase),
-		Message: phaseMessage(st, g, d), ObservedGeneration: v.obj.GetGeneration(),
+		Message: phaseMessage(st, g, d), ObservedGeneration: v.Obj.GetGeneration(),
 	}
 	var warnings []warning
 	fail := func(reason, event, msg string) {
@@ -117,7 +113,7 @@ func rotationCondition(v issuerView, g *generations, d rotation.Decision, st v1a
 		note(v1alpha1.EventReasonGenerationSecretIgnored, msg)
 	}
 	for _, msg := range g.retiredProblems() {
-		note(v1alpha1.EventReasonRetiredCAIgnored, "the root of a retired CA is not published: "+msg+"; restore the Secret from a backup, or remove its entry from the annotation "+annotationGenerations+" of the CA Secret once no certificate it signed is in use")
+		note(v1alpha1.EventReasonRetiredCAIgnored, "the root of a retired CA is not published: "+msg+"; restore the Secret from a backup, or remove its entry from the annotation "+issuer.AnnotationGenerations+" of the CA Secret once no certificate it signed is in use")
 	}
 	return cond, warnings
 }
@@ -131,17 +127,17 @@ func stepProblem(err error) (string, string) {
 	case errors.As(err, &conflict):
 		return rotation.ReasonGenerationSecretConflict, conflict.msg
 	case apierrors.IsForbidden(err):
-		return ReasonSecretWriteForbidden, fmt.Sprintf("the rotation cannot go on: %v; %s", err, secretWriteScopeHint)
+		return ReasonSecretWriteForbidden, fmt.Sprintf("the rotation cannot go on: %v; %s", err, issuer.SecretWriteScopeHint)
 	}
 	return ReasonRotationStepFailed, fmt.Sprintf("the rotation step failed and is retried: %v", err)
 }
 
 // report writes status.rotation and the CARotation condition when they
 // changed, records Events for problems, and sets the metrics.
-func (r *RotationReconciler) report(ctx context.Context, v issuerView, g *generations, d rotation.Decision, p problems) error {
+func (r *RotationReconciler) report(ctx context.Context, v issuer.View, g *generations, d rotation.Decision, p problems) error {
 	want := r.statusOf(v, g, d)
 	cond, warnings := rotationCondition(v, g, d, want, p)
-	have := meta.FindStatusCondition(v.status.Conditions, v1alpha1.ConditionTypeCARotation)
+	have := meta.FindStatusCondition(v.Status.Conditions, v1alpha1.ConditionTypeCARotation)
 	cond.LastTransitionTime = metav1.NewTime(r.now().UTC().Truncate(time.Second))
 	if have != nil && have.Status == cond.Status {
 		cond.LastTransitionTime = have.LastTransitionTime
@@ -149,19 +145,19 @@ func (r *RotationReconciler) report(ctx context.Context, v issuerView, g *genera
 	changedCond := have == nil || have.Status != cond.Status || have.Reason != cond.Reason || have.Message != cond.Message || have.ObservedGeneration != cond.ObservedGeneration
 	if changedCond {
 		for _, w := range warnings {
-			r.Recorder.Eventf(v.obj, nil, corev1.EventTypeWarning, w.reason, eventActionRotate, "%s; the CA %q keeps signing", w.msg, g.issuingCA.Cert.Subject.String())
+			r.Recorder.Eventf(v.Obj, nil, corev1.EventTypeWarning, w.reason, eventActionRotate, "%s; the CA %q keeps signing", w.msg, g.issuingCA.Cert.Subject.String())
 		}
 	}
-	setRotationMetrics(v.ref, want, d, cond.Status == metav1.ConditionFalse)
-	if !changedCond && rotationStatusEqual(v.status.Rotation, &want) {
+	setRotationMetrics(v.Ref, want, d, cond.Status == metav1.ConditionFalse)
+	if !changedCond && rotationStatusEqual(v.Status.Rotation, &want) {
 		return nil
 	}
 	if err := r.applyStatus(ctx, v, &want, &cond); err != nil {
 		return err
 	}
 	// A second report in the same reconcile compares with what was written.
-	v.status.Rotation = &want
-	meta.SetStatusCondition(&v.status.Conditions, cond)
+	v.Status.Rotation = &want
+	meta.SetStatusCondition(&v.Status.Conditions, cond)
 	return nil
 }
 
@@ -202,9 +198,9 @@ func phaseMessage(st v1alpha1.RotationStatus, g *generations, d rotation.Decisio
 }
 
 // statusOf is status.rotation as the world now is.
-func (r *RotationReconciler) statusOf(v issuerView, g *generations, d rotation.Decision) v1alpha1.RotationStatus {
+func (r *RotationReconciler) statusOf(v issuer.View, g *generations, d rotation.Decision) v1alpha1.RotationStatus {
 	st := v1alpha1.RotationStatus{Phase: v1alpha1.CARotationPhase(d.Phase), RotateNowToken: g.handled, Reissue: g.reissue.DeepCopy()}
-	if prev := v.status.Rotation; prev != nil && prev.RotateNowToken == st.RotateNowToken {
+	if prev := v.Status.Rotation; prev != nil && prev.RotateNowToken == st.RotateNowToken {
 		st.RotateNowFingerprint = prev.RotateNowFingerprint
 	}
 	if d.Token != "" {
@@ -215,7 +211,7 @@ func (r *RotationReconciler) statusOf(v issuerView, g *generations, d rotation.D
 			st.RotateNowFingerprint = g.next.Cert.Fingerprint
 		}
 	}
-	if v.spec.CA.Rotation != nil {
+	if v.Spec.CA.Rotation != nil {
 		at := metav1.NewTime(d.RenewAt.UTC().Truncate(time.Second))
 		st.RenewAt = &at
 	}
@@ -266,10 +262,10 @@ func rotationStatusEqual(a, b *v1alpha1.RotationStatus) bool {
 }
 
 // patchRotationStatus applies a change to the current status.rotation.
-func (r *RotationReconciler) patchRotationStatus(ctx context.Context, v issuerView, change func(*v1alpha1.RotationStatus)) error {
+func (r *RotationReconciler) patchRotationStatus(ctx context.Context, v issuer.View, change func(*v1alpha1.RotationStatus)) error {
 	st := &v1alpha1.RotationStatus{}
-	if v.status.Rotation != nil {
-		st = v.status.Rotation.DeepCopy()
+	if v.Status.Rotation != nil {
+		st = v.Status.Rotation.DeepCopy()
 	}
 	// A Next entry replaces any earlier one.
 	var keep []v1alpha1.CAGeneration
@@ -286,10 +282,10 @@ func (r *RotationReconciler) patchRotationStatus(ctx context.Context, v issuerVi
 // applyStatus writes status.rotation (and the CARotation condition) with a
 // server-side apply under the rotation's own field manager, beside
 // issuer-lib's Ready condition and the signer's status.ca.
-func (r *RotationReconciler) applyStatus(ctx context.Context, v issuerView, st *v1alpha1.RotationStatus, cond *metav1.Condition) error {
-	meta := map[string]any{"name": v.ref.Name}
-	if v.ref.Namespace != "" {
-		meta["namespace"] = v.ref.Namespace
+func (r *RotationReconciler) applyStatus(ctx context.Context, v issuer.View, st *v1alpha1.RotationStatus, cond *metav1.Condition) error {
+	meta := map[string]any{"name": v.Ref.Name}
+	if v.Ref.Namespace != "" {
+		meta["namespace"] = v.Ref.Namespace
 	}
 	status := map[string]any{"rotation": st}
 	if cond != nil {
@@ -298,14 +294,14 @@ func (r *RotationReconciler) applyStatus(ctx context.Context, v issuerView, st *
 		status["conditions"] = []metav1.Condition{*have}
 	}
 	body, err := json.Marshal(map[string]any{
-		"apiVersion": v1alpha1.GroupVersion.String(), "kind": v.ref.Kind, "metadata": meta, "status": status,
+		"apiVersion": v1alpha1.GroupVersion.String(), "kind": v.Ref.Kind, "metadata": meta, "status": status,
 	})
 	if err != nil {
 		return err
 	}
-	obj := newIssuerObject(v.ref.Kind)
-	obj.SetName(v.ref.Name)
-	obj.SetNamespace(v.ref.Namespace)
+	obj := issuer.NewObject(v.Ref.Kind)
+	obj.SetName(v.Ref.Name)
+	obj.SetNamespace(v.Ref.Namespace)
 	if err := r.Client.Status().Patch(ctx, obj, client.RawPatch(types.ApplyPatchType, body),
 		&client.SubResourcePatchOptions{PatchOptions: client.PatchOptions{FieldManager: rotationFieldOwner, Force: new(true)}}); err != nil {
 		return fmt.Errorf("cannot update status.rotation of %s: %w", v, err)
@@ -315,8 +311,8 @@ func (r *RotationReconciler) applyStatus(ctx context.Context, v issuerView, st *
 
 // apimetaCondition is the CARotation condition as it is, so a status
 // apply that does not change it keeps owning it.
-func apimetaCondition(v issuerView) *metav1.Condition {
-	return meta.FindStatusCondition(v.status.Conditions, v1alpha1.ConditionTypeCARotation)
+func apimetaCondition(v issuer.View) *metav1.Condition {
+	return meta.FindStatusCondition(v.Status.Conditions, v1alpha1.ConditionTypeCARotation)
 }
 
 // mergePublished records a next generation's publication in a copy of st.

@@ -34,6 +34,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
 	"github.com/nstance-dev/nstance-issuer/internal/rotation"
 )
@@ -46,9 +47,9 @@ type conflictError struct{ msg string }
 func (e *conflictError) Error() string { return e.msg }
 
 // act performs one step.
-func (r *RotationReconciler) act(ctx context.Context, v issuerView, g *generations, d rotation.Decision, now time.Time) error {
+func (r *RotationReconciler) act(ctx context.Context, v issuer.View, g *generations, d rotation.Decision, now time.Time) error {
 	logger := log.FromContext(ctx)
-	ns := v.secretKey.Namespace
+	ns := v.SecretKey.Namespace
 	switch d.Action {
 	case rotation.CreateNext:
 		return r.createNext(ctx, v, g, d, now)
@@ -68,12 +69,12 @@ func (r *RotationReconciler) act(ctx context.Context, v issuerView, g *generatio
 		}
 		// Decide reads PublishedAt from status: keep the in-memory issuer
 		// in step with what was written.
-		v.status.Rotation = mergePublished(v.status.Rotation, g.next, g.nextSecret.Name, publishedAt, d.Token)
+		v.Status.Rotation = mergePublished(v.Status.Rotation, g.next, g.nextSecret.Name, publishedAt, d.Token)
 		delay := rotation.DefaultPropagationDelay
-		if p := rotationPolicy(v.spec, "").PropagationDelay; p != nil {
+		if p := rotationPolicy(v.Spec, "").PropagationDelay; p != nil {
 			delay = *p
 		}
-		r.Recorder.Eventf(v.obj, nil, corev1.EventTypeNormal, v1alpha1.EventReasonNextCAPublished, eventActionRotate,
+		r.Recorder.Eventf(v.Obj, nil, corev1.EventTypeNormal, v1alpha1.EventReasonNextCAPublished, eventActionRotate,
 			"Published the next CA %q (Secret %s) as trusted next to %q; it signs from %s",
 			g.next.Cert.Subject, g.nextSecret.Name, g.issuingCA.Cert.Subject.String(), publishedAt.Add(delay).UTC().Format(time.RFC3339))
 	case rotation.Promote:
@@ -99,7 +100,7 @@ func (r *RotationReconciler) act(ctx context.Context, v issuerView, g *generatio
 				subject = rg.cert.Subject.String()
 			}
 		}
-		r.Recorder.Eventf(v.obj, nil, corev1.EventTypeNormal, v1alpha1.EventReasonRetiredCADropped, eventActionRotate,
+		r.Recorder.Eventf(v.Obj, nil, corev1.EventTypeNormal, v1alpha1.EventReasonRetiredCADropped, eventActionRotate,
 			"Dropped the retired CA %q from the trust bundles: every certificate it signed has expired", subject)
 	case rotation.DeleteStaleNext:
 		if g.stale == nil {
@@ -122,13 +123,13 @@ func (r *RotationReconciler) act(ctx context.Context, v issuerView, g *generatio
 // (errKeyPending until then), its fingerprint is recorded in the issuing
 // Secret, and only then is its Secret created, so that a Secret of that
 // name with any other CA is known not to be the issuer's.
-func (r *RotationReconciler) createNext(ctx context.Context, v issuerView, g *generations, d rotation.Decision, now time.Time) error {
-	ns := v.secretKey.Namespace
+func (r *RotationReconciler) createNext(ctx context.Context, v issuer.View, g *generations, d rotation.Decision, now time.Time) error {
+	ns := v.SecretKey.Namespace
 	certPEM, keyPEM, err := r.nextKey(v, d, now)
 	if err != nil {
 		return err
 	}
-	certs, err := pki.ParseCACertificates(secretKeyTLSCert, certPEM)
+	certs, err := pki.ParseCACertificates(issuer.SecretKeyTLSCert, certPEM)
 	if err != nil {
 		return fmt.Errorf("the generated next CA of %s does not parse: %w", v, err)
 	}
@@ -141,22 +142,22 @@ func (r *RotationReconciler) createNext(ctx context.Context, v issuerView, g *ge
 		if err != nil {
 			return err
 		}
-		name = nextSecretName(v.spec.CA.SecretName, random)
+		name = nextSecretName(v.Spec.CA.SecretName, random)
 		if err := r.writeRecord(ctx, g, g.record.WithNext(rotation.RecordedNext{Secret: name, Fingerprint: fp, Token: d.Token}, now)); err != nil {
 			return err
 		}
 		s := &corev1.Secret{
 			ObjectMeta: metav1.ObjectMeta{
 				Name: name, Namespace: ns,
-				Labels: map[string]string{managedByLabel: managedByValue, labelNextOf: secretLabelValue(v.spec.CA.SecretName)},
+				Labels: map[string]string{issuer.ManagedByLabel: issuer.ManagedByValue, labelNextOf: secretLabelValue(v.Spec.CA.SecretName)},
 				Annotations: map[string]string{
-					v1alpha1.GeneratedForAnnotation: v.String(), annotationCASecret: v.spec.CA.SecretName,
+					v1alpha1.GeneratedForAnnotation: v.String(), annotationCASecret: v.Spec.CA.SecretName,
 					annotationRotateNowToken: d.Token,
 				},
 				OwnerReferences: []metav1.OwnerReference{controllerRef(v)},
 			},
 			Type: corev1.SecretTypeTLS,
-			Data: map[string][]byte{secretKeyTLSCert: certPEM, secretKeyTLSKey: keyPEM, secretKeyCA: certPEM},
+			Data: map[string][]byte{issuer.SecretKeyTLSCert: certPEM, issuer.SecretKeyTLSKey: keyPEM, issuer.SecretKeyCA: certPEM},
 		}
 		err = r.Client.Create(ctx, s)
 		if err == nil {
@@ -167,13 +168,13 @@ func (r *RotationReconciler) createNext(ctx context.Context, v issuerView, g *ge
 		}
 	}
 	if r.Keys != nil {
-		r.Keys.Taken(v.ref)
+		r.Keys.Taken(v.Ref)
 	}
 	why := "it is due for renewal"
 	if d.Token != "" {
 		why = fmt.Sprintf("%s=%s asked for it", v1alpha1.RotateNowAnnotation, d.Token)
 	}
-	r.Recorder.Eventf(v.obj, nil, corev1.EventTypeNormal, v1alpha1.EventReasonCAGenerated, eventActionRotate,
+	r.Recorder.Eventf(v.Obj, nil, corev1.EventTypeNormal, v1alpha1.EventReasonCAGenerated, eventActionRotate,
 		"Generated the next CA in Secret %s/%s because %s", ns, name, why)
 	log.FromContext(ctx).Info("generated the next CA", "secret", name, "fingerprint", fp)
 	return nil
@@ -181,9 +182,9 @@ func (r *RotationReconciler) createNext(ctx context.Context, v issuerView, g *ge
 
 // nextKey makes the next CA of v: through the KeyGenerator when there is
 // one (errKeyPending until it is ready), else here.
-func (r *RotationReconciler) nextKey(v issuerView, d rotation.Decision, now time.Time) ([]byte, []byte, error) {
+func (r *RotationReconciler) nextKey(v issuer.View, d rotation.Decision, now time.Time) ([]byte, []byte, error) {
 	gen := func() ([]byte, []byte, error) {
-		certPEM, keyPEM, err := pki.GenerateCA(*v.spec.CA.Generate, pki.RenderData{Vars: v.spec.Vars, Issuer: v.data}, now, r.rand())
+		certPEM, keyPEM, err := pki.GenerateCA(*v.Spec.CA.Generate, pki.RenderData{Vars: v.Spec.Vars, Issuer: v.Data}, now, r.rand())
 		if err != nil {
 			return nil, nil, fmt.Errorf("cannot generate the next CA of %s: %w", v, err)
 		}
@@ -194,15 +195,15 @@ func (r *RotationReconciler) nextKey(v issuerView, d rotation.Decision, now time
 	}
 	// A key is for the spec and token it was asked with: an edit while it
 	// is being made asks for another.
-	want, err := json.Marshal([]any{v.spec.CA.Generate, v.spec.Vars, d.Token})
+	want, err := json.Marshal([]any{v.Spec.CA.Generate, v.Spec.Vars, d.Token})
 	if err != nil {
 		return nil, nil, err
 	}
 	sum := sha256.Sum256(want)
-	return r.Keys.Key(v.ref, hex.EncodeToString(sum[:]), gen)
+	return r.Keys.Key(v.Ref, hex.EncodeToString(sum[:]), gen)
 }
 
-func (r *RotationReconciler) forgetKey(ref issuerRef) {
+func (r *RotationReconciler) forgetKey(ref issuer.Ref) {
 	if r.Keys != nil {
 		r.Keys.Forget(ref)
 	}
@@ -213,7 +214,7 @@ func (r *RotationReconciler) forgetKey(ref issuerRef) {
 // conflict requeues the issuer, which reads it again).
 func (r *RotationReconciler) writeRecord(ctx context.Context, g *generations, rec rotation.Record) error {
 	enc := rec.Encode()
-	if have, ok := g.issuing.Annotations[annotationGenerations]; ok && have == enc {
+	if have, ok := g.issuing.Annotations[issuer.AnnotationGenerations]; ok && have == enc {
 		g.record = rec
 		return nil
 	}
@@ -221,7 +222,7 @@ func (r *RotationReconciler) writeRecord(ctx context.Context, g *generations, re
 	if s.Annotations == nil {
 		s.Annotations = map[string]string{}
 	}
-	s.Annotations[annotationGenerations] = enc
+	s.Annotations[issuer.AnnotationGenerations] = enc
 	if err := r.Client.Update(ctx, s); err != nil {
 		return fmt.Errorf("cannot record the CA generations in Secret %s/%s: %w", s.Namespace, s.Name, err)
 	}
@@ -237,29 +238,29 @@ func (r *RotationReconciler) writeRecord(ctx context.Context, g *generations, re
 // still-issuing CA, unrecorded, and takes it up again when its content is
 // exactly what (1) writes; after (2) finds the promoted next Secret by its
 // recorded UID and deletes it.
-func (r *RotationReconciler) promote(ctx context.Context, v issuerView, g *generations, d rotation.Decision, now time.Time) error {
+func (r *RotationReconciler) promote(ctx context.Context, v issuer.View, g *generations, d rotation.Decision, now time.Time) error {
 	if g.promoteRefused != "" {
 		return errors.New(g.promoteRefused) // rotation.Decide does not promote then
 	}
-	ns := v.secretKey.Namespace
+	ns := v.SecretKey.Namespace
 	oldFP := pki.Fingerprint(g.issuingCA.Cert)
 	root := rootOf(g.issuingCA)
 	random, err := r.randomSuffix()
 	if err != nil {
 		return err
 	}
-	retiredName := retiredSecretName(v.spec.CA.SecretName, oldFP, random)
+	retiredName := retiredSecretName(v.Spec.CA.SecretName, oldFP, random)
 	retired := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: retiredName, Namespace: ns,
-			Labels: map[string]string{managedByLabel: managedByValue, labelRetiredFrom: secretLabelValue(v.spec.CA.SecretName)},
+			Labels: map[string]string{issuer.ManagedByLabel: issuer.ManagedByValue, labelRetiredFrom: secretLabelValue(v.Spec.CA.SecretName)},
 			Annotations: map[string]string{
-				annotationCASecret: v.spec.CA.SecretName, annotationRetiringUntil: d.RetiringUntil.UTC().Format(time.RFC3339),
+				annotationCASecret: v.Spec.CA.SecretName, annotationRetiringUntil: d.RetiringUntil.UTC().Format(time.RFC3339),
 			},
 			OwnerReferences: []metav1.OwnerReference{controllerRef(v)},
 		},
 		Type: corev1.SecretTypeOpaque,
-		Data: map[string][]byte{secretKeyTLSCert: g.issuing.Data[secretKeyTLSCert], secretKeyCA: pki.EncodeCertificates(root)},
+		Data: map[string][]byte{issuer.SecretKeyTLSCert: g.issuing.Data[issuer.SecretKeyTLSCert], issuer.SecretKeyCA: pki.EncodeCertificates(root)},
 	}
 	uid, err := r.keepRetired(ctx, v, retired, oldFP, pki.Fingerprint(root))
 	if err != nil {
@@ -280,11 +281,11 @@ func (r *RotationReconciler) promote(ctx context.Context, v issuerView, g *gener
 	s := g.issuing.DeepCopy()
 	s.Data = map[string][]byte{}
 	for k, val := range g.issuing.Data {
-		if k != secretKeyTLSCert && k != secretKeyTLSKey && k != secretKeyCA {
+		if k != issuer.SecretKeyTLSCert && k != issuer.SecretKeyTLSKey && k != issuer.SecretKeyCA {
 			s.Data[k] = val
 		}
 	}
-	for _, k := range []string{secretKeyTLSCert, secretKeyTLSKey, secretKeyCA} {
+	for _, k := range []string{issuer.SecretKeyTLSCert, issuer.SecretKeyTLSKey, issuer.SecretKeyCA} {
 		if val, ok := g.nextSecret.Data[k]; ok {
 			s.Data[k] = val
 		}
@@ -292,7 +293,7 @@ func (r *RotationReconciler) promote(ctx context.Context, v issuerView, g *gener
 	if s.Annotations == nil {
 		s.Annotations = map[string]string{}
 	}
-	s.Annotations[annotationGenerations] = rec.Encode()
+	s.Annotations[issuer.AnnotationGenerations] = rec.Encode()
 	s.Annotations[annotationRotatedFrom] = oldFP
 	s.Annotations[annotationRotatedAt] = now.UTC().Format(time.RFC3339)
 	delete(s.Annotations, annotationRotatedForToken)
@@ -307,8 +308,8 @@ func (r *RotationReconciler) promote(ctx context.Context, v issuerView, g *gener
 		// answered by this switch: recorded first, so that it does not
 		// start another rotation once the switch is done.
 		st := &v1alpha1.RotationStatus{}
-		if v.status.Rotation != nil {
-			st = v.status.Rotation.DeepCopy() // keeps the Next entry and its publishedAt
+		if v.Status.Rotation != nil {
+			st = v.Status.Rotation.DeepCopy() // keeps the Next entry and its publishedAt
 		}
 		st.RotateNowToken, st.RotateNowFingerprint = d.Token, g.next.Cert.Fingerprint
 		if err := r.applyStatus(ctx, v, st, nil); err != nil {
@@ -319,7 +320,7 @@ func (r *RotationReconciler) promote(ctx context.Context, v issuerView, g *gener
 		return fmt.Errorf("cannot write the next CA into Secret %s/%s: %w", ns, s.Name, err)
 	}
 	g.issuing, g.record = s, rec
-	r.Recorder.Eventf(v.obj, nil, corev1.EventTypeNormal, v1alpha1.EventReasonCARotated, eventActionRotate,
+	r.Recorder.Eventf(v.Obj, nil, corev1.EventTypeNormal, v1alpha1.EventReasonCARotated, eventActionRotate,
 		"CA %q now signs (from Secret %s); the previous CA %q stays trusted until %s, when the last certificate it signed expires",
 		g.next.Cert.Subject, g.nextSecret.Name, g.issuingCA.Cert.Subject.String(), d.RetiringUntil.UTC().Format(time.RFC3339))
 	log.FromContext(ctx).Info("rotated the CA", "previous", oldFP, "issuing", g.next.Cert.Fingerprint, "retiringUntil", d.RetiringUntil, "at", now)
@@ -338,12 +339,12 @@ func (r *RotationReconciler) promote(ctx context.Context, v issuerView, g *gener
 // CA's fingerprint) and taken up when it holds exactly the certificates
 // this step writes and no key, whoever made it; retired then names it.
 // Otherwise retired is created under its fresh random name.
-func (r *RotationReconciler) keepRetired(ctx context.Context, v issuerView, retired *corev1.Secret, fp, rootFP string) (types.UID, error) {
-	prefix := retiredSecretPrefix(v.spec.CA.SecretName, fp)
+func (r *RotationReconciler) keepRetired(ctx context.Context, v issuer.View, retired *corev1.Secret, fp, rootFP string) (types.UID, error) {
+	prefix := retiredSecretPrefix(v.Spec.CA.SecretName, fp)
 	list := &metav1.PartialObjectMetadataList{}
 	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("SecretList"))
 	if err := r.Reader.List(ctx, list, client.InNamespace(retired.Namespace),
-		client.MatchingLabels{labelRetiredFrom: secretLabelValue(v.spec.CA.SecretName)}, client.Limit(lookAlikeListPage)); err != nil {
+		client.MatchingLabels{labelRetiredFrom: secretLabelValue(v.Spec.CA.SecretName)}, client.Limit(lookAlikeListPage)); err != nil {
 		return "", fmt.Errorf("cannot list the retired CA Secrets in %s: %w", retired.Namespace, err)
 	}
 	for i := range list.Items {
@@ -357,9 +358,9 @@ func (r *RotationReconciler) keepRetired(ctx context.Context, v issuerView, reti
 		if s == nil {
 			continue
 		}
-		_, hasKey := s.Data[secretKeyTLSKey]
+		_, hasKey := s.Data[issuer.SecretKeyTLSKey]
 		rootOK := false
-		if roots, err := pki.ParseCACertificates(secretKeyCA, s.Data[secretKeyCA]); err == nil {
+		if roots, err := pki.ParseCACertificates(issuer.SecretKeyCA, s.Data[issuer.SecretKeyCA]); err == nil {
 			rootOK = pki.Fingerprint(roots[0]) == rootFP
 		}
 		if !hasKey && rootOK && firstCertFingerprint(s) == fp {
@@ -379,11 +380,11 @@ func (r *RotationReconciler) keepRetired(ctx context.Context, v issuerView, reti
 // it was published, or one the user's next CA answered: the user's Secret
 // is never written); else the token recorded with a generated next CA when
 // it was made.
-func rotateNowTokenOf(v issuerView, g *generations, d rotation.Decision) string {
+func rotateNowTokenOf(v issuer.View, g *generations, d rotation.Decision) string {
 	if d.Token != "" {
 		return d.Token
 	}
-	if st := v.status.Rotation; st != nil && st.RotateNowToken != "" && st.RotateNowFingerprint == g.next.Cert.Fingerprint {
+	if st := v.Status.Rotation; st != nil && st.RotateNowToken != "" && st.RotateNowFingerprint == g.next.Cert.Fingerprint {
 		return st.RotateNowToken
 	}
 	if g.next.Generated && g.record.Next != nil && g.record.Next.Fingerprint == g.next.Cert.Fingerprint {

@@ -27,6 +27,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
 	"github.com/nstance-dev/nstance-issuer/internal/rotation"
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
@@ -177,7 +178,7 @@ func TestLeafLifetimeHighWater(t *testing.T) {
 				iss.Spec.Templates = append(iss.Spec.Templates, v1alpha1.CertificateTemplate{Name: fmt.Sprint("t", ttl), TTL: ttl})
 			}
 			iss.Status.Rotation = tc.status
-			v, err := viewIssuer(iss, "")
+			v, err := issuer.NewView(iss, "")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -31,13 +31,9 @@ import (
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/log"
-)
 
-// issuerRef names one issuer object of one kind.
-type issuerRef struct {
-	Kind string // "NstanceIssuer" or "NstanceClusterIssuer"
-	types.NamespacedName
-}
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
+)
 
 // SecretWatcher keeps an in-memory copy of exactly the Secrets that issuers
 // reference, and nothing else. Each referenced Secret gets its own informer
@@ -65,8 +61,8 @@ type SecretWatcher struct {
 	mu      sync.Mutex
 	ctx     context.Context
 	watches map[types.NamespacedName]*secretWatch
-	refs    map[issuerRef]types.NamespacedName
-	timers  map[issuerRef]clock.Timer
+	refs    map[issuer.Ref]types.NamespacedName
+	timers  map[issuer.Ref]clock.Timer
 
 	events map[string]chan event.GenericEvent // by issuer kind
 }
@@ -74,7 +70,7 @@ type SecretWatcher struct {
 type secretWatch struct {
 	informer cache.SharedIndexInformer
 	cancel   context.CancelFunc
-	issuers  map[issuerRef]struct{}
+	issuers  map[issuer.Ref]struct{}
 }
 
 // NewSecretWatcher returns a watcher that notifies issuer controllers through
@@ -86,11 +82,11 @@ func NewSecretWatcher(client kubernetes.Interface) *SecretWatcher {
 		Clock:       clock.RealClock{},
 		started:     make(chan struct{}),
 		watches:     map[types.NamespacedName]*secretWatch{},
-		refs:        map[issuerRef]types.NamespacedName{},
-		timers:      map[issuerRef]clock.Timer{},
+		refs:        map[issuer.Ref]types.NamespacedName{},
+		timers:      map[issuer.Ref]clock.Timer{},
 		events: map[string]chan event.GenericEvent{
-			KindIssuer:        make(chan event.GenericEvent, 1024),
-			KindClusterIssuer: make(chan event.GenericEvent, 1024),
+			issuer.KindIssuer:        make(chan event.GenericEvent, 1024),
+			issuer.KindClusterIssuer: make(chan event.GenericEvent, 1024),
 		},
 	}
 }
@@ -129,7 +125,7 @@ func (w *SecretWatcher) NeedLeaderElection() bool { return true }
 // narrow watch on it the first time. It returns nil and no error when the
 // Secret does not exist. An issuer that switches to another Secret stops
 // being notified about the old one.
-func (w *SecretWatcher) Get(ctx context.Context, ref issuerRef, secret types.NamespacedName) (*corev1.Secret, error) {
+func (w *SecretWatcher) Get(ctx context.Context, ref issuer.Ref, secret types.NamespacedName) (*corev1.Secret, error) {
 	select {
 	case <-w.started:
 	case <-ctx.Done():
@@ -160,7 +156,7 @@ func (w *SecretWatcher) Get(ctx context.Context, ref issuerRef, secret types.Nam
 // Watch starts (or keeps) a narrow watch on secret for issuer ref without
 // waiting for its first list, for a caller that reads the Secret itself:
 // ref is notified when it is created, changed or deleted.
-func (w *SecretWatcher) Watch(ctx context.Context, ref issuerRef, secret types.NamespacedName) error {
+func (w *SecretWatcher) Watch(ctx context.Context, ref issuer.Ref, secret types.NamespacedName) error {
 	select {
 	case <-w.started:
 	case <-ctx.Done():
@@ -172,7 +168,7 @@ func (w *SecretWatcher) Watch(ctx context.Context, ref issuerRef, secret types.N
 
 // Forget stops notifying ref, and stops watching its Secret when no other
 // issuer references it.
-func (w *SecretWatcher) Forget(ref issuerRef) {
+func (w *SecretWatcher) Forget(ref issuer.Ref) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.dropRefLocked(ref)
@@ -184,7 +180,7 @@ func (w *SecretWatcher) Forget(ref issuerRef) {
 
 // NotifyAt sends ref to its controller at t (for example when its CA
 // expires), replacing any earlier timer for ref.
-func (w *SecretWatcher) NotifyAt(ref issuerRef, t time.Time) {
+func (w *SecretWatcher) NotifyAt(ref issuer.Ref, t time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if old, ok := w.timers[ref]; ok {
@@ -197,7 +193,7 @@ func (w *SecretWatcher) NotifyAt(ref issuerRef, t time.Time) {
 	w.timers[ref] = w.Clock.AfterFunc(d, func() { w.notify(ref) })
 }
 
-func (w *SecretWatcher) ensure(ref issuerRef, secret types.NamespacedName) (*secretWatch, error) {
+func (w *SecretWatcher) ensure(ref issuer.Ref, secret types.NamespacedName) (*secretWatch, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.ctx == nil || w.ctx.Err() != nil {
@@ -216,7 +212,7 @@ func (w *SecretWatcher) ensure(ref issuerRef, secret types.NamespacedName) (*sec
 	return sw, nil
 }
 
-func (w *SecretWatcher) dropRefLocked(ref issuerRef) {
+func (w *SecretWatcher) dropRefLocked(ref issuer.Ref) {
 	secret, ok := w.refs[ref]
 	if !ok {
 		return
@@ -241,7 +237,7 @@ func (w *SecretWatcher) startLocked(secret types.NamespacedName) *secretWatch {
 		log.FromContext(w.ctx).Error(err, "cannot trim the cached CA Secret", "secret", secret)
 	}
 	ctx, cancel := context.WithCancel(w.ctx)
-	sw := &secretWatch{informer: informer, cancel: cancel, issuers: map[issuerRef]struct{}{}}
+	sw := &secretWatch{informer: informer, cancel: cancel, issuers: map[issuer.Ref]struct{}{}}
 	changed := func() { w.notifyAll(secret) }
 	_, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: func(any) { changed() },
@@ -264,7 +260,7 @@ func (w *SecretWatcher) startLocked(secret types.NamespacedName) *secretWatch {
 
 func (w *SecretWatcher) notifyAll(secret types.NamespacedName) {
 	w.mu.Lock()
-	var refs []issuerRef
+	var refs []issuer.Ref
 	if sw, ok := w.watches[secret]; ok {
 		for ref := range sw.issuers {
 			refs = append(refs, ref)
@@ -276,12 +272,12 @@ func (w *SecretWatcher) notifyAll(secret types.NamespacedName) {
 	}
 }
 
-func (w *SecretWatcher) notify(ref issuerRef) {
+func (w *SecretWatcher) notify(ref issuer.Ref) {
 	ch, ok := w.events[ref.Kind]
 	if !ok {
 		return
 	}
-	obj := newIssuerObject(ref.Kind)
+	obj := issuer.NewObject(ref.Kind)
 	if obj == nil {
 		return
 	}

@@ -25,6 +25,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	clocktesting "k8s.io/utils/clock/testing"
 	"sigs.k8s.io/controller-runtime/pkg/event"
+
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 )
 
 // startedWatcher is a SecretWatcher on a fake clock, started until the
@@ -53,7 +55,7 @@ func receive(ch <-chan event.GenericEvent, within time.Duration) *event.GenericE
 	}
 }
 
-var watchedIssuer = issuerRef{Kind: KindIssuer, NamespacedName: types.NamespacedName{Namespace: "team-a", Name: "web"}}
+var watchedIssuer = issuer.Ref{Kind: issuer.KindIssuer, NamespacedName: types.NamespacedName{Namespace: "team-a", Name: "web"}}
 
 func TestSecretWatcherGetWaitsForStart(t *testing.T) {
 	t.Parallel()
@@ -71,11 +73,11 @@ func TestSecretWatcherTimerFiresAtItsTimeNotBefore(t *testing.T) {
 	w, clk := startedWatcher(t)
 	w.NotifyAt(watchedIssuer, clk.Now().Add(time.Hour))
 	clk.Step(59 * time.Minute)
-	if ev := receive(w.Events(KindIssuer), 100*time.Millisecond); ev != nil {
+	if ev := receive(w.Events(issuer.KindIssuer), 100*time.Millisecond); ev != nil {
 		t.Fatalf("notified %s before its time", ev.Object.GetName())
 	}
 	clk.Step(2 * time.Minute)
-	ev := receive(w.Events(KindIssuer), time.Second)
+	ev := receive(w.Events(issuer.KindIssuer), time.Second)
 	if ev == nil || ev.Object.GetName() != "web" || ev.Object.GetNamespace() != "team-a" {
 		t.Fatalf("event = %v, want team-a/web once its timer fired", ev)
 	}
@@ -87,7 +89,7 @@ func TestSecretWatcherForgetStopsTimers(t *testing.T) {
 	w.NotifyAt(watchedIssuer, clk.Now().Add(time.Minute))
 	w.Forget(watchedIssuer)
 	clk.Step(time.Hour)
-	if ev := receive(w.Events(KindIssuer), 100*time.Millisecond); ev != nil {
+	if ev := receive(w.Events(issuer.KindIssuer), 100*time.Millisecond); ev != nil {
 		t.Fatalf("a forgotten issuer was notified")
 	}
 }
@@ -98,7 +100,7 @@ func TestSecretWatcherALaterTimerReplacesAnEarlierOne(t *testing.T) {
 	w.NotifyAt(watchedIssuer, clk.Now().Add(time.Minute))
 	w.NotifyAt(watchedIssuer, clk.Now().Add(time.Hour))
 	clk.Step(2 * time.Minute)
-	if ev := receive(w.Events(KindIssuer), 100*time.Millisecond); ev != nil {
+	if ev := receive(w.Events(issuer.KindIssuer), 100*time.Millisecond); ev != nil {
 		t.Fatalf("the replaced timer fired")
 	}
 }
@@ -111,7 +113,7 @@ func TestSecretWatcherDeliversEverythingPastAFullBuffer(t *testing.T) {
 		w.notify(watchedIssuer)
 	}
 	for i := range n {
-		if receive(w.Events(KindIssuer), time.Second) == nil {
+		if receive(w.Events(issuer.KindIssuer), time.Second) == nil {
 			t.Fatalf("received %d of %d events: a change was dropped", i, n)
 		}
 	}

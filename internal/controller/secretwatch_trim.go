@@ -23,6 +23,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
 )
 
@@ -39,9 +40,9 @@ const tooLargePrefix = "too-large/"
 
 // caSecretLimits are the data keys kept and the largest value of each.
 var caSecretLimits = map[string]int{
-	secretKeyTLSCert: pki.MaxCertChainPEMSize,
-	secretKeyTLSKey:  pki.MaxPrivateKeyPEMSize,
-	secretKeyCA:      pki.MaxCertChainPEMSize,
+	issuer.SecretKeyTLSCert: pki.MaxCertChainPEMSize,
+	issuer.SecretKeyTLSKey:  pki.MaxPrivateKeyPEMSize,
+	issuer.SecretKeyCA:      pki.MaxCertChainPEMSize,
 }
 
 // trimCASecret is the SecretWatcher's informer transform. Objects other
@@ -86,16 +87,16 @@ func trimCASecret(obj any) (any, error) {
 // oversizedCAError is the error pki.LoadCA gives for a value trimCASecret
 // dropped as too large, nil when none was.
 func oversizedCAError(s *corev1.Secret) error {
-	for _, k := range []string{secretKeyTLSCert, secretKeyTLSKey, secretKeyCA} {
+	for _, k := range []string{issuer.SecretKeyTLSCert, issuer.SecretKeyTLSKey, issuer.SecretKeyCA} {
 		size, ok := s.Data[tooLargePrefix+k]
 		if !ok {
 			continue
 		}
 		what := "keep only the CA certificate and its chain"
 		switch k {
-		case secretKeyTLSKey:
+		case issuer.SecretKeyTLSKey:
 			what = "keep only the CA private key"
-		case secretKeyCA:
+		case issuer.SecretKeyCA:
 			what = "keep only the root certificate"
 		}
 		return &pki.CAError{Reason: pki.ReasonTooLarge, Msg: fmt.Sprintf("%s is %s bytes, more than the %d allowed; %s", k, size, caSecretLimits[k], what)}

@@ -38,11 +38,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 )
-
-// FieldOwner is the server-side-apply field manager of issuer-lib's status
-// patches and the name Events are reported by.
-const FieldOwner = "nstance-issuer"
 
 // DefaultMaxConcurrentReconciles is the default number of workers per
 // controller. Signing takes well under a millisecond of CPU; a worker spends
@@ -159,7 +156,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if err := mgr.Add(secrets); err != nil {
 		return fmt.Errorf("failed to register the CA Secret watcher: %w", err)
 	}
-	recorder := mgr.GetEventRecorder(FieldOwner)
+	recorder := mgr.GetEventRecorder(issuer.FieldOwner)
 	s := &Signer{
 		Client:                   mgr.GetClient(),
 		Secrets:                  secrets,
@@ -183,7 +180,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	combined := &controllers.CombinedController{
 		IssuerTypes:        []issuerapi.Issuer{&v1alpha1.NstanceIssuer{}},
 		ClusterIssuerTypes: []issuerapi.Issuer{&v1alpha1.NstanceClusterIssuer{}},
-		FieldOwner:         FieldOwner,
+		FieldOwner:         issuer.FieldOwner,
 		MaxRetryDuration:   opts.MaxRetryDuration,
 		Check:              s.Check,
 		Sign:               recent.sign(withLiveRoots(withIssuanceMetrics(s.Sign, clock.RealClock{}, opts.ClusterResourceNamespace, s.selectedTemplate), trust, opts.ClusterResourceNamespace)),
@@ -199,13 +196,13 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		ControllerOptions: issuerControllerOptions(opts.MaxConcurrentReconciles),
 		PreSetupWithManager: func(_ context.Context, gvk schema.GroupVersionKind, _ ctrl.Manager, b *builder.Builder) error {
 			switch gvk.Kind {
-			case KindIssuer, KindClusterIssuer:
+			case issuer.KindIssuer, issuer.KindClusterIssuer:
 				kind := gvk.Kind
 				b.WatchesRawSource(source.Channel(secrets.Events(kind), &handler.EnqueueRequestForObject{}))
 				// Forget a deleted issuer's Secret watch, timers, parsed CA and metric.
-				b.Watches(newIssuerObject(kind), handler.Funcs{
+				b.Watches(issuer.NewObject(kind), handler.Funcs{
 					DeleteFunc: func(_ context.Context, e event.DeleteEvent, _ workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-						ref := issuerRef{Kind: kind, NamespacedName: types.NamespacedName{Namespace: e.Object.GetNamespace(), Name: e.Object.GetName()}}
+						ref := issuer.Ref{Kind: kind, NamespacedName: types.NamespacedName{Namespace: e.Object.GetNamespace(), Name: e.Object.GetName()}}
 						secrets.Forget(ref)
 						s.ForgetIssuer(ref)
 					},

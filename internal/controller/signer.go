@@ -42,6 +42,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
 )
 
@@ -49,23 +50,17 @@ import (
 const (
 	statusFieldOwner       = "nstance-issuer-ca-status"
 	defaultCAExpiryWarning = 30 * 24 * time.Hour
-	eventActionSign        = "Sign"
 	eventActionCheck       = "Check"
 	eventActionGenerateCA  = "GenerateCA"
-	secretKeyTLSCert       = corev1.TLSCertKey
-	secretKeyTLSKey        = corev1.TLSPrivateKeyKey
-	secretKeyCA            = "ca.crt"
-	managedByLabel         = "app.kubernetes.io/managed-by"
-	managedByValue         = "nstance-issuer"
 )
 
 // CASecrets is where the signer reads CA Secrets and asks to be called
 // back: the SecretWatcher, or a fake in unit tests.
 type CASecrets interface {
 	// Get returns the Secret issuer ref reads its CA from, nil when absent.
-	Get(ctx context.Context, ref issuerRef, secret types.NamespacedName) (*corev1.Secret, error)
+	Get(ctx context.Context, ref issuer.Ref, secret types.NamespacedName) (*corev1.Secret, error)
 	// NotifyAt re-checks issuer ref at t.
-	NotifyAt(ref issuerRef, t time.Time)
+	NotifyAt(ref issuer.Ref, t time.Time)
 }
 
 // Signer is the glue between issuer-lib and the PKI core: it implements
@@ -100,7 +95,7 @@ type Signer struct {
 	AllowMutableCSRAnnotations bool
 
 	mu  sync.Mutex
-	cas map[issuerRef]cachedCA
+	cas map[issuer.Ref]cachedCA
 }
 
 // cachedCA is an issuer's parsed CA and the Secret version it came from.
@@ -141,14 +136,14 @@ func (s *Signer) rand() io.Reader {
 // every CA problem is retryable, so the issuer turns Ready by itself once the
 // Secret is fixed.
 func (s *Signer) Check(ctx context.Context, obj issuerapi.Issuer) error {
-	v, err := viewIssuer(obj, s.ClusterResourceNamespace)
+	v, err := issuer.NewView(obj, s.ClusterResourceNamespace)
 	if err != nil {
 		return signer.PermanentError{Err: err}
 	}
-	if err := pki.ValidateTemplates(v.spec.Templates, v.spec.CA.Generate, v.spec.Vars, v.data); err != nil {
+	if err := pki.ValidateTemplates(v.Spec.Templates, v.Spec.CA.Generate, v.Spec.Vars, v.Data); err != nil {
 		return signer.PermanentError{Err: fmt.Errorf("%w; fix spec.templates of %s", err, v)}
 	}
-	if _, err := pki.SelectPolicy(v.spec, nil, v.String()); err != nil {
+	if _, err := pki.SelectPolicy(v.Spec, nil, v.String()); err != nil {
 		if tmplErr := (*pki.TemplateError)(nil); errors.As(err, &tmplErr) {
 			return signer.PermanentError{Err: err}
 		}
@@ -169,7 +164,7 @@ func (s *Signer) Check(ctx context.Context, obj issuerapi.Issuer) error {
 // not yet signed requests whose issuer is Ready.
 func (s *Signer) Sign(ctx context.Context, cr signer.CertificateRequestObject, obj issuerapi.Issuer) (signer.PEMBundle, error) {
 	logger := log.FromContext(ctx)
-	v, err := viewIssuer(obj, s.ClusterResourceNamespace)
+	v, err := issuer.NewView(obj, s.ClusterResourceNamespace)
 	if err != nil {
 		return signer.PEMBundle{}, signer.PermanentError{Err: err}
 	}
@@ -187,7 +182,7 @@ func (s *Signer) Sign(ctx context.Context, cr signer.CertificateRequestObject, o
 			return signer.PEMBundle{}, err
 		}
 		policy = kube.policy
-	} else if policy, err = pki.SelectPolicy(v.spec, cr.GetAnnotations(), v.String()); err != nil {
+	} else if policy, err = pki.SelectPolicy(v.Spec, cr.GetAnnotations(), v.String()); err != nil {
 		return signer.PEMBundle{}, classifySignError(err)
 	}
 	details, err := cr.GetCertificateDetails()
@@ -211,7 +206,7 @@ func (s *Signer) Sign(ctx context.Context, cr signer.CertificateRequestObject, o
 			return signer.PEMBundle{}, err
 		}
 	}
-	issued, err := pki.Issue(ca, policy, req, pki.RenderData{Vars: v.spec.Vars, Issuer: v.data}, s.now(), s.rand())
+	issued, err := pki.Issue(ca, policy, req, pki.RenderData{Vars: v.Spec.Vars, Issuer: v.Data}, s.now(), s.rand())
 	if err != nil {
 		return signer.PEMBundle{}, classifySignError(err)
 	}
@@ -221,27 +216,27 @@ func (s *Signer) Sign(ctx context.Context, cr signer.CertificateRequestObject, o
 		template = "(none: pass-through)"
 	}
 	events := []func(){func() {
-		s.Recorder.Eventf(regarding, v.obj, corev1.EventTypeNormal, v1alpha1.EventReasonCertificateIssued, eventActionSign,
+		s.Recorder.Eventf(regarding, v.Obj, corev1.EventTypeNormal, v1alpha1.EventReasonCertificateIssued, issuer.EventActionSign,
 			"Issued certificate serial %s from template %s, valid until %s, signed by %s",
 			pki.FormatSerial(issued.Cert), template, issued.Cert.NotAfter.UTC().Format(time.RFC3339), v)
 	}}
 	if issued.Truncated {
 		events = append(events, func() {
-			s.Recorder.Eventf(regarding, v.obj, corev1.EventTypeWarning, v1alpha1.EventReasonLifetimeTruncated, eventActionSign,
+			s.Recorder.Eventf(regarding, v.Obj, corev1.EventTypeWarning, v1alpha1.EventReasonLifetimeTruncated, issuer.EventActionSign,
 				"Lifetime cut to the CA's NotAfter %s (requested until %s); rotate the CA of %s",
 				issued.Cert.NotAfter.UTC().Format(time.RFC3339), issued.RequestedNotAfter.UTC().Format(time.RFC3339), v)
 		})
 	}
 	if kube.unguarded != "" {
 		events = append(events, func() {
-			s.Recorder.Eventf(regarding, v.obj, corev1.EventTypeWarning, v1alpha1.EventReasonUnguardedCSRAnnotations, eventActionSign,
+			s.Recorder.Eventf(regarding, v.Obj, corev1.EventTypeWarning, v1alpha1.EventReasonUnguardedCSRAnnotations, issuer.EventActionSign,
 				"Signed with the template from annotation %s although it may have changed since approval (%s): --insecure-allow-mutable-csr-annotations is set; "+
 					"use signerName %s<issuer>.<template> or install the CSR annotation policy", v1alpha1.TemplateAnnotation, kube.unguarded, TemplatedSignerPrefix)
 		})
 	}
 	for _, w := range issued.Warnings {
 		events = append(events, func() {
-			s.Recorder.Eventf(regarding, v.obj, corev1.EventTypeWarning, w.Reason, eventActionSign, "%s", w.Message)
+			s.Recorder.Eventf(regarding, v.Obj, corev1.EventTypeWarning, w.Reason, issuer.EventActionSign, "%s", w.Message)
 		})
 	}
 	s.announce(cr.GetUID(), events)
@@ -300,31 +295,31 @@ func requestObject(cr signer.CertificateRequestObject) runtime.Object {
 // loadCA returns the issuer's parsed CA, reusing the parsed copy until the
 // Secret's resourceVersion changes. With generate, a missing Secret is
 // created from spec.ca.generate.
-func (s *Signer) loadCA(ctx context.Context, v issuerView, generate bool) (*pki.CA, error) {
-	secret, err := s.Secrets.Get(ctx, v.ref, v.secretKey)
+func (s *Signer) loadCA(ctx context.Context, v issuer.View, generate bool) (*pki.CA, error) {
+	secret, err := s.Secrets.Get(ctx, v.Ref, v.SecretKey)
 	if err != nil {
 		return nil, err
 	}
 	if secret == nil {
-		s.ForgetCA(v.ref)
-		if !generate || v.spec.CA.Generate == nil {
-			return nil, fmt.Errorf("CA Secret %s not found: create it with tls.crt and tls.key, or set spec.ca.generate to bootstrap a CA", v.secretKey)
+		s.ForgetCA(v.Ref)
+		if !generate || v.Spec.CA.Generate == nil {
+			return nil, fmt.Errorf("CA Secret %s not found: create it with tls.crt and tls.key, or set spec.ca.generate to bootstrap a CA", v.SecretKey)
 		}
 		if secret, err = s.generateCA(ctx, v); err != nil {
 			return nil, err
 		}
 	}
-	ca, err := s.parseCA(v.ref, secret)
+	ca, err := s.parseCA(v.Ref, secret)
 	if err != nil {
-		return nil, fmt.Errorf("CA Secret %s: %w", v.secretKey, err)
+		return nil, fmt.Errorf("CA Secret %s: %w", v.SecretKey, err)
 	}
 	if err := ca.CheckValid(s.now()); err != nil {
-		return nil, fmt.Errorf("CA Secret %s: %w", v.secretKey, err)
+		return nil, fmt.Errorf("CA Secret %s: %w", v.SecretKey, err)
 	}
 	return ca, nil
 }
 
-func (s *Signer) parseCA(ref issuerRef, secret *corev1.Secret) (*pki.CA, error) {
+func (s *Signer) parseCA(ref issuer.Ref, secret *corev1.Secret) (*pki.CA, error) {
 	key := types.NamespacedName{Namespace: secret.Namespace, Name: secret.Name}
 	s.mu.Lock()
 	cached, ok := s.cas[ref]
@@ -339,14 +334,14 @@ func (s *Signer) parseCA(ref issuerRef, secret *corev1.Secret) (*pki.CA, error) 
 		return nil, err
 	}
 	// LoadCA reports a missing or empty tls.crt or tls.key itself.
-	ca, err := pki.LoadCA(secret.Data[secretKeyTLSCert], secret.Data[secretKeyTLSKey], secret.Data[secretKeyCA], s.now())
+	ca, err := pki.LoadCA(secret.Data[issuer.SecretKeyTLSCert], secret.Data[issuer.SecretKeyTLSKey], secret.Data[issuer.SecretKeyCA], s.now())
 	if err != nil {
 		s.ForgetCA(ref)
 		return nil, err
 	}
 	s.mu.Lock()
 	if s.cas == nil {
-		s.cas = map[issuerRef]cachedCA{}
+		s.cas = map[issuer.Ref]cachedCA{}
 	}
 	s.cas[ref] = cachedCA{secret: key, resourceVersion: secret.ResourceVersion, ca: ca}
 	s.mu.Unlock()
@@ -355,7 +350,7 @@ func (s *Signer) parseCA(ref issuerRef, secret *corev1.Secret) (*pki.CA, error) 
 
 // ForgetCA drops an issuer's parsed CA, private key included: when the
 // issuer is deleted, its Secret goes or no longer holds a usable CA.
-func (s *Signer) ForgetCA(ref issuerRef) {
+func (s *Signer) ForgetCA(ref issuer.Ref) {
 	s.mu.Lock()
 	delete(s.cas, ref)
 	s.mu.Unlock()
@@ -364,7 +359,7 @@ func (s *Signer) ForgetCA(ref issuerRef) {
 // ForgetIssuer drops what the signer keeps for a deleted issuer: its parsed
 // CA and its CA-expiry metric series, so no alert fires for an issuer that
 // is gone.
-func (s *Signer) ForgetIssuer(ref issuerRef) {
+func (s *Signer) ForgetIssuer(ref issuer.Ref) {
 	s.ForgetCA(ref)
 	caExpiry.DeleteLabelValues(ref.Kind, ref.Namespace, ref.Name)
 }
@@ -379,44 +374,44 @@ func (s *Signer) cachedCAs() int {
 // generateCA creates the CA Secret from spec.ca.generate. It only ever
 // creates: an existing Secret is never overwritten, and when two replicas
 // race, the API server lets exactly one Create succeed.
-func (s *Signer) generateCA(ctx context.Context, v issuerView) (*corev1.Secret, error) {
-	certPEM, keyPEM, err := pki.GenerateCA(*v.spec.CA.Generate, pki.RenderData{Vars: v.spec.Vars, Issuer: v.data}, s.now(), s.rand())
+func (s *Signer) generateCA(ctx context.Context, v issuer.View) (*corev1.Secret, error) {
+	certPEM, keyPEM, err := pki.GenerateCA(*v.Spec.CA.Generate, pki.RenderData{Vars: v.Spec.Vars, Issuer: v.Data}, s.now(), s.rand())
 	if err != nil {
-		return nil, fmt.Errorf("cannot generate the CA for Secret %s: %w", v.secretKey, err)
+		return nil, fmt.Errorf("cannot generate the CA for Secret %s: %w", v.SecretKey, err)
 	}
 	secret := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{
-			Name:      v.secretKey.Name,
-			Namespace: v.secretKey.Namespace,
-			Labels:    map[string]string{managedByLabel: managedByValue},
+			Name:      v.SecretKey.Name,
+			Namespace: v.SecretKey.Namespace,
+			Labels:    map[string]string{issuer.ManagedByLabel: issuer.ManagedByValue},
 			// An empty generation record: the rotation writes into it, and
 			// nothing an earlier version made is looked for.
-			Annotations: map[string]string{v1alpha1.GeneratedForAnnotation: v.String(), annotationGenerations: ""},
+			Annotations: map[string]string{v1alpha1.GeneratedForAnnotation: v.String(), issuer.AnnotationGenerations: ""},
 		},
 		Type: corev1.SecretTypeTLS,
-		Data: map[string][]byte{secretKeyTLSCert: certPEM, secretKeyTLSKey: keyPEM, secretKeyCA: certPEM},
+		Data: map[string][]byte{issuer.SecretKeyTLSCert: certPEM, issuer.SecretKeyTLSKey: keyPEM, issuer.SecretKeyCA: certPEM},
 	}
 	if err := s.Client.Create(ctx, secret); err != nil {
 		if apierrors.IsAlreadyExists(err) {
-			return nil, fmt.Errorf("CA Secret %s appeared while a CA was being generated; the existing Secret is kept and will be loaded", v.secretKey)
+			return nil, fmt.Errorf("CA Secret %s appeared while a CA was being generated; the existing Secret is kept and will be loaded", v.SecretKey)
 		}
 		if apierrors.IsForbidden(err) {
-			return nil, fmt.Errorf("cannot create the generated CA Secret %s: %w; %s", v.secretKey, err, secretWriteScopeHint)
+			return nil, fmt.Errorf("cannot create the generated CA Secret %s: %w; %s", v.SecretKey, err, issuer.SecretWriteScopeHint)
 		}
-		return nil, fmt.Errorf("cannot create the generated CA Secret %s: %w", v.secretKey, err)
+		return nil, fmt.Errorf("cannot create the generated CA Secret %s: %w", v.SecretKey, err)
 	}
-	s.Recorder.Eventf(v.obj, nil, corev1.EventTypeNormal, v1alpha1.EventReasonCAGenerated, eventActionGenerateCA,
-		"Generated a self-signed CA in Secret %s", v.secretKey)
-	log.FromContext(ctx).Info("generated CA", "secret", v.secretKey)
+	s.Recorder.Eventf(v.Obj, nil, corev1.EventTypeNormal, v1alpha1.EventReasonCAGenerated, eventActionGenerateCA,
+		"Generated a self-signed CA in Secret %s", v.SecretKey)
+	log.FromContext(ctx).Info("generated CA", "secret", v.SecretKey)
 	return secret, nil
 }
 
 // observeCA publishes what an operator wants to see about the CA: status.ca,
 // the expiry metric, a warning Event ahead of expiry, and a timer that
 // re-checks the issuer when the warning window opens and when the CA expires.
-func (s *Signer) observeCA(ctx context.Context, v issuerView, ca *pki.CA) {
+func (s *Signer) observeCA(ctx context.Context, v issuer.View, ca *pki.CA) {
 	notAfter := ca.Cert.NotAfter
-	caExpiry.WithLabelValues(v.ref.Kind, v.ref.Namespace, v.ref.Name).Set(float64(notAfter.Unix()))
+	caExpiry.WithLabelValues(v.Ref.Kind, v.Ref.Namespace, v.Ref.Name).Set(float64(notAfter.Unix()))
 
 	warn := s.CAExpiryWarning
 	if warn == 0 {
@@ -424,24 +419,24 @@ func (s *Signer) observeCA(ctx context.Context, v issuerView, ca *pki.CA) {
 	}
 	now := s.now()
 	if warnAt := notAfter.Add(-warn); now.Before(warnAt) {
-		s.Secrets.NotifyAt(v.ref, warnAt)
+		s.Secrets.NotifyAt(v.Ref, warnAt)
 	} else {
-		s.Recorder.Eventf(v.obj, nil, corev1.EventTypeWarning, v1alpha1.EventReasonCAExpiringSoon, eventActionCheck,
-			"CA certificate %q expires at %s; put a renewed CA in Secret %s", ca.Cert.Subject.String(), notAfter.UTC().Format(time.RFC3339), v.secretKey)
-		s.Secrets.NotifyAt(v.ref, notAfter.Add(time.Second))
+		s.Recorder.Eventf(v.Obj, nil, corev1.EventTypeWarning, v1alpha1.EventReasonCAExpiringSoon, eventActionCheck,
+			"CA certificate %q expires at %s; put a renewed CA in Secret %s", ca.Cert.Subject.String(), notAfter.UTC().Format(time.RFC3339), v.SecretKey)
+		s.Secrets.NotifyAt(v.Ref, notAfter.Add(time.Second))
 	}
 
 	s.publishCAStatus(ctx, v, ca.Cert)
 }
 
 // publishCAStatus writes status.ca for cert unless it already says so.
-func (s *Signer) publishCAStatus(ctx context.Context, v issuerView, cert *x509.Certificate) {
+func (s *Signer) publishCAStatus(ctx context.Context, v issuer.View, cert *x509.Certificate) {
 	want := v1alpha1.CAStatus{
 		Subject:           cert.Subject.String(),
 		NotAfter:          &metav1.Time{Time: cert.NotAfter.UTC().Truncate(time.Second)},
 		SHA256Fingerprint: pki.Fingerprint(cert),
 	}
-	if have := v.status.CA; have != nil && have.Subject == want.Subject && have.SHA256Fingerprint == want.SHA256Fingerprint &&
+	if have := v.Status.CA; have != nil && have.Subject == want.Subject && have.SHA256Fingerprint == want.SHA256Fingerprint &&
 		have.NotAfter != nil && have.NotAfter.Equal(want.NotAfter) {
 		return
 	}
@@ -452,23 +447,23 @@ func (s *Signer) publishCAStatus(ctx context.Context, v issuerView, cert *x509.C
 	}
 }
 
-func (s *Signer) patchCAStatus(ctx context.Context, v issuerView, ca v1alpha1.CAStatus) error {
-	meta := map[string]any{"name": v.ref.Name}
-	if v.ref.Namespace != "" {
-		meta["namespace"] = v.ref.Namespace
+func (s *Signer) patchCAStatus(ctx context.Context, v issuer.View, ca v1alpha1.CAStatus) error {
+	meta := map[string]any{"name": v.Ref.Name}
+	if v.Ref.Namespace != "" {
+		meta["namespace"] = v.Ref.Namespace
 	}
 	body, err := json.Marshal(map[string]any{
 		"apiVersion": v1alpha1.GroupVersion.String(),
-		"kind":       v.ref.Kind,
+		"kind":       v.Ref.Kind,
 		"metadata":   meta,
 		"status":     map[string]any{"ca": ca},
 	})
 	if err != nil {
 		return err
 	}
-	obj := newIssuerObject(v.ref.Kind)
-	obj.SetName(v.ref.Name)
-	obj.SetNamespace(v.ref.Namespace)
+	obj := issuer.NewObject(v.Ref.Kind)
+	obj.SetName(v.Ref.Name)
+	obj.SetNamespace(v.Ref.Namespace)
 	return s.Client.Status().Patch(ctx, obj, client.RawPatch(types.ApplyPatchType, body),
 		&client.SubResourcePatchOptions{PatchOptions: client.PatchOptions{FieldManager: statusFieldOwner, Force: new(true)}})
 }

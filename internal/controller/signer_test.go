@@ -39,6 +39,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 )
 
@@ -46,16 +47,16 @@ import (
 type fakeSecrets struct {
 	mu      sync.Mutex
 	secrets map[types.NamespacedName]*corev1.Secret
-	notify  map[issuerRef]time.Time
+	notify  map[issuer.Ref]time.Time
 }
 
-func (f *fakeSecrets) Get(_ context.Context, _ issuerRef, key types.NamespacedName) (*corev1.Secret, error) {
+func (f *fakeSecrets) Get(_ context.Context, _ issuer.Ref, key types.NamespacedName) (*corev1.Secret, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.secrets[key], nil
 }
 
-func (f *fakeSecrets) NotifyAt(ref issuerRef, t time.Time) {
+func (f *fakeSecrets) NotifyAt(ref issuer.Ref, t time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.notify[ref] = t
@@ -81,7 +82,7 @@ func newSignerFixture(t *testing.T, caLifetime time.Duration) *signerFixture {
 		t.Fatal(err)
 	}
 	f := &signerFixture{
-		secrets:  &fakeSecrets{secrets: map[types.NamespacedName]*corev1.Secret{}, notify: map[issuerRef]time.Time{}},
+		secrets:  &fakeSecrets{secrets: map[types.NamespacedName]*corev1.Secret{}, notify: map[issuer.Ref]time.Time{}},
 		recorder: events.NewFakeRecorder(16),
 		clock:    clocktesting.NewFakeClock(now),
 		ca:       ca,
@@ -135,7 +136,7 @@ func (f *signerFixture) certificateRequest(t *testing.T, annotations map[string]
 	return signer.CertificateRequestObjectFromCertificateRequest(&cmapi.CertificateRequest{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "web-1", Annotations: annotations},
 		Spec: cmapi.CertificateRequestSpec{Request: csr, Duration: &metav1.Duration{Duration: 48 * time.Hour},
-			IssuerRef: cmmeta.IssuerReference{Group: v1alpha1.GroupVersion.Group, Kind: KindIssuer, Name: "web"}},
+			IssuerRef: cmmeta.IssuerReference{Group: v1alpha1.GroupVersion.Group, Kind: issuer.KindIssuer, Name: "web"}},
 	})
 }
 
@@ -145,7 +146,7 @@ func TestSignerCheckSchedulesTheExpiryWarning(t *testing.T) {
 	if err := f.signer.Check(context.Background(), f.issuer); err != nil {
 		t.Fatalf("Check = %v", err)
 	}
-	ref := issuerRef{Kind: KindIssuer, NamespacedName: types.NamespacedName{Namespace: "team-a", Name: "web"}}
+	ref := issuer.Ref{Kind: issuer.KindIssuer, NamespacedName: types.NamespacedName{Namespace: "team-a", Name: "web"}}
 	want := f.ca.Cert.NotAfter.Add(-defaultCAExpiryWarning)
 	if got := f.secrets.notify[ref]; !got.Equal(want) {
 		t.Errorf("re-check at %s, want when the warning window opens (%s)", got, want)
@@ -165,7 +166,7 @@ func TestSignerCheckWarnsInsideTheWindowAndWakesAtExpiry(t *testing.T) {
 	if len(evs) != 1 || !strings.Contains(evs[0], "Warning "+v1alpha1.EventReasonCAExpiringSoon) {
 		t.Fatalf("events = %q, want one CAExpiringSoon warning", evs)
 	}
-	ref := issuerRef{Kind: KindIssuer, NamespacedName: types.NamespacedName{Namespace: "team-a", Name: "web"}}
+	ref := issuer.Ref{Kind: issuer.KindIssuer, NamespacedName: types.NamespacedName{Namespace: "team-a", Name: "web"}}
 	if got, want := f.secrets.notify[ref], f.ca.Cert.NotAfter.Add(time.Second); !got.Equal(want) {
 		t.Errorf("re-check at %s, want just after expiry %s", got, want)
 	}

@@ -42,6 +42,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/app"
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil/integration"
@@ -81,7 +82,7 @@ func run(m *testing.M) int {
 		// (csr_fidelity_integration_test.go).
 		Prepare: func(ctx context.Context, api *testutil.APIServer) error {
 			policy, binding := controller.CSRAnnotationPolicy(controller.DefaultCSRAnnotationPolicy)
-			return testutil.InstallCSRAnnotationPolicy(ctx, api.Client, policy, binding, controller.ClusterIssuerSignerPrefix+"probe", controller.DefaultCSRPolicySettle)
+			return testutil.InstallCSRAnnotationPolicy(ctx, api.Client, policy, binding, issuer.ClusterIssuerSignerPrefix+"probe", controller.DefaultCSRPolicySettle)
 		},
 		Manager: &app.Options{
 			Controller: controller.Options{

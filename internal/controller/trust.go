@@ -38,6 +38,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
 	"github.com/nstance-dev/nstance-issuer/internal/rotation"
 )
@@ -79,7 +80,7 @@ type TrustPublisher struct {
 	CTBVersion string
 
 	mu    sync.Mutex
-	roots map[issuerRef][]byte
+	roots map[issuer.Ref][]byte
 }
 
 // DetectClusterTrustBundle returns the version of certificates.k8s.io that
@@ -104,14 +105,14 @@ func DetectClusterTrustBundle(d discovery.DiscoveryInterface) (string, error) {
 
 // LiveRoots returns the PEM of every live root of issuer ref, nil when not
 // (yet) known.
-func (t *TrustPublisher) LiveRoots(ref issuerRef) []byte {
+func (t *TrustPublisher) LiveRoots(ref issuer.Ref) []byte {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.roots[ref]
 }
 
 // Forget drops what is kept for a deleted issuer.
-func (t *TrustPublisher) Forget(ref issuerRef) {
+func (t *TrustPublisher) Forget(ref issuer.Ref) {
 	t.mu.Lock()
 	delete(t.roots, ref)
 	t.mu.Unlock()
@@ -120,7 +121,9 @@ func (t *TrustPublisher) Forget(ref issuerRef) {
 // signerName is the Kubernetes signer name of a cluster issuer.
 func signerName(issuer string) string { return clusterIssuerGroup + "/" + issuer }
 
-func trustOf(ref issuerRef) string { return shortHash(ref.Kind + "/" + ref.Namespace + "/" + ref.Name) }
+func trustOf(ref issuer.Ref) string {
+	return issuer.ShortHash(ref.Kind + "/" + ref.Namespace + "/" + ref.Name)
+}
 
 // liveRoots lists the roots to publish, issuing first, each once.
 func liveRoots(g *generations, d rotation.Decision) []*x509.Certificate {
@@ -177,16 +180,16 @@ type publishFailure struct {
 }
 
 // publish writes every bundle of v and removes what it no longer publishes.
-func (r *RotationReconciler) publish(ctx context.Context, v issuerView, g *generations, d rotation.Decision) publication {
+func (r *RotationReconciler) publish(ctx context.Context, v issuer.View, g *generations, d rotation.Decision) publication {
 	roots := liveRoots(g, d)
 	t := r.Trust
 	t.mu.Lock()
 	if t.roots == nil {
-		t.roots = map[issuerRef][]byte{}
+		t.roots = map[issuer.Ref][]byte{}
 	}
-	t.roots[v.ref] = pki.EncodeCertificates(roots...)
+	t.roots[v.Ref] = pki.EncodeCertificates(roots...)
 	t.mu.Unlock()
-	tb := v.spec.CA.TrustBundle
+	tb := v.Spec.CA.TrustBundle
 	if tb == nil {
 		tb = &v1alpha1.TrustBundle{}
 	}
@@ -195,7 +198,7 @@ func (r *RotationReconciler) publish(ctx context.Context, v issuerView, g *gener
 	if err := t.publishConfigMaps(ctx, v, tb.ConfigMap, roots, &pub); err != nil {
 		gates = append(gates, err)
 	}
-	if v.ref.Kind == KindClusterIssuer {
+	if v.Ref.Kind == issuer.KindClusterIssuer {
 		if tb.ClusterTrustBundle && t.CTBVersion == "" {
 			log.FromContext(ctx).V(1).Info("ClusterTrustBundle is not served by this API server; not publishing one")
 		}
@@ -204,7 +207,7 @@ func (r *RotationReconciler) publish(ctx context.Context, v issuerView, g *gener
 		}
 	}
 	pub.gate = errors.Join(gates...)
-	setTrustPublishFailures(v.ref, len(pub.failed))
+	setTrustPublishFailures(v.Ref, len(pub.failed))
 	return pub
 }
 
@@ -212,14 +215,14 @@ func (r *RotationReconciler) publish(ctx context.Context, v issuerView, g *gener
 // namespace and deletes the ones no longer selected. A namespace that
 // fails is noted in pub and the others go on; the returned error is the
 // gate (see publication).
-func (t *TrustPublisher) publishConfigMaps(ctx context.Context, v issuerView, spec *v1alpha1.ConfigMapBundle, roots []*x509.Certificate, pub *publication) error {
+func (t *TrustPublisher) publishConfigMaps(ctx context.Context, v issuer.View, spec *v1alpha1.ConfigMapBundle, roots []*x509.Certificate, pub *publication) error {
 	want := map[types.NamespacedName]bool{}
 	var gates []error
 	// gating is the one namespace whose bundle only the controller
 	// writes: the cluster resource namespace, or a namespaced issuer's own.
 	gating := t.ClusterResourceNamespace
-	if v.ref.Kind == KindIssuer {
-		gating = v.ref.Namespace
+	if v.Ref.Kind == issuer.KindIssuer {
+		gating = v.Ref.Namespace
 	}
 	if spec != nil {
 		namespaces, err := t.bundleNamespaces(ctx, v, spec)
@@ -246,9 +249,9 @@ func (t *TrustPublisher) publishConfigMaps(ctx context.Context, v issuerView, sp
 	// own namespace only.
 	list := &metav1.PartialObjectMetadataList{}
 	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMapList"))
-	opts := []client.ListOption{client.MatchingLabels{trustOfLabel: trustOf(v.ref)}}
-	if v.ref.Kind == KindIssuer {
-		opts = append(opts, client.InNamespace(v.ref.Namespace))
+	opts := []client.ListOption{client.MatchingLabels{trustOfLabel: trustOf(v.Ref)}}
+	if v.Ref.Kind == issuer.KindIssuer {
+		opts = append(opts, client.InNamespace(v.Ref.Namespace))
 	}
 	if err := t.Reader.List(ctx, list, opts...); err != nil {
 		return errors.Join(append(gates, fmt.Errorf("cannot list the trust bundle ConfigMaps of %s: %w", v, err))...)
@@ -275,7 +278,7 @@ var errForeignConfigMap = errors.New("was not published by this issuer")
 // issuer must not replace the roots a cluster issuer publishes in its
 // namespace) or a user's, which the owner reference would have
 // garbage-collected with the issuer.
-func (t *TrustPublisher) publishConfigMap(ctx context.Context, v issuerView, key types.NamespacedName, data string) error {
+func (t *TrustPublisher) publishConfigMap(ctx context.Context, v issuer.View, key types.NamespacedName, data string) error {
 	if err := t.checkConfigMapOwner(ctx, key, v); err != nil {
 		return err
 	}
@@ -283,11 +286,11 @@ func (t *TrustPublisher) publishConfigMap(ctx context.Context, v issuerView, key
 		"apiVersion": "v1", "kind": "ConfigMap",
 		"metadata": map[string]any{
 			"name": key.Name, "namespace": key.Namespace,
-			"labels":          map[string]string{trustOfLabel: trustOf(v.ref), managedByLabel: managedByValue},
+			"labels":          map[string]string{trustOfLabel: trustOf(v.Ref), issuer.ManagedByLabel: issuer.ManagedByValue},
 			"annotations":     map[string]string{trustIssuerAnnot: v.String()},
-			"ownerReferences": []metav1.OwnerReference{ownerRef(v)},
+			"ownerReferences": []metav1.OwnerReference{v.OwnerRef()},
 		},
-		"data": map[string]string{secretKeyCA: data},
+		"data": map[string]string{issuer.SecretKeyCA: data},
 	})
 	if err != nil {
 		return err
@@ -321,7 +324,7 @@ func apiMessage(err error) string {
 
 // checkConfigMapOwner refuses a ConfigMap key that exists without v's
 // trust-of label (read live, not from a cache).
-func (t *TrustPublisher) checkConfigMapOwner(ctx context.Context, key types.NamespacedName, v issuerView) error {
+func (t *TrustPublisher) checkConfigMapOwner(ctx context.Context, key types.NamespacedName, v issuer.View) error {
 	existing := &metav1.PartialObjectMetadata{}
 	existing.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMap"))
 	if err := t.Reader.Get(ctx, key, existing); err != nil {
@@ -330,7 +333,7 @@ func (t *TrustPublisher) checkConfigMapOwner(ctx context.Context, key types.Name
 		}
 		return fmt.Errorf("cannot read the trust bundle ConfigMap %s of %s: %w", key, v, err)
 	}
-	if existing.Labels[trustOfLabel] == trustOf(v.ref) {
+	if existing.Labels[trustOfLabel] == trustOf(v.Ref) {
 		return nil
 	}
 	return fmt.Errorf("ConfigMap %s %w and is left alone: choose another spec.ca.trustBundle.configMap.name or delete that ConfigMap", key, errForeignConfigMap)
@@ -339,9 +342,9 @@ func (t *TrustPublisher) checkConfigMapOwner(ctx context.Context, key types.Name
 // bundleNamespaces is where a ConfigMap bundle goes: an NstanceIssuer's own
 // namespace; for a cluster issuer the selected namespaces, or the cluster
 // resource namespace without a selector.
-func (t *TrustPublisher) bundleNamespaces(ctx context.Context, v issuerView, spec *v1alpha1.ConfigMapBundle) ([]string, error) {
-	if v.ref.Kind == KindIssuer {
-		return []string{v.ref.Namespace}, nil
+func (t *TrustPublisher) bundleNamespaces(ctx context.Context, v issuer.View, spec *v1alpha1.ConfigMapBundle) ([]string, error) {
+	if v.Ref.Kind == issuer.KindIssuer {
+		return []string{v.Ref.Namespace}, nil
 	}
 	if spec.NamespaceSelector == nil {
 		return []string{t.ClusterResourceNamespace}, nil
@@ -371,7 +374,7 @@ func ctbName(issuer, fingerprint string) string {
 	return strings.ReplaceAll(signerName(issuer), "/", ":") + ":" + pki.ShortFingerprint(fingerprint)
 }
 
-func (t *TrustPublisher) publishClusterTrustBundles(ctx context.Context, v issuerView, enabled bool, roots []*x509.Certificate) error {
+func (t *TrustPublisher) publishClusterTrustBundles(ctx context.Context, v issuer.View, enabled bool, roots []*x509.Certificate) error {
 	if t.CTBVersion == "" {
 		return nil
 	}
@@ -379,17 +382,17 @@ func (t *TrustPublisher) publishClusterTrustBundles(ctx context.Context, v issue
 	want := map[string]bool{}
 	if enabled {
 		for _, root := range roots {
-			name := ctbName(v.ref.Name, pki.Fingerprint(root))
+			name := ctbName(v.Ref.Name, pki.Fingerprint(root))
 			want[name] = true
 			body, err := json.Marshal(map[string]any{
 				"apiVersion": gv.String(), "kind": ctbKind,
 				"metadata": map[string]any{
 					"name":            name,
-					"labels":          map[string]string{trustOfLabel: trustOf(v.ref), managedByLabel: managedByValue},
+					"labels":          map[string]string{trustOfLabel: trustOf(v.Ref), issuer.ManagedByLabel: issuer.ManagedByValue},
 					"annotations":     map[string]string{trustIssuerAnnot: v.String()},
-					"ownerReferences": []metav1.OwnerReference{ownerRef(v)},
+					"ownerReferences": []metav1.OwnerReference{v.OwnerRef()},
 				},
-				"spec": map[string]any{"signerName": signerName(v.ref.Name), "trustBundle": string(pki.EncodeCertificates(root))},
+				"spec": map[string]any{"signerName": signerName(v.Ref.Name), "trustBundle": string(pki.EncodeCertificates(root))},
 			})
 			if err != nil {
 				return err
@@ -404,7 +407,7 @@ func (t *TrustPublisher) publishClusterTrustBundles(ctx context.Context, v issue
 	}
 	list := &unstructured.UnstructuredList{}
 	list.SetGroupVersionKind(gv.WithKind(ctbKind + "List"))
-	if err := t.Reader.List(ctx, list, client.MatchingLabelsSelector{Selector: labels.SelectorFromSet(labels.Set{trustOfLabel: trustOf(v.ref)})}); err != nil {
+	if err := t.Reader.List(ctx, list, client.MatchingLabelsSelector{Selector: labels.SelectorFromSet(labels.Set{trustOfLabel: trustOf(v.Ref)})}); err != nil {
 		return fmt.Errorf("cannot list the ClusterTrustBundles of %s: %w", v, err)
 	}
 	for i := range list.Items {

@@ -38,6 +38,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 )
 
 // shippedCSRPolicy returns the CSR annotation policy and binding of a
@@ -162,7 +163,7 @@ func TestCSRAnnotationPolicyAsShippedRefusesChanges(t *testing.T) {
 		_ = clientset.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(ctx, controller.DefaultCertificateRequestAnnotationPolicy, metav1.DeleteOptions{})
 	})
 
-	ours := annotatedCSR(t, "policy-ours", controller.ClusterIssuerSignerPrefix+"cluster-ca")
+	ours := annotatedCSR(t, "policy-ours", issuer.ClusterIssuerSignerPrefix+"cluster-ca")
 	theirs := annotatedCSR(t, "policy-theirs", "example.com/other")
 	retemplate := func(csr *certificatesv1.CertificateSigningRequest, value string) error {
 		cur, err := clientset.CertificatesV1().CertificateSigningRequests().Get(ctx, csr.Name, metav1.GetOptions{})

@@ -46,6 +46,7 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/internal/app"
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
 
@@ -191,7 +192,7 @@ func Start(ctx context.Context, o Options) (stack *Stack, err error) {
 			}
 		}
 		policy, binding := controller.CSRAnnotationPolicy(controller.DefaultCSRAnnotationPolicy)
-		policyInstalled <- testutil.InstallCSRAnnotationPolicy(ctx, s.Client, policy, binding, controller.ClusterIssuerSignerPrefix+"policy-probe", controller.DefaultCSRPolicySettle)
+		policyInstalled <- testutil.InstallCSRAnnotationPolicy(ctx, s.Client, policy, binding, issuer.ClusterIssuerSignerPrefix+"policy-probe", controller.DefaultCSRPolicySettle)
 	}()
 	if err := s.startControllers(ctx, o); err != nil {
 		return s, errors.Join(err, <-policyInstalled)

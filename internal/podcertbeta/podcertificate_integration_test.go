@@ -38,6 +38,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/app"
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil/integration"
@@ -87,7 +88,7 @@ func TestPodCertificateIsIssuedAtV1beta1(t *testing.T) {
 	if err := k8s.Create(ctx, secret); err != nil {
 		t.Fatal(err)
 	}
-	issuer := &v1alpha1.NstanceClusterIssuer{
+	iss := &v1alpha1.NstanceClusterIssuer{
 		ObjectMeta: metav1.ObjectMeta{Name: "beta-ca"},
 		Spec: v1alpha1.IssuerSpec{
 			CA: v1alpha1.CASpec{SecretName: "beta-ca"}, DefaultTemplate: "pods",
@@ -97,10 +98,10 @@ func TestPodCertificateIsIssuedAtV1beta1(t *testing.T) {
 			}},
 		},
 	}
-	if err := k8s.Create(ctx, issuer); err != nil {
+	if err := k8s.Create(ctx, iss); err != nil {
 		t.Fatal(err)
 	}
-	if err := testutil.Eventually(ctx, "issuer Ready", testutil.IssuerReady(k8s, issuer)); err != nil {
+	if err := testutil.Eventually(ctx, "issuer Ready", testutil.IssuerReady(k8s, iss)); err != nil {
 		t.Fatal(err)
 	}
 	if err := testutil.NodesMayRequestPodCertificates(ctx, k8s); err != nil {
@@ -110,7 +111,7 @@ func TestPodCertificateIsIssuedAtV1beta1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer := controller.ClusterIssuerSignerPrefix + "beta-ca"
+	signer := issuer.ClusterIssuerSignerPrefix + "beta-ca"
 	pod, sa, err := testutil.CreatePod(ctx, k8s, "default", "beta-0", "app", kl.Node, testutil.PodCertificateVolume{SignerName: signer, KeyType: "ED25519"})
 	if err != nil {
 		t.Fatal(err)
