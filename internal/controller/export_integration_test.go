@@ -21,14 +21,9 @@ package controller
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	certificatesv1 "k8s.io/api/certificates/v1"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 )
 
 // What the integration tests (package controller_test) reach inside.
@@ -52,17 +47,4 @@ func CheckPodIdentity(ctx context.Context, reader client.Reader, pcr *certificat
 		return refusal.Reason, refusal.Message, false, nil
 	}
 	return "", "", false, nil
-}
-
-// CachedSecretForTest returns the object the SecretWatcher's informer
-// store holds for secret, as an issuer that names it would read it
-// (starting the watch the first time); nil when absent.
-func CachedSecretForTest(w *SecretWatcher, issuerKey types.NamespacedName, secret types.NamespacedName) (*corev1.Secret, error) {
-	w.mu.Lock()
-	ctx := w.ctx
-	w.mu.Unlock()
-	if ctx == nil {
-		return nil, fmt.Errorf("the watcher has not started")
-	}
-	return w.Get(ctx, issuer.Ref{Kind: issuer.KindIssuer, NamespacedName: issuerKey}, secret)
 }

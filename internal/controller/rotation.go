@@ -37,6 +37,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/casecret"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
 	"github.com/nstance-dev/nstance-issuer/internal/rotation"
@@ -122,7 +123,7 @@ type RotationReconciler struct {
 	// NextSecrets watches the next CA Secret of the user's that each issuer
 	// names, so a new or fixed one is seen within seconds (nil: not
 	// watched, only polled).
-	NextSecrets *SecretWatcher
+	NextSecrets *casecret.Watcher
 	// NextPoll is how often an issuer waiting for a next CA of the user's
 	// re-reads it (0: defaultNextPoll).
 	NextPoll time.Duration

@@ -37,6 +37,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/casecret"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 )
 
@@ -66,8 +67,8 @@ func setupRotation(mgr ctrl.Manager, opts Options, recorder events.EventRecorder
 		ClusterResourceNamespace: opts.ClusterResourceNamespace, CTBVersion: version,
 	}
 	// A next CA Secret of the user's is watched narrowly, as CA Secrets
-	// are (secretwatch.go): a fix is picked up within seconds.
-	nextSecrets := NewSecretWatcher(clientset)
+	// are (casecret): a fix is picked up within seconds.
+	nextSecrets := casecret.NewWatcher(clientset)
 	if err := mgr.Add(nextSecrets); err != nil {
 		return nil, fmt.Errorf("failed to register the next CA Secret watcher: %w", err)
 	}

@@ -38,6 +38,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/casecret"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 )
 
@@ -152,7 +153,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("failed to build a Kubernetes client: %w", err)
 	}
-	secrets := NewSecretWatcher(clientset)
+	secrets := casecret.NewWatcher(clientset)
 	if err := mgr.Add(secrets); err != nil {
 		return fmt.Errorf("failed to register the CA Secret watcher: %w", err)
 	}

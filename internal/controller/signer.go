@@ -42,6 +42,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/casecret"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
 )
@@ -55,7 +56,7 @@ const (
 )
 
 // CASecrets is where the signer reads CA Secrets and asks to be called
-// back: the SecretWatcher, or a fake in unit tests.
+// back: the casecret.Watcher, or a fake in unit tests.
 type CASecrets interface {
 	// Get returns the Secret issuer ref reads its CA from, nil when absent.
 	Get(ctx context.Context, ref issuer.Ref, secret types.NamespacedName) (*corev1.Secret, error)
@@ -69,7 +70,7 @@ type CASecrets interface {
 type Signer struct {
 	// Client creates generated CA Secrets and patches status.ca.
 	Client client.Client
-	// Secrets reads CA Secrets with narrow watches (the SecretWatcher).
+	// Secrets reads CA Secrets with narrow watches (the casecret.Watcher).
 	Secrets CASecrets
 	// ClusterResourceNamespace is where NstanceClusterIssuers read Secrets.
 	ClusterResourceNamespace string
@@ -131,7 +132,7 @@ func (s *Signer) rand() io.Reader {
 }
 
 // Check is issuer-lib's Check: it runs when an issuer changes, when its CA
-// Secret changes (the SecretWatcher enqueues it), and after a Sign reported
+// Secret changes (the casecret.Watcher enqueues it), and after a Sign reported
 // an issuer error. A broken template is permanent until the issuer is edited;
 // every CA problem is retryable, so the issuer turns Ready by itself once the
 // Secret is fixed.
@@ -327,9 +328,9 @@ func (s *Signer) parseCA(ref issuer.Ref, secret *corev1.Secret) (*pki.CA, error)
 	if ok && cached.secret == key && cached.resourceVersion == secret.ResourceVersion {
 		return cached.ca, nil
 	}
-	// A value too large to keep in the Secret watch (secretwatch_trim.go)
+	// A value too large to keep in the Secret watch (casecret)
 	// is reported as LoadCA reports it.
-	if err := oversizedCAError(secret); err != nil {
+	if err := casecret.OversizedError(secret); err != nil {
 		s.ForgetCA(ref)
 		return nil, err
 	}

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package casecret
 
 import (
 	"fmt"
@@ -27,7 +27,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
 )
 
-// The SecretWatcher keeps a CA Secret in memory for as long as an issuer
+// The Watcher keeps a CA Secret in memory for as long as an issuer
 // names it, and a Secret is written by whoever may write Secrets in its
 // namespace: up to about 1 MiB of data each, in any keys. Before a Secret
 // enters an informer's store it is trimmed to what the signer reads —
@@ -45,7 +45,7 @@ var caSecretLimits = map[string]int{
 	issuer.SecretKeyCA:      pki.MaxCertChainPEMSize,
 }
 
-// trimCASecret is the SecretWatcher's informer transform. Objects other
+// trimCASecret is the Watcher's informer transform. Objects other
 // than Secrets (a DeletedFinalStateUnknown tombstone) pass unchanged; a
 // trimmed Secret trims to itself (client-go may transform an object twice).
 func trimCASecret(obj any) (any, error) {
@@ -84,9 +84,9 @@ func trimCASecret(obj any) (any, error) {
 	return out, nil
 }
 
-// oversizedCAError is the error pki.LoadCA gives for a value trimCASecret
+// OversizedError is the error pki.LoadCA gives for a value trimCASecret
 // dropped as too large, nil when none was.
-func oversizedCAError(s *corev1.Secret) error {
+func OversizedError(s *corev1.Secret) error {
 	for _, k := range []string{issuer.SecretKeyTLSCert, issuer.SecretKeyTLSKey, issuer.SecretKeyCA} {
 		size, ok := s.Data[tooLargePrefix+k]
 		if !ok {

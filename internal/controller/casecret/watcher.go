@@ -14,7 +14,10 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+// Package casecret keeps in memory exactly the Secrets issuers name — one
+// narrow watch per Secret, trimmed to the CA keys — and wakes an issuer's
+// controller when its Secret changes or a timer it set fires.
+package casecret
 
 import (
 	"context"
@@ -35,7 +38,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 )
 
-// SecretWatcher keeps an in-memory copy of exactly the Secrets that issuers
+// Watcher keeps an in-memory copy of exactly the Secrets that issuers
 // reference, and nothing else. Each referenced Secret gets its own informer
 // whose list and watch carry the field selector metadata.name=<name> in the
 // Secret's namespace, so the API server sends only that Secret: memory grows
@@ -44,7 +47,7 @@ import (
 // references it is sent to its controller, which re-runs Check within seconds.
 //
 // It is a manager Runnable: informers live until the manager stops.
-type SecretWatcher struct {
+type Watcher struct {
 	client kubernetes.Interface
 
 	// SyncTimeout bounds how long Get waits for a new informer's first list.
@@ -73,10 +76,10 @@ type secretWatch struct {
 	issuers  map[issuer.Ref]struct{}
 }
 
-// NewSecretWatcher returns a watcher that notifies issuer controllers through
+// NewWatcher returns a watcher that notifies issuer controllers through
 // the channels returned by Events.
-func NewSecretWatcher(client kubernetes.Interface) *SecretWatcher {
-	return &SecretWatcher{
+func NewWatcher(client kubernetes.Interface) *Watcher {
+	return &Watcher{
 		client:      client,
 		SyncTimeout: 30 * time.Second,
 		Clock:       clock.RealClock{},
@@ -93,13 +96,13 @@ func NewSecretWatcher(client kubernetes.Interface) *SecretWatcher {
 
 // Events is the channel on which issuers of the given kind are sent when
 // their CA Secret changes or a timer set with NotifyAt fires.
-func (w *SecretWatcher) Events(kind string) <-chan event.GenericEvent {
+func (w *Watcher) Events(kind string) <-chan event.GenericEvent {
 	return w.events[kind]
 }
 
 // Start records the manager's context and blocks until it ends, then stops
 // every informer and timer.
-func (w *SecretWatcher) Start(ctx context.Context) error {
+func (w *Watcher) Start(ctx context.Context) error {
 	w.mu.Lock()
 	w.ctx = ctx
 	w.mu.Unlock()
@@ -119,13 +122,13 @@ func (w *SecretWatcher) Start(ctx context.Context) error {
 }
 
 // NeedLeaderElection: only the leader runs the controllers that use it.
-func (w *SecretWatcher) NeedLeaderElection() bool { return true }
+func (w *Watcher) NeedLeaderElection() bool { return true }
 
 // Get returns the Secret that issuer ref reads its CA from, starting a
 // narrow watch on it the first time. It returns nil and no error when the
 // Secret does not exist. An issuer that switches to another Secret stops
 // being notified about the old one.
-func (w *SecretWatcher) Get(ctx context.Context, ref issuer.Ref, secret types.NamespacedName) (*corev1.Secret, error) {
+func (w *Watcher) Get(ctx context.Context, ref issuer.Ref, secret types.NamespacedName) (*corev1.Secret, error) {
 	select {
 	case <-w.started:
 	case <-ctx.Done():
@@ -156,7 +159,7 @@ func (w *SecretWatcher) Get(ctx context.Context, ref issuer.Ref, secret types.Na
 // Watch starts (or keeps) a narrow watch on secret for issuer ref without
 // waiting for its first list, for a caller that reads the Secret itself:
 // ref is notified when it is created, changed or deleted.
-func (w *SecretWatcher) Watch(ctx context.Context, ref issuer.Ref, secret types.NamespacedName) error {
+func (w *Watcher) Watch(ctx context.Context, ref issuer.Ref, secret types.NamespacedName) error {
 	select {
 	case <-w.started:
 	case <-ctx.Done():
@@ -168,7 +171,7 @@ func (w *SecretWatcher) Watch(ctx context.Context, ref issuer.Ref, secret types.
 
 // Forget stops notifying ref, and stops watching its Secret when no other
 // issuer references it.
-func (w *SecretWatcher) Forget(ref issuer.Ref) {
+func (w *Watcher) Forget(ref issuer.Ref) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.dropRefLocked(ref)
@@ -180,7 +183,7 @@ func (w *SecretWatcher) Forget(ref issuer.Ref) {
 
 // NotifyAt sends ref to its controller at t (for example when its CA
 // expires), replacing any earlier timer for ref.
-func (w *SecretWatcher) NotifyAt(ref issuer.Ref, t time.Time) {
+func (w *Watcher) NotifyAt(ref issuer.Ref, t time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if old, ok := w.timers[ref]; ok {
@@ -193,7 +196,7 @@ func (w *SecretWatcher) NotifyAt(ref issuer.Ref, t time.Time) {
 	w.timers[ref] = w.Clock.AfterFunc(d, func() { w.notify(ref) })
 }
 
-func (w *SecretWatcher) ensure(ref issuer.Ref, secret types.NamespacedName) (*secretWatch, error) {
+func (w *Watcher) ensure(ref issuer.Ref, secret types.NamespacedName) (*secretWatch, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.ctx == nil || w.ctx.Err() != nil {
@@ -212,7 +215,7 @@ func (w *SecretWatcher) ensure(ref issuer.Ref, secret types.NamespacedName) (*se
 	return sw, nil
 }
 
-func (w *SecretWatcher) dropRefLocked(ref issuer.Ref) {
+func (w *Watcher) dropRefLocked(ref issuer.Ref) {
 	secret, ok := w.refs[ref]
 	if !ok {
 		return
@@ -227,12 +230,12 @@ func (w *SecretWatcher) dropRefLocked(ref issuer.Ref) {
 	}
 }
 
-func (w *SecretWatcher) startLocked(secret types.NamespacedName) *secretWatch {
+func (w *Watcher) startLocked(secret types.NamespacedName) *secretWatch {
 	selector := fields.OneTermEqualSelector("metadata.name", secret.Name).String()
 	lw := cache.NewFilteredListWatchFromClient(w.client.CoreV1().RESTClient(), "secrets", secret.Namespace,
 		func(o *metav1.ListOptions) { o.FieldSelector = selector })
 	informer := cache.NewSharedIndexInformer(lw, &corev1.Secret{}, 0, cache.Indexers{})
-	// Only what the signer reads is kept (secretwatch_trim.go).
+	// Only what the signer reads is kept (trim.go).
 	if err := informer.SetTransform(trimCASecret); err != nil {
 		log.FromContext(w.ctx).Error(err, "cannot trim the cached CA Secret", "secret", secret)
 	}
@@ -258,7 +261,7 @@ func (w *SecretWatcher) startLocked(secret types.NamespacedName) *secretWatch {
 	return sw
 }
 
-func (w *SecretWatcher) notifyAll(secret types.NamespacedName) {
+func (w *Watcher) notifyAll(secret types.NamespacedName) {
 	w.mu.Lock()
 	var refs []issuer.Ref
 	if sw, ok := w.watches[secret]; ok {
@@ -272,7 +275,7 @@ func (w *SecretWatcher) notifyAll(secret types.NamespacedName) {
 	}
 }
 
-func (w *SecretWatcher) notify(ref issuer.Ref) {
+func (w *Watcher) notify(ref issuer.Ref) {
 	ch, ok := w.events[ref.Kind]
 	if !ok {
 		return

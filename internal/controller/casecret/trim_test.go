@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package casecret
 
 import (
 	"bytes"
@@ -107,7 +107,7 @@ func TestTrimCASecret(t *testing.T) {
 			if err != nil || !reflect.DeepEqual(again, s) {
 				t.Errorf("trimming twice changed the object: %+v", again)
 			}
-			err = oversizedCAError(s)
+			err = OversizedError(s)
 			if tc.wantErr == "" {
 				if err != nil {
 					t.Errorf("unexpected error %v", err)
@@ -129,7 +129,7 @@ func TestOversizedCAErrorMatchesLoadCA(t *testing.T) {
 	crt := bytes.Repeat([]byte("A"), pki.MaxCertChainPEMSize+5)
 	_, want := pki.LoadCA(crt, []byte("k"), nil, time.Now())
 	obj, _ := trimCASecret(&corev1.Secret{Data: map[string][]byte{"tls.crt": crt, "tls.key": []byte("k")}})
-	got := oversizedCAError(obj.(*corev1.Secret))
+	got := OversizedError(obj.(*corev1.Secret))
 	if got == nil || want == nil || got.Error() != want.Error() {
 		t.Fatalf("trimmed: %v\nLoadCA:  %v", got, want)
 	}

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package casecret
 
 import (
 	"context"
@@ -29,13 +29,13 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 )
 
-// startedWatcher is a SecretWatcher on a fake clock, started until the
+// startedWatcher is a Watcher on a fake clock, started until the
 // test ends. It never watches a Secret (that needs an API server: see the
 // integration tests); these tests cover its timers and delivery.
-func startedWatcher(t *testing.T) (*SecretWatcher, *clocktesting.FakeClock) {
+func startedWatcher(t *testing.T) (*Watcher, *clocktesting.FakeClock) {
 	t.Helper()
 	clk := clocktesting.NewFakeClock(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC))
-	w := NewSecretWatcher(nil)
+	w := NewWatcher(nil)
 	w.Clock = clk
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -59,7 +59,7 @@ var watchedIssuer = issuer.Ref{Kind: issuer.KindIssuer, NamespacedName: types.Na
 
 func TestSecretWatcherGetWaitsForStart(t *testing.T) {
 	t.Parallel()
-	w := NewSecretWatcher(nil)
+	w := NewWatcher(nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	_, err := w.Get(ctx, watchedIssuer, types.NamespacedName{Namespace: "team-a", Name: "ca"})
