@@ -18,14 +18,10 @@ package controller
 
 import (
 	"errors"
-	"strings"
 	"testing"
-	"time"
 
-	experimentalapi "github.com/cert-manager/cert-manager/pkg/apis/experimental/v1alpha1"
 	"github.com/cert-manager/issuer-lib/controllers/signer"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -58,47 +54,6 @@ func TestClassifySignError(t *testing.T) {
 			t.Parallel()
 			if got := classifySignError(tc.err); !tc.is(got) {
 				t.Errorf("classifySignError(%v) = %#v", tc.err, got)
-			}
-		})
-	}
-}
-
-func TestKubernetesCSRDurationIsTheShortestAsked(t *testing.T) {
-	t.Parallel()
-	secs := func(s int32) *int32 { return &s }
-	annotated := func(v string) map[string]string {
-		return map[string]string{experimentalapi.CertificateSigningRequestDurationAnnotationKey: v}
-	}
-	cases := []struct {
-		name        string
-		expiration  *int32
-		annotations map[string]string
-		want        time.Duration
-		wantErr     string
-	}{
-		{name: "neither set gives cert-manager's default", want: 90 * 24 * time.Hour},
-		{name: "expirationSeconds alone applies", expiration: secs(3600), want: time.Hour},
-		{name: "the annotation alone applies", annotations: annotated("2h"), want: 2 * time.Hour},
-		{name: "a longer annotation cannot outlive what approvers saw", expiration: secs(3600), annotations: annotated("8760h"), want: time.Hour},
-		{name: "a longer annotation alone cannot outlive the default approvers of no expirationSeconds saw", annotations: annotated("8760h"), want: 90 * 24 * time.Hour},
-		{name: "a shorter annotation wins", expiration: secs(86400), annotations: annotated("1h"), want: time.Hour},
-		{name: "a malformed annotation is refused", annotations: annotated("forever"), wantErr: "not a positive duration"},
-		{name: "a negative annotation is refused", annotations: annotated("-1h"), wantErr: "not a positive duration"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			csr := &certificatesv1.CertificateSigningRequest{ObjectMeta: metav1.ObjectMeta{Annotations: tc.annotations}}
-			csr.Spec.ExpirationSeconds = tc.expiration
-			got, err := kubernetesCSRDuration(csr)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil || got != tc.want {
-				t.Errorf("duration = %s, %v; want %s", got, err, tc.want)
 			}
 		})
 	}

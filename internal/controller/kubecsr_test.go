@@ -18,20 +18,15 @@ package controller
 
 import (
 	"context"
-	"encoding/pem"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
-	apiutil "github.com/cert-manager/cert-manager/pkg/api/util"
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
-	experimentalapi "github.com/cert-manager/cert-manager/pkg/apis/experimental/v1alpha1"
-	cmpki "github.com/cert-manager/cert-manager/pkg/util/pki"
 	"github.com/cert-manager/issuer-lib/controllers/signer"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -39,329 +34,9 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
-	"github.com/nstance-dev/nstance-issuer/internal/pki"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/kubecsr"
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 )
-
-func TestParseCSRSigner(t *testing.T) {
-	t.Parallel()
-	cases := []struct {
-		name, signer string
-		want         csrSigner
-		ours         bool
-		wantErr      string
-	}{
-		{name: "the plain signer names its issuer and no template", signer: "nstanceclusterissuers.issuer.nstance.dev/cluster-ca",
-			want: csrSigner{Issuer: "cluster-ca"}, ours: true},
-		{name: "a plain signer's dots belong to the issuer name", signer: "nstanceclusterissuers.issuer.nstance.dev/ca.example.com",
-			want: csrSigner{Issuer: "ca.example.com"}, ours: true},
-		{name: "a templated signer names issuer and template", signer: "templates.nstanceclusterissuers.issuer.nstance.dev/cluster-ca.kubelet",
-			want: csrSigner{Issuer: "cluster-ca", Template: "kubelet"}, ours: true},
-		{name: "a templated signer's template is the last label, so dotted issuer names stay unambiguous",
-			signer: "templates.nstanceclusterissuers.issuer.nstance.dev/ca.example.com.kubelet",
-			want:   csrSigner{Issuer: "ca.example.com", Template: "kubelet"}, ours: true},
-		{name: "a templated signer without a template is ours and refused", signer: "templates.nstanceclusterissuers.issuer.nstance.dev/cluster-ca",
-			ours: true, wantErr: "names no template"},
-		{name: "a templated signer with an empty issuer part is ours and refused", signer: "templates.nstanceclusterissuers.issuer.nstance.dev/.web",
-			ours: true, wantErr: "the issuer name is empty"},
-		{name: "a templated signer with an empty template part is ours and refused", signer: "templates.nstanceclusterissuers.issuer.nstance.dev/web.",
-			ours: true, wantErr: "the template name is empty"},
-		{name: "a templated signer of a lone dot is ours and refused", signer: "templates.nstanceclusterissuers.issuer.nstance.dev/.",
-			ours: true, wantErr: "the issuer name is empty"},
-		{name: "a templated signer whose issuer part is no issuer name is ours and refused", signer: "templates.nstanceclusterissuers.issuer.nstance.dev/Cluster_CA.web",
-			ours: true, wantErr: `the issuer name "Cluster_CA" is not a valid NstanceClusterIssuer name`},
-		{name: "a templated signer whose issuer part is longer than a name can be is ours and refused",
-			signer: "templates.nstanceclusterissuers.issuer.nstance.dev/" + strings.Repeat("a", 200) + "." + strings.Repeat("b", 60) + ".web",
-			ours:   true, wantErr: "must be no more than 253 characters"},
-		{name: "a templated signer whose template part is longer than a template name can be is ours and refused",
-			signer: "templates.nstanceclusterissuers.issuer.nstance.dev/cluster-ca." + strings.Repeat("t", 64),
-			ours:   true, wantErr: "is not a valid template name: must be no more than 63 characters"},
-		{name: "a plain signer with an empty issuer is ours and refused", signer: "nstanceclusterissuers.issuer.nstance.dev/",
-			ours: true, wantErr: "the issuer name is empty"},
-		{name: "a plain signer whose issuer part is no issuer name is ours and refused", signer: "nstanceclusterissuers.issuer.nstance.dev/ca..example",
-			ours: true, wantErr: `the issuer name "ca..example" is not a valid NstanceClusterIssuer name`},
-		{name: "a namespaced issuer's signer is not a cluster issuer's", signer: "nstanceissuers.issuer.nstance.dev/team-a.ca"},
-		{name: "another domain ending like ours is not ours", signer: "evil-nstanceclusterissuers.issuer.nstance.dev/cluster-ca"},
-		{name: "a Kubernetes signer is not ours", signer: "kubernetes.io/kube-apiserver-client"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			got, ours, err := parseCSRSigner(tc.signer)
-			if ours != tc.ours || got != tc.want || (err == nil) != (tc.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
-				t.Errorf("parseCSRSigner(%q) = %+v, %v, %v; want %+v, %v, error %q", tc.signer, got, ours, err, tc.want, tc.ours, tc.wantErr)
-			}
-		})
-	}
-	if got := TemplatedSignerName("ca.example.com", "kubelet"); got != "templates.nstanceclusterissuers.issuer.nstance.dev/ca.example.com.kubelet" {
-		t.Errorf("TemplatedSignerName = %q", got)
-	}
-}
-
-func TestPresentTemplatedSignerShowsIssuerLibThePlainName(t *testing.T) {
-	t.Parallel()
-	for signer, want := range map[string]string{
-		TemplatedSignerName("ca.example.com", "kubelet"):         issuer.ClusterIssuerSignerPrefix + "ca.example.com",
-		issuer.ClusterIssuerSignerPrefix + "cluster-ca":          issuer.ClusterIssuerSignerPrefix + "cluster-ca",
-		TemplatedSignerPrefix + "no-template":                    TemplatedSignerPrefix + "no-template",
-		"example.com/other":                                      "example.com/other",
-		"nstanceissuers.issuer.nstance.dev/team-a.cluster-ca.xx": "nstanceissuers.issuer.nstance.dev/team-a.cluster-ca.xx",
-	} {
-		csr := &certificatesv1.CertificateSigningRequest{Spec: certificatesv1.CertificateSigningRequestSpec{SignerName: signer}}
-		presentTemplatedSigner(csr)
-		if csr.Spec.SignerName != want {
-			t.Errorf("%s is shown to issuer-lib as %s, want %s", signer, csr.Spec.SignerName, want)
-		}
-	}
-}
-
-func TestUnservedSigner(t *testing.T) {
-	t.Parallel()
-	for signer, want := range map[string]string{
-		"nstanceissuers.issuer.nstance.dev/team-a.ca":   issuer.ReasonNamespacedIssuerNotSupported,
-		TemplatedSignerPrefix + "cluster-ca":            ReasonInvalidSignerName,
-		TemplatedSignerPrefix + ".web":                  ReasonInvalidSignerName,
-		TemplatedSignerPrefix + "web.":                  ReasonInvalidSignerName,
-		TemplatedSignerPrefix + ".":                     ReasonInvalidSignerName,
-		issuer.ClusterIssuerSignerPrefix:                ReasonInvalidSignerName,
-		TemplatedSignerName("cluster-ca", "web"):        "",
-		issuer.ClusterIssuerSignerPrefix + "cluster-ca": "",
-		"example.com/other":                             "",
-	} {
-		if got, _ := unservedSigner(signer); got != want {
-			t.Errorf("unservedSigner(%q) = %q, want %q", signer, got, want)
-		}
-	}
-}
-
-func TestCSRPolicyProblem(t *testing.T) {
-	t.Parallel()
-	const name = DefaultCSRAnnotationPolicy
-	mod := func(f func(*admissionregistrationv1.ValidatingAdmissionPolicy, *admissionregistrationv1.ValidatingAdmissionPolicyBinding)) func() (*admissionregistrationv1.ValidatingAdmissionPolicy, *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
-		return func() (*admissionregistrationv1.ValidatingAdmissionPolicy, *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
-			p, b := CSRAnnotationPolicy(name)
-			f(p, b)
-			return p, b
-		}
-	}
-	ignore := admissionregistrationv1.Ignore
-	cases := []struct {
-		name    string
-		objects func() (*admissionregistrationv1.ValidatingAdmissionPolicy, *admissionregistrationv1.ValidatingAdmissionPolicyBinding)
-		want    string // "" when it holds
-	}{
-		{name: "the shipped policy and binding hold", objects: mod(func(*admissionregistrationv1.ValidatingAdmissionPolicy, *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
-		})},
-		{name: "other messages and labels do not matter", objects: mod(func(p *admissionregistrationv1.ValidatingAdmissionPolicy, b *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
-			p.Spec.Validations[0].MessageExpression, p.Spec.Validations[0].Message = "", "changed"
-			p.Labels, b.Labels = map[string]string{"a": "b"}, map[string]string{"a": "b"}
-		})},
-		{name: "Deny with Audit still denies", objects: mod(func(_ *admissionregistrationv1.ValidatingAdmissionPolicy, b *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
-			b.Spec.ValidationActions = append(b.Spec.ValidationActions, admissionregistrationv1.Audit)
-		})},
-		{name: "a binding's matchResources as the API server defaults it narrows nothing", objects: mod(func(_ *admissionregistrationv1.ValidatingAdmissionPolicy, b *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
-			b.Spec.MatchResources = wideMatch()
-		})},
-		{name: "a missing policy does not hold", objects: func() (*admissionregistrationv1.ValidatingAdmissionPolicy, *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
-			_, b := CSRAnnotationPolicy(name)
-			return nil, b
-		}, want: "ValidatingAdmissionPolicy " + name + " does not exist"},
-		{name: "a missing binding does not hold", objects: func() (*admissionregistrationv1.ValidatingAdmissionPolicy, *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
-			p, _ := CSRAnnotationPolicy(name)
-			return p, nil
-		}, want: "ValidatingAdmissionPolicyBinding " + name + " does not exist"},
-		{name: "a binding of another policy does not hold", objects: mod(func(_ *admissionregistrationv1.ValidatingAdmissionPolicy, b *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
-			b.Spec.PolicyName = "other"
-		}), want: `binds policy "other"`},
-		{name: "a binding that only warns does not hold", objects: mod(func(_ *admissionregistrationv1.ValidatingAdmissionPolicy, b *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
-			b.Spec.ValidationActions = []admissionregistrationv1.ValidationAction{admissionregistrationv1.Warn, admissionregistrationv1.Audit}
-		}), want: "does not Deny"},
-		{name: "a binding with parameters does not hold", objects: mod(func(_ *admissionregistrationv1.ValidatingAdmissionPolicy, b *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
-			b.Spec.ParamRef = &admissionregistrationv1.ParamRef{Name: "x"}
-		}), want: "paramRef"},
-		{name: "a binding that spares labelled CSRs does not hold", objects: mod(func(_ *admissionregistrationv1.ValidatingAdmissionPolicy, b *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
-			b.Spec.MatchResources = wideMatch()
-			b.Spec.MatchResources.ObjectSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"guarded": "yes"}}
-		}), want: "narrows matchResources"},
-		{name: "a policy that fails open does not hold", objects: mod(func(p *admissionregistrationv1.ValidatingAdmissionPolicy, _ *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
-			p.Spec.FailurePolicy = &ignore
-		}), want: "failurePolicy Fail"},
-		{name: "a policy that skips the approval subresource does not hold", objects: mod(func(p *admissionregistrationv1.ValidatingAdmissionPolicy, _ *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
-			r := &p.Spec.MatchConstraints.ResourceRules[0]
-			r.Resources = r.Resources[:2]
-		}), want: "matchConstraints"},
-		{name: "a policy that spares labelled CSRs does not hold", objects: mod(func(p *admissionregistrationv1.ValidatingAdmissionPolicy, _ *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
-			p.Spec.MatchConstraints.ObjectSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"guarded": "yes"}}
-		}), want: "matchConstraints"},
-		{name: "a policy matching other signers does not hold", objects: mod(func(p *admissionregistrationv1.ValidatingAdmissionPolicy, _ *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
-			p.Spec.MatchConditions[0].Expression = "false"
-		}), want: "matchConditions"},
-		{name: "a policy guarding other annotations does not hold", objects: mod(func(p *admissionregistrationv1.ValidatingAdmissionPolicy, _ *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
-			p.Spec.Variables[0].Expression = "['issuer.nstance.dev/template']"
-		}), want: "variables"},
-		{name: "a policy that validates something else does not hold", objects: mod(func(p *admissionregistrationv1.ValidatingAdmissionPolicy, _ *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
-			p.Spec.Validations[0].Expression = "true"
-		}), want: "validations"},
-		{name: "a policy with parameters does not hold", objects: mod(func(p *admissionregistrationv1.ValidatingAdmissionPolicy, _ *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
-			p.Spec.ParamKind = &admissionregistrationv1.ParamKind{APIVersion: "v1", Kind: "ConfigMap"}
-		}), want: "paramKind"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			p, b := tc.objects()
-			got := csrPolicyProblem(name, p, b)
-			if (got == "") != (tc.want == "") || !strings.Contains(got, tc.want) {
-				t.Errorf("problem = %q, want %q", got, tc.want)
-			}
-		})
-	}
-}
-
-func TestCSRGuardProblemNeedsThePolicyBeforeTheApproval(t *testing.T) {
-	t.Parallel()
-	const name, settle = DefaultCSRAnnotationPolicy, 5 * time.Second
-	created := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
-	objects := func(managed ...metav1.ManagedFieldsEntry) (*admissionregistrationv1.ValidatingAdmissionPolicy, *admissionregistrationv1.ValidatingAdmissionPolicyBinding) {
-		p, b := CSRAnnotationPolicy(name)
-		p.CreationTimestamp, b.CreationTimestamp = metav1.NewTime(created), metav1.NewTime(created)
-		p.ManagedFields = managed
-		return p, b
-	}
-	at := func(d time.Duration) *metav1.Time { t := metav1.NewTime(created.Add(d)); return &t }
-	cases := []struct {
-		name       string
-		managed    []metav1.ManagedFieldsEntry
-		approvedAt time.Time
-		want       string
-	}{
-		{name: "approved well after the policy was created", approvedAt: created.Add(time.Hour)},
-		{name: "approved before the policy existed", approvedAt: created.Add(-time.Hour), want: "was approved at 2026-06-01T11:00:00Z"},
-		{name: "approved while the API servers were still loading it", approvedAt: created.Add(2 * time.Second), want: "created or last changed at 2026-06-01T12:00:00Z"},
-		{name: "approved before the policy last changed", approvedAt: created.Add(time.Hour),
-			managed: []metav1.ManagedFieldsEntry{{Manager: "helm", Time: at(2 * time.Hour)}}, want: "last changed at 2026-06-01T14:00:00Z"},
-		{name: "the API server's own status writes are no change", approvedAt: created.Add(time.Hour),
-			managed: []metav1.ManagedFieldsEntry{{Manager: "kube-apiserver", Subresource: "status", Time: at(2 * time.Hour)}}},
-		{name: "an approval without a time proves nothing", want: "carries no time"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			p, b := objects(tc.managed...)
-			got := csrGuardProblem(name, p, b, tc.approvedAt, settle)
-			if (got == "") != (tc.want == "") || !strings.Contains(got, tc.want) {
-				t.Errorf("problem = %q, want %q", got, tc.want)
-			}
-		})
-	}
-}
-
-// cmctlCSRObject builds the CSR cmctl makes from a Certificate with spec,
-// with cert-manager's CSR builder.
-func cmctlCSRObject(t *testing.T, name string, spec cmapi.CertificateSpec, opts ...cmpki.GenerateCSROption) *certificatesv1.CertificateSigningRequest {
-	t.Helper()
-	spec.PrivateKey = &cmapi.CertificatePrivateKey{Algorithm: cmapi.ECDSAKeyAlgorithm, Size: 256}
-	crt := &cmapi.Certificate{Spec: spec}
-	key, err := cmpki.GeneratePrivateKeyForCertificate(crt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl, err := cmpki.GenerateCSR(crt, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := cmpki.EncodeCSR(tmpl, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ku, eku, err := cmpki.KeyUsagesForCertificateOrCertificateRequest(spec.Usages, spec.IsCA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	isCA := "false"
-	if spec.IsCA {
-		isCA = "true"
-	}
-	return &certificatesv1.CertificateSigningRequest{
-		ObjectMeta: metav1.ObjectMeta{Name: name, UID: types.UID(name + "-uid"), Annotations: map[string]string{experimentalapi.CertificateSigningRequestIsCAAnnotationKey: isCA}},
-		Spec: certificatesv1.CertificateSigningRequestSpec{
-			Request: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}),
-			Usages:  append(apiutil.KubeKeyUsageStrings(ku), apiutil.KubeExtKeyUsageStrings(eku)...),
-		},
-	}
-}
-
-func TestKubernetesCSRIsCA(t *testing.T) {
-	t.Parallel()
-	const key = experimentalapi.CertificateSigningRequestIsCAAnnotationKey
-	ca := cmapi.CertificateSpec{CommonName: "sub.ca.internal", IsCA: true}
-	leaf := cmapi.CertificateSpec{DNSNames: []string{"leaf.internal"}, Usages: []cmapi.KeyUsage{cmapi.UsageDigitalSignature, cmapi.UsageServerAuth}}
-	withBC := cmpki.WithEncodeBasicConstraintsInRequest(true)
-	annotate := func(v string) func(*certificatesv1.CertificateSigningRequest) {
-		return func(c *certificatesv1.CertificateSigningRequest) { c.Annotations[key] = v }
-	}
-	unannotated := func(c *certificatesv1.CertificateSigningRequest) { delete(c.Annotations, key) }
-	dropCertSign := func(c *certificatesv1.CertificateSigningRequest) {
-		c.Spec.Usages = slicesWithout(c.Spec.Usages, certificatesv1.UsageCertSign)
-	}
-	cases := []struct {
-		name    string
-		spec    cmapi.CertificateSpec
-		opts    []cmpki.GenerateCSROption
-		mods    []func(*certificatesv1.CertificateSigningRequest)
-		want    bool
-		wantErr string
-	}{
-		{name: "a leaf as cmctl builds it is no CA", spec: leaf},
-		{name: "a CA as cmctl builds it is a CA", spec: ca, want: true},
-		{name: "a CA with basicConstraints in its CSR is a CA", spec: ca, opts: []cmpki.GenerateCSROption{withBC}, want: true},
-		{name: "a leaf with basicConstraints cA false is no CA", spec: leaf, opts: []cmpki.GenerateCSROption{withBC}},
-		{name: "cert sign in the usages asks for a CA without the annotation", spec: ca, mods: []func(*certificatesv1.CertificateSigningRequest){unannotated}, want: true},
-		{name: "no annotation and no cert sign is no CA", spec: leaf, mods: []func(*certificatesv1.CertificateSigningRequest){unannotated}},
-		{name: "the annotation alone does not make a CA", spec: leaf, mods: []func(*certificatesv1.CertificateSigningRequest){annotate("true")},
-			wantErr: `is "true" but spec.usages does not list "cert sign"`},
-		{name: "cert sign with the annotation false is refused", spec: ca, mods: []func(*certificatesv1.CertificateSigningRequest){annotate("false")},
-			wantErr: `spec.usages lists "cert sign"`},
-		{name: "an annotation that is not a boolean is refused", spec: leaf, mods: []func(*certificatesv1.CertificateSigningRequest){annotate("yes")},
-			wantErr: `is "yes"; write true or false`},
-		{name: "a CSR asking for cA without cert sign is refused, not signed as a leaf", spec: ca, opts: []cmpki.GenerateCSROption{withBC},
-			mods: []func(*certificatesv1.CertificateSigningRequest){unannotated, dropCertSign}, wantErr: "basicConstraints extension asks for cA true"},
-		{name: "a CSR asking for cA false with cert sign is refused", spec: leaf, opts: []cmpki.GenerateCSROption{withBC},
-			mods: []func(*certificatesv1.CertificateSigningRequest){unannotated, func(c *certificatesv1.CertificateSigningRequest) {
-				c.Spec.Usages = append(c.Spec.Usages, certificatesv1.UsageCertSign)
-			}}, wantErr: "basicConstraints extension asks for cA false"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			csr := cmctlCSRObject(t, "x", tc.spec, tc.opts...)
-			for _, m := range tc.mods {
-				m(csr)
-			}
-			got, err := kubernetesCSRIsCA(csr)
-			if tc.wantErr != "" {
-				var reqErr *pki.RequestError
-				if !errors.As(err, &reqErr) || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("err = %v, want a RequestError with %q", err, tc.wantErr)
-				}
-				return
-			}
-			if err != nil || got != tc.want {
-				t.Errorf("isCA = %v, %v; want %v", got, err, tc.want)
-			}
-		})
-	}
-}
-
-func slicesWithout(in []certificatesv1.KeyUsage, drop certificatesv1.KeyUsage) []certificatesv1.KeyUsage {
-	var out []certificatesv1.KeyUsage
-	for _, u := range in {
-		if u != drop {
-			out = append(out, u)
-		}
-	}
-	return out
-}
 
 // clusterFixture is a signer fixture with an NstanceClusterIssuer "web"
 // (templates web, its default, for *.nodes.example.com and admin for any
@@ -394,10 +69,10 @@ func nodeCSR(t *testing.T, name, signerName string, annotations map[string]strin
 }
 
 // issuerLibView is the CSR as issuer-lib's reconciler reads it through the
-// manager's client (issuerlib.go).
+// manager's client (issuerlib.go, kubecsr.PresentTemplatedSigner).
 func issuerLibView(csr *certificatesv1.CertificateSigningRequest) signer.CertificateRequestObject {
 	view := csr.DeepCopy()
-	presentTemplatedSigner(view)
+	kubecsr.PresentTemplatedSigner(view)
 	return signer.CertificateRequestObjectFromCertificateSigningRequest(view)
 }
 
@@ -405,7 +80,7 @@ func TestSignerTakesAKubernetesCSRsTemplateFromItsSignerName(t *testing.T) {
 	t.Parallel()
 	f, cluster := clusterFixture(t)
 	// No admission policy: a templated signer name needs none.
-	csr := nodeCSR(t, "node-1", TemplatedSignerName("web", "admin"), nil, "anything.example.org")
+	csr := nodeCSR(t, "node-1", kubecsr.TemplatedSignerName("web", "admin"), nil, "anything.example.org")
 	f.addApprovedCSR(t, csr, f.clock.Now())
 	bundle, err := f.signer.Sign(context.Background(), issuerLibView(csr), cluster)
 	if err != nil {
@@ -425,14 +100,14 @@ func TestSignerTakesAKubernetesCSRsTemplateFromItsSignerName(t *testing.T) {
 		t.Errorf("metrics label template %q, %v; want admin", name, ok)
 	}
 
-	conflicting := nodeCSR(t, "node-2", TemplatedSignerName("web", "web"), map[string]string{v1alpha1.TemplateAnnotation: "admin"}, "node-2.nodes.example.com")
+	conflicting := nodeCSR(t, "node-2", kubecsr.TemplatedSignerName("web", "web"), map[string]string{v1alpha1.TemplateAnnotation: "admin"}, "node-2.nodes.example.com")
 	f.addApprovedCSR(t, conflicting, f.clock.Now())
 	_, err = f.signer.Sign(context.Background(), issuerLibView(conflicting), cluster)
-	if !errors.As(err, &signer.PermanentError{}) || !strings.Contains(err.Error(), `is "admin" but signer `+TemplatedSignerName("web", "web")+` selects template "web"`) {
+	if !errors.As(err, &signer.PermanentError{}) || !strings.Contains(err.Error(), `is "admin" but signer `+kubecsr.TemplatedSignerName("web", "web")+` selects template "web"`) {
 		t.Errorf("Sign with a conflicting annotation = %v, want a permanent error naming both", err)
 	}
 
-	replaced := nodeCSR(t, "node-1", TemplatedSignerName("web", "admin"), nil, "anything.example.org")
+	replaced := nodeCSR(t, "node-1", kubecsr.TemplatedSignerName("web", "admin"), nil, "anything.example.org")
 	replaced.UID = "another-uid"
 	if _, err := f.signer.Sign(context.Background(), issuerLibView(replaced), cluster); err == nil || errors.As(err, &signer.PermanentError{}) || !strings.Contains(err.Error(), "replaced") {
 		t.Errorf("Sign of a CSR the cache holds under another UID = %v, want a retry", err)
@@ -448,7 +123,7 @@ func TestSignerRefusesAnAnnotationSelectedTemplateWithoutThePolicy(t *testing.T)
 	if !errors.As(err, &signer.PermanentError{}) {
 		t.Fatalf("Sign without a policy configured = %v, want a permanent error", err)
 	}
-	for _, want := range []string{"not in force", "--csr-annotation-policy is empty", TemplatedSignerName("web", "admin")} {
+	for _, want := range []string{"not in force", "--csr-annotation-policy is empty", kubecsr.TemplatedSignerName("web", "admin")} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q lacks %q", err, want)
 		}
@@ -461,7 +136,7 @@ func TestSignerRefusesAnAnnotationSelectedTemplateWithoutThePolicy(t *testing.T)
 	}
 
 	// Whoever accepts the risk gets it signed, with a warning Event.
-	f.signer.AllowMutableCSRAnnotations = true
+	f.signer.CSRs.AllowMutableAnnotations = true
 	if _, err := f.signer.Sign(context.Background(), issuerLibView(csr), cluster); err != nil {
 		t.Fatalf("Sign with --insecure-allow-mutable-csr-annotations = %v", err)
 	}
@@ -484,7 +159,7 @@ func TestSignerWaitsWhenThePolicyCannotBeRead(t *testing.T) {
 			return c.Get(ctx, key, obj, opts...)
 		},
 	})
-	f.signer.CSRGuard = &CSRGuard{Name: DefaultCSRAnnotationPolicy, Reader: failing}
+	f.signer.CSRs.Guard = &kubecsr.Guard{Name: kubecsr.DefaultCSRAnnotationPolicy, Reader: failing}
 	_, err := f.signer.Sign(context.Background(), issuerLibView(csr), cluster)
 	if err == nil || errors.As(err, &signer.PermanentError{}) || !strings.Contains(err.Error(), "connection refused") {
 		t.Errorf("Sign when the policy cannot be read = %v, want an error to retry", err)
@@ -497,7 +172,7 @@ func TestSignerWaitsWhenThePolicyCannotBeRead(t *testing.T) {
 func TestSignerNamesAKubernetesCSRByItsOwnName(t *testing.T) {
 	t.Parallel()
 	f, cluster := clusterFixture(t)
-	csr := nodeCSR(t, "node-1", TemplatedSignerName("web", "web"), map[string]string{cmapi.CertificateNameKey: "node-2"})
+	csr := nodeCSR(t, "node-1", kubecsr.TemplatedSignerName("web", "web"), map[string]string{cmapi.CertificateNameKey: "node-2"})
 	f.addApprovedCSR(t, csr, f.clock.Now())
 	bundle, err := f.signer.Sign(context.Background(), issuerLibView(csr), cluster)
 	if err != nil {
@@ -519,35 +194,4 @@ func containsString(have []string, want string) bool {
 		}
 	}
 	return false
-}
-
-func TestApprovedAtIsTheEarliestTimeTheConditionGives(t *testing.T) {
-	t.Parallel()
-	server := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
-	cases := []struct {
-		name               string
-		update, transition time.Time
-		want               time.Time
-	}{
-		{name: "kubectl's own lastUpdateTime, ahead of the API server's clock, does not postpone it",
-			update: server.Add(time.Hour), transition: server, want: server},
-		{name: "a lastUpdateTime behind the API server's clock counts",
-			update: server.Add(-time.Hour), transition: server, want: server.Add(-time.Hour)},
-		{name: "one time alone is that time", transition: server, want: server},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			csr := &certificatesv1.CertificateSigningRequest{Status: certificatesv1.CertificateSigningRequestStatus{Conditions: []certificatesv1.CertificateSigningRequestCondition{
-				{Type: certificatesv1.CertificateDenied, Status: corev1.ConditionFalse, LastTransitionTime: metav1.NewTime(server.Add(-48 * time.Hour))},
-				{Type: certificatesv1.CertificateApproved, Status: corev1.ConditionTrue, LastUpdateTime: metav1.NewTime(tc.update), LastTransitionTime: metav1.NewTime(tc.transition)},
-			}}}
-			if got := approvedAt(csr); !got.Equal(tc.want) {
-				t.Errorf("approvedAt = %s, want %s", got, tc.want)
-			}
-		})
-	}
-	if got := approvedAt(&certificatesv1.CertificateSigningRequest{}); !got.IsZero() {
-		t.Errorf("approvedAt of an unapproved CSR = %s, want zero", got)
-	}
 }

@@ -40,6 +40,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/casecret"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/kubecsr"
 )
 
 // DefaultMaxConcurrentReconciles is the default number of workers per
@@ -74,7 +75,7 @@ type Options struct {
 	DisablePodCertificates bool
 	// CSRAnnotationPolicy names the ValidatingAdmissionPolicy (and its
 	// binding) that keeps a Kubernetes CSR's template, duration and isCA
-	// annotations as they were created (CSRAnnotationPolicy, csrpolicy.go).
+	// annotations as they were created (kubecsr.CSRAnnotationPolicy).
 	// A CSR that selects its template by annotation is signed only if it
 	// was in force when the CSR was approved. Empty: no such policy.
 	CSRAnnotationPolicy string
@@ -166,10 +167,10 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		CAExpiryWarning:          opts.CAExpiryWarning,
 		Clock:                    opts.Clock,
 	}
-	s.AllowMutableCSRAnnotations = opts.AllowMutableCSRAnnotations
+	s.CSRs = kubecsr.Decider{Reader: mgr.GetClient(), AllowMutableAnnotations: opts.AllowMutableCSRAnnotations}
 	if opts.CSRAnnotationPolicy != "" {
-		// The policy and binding are read live, uncached (csrguard.go).
-		s.CSRGuard = &CSRGuard{Name: opts.CSRAnnotationPolicy, Reader: mgr.GetAPIReader()}
+		// The policy and binding are read live, uncached (kubecsr.Guard).
+		s.CSRs.Guard = &kubecsr.Guard{Name: opts.CSRAnnotationPolicy, Reader: mgr.GetAPIReader()}
 	}
 	trust, err := setupRotation(mgr, opts, recorder, clientset)
 	if err != nil {
@@ -210,7 +211,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 				})
 			case "CertificateSigningRequest":
 				b.WithOptions(workers)
-				watchTemplatedSignerCSRs(b, mgr)
+				kubecsr.WatchTemplatedSigners(b, mgr)
 			default:
 				b.WithOptions(workers)
 			}
@@ -218,7 +219,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		},
 	}
 	if !opts.DisableKubernetesCSRs {
-		if err := indexTemplatedSignerCSRs(ctx, mgr); err != nil {
+		if err := kubecsr.IndexTemplatedSigners(ctx, mgr); err != nil {
 			return fmt.Errorf("failed to index Kubernetes CSRs by templated signer: %w", err)
 		}
 	}
@@ -226,7 +227,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		return fmt.Errorf("failed to register the issuer-lib controllers: %w", err)
 	}
 	if !opts.DisableKubernetesCSRs {
-		if err := (&NamespacedCSRReconciler{Client: mgr.GetClient(), Recorder: recorder}).SetupWithManager(mgr); err != nil {
+		if err := (&kubecsr.UnservedSignerReconciler{Client: mgr.GetClient(), Recorder: recorder}).SetupWithManager(mgr); err != nil {
 			return fmt.Errorf("failed to register the namespaced CSR controller: %w", err)
 		}
 	}

@@ -44,6 +44,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/casecret"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/kubecsr"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
 )
 
@@ -87,13 +88,9 @@ type Signer struct {
 	CAExpiryWarning time.Duration
 	// Rand is the randomness for keys and serials; nil means crypto/rand.
 	Rand io.Reader
-	// CSRGuard tells whether the admission policy kept the annotations of
-	// a Kubernetes CSR as they were approved (kubecsr.go); nil: no policy.
-	CSRGuard *CSRGuard
-	// AllowMutableCSRAnnotations signs a Kubernetes CSR that selects its
-	// template by annotation even when CSRGuard cannot vouch for the
-	// annotation, with a warning Event.
-	AllowMutableCSRAnnotations bool
+	// CSRs decides what a Kubernetes CSR is signed as (its template,
+	// lifetime and isCA, from what its approver saw).
+	CSRs kubecsr.Decider
 
 	mu  sync.Mutex
 	cas map[issuer.Ref]cachedCA
@@ -177,12 +174,12 @@ func (s *Signer) Sign(ctx context.Context, cr signer.CertificateRequestObject, o
 	regarding := requestObject(cr)
 	csr, isCSR := regarding.(*certificatesv1.CertificateSigningRequest)
 	var policy pki.Policy
-	var kube kubernetesCSRDecision
+	var kube kubecsr.Decision
 	if isCSR {
-		if kube, err = s.decideKubernetesCSR(ctx, csr, v); err != nil {
-			return signer.PEMBundle{}, err
+		if kube, err = s.CSRs.Decide(ctx, csr, v); err != nil {
+			return signer.PEMBundle{}, classifySignError(err)
 		}
-		policy = kube.policy
+		policy = kube.Policy
 	} else if policy, err = pki.SelectPolicy(v.Spec, cr.GetAnnotations(), v.String()); err != nil {
 		return signer.PEMBundle{}, classifySignError(err)
 	}
@@ -201,7 +198,7 @@ func (s *Signer) Sign(ctx context.Context, cr signer.CertificateRequestObject, o
 	}
 	if isCSR {
 		req.KubernetesCSR, req.Username, req.Groups = true, csr.Spec.Username, csr.Spec.Groups
-		req.Duration, req.IsCA = kube.duration, kube.isCA
+		req.Duration, req.IsCA = kube.Duration, kube.IsCA
 	} else if policy.NeedsNamespaceLabels() {
 		if req.NamespaceLabels, err = s.namespaceLabels(ctx, req.Namespace); err != nil {
 			return signer.PEMBundle{}, err
@@ -228,11 +225,11 @@ func (s *Signer) Sign(ctx context.Context, cr signer.CertificateRequestObject, o
 				issued.Cert.NotAfter.UTC().Format(time.RFC3339), issued.RequestedNotAfter.UTC().Format(time.RFC3339), v)
 		})
 	}
-	if kube.unguarded != "" {
+	if kube.Unguarded != "" {
 		events = append(events, func() {
 			s.Recorder.Eventf(regarding, v.Obj, corev1.EventTypeWarning, v1alpha1.EventReasonUnguardedCSRAnnotations, issuer.EventActionSign,
 				"Signed with the template from annotation %s although it may have changed since approval (%s): --insecure-allow-mutable-csr-annotations is set; "+
-					"use signerName %s<issuer>.<template> or install the CSR annotation policy", v1alpha1.TemplateAnnotation, kube.unguarded, TemplatedSignerPrefix)
+					"use signerName %s<issuer>.<template> or install the CSR annotation policy", v1alpha1.TemplateAnnotation, kube.Unguarded, kubecsr.TemplatedSignerPrefix)
 		})
 	}
 	for _, w := range issued.Warnings {
@@ -243,6 +240,18 @@ func (s *Signer) Sign(ctx context.Context, cr signer.CertificateRequestObject, o
 	s.announce(cr.GetUID(), events)
 	logger.V(1).Info("signed", "serial", pki.FormatSerial(issued.Cert), "template", issued.Template, "notAfter", issued.Cert.NotAfter)
 	return signer.PEMBundle{ChainPEM: issued.ChainPEM, CAPEM: issued.CAPEM}, nil
+}
+
+// selectedTemplate names the template a request selects by its signer
+// name or its annotation (ok false: neither; the default applies), for
+// the metrics' template label.
+func (s *Signer) selectedTemplate(ctx context.Context, cr signer.CertificateRequestObject) (string, bool) {
+	if csr, ok := requestObject(cr).(*certificatesv1.CertificateSigningRequest); ok {
+		if name, ok := s.CSRs.SignerTemplate(ctx, csr); ok {
+			return name, true
+		}
+	}
+	return annotatedTemplate(ctx, cr)
 }
 
 // classifySignError decides, once, how issuer-lib treats a failure of Issue.

@@ -40,6 +40,7 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/kubecsr"
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 )
 
@@ -105,11 +106,13 @@ func newSignerFixture(t *testing.T, caLifetime time.Duration) *signerFixture {
 	f.secrets.secrets[types.NamespacedName{Namespace: "team-a", Name: "ca"}] = &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "ca", ResourceVersion: "1"}, Data: ca.SecretData(),
 	}
+	c := fake.NewClientBuilder().WithScheme(testScheme(t)).WithObjects(f.issuer).WithStatusSubresource(f.issuer).Build()
 	f.signer = &Signer{
-		Client:   fake.NewClientBuilder().WithScheme(testScheme(t)).WithObjects(f.issuer).WithStatusSubresource(f.issuer).Build(),
+		Client:   c,
 		Secrets:  f.secrets,
 		Recorder: f.recorder,
 		Clock:    f.clock,
+		CSRs:     kubecsr.Decider{Reader: c},
 	}
 	return f
 }
@@ -279,21 +282,21 @@ func TestSignerSignsAKubernetesCSRForTheShortestLifetime(t *testing.T) {
 }
 
 // withCSRPolicy installs the CSR annotation policy and binding, created
-// at since, where the signer's CSRGuard reads them.
+// at since, where the signer's kubecsr.Guard reads them.
 func (f *signerFixture) withCSRPolicy(t *testing.T, since time.Time) {
 	t.Helper()
-	policy, binding := CSRAnnotationPolicy(DefaultCSRAnnotationPolicy)
+	policy, binding := kubecsr.CSRAnnotationPolicy(kubecsr.DefaultCSRAnnotationPolicy)
 	policy.CreationTimestamp, binding.CreationTimestamp = metav1.NewTime(since), metav1.NewTime(since)
 	for _, o := range []client.Object{policy, binding} {
 		if err := f.signer.Client.Create(context.Background(), o); err != nil {
 			t.Fatal(err)
 		}
 	}
-	f.signer.CSRGuard = &CSRGuard{Name: DefaultCSRAnnotationPolicy, Reader: f.signer.Client}
+	f.signer.CSRs.Guard = &kubecsr.Guard{Name: kubecsr.DefaultCSRAnnotationPolicy, Reader: f.signer.Client}
 }
 
 // addApprovedCSR stores csr, approved at approvedAt, where the signer reads
-// CSRs back (liveSignerName).
+// CSRs back (kubecsr.Decider).
 func (f *signerFixture) addApprovedCSR(t *testing.T, csr *certificatesv1.CertificateSigningRequest, approvedAt time.Time) {
 	t.Helper()
 	csr.Status.Conditions = append(csr.Status.Conditions, certificatesv1.CertificateSigningRequestCondition{

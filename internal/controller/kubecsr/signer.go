@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package kubecsr
 
 import (
 	"fmt"
@@ -59,7 +59,7 @@ type csrSigner struct {
 // served: a templated signer name without a template, or an issuer or
 // template part that is empty or not a name an NstanceClusterIssuer
 // (a DNS subdomain) or a template (a DNS label) can have. issuer-lib would
-// wait for such an issuer forever; NamespacedCSRReconciler fails the CSR
+// wait for such an issuer forever; UnservedSignerReconciler fails the CSR
 // with the error instead.
 func parseCSRSigner(name string) (s csrSigner, ok bool, err error) {
 	if path, found := strings.CutPrefix(name, TemplatedSignerPrefix); found {

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package kubecsr
 
 import (
 	"context"
@@ -34,7 +34,7 @@ const DefaultCSRPolicySettle = 5 * time.Second
 
 // +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingadmissionpolicies;validatingadmissionpolicybindings,verbs=get
 
-// CSRGuard tells whether the CSR annotation policy (csrpolicy.go) held
+// Guard tells whether the CSR annotation policy (policy.go) held
 // when a CSR was approved. It reads the policy and binding live on every
 // question: they are two small objects, asked about only for CSRs that
 // select their template by annotation, and an answer from a stale cache
@@ -45,7 +45,7 @@ const DefaultCSRPolicySettle = 5 * time.Second
 // approver saw: they could not change after approval. A policy installed
 // or changed after the approval proves nothing about what happened before,
 // and such a CSR can never be signed as approved.
-type CSRGuard struct {
+type Guard struct {
 	// Name is the ValidatingAdmissionPolicy's and its binding's.
 	Name string
 	// Reader reads them (the manager's API reader: no cache).
@@ -57,7 +57,7 @@ type CSRGuard struct {
 
 // problem says why the policy did not hold before approvedAt, or "" when it
 // did. Only a failure to read the policy is an error (to retry).
-func (g *CSRGuard) problem(ctx context.Context, approvedAt time.Time) (string, error) {
+func (g *Guard) problem(ctx context.Context, approvedAt time.Time) (string, error) {
 	key := types.NamespacedName{Name: g.Name}
 	policy := &admissionregistrationv1.ValidatingAdmissionPolicy{}
 	if err := g.Reader.Get(ctx, key, policy); apierrors.IsNotFound(err) {
@@ -74,7 +74,7 @@ func (g *CSRGuard) problem(ctx context.Context, approvedAt time.Time) (string, e
 	return csrGuardProblem(g.Name, policy, binding, approvedAt, g.settle()), nil
 }
 
-func (g *CSRGuard) settle() time.Duration {
+func (g *Guard) settle() time.Duration {
 	if g.Settle == 0 {
 		return DefaultCSRPolicySettle
 	}

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package kubecsr
 
 import (
 	"fmt"
@@ -39,7 +39,7 @@ import (
 // or its status or approval subresources, to the annotations that decide
 // what is signed, for the CSRs of our signers. The controller signs a CSR
 // that selects its template by annotation only when this policy was in
-// force before the CSR was approved (csrguard.go).
+// force before the CSR was approved (Guard).
 
 // DefaultCSRAnnotationPolicy is the name of the ValidatingAdmissionPolicy
 // and of its binding that the chart and config/ install.

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package kubecsr
 
 import (
 	"bytes"
@@ -29,7 +29,7 @@ import (
 var updateManifests = flag.Bool("update", false, "rewrite config/csr-policy/policy.yaml from CSRAnnotationPolicy and CertificateRequestAnnotationPolicy")
 
 const (
-	csrPolicyManifest = "../../config/csr-policy/policy.yaml"
+	csrPolicyManifest = "../../../config/csr-policy/policy.yaml"
 	// csrPolicyBaseName and crPolicyBaseName are the policies' names in
 	// config/csr-policy; config/default's namePrefix makes them
 	// DefaultCSRAnnotationPolicy and
@@ -37,7 +37,7 @@ const (
 	// <fullname>-<base name>.
 	csrPolicyBaseName = "csr-annotations"
 	crPolicyBaseName  = "certificaterequest-annotations"
-	csrPolicyHeader   = `# Generated from internal/controller/csrpolicy.go by ` + "`make manifests`" + `; do not edit.
+	csrPolicyHeader   = `# Generated from internal/controller/kubecsr/policy.go by ` + "`make manifests`" + `; do not edit.
 #
 # A Kubernetes CSR's annotations can change after it is approved, and
 # nothing records what they were when the approver looked. The first

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package kubecsr
 
 import (
 	"context"
@@ -37,12 +37,12 @@ import (
 // signer prefix but names no template.
 const ReasonInvalidSignerName = "InvalidSignerName"
 
-// NamespacedCSRReconciler fails approved Kubernetes CSRs that issuer-lib
+// UnservedSignerReconciler fails approved Kubernetes CSRs that issuer-lib
 // ignores although their signer name is ours: those that name an
 // NstanceIssuer, and templated signer names without a template. The
 // requester learns why nothing happens instead of waiting forever. It never
 // signs anything.
-type NamespacedCSRReconciler struct {
+type UnservedSignerReconciler struct {
 	client.Client
 	Recorder events.EventRecorder
 }
@@ -51,7 +51,7 @@ type NamespacedCSRReconciler struct {
 // +kubebuilder:rbac:groups=certificates.k8s.io,resources=certificatesigningrequests/status,verbs=patch
 
 // Reconcile marks one such CSR Failed.
-func (r *NamespacedCSRReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+func (r *UnservedSignerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var csr certificatesv1.CertificateSigningRequest
 	if err := r.Get(ctx, req.NamespacedName, &csr); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -100,7 +100,7 @@ func csrHas(csr *certificatesv1.CertificateSigningRequest, t certificatesv1.Requ
 }
 
 // SetupWithManager watches only CSRs of such signer names.
-func (r *NamespacedCSRReconciler) SetupWithManager(mgr ctrl.Manager) error {
+func (r *UnservedSignerReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("namespaced-csr").
 		For(&certificatesv1.CertificateSigningRequest{}, builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {

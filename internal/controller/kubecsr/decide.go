@@ -14,7 +14,13 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+// Package kubecsr decides what a Kubernetes CertificateSigningRequest is
+// signed as — template, lifetime, isCA — from what its approver saw: the
+// signer names of cluster issuers and their templates, the admission
+// policies that keep annotations as created and the guard that checks one
+// was in force, and the refusal of our signer names that issuer-lib would
+// leave waiting. It decides; internal/controller/signing signs.
+package kubecsr
 
 import (
 	"context"
@@ -28,6 +34,7 @@ import (
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
@@ -44,7 +51,7 @@ import (
 //     under nstanceclusterissuers.issuer.nstance.dev/<issuer> it comes from
 //     the template annotation (or the issuer's defaultTemplate), which is
 //     trusted only when the admission policy that keeps it as created was in
-//     force before the CSR was approved (csrguard.go);
+//     force before the CSR was approved (Guard);
 //   - isCA: from spec.usages ("cert sign"); cert-manager's request-is-ca
 //     annotation and a basicConstraints extension in the CSR must agree;
 //   - the lifetime: at most spec.expirationSeconds (90 days when unset);
@@ -52,59 +59,78 @@ import (
 //
 // Anything that disagrees fails the CSR with a message naming both values.
 
-// kubernetesCSRDecision is what a Kubernetes CSR is signed as.
-type kubernetesCSRDecision struct {
-	policy   pki.Policy
-	duration time.Duration
-	isCA     bool
-	// unguarded says why the template annotation was not protected, when
-	// the CSR was signed anyway (--insecure-allow-mutable-csr-annotations).
-	unguarded string
+// Decision is what a Kubernetes CSR is signed as.
+type Decision struct {
+	Policy   pki.Policy
+	Duration time.Duration
+	IsCA     bool
+	// Unguarded says why the template annotation was not protected, when
+	// the CSR is signed anyway (AllowMutableAnnotations).
+	Unguarded string
 }
 
-// decideKubernetesCSR decides the template, lifetime and isCA of csr,
-// issuer-lib's copy of a CSR of issuer v.
-func (s *Signer) decideKubernetesCSR(ctx context.Context, csr *certificatesv1.CertificateSigningRequest, v issuer.View) (kubernetesCSRDecision, error) {
-	var d kubernetesCSRDecision
-	signerName, err := s.liveSignerName(ctx, csr)
+// Decider decides what Kubernetes CSRs are signed as.
+type Decider struct {
+	// Reader reads a CSR back for its signer name (the manager's cached
+	// client): issuer-lib's copy shows a templated signer name as its
+	// issuer's plain one (PresentTemplatedSigner).
+	Reader client.Reader
+	// Guard tells whether the admission policy kept the annotations of a
+	// CSR as they were approved; nil: no policy is configured.
+	Guard *Guard
+	// AllowMutableAnnotations signs a CSR that selects its template by
+	// annotation even when Guard cannot vouch for the annotation; the
+	// Decision's Unguarded then says why, for a warning Event.
+	AllowMutableAnnotations bool
+}
+
+// Decide decides the template, lifetime and isCA of csr, issuer-lib's copy
+// of a CSR of issuer v. A refusal of its own is a signer.PermanentError;
+// an error of internal/pki (a template that does not exist or may not
+// serve the requester, a CA the usages and the CSR disagree on) is
+// returned as it is, for the signer to classify as it does every
+// request's; anything else is to retry.
+func (d Decider) Decide(ctx context.Context, csr *certificatesv1.CertificateSigningRequest, v issuer.View) (Decision, error) {
+	var dec Decision
+	signerName, err := d.liveSignerName(ctx, csr)
 	if err != nil {
-		return d, err
+		return dec, err
 	}
 	sig, ours, err := parseCSRSigner(signerName)
 	switch {
 	case err != nil:
-		return d, signer.PermanentError{Err: err}
+		return dec, signer.PermanentError{Err: err}
 	case !ours || sig.Issuer != v.Ref.Name:
-		return d, fmt.Errorf("CSR %s has signer %q, not one of %s", csr.Name, signerName, v)
+		return dec, fmt.Errorf("CSR %s has signer %q, not one of %s", csr.Name, signerName, v)
 	}
 	if sig.Template != "" {
-		if d.policy, err = templateFromSigner(v, csr, signerName, sig.Template); err != nil {
-			return d, err
+		if dec.Policy, err = templateFromSigner(v, csr, signerName, sig.Template); err != nil {
+			return dec, err
 		}
 	} else {
-		if d.unguarded, err = s.checkAnnotationGuard(ctx, csr, signerName, v); err != nil {
-			return d, err
+		if dec.Unguarded, err = d.checkAnnotationGuard(ctx, csr, signerName, v); err != nil {
+			return dec, err
 		}
-		if d.policy, err = pki.SelectPolicy(v.Spec, csr.Annotations, v.String()); err != nil {
-			return d, classifySignError(err)
+		if dec.Policy, err = pki.SelectPolicy(v.Spec, csr.Annotations, v.String()); err != nil {
+			return dec, err
 		}
 	}
-	if d.isCA, err = kubernetesCSRIsCA(csr); err != nil {
-		return d, classifySignError(err)
+	if dec.IsCA, err = kubernetesCSRIsCA(csr); err != nil {
+		return dec, err
 	}
-	if d.duration, err = kubernetesCSRDuration(csr); err != nil {
-		return d, signer.PermanentError{Err: err}
+	if dec.Duration, err = kubernetesCSRDuration(csr); err != nil {
+		return dec, signer.PermanentError{Err: err}
 	}
-	return d, nil
+	return dec, nil
 }
 
 // liveSignerName is csr's signer name as the API server has it. issuer-lib
-// sees a templated signer name as its issuer's plain one (issuerlib.go), so
-// the CSR is read again from the cache: its signer name cannot change, and
-// the UID proves it is the same CSR.
-func (s *Signer) liveSignerName(ctx context.Context, csr *certificatesv1.CertificateSigningRequest) (string, error) {
+// sees a templated signer name as its issuer's plain one
+// (PresentTemplatedSigner), so the CSR is read again from the cache: its
+// signer name cannot change, and the UID proves it is the same CSR.
+func (d Decider) liveSignerName(ctx context.Context, csr *certificatesv1.CertificateSigningRequest) (string, error) {
 	var live certificatesv1.CertificateSigningRequest
-	if err := s.Client.Get(ctx, types.NamespacedName{Name: csr.Name}, &live); err != nil {
+	if err := d.Reader.Get(ctx, types.NamespacedName{Name: csr.Name}, &live); err != nil {
 		return "", fmt.Errorf("cannot read CSR %s: %w", csr.Name, err)
 	}
 	if live.UID != csr.UID {
@@ -113,18 +139,18 @@ func (s *Signer) liveSignerName(ctx context.Context, csr *certificatesv1.Certifi
 	return live.Spec.SignerName, nil
 }
 
-// selectedTemplate names the template a request selects by its signer
-// name or its annotation (ok false: neither; the default applies), for
-// the metrics' template label.
-func (s *Signer) selectedTemplate(ctx context.Context, cr signer.CertificateRequestObject) (string, bool) {
-	if csr, ok := requestObject(cr).(*certificatesv1.CertificateSigningRequest); ok {
-		if name, err := s.liveSignerName(ctx, csr); err == nil {
-			if sig, _, _ := parseCSRSigner(name); sig.Template != "" {
-				return sig.Template, true
-			}
-		}
+// SignerTemplate names the template csr's signer name selects (ok false:
+// none, or the signer name cannot be read), for the metrics' template
+// label.
+func (d Decider) SignerTemplate(ctx context.Context, csr *certificatesv1.CertificateSigningRequest) (string, bool) {
+	name, err := d.liveSignerName(ctx, csr)
+	if err != nil {
+		return "", false
 	}
-	return annotatedTemplate(ctx, cr)
+	if sig, _, _ := parseCSRSigner(name); sig.Template != "" {
+		return sig.Template, true
+	}
+	return "", false
 }
 
 // templateFromSigner selects the template a templated signer name names.
@@ -134,26 +160,22 @@ func templateFromSigner(v issuer.View, csr *certificatesv1.CertificateSigningReq
 		return pki.Policy{}, signer.PermanentError{Err: fmt.Errorf("annotation %s is %q but signer %s selects template %q; the signer name decides: "+
 			"create the CSR again without the annotation, or with the signer name of the template you want", v1alpha1.TemplateAnnotation, a, signerName, template)}
 	}
-	p, err := pki.SelectNamedTemplate(v.Spec, template, "signer "+signerName, v.String())
-	if err != nil {
-		return p, classifySignError(err)
-	}
-	return p, nil
+	return pki.SelectNamedTemplate(v.Spec, template, "signer "+signerName, v.String())
 }
 
 // checkAnnotationGuard lets a CSR that selects its template by annotation
 // through only when the admission policy kept that annotation as it was
-// approved. Without it, the CSR fails; with AllowMutableCSRAnnotations it
-// is signed and the returned reason is recorded in a warning Event.
-func (s *Signer) checkAnnotationGuard(ctx context.Context, csr *certificatesv1.CertificateSigningRequest, signerName string, v issuer.View) (string, error) {
+// approved. Without it, the CSR fails; with AllowMutableAnnotations it is
+// signed and the returned reason is recorded in a warning Event.
+func (d Decider) checkAnnotationGuard(ctx context.Context, csr *certificatesv1.CertificateSigningRequest, signerName string, v issuer.View) (string, error) {
 	problem := "no admission policy is configured (--csr-annotation-policy is empty)"
-	if s.CSRGuard != nil {
+	if d.Guard != nil {
 		var err error
-		if problem, err = s.CSRGuard.problem(ctx, approvedAt(csr)); err != nil {
+		if problem, err = d.Guard.problem(ctx, approvedAt(csr)); err != nil {
 			return "", err
 		}
 	}
-	if problem == "" || s.AllowMutableCSRAnnotations {
+	if problem == "" || d.AllowMutableAnnotations {
 		return problem, nil
 	}
 	template := "<template>"
@@ -161,8 +183,8 @@ func (s *Signer) checkAnnotationGuard(ctx context.Context, csr *certificatesv1.C
 		template = a
 	}
 	policy := DefaultCSRAnnotationPolicy
-	if s.CSRGuard != nil && s.CSRGuard.Name != "" {
-		policy = s.CSRGuard.Name
+	if d.Guard != nil && d.Guard.Name != "" {
+		policy = d.Guard.Name
 	}
 	return "", signer.PermanentError{Err: fmt.Errorf("signer %s takes the template from annotation %s (or the issuer's defaultTemplate), "+
 		"and the admission policy that keeps a CSR's annotations as they were approved was not in force: %s. "+
