@@ -27,6 +27,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
+// cond is a CertificateRequest condition.
+func cond(typ cmapi.CertificateRequestConditionType, status cmmeta.ConditionStatus, reason string) cmapi.CertificateRequestCondition {
+	return cmapi.CertificateRequestCondition{Type: typ, Status: status, Reason: reason}
+}
+
 func TestSlimFinishedCertificateRequests(t *testing.T) {
 	approved := cond(cmapi.CertificateRequestConditionApproved, cmmeta.ConditionTrue, "Approved")
 	tests := []struct {

@@ -24,6 +24,8 @@ import (
 
 	certificatesv1 "k8s.io/api/certificates/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/nstance-dev/nstance-issuer/internal/controller/signing"
 )
 
 // What the integration tests (package controller_test) reach inside.
@@ -31,7 +33,7 @@ import (
 // NewPodCertificateReconcilerV1 is the pod certificate reconciler of the
 // certificates.k8s.io/v1 API over the given clients, for tests that run it
 // under another identity than the suite's manager.
-func NewPodCertificateReconcilerV1(c client.Client, reader client.Reader, s *Signer) *PodCertificateReconciler {
+func NewPodCertificateReconcilerV1(c client.Client, reader client.Reader, s *signing.Signer) *PodCertificateReconciler {
 	return &PodCertificateReconciler{Client: c, Reader: reader, Signer: s, API: podCertV1}
 }
 

@@ -22,25 +22,20 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/nstance-dev/nstance-issuer/internal/controller/signing"
 )
 
-// caExpiry exposes each issuer's CA NotAfter, so an alert can fire long
-// before the CA, and with it every certificate it signed, expires.
-var caExpiry = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-	Name: "nstance_issuer_ca_expiration_timestamp_seconds",
-	Help: "NotAfter of the CA certificate of each issuer, as a Unix timestamp.",
-}, []string{"kind", "namespace", "name"})
-
+// The metrics of signing are registered here, once; the others still
+// register themselves.
 func init() {
-	metrics.Registry.MustRegister(caExpiry)
+	metrics.Registry.MustRegister(signing.Collectors()...)
 }
 
 // collectors are every metric the controllers export.
 func collectors() []prometheus.Collector {
-	return []prometheus.Collector{
-		caExpiry, caGenerationExpiry, caRotationPhase, caRotationProblem, caRotationNextStep, reissueCertificates,
-		issuanceTotal, signingDuration,
-	}
+	return append(signing.Collectors(),
+		caGenerationExpiry, caRotationPhase, caRotationProblem, caRotationNextStep, reissueCertificates)
 }
 
 var fqNameRE = regexp.MustCompile(`fqName: "([^"]+)"`)

@@ -39,6 +39,7 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/signing"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
 
@@ -112,7 +113,7 @@ func TestPodCertificateForANamespacedIssuerUnderTheShippedRBAC(t *testing.T) {
 	}
 	defer broadcaster.Shutdown()
 	const reporter = "nstance-issuer-shipped-rbac"
-	r := controller.NewPodCertificateReconcilerV1(c, c, &controller.Signer{Recorder: broadcaster.NewRecorder(k8s.Scheme(), reporter)})
+	r := controller.NewPodCertificateReconcilerV1(c, c, &signing.Signer{Recorder: broadcaster.NewRecorder(k8s.Scheme(), reporter)})
 
 	res, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(pcr)})
 	if err != nil || !res.IsZero() {

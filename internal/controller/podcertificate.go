@@ -43,6 +43,7 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/signing"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
 )
 
@@ -75,7 +76,7 @@ type PodCertificateReconciler struct {
 	client.Client
 	// Signer holds the parsed CAs, the clock, the randomness and the
 	// Event recorder shared with the other controllers.
-	Signer *Signer
+	Signer *signing.Signer
 	// API is the served version of the PodCertificateRequest API.
 	API podCertAPI
 	// Reader reads the Pod, ServiceAccount and Node a request names from
@@ -127,7 +128,7 @@ func (r *PodCertificateReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		}
 		return r.pending(ctx, obj, iss, fmt.Sprintf("%s is not Ready (%s); the request waits for it", v, msg))
 	}
-	ca, err := s.loadCA(ctx, v, false)
+	ca, err := s.LoadCA(ctx, v)
 	if err != nil {
 		return r.pending(ctx, obj, iss, fmt.Sprintf("%s cannot sign: %v; the request waits for it", v, err))
 	}
@@ -163,11 +164,11 @@ func (r *PodCertificateReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		},
 	}
 	if policy.NeedsNamespaceLabels() {
-		if preq.NamespaceLabels, err = s.namespaceLabels(ctx, preq.Namespace); err != nil {
+		if preq.NamespaceLabels, err = s.NamespaceLabels(ctx, preq.Namespace); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
-	issued, err := pki.Issue(ca, policy, preq, pki.RenderData{Vars: v.Spec.Vars, Issuer: v.Data}, s.now(), s.rand())
+	issued, err := pki.Issue(ca, policy, preq, pki.RenderData{Vars: v.Spec.Vars, Issuer: v.Data}, s.Now(), s.Random())
 	if err != nil {
 		return r.refuse(ctx, obj, iss, v, err)
 	}
@@ -287,7 +288,7 @@ func (r *PodCertificateReconciler) condition(obj client.Object, condType, reason
 	}
 	return metav1.Condition{
 		Type: condType, Status: metav1.ConditionTrue, Reason: reason, Message: msg,
-		ObservedGeneration: obj.GetGeneration(), LastTransitionTime: metav1.NewTime(r.Signer.now()),
+		ObservedGeneration: obj.GetGeneration(), LastTransitionTime: metav1.NewTime(r.Signer.Now()),
 	}
 }
 
@@ -383,7 +384,7 @@ func servedPodCertificateAPI(cfg *rest.Config) (api podCertAPI, ok bool, err err
 
 // setupPodCertificates starts the pod certificate controller for the
 // served API version, or logs why it does not.
-func setupPodCertificates(ctx context.Context, mgr ctrl.Manager, s *Signer, workers int) error {
+func setupPodCertificates(ctx context.Context, mgr ctrl.Manager, s *signing.Signer, workers int) error {
 	logger := log.FromContext(ctx).WithName("pod-certificates")
 	api, ok, err := servedPodCertificateAPI(mgr.GetConfig())
 	if err != nil {

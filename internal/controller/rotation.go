@@ -162,7 +162,6 @@ func (r *RotationReconciler) Reconcile(ctx context.Context, req reconcile.Reques
 		if apierrors.IsNotFound(err) {
 			ref := issuer.Ref{Kind: r.Kind, NamespacedName: req.NamespacedName}
 			forgetRotationMetrics(ref)
-			forgetIssuanceMetrics(ref)
 			r.Trust.Forget(ref)
 			r.forgetNextSecret(ref)
 			r.forgetKey(ref)

@@ -23,6 +23,7 @@ import (
 
 	issuerapi "github.com/cert-manager/issuer-lib/api/v1alpha1"
 	"github.com/cert-manager/issuer-lib/controllers"
+	"github.com/cert-manager/issuer-lib/controllers/signer"
 	"golang.org/x/time/rate"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -41,6 +42,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/controller/casecret"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/kubecsr"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/signing"
 )
 
 // DefaultMaxConcurrentReconciles is the default number of workers per
@@ -159,7 +161,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		return fmt.Errorf("failed to register the CA Secret watcher: %w", err)
 	}
 	recorder := mgr.GetEventRecorder(issuer.FieldOwner)
-	s := &Signer{
+	s := &signing.Signer{
 		Client:                   mgr.GetClient(),
 		Secrets:                  secrets,
 		ClusterResourceNamespace: opts.ClusterResourceNamespace,
@@ -177,18 +179,23 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		return err
 	}
 	workers := controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}
-	recent := newSignedRecently(mgr.GetAPIReader(), time.Now)
-	s.Announce = recent.announceOnDelivery
+	recent := signing.NewSignedRecently(mgr.GetAPIReader(), time.Now)
+	s.Announce = recent.AnnounceOnDelivery
+	// Sign, one step per line, from the signature outward:
+	var sign signer.Sign = s.Sign                                                                                  // policy, template, certificate, Events
+	sign = signing.WithIssuanceMetrics(sign, clock.RealClock{}, opts.ClusterResourceNamespace, s.SelectedTemplate) // count and time every attempt
+	sign = withLiveRoots(sign, trust, opts.ClusterResourceNamespace)                                               // ca.crt: every live root, when the issuer asks
+	sign = recent.Sign(sign)                                                                                       // never twice from a stale cache; delivered once
 	combined := &controllers.CombinedController{
 		IssuerTypes:        []issuerapi.Issuer{&v1alpha1.NstanceIssuer{}},
 		ClusterIssuerTypes: []issuerapi.Issuer{&v1alpha1.NstanceClusterIssuer{}},
 		FieldOwner:         issuer.FieldOwner,
 		MaxRetryDuration:   opts.MaxRetryDuration,
 		Check:              s.Check,
-		Sign:               recent.sign(withLiveRoots(withIssuanceMetrics(s.Sign, clock.RealClock{}, opts.ClusterResourceNamespace, s.selectedTemplate), trust, opts.ClusterResourceNamespace)),
+		Sign:               sign,
 		// Never sign a request twice from a stale cache (resign.go).
-		IgnoreCertificateRequest: recent.ignore,
-		EventRecorder:            withoutGenericIssuedEvent{EventRecorder: recorder},
+		IgnoreCertificateRequest: recent.Ignore,
+		EventRecorder:            signing.WithoutGenericIssuedEvent{EventRecorder: recorder},
 		// Deprecated upstream in favour of trust-manager, but users of a private
 		// CA expect ca.crt filled as cert-manager's CA issuer does; a flag turns it off.
 		SetCAOnCertificateRequest:      opts.SetCAOnCertificateRequest, //nolint:staticcheck // see above
@@ -223,7 +230,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 			return fmt.Errorf("failed to index Kubernetes CSRs by templated signer: %w", err)
 		}
 	}
-	if err := combined.SetupWithManager(ctx, singleWriteManager{Manager: mgr, delivered: recent.deliveredObject}); err != nil {
+	if err := combined.SetupWithManager(ctx, signing.SingleWriteManager{Manager: mgr, Delivered: recent.DeliveredObject}); err != nil {
 		return fmt.Errorf("failed to register the issuer-lib controllers: %w", err)
 	}
 	if !opts.DisableKubernetesCSRs {

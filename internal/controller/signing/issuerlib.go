@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package signing
 
 import (
 	"context"
@@ -46,7 +46,7 @@ import (
 // for a state cert-manager's own issuers never show (they go straight to
 // Ready).
 //
-// singleWriteManager removes it without forking issuer-lib: the controllers
+// SingleWriteManager removes it without forking issuer-lib: the controllers
 // it sets up read CertificateRequests through a client that presents an
 // approved request lacking a Ready condition as already Initializing, so the
 // first pass goes on to sign and the request is written once. The condition
@@ -63,16 +63,19 @@ import (
 // issuer-lib alone would have tried once after Initializing. Its status
 // patch is then identical and changes nothing.
 //
-// Its client also tells delivered, when set, of every request object a
-// status patch wrote (resign.go: a signature's Events are recorded once it
-// is delivered).
-type singleWriteManager struct {
+// Its client also tells Delivered of every request object a status patch
+// wrote (resign.go: a signature's Events are recorded once it is
+// delivered).
+type SingleWriteManager struct {
 	ctrl.Manager
-	delivered func(client.Object)
+	// Delivered, when set, is told of every request object a status patch
+	// wrote (SignedRecently.DeliveredObject).
+	Delivered func(client.Object)
 }
 
-func (m singleWriteManager) GetClient() client.Client {
-	return initializedRequestReader{Client: m.Manager.GetClient(), delivered: m.delivered}
+// GetClient is the manager's client, presenting requests as above.
+func (m SingleWriteManager) GetClient() client.Client {
+	return initializedRequestReader{Client: m.Manager.GetClient(), delivered: m.Delivered}
 }
 
 type initializedRequestReader struct {
@@ -141,16 +144,16 @@ func presentAsInitializing(cr *cmapi.CertificateRequest) bool {
 // every signed request ("Succeeded signing the CertificateRequest").
 const issuerLibIssuedReason = "Issued"
 
-// withoutGenericIssuedEvent is the recorder issuer-lib's controllers get: it
+// WithoutGenericIssuedEvent is the recorder issuer-lib's controllers get: it
 // drops their "Issued" Event, because the Signer records CertificateIssued
 // about the same request, naming the serial, template, NotAfter and issuer.
 // A second Event per certificate would tell users nothing more and cost the
 // API server a write. Every other Event passes.
-type withoutGenericIssuedEvent struct {
+type WithoutGenericIssuedEvent struct {
 	events.EventRecorder
 }
 
-func (r withoutGenericIssuedEvent) Eventf(regarding, related runtime.Object, eventtype, reason, action, note string, args ...any) {
+func (r WithoutGenericIssuedEvent) Eventf(regarding, related runtime.Object, eventtype, reason, action, note string, args ...any) {
 	if reason == issuerLibIssuedReason {
 		return
 	}

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package signing
 
 import (
 	"bytes"
@@ -23,7 +23,7 @@ import (
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
-	"github.com/cert-manager/issuer-lib/api/v1alpha1"
+	issuerapi "github.com/cert-manager/issuer-lib/api/v1alpha1"
 	"github.com/cert-manager/issuer-lib/controllers/signer"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -36,7 +36,7 @@ import (
 // than an informer lags behind the API server.
 const signedRecentlyTTL = 10 * time.Minute
 
-// signedRecently keeps this process from signing a request twice. issuer-lib
+// SignedRecently keeps this process from signing a request twice. issuer-lib
 // decides from the informer cache whether a request still needs a
 // certificate; right after it patched one in, a reconcile queued meanwhile
 // can still read the request without it and sign again, overwriting the
@@ -58,7 +58,7 @@ const signedRecentlyTTL = 10 * time.Minute
 // went out at signing, and the patch after it was lost to the outage. A
 // process that dies before the patch loses what it held, as it should:
 // nothing of it reached anyone.
-type signedRecently struct {
+type SignedRecently struct {
 	reader client.Reader
 	now    func() time.Time
 
@@ -74,18 +74,18 @@ type heldSignature struct {
 	announce []func()
 }
 
-func newSignedRecently(reader client.Reader, now func() time.Time) *signedRecently {
-	return &signedRecently{reader: reader, now: now, at: map[types.UID]time.Time{}, held: map[types.UID]*heldSignature{}}
+func NewSignedRecently(reader client.Reader, now func() time.Time) *SignedRecently {
+	return &SignedRecently{reader: reader, now: now, at: map[types.UID]time.Time{}, held: map[types.UID]*heldSignature{}}
 }
 
 // sign wraps s so that every request it signs is remembered, and a request
 // whose certificate was not delivered gets the same one again.
-func (r *signedRecently) sign(s signer.Sign) signer.Sign {
-	return func(ctx context.Context, cr signer.CertificateRequestObject, issuer v1alpha1.Issuer) (signer.PEMBundle, error) {
+func (r *SignedRecently) Sign(s signer.Sign) signer.Sign {
+	return func(ctx context.Context, cr signer.CertificateRequestObject, iss issuerapi.Issuer) (signer.PEMBundle, error) {
 		if b, ok := r.heldBundle(cr.GetUID()); ok {
 			return b, nil
 		}
-		b, err := s(ctx, cr, issuer)
+		b, err := s(ctx, cr, iss)
 		if err == nil {
 			r.mark(cr.GetUID())
 			r.holdBundle(cr.GetUID(), b)
@@ -97,7 +97,7 @@ func (r *signedRecently) sign(s signer.Sign) signer.Sign {
 // entry is uid's held signature, made if needed; r.mu must be held. Entries
 // older than the TTL are dropped first: what was not delivered by then never
 // will be, and its Events must not be recorded.
-func (r *signedRecently) entry(uid types.UID) *heldSignature {
+func (r *SignedRecently) entry(uid types.UID) *heldSignature {
 	now := r.now()
 	for u, h := range r.held {
 		if now.Sub(h.at) > signedRecentlyTTL {
@@ -112,13 +112,13 @@ func (r *signedRecently) entry(uid types.UID) *heldSignature {
 	return h
 }
 
-func (r *signedRecently) holdBundle(uid types.UID, b signer.PEMBundle) {
+func (r *SignedRecently) holdBundle(uid types.UID, b signer.PEMBundle) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.entry(uid).bundle = &b
 }
 
-func (r *signedRecently) heldBundle(uid types.UID) (signer.PEMBundle, bool) {
+func (r *SignedRecently) heldBundle(uid types.UID) (signer.PEMBundle, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	h, ok := r.held[uid]
@@ -128,9 +128,9 @@ func (r *signedRecently) heldBundle(uid types.UID) (signer.PEMBundle, bool) {
 	return *h.bundle, true
 }
 
-// announceOnDelivery holds the Events announcing uid's signature until it is
+// AnnounceOnDelivery holds the Events announcing uid's signature until it is
 // delivered (Signer.Announce).
-func (r *signedRecently) announceOnDelivery(uid types.UID, events []func()) {
+func (r *SignedRecently) AnnounceOnDelivery(uid types.UID, events []func()) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	h := r.entry(uid)
@@ -139,7 +139,7 @@ func (r *signedRecently) announceOnDelivery(uid types.UID, events []func()) {
 
 // delivered is told that the request uid holds certificate: if it is the
 // held one, its Events are recorded now, once, and it is let go.
-func (r *signedRecently) delivered(uid types.UID, certificate []byte) {
+func (r *SignedRecently) delivered(uid types.UID, certificate []byte) {
 	if len(certificate) == 0 {
 		return
 	}
@@ -156,9 +156,9 @@ func (r *signedRecently) delivered(uid types.UID, certificate []byte) {
 	}
 }
 
-// deliveredObject is delivered for a request object a status patch
+// DeliveredObject is delivered for a request object a status patch
 // returned.
-func (r *signedRecently) deliveredObject(obj client.Object) {
+func (r *SignedRecently) DeliveredObject(obj client.Object) {
 	switch o := obj.(type) {
 	case *cmapi.CertificateRequest:
 		r.delivered(o.UID, o.Status.Certificate)
@@ -167,7 +167,7 @@ func (r *signedRecently) deliveredObject(obj client.Object) {
 	}
 }
 
-func (r *signedRecently) mark(uid types.UID) {
+func (r *SignedRecently) mark(uid types.UID) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.now()
@@ -179,7 +179,7 @@ func (r *signedRecently) mark(uid types.UID) {
 	r.at[uid] = now
 }
 
-func (r *signedRecently) signed(uid types.UID) bool {
+func (r *SignedRecently) signed(uid types.UID) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	t, ok := r.at[uid]
@@ -188,7 +188,7 @@ func (r *signedRecently) signed(uid types.UID) bool {
 
 // ignore is issuer-lib's IgnoreCertificateRequest: true for a request this
 // process signed whose live copy already holds a certificate (or is gone).
-func (r *signedRecently) ignore(ctx context.Context, cr signer.CertificateRequestObject, _ schema.GroupVersionKind, _ types.NamespacedName) (bool, error) {
+func (r *SignedRecently) Ignore(ctx context.Context, cr signer.CertificateRequestObject, _ schema.GroupVersionKind, _ types.NamespacedName) (bool, error) {
 	if !r.signed(cr.GetUID()) {
 		return false, nil
 	}

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package signing
 
 import (
 	"errors"
@@ -98,13 +98,21 @@ func TestForgetIssuerDropsItsMetricSeries(t *testing.T) {
 	kept := issuer.Ref{Kind: issuer.KindIssuer, NamespacedName: types.NamespacedName{Namespace: "metrics-test", Name: "kept"}}
 	for _, ref := range []issuer.Ref{gone, kept} {
 		caExpiry.WithLabelValues(ref.Kind, ref.Namespace, ref.Name).Set(1)
+		issuanceTotal.WithLabelValues(ref.Kind, ref.Namespace, ref.Name, "web", OutcomeIssued).Inc()
 	}
 	(&Signer{}).ForgetIssuer(gone)
 	if caExpiry.DeleteLabelValues(gone.Kind, gone.Namespace, gone.Name) {
 		t.Errorf("the deleted issuer's CA-expiry series is still exported")
 	}
+	if issuanceTotal.DeleteLabelValues(gone.Kind, gone.Namespace, gone.Name, "web", OutcomeIssued) {
+		t.Errorf("the deleted issuer's signing counter is still exported")
+	}
 	if got := testutil.ToFloat64(caExpiry.WithLabelValues(kept.Kind, kept.Namespace, kept.Name)); got != 1 {
 		t.Errorf("another issuer's series = %v, want 1", got)
 	}
+	if got := testutil.ToFloat64(issuanceTotal.WithLabelValues(kept.Kind, kept.Namespace, kept.Name, "web", OutcomeIssued)); got != 1 {
+		t.Errorf("another issuer's signing counter = %v, want 1", got)
+	}
 	caExpiry.DeleteLabelValues(kept.Kind, kept.Namespace, kept.Name)
+	issuanceTotal.DeletePartialMatch(kept.MetricLabels())
 }

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package signing
 
 import (
 	"context"
@@ -64,7 +64,7 @@ func TestIssuanceMetricsCountEveryOutcome(t *testing.T) {
 		{signer.PermanentError{Err: &pki.RequestError{Msg: "no such template"}}, map[string]string{v1alpha1.TemplateAnnotation: "attacker-chosen-123"}, OutcomeRefused, templateUnknown},
 	}
 	for i, tc := range cases {
-		sign := withIssuanceMetrics(func(context.Context, signer.CertificateRequestObject, issuerapi.Issuer) (signer.PEMBundle, error) {
+		sign := WithIssuanceMetrics(func(context.Context, signer.CertificateRequestObject, issuerapi.Issuer) (signer.PEMBundle, error) {
 			clk.Step(3 * time.Millisecond)
 			return signer.PEMBundle{}, tc.err
 		}, clk, "", nil)

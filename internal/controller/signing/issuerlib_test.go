@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package signing
 
 import (
 	"context"
@@ -123,7 +123,7 @@ func (r listRecorder) Eventf(_, _ runtime.Object, _, reason, _, note string, arg
 
 func TestWithoutGenericIssuedEvent(t *testing.T) {
 	var got []recordedEvent
-	r := withoutGenericIssuedEvent{EventRecorder: listRecorder{&got}}
+	r := WithoutGenericIssuedEvent{EventRecorder: listRecorder{&got}}
 	cr := &cmapi.CertificateRequest{}
 	r.Eventf(cr, nil, corev1.EventTypeNormal, "Issued", "Synced", "Succeeded signing the CertificateRequest")
 	r.Eventf(cr, nil, corev1.EventTypeWarning, "PermanentError", "SyncFailed", "bad %s", "csr")

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package signing
 
 import (
 	"context"
@@ -24,7 +24,6 @@ import (
 	"github.com/cert-manager/issuer-lib/controllers/signer"
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/utils/clock"
-	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
@@ -51,6 +50,13 @@ const (
 	templateUnknown = "(unknown)"
 )
 
+// caExpiry exposes each issuer's CA NotAfter, so an alert can fire long
+// before the CA, and with it every certificate it signed, expires.
+var caExpiry = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+	Name: "nstance_issuer_ca_expiration_timestamp_seconds",
+	Help: "NotAfter of the CA certificate of each issuer, as a Unix timestamp.",
+}, []string{"kind", "namespace", "name"})
+
 var (
 	issuanceTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "nstance_issuer_signing_requests_total",
@@ -63,8 +69,10 @@ var (
 	}, []string{"kind", "outcome"})
 )
 
-func init() {
-	metrics.Registry.MustRegister(issuanceTotal, signingDuration)
+// Collectors are the metrics of signing, for the composition root to
+// register.
+func Collectors() []prometheus.Collector {
+	return []prometheus.Collector{caExpiry, issuanceTotal, signingDuration}
 }
 
 // outcomeOf maps Sign's result onto the closed set of outcomes, by error
@@ -111,9 +119,9 @@ func templateLabelOf(spec *v1alpha1.IssuerSpec, name string, ok bool) string {
 	return templateUnknown
 }
 
-// withIssuanceMetrics counts each signing attempt and times it. templateOf
+// WithIssuanceMetrics counts each signing attempt and times it. templateOf
 // names the template a request selects (nil: its template annotation).
-func withIssuanceMetrics(sign signer.Sign, clk clock.PassiveClock, clusterResourceNamespace string,
+func WithIssuanceMetrics(sign signer.Sign, clk clock.PassiveClock, clusterResourceNamespace string,
 	templateOf func(context.Context, signer.CertificateRequestObject) (string, bool)) signer.Sign {
 	if templateOf == nil {
 		templateOf = annotatedTemplate

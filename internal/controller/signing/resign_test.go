@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package signing
 
 import (
 	"context"
@@ -55,10 +55,10 @@ func TestSignedRecentlyNeverSignsARequestTwiceFromAStaleCache(t *testing.T) {
 		}
 	}
 	reader := fake.NewClientBuilder().WithScheme(scheme).WithObjects(signedLive, pending("patch-failed"), csrLive).Build()
-	r := newSignedRecently(reader, clock)
+	r := NewSignedRecently(reader, clock)
 
 	signs := 0
-	sign := r.sign(func(_ context.Context, cr signer.CertificateRequestObject, _ v1alpha1.Issuer) (signer.PEMBundle, error) {
+	sign := r.Sign(func(_ context.Context, cr signer.CertificateRequestObject, _ v1alpha1.Issuer) (signer.PEMBundle, error) {
 		signs++
 		if cr.GetName() == "refused" {
 			return signer.PEMBundle{}, errors.New("refused")
@@ -67,7 +67,7 @@ func TestSignedRecentlyNeverSignsARequestTwiceFromAStaleCache(t *testing.T) {
 	})
 	ignore := func(obj signer.CertificateRequestObject) bool {
 		t.Helper()
-		skip, err := r.ignore(context.Background(), obj, schema.GroupVersionKind{}, types.NamespacedName{})
+		skip, err := r.Ignore(context.Background(), obj, schema.GroupVersionKind{}, types.NamespacedName{})
 		if err != nil {
 			t.Fatalf("ignore(%s): %v", obj.GetName(), err)
 		}
@@ -139,14 +139,14 @@ func TestSignedRecentlyDeliversASignatureOnce(t *testing.T) {
 	// "answer-lost": the patch reached the API server, its answer did not.
 	reader := fake.NewClientBuilder().WithScheme(scheme).WithObjects(
 		request("patch-failed", nil), request("answer-lost", []byte("cert-answer-lost-1"))).Build()
-	r := newSignedRecently(reader, clock)
+	r := NewSignedRecently(reader, clock)
 
 	minted := map[string]int{}
 	announced := map[string]int{}
-	sign := r.sign(func(_ context.Context, cr signer.CertificateRequestObject, _ v1alpha1.Issuer) (signer.PEMBundle, error) {
+	sign := r.Sign(func(_ context.Context, cr signer.CertificateRequestObject, _ v1alpha1.Issuer) (signer.PEMBundle, error) {
 		name := cr.GetName()
 		minted[name]++
-		r.announceOnDelivery(cr.GetUID(), []func(){func() { announced[name]++ }})
+		r.AnnounceOnDelivery(cr.GetUID(), []func(){func() { announced[name]++ }})
 		return signer.PEMBundle{ChainPEM: fmt.Appendf(nil, "cert-%s-%d", name, minted[name])}, nil
 	})
 	signAs := func(name string) []byte {
@@ -163,8 +163,8 @@ func TestSignedRecentlyDeliversASignatureOnce(t *testing.T) {
 	if announced["delivered"] != 0 {
 		t.Fatal("the Events were recorded before the certificate was delivered")
 	}
-	r.deliveredObject(request("delivered", first))
-	r.deliveredObject(request("delivered", first))
+	r.DeliveredObject(request("delivered", first))
+	r.DeliveredObject(request("delivered", first))
 	if announced["delivered"] != 1 {
 		t.Errorf("announced %d times after delivery, want 1", announced["delivered"])
 	}
@@ -172,7 +172,7 @@ func TestSignedRecentlyDeliversASignatureOnce(t *testing.T) {
 	// The patch failed: signed again, the same certificate comes back and
 	// nothing new is minted or announced until it is delivered.
 	first = signAs("patch-failed")
-	if skip, err := r.ignore(context.Background(), signer.CertificateRequestObjectFromCertificateRequest(request("patch-failed", nil)), schema.GroupVersionKind{}, types.NamespacedName{}); err != nil || skip {
+	if skip, err := r.Ignore(context.Background(), signer.CertificateRequestObjectFromCertificateRequest(request("patch-failed", nil)), schema.GroupVersionKind{}, types.NamespacedName{}); err != nil || skip {
 		t.Fatalf("ignore = %v, %v; want the request reconciled again", skip, err)
 	}
 	if again := signAs("patch-failed"); string(again) != string(first) || minted["patch-failed"] != 1 {
@@ -181,7 +181,7 @@ func TestSignedRecentlyDeliversASignatureOnce(t *testing.T) {
 	if announced["patch-failed"] != 0 {
 		t.Error("announced a certificate that was never delivered")
 	}
-	r.deliveredObject(request("patch-failed", first))
+	r.DeliveredObject(request("patch-failed", first))
 	if announced["patch-failed"] != 1 {
 		t.Errorf("announced %d times, want 1", announced["patch-failed"])
 	}
@@ -189,7 +189,7 @@ func TestSignedRecentlyDeliversASignatureOnce(t *testing.T) {
 	// The patch reached the API server but its answer was lost: the live
 	// read of the next reconcile delivers it.
 	signAs("answer-lost")
-	if skip, err := r.ignore(context.Background(), signer.CertificateRequestObjectFromCertificateRequest(request("answer-lost", nil)), schema.GroupVersionKind{}, types.NamespacedName{}); err != nil || !skip {
+	if skip, err := r.Ignore(context.Background(), signer.CertificateRequestObjectFromCertificateRequest(request("answer-lost", nil)), schema.GroupVersionKind{}, types.NamespacedName{}); err != nil || !skip {
 		t.Fatalf("ignore = %v, %v; want the request skipped", skip, err)
 	}
 	if announced["answer-lost"] != 1 {
@@ -199,10 +199,10 @@ func TestSignedRecentlyDeliversASignatureOnce(t *testing.T) {
 	// A certificate that is not the held one (another writer's) announces
 	// nothing; after the TTL nothing held is announced or handed out again.
 	signAs("overwritten")
-	r.deliveredObject(request("overwritten", []byte("someone else's")))
+	r.DeliveredObject(request("overwritten", []byte("someone else's")))
 	now = now.Add(signedRecentlyTTL + time.Second)
 	signAs("later") // prunes
-	r.deliveredObject(request("overwritten", []byte("cert-overwritten-1")))
+	r.DeliveredObject(request("overwritten", []byte("cert-overwritten-1")))
 	if announced["overwritten"] != 0 {
 		t.Errorf("announced a certificate that was not delivered within the TTL (%d)", announced["overwritten"])
 	}

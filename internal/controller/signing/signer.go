@@ -14,7 +14,14 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+// Package signing is issuer-lib's Check and Sign for both issuer kinds:
+// loading and caching each issuer's CA, deciding the policy and signing
+// through internal/pki, the error kind of each failure (decided here,
+// once), the Events and metrics of each signature, and the adapters that
+// make issuer-lib write each request once and never sign it twice.
+// Kubernetes CSRs are decided by internal/controller/kubecsr and signed
+// here; pod certificates (internal/controller/podcert) reuse the Signer.
+package signing
 
 import (
 	"context"
@@ -114,14 +121,16 @@ func (s *Signer) announce(uid types.UID, events []func()) {
 	}
 }
 
-func (s *Signer) now() time.Time {
+// Now is the time on the Signer's clock.
+func (s *Signer) Now() time.Time {
 	if s.Clock == nil {
 		return time.Now()
 	}
 	return s.Clock.Now()
 }
 
-func (s *Signer) rand() io.Reader {
+// Random is the randomness for keys and serials: Rand, or crypto/rand.
+func (s *Signer) Random() io.Reader {
 	if s.Rand == nil {
 		return rand.Reader
 	}
@@ -200,11 +209,11 @@ func (s *Signer) Sign(ctx context.Context, cr signer.CertificateRequestObject, o
 		req.KubernetesCSR, req.Username, req.Groups = true, csr.Spec.Username, csr.Spec.Groups
 		req.Duration, req.IsCA = kube.Duration, kube.IsCA
 	} else if policy.NeedsNamespaceLabels() {
-		if req.NamespaceLabels, err = s.namespaceLabels(ctx, req.Namespace); err != nil {
+		if req.NamespaceLabels, err = s.NamespaceLabels(ctx, req.Namespace); err != nil {
 			return signer.PEMBundle{}, err
 		}
 	}
-	issued, err := pki.Issue(ca, policy, req, pki.RenderData{Vars: v.Spec.Vars, Issuer: v.Data}, s.now(), s.rand())
+	issued, err := pki.Issue(ca, policy, req, pki.RenderData{Vars: v.Spec.Vars, Issuer: v.Data}, s.Now(), s.Random())
 	if err != nil {
 		return signer.PEMBundle{}, classifySignError(err)
 	}
@@ -242,10 +251,10 @@ func (s *Signer) Sign(ctx context.Context, cr signer.CertificateRequestObject, o
 	return signer.PEMBundle{ChainPEM: issued.ChainPEM, CAPEM: issued.CAPEM}, nil
 }
 
-// selectedTemplate names the template a request selects by its signer
+// SelectedTemplate names the template a request selects by its signer
 // name or its annotation (ok false: neither; the default applies), for
 // the metrics' template label.
-func (s *Signer) selectedTemplate(ctx context.Context, cr signer.CertificateRequestObject) (string, bool) {
+func (s *Signer) SelectedTemplate(ctx context.Context, cr signer.CertificateRequestObject) (string, bool) {
 	if csr, ok := requestObject(cr).(*certificatesv1.CertificateSigningRequest); ok {
 		if name, ok := s.CSRs.SignerTemplate(ctx, csr); ok {
 			return name, true
@@ -268,9 +277,9 @@ func classifySignError(err error) error {
 	return err
 }
 
-// namespaceLabels reads the labels of a namespace, for templates bound to
+// NamespaceLabels reads the labels of a namespace, for templates bound to
 // namespaces by label. The manager caches namespaces' metadata only.
-func (s *Signer) namespaceLabels(ctx context.Context, name string) (map[string]string, error) {
+func (s *Signer) NamespaceLabels(ctx context.Context, name string) (map[string]string, error) {
 	ns := &metav1.PartialObjectMetadata{}
 	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
 	if err := s.Client.Get(ctx, types.NamespacedName{Name: name}, ns); err != nil {
@@ -302,6 +311,12 @@ func requestObject(cr signer.CertificateRequestObject) runtime.Object {
 	return nil
 }
 
+// LoadCA returns the issuer's parsed CA, valid now, as Sign loads it: a
+// missing CA Secret is never generated here.
+func (s *Signer) LoadCA(ctx context.Context, v issuer.View) (*pki.CA, error) {
+	return s.loadCA(ctx, v, false)
+}
+
 // loadCA returns the issuer's parsed CA, reusing the parsed copy until the
 // Secret's resourceVersion changes. With generate, a missing Secret is
 // created from spec.ca.generate.
@@ -323,7 +338,7 @@ func (s *Signer) loadCA(ctx context.Context, v issuer.View, generate bool) (*pki
 	if err != nil {
 		return nil, fmt.Errorf("CA Secret %s: %w", v.SecretKey, err)
 	}
-	if err := ca.CheckValid(s.now()); err != nil {
+	if err := ca.CheckValid(s.Now()); err != nil {
 		return nil, fmt.Errorf("CA Secret %s: %w", v.SecretKey, err)
 	}
 	return ca, nil
@@ -344,7 +359,7 @@ func (s *Signer) parseCA(ref issuer.Ref, secret *corev1.Secret) (*pki.CA, error)
 		return nil, err
 	}
 	// LoadCA reports a missing or empty tls.crt or tls.key itself.
-	ca, err := pki.LoadCA(secret.Data[issuer.SecretKeyTLSCert], secret.Data[issuer.SecretKeyTLSKey], secret.Data[issuer.SecretKeyCA], s.now())
+	ca, err := pki.LoadCA(secret.Data[issuer.SecretKeyTLSCert], secret.Data[issuer.SecretKeyTLSKey], secret.Data[issuer.SecretKeyCA], s.Now())
 	if err != nil {
 		s.ForgetCA(ref)
 		return nil, err
@@ -367,11 +382,12 @@ func (s *Signer) ForgetCA(ref issuer.Ref) {
 }
 
 // ForgetIssuer drops what the signer keeps for a deleted issuer: its parsed
-// CA and its CA-expiry metric series, so no alert fires for an issuer that
-// is gone.
+// CA, its CA-expiry metric series and its signing counters, so no alert
+// fires for an issuer that is gone.
 func (s *Signer) ForgetIssuer(ref issuer.Ref) {
 	s.ForgetCA(ref)
 	caExpiry.DeleteLabelValues(ref.Kind, ref.Namespace, ref.Name)
+	forgetIssuanceMetrics(ref)
 }
 
 // cachedCAs is the number of parsed CAs kept, for tests.
@@ -385,7 +401,7 @@ func (s *Signer) cachedCAs() int {
 // creates: an existing Secret is never overwritten, and when two replicas
 // race, the API server lets exactly one Create succeed.
 func (s *Signer) generateCA(ctx context.Context, v issuer.View) (*corev1.Secret, error) {
-	certPEM, keyPEM, err := pki.GenerateCA(*v.Spec.CA.Generate, pki.RenderData{Vars: v.Spec.Vars, Issuer: v.Data}, s.now(), s.rand())
+	certPEM, keyPEM, err := pki.GenerateCA(*v.Spec.CA.Generate, pki.RenderData{Vars: v.Spec.Vars, Issuer: v.Data}, s.Now(), s.Random())
 	if err != nil {
 		return nil, fmt.Errorf("cannot generate the CA for Secret %s: %w", v.SecretKey, err)
 	}
@@ -427,7 +443,7 @@ func (s *Signer) observeCA(ctx context.Context, v issuer.View, ca *pki.CA) {
 	if warn == 0 {
 		warn = defaultCAExpiryWarning
 	}
-	now := s.now()
+	now := s.Now()
 	if warnAt := notAfter.Add(-warn); now.Before(warnAt) {
 		s.Secrets.NotifyAt(v.Ref, warnAt)
 	} else {

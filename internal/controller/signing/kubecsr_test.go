@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package signing
 
 import (
 	"context"
@@ -96,7 +96,7 @@ func TestSignerTakesAKubernetesCSRsTemplateFromItsSignerName(t *testing.T) {
 	if evs := f.events(); len(evs) != 1 || !strings.Contains(evs[0], "from template admin") {
 		t.Errorf("events %q, want one naming template admin", evs)
 	}
-	if name, ok := f.signer.selectedTemplate(context.Background(), issuerLibView(csr)); name != "admin" || !ok {
+	if name, ok := f.signer.SelectedTemplate(context.Background(), issuerLibView(csr)); name != "admin" || !ok {
 		t.Errorf("metrics label template %q, %v; want admin", name, ok)
 	}
 
