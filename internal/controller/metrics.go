@@ -24,17 +24,18 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/nstance-dev/nstance-issuer/internal/controller/signing"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/trust"
 )
 
-// The metrics of signing are registered here, once; the others still
-// register themselves.
+// The metrics of signing and trust publication are registered here, once;
+// the others still register themselves.
 func init() {
-	metrics.Registry.MustRegister(signing.Collectors()...)
+	metrics.Registry.MustRegister(append(signing.Collectors(), trust.Collectors()...)...)
 }
 
 // collectors are every metric the controllers export.
 func collectors() []prometheus.Collector {
-	return append(signing.Collectors(),
+	return append(append(signing.Collectors(), trust.Collectors()...),
 		caGenerationExpiry, caRotationPhase, caRotationProblem, caRotationNextStep, reissueCertificates)
 }
 

@@ -39,6 +39,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/casecret"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/trust"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
 	"github.com/nstance-dev/nstance-issuer/internal/rotation"
 )
@@ -96,9 +97,6 @@ const (
 )
 
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=update;delete
-// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;create;patch;delete
-// +kubebuilder:rbac:groups=certificates.k8s.io,resources=clustertrustbundles,verbs=get;list;create;patch;update;delete
-// +kubebuilder:rbac:groups=certificates.k8s.io,resources=signers,verbs=attest,resourceNames=nstanceclusterissuers.issuer.nstance.dev/*
 
 // RotationReconciler runs the CA lifecycle of the issuers of one kind: it
 // reads the generation Secrets, asks rotation.Decide for the next step,
@@ -119,7 +117,7 @@ type RotationReconciler struct {
 	Clock                    clock.PassiveClock
 	Rand                     io.Reader
 	// Trust publishes the live roots.
-	Trust *TrustPublisher
+	Trust *trust.Publisher
 	// NextSecrets watches the next CA Secret of the user's that each issuer
 	// names, so a new or fixed one is seen within seconds (nil: not
 	// watched, only polled).
@@ -236,7 +234,7 @@ func (r *RotationReconciler) Reconcile(ctx context.Context, req reconcile.Reques
 		if d.Action == rotation.PublishNext {
 			// The next root must be in every bundle only the controller
 			// writes before it counts as published.
-			if p.pub = r.publish(ctx, v, g, d); p.pub.gate != nil {
+			if p.pub = r.Trust.Publish(ctx, v, g.liveRoots(d)); p.pub.Gate != nil {
 				break
 			}
 		}
@@ -257,7 +255,7 @@ func (r *RotationReconciler) Reconcile(ctx context.Context, req reconcile.Reques
 	if d.Action != rotation.None {
 		// The step was not taken: report the world as it is, and no
 		// rotate-now token as answered.
-		budgetSpent = p.step == nil && p.pub.gate == nil && !pending && rateLimited == nil && g.recordProblem == ""
+		budgetSpent = p.step == nil && p.pub.Gate == nil && !pending && rateLimited == nil && g.recordProblem == ""
 		d.Phase, d.Token = d.PhaseNow, ""
 	}
 	if rateLimited != nil {
@@ -267,7 +265,7 @@ func (r *RotationReconciler) Reconcile(ctx context.Context, req reconcile.Reques
 		}
 	}
 
-	p.pub = r.publish(ctx, v, g, d)
+	p.pub = r.Trust.Publish(ctx, v, g.liveRoots(d))
 	r.findLookAlikes(ctx, v, g)
 	batch, reissueAfter, err := r.planReissue(ctx, v, g)
 	if err != nil && p.step == nil {
@@ -289,8 +287,8 @@ func (r *RotationReconciler) Reconcile(ctx context.Context, req reconcile.Reques
 		return reconcile.Result{RequeueAfter: r.nextPoll()}, nil // reported above; polled for the fix
 	case p.step != nil:
 		return reconcile.Result{}, p.step // retried with back-off; reported above
-	case p.pub.gate != nil:
-		return reconcile.Result{}, p.pub.gate
+	case p.pub.Gate != nil:
+		return reconcile.Result{}, p.pub.Gate
 	case budgetSpent:
 		return reconcile.Result{RequeueAfter: time.Second}, nil
 	}
@@ -314,8 +312,8 @@ func keyPoll(pending bool) time.Duration {
 
 // publishRetry is how soon the bundles are written again into the
 // namespaces where they failed.
-func publishRetry(p publication) time.Duration {
-	if len(p.failed) > 0 {
+func publishRetry(p trust.Publication) time.Duration {
+	if len(p.Failed) > 0 {
 		return time.Minute
 	}
 	return 0

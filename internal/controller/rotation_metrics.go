@@ -47,12 +47,6 @@ var (
 		Name: "nstance_issuer_ca_rotation_next_step_timestamp_seconds",
 		Help: "When the CA lifecycle of an issuer next moves by itself (renewal, switch to the next CA, a retiring root dropped), as a Unix timestamp; absent when nothing is scheduled.",
 	}, []string{"kind", "namespace", "name"})
-	// trustPublishFailures counts the namespaces where the trust bundle
-	// ConfigMap could not be written.
-	trustPublishFailures = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "nstance_issuer_trust_bundle_publish_failures",
-		Help: "Namespaces where an issuer's trust bundle ConfigMap could not be written at its last reconcile (a ConfigMap of that name it did not make, a quota, a refused write); the other namespaces are written.",
-	}, []string{"kind", "namespace", "name"})
 	// reissueCertificates mirrors status.rotation.reissue: how many of the
 	// Certificates signed by a CA that rotate-now replaced are in each
 	// state, so that an alert can fire on the failed ones.
@@ -73,7 +67,7 @@ const (
 var allPhases = []v1alpha1.CARotationPhase{v1alpha1.CARotationStable, v1alpha1.CARotationRenewalDue, v1alpha1.CARotationNextPublished, v1alpha1.CARotationRetiring}
 
 func init() {
-	metrics.Registry.MustRegister(caGenerationExpiry, caRotationPhase, caRotationProblem, caRotationNextStep, reissueCertificates, trustPublishFailures)
+	metrics.Registry.MustRegister(caGenerationExpiry, caRotationPhase, caRotationProblem, caRotationNextStep, reissueCertificates)
 }
 
 func setRotationMetrics(ref issuer.Ref, st v1alpha1.RotationStatus, d rotation.Decision, problem bool) {
@@ -113,13 +107,7 @@ func setRotationMetrics(ref issuer.Ref, st v1alpha1.RotationStatus, d rotation.D
 
 func forgetRotationMetrics(ref issuer.Ref) {
 	l := ref.MetricLabels()
-	for _, m := range []*prometheus.GaugeVec{caGenerationExpiry, caRotationPhase, caRotationProblem, caRotationNextStep, reissueCertificates, trustPublishFailures} {
+	for _, m := range []*prometheus.GaugeVec{caGenerationExpiry, caRotationPhase, caRotationProblem, caRotationNextStep, reissueCertificates} {
 		m.DeletePartialMatch(l)
 	}
-}
-
-// setTrustPublishFailures sets how many namespaces an issuer's bundle
-// could not be written into.
-func setTrustPublishFailures(ref issuer.Ref, n int) {
-	trustPublishFailures.With(ref.MetricLabels()).Set(float64(n))
 }

@@ -21,6 +21,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -82,6 +83,39 @@ func (g *generations) lastGenerated() time.Time {
 		return time.Time{}
 	}
 	return *g.record.GeneratedAt
+}
+
+// liveRoots lists the roots to publish, issuing first, each once.
+func (g *generations) liveRoots(d rotation.Decision) []*x509.Certificate {
+	var roots []*x509.Certificate
+	seen := map[string]bool{}
+	add := func(c *x509.Certificate) {
+		if c == nil {
+			return
+		}
+		if fp := pki.Fingerprint(c); !seen[fp] {
+			seen[fp] = true
+			roots = append(roots, c)
+		}
+	}
+	add(rootOf(g.issuingCA))
+	// A next root is trusted exactly while the next CA is published: not
+	// while it is invalid, may never sign, or its publication is not yet
+	// recorded.
+	if g.next != nil && g.next.Invalid == "" && d.Phase == rotation.PhaseNextPublished {
+		add(g.nextRoot)
+	}
+	fps := make([]string, 0, len(g.retiringRoots))
+	for fp := range g.retiringRoots {
+		fps = append(fps, fp)
+	}
+	sort.Strings(fps)
+	for _, fp := range fps {
+		if fp != pki.Fingerprint(g.issuingCA.Cert) {
+			add(g.retiringRoots[fp])
+		}
+	}
+	return roots
 }
 
 // retiredProblems lists the recorded retired CAs whose Secret does not

@@ -22,11 +22,8 @@ import (
 	"strings"
 	"time"
 
-	issuerapi "github.com/cert-manager/issuer-lib/api/v1alpha1"
-	"github.com/cert-manager/issuer-lib/controllers/signer"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -39,38 +36,17 @@ import (
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/casecret"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/trust"
 )
 
-// setupRotation registers the CA lifecycle controllers of both issuer kinds
-// and returns the publisher whose live roots fill ca.crt in AllLiveRoots
-// mode. ClusterTrustBundle support is detected once, here: v1, else
-// v1beta1, else none (logged; the rest works without it).
-func setupRotation(mgr ctrl.Manager, opts Options, recorder events.EventRecorder, clientset kubernetes.Interface) (*TrustPublisher, error) {
-	logger := ctrl.Log.WithName("setup")
-	dc, err := discovery.NewDiscoveryClientForConfig(mgr.GetConfig())
-	if err != nil {
-		return nil, fmt.Errorf("failed to build a discovery client: %w", err)
-	}
-	version, err := DetectClusterTrustBundle(dc)
-	if err != nil {
-		// Not fatal: run without ClusterTrustBundles rather than not at all.
-		logger.Error(err, "cannot tell whether ClusterTrustBundle is served; not publishing ClusterTrustBundles")
-		version = ""
-	}
-	if version == "" {
-		logger.Info("ClusterTrustBundle is not served by the API server; trust is published in ConfigMaps only")
-	} else {
-		logger.Info("publishing ClusterTrustBundles", "apiVersion", ctbGroup+"/"+version)
-	}
-	trust := &TrustPublisher{
-		Client: mgr.GetClient(), Reader: mgr.GetAPIReader(),
-		ClusterResourceNamespace: opts.ClusterResourceNamespace, CTBVersion: version,
-	}
+// setupRotation registers the CA lifecycle controllers of both issuer
+// kinds; publisher publishes the live roots they decide.
+func setupRotation(mgr ctrl.Manager, opts Options, recorder events.EventRecorder, clientset kubernetes.Interface, publisher *trust.Publisher) error {
 	// A next CA Secret of the user's is watched narrowly, as CA Secrets
 	// are (casecret): a fix is picked up within seconds.
 	nextSecrets := casecret.NewWatcher(clientset)
 	if err := mgr.Add(nextSecrets); err != nil {
-		return nil, fmt.Errorf("failed to register the next CA Secret watcher: %w", err)
+		return fmt.Errorf("failed to register the next CA Secret watcher: %w", err)
 	}
 	// Next CA keys are made off the workers, one at a time.
 	var now func() time.Time
@@ -81,7 +57,7 @@ func setupRotation(mgr ctrl.Manager, opts Options, recorder events.EventRecorder
 	for _, kind := range []string{issuer.KindIssuer, issuer.KindClusterIssuer} {
 		r := &RotationReconciler{
 			Kind: kind, Client: mgr.GetClient(), Reader: mgr.GetAPIReader(),
-			ClusterResourceNamespace: opts.ClusterResourceNamespace, Recorder: recorder, Trust: trust,
+			ClusterResourceNamespace: opts.ClusterResourceNamespace, Recorder: recorder, Trust: publisher,
 			Clock: opts.Clock, NextSecrets: nextSecrets, NextPoll: opts.NextCAPollInterval,
 			Reissue:               ReissuePolicy{BatchSize: opts.ReissueBatchSize, Interval: opts.ReissueInterval},
 			MinGenerationInterval: opts.MinCAGenerationInterval, Keys: keys,
@@ -95,10 +71,10 @@ func setupRotation(mgr ctrl.Manager, opts Options, recorder events.EventRecorder
 			b = b.WatchesMetadata(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.clusterIssuersWithConfigMaps), builder.OnlyMetadata)
 		}
 		if err := b.Complete(r); err != nil {
-			return nil, fmt.Errorf("failed to register the %s rotation controller: %w", kind, err)
+			return fmt.Errorf("failed to register the %s rotation controller: %w", kind, err)
 		}
 	}
-	return trust, nil
+	return nil
 }
 
 // clusterIssuersWithConfigMaps lists the cluster issuers that publish
@@ -115,26 +91,4 @@ func (r *RotationReconciler) clusterIssuersWithConfigMaps(ctx context.Context, _
 		}
 	}
 	return out
-}
-
-// withLiveRoots puts every live root of the issuer in ca.crt when its
-// spec.ca.trustBundle.caCrt is AllLiveRoots. Until the lifecycle controller
-// has seen the issuer (just after a start), ca.crt holds the issuing root.
-func withLiveRoots(sign signer.Sign, trust *TrustPublisher, clusterResourceNamespace string) signer.Sign {
-	return func(ctx context.Context, cr signer.CertificateRequestObject, obj issuerapi.Issuer) (signer.PEMBundle, error) {
-		bundle, err := sign(ctx, cr, obj)
-		if err != nil {
-			return bundle, err
-		}
-		v, verr := issuer.NewView(obj, clusterResourceNamespace)
-		if verr != nil {
-			return bundle, nil //nolint:nilerr // signed already; ca.crt stays the issuing root
-		}
-		if tb := v.Spec.CA.TrustBundle; tb != nil && tb.CACrt == v1alpha1.CACrtAllLiveRoots {
-			if roots := trust.LiveRoots(v.Ref); len(roots) > 0 {
-				bundle.CAPEM = roots
-			}
-		}
-		return bundle, nil
-	}
 }

@@ -33,6 +33,7 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/trust"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
 	"github.com/nstance-dev/nstance-issuer/internal/rotation"
 )
@@ -60,7 +61,7 @@ type problems struct {
 	// step: the step decided on failed.
 	step error
 	// pub: how publishing the live roots went.
-	pub publication
+	pub trust.Publication
 }
 
 // rotationCondition is the CARotation condition for what was read,
@@ -87,9 +88,9 @@ func rotationCondition(v issuer.View, g *generations, d rotation.Decision, st v1
 		reason, msg := stepProblem(p.step)
 		fail(reason, v1alpha1.EventReasonRotationStepFailed, msg)
 	}
-	if p.pub.gate != nil {
+	if p.pub.Gate != nil {
 		fail(ReasonTrustPublishFailed, v1alpha1.EventReasonTrustPublishFailed,
-			fmt.Sprintf("the live roots could not be published (a next CA is not counted as published until they are): %v", p.pub.gate))
+			fmt.Sprintf("the live roots could not be published (a next CA is not counted as published until they are): %v", p.pub.Gate))
 	}
 	if g.recordProblem != "" {
 		fail(ReasonGenerationRecordInvalid, v1alpha1.EventReasonGenerationSecretIgnored, g.recordProblem)
@@ -106,7 +107,7 @@ func rotationCondition(v issuer.View, g *generations, d rotation.Decision, st v1
 		}
 		fail(d.ProblemReason, event, d.Problem)
 	}
-	if msg := publishFailureMessage(p.pub.failed); msg != "" {
+	if msg := publishFailureMessage(p.pub.Failed); msg != "" {
 		note(v1alpha1.EventReasonTrustPublishFailed, msg)
 	}
 	if msg := lookAlikeMessage(v, g); msg != "" {
@@ -163,7 +164,7 @@ func (r *RotationReconciler) report(ctx context.Context, v issuer.View, g *gener
 
 // publishFailureMessage names the namespaces where a bundle could not be
 // published (the first few) and why.
-func publishFailureMessage(failed []publishFailure) string {
+func publishFailureMessage(failed []trust.Failure) string {
 	if len(failed) == 0 {
 		return ""
 	}
@@ -174,7 +175,7 @@ func publishFailureMessage(failed []publishFailure) string {
 			parts = append(parts, fmt.Sprintf("and %d more namespace(s)", len(failed)-named))
 			break
 		}
-		parts = append(parts, fmt.Sprintf("%s (%s)", f.namespace, f.why))
+		parts = append(parts, fmt.Sprintf("%s (%s)", f.Namespace, f.Why))
 	}
 	return fmt.Sprintf("the trust bundle ConfigMap is not published in %d namespace(s), the others are: %s", len(failed), strings.Join(parts, ", "))
 }

@@ -33,24 +33,6 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 )
 
-// The API server requires a ClusterTrustBundle with a signerName to be
-// named "<signerName with / as :>:" followed by a DNS subdomain.
-func TestClusterTrustBundleNameFollowsTheSignerName(t *testing.T) {
-	t.Parallel()
-	fp := "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:00"
-	name := ctbName("cluster-ca", fp)
-	prefix := strings.ReplaceAll(signerName("cluster-ca"), "/", ":") + ":"
-	if !strings.HasPrefix(name, prefix) {
-		t.Fatalf("%s lacks the prefix %s", name, prefix)
-	}
-	if errs := validation.IsDNS1123Subdomain(strings.TrimPrefix(name, prefix)); len(errs) > 0 {
-		t.Errorf("suffix of %s: %v", name, errs)
-	}
-	if name != "nstanceclusterissuers.issuer.nstance.dev:cluster-ca:abcdef0123456789" {
-		t.Errorf("name %s", name)
-	}
-}
-
 func TestGenerationNamesAreValidSecretNames(t *testing.T) {
 	t.Parallel()
 	long := strings.Repeat("a", 250)
@@ -122,7 +104,7 @@ func TestLiveRoots(t *testing.T) {
 		},
 	}
 	published := rotation.Decision{Phase: rotation.PhaseNextPublished}
-	got := liveRoots(g, published)
+	got := g.liveRoots(published)
 	if len(got) != 3 || got[0] != root.Cert || got[1] != next.Cert || got[2] != old.Cert {
 		t.Fatalf("live roots: %d %v", len(got), got)
 	}
@@ -132,12 +114,12 @@ func TestLiveRoots(t *testing.T) {
 		{Phase: rotation.PhaseRenewalDue, ProblemReason: rotation.ReasonCASecretNotGenerated},
 		{Phase: rotation.PhaseStable, Action: rotation.PublishNext, PhaseNow: rotation.PhaseStable},
 	} {
-		if got := liveRoots(g, d); len(got) != 2 {
+		if got := g.liveRoots(d); len(got) != 2 {
 			t.Errorf("%+v: %d roots, want 2", d, len(got))
 		}
 	}
 	g.next.Invalid = "broken"
-	if got := liveRoots(g, published); len(got) != 2 {
+	if got := g.liveRoots(published); len(got) != 2 {
 		t.Fatalf("with an invalid next CA: %d roots, want 2", len(got))
 	}
 }

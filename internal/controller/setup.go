@@ -43,6 +43,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/kubecsr"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/signing"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/trust"
 )
 
 // DefaultMaxConcurrentReconciles is the default number of workers per
@@ -174,8 +175,11 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		// The policy and binding are read live, uncached (kubecsr.Guard).
 		s.CSRs.Guard = &kubecsr.Guard{Name: opts.CSRAnnotationPolicy, Reader: mgr.GetAPIReader()}
 	}
-	trust, err := setupRotation(mgr, opts, recorder, clientset)
+	publisher, err := trust.NewPublisher(mgr, opts.ClusterResourceNamespace)
 	if err != nil {
+		return err
+	}
+	if err := setupRotation(mgr, opts, recorder, clientset, publisher); err != nil {
 		return err
 	}
 	workers := controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}
@@ -184,7 +188,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	// Sign, one step per line, from the signature outward:
 	var sign signer.Sign = s.Sign                                                                                  // policy, template, certificate, Events
 	sign = signing.WithIssuanceMetrics(sign, clock.RealClock{}, opts.ClusterResourceNamespace, s.SelectedTemplate) // count and time every attempt
-	sign = withLiveRoots(sign, trust, opts.ClusterResourceNamespace)                                               // ca.crt: every live root, when the issuer asks
+	sign = publisher.WithLiveRoots(sign)                                                                           // ca.crt: every live root, when the issuer asks
 	sign = recent.Sign(sign)                                                                                       // never twice from a stale cache; delivered once
 	combined := &controllers.CombinedController{
 		IssuerTypes:        []issuerapi.Issuer{&v1alpha1.NstanceIssuer{}},

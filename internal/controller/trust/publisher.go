@@ -14,7 +14,12 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+// Package trust publishes an issuer's live roots where workloads read
+// them: ConfigMaps, ClusterTrustBundles and ca.crt of issued certificates.
+// The CA lifecycle (internal/controller/carotation) says which roots are
+// live; the Publisher owns what it writes and what it remembers, under its
+// own lock.
+package trust
 
 import (
 	"context"
@@ -34,17 +39,17 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/discovery"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
-	"github.com/nstance-dev/nstance-issuer/internal/rotation"
 )
 
-// Trust publication. The live roots of an issuer (issuing, next and
-// retiring generations, each once) go to:
+// The live roots of an issuer (issuing, next and retiring generations, each
+// once) go to:
 //   - a ConfigMap (key ca.crt) per selected namespace, spec.ca.trustBundle.configMap;
 //   - one ClusterTrustBundle per live root of an NstanceClusterIssuer,
 //     spec.ca.trustBundle.clusterTrustBundle, named
@@ -58,18 +63,21 @@ import (
 // (Kubernetes garbage collection; delete with --cascade=orphan to keep
 // them).
 const (
-	trustOfLabel       = "issuer.nstance.dev/trust-of"
-	trustIssuerAnnot   = "issuer.nstance.dev/issuer"
-	trustFieldOwner    = "nstance-issuer-trust"
-	ctbGroup           = "certificates.k8s.io"
-	ctbKind            = "ClusterTrustBundle"
-	ctbResource        = "clustertrustbundles"
-	clusterIssuerGroup = "nstanceclusterissuers.issuer.nstance.dev"
+	trustOfLabel     = "issuer.nstance.dev/trust-of"
+	trustIssuerAnnot = "issuer.nstance.dev/issuer"
+	trustFieldOwner  = "nstance-issuer-trust"
+	ctbGroup         = "certificates.k8s.io"
+	ctbKind          = "ClusterTrustBundle"
+	ctbResource      = "clustertrustbundles"
 )
 
-// TrustPublisher writes the bundles and remembers each issuer's live roots
-// for ca.crt.
-type TrustPublisher struct {
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;create;patch;delete
+// +kubebuilder:rbac:groups=certificates.k8s.io,resources=clustertrustbundles,verbs=get;list;create;patch;update;delete
+// +kubebuilder:rbac:groups=certificates.k8s.io,resources=signers,verbs=attest,resourceNames=nstanceclusterissuers.issuer.nstance.dev/*
+
+// Publisher writes the bundles and remembers each issuer's live roots for
+// ca.crt.
+type Publisher struct {
 	Client client.Client
 	Reader client.Reader
 	// ClusterResourceNamespace is where a cluster issuer's ConfigMap goes
@@ -81,6 +89,32 @@ type TrustPublisher struct {
 
 	mu    sync.Mutex
 	roots map[issuer.Ref][]byte
+}
+
+// NewPublisher returns the Publisher of the manager's issuers, with
+// ClusterTrustBundle support detected once: v1, else v1beta1, else none
+// (logged; the rest works without it).
+func NewPublisher(mgr ctrl.Manager, clusterResourceNamespace string) (*Publisher, error) {
+	logger := ctrl.Log.WithName("setup")
+	dc, err := discovery.NewDiscoveryClientForConfig(mgr.GetConfig())
+	if err != nil {
+		return nil, fmt.Errorf("failed to build a discovery client: %w", err)
+	}
+	version, err := DetectClusterTrustBundle(dc)
+	if err != nil {
+		// Not fatal: run without ClusterTrustBundles rather than not at all.
+		logger.Error(err, "cannot tell whether ClusterTrustBundle is served; not publishing ClusterTrustBundles")
+		version = ""
+	}
+	if version == "" {
+		logger.Info("ClusterTrustBundle is not served by the API server; trust is published in ConfigMaps only")
+	} else {
+		logger.Info("publishing ClusterTrustBundles", "apiVersion", ctbGroup+"/"+version)
+	}
+	return &Publisher{
+		Client: mgr.GetClient(), Reader: mgr.GetAPIReader(),
+		ClusterResourceNamespace: clusterResourceNamespace, CTBVersion: version,
+	}, nil
 }
 
 // DetectClusterTrustBundle returns the version of certificates.k8s.io that
@@ -105,84 +139,52 @@ func DetectClusterTrustBundle(d discovery.DiscoveryInterface) (string, error) {
 
 // LiveRoots returns the PEM of every live root of issuer ref, nil when not
 // (yet) known.
-func (t *TrustPublisher) LiveRoots(ref issuer.Ref) []byte {
+func (t *Publisher) LiveRoots(ref issuer.Ref) []byte {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.roots[ref]
 }
 
-// Forget drops what is kept for a deleted issuer.
-func (t *TrustPublisher) Forget(ref issuer.Ref) {
+// Forget drops what is kept for a deleted issuer: its live roots and its
+// metric series.
+func (t *Publisher) Forget(ref issuer.Ref) {
 	t.mu.Lock()
 	delete(t.roots, ref)
 	t.mu.Unlock()
+	publishFailures.DeletePartialMatch(ref.MetricLabels())
 }
 
 // signerName is the Kubernetes signer name of a cluster issuer.
-func signerName(issuer string) string { return clusterIssuerGroup + "/" + issuer }
+func signerName(name string) string { return issuer.ClusterIssuerSignerPrefix + name }
 
 func trustOf(ref issuer.Ref) string {
 	return issuer.ShortHash(ref.Kind + "/" + ref.Namespace + "/" + ref.Name)
 }
 
-// liveRoots lists the roots to publish, issuing first, each once.
-func liveRoots(g *generations, d rotation.Decision) []*x509.Certificate {
-	var roots []*x509.Certificate
-	seen := map[string]bool{}
-	add := func(c *x509.Certificate) {
-		if c == nil {
-			return
-		}
-		if fp := pki.Fingerprint(c); !seen[fp] {
-			seen[fp] = true
-			roots = append(roots, c)
-		}
-	}
-	add(rootOf(g.issuingCA))
-	// A next root is trusted exactly while the next CA is published: not
-	// while it is invalid, may never sign, or its publication is not yet
-	// recorded.
-	if g.next != nil && g.next.Invalid == "" && d.Phase == rotation.PhaseNextPublished {
-		add(g.nextRoot)
-	}
-	fps := make([]string, 0, len(g.retiringRoots))
-	for fp := range g.retiringRoots {
-		fps = append(fps, fp)
-	}
-	sort.Strings(fps)
-	for _, fp := range fps {
-		if fp != pki.Fingerprint(g.issuingCA.Cert) {
-			add(g.retiringRoots[fp])
-		}
-	}
-	return roots
-}
-
-// publication is how publishing an issuer's live roots went.
-type publication struct {
-	// gate: a bundle only the controller writes could not be written: a
+// Publication is how publishing an issuer's live roots went.
+type Publication struct {
+	// Gate: a bundle only the controller writes could not be written: a
 	// ClusterTrustBundle, the ConfigMap in the cluster resource namespace
 	// (a cluster issuer's) or in the issuer's own namespace (a namespaced
 	// issuer's), or the namespaces to publish into could not be listed.
 	// A next CA is not counted as published until the gate is clear.
-	gate error
-	// failed: the other namespaces where the ConfigMap bundle could not be
+	Gate error
+	// Failed: the other namespaces where the ConfigMap bundle could not be
 	// written (a ConfigMap of that name the issuer did not make, a full
 	// quota, a refused write). They never hold the lifecycle back: the
 	// rest are written and the failures reported.
-	failed []publishFailure
+	Failed []Failure
 }
 
-// publishFailure is a namespace where a ConfigMap bundle was not written.
-type publishFailure struct {
-	namespace string
-	why       string
+// Failure is a namespace where a ConfigMap bundle was not written.
+type Failure struct {
+	Namespace string
+	Why       string
 }
 
-// publish writes every bundle of v and removes what it no longer publishes.
-func (r *RotationReconciler) publish(ctx context.Context, v issuer.View, g *generations, d rotation.Decision) publication {
-	roots := liveRoots(g, d)
-	t := r.Trust
+// Publish remembers roots as the live roots of v (for ca.crt: LiveRoots),
+// writes every bundle of v and removes what v no longer publishes.
+func (t *Publisher) Publish(ctx context.Context, v issuer.View, roots []*x509.Certificate) Publication {
 	t.mu.Lock()
 	if t.roots == nil {
 		t.roots = map[issuer.Ref][]byte{}
@@ -193,7 +195,7 @@ func (r *RotationReconciler) publish(ctx context.Context, v issuer.View, g *gene
 	if tb == nil {
 		tb = &v1alpha1.TrustBundle{}
 	}
-	var pub publication
+	var pub Publication
 	var gates []error
 	if err := t.publishConfigMaps(ctx, v, tb.ConfigMap, roots, &pub); err != nil {
 		gates = append(gates, err)
@@ -206,16 +208,16 @@ func (r *RotationReconciler) publish(ctx context.Context, v issuer.View, g *gene
 			gates = append(gates, err)
 		}
 	}
-	pub.gate = errors.Join(gates...)
-	setTrustPublishFailures(v.Ref, len(pub.failed))
+	pub.Gate = errors.Join(gates...)
+	publishFailures.With(v.Ref.MetricLabels()).Set(float64(len(pub.Failed)))
 	return pub
 }
 
 // publishConfigMaps writes the ConfigMap bundle into every selected
 // namespace and deletes the ones no longer selected. A namespace that
 // fails is noted in pub and the others go on; the returned error is the
-// gate (see publication).
-func (t *TrustPublisher) publishConfigMaps(ctx context.Context, v issuer.View, spec *v1alpha1.ConfigMapBundle, roots []*x509.Certificate, pub *publication) error {
+// gate (see Publication).
+func (t *Publisher) publishConfigMaps(ctx context.Context, v issuer.View, spec *v1alpha1.ConfigMapBundle, roots []*x509.Certificate, pub *Publication) error {
 	want := map[types.NamespacedName]bool{}
 	var gates []error
 	// gating is the one namespace whose bundle only the controller
@@ -241,7 +243,7 @@ func (t *TrustPublisher) publishConfigMaps(ctx context.Context, v issuer.View, s
 			default:
 				// A tenant's namespace (or a ConfigMap of that name someone
 				// else made): reported, never a reason to stop.
-				pub.failed = append(pub.failed, publishFailure{namespace: ns, why: publishWhy(err)})
+				pub.Failed = append(pub.Failed, Failure{Namespace: ns, Why: publishWhy(err)})
 			}
 		}
 	}
@@ -262,8 +264,8 @@ func (t *TrustPublisher) publishConfigMaps(ctx context.Context, v issuer.View, s
 			continue
 		}
 		if err := t.Client.Delete(ctx, item); err != nil && !apierrors.IsNotFound(err) {
-			pub.failed = append(pub.failed, publishFailure{namespace: item.Namespace,
-				why: publishWhy(fmt.Errorf("cannot delete the stale trust bundle ConfigMap %s/%s: %w", item.Namespace, item.Name, err))})
+			pub.Failed = append(pub.Failed, Failure{Namespace: item.Namespace,
+				Why: publishWhy(fmt.Errorf("cannot delete the stale trust bundle ConfigMap %s/%s: %w", item.Namespace, item.Name, err))})
 		}
 	}
 	return errors.Join(gates...)
@@ -278,7 +280,7 @@ var errForeignConfigMap = errors.New("was not published by this issuer")
 // issuer must not replace the roots a cluster issuer publishes in its
 // namespace) or a user's, which the owner reference would have
 // garbage-collected with the issuer.
-func (t *TrustPublisher) publishConfigMap(ctx context.Context, v issuer.View, key types.NamespacedName, data string) error {
+func (t *Publisher) publishConfigMap(ctx context.Context, v issuer.View, key types.NamespacedName, data string) error {
 	if err := t.checkConfigMapOwner(ctx, key, v); err != nil {
 		return err
 	}
@@ -324,7 +326,7 @@ func apiMessage(err error) string {
 
 // checkConfigMapOwner refuses a ConfigMap key that exists without v's
 // trust-of label (read live, not from a cache).
-func (t *TrustPublisher) checkConfigMapOwner(ctx context.Context, key types.NamespacedName, v issuer.View) error {
+func (t *Publisher) checkConfigMapOwner(ctx context.Context, key types.NamespacedName, v issuer.View) error {
 	existing := &metav1.PartialObjectMetadata{}
 	existing.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMap"))
 	if err := t.Reader.Get(ctx, key, existing); err != nil {
@@ -342,7 +344,7 @@ func (t *TrustPublisher) checkConfigMapOwner(ctx context.Context, key types.Name
 // bundleNamespaces is where a ConfigMap bundle goes: an NstanceIssuer's own
 // namespace; for a cluster issuer the selected namespaces, or the cluster
 // resource namespace without a selector.
-func (t *TrustPublisher) bundleNamespaces(ctx context.Context, v issuer.View, spec *v1alpha1.ConfigMapBundle) ([]string, error) {
+func (t *Publisher) bundleNamespaces(ctx context.Context, v issuer.View, spec *v1alpha1.ConfigMapBundle) ([]string, error) {
 	if v.Ref.Kind == issuer.KindIssuer {
 		return []string{v.Ref.Namespace}, nil
 	}
@@ -374,7 +376,7 @@ func ctbName(issuer, fingerprint string) string {
 	return strings.ReplaceAll(signerName(issuer), "/", ":") + ":" + pki.ShortFingerprint(fingerprint)
 }
 
-func (t *TrustPublisher) publishClusterTrustBundles(ctx context.Context, v issuer.View, enabled bool, roots []*x509.Certificate) error {
+func (t *Publisher) publishClusterTrustBundles(ctx context.Context, v issuer.View, enabled bool, roots []*x509.Certificate) error {
 	if t.CTBVersion == "" {
 		return nil
 	}
