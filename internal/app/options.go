@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/carotation"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/kubecsr"
 )
@@ -65,8 +66,8 @@ func NewOptions() *Options {
 			MaxRetryDuration:          DefaultMaxRetryDuration,
 			CAExpiryWarning:           DefaultCAExpiryWarning,
 			CSRAnnotationPolicy:       kubecsr.DefaultCSRAnnotationPolicy,
-			ReissueBatchSize:          controller.DefaultReissueBatchSize,
-			ReissueInterval:           controller.DefaultReissueInterval,
+			ReissueBatchSize:          carotation.DefaultReissueBatchSize,
+			ReissueInterval:           carotation.DefaultReissueInterval,
 			MinCAGenerationInterval:   controller.DefaultMinCAGenerationInterval,
 		},
 		MetricsBindAddress:     DefaultMetricsBindAddress,

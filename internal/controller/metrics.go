@@ -23,20 +23,25 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
+	"github.com/nstance-dev/nstance-issuer/internal/controller/carotation"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/signing"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/trust"
 )
 
-// The metrics of signing and trust publication are registered here, once;
-// the others still register themselves.
+// Every metric the controllers export is registered here, once, from the
+// list MetricNames reads: each package owns its metrics and lists them in
+// its Collectors.
 func init() {
-	metrics.Registry.MustRegister(append(signing.Collectors(), trust.Collectors()...)...)
+	metrics.Registry.MustRegister(collectors()...)
 }
 
 // collectors are every metric the controllers export.
 func collectors() []prometheus.Collector {
-	return append(append(signing.Collectors(), trust.Collectors()...),
-		caGenerationExpiry, caRotationPhase, caRotationProblem, caRotationNextStep, reissueCertificates)
+	var all []prometheus.Collector
+	for _, c := range [][]prometheus.Collector{signing.Collectors(), trust.Collectors(), carotation.Collectors()} {
+		all = append(all, c...)
+	}
+	return all
 }
 
 var fqNameRE = regexp.MustCompile(`fqName: "([^"]+)"`)

@@ -39,6 +39,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/carotation"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/casecret"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/kubecsr"
@@ -179,7 +180,11 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if err != nil {
 		return err
 	}
-	if err := setupRotation(mgr, opts, recorder, clientset, publisher); err != nil {
+	if err := carotation.Setup(mgr, carotation.Options{
+		ClusterResourceNamespace: opts.ClusterResourceNamespace, Clock: opts.Clock, NextPoll: opts.NextCAPollInterval,
+		Reissue:               carotation.ReissuePolicy{BatchSize: opts.ReissueBatchSize, Interval: opts.ReissueInterval},
+		MinGenerationInterval: opts.MinCAGenerationInterval,
+	}, recorder, clientset, publisher); err != nil {
 		return err
 	}
 	workers := controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}

@@ -27,6 +27,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/carotation"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/signing"
 )
 
@@ -61,7 +62,7 @@ func TestChartPrometheusRuleReadsExportedMetrics(t *testing.T) {
 	}
 	exported := controller.MetricNames()
 	outcomes := []string{signing.OutcomeIssued, signing.OutcomeRefused, signing.OutcomeTemplateError, signing.OutcomeCAUnavailable, signing.OutcomeError}
-	states := []string{controller.ReissueStateReissued, controller.ReissueStateInProgress, controller.ReissueStateFailed, controller.ReissueStatePending}
+	states := []string{carotation.ReissueStateReissued, carotation.ReissueStateInProgress, carotation.ReissueStateFailed, carotation.ReissueStatePending}
 	alerts := map[string]map[string]any{}
 	list, _, _ := unstructured.NestedSlice(groups[0].(map[string]any), "rules")
 	for _, r := range list {

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package carotation
 
 import (
 	"context"
@@ -47,7 +47,7 @@ type conflictError struct{ msg string }
 func (e *conflictError) Error() string { return e.msg }
 
 // act performs one step.
-func (r *RotationReconciler) act(ctx context.Context, v issuer.View, g *generations, d rotation.Decision, now time.Time) error {
+func (r *Reconciler) act(ctx context.Context, v issuer.View, g *generations, d rotation.Decision, now time.Time) error {
 	logger := log.FromContext(ctx)
 	ns := v.SecretKey.Namespace
 	switch d.Action {
@@ -123,7 +123,7 @@ func (r *RotationReconciler) act(ctx context.Context, v issuer.View, g *generati
 // (errKeyPending until then), its fingerprint is recorded in the issuing
 // Secret, and only then is its Secret created, so that a Secret of that
 // name with any other CA is known not to be the issuer's.
-func (r *RotationReconciler) createNext(ctx context.Context, v issuer.View, g *generations, d rotation.Decision, now time.Time) error {
+func (r *Reconciler) createNext(ctx context.Context, v issuer.View, g *generations, d rotation.Decision, now time.Time) error {
 	ns := v.SecretKey.Namespace
 	certPEM, keyPEM, err := r.nextKey(v, d, now)
 	if err != nil {
@@ -182,7 +182,7 @@ func (r *RotationReconciler) createNext(ctx context.Context, v issuer.View, g *g
 
 // nextKey makes the next CA of v: through the KeyGenerator when there is
 // one (errKeyPending until it is ready), else here.
-func (r *RotationReconciler) nextKey(v issuer.View, d rotation.Decision, now time.Time) ([]byte, []byte, error) {
+func (r *Reconciler) nextKey(v issuer.View, d rotation.Decision, now time.Time) ([]byte, []byte, error) {
 	gen := func() ([]byte, []byte, error) {
 		certPEM, keyPEM, err := pki.GenerateCA(*v.Spec.CA.Generate, pki.RenderData{Vars: v.Spec.Vars, Issuer: v.Data}, now, r.rand())
 		if err != nil {
@@ -203,7 +203,7 @@ func (r *RotationReconciler) nextKey(v issuer.View, d rotation.Decision, now tim
 	return r.Keys.Key(v.Ref, hex.EncodeToString(sum[:]), gen)
 }
 
-func (r *RotationReconciler) forgetKey(ref issuer.Ref) {
+func (r *Reconciler) forgetKey(ref issuer.Ref) {
 	if r.Keys != nil {
 		r.Keys.Forget(ref)
 	}
@@ -212,7 +212,7 @@ func (r *RotationReconciler) forgetKey(ref issuer.Ref) {
 // writeRecord writes rec into the issuing Secret, with the resource
 // version it was read at: a Secret changed since is not overwritten (the
 // conflict requeues the issuer, which reads it again).
-func (r *RotationReconciler) writeRecord(ctx context.Context, g *generations, rec rotation.Record) error {
+func (r *Reconciler) writeRecord(ctx context.Context, g *generations, rec rotation.Record) error {
 	enc := rec.Encode()
 	if have, ok := g.issuing.Annotations[issuer.AnnotationGenerations]; ok && have == enc {
 		g.record = rec
@@ -238,7 +238,7 @@ func (r *RotationReconciler) writeRecord(ctx context.Context, g *generations, re
 // still-issuing CA, unrecorded, and takes it up again when its content is
 // exactly what (1) writes; after (2) finds the promoted next Secret by its
 // recorded UID and deletes it.
-func (r *RotationReconciler) promote(ctx context.Context, v issuer.View, g *generations, d rotation.Decision, now time.Time) error {
+func (r *Reconciler) promote(ctx context.Context, v issuer.View, g *generations, d rotation.Decision, now time.Time) error {
 	if g.promoteRefused != "" {
 		return errors.New(g.promoteRefused) // rotation.Decide does not promote then
 	}
@@ -300,7 +300,7 @@ func (r *RotationReconciler) promote(ctx context.Context, v issuer.View, g *gene
 	if tok := rotateNowTokenOf(v, g, d); tok != "" {
 		s.Annotations[annotationRotateNowToken] = tok
 		// The Certificates the previous CA signed are re-issued
-		// (rotation_reissue.go).
+		// (reissue.go).
 		s.Annotations[annotationRotatedForToken] = tok
 	}
 	if d.Token != "" {
@@ -339,7 +339,7 @@ func (r *RotationReconciler) promote(ctx context.Context, v issuer.View, g *gene
 // CA's fingerprint) and taken up when it holds exactly the certificates
 // this step writes and no key, whoever made it; retired then names it.
 // Otherwise retired is created under its fresh random name.
-func (r *RotationReconciler) keepRetired(ctx context.Context, v issuer.View, retired *corev1.Secret, fp, rootFP string) (types.UID, error) {
+func (r *Reconciler) keepRetired(ctx context.Context, v issuer.View, retired *corev1.Secret, fp, rootFP string) (types.UID, error) {
 	prefix := retiredSecretPrefix(v.Spec.CA.SecretName, fp)
 	list := &metav1.PartialObjectMetadataList{}
 	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("SecretList"))

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package carotation
 
 import (
 	"context"
@@ -39,7 +39,7 @@ type generations struct {
 	issuing   *corev1.Secret
 	issuingCA *pki.CA
 	// record is the generation record of the issuing Secret
-	// (rotation_owned.go); recordProblem says why it could not be read
+	// (owned.go); recordProblem says why it could not be read
 	// (then no generation is trusted).
 	record        rotation.Record
 	recordProblem string
@@ -132,7 +132,7 @@ func (g *generations) retiredProblems() []string {
 
 // read gathers the generations of v's CA; nil when the issuing CA is
 // missing or unusable (the signer reports that).
-func (r *RotationReconciler) read(ctx context.Context, v issuer.View) (*generations, error) {
+func (r *Reconciler) read(ctx context.Context, v issuer.View) (*generations, error) {
 	now := r.now()
 	ns := v.SecretKey.Namespace
 	issuing, err := r.getSecret(ctx, v.SecretKey)
@@ -214,7 +214,7 @@ func (r *RotationReconciler) read(ctx context.Context, v issuer.View) (*generati
 // from the issuing Secret (copied there by hand), or the Secret is the
 // promoted one the record names by UID, it is left only to be deleted.
 // A Secret of the recorded name holding another CA is a look-alike.
-func (r *RotationReconciler) readGeneratedNext(ctx context.Context, v issuer.View, g *generations, issuingFP string, now time.Time) error {
+func (r *Reconciler) readGeneratedNext(ctx context.Context, v issuer.View, g *generations, issuingFP string, now time.Time) error {
 	ns := v.SecretKey.Namespace
 	if n := g.record.Next; n != nil {
 		s, err := r.getSecret(ctx, types.NamespacedName{Namespace: ns, Name: n.Secret})
@@ -283,7 +283,7 @@ func (g *generations) loadNext(s *corev1.Secret, generated bool, now time.Time) 
 	g.next = n
 }
 
-func (r *RotationReconciler) getSecret(ctx context.Context, key types.NamespacedName) (*corev1.Secret, error) {
+func (r *Reconciler) getSecret(ctx context.Context, key types.NamespacedName) (*corev1.Secret, error) {
 	var s corev1.Secret
 	if err := r.Client.Get(ctx, key, &s); err != nil {
 		if apierrors.IsNotFound(err) {

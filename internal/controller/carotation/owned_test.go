@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package carotation
 
 import (
 	"context"
@@ -155,7 +155,7 @@ func TestFindLookAlikes(t *testing.T) {
 	objs = append(objs, gen(labelRetiredFrom, "ca-retired-mine", "uid-mine"), gen(labelRetiredFrom, "ca-retired-reused-name", "uid-new"),
 		gen(labelRetiredFrom, retiredSecretName("ca", issuingFP, "0a0b0c0d"), "uid-leftover"),
 		gen(labelNextOf, "ca-next", "uid-legacy-next"), gen(labelNextOf, "ca-next-1234abcd", "uid-next"))
-	r := &RotationReconciler{Reader: fakeSecretsClient(t, objs...)}
+	r := &Reconciler{Reader: fakeSecretsClient(t, objs...)}
 	g := &generations{issuingCA: issuing, record: rotation.Record{
 		Next: &rotation.RecordedNext{Secret: "ca-next-1234abcd", Fingerprint: issuingFP},
 		Retired: []rotation.RecordedRetired{
@@ -219,7 +219,7 @@ func TestReadRetired(t *testing.T) {
 			if tc.secret != nil {
 				objs = append(objs, tc.secret)
 			}
-			r := &RotationReconciler{Client: fakeSecretsClient(t, objs...)}
+			r := &Reconciler{Client: fakeSecretsClient(t, objs...)}
 			got, err := r.readRetired(context.Background(), "team-a", tc.entry)
 			if err != nil {
 				t.Fatal(err)
@@ -284,7 +284,7 @@ func TestLegacyRecord(t *testing.T) {
 	}}
 	unowned := owned("ca-retired-unowned", map[string][]byte{"tls.crt": real.CertPEM})
 	unowned.SetOwnerReferences(nil)
-	r := &RotationReconciler{Client: fakeSecretsClient(t,
+	r := &Reconciler{Client: fakeSecretsClient(t,
 		owned("ca-next", evil.SecretData()),
 		owned("ca-retired-good", map[string][]byte{"tls.crt": inter.CertPEM, "ca.crt": real.CertPEM}),
 		owned("ca-retired-cross", map[string][]byte{"tls.crt": append(append([]byte{}, inter.CertPEM...), crossPEM...), "ca.crt": evil.CertPEM}),

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package carotation
 
 import (
 	"crypto/x509"
@@ -36,7 +36,7 @@ import (
 func TestGenerationNamesAreValidSecretNames(t *testing.T) {
 	t.Parallel()
 	long := strings.Repeat("a", 250)
-	r := &RotationReconciler{}
+	r := &Reconciler{}
 	random, err := r.randomSuffix()
 	if err != nil || len(random) != randomSuffixLen {
 		t.Fatalf("random suffix %q: %v", random, err)

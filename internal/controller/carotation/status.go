@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package carotation
 
 import (
 	"context"
@@ -135,7 +135,7 @@ func stepProblem(err error) (string, string) {
 
 // report writes status.rotation and the CARotation condition when they
 // changed, records Events for problems, and sets the metrics.
-func (r *RotationReconciler) report(ctx context.Context, v issuer.View, g *generations, d rotation.Decision, p problems) error {
+func (r *Reconciler) report(ctx context.Context, v issuer.View, g *generations, d rotation.Decision, p problems) error {
 	want := r.statusOf(v, g, d)
 	cond, warnings := rotationCondition(v, g, d, want, p)
 	have := meta.FindStatusCondition(v.Status.Conditions, v1alpha1.ConditionTypeCARotation)
@@ -199,7 +199,7 @@ func phaseMessage(st v1alpha1.RotationStatus, g *generations, d rotation.Decisio
 }
 
 // statusOf is status.rotation as the world now is.
-func (r *RotationReconciler) statusOf(v issuer.View, g *generations, d rotation.Decision) v1alpha1.RotationStatus {
+func (r *Reconciler) statusOf(v issuer.View, g *generations, d rotation.Decision) v1alpha1.RotationStatus {
 	st := v1alpha1.RotationStatus{Phase: v1alpha1.CARotationPhase(d.Phase), RotateNowToken: g.handled, Reissue: g.reissue.DeepCopy()}
 	if prev := v.Status.Rotation; prev != nil && prev.RotateNowToken == st.RotateNowToken {
 		st.RotateNowFingerprint = prev.RotateNowFingerprint
@@ -263,7 +263,7 @@ func rotationStatusEqual(a, b *v1alpha1.RotationStatus) bool {
 }
 
 // patchRotationStatus applies a change to the current status.rotation.
-func (r *RotationReconciler) patchRotationStatus(ctx context.Context, v issuer.View, change func(*v1alpha1.RotationStatus)) error {
+func (r *Reconciler) patchRotationStatus(ctx context.Context, v issuer.View, change func(*v1alpha1.RotationStatus)) error {
 	st := &v1alpha1.RotationStatus{}
 	if v.Status.Rotation != nil {
 		st = v.Status.Rotation.DeepCopy()
@@ -283,7 +283,7 @@ func (r *RotationReconciler) patchRotationStatus(ctx context.Context, v issuer.V
 // applyStatus writes status.rotation (and the CARotation condition) with a
 // server-side apply under the rotation's own field manager, beside
 // issuer-lib's Ready condition and the signer's status.ca.
-func (r *RotationReconciler) applyStatus(ctx context.Context, v issuer.View, st *v1alpha1.RotationStatus, cond *metav1.Condition) error {
+func (r *Reconciler) applyStatus(ctx context.Context, v issuer.View, st *v1alpha1.RotationStatus, cond *metav1.Condition) error {
 	meta := map[string]any{"name": v.Ref.Name}
 	if v.Ref.Namespace != "" {
 		meta["namespace"] = v.Ref.Namespace

@@ -14,7 +14,13 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+// Package carotation runs the CA lifecycle of each issuer: it reads the
+// generation Secrets and the record that proves them the issuer's, asks
+// the pure core (internal/rotation) for the next step, takes it (generate,
+// publish, promote, retire, drop), re-issues after a rotate-now, and
+// reports status, Events and metrics. It says which roots are live;
+// internal/controller/trust publishes them.
+package carotation
 
 import (
 	"context"
@@ -26,6 +32,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -39,9 +46,25 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/controller/trust"
 )
 
-// setupRotation registers the CA lifecycle controllers of both issuer
-// kinds; publisher publishes the live roots they decide.
-func setupRotation(mgr ctrl.Manager, opts Options, recorder events.EventRecorder, clientset kubernetes.Interface, publisher *trust.Publisher) error {
+// Options configure the CA lifecycle controllers.
+type Options struct {
+	// ClusterResourceNamespace is where NstanceClusterIssuers keep CAs.
+	ClusterResourceNamespace string
+	// Clock is the lifecycle's time source (nil: the real clock).
+	Clock clock.PassiveClock
+	// NextPoll is how often an issuer waiting for a next CA of the user's
+	// re-reads it besides watching it (0: one minute).
+	NextPoll time.Duration
+	// Reissue paces the re-issue after a rotate-now.
+	Reissue ReissuePolicy
+	// MinGenerationInterval is the least time between two CA keys an
+	// issuer generates (0: no bound).
+	MinGenerationInterval time.Duration
+}
+
+// Setup registers the CA lifecycle controllers of both issuer kinds with
+// mgr; publisher publishes the live roots they decide.
+func Setup(mgr ctrl.Manager, opts Options, recorder events.EventRecorder, clientset kubernetes.Interface, publisher *trust.Publisher) error {
 	// A next CA Secret of the user's is watched narrowly, as CA Secrets
 	// are (casecret): a fix is picked up within seconds.
 	nextSecrets := casecret.NewWatcher(clientset)
@@ -53,14 +76,13 @@ func setupRotation(mgr ctrl.Manager, opts Options, recorder events.EventRecorder
 	if opts.Clock != nil {
 		now = opts.Clock.Now
 	}
-	keys := NewKeyGenerator(opts.MinCAGenerationInterval, now)
+	keys := NewKeyGenerator(opts.MinGenerationInterval, now)
 	for _, kind := range []string{issuer.KindIssuer, issuer.KindClusterIssuer} {
-		r := &RotationReconciler{
+		r := &Reconciler{
 			Kind: kind, Client: mgr.GetClient(), Reader: mgr.GetAPIReader(),
 			ClusterResourceNamespace: opts.ClusterResourceNamespace, Recorder: recorder, Trust: publisher,
-			Clock: opts.Clock, NextSecrets: nextSecrets, NextPoll: opts.NextCAPollInterval,
-			Reissue:               ReissuePolicy{BatchSize: opts.ReissueBatchSize, Interval: opts.ReissueInterval},
-			MinGenerationInterval: opts.MinCAGenerationInterval, Keys: keys,
+			Clock: opts.Clock, NextSecrets: nextSecrets, NextPoll: opts.NextPoll,
+			Reissue: opts.Reissue, MinGenerationInterval: opts.MinGenerationInterval, Keys: keys,
 		}
 		b := ctrl.NewControllerManagedBy(mgr).Named("rotation-" + strings.ToLower(kind)).For(issuer.NewObject(kind)).
 			WatchesRawSource(source.Channel(nextSecrets.Events(kind), &handler.EnqueueRequestForObject{})).
@@ -79,7 +101,7 @@ func setupRotation(mgr ctrl.Manager, opts Options, recorder events.EventRecorder
 
 // clusterIssuersWithConfigMaps lists the cluster issuers that publish
 // ConfigMaps into selected namespaces.
-func (r *RotationReconciler) clusterIssuersWithConfigMaps(ctx context.Context, _ client.Object) []reconcile.Request {
+func (r *Reconciler) clusterIssuersWithConfigMaps(ctx context.Context, _ client.Object) []reconcile.Request {
 	var list v1alpha1.NstanceClusterIssuerList
 	if err := r.Client.List(ctx, &list); err != nil {
 		return nil

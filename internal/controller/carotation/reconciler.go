@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package carotation
 
 import (
 	"context"
@@ -52,7 +52,7 @@ import (
 //   - spec.ca.secretName holds the issuing CA, always: the signer reads
 //     nothing else. A promotion overwrites its tls.crt, tls.key and ca.crt
 //     with the next CA's. Its annotation issuer.AnnotationGenerations is the
-//     generation record (rotation_owned.go).
+//     generation record (owned.go).
 //   - <secretName>-next-<random> holds a generated next CA (deleted once
 //     promoted: its key then lives in spec.ca.secretName only). A next CA
 //     you bring lives in spec.ca.rotation.nextSecretName and is never
@@ -68,7 +68,7 @@ import (
 //
 // Generated next and retired Secrets carry a controller owner reference to
 // the issuer and are garbage-collected with it; spec.ca.secretName is never
-// owned. Which Secrets count and which may be written: rotation_owned.go.
+// owned. Which Secrets count and which may be written: owned.go.
 const (
 	rotationFieldOwner = "nstance-issuer-rotation"
 
@@ -98,12 +98,12 @@ const (
 
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=update;delete
 
-// RotationReconciler runs the CA lifecycle of the issuers of one kind: it
+// Reconciler runs the CA lifecycle of the issuers of one kind: it
 // reads the generation Secrets, asks rotation.Decide for the next step,
 // takes it, publishes the live roots and reports status, Events and
 // metrics. Each step is idempotent, so a restart between any two resumes
 // without losing a generation or making a second one.
-type RotationReconciler struct {
+type Reconciler struct {
 	Kind string
 	// Client reads and writes Secrets (never cached by the manager),
 	// issuers and status.
@@ -126,7 +126,7 @@ type RotationReconciler struct {
 	// re-reads it (0: defaultNextPoll).
 	NextPoll time.Duration
 	// Reissue paces the re-issue of the Certificates a previous CA signed,
-	// after a rotate-now switch (rotation_reissue.go).
+	// after a rotate-now switch (reissue.go).
 	Reissue ReissuePolicy
 	// MinGenerationInterval is the least time between two CA keys an
 	// issuer generates (0: no bound).
@@ -135,14 +135,14 @@ type RotationReconciler struct {
 	Keys *KeyGenerator
 }
 
-func (r *RotationReconciler) now() time.Time {
+func (r *Reconciler) now() time.Time {
 	if r.Clock == nil {
 		return time.Now()
 	}
 	return r.Clock.Now()
 }
 
-func (r *RotationReconciler) rand() io.Reader {
+func (r *Reconciler) rand() io.Reader {
 	if r.Rand == nil {
 		return rand.Reader
 	}
@@ -153,7 +153,7 @@ func (r *RotationReconciler) rand() io.Reader {
 // reports. The status is written whatever happened: a step that failed, a
 // bundle that could not be published or a Secret that is not the
 // issuer's is reported on the CARotation condition, never left unsaid.
-func (r *RotationReconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	logger := log.FromContext(ctx)
 	obj := issuer.NewObject(r.Kind)
 	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
@@ -319,7 +319,7 @@ func publishRetry(p trust.Publication) time.Duration {
 	return 0
 }
 
-func (r *RotationReconciler) requeueAfter(v issuer.View, g *generations, d rotation.Decision) time.Duration {
+func (r *Reconciler) requeueAfter(v issuer.View, g *generations, d rotation.Decision) time.Duration {
 	var after time.Duration
 	if !d.WakeAt.IsZero() {
 		after = d.WakeAt.Sub(r.now()) + time.Second
@@ -340,7 +340,7 @@ func (r *RotationReconciler) requeueAfter(v issuer.View, g *generations, d rotat
 }
 
 // nextPoll is how often an issuer waiting for someone to act looks again.
-func (r *RotationReconciler) nextPoll() time.Duration {
+func (r *Reconciler) nextPoll() time.Duration {
 	if r.NextPoll <= 0 {
 		return defaultNextPoll
 	}
@@ -349,7 +349,7 @@ func (r *RotationReconciler) nextPoll() time.Duration {
 
 // watchNextSecret watches the next CA Secret of the user's that v names,
 // and stops watching one it no longer names.
-func (r *RotationReconciler) watchNextSecret(ctx context.Context, v issuer.View) error {
+func (r *Reconciler) watchNextSecret(ctx context.Context, v issuer.View) error {
 	if r.NextSecrets == nil {
 		return nil
 	}
@@ -361,7 +361,7 @@ func (r *RotationReconciler) watchNextSecret(ctx context.Context, v issuer.View)
 	return r.NextSecrets.Watch(ctx, v.Ref, types.NamespacedName{Namespace: v.SecretKey.Namespace, Name: rot.NextSecretName})
 }
 
-func (r *RotationReconciler) forgetNextSecret(ref issuer.Ref) {
+func (r *Reconciler) forgetNextSecret(ref issuer.Ref) {
 	if r.NextSecrets != nil {
 		r.NextSecrets.Forget(ref)
 	}
@@ -464,7 +464,7 @@ func generationName(secretName, suffix string) string {
 const randomSuffixLen = 8
 
 // randomSuffix is randomSuffixLen lower-case hex characters.
-func (r *RotationReconciler) randomSuffix() (string, error) {
+func (r *Reconciler) randomSuffix() (string, error) {
 	b := make([]byte, randomSuffixLen/2)
 	if _, err := io.ReadFull(r.rand(), b); err != nil {
 		return "", fmt.Errorf("cannot draw a Secret name: %w", err)

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package carotation
 
 import (
 	"bytes"
@@ -309,7 +309,7 @@ func listNames[T fmt.Stringer](names []T) string {
 // stands: it fills g.reissue (status.rotation.reissue) and returns the
 // Certificates of the batch due now, whose time is then already recorded
 // in g.reissue.LastBatchAt, and when to look again (0: no need).
-func (r *RotationReconciler) planReissue(ctx context.Context, v issuer.View, g *generations) ([]types.NamespacedName, time.Duration, error) {
+func (r *Reconciler) planReissue(ctx context.Context, v issuer.View, g *generations) ([]types.NamespacedName, time.Duration, error) {
 	logger := log.FromContext(ctx)
 	g.reissue = nil
 	token := g.issuing.Annotations[annotationRotatedForToken]
@@ -425,7 +425,7 @@ func (r *RotationReconciler) planReissue(ctx context.Context, v issuer.View, g *
 }
 
 // freshStatus reads the issuer's status from the API server.
-func (r *RotationReconciler) freshStatus(ctx context.Context, v issuer.View) (*v1alpha1.IssuerStatus, error) {
+func (r *Reconciler) freshStatus(ctx context.Context, v issuer.View) (*v1alpha1.IssuerStatus, error) {
 	switch v.Ref.Kind {
 	case issuer.KindIssuer:
 		var i v1alpha1.NstanceIssuer
@@ -445,7 +445,7 @@ func (r *RotationReconciler) freshStatus(ctx context.Context, v issuer.View) (*v
 // certificateLeaf reads the certificate in a Certificate's Secret; nil
 // when there is none yet. An NstanceIssuer never reads outside its own
 // namespace.
-func (r *RotationReconciler) certificateLeaf(ctx context.Context, v issuer.View, crt *cmapi.Certificate) (*x509.Certificate, error) {
+func (r *Reconciler) certificateLeaf(ctx context.Context, v issuer.View, crt *cmapi.Certificate) (*x509.Certificate, error) {
 	if crt.Spec.SecretName == "" || (v.Ref.Kind == issuer.KindIssuer && crt.Namespace != v.Ref.Namespace) {
 		return nil, nil
 	}
@@ -460,7 +460,7 @@ func (r *RotationReconciler) certificateLeaf(ctx context.Context, v issuer.View,
 // the ones asked in g.reissue. A Certificate that changed since the pass
 // (now issuing, re-issued, gone, or a write conflict) is left for the next
 // pass to judge again.
-func (r *RotationReconciler) triggerReissue(ctx context.Context, v issuer.View, g *generations, batch []types.NamespacedName) {
+func (r *Reconciler) triggerReissue(ctx context.Context, v issuer.View, g *generations, batch []types.NamespacedName) {
 	logger := log.FromContext(ctx)
 	st := g.reissue
 	previous := "the previous CA"
@@ -519,7 +519,7 @@ func (r *RotationReconciler) triggerReissue(ctx context.Context, v issuer.View, 
 }
 
 // recordReissueDone records the Event that ends a re-issue.
-func (r *RotationReconciler) recordReissueDone(v issuer.View, g *generations, st *v1alpha1.ReissueStatus) {
+func (r *Reconciler) recordReissueDone(v issuer.View, g *generations, st *v1alpha1.ReissueStatus) {
 	subject := g.issuingCA.Cert.Subject.String()
 	if st.Failed > 0 {
 		r.Recorder.Eventf(v.Obj, nil, corev1.EventTypeWarning, v1alpha1.EventReasonReissueIncomplete, eventActionReissue,

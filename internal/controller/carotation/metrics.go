@@ -14,11 +14,10 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package carotation
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
-	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
@@ -66,8 +65,10 @@ const (
 
 var allPhases = []v1alpha1.CARotationPhase{v1alpha1.CARotationStable, v1alpha1.CARotationRenewalDue, v1alpha1.CARotationNextPublished, v1alpha1.CARotationRetiring}
 
-func init() {
-	metrics.Registry.MustRegister(caGenerationExpiry, caRotationPhase, caRotationProblem, caRotationNextStep, reissueCertificates)
+// Collectors are the metrics of the CA lifecycle, for the composition root
+// to register.
+func Collectors() []prometheus.Collector {
+	return []prometheus.Collector{caGenerationExpiry, caRotationPhase, caRotationProblem, caRotationNextStep, reissueCertificates}
 }
 
 func setRotationMetrics(ref issuer.Ref, st v1alpha1.RotationStatus, d rotation.Decision, problem bool) {

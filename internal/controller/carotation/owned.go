@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package carotation
 
 import (
 	"context"
@@ -133,7 +133,7 @@ type retiredGeneration struct {
 // tls.crt must have the recorded fingerprint, the first of ca.crt (or of
 // tls.crt when ca.crt is empty) the recorded root's, and the UID must be
 // the one the controller created.
-func (r *RotationReconciler) readRetired(ctx context.Context, ns string, e rotation.RecordedRetired) (retiredGeneration, error) {
+func (r *Reconciler) readRetired(ctx context.Context, ns string, e rotation.RecordedRetired) (retiredGeneration, error) {
 	g := retiredGeneration{entry: e}
 	key := types.NamespacedName{Namespace: ns, Name: e.Secret}
 	s, err := r.getSecret(ctx, key)
@@ -176,7 +176,7 @@ func (r *RotationReconciler) readRetired(ctx context.Context, ns string, e rotat
 // else made them. A retired copy of the issuing CA (a promotion that
 // stopped before its last step) is not counted. At most maxLookAlikePages
 // pages are read; a failure to list is reported, never a reason to stop.
-func (r *RotationReconciler) findLookAlikes(ctx context.Context, v issuer.View, g *generations) {
+func (r *Reconciler) findLookAlikes(ctx context.Context, v issuer.View, g *generations) {
 	rec := g.record
 	ours := map[string]string{} // name -> UID ("" = any: a next CA, matched by content when read)
 	for _, e := range rec.Retired {
@@ -234,7 +234,7 @@ func (r *RotationReconciler) findLookAlikes(ctx context.Context, v issuer.View, 
 // before the record made and listed in the issuer's status (which only the
 // controller's field manager writes), each checked as that version did
 // (label and owner reference) and against the fingerprint in status.
-func (r *RotationReconciler) legacyRecord(ctx context.Context, v issuer.View, now time.Time) (rotation.Record, error) {
+func (r *Reconciler) legacyRecord(ctx context.Context, v issuer.View, now time.Time) (rotation.Record, error) {
 	var rec rotation.Record
 	st := v.Status.Rotation
 	if st == nil {
