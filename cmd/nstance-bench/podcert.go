@@ -35,8 +35,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
-	"github.com/nstance-dev/nstance-issuer/internal/controller"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/podcert"
 	"github.com/nstance-dev/nstance-issuer/internal/harness"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
@@ -52,7 +52,7 @@ import (
 const podIssuer = "bench-pods"
 
 func (h *benchHarness) podCertificates(ctx context.Context, r *report) error {
-	v, err := controller.ServedPodCertificateVersion(h.Stack.Config)
+	v, err := podcert.ServedVersion(h.Stack.Config)
 	if err != nil {
 		return err
 	}

@@ -40,6 +40,7 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/podcert"
 )
 
 // Options are the manager's settings.
@@ -106,7 +107,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	// will watch; a version the API server does not serve cannot be named
 	// here (the manager would fail to map it).
 	if !o.Controller.DisablePodCertificates {
-		switch v, err := controller.ServedPodCertificateVersion(cfg); {
+		switch v, err := podcert.ServedVersion(cfg); {
 		case err != nil:
 			return nil, fmt.Errorf("failed to discover the PodCertificateRequest API: %w", err)
 		case v == "v1":

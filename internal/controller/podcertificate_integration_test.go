@@ -33,8 +33,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
-	"github.com/nstance-dev/nstance-issuer/internal/controller"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/podcert"
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
@@ -174,7 +174,7 @@ func TestPodCertificateIsIssuedToThePod(t *testing.T) {
 	if lifetime := leaf.NotAfter.Sub(leaf.NotBefore); lifetime != 2*time.Hour {
 		t.Errorf("lifetime %s, want maxExpirationSeconds (2h) exactly", lifetime)
 	}
-	if want := controller.BeginRefreshAt(leaf.NotBefore, leaf.NotAfter); !st.BeginRefreshAt.Time.Equal(want) {
+	if want := podcert.BeginRefreshAt(leaf.NotBefore, leaf.NotAfter); !st.BeginRefreshAt.Time.Equal(want) {
 		t.Errorf("beginRefreshAt %s, want %s", st.BeginRefreshAt, want)
 	}
 	note := waitEvent(t, ns, pcr.Name, v1alpha1.EventReasonCertificateIssued)

@@ -43,6 +43,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/controller/casecret"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/kubecsr"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/podcert"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/signing"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/trust"
 )
@@ -248,7 +249,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		}
 	}
 	if !opts.DisablePodCertificates {
-		if err := setupPodCertificates(ctx, mgr, s, opts.MaxConcurrentReconciles); err != nil {
+		if err := podcert.Setup(ctx, mgr, s, opts.MaxConcurrentReconciles); err != nil {
 			return fmt.Errorf("failed to register the PodCertificateRequest controller: %w", err)
 		}
 	}

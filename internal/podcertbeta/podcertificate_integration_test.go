@@ -39,6 +39,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/app"
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/podcert"
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil/integration"
@@ -77,7 +78,7 @@ func run(m *testing.M) int {
 func TestPodCertificateIsIssuedAtV1beta1(t *testing.T) {
 	ctx := t.Context()
 	// The controller must find v1beta1 here, v1 not being served.
-	if v, err := controller.ServedPodCertificateVersion(restConfig); err != nil || v != "v1beta1" {
+	if v, err := podcert.ServedVersion(restConfig); err != nil || v != "v1beta1" {
 		t.Fatalf("served PodCertificateRequest version %q (%v), want v1beta1: run with the 1.36 assets", v, err)
 	}
 	ca, err := testpki.NewValidRootCA("Beta Pod Root CA")

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package podcert
 
 import (
 	"context"
@@ -107,11 +107,11 @@ func TestCheckPodIdentityReadErrors(t *testing.T) {
 	gr := schema.GroupResource{Resource: "pods"}
 
 	_, err := checkPodIdentity(context.Background(), failing(apierrors.NewForbidden(gr, "web-0", errors.New("no"))), "ns", v)
-	if !errors.Is(err, errIdentityUnreadable) {
-		t.Errorf("Forbidden read: %v, want errIdentityUnreadable (the request waits with an Event)", err)
+	if !errors.Is(err, ErrIdentityUnreadable) {
+		t.Errorf("Forbidden read: %v, want ErrIdentityUnreadable (the request waits with an Event)", err)
 	}
 	_, err = checkPodIdentity(context.Background(), failing(apierrors.NewServiceUnavailable("down")), "ns", v)
-	if err == nil || errors.Is(err, errIdentityUnreadable) {
+	if err == nil || errors.Is(err, ErrIdentityUnreadable) {
 		t.Errorf("unavailable API server: %v, want an error that is retried", err)
 	}
 }

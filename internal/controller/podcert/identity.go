@@ -14,12 +14,13 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package podcert
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -42,14 +43,15 @@ const (
 // (k8s.io/kubernetes/pkg/apis/core.MirrorPodAnnotationKey).
 const mirrorPodAnnotation = "kubernetes.io/config.mirror"
 
-// identityRefusal is why a request's pod identity is not the live one.
-type identityRefusal struct {
+// Refusal is why a request's pod identity is not the live one: the
+// reason and message of its Denied condition.
+type Refusal struct {
 	Reason, Message string
 }
 
-// errIdentityUnreadable wraps a Forbidden read: the controller lacks the
+// ErrIdentityUnreadable wraps a Forbidden read: the controller lacks the
 // RBAC to check the pod, which a person must grant.
-var errIdentityUnreadable = errors.New("cannot read the pod identity")
+var ErrIdentityUnreadable = errors.New("cannot read the pod identity")
 
 // checkPodIdentity compares the pod, service account and node a
 // PodCertificateRequest names with the live objects, read through reader
@@ -60,67 +62,81 @@ var errIdentityUnreadable = errors.New("cannot read the pod identity")
 // trusted template data.
 //
 // It returns a refusal when they differ, which no retry can fix; an error
-// when a read failed (errIdentityUnreadable when Forbidden); nil, nil
+// when a read failed (ErrIdentityUnreadable when Forbidden); nil, nil
 // when the identity is the live one. A terminating pod is accepted: its
 // kubelet keeps its certificate fresh until its containers have stopped.
-func checkPodIdentity(ctx context.Context, reader client.Reader, ns string, pcr podCertView) (*identityRefusal, error) {
+func checkPodIdentity(ctx context.Context, reader client.Reader, ns string, pcr podCertView) (*Refusal, error) {
 	var pod corev1.Pod
 	podKey := types.NamespacedName{Namespace: ns, Name: pcr.podName}
 	if err := reader.Get(ctx, podKey, &pod); err != nil {
 		if apierrors.IsNotFound(err) {
-			return &identityRefusal{ReasonPodNotFound, fmt.Sprintf(
+			return &Refusal{ReasonPodNotFound, fmt.Sprintf(
 				"pod %s named by the request does not exist: it was deleted, or the request was not made by its kubelet", podKey)}, nil
 		}
 		return nil, readError("pod "+podKey.String(), err)
 	}
 	if string(pod.UID) != pcr.podUID {
-		return &identityRefusal{ReasonPodUIDMismatch, fmt.Sprintf(
+		return &Refusal{ReasonPodUIDMismatch, fmt.Sprintf(
 			"the request names pod %s with UID %s, but that pod's UID is %s: the pod was replaced, or the request was not made by its kubelet",
 			podKey, pcr.podUID, pod.UID)}, nil
 	}
 	if pod.Spec.ServiceAccountName != pcr.serviceAccountName {
-		return &identityRefusal{ReasonServiceAccountMismatch, fmt.Sprintf(
+		return &Refusal{ReasonServiceAccountMismatch, fmt.Sprintf(
 			"the request names service account %q, but pod %s runs as %q", pcr.serviceAccountName, podKey, pod.Spec.ServiceAccountName)}, nil
 	}
 	if pod.Spec.NodeName != pcr.nodeName {
-		return &identityRefusal{ReasonNodeMismatch, fmt.Sprintf(
+		return &Refusal{ReasonNodeMismatch, fmt.Sprintf(
 			"the request names node %q, but pod %s is bound to %q", pcr.nodeName, podKey, pod.Spec.NodeName)}, nil
 	}
 	if _, ok := pod.Annotations[mirrorPodAnnotation]; ok {
-		return &identityRefusal{ReasonMirrorPod, fmt.Sprintf("pod %s is a mirror pod (a static pod's copy); mirror pods get no pod certificates", podKey)}, nil
+		return &Refusal{ReasonMirrorPod, fmt.Sprintf("pod %s is a mirror pod (a static pod's copy); mirror pods get no pod certificates", podKey)}, nil
 	}
 	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
-		return &identityRefusal{ReasonPodFinished, fmt.Sprintf("pod %s has finished (phase %s); its containers no longer run", podKey, pod.Status.Phase)}, nil
+		return &Refusal{ReasonPodFinished, fmt.Sprintf("pod %s has finished (phase %s); its containers no longer run", podKey, pod.Status.Phase)}, nil
 	}
 	var sa corev1.ServiceAccount
 	saKey := types.NamespacedName{Namespace: ns, Name: pcr.serviceAccountName}
 	if err := reader.Get(ctx, saKey, &sa); err != nil {
 		if apierrors.IsNotFound(err) {
-			return &identityRefusal{ReasonServiceAccountMismatch, fmt.Sprintf("service account %s named by the request does not exist", saKey)}, nil
+			return &Refusal{ReasonServiceAccountMismatch, fmt.Sprintf("service account %s named by the request does not exist", saKey)}, nil
 		}
 		return nil, readError("service account "+saKey.String(), err)
 	}
 	if string(sa.UID) != pcr.saUID {
-		return &identityRefusal{ReasonServiceAccountMismatch, fmt.Sprintf(
+		return &Refusal{ReasonServiceAccountMismatch, fmt.Sprintf(
 			"the request names service account %s with UID %s, but its UID is %s", saKey, pcr.saUID, sa.UID)}, nil
 	}
 	var node corev1.Node
 	if err := reader.Get(ctx, types.NamespacedName{Name: pcr.nodeName}, &node); err != nil {
 		if apierrors.IsNotFound(err) {
-			return &identityRefusal{ReasonNodeMismatch, fmt.Sprintf("node %s named by the request does not exist", pcr.nodeName)}, nil
+			return &Refusal{ReasonNodeMismatch, fmt.Sprintf("node %s named by the request does not exist", pcr.nodeName)}, nil
 		}
 		return nil, readError("node "+pcr.nodeName, err)
 	}
 	if string(node.UID) != pcr.nodeUID {
-		return &identityRefusal{ReasonNodeMismatch, fmt.Sprintf(
+		return &Refusal{ReasonNodeMismatch, fmt.Sprintf(
 			"the request names node %s with UID %s, but its UID is %s", pcr.nodeName, pcr.nodeUID, node.UID)}, nil
 	}
 	return nil, nil
 }
 
+// CheckIdentity is the reconciler's check of the pod identity a
+// PodCertificateRequest (of either served version) names against the live
+// Pod, ServiceAccount and Node, read through reader: a refusal, or an
+// error (wrapping ErrIdentityUnreadable when a read was Forbidden), or
+// nil, nil when the identity is the live one.
+func CheckIdentity(ctx context.Context, reader client.Reader, pcr client.Object) (*Refusal, error) {
+	for _, api := range []podCertAPI{podCertV1, podCertV1beta1} {
+		if reflect.TypeOf(api.newObject()) == reflect.TypeOf(pcr) {
+			return checkPodIdentity(ctx, reader, pcr.GetNamespace(), api.view(pcr))
+		}
+	}
+	return nil, fmt.Errorf("%T is not a PodCertificateRequest", pcr)
+}
+
 func readError(what string, err error) error {
 	if apierrors.IsForbidden(err) {
-		return fmt.Errorf("%w: %s: %w", errIdentityUnreadable, what, err)
+		return fmt.Errorf("%w: %s: %w", ErrIdentityUnreadable, what, err)
 	}
 	return fmt.Errorf("cannot read %s: %w", what, err)
 }

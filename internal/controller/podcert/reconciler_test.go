@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+package podcert
 
 import (
 	"net/http"
@@ -64,7 +64,7 @@ func TestOurSigner(t *testing.T) {
 	}
 }
 
-func TestServedPodCertificateVersion(t *testing.T) {
+func TestServedVersion(t *testing.T) {
 	t.Parallel()
 	list := func(resources ...string) string {
 		var rs []string
@@ -103,7 +103,7 @@ func TestServedPodCertificateVersion(t *testing.T) {
 				_, _ = w.Write([]byte(body))
 			}))
 			defer srv.Close()
-			got, err := ServedPodCertificateVersion(&rest.Config{Host: srv.URL})
+			got, err := ServedVersion(&rest.Config{Host: srv.URL})
 			if err != nil || got != tc.want {
 				t.Errorf("served version = %q (%v), want %q", got, err, tc.want)
 			}

@@ -14,7 +14,12 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package controller
+// Package podcert signs Kubernetes PodCertificateRequests whose signer is
+// an NstanceClusterIssuer: it checks the pod identity a request names
+// against the live objects, then signs through the same templates, policy
+// and CA as every other request (internal/controller/signing), and writes
+// the request's status once.
+package podcert
 
 import (
 	"context"
@@ -35,7 +40,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
+	crcontroller "sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -60,7 +65,7 @@ const (
 	refreshMargin = 10 * time.Minute
 )
 
-// PodCertificateReconciler signs Kubernetes PodCertificateRequests whose
+// Reconciler signs Kubernetes PodCertificateRequests whose
 // signer is an NstanceClusterIssuer, through the same templates and policy
 // as every other request. There is no approval step: the API server has
 // checked the key's proof of possession, and the pod's identity when a
@@ -72,7 +77,7 @@ const (
 // Event says why) and is retried when the issuer changes. A request for a
 // namespaced issuer's signer name gets an Event and no status (see
 // unanswered).
-type PodCertificateReconciler struct {
+type Reconciler struct {
 	client.Client
 	// Signer holds the parsed CAs, the clock, the randomness and the
 	// Event recorder shared with the other controllers.
@@ -91,7 +96,7 @@ type PodCertificateReconciler struct {
 // +kubebuilder:rbac:groups="",resources=pods;serviceaccounts;nodes,verbs=get
 
 // Reconcile signs, denies or fails one PodCertificateRequest.
-func (r *PodCertificateReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	obj := r.API.newObject()
 	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -137,7 +142,7 @@ func (r *PodCertificateReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 			"the request carries no spec.stubPKCS10Request (only the deprecated pkixPublicKey); nstance-issuer needs the stub CSR that kubelets of Kubernetes 1.35 and later send")
 	}
 	if refusal, err := checkPodIdentity(ctx, r.Reader, obj.GetNamespace(), pcr); err != nil {
-		if errors.Is(err, errIdentityUnreadable) {
+		if errors.Is(err, ErrIdentityUnreadable) {
 			return r.pending(ctx, obj, iss, fmt.Sprintf("%v; grant the controller get on pods, serviceaccounts and nodes (the shipped ClusterRole does); the request waits", err))
 		}
 		return ctrl.Result{}, fmt.Errorf("cannot check the pod identity of PodCertificateRequest %s/%s: %w", obj.GetNamespace(), obj.GetName(), err)
@@ -178,14 +183,27 @@ func (r *PodCertificateReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 // podCertFinished reports whether the request has its terminal condition
 // (or, defensively, a chain).
 func podCertFinished(pcr podCertView) bool {
-	return conditionsFinishPodCert(pcr.conditions) || pcr.issuedChain
+	return Finished(pcr.conditions) || pcr.issuedChain
+}
+
+// Finished: a PodCertificateRequest with a terminal condition (Issued,
+// Denied or Failed) is never read again for its stub CSR or chain (the
+// manager's cache slims it); podCertFinished tells it by the condition
+// alone.
+func Finished(conditions []metav1.Condition) bool {
+	for _, c := range conditions {
+		if (c.Type == podCertIssued || c.Type == podCertDenied || c.Type == podCertFailed) && c.Status == metav1.ConditionTrue {
+			return true
+		}
+	}
+	return false
 }
 
 // refuse decides, once, what a failure to sign means for a pod: a request
 // that can never succeed is Denied (Failed when only the CA's remaining
 // lifetime is at fault); a broken template or CA makes it wait; anything
 // else is retried.
-func (r *PodCertificateReconciler) refuse(ctx context.Context, obj client.Object, iss client.Object, v issuer.View, err error) (ctrl.Result, error) {
+func (r *Reconciler) refuse(ctx context.Context, obj client.Object, iss client.Object, v issuer.View, err error) (ctrl.Result, error) {
 	var reqErr *pki.RequestError
 	var tmplErr *pki.TemplateError
 	var caErr *pki.CAError
@@ -201,7 +219,7 @@ func (r *PodCertificateReconciler) refuse(ctx context.Context, obj client.Object
 }
 
 // issue writes the Issued status and records the audit Event.
-func (r *PodCertificateReconciler) issue(ctx context.Context, obj, iss client.Object, v issuer.View, issued *pki.Issued) (ctrl.Result, error) {
+func (r *Reconciler) issue(ctx context.Context, obj, iss client.Object, v issuer.View, issued *pki.Issued) (ctrl.Result, error) {
 	s := r.Signer
 	cert := issued.Cert
 	msg := fmt.Sprintf("Issued certificate serial %s from template %s, valid until %s, signed by %s",
@@ -245,7 +263,7 @@ func BeginRefreshAt(notBefore, notAfter time.Time) time.Time {
 }
 
 // finish writes a Denied or Failed status with an Event.
-func (r *PodCertificateReconciler) finish(ctx context.Context, obj, iss client.Object, condType, reason, msg string) (ctrl.Result, error) {
+func (r *Reconciler) finish(ctx context.Context, obj, iss client.Object, condType, reason, msg string) (ctrl.Result, error) {
 	st := podCertStatus{conditions: []metav1.Condition{r.condition(obj, condType, reason, msg)}}
 	if res, err := r.writeStatus(ctx, obj, st); err != nil || !res.IsZero() {
 		return res, err
@@ -268,7 +286,7 @@ func (r *PodCertificateReconciler) finish(ctx context.Context, obj, iss client.O
 // namespaced signer name should the controller ever try. The kubelet waits
 // for such a request until the API server's cleaner deletes it (15
 // minutes) and then asks again: one Event per request, no retry loop.
-func (r *PodCertificateReconciler) unanswered(ctx context.Context, obj client.Object, msg string) (ctrl.Result, error) {
+func (r *Reconciler) unanswered(ctx context.Context, obj client.Object, msg string) (ctrl.Result, error) {
 	r.Signer.Recorder.Eventf(obj, nil, corev1.EventTypeWarning, issuer.ReasonNamespacedIssuerNotSupported, issuer.EventActionSign, "%s", msg)
 	log.FromContext(ctx).V(1).Info("pod certificate left unanswered", "reason", issuer.ReasonNamespacedIssuerNotSupported)
 	return ctrl.Result{}, nil
@@ -276,13 +294,13 @@ func (r *PodCertificateReconciler) unanswered(ctx context.Context, obj client.Ob
 
 // pending records why the request waits and looks again later; the
 // issuer watch brings it back sooner when the issuer changes.
-func (r *PodCertificateReconciler) pending(ctx context.Context, obj, iss client.Object, msg string) (ctrl.Result, error) {
+func (r *Reconciler) pending(ctx context.Context, obj, iss client.Object, msg string) (ctrl.Result, error) {
 	r.Signer.Recorder.Eventf(obj, iss, corev1.EventTypeWarning, v1alpha1.EventReasonPodCertificatePending, issuer.EventActionSign, "%s", msg)
 	log.FromContext(ctx).V(1).Info("pod certificate pending", "reason", msg)
 	return ctrl.Result{RequeueAfter: podCertPendingRetry}, nil
 }
 
-func (r *PodCertificateReconciler) condition(obj client.Object, condType, reason, msg string) metav1.Condition {
+func (r *Reconciler) condition(obj client.Object, condType, reason, msg string) metav1.Condition {
 	if len(msg) > maxConditionMessage {
 		msg = msg[:maxConditionMessage]
 	}
@@ -299,7 +317,7 @@ const maxConditionMessage = 32 << 10 / 2
 // only if nobody wrote the request since it was read. A conflict (another
 // replica, or a stale cache) is looked at again: the next read sees the
 // terminal status and stops.
-func (r *PodCertificateReconciler) writeStatus(ctx context.Context, obj client.Object, st podCertStatus) (ctrl.Result, error) {
+func (r *Reconciler) writeStatus(ctx context.Context, obj client.Object, st podCertStatus) (ctrl.Result, error) {
 	orig := obj.DeepCopyObject().(client.Object)
 	r.API.setStatus(obj, st)
 	err := r.Status().Patch(ctx, obj, client.MergeFromWithOptions(orig, client.MergeFromWithOptimisticLock{}))
@@ -321,19 +339,19 @@ func ourSigner(name string) bool {
 
 // SetupWithManager watches the PodCertificateRequests of our signers, and
 // NstanceClusterIssuers to retry the requests that wait for one.
-func (r *PodCertificateReconciler) SetupWithManager(mgr ctrl.Manager, workers int) error {
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, workers int) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("podcertificaterequest").
 		For(r.API.newObject(), builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
 			return ourSigner(r.API.view(o).signerName)
 		}))).
 		Watches(&v1alpha1.NstanceClusterIssuer{}, handler.EnqueueRequestsFromMapFunc(r.waitingFor)).
-		WithOptions(controller.Options{MaxConcurrentReconciles: workers}).
+		WithOptions(crcontroller.Options{MaxConcurrentReconciles: workers}).
 		Complete(r)
 }
 
 // waitingFor lists the unfinished requests that name an issuer.
-func (r *PodCertificateReconciler) waitingFor(ctx context.Context, iss client.Object) []reconcile.Request {
+func (r *Reconciler) waitingFor(ctx context.Context, iss client.Object) []reconcile.Request {
 	list := r.API.newList()
 	if err := r.List(ctx, list); err != nil {
 		log.FromContext(ctx).Error(err, "cannot list PodCertificateRequests waiting for an issuer", "issuer", iss.GetName())
@@ -349,10 +367,10 @@ func (r *PodCertificateReconciler) waitingFor(ctx context.Context, iss client.Ob
 	return out
 }
 
-// ServedPodCertificateVersion finds which version of the
-// PodCertificateRequest API the API server serves: "v1" where it has it,
-// else "v1beta1", else "". An error means discovery itself failed.
-func ServedPodCertificateVersion(cfg *rest.Config) (string, error) {
+// ServedVersion finds which version of the PodCertificateRequest API the
+// API server serves: "v1" where it has it, else "v1beta1", else "". An
+// error means discovery itself failed.
+func ServedVersion(cfg *rest.Config) (string, error) {
 	api, ok, err := servedPodCertificateAPI(cfg)
 	if !ok {
 		return "", err
@@ -382,9 +400,21 @@ func servedPodCertificateAPI(cfg *rest.Config) (api podCertAPI, ok bool, err err
 	return podCertAPI{}, false, nil
 }
 
-// setupPodCertificates starts the pod certificate controller for the
-// served API version, or logs why it does not.
-func setupPodCertificates(ctx context.Context, mgr ctrl.Manager, s *signing.Signer, workers int) error {
+// NewReconciler returns the reconciler of PodCertificateRequests of API
+// version ("v1" or "v1beta1"), reading and writing them through c, the
+// pod identity through reader (uncached), signing with s.
+func NewReconciler(c client.Client, reader client.Reader, s *signing.Signer, version string) (*Reconciler, error) {
+	for _, api := range []podCertAPI{podCertV1, podCertV1beta1} {
+		if api.version == version {
+			return &Reconciler{Client: c, Reader: reader, Signer: s, API: api}, nil
+		}
+	}
+	return nil, fmt.Errorf("no PodCertificateRequest API of version %q", version)
+}
+
+// Setup starts the pod certificate controller for the served API version
+// with workers workers, or logs why it does not.
+func Setup(ctx context.Context, mgr ctrl.Manager, s *signing.Signer, workers int) error {
 	logger := log.FromContext(ctx).WithName("pod-certificates")
 	api, ok, err := servedPodCertificateAPI(mgr.GetConfig())
 	if err != nil {
@@ -395,5 +425,5 @@ func setupPodCertificates(ctx context.Context, mgr ctrl.Manager, s *signing.Sign
 		return nil
 	}
 	logger.Info("signing PodCertificateRequests", "version", "certificates.k8s.io/"+api.version)
-	return (&PodCertificateReconciler{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Signer: s, API: api}).SetupWithManager(mgr, workers)
+	return (&Reconciler{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Signer: s, API: api}).SetupWithManager(mgr, workers)
 }
