@@ -38,6 +38,8 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 )
 
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+
 // Watcher keeps an in-memory copy of exactly the Secrets that issuers
 // reference, and nothing else. Each referenced Secret gets its own informer
 // whose list and watch carry the field selector metadata.name=<name> in the

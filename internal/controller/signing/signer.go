@@ -397,6 +397,8 @@ func (s *Signer) cachedCAs() int {
 	return len(s.cas)
 }
 
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=create
+
 // generateCA creates the CA Secret from spec.ca.generate. It only ever
 // creates: an existing Secret is never overwritten, and when two replicas
 // race, the API server lets exactly one Create succeed.
