@@ -24,7 +24,7 @@ import (
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
-	"github.com/cert-manager/issuer-lib/api/v1alpha1"
+	issuerapi "github.com/cert-manager/issuer-lib/api/v1alpha1"
 	"github.com/cert-manager/issuer-lib/controllers/signer"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -58,7 +58,7 @@ func TestSignedRecentlyNeverSignsARequestTwiceFromAStaleCache(t *testing.T) {
 	r := NewSignedRecently(reader, clock)
 
 	signs := 0
-	sign := r.Sign(func(_ context.Context, cr signer.CertificateRequestObject, _ v1alpha1.Issuer) (signer.PEMBundle, error) {
+	sign := r.Sign(func(_ context.Context, cr signer.CertificateRequestObject, _ issuerapi.Issuer) (signer.PEMBundle, error) {
 		signs++
 		if cr.GetName() == "refused" {
 			return signer.PEMBundle{}, errors.New("refused")
@@ -143,7 +143,7 @@ func TestSignedRecentlyDeliversASignatureOnce(t *testing.T) {
 
 	minted := map[string]int{}
 	announced := map[string]int{}
-	sign := r.Sign(func(_ context.Context, cr signer.CertificateRequestObject, _ v1alpha1.Issuer) (signer.PEMBundle, error) {
+	sign := r.Sign(func(_ context.Context, cr signer.CertificateRequestObject, _ issuerapi.Issuer) (signer.PEMBundle, error) {
 		name := cr.GetName()
 		minted[name]++
 		r.AnnounceOnDelivery(cr.GetUID(), []func(){func() { announced[name]++ }})
