@@ -129,7 +129,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 		RenewDeadline:                 &o.RenewDeadline,
 		RetryPeriod:                   &o.RetryPeriod,
 		// Never cache Secrets: CA Secrets are read through narrow per-Secret
-		// watches (controller.SecretWatcher), so memory does not grow with
+		// watches (casecret.Watcher in internal/controller/casecret), so memory does not grow with
 		// the number of Secrets in the cluster. Managed fields are dropped
 		// from everything that is cached.
 		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},

@@ -74,7 +74,8 @@ type CASecrets interface {
 
 // Signer is the glue between issuer-lib and the PKI core: it implements
 // issuer-lib's Check and Sign, reads each issuer's CA Secret through the
-// SecretWatcher, and decides once, here, which kind of error each failure is.
+// casecret.Watcher, and decides once, here, which kind of error each
+// failure is.
 type Signer struct {
 	// Client creates generated CA Secrets and patches status.ca.
 	Client client.Client
