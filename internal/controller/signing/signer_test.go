@@ -41,6 +41,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/kubecsr"
+	"github.com/nstance-dev/nstance-issuer/internal/pki"
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 )
 
@@ -315,4 +316,32 @@ func testScheme(t *testing.T) *runtime.Scheme {
 		}
 	}
 	return scheme
+}
+
+func TestClassifySignError(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		err  error
+		is   func(error) bool
+	}{
+		{"a policy violation fails the request permanently", &pki.RequestError{Reason: "PolicyViolation", Msg: "no"},
+			func(e error) bool { return errors.As(e, &signer.PermanentError{}) }},
+		{"a template render error fails the request permanently", &pki.TemplateError{Template: "web", Msg: "no"},
+			func(e error) bool { return errors.As(e, &signer.PermanentError{}) }},
+		{"a CA problem is the issuer's, and the request waits", &pki.CAError{Reason: "Expired", Msg: "no"},
+			func(e error) bool { return errors.As(e, &signer.IssuerError{}) }},
+		{"anything else is retried", errors.New("boom"),
+			func(e error) bool {
+				return !errors.As(e, &signer.PermanentError{}) && !errors.As(e, &signer.IssuerError{})
+			}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if got := classifySignError(tc.err); !tc.is(got) {
+				t.Errorf("classifySignError(%v) = %#v", tc.err, got)
+			}
+		})
+	}
 }

@@ -17,47 +17,16 @@ limitations under the License.
 package signing
 
 import (
-	"errors"
 	"testing"
 
-	"github.com/cert-manager/issuer-lib/controllers/signer"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
-	"github.com/nstance-dev/nstance-issuer/internal/pki"
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 )
-
-func TestClassifySignError(t *testing.T) {
-	t.Parallel()
-	cases := []struct {
-		name string
-		err  error
-		is   func(error) bool
-	}{
-		{"a policy violation fails the request permanently", &pki.RequestError{Reason: "PolicyViolation", Msg: "no"},
-			func(e error) bool { return errors.As(e, &signer.PermanentError{}) }},
-		{"a template render error fails the request permanently", &pki.TemplateError{Template: "web", Msg: "no"},
-			func(e error) bool { return errors.As(e, &signer.PermanentError{}) }},
-		{"a CA problem is the issuer's, and the request waits", &pki.CAError{Reason: "Expired", Msg: "no"},
-			func(e error) bool { return errors.As(e, &signer.IssuerError{}) }},
-		{"anything else is retried", errors.New("boom"),
-			func(e error) bool {
-				return !errors.As(e, &signer.PermanentError{}) && !errors.As(e, &signer.IssuerError{})
-			}},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			if got := classifySignError(tc.err); !tc.is(got) {
-				t.Errorf("classifySignError(%v) = %#v", tc.err, got)
-			}
-		})
-	}
-}
 
 func TestParsedCAsAreForgotten(t *testing.T) {
 	t.Parallel()
