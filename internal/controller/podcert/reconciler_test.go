@@ -64,7 +64,7 @@ func TestOurSigner(t *testing.T) {
 	}
 }
 
-func TestServedVersion(t *testing.T) {
+func TestServedPodCertificateVersion(t *testing.T) {
 	t.Parallel()
 	list := func(resources ...string) string {
 		var rs []string
