@@ -40,7 +40,7 @@ import (
 const TemplatedSignerPrefix = "templates." + issuer.ClusterIssuerSignerPrefix
 
 // TemplatedSignerName is the signer name that selects template of the
-// NstanceClusterIssuer issuer.
+// NstanceClusterIssuer issuerName.
 func TemplatedSignerName(issuerName, template string) string {
 	return TemplatedSignerPrefix + issuerName + "." + template
 }

@@ -20,8 +20,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 
+	certificatesv1 "k8s.io/api/certificates/v1"
+	certificatesv1beta1 "k8s.io/api/certificates/v1beta1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
@@ -126,12 +127,16 @@ func checkPodIdentity(ctx context.Context, reader client.Reader, ns string, pcr 
 // error (wrapping ErrIdentityUnreadable when a read was Forbidden), or
 // nil, nil when the identity is the live one.
 func CheckIdentity(ctx context.Context, reader client.Reader, pcr client.Object) (*Refusal, error) {
-	for _, api := range []podCertAPI{podCertV1, podCertV1beta1} {
-		if reflect.TypeOf(api.newObject()) == reflect.TypeOf(pcr) {
-			return checkPodIdentity(ctx, reader, pcr.GetNamespace(), api.view(pcr))
-		}
+	var api podCertAPI
+	switch pcr.(type) {
+	case *certificatesv1.PodCertificateRequest:
+		api = podCertV1
+	case *certificatesv1beta1.PodCertificateRequest:
+		api = podCertV1beta1
+	default:
+		return nil, fmt.Errorf("%T is not a PodCertificateRequest", pcr)
 	}
-	return nil, fmt.Errorf("%T is not a PodCertificateRequest", pcr)
+	return checkPodIdentity(ctx, reader, pcr.GetNamespace(), api.view(pcr))
 }
 
 func readError(what string, err error) error {

@@ -19,8 +19,11 @@ package podcert
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
+	certificatesv1 "k8s.io/api/certificates/v1"
+	certificatesv1beta1 "k8s.io/api/certificates/v1beta1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -113,5 +116,26 @@ func TestCheckPodIdentityReadErrors(t *testing.T) {
 	_, err = checkPodIdentity(context.Background(), failing(apierrors.NewServiceUnavailable("down")), "ns", v)
 	if err == nil || errors.Is(err, ErrIdentityUnreadable) {
 		t.Errorf("unavailable API server: %v, want an error that is retried", err)
+	}
+}
+
+// CheckIdentity reads the identity of a request of either served version,
+// and refuses to guess at any other object.
+func TestCheckIdentityOfEitherVersion(t *testing.T) {
+	t.Parallel()
+	reader := fake.NewClientBuilder().Build() // no Pod: PodNotFound
+	spec := func(s *certificatesv1.PodCertificateRequestSpec) { s.PodName, s.PodUID = "web-0", "pod-uid" }
+	v1 := &certificatesv1.PodCertificateRequest{ObjectMeta: metav1.ObjectMeta{Namespace: "ns"}}
+	spec(&v1.Spec)
+	beta := &certificatesv1beta1.PodCertificateRequest{ObjectMeta: metav1.ObjectMeta{Namespace: "ns"},
+		Spec: certificatesv1beta1.PodCertificateRequestSpec{PodName: "web-0", PodUID: "pod-uid"}}
+	for _, obj := range []client.Object{v1, beta} {
+		refusal, err := CheckIdentity(context.Background(), reader, obj)
+		if err != nil || refusal == nil || refusal.Reason != ReasonPodNotFound || !strings.Contains(refusal.Message, "ns/web-0") {
+			t.Errorf("%T: refusal %+v, error %v; want %s naming ns/web-0", obj, refusal, err, ReasonPodNotFound)
+		}
+	}
+	if _, err := CheckIdentity(context.Background(), reader, &corev1.Pod{}); err == nil {
+		t.Error("a Pod was checked as a PodCertificateRequest")
 	}
 }

@@ -110,3 +110,15 @@ func TestServedPodCertificateVersion(t *testing.T) {
 		})
 	}
 }
+
+func TestNewReconcilerServesTheKnownVersions(t *testing.T) {
+	t.Parallel()
+	for _, v := range []string{"v1", "v1beta1"} {
+		if r, err := NewReconciler(nil, nil, nil, v); err != nil || r.API.version != v {
+			t.Errorf("NewReconciler(%s) = %+v, %v", v, r, err)
+		}
+	}
+	if _, err := NewReconciler(nil, nil, nil, "v2"); err == nil || !strings.Contains(err.Error(), `"v2"`) {
+		t.Errorf("NewReconciler(v2) = %v, want an error naming the version", err)
+	}
+}
