@@ -50,7 +50,7 @@ generate: $(CONTROLLER_GEN) ## Generate deepcopy code from the API types.
 manifests: $(CONTROLLER_GEN) ## Generate CRDs and the manager's RBAC from markers (and config/scoped's split of it), and the CSR annotation policy from its code.
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
 	$(CONTROLLER_GEN) rbac:roleName=manager-role paths=./internal/... output:rbac:artifacts:config=config/rbac
-	go test ./internal/controller/ -count=1 -run '^TestCSRPolicyManifestIsGenerated$$' -args -update >/dev/null
+	go test ./internal/controller/kubecsr/ -count=1 -run '^TestCSRPolicyManifestIsGenerated$$' -args -update >/dev/null
 	go test ./internal/installtest/ -count=1 -run '^TestScopedRBACFiles$$' -args -update >/dev/null
 
 .PHONY: api-docs

@@ -30,7 +30,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
-	"github.com/nstance-dev/nstance-issuer/internal/controller"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/kubecsr"
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
@@ -45,7 +45,7 @@ var _ = Describe("A Kubernetes CertificateSigningRequest", func() {
 	})
 	It("takes its template from a templated signer name", func(ctx SpecContext) {
 		signCSR(ctx, "e2e-csr-templated", func(issuer string) (string, map[string]string) {
-			return controller.TemplatedSignerName(issuer, "kubelet-server"), nil
+			return kubecsr.TemplatedSignerName(issuer, "kubelet-server"), nil
 		})
 	})
 })

@@ -35,7 +35,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
-	"github.com/nstance-dev/nstance-issuer/internal/controller"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/podcert"
 	"github.com/nstance-dev/nstance-issuer/internal/harness"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
@@ -51,7 +52,7 @@ import (
 const podIssuer = "bench-pods"
 
 func (h *benchHarness) podCertificates(ctx context.Context, r *report) error {
-	v, err := controller.ServedPodCertificateVersion(h.Stack.Config)
+	v, err := podcert.ServedVersion(h.Stack.Config)
 	if err != nil {
 		return err
 	}
@@ -121,7 +122,7 @@ func (h *benchHarness) podCertificates(ctx context.Context, r *report) error {
 	if err := harness.Parallel(ctx, h.c.Workers, n, func(ctx context.Context, i int) error {
 		var err error
 		pods[i], accounts[i], err = testutil.CreatePod(ctx, h.Client, ns, fmt.Sprintf("pod-%d", i), "app", node,
-			testutil.PodCertificateVolume{SignerName: controller.ClusterIssuerSignerPrefix + podIssuer, KeyType: "ECDSAP256"})
+			testutil.PodCertificateVolume{SignerName: issuer.ClusterIssuerSignerPrefix + podIssuer, KeyType: "ECDSAP256"})
 		return err
 	}); err != nil {
 		return err
@@ -131,7 +132,7 @@ func (h *benchHarness) podCertificates(ctx context.Context, r *report) error {
 		return h.Client.Create(ctx, &certificatesv1.PodCertificateRequest{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("pod-%d", i)},
 			Spec: certificatesv1.PodCertificateRequestSpec{
-				SignerName: controller.ClusterIssuerSignerPrefix + podIssuer,
+				SignerName: issuer.ClusterIssuerSignerPrefix + podIssuer,
 				PodName:    pods[i].Name, PodUID: pods[i].UID,
 				ServiceAccountName: accounts[i].Name, ServiceAccountUID: accounts[i].UID,
 				NodeName: types.NodeName(node.Name), NodeUID: node.UID,

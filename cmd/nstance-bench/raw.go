@@ -33,7 +33,7 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/app"
-	"github.com/nstance-dev/nstance-issuer/internal/controller"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/harness"
 )
 
@@ -167,14 +167,14 @@ func (h *benchHarness) signerFloor(ctx context.Context, ns, prefix string, s raw
 		}
 		cr := &cmapi.CertificateRequest{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
 		if err := cl.Status().Patch(ctx, cr, client.RawPatch(types.ApplyPatchType, body),
-			&client.SubResourcePatchOptions{PatchOptions: client.PatchOptions{FieldManager: controller.FieldOwner, Force: new(true)}}); err != nil {
+			&client.SubResourcePatchOptions{PatchOptions: client.PatchOptions{FieldManager: issuer.FieldOwner, Force: new(true)}}); err != nil {
 			return fmt.Errorf("applying status of %s/%s: %w", ns, name, err)
 		}
 		ev := &eventsv1.Event{
 			ObjectMeta:          metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("%s.%x", name, now.UnixNano())},
 			EventTime:           metav1.NewMicroTime(now),
-			ReportingController: controller.FieldOwner,
-			ReportingInstance:   controller.FieldOwner + "-nstance-bench",
+			ReportingController: issuer.FieldOwner,
+			ReportingInstance:   issuer.FieldOwner + "-nstance-bench",
 			Action:              "Sign",
 			Reason:              v1alpha1.EventReasonCertificateIssued,
 			Type:                corev1.EventTypeNormal,

@@ -53,7 +53,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
-	"github.com/nstance-dev/nstance-issuer/internal/controller"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/kubecsr"
 	"github.com/nstance-dev/nstance-issuer/internal/localstack"
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
@@ -298,7 +298,7 @@ func kubernetesCSR(ctx context.Context, c client.Client) ([]byte, error) {
 		// template is the one `kubectl certificate approve` approved.
 		ObjectMeta: metav1.ObjectMeta{Name: "demo-kubelet"},
 		Spec: certificatesv1.CertificateSigningRequestSpec{
-			Request: req, SignerName: controller.TemplatedSignerName("cluster-ca", "kubelet-server"), ExpirationSeconds: &seconds,
+			Request: req, SignerName: kubecsr.TemplatedSignerName("cluster-ca", "kubelet-server"), ExpirationSeconds: &seconds,
 			Usages: []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageServerAuth},
 		},
 	}

@@ -40,6 +40,7 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/podcert"
 )
 
 // Options are the manager's settings.
@@ -106,7 +107,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	// will watch; a version the API server does not serve cannot be named
 	// here (the manager would fail to map it).
 	if !o.Controller.DisablePodCertificates {
-		switch v, err := controller.ServedPodCertificateVersion(cfg); {
+		switch v, err := podcert.ServedVersion(cfg); {
 		case err != nil:
 			return nil, fmt.Errorf("failed to discover the PodCertificateRequest API: %w", err)
 		case v == "v1":
@@ -128,7 +129,7 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 		RenewDeadline:                 &o.RenewDeadline,
 		RetryPeriod:                   &o.RetryPeriod,
 		// Never cache Secrets: CA Secrets are read through narrow per-Secret
-		// watches (controller.SecretWatcher), so memory does not grow with
+		// watches (casecret.Watcher in internal/controller/casecret), so memory does not grow with
 		// the number of Secrets in the cluster. Managed fields are dropped
 		// from everything that is cached.
 		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},

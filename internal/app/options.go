@@ -22,6 +22,9 @@ import (
 	"time"
 
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/carotation"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/kubecsr"
 )
 
 // Defaults of the options, in one place: NewOptions applies them and
@@ -62,9 +65,9 @@ func NewOptions() *Options {
 			MaxConcurrentReconciles:   controller.DefaultMaxConcurrentReconciles,
 			MaxRetryDuration:          DefaultMaxRetryDuration,
 			CAExpiryWarning:           DefaultCAExpiryWarning,
-			CSRAnnotationPolicy:       controller.DefaultCSRAnnotationPolicy,
-			ReissueBatchSize:          controller.DefaultReissueBatchSize,
-			ReissueInterval:           controller.DefaultReissueInterval,
+			CSRAnnotationPolicy:       kubecsr.DefaultCSRAnnotationPolicy,
+			ReissueBatchSize:          carotation.DefaultReissueBatchSize,
+			ReissueInterval:           carotation.DefaultReissueInterval,
 			MinCAGenerationInterval:   controller.DefaultMinCAGenerationInterval,
 		},
 		MetricsBindAddress:     DefaultMetricsBindAddress,
@@ -99,8 +102,8 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 		"Do not sign Kubernetes PodCertificateRequests (certificates.k8s.io v1, or v1beta1 where only that is served).")
 	fs.StringVar(&c.CSRAnnotationPolicy, "csr-annotation-policy", c.CSRAnnotationPolicy,
 		"Name of the ValidatingAdmissionPolicy and binding (installed by the chart and config/) that keep a Kubernetes CSR's template, duration and isCA annotations as they were created. "+
-			"A CSR of signer "+controller.ClusterIssuerSignerPrefix+"<issuer>, whose template comes from its annotation, is signed only if this policy was in force when it was approved; "+
-			controller.TemplatedSignerPrefix+"<issuer>.<template> needs no policy.")
+			"A CSR of signer "+issuer.ClusterIssuerSignerPrefix+"<issuer>, whose template comes from its annotation, is signed only if this policy was in force when it was approved; "+
+			kubecsr.TemplatedSignerPrefix+"<issuer>.<template> needs no policy.")
 	fs.BoolVar(&c.AllowMutableCSRAnnotations, "insecure-allow-mutable-csr-annotations", c.AllowMutableCSRAnnotations,
 		"Sign such a CSR even when that policy was not in force, with a warning Event: anyone allowed to update the CSR can then change its template between approval and signing.")
 	fs.IntVar(&c.ReissueBatchSize, "reissue-batch-size", c.ReissueBatchSize,

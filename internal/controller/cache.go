@@ -23,8 +23,9 @@ import (
 	certificatesv1beta1 "k8s.io/api/certificates/v1beta1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	toolscache "k8s.io/client-go/tools/cache"
+
+	"github.com/nstance-dev/nstance-issuer/internal/controller/podcert"
 )
 
 // The manager caches every CertificateRequest and Kubernetes CSR in the
@@ -59,12 +60,12 @@ func SlimFinishedRequests() toolscache.TransformFunc {
 				r.Spec.Request = nil
 			}
 		case *certificatesv1.PodCertificateRequest:
-			if conditionsFinishPodCert(r.Status.Conditions) {
+			if podcert.Finished(r.Status.Conditions) {
 				r.Spec.StubPKCS10Request = nil
 				r.Status.CertificateChain = ""
 			}
 		case *certificatesv1beta1.PodCertificateRequest:
-			if conditionsFinishPodCert(r.Status.Conditions) {
+			if podcert.Finished(r.Status.Conditions) {
 				r.Spec.StubPKCS10Request = nil
 				// Deprecated fields that older clients may still set.
 				r.Spec.PKIXPublicKey = nil     //nolint:staticcheck // see above
@@ -85,18 +86,6 @@ func certificateRequestFinished(cr *cmapi.CertificateRequest) bool {
 			return true
 		case c.Type == cmapi.CertificateRequestConditionReady && c.Status == cmmeta.ConditionFalse &&
 			(c.Reason == cmapi.CertificateRequestReasonFailed || c.Reason == cmapi.CertificateRequestReasonDenied):
-			return true
-		}
-	}
-	return false
-}
-
-// conditionsFinishPodCert: a PodCertificateRequest with a terminal
-// condition (Issued, Denied or Failed) is never read again for its stub CSR
-// or chain; podCertFinished tells it by the condition alone.
-func conditionsFinishPodCert(conditions []metav1.Condition) bool {
-	for _, c := range conditions {
-		if (c.Type == podCertIssued || c.Type == podCertDenied || c.Type == podCertFailed) && c.Status == metav1.ConditionTrue {
 			return true
 		}
 	}

@@ -25,7 +25,14 @@ import (
 	certificatesv1beta1 "k8s.io/api/certificates/v1beta1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/nstance-dev/nstance-issuer/internal/controller/podcert"
 )
+
+// cond is a CertificateRequest condition.
+func cond(typ cmapi.CertificateRequestConditionType, status cmmeta.ConditionStatus, reason string) cmapi.CertificateRequestCondition {
+	return cmapi.CertificateRequestCondition{Type: typ, Status: status, Reason: reason}
+}
 
 func TestSlimFinishedCertificateRequests(t *testing.T) {
 	approved := cond(cmapi.CertificateRequestConditionApproved, cmmeta.ConditionTrue, "Approved")
@@ -115,10 +122,10 @@ func TestSlimFinishedPodCertificateRequests(t *testing.T) {
 	}{
 		{"new: kept whole (it is about to be signed)", nil, false},
 		{"a non-terminal condition: kept whole", []metav1.Condition{c("Pending", metav1.ConditionTrue)}, false},
-		{"Issued=False: kept whole", []metav1.Condition{c(podCertIssued, metav1.ConditionFalse)}, false},
-		{"issued: slimmed", []metav1.Condition{c(podCertIssued, metav1.ConditionTrue)}, true},
-		{"denied: slimmed", []metav1.Condition{c(podCertDenied, metav1.ConditionTrue)}, true},
-		{"failed: slimmed", []metav1.Condition{c(podCertFailed, metav1.ConditionTrue)}, true},
+		{"Issued=False: kept whole", []metav1.Condition{c(certificatesv1.PodCertificateRequestConditionTypeIssued, metav1.ConditionFalse)}, false},
+		{"issued: slimmed", []metav1.Condition{c(certificatesv1.PodCertificateRequestConditionTypeIssued, metav1.ConditionTrue)}, true},
+		{"denied: slimmed", []metav1.Condition{c(certificatesv1.PodCertificateRequestConditionTypeDenied, metav1.ConditionTrue)}, true},
+		{"failed: slimmed", []metav1.Condition{c(certificatesv1.PodCertificateRequestConditionTypeFailed, metav1.ConditionTrue)}, true},
 	}
 	for _, tt := range tests {
 		t.Run("v1 "+tt.name, func(t *testing.T) {
@@ -137,7 +144,7 @@ func TestSlimFinishedPodCertificateRequests(t *testing.T) {
 			if len(got.Status.Conditions) != len(tt.conditions) {
 				t.Error("conditions dropped: the controller tells a finished request by them")
 			}
-			if tt.slim && !podCertFinished(podCertView{conditions: got.Status.Conditions, issuedChain: got.Status.CertificateChain != ""}) {
+			if tt.slim && !podcert.Finished(got.Status.Conditions) {
 				t.Error("a slimmed request no longer reads as finished: it would be signed again")
 			}
 		})

@@ -50,7 +50,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
-	"github.com/nstance-dev/nstance-issuer/internal/controller"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/kubecsr"
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
@@ -73,7 +74,7 @@ type fidelityIssuer struct {
 func newFidelityIssuer(t *testing.T, name string) *fidelityIssuer {
 	t.Helper()
 	csrUsers := &v1alpha1.KubernetesCSRRequesters{Groups: []string{"system:masters"}} // the test's client
-	issuer := &v1alpha1.NstanceClusterIssuer{
+	iss := &v1alpha1.NstanceClusterIssuer{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: v1alpha1.IssuerSpec{
 			CA:              v1alpha1.CASpec{SecretName: name},
@@ -85,7 +86,7 @@ func newFidelityIssuer(t *testing.T, name string) *fidelityIssuer {
 			},
 		},
 	}
-	create(t, issuer)
+	create(t, iss)
 	return &fidelityIssuer{name: name, ca: validCA(t, name+" Root CA")}
 }
 
@@ -93,14 +94,14 @@ func newFidelityIssuer(t *testing.T, name string) *fidelityIssuer {
 func (f *fidelityIssuer) ready(t *testing.T) {
 	t.Helper()
 	createSecret(t, clusterResourceNamespace, f.name, f.ca.SecretData())
-	issuer := &v1alpha1.NstanceClusterIssuer{ObjectMeta: metav1.ObjectMeta{Name: f.name}}
-	waitIssuer(t, issuer, metav1.ConditionTrue, "")
+	iss := &v1alpha1.NstanceClusterIssuer{ObjectMeta: metav1.ObjectMeta{Name: f.name}}
+	waitIssuer(t, iss, metav1.ConditionTrue, "")
 }
 
-func (f *fidelityIssuer) signer() string { return controller.ClusterIssuerSignerPrefix + f.name }
+func (f *fidelityIssuer) signer() string { return issuer.ClusterIssuerSignerPrefix + f.name }
 
 func (f *fidelityIssuer) templated(template string) string {
-	return controller.TemplatedSignerName(f.name, template)
+	return kubecsr.TemplatedSignerName(f.name, template)
 }
 
 // cmctlCSR builds the CSR `cmctl create certificatesigningrequest` makes
@@ -194,7 +195,7 @@ func mustSetAnnotation(t *testing.T, csr *certificatesv1.CertificateSigningReque
 // and waits until it is enforced and settled, for the tests that follow.
 func withoutCSRAnnotationPolicy(t *testing.T) (restore func()) {
 	t.Helper()
-	name := controller.DefaultCSRAnnotationPolicy
+	name := kubecsr.DefaultCSRAnnotationPolicy
 	binding := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: name}}
 	if err := k8s.Delete(t.Context(), binding); err != nil {
 		t.Fatal(err)
@@ -205,18 +206,18 @@ func withoutCSRAnnotationPolicy(t *testing.T) (restore func()) {
 			return
 		}
 		restored = true
-		policy, binding := controller.CSRAnnotationPolicy(name)
+		policy, binding := kubecsr.CSRAnnotationPolicy(name)
 		if err := k8s.Delete(context.Background(), policy); err != nil {
 			t.Error(err)
 		}
-		if err := testutil.InstallCSRAnnotationPolicy(context.Background(), k8s, policy, binding, controller.ClusterIssuerSignerPrefix+"probe", controller.DefaultCSRPolicySettle); err != nil {
+		if err := testutil.InstallCSRAnnotationPolicy(context.Background(), k8s, policy, binding, issuer.ClusterIssuerSignerPrefix+"probe", kubecsr.DefaultCSRPolicySettle); err != nil {
 			t.Error(err)
 		}
 	}
 	t.Cleanup(restore)
 	// The API servers drop the policy within a second: wait until an
 	// annotation change goes through.
-	probe := createWithClientGo(t, serverCSR(t, controller.ClusterIssuerSignerPrefix+"probe", "probe.example.com", map[string]string{templateKey: "a"}))
+	probe := createWithClientGo(t, serverCSR(t, issuer.ClusterIssuerSignerPrefix+"probe", "probe.example.com", map[string]string{templateKey: "a"}))
 	attempt := 0
 	eventually(t, "annotation changes let through without the policy", func(ctx context.Context) error {
 		attempt++
@@ -270,8 +271,8 @@ func TestKubernetesCSRTemplateChangedAfterApprovalIsNotSigned(t *testing.T) {
 	for what, csr := range csrs {
 		msg := waitFailedWithEvent(t, csr)
 		wantContains(t, "template "+what+" after approval: failure message", msg, "not in force",
-			"ValidatingAdmissionPolicyBinding "+controller.DefaultCSRAnnotationPolicy+" does not exist",
-			controller.TemplatedSignerPrefix+iss.name+".", "csrAnnotationPolicy.enabled")
+			"ValidatingAdmissionPolicyBinding "+kubecsr.DefaultCSRAnnotationPolicy+" does not exist",
+			kubecsr.TemplatedSignerPrefix+iss.name+".", "csrAnnotationPolicy.enabled")
 	}
 }
 
@@ -407,11 +408,11 @@ func TestKubernetesCSRSelectsItsTemplateBySignerName(t *testing.T) {
 	}
 
 	t.Run("a templated signer name without a template is refused", func(t *testing.T) {
-		csr := createWithClientGo(t, serverCSR(t, controller.TemplatedSignerPrefix+"nodot", "a.narrow.internal", nil))
+		csr := createWithClientGo(t, serverCSR(t, kubecsr.TemplatedSignerPrefix+"nodot", "a.narrow.internal", nil))
 		approveCSR(t, csr)
-		wantContains(t, "failure message", waitCSRFailed(t, csr), "names no template", controller.TemplatedSignerPrefix+"<issuer>.<template>")
-		if c := csrCondition(csr, certificatesv1.CertificateFailed); c == nil || c.Reason != controller.ReasonInvalidSignerName {
-			t.Errorf("Failed condition %+v, want reason %s", c, controller.ReasonInvalidSignerName)
+		wantContains(t, "failure message", waitCSRFailed(t, csr), "names no template", kubecsr.TemplatedSignerPrefix+"<issuer>.<template>")
+		if c := csrCondition(csr, certificatesv1.CertificateFailed); c == nil || c.Reason != kubecsr.ReasonInvalidSignerName {
+			t.Errorf("Failed condition %+v, want reason %s", c, kubecsr.ReasonInvalidSignerName)
 		}
 	})
 
@@ -422,20 +423,20 @@ func TestKubernetesCSRSelectsItsTemplateBySignerName(t *testing.T) {
 	// for an issuer that cannot exist.
 	t.Run("a templated signer name with an empty part is refused by the API server", func(t *testing.T) {
 		for _, path := range []string{".narrow", "fidelity.by.signer.", "."} {
-			csr := serverCSR(t, controller.TemplatedSignerPrefix+path, "a.narrow.internal", nil)
+			csr := serverCSR(t, kubecsr.TemplatedSignerPrefix+path, "a.narrow.internal", nil)
 			if _, err := clientset.CertificatesV1().CertificateSigningRequests().Create(t.Context(), csr, metav1.CreateOptions{}); !apierrors.IsInvalid(err) {
 				t.Errorf("creating a CSR of signer %s: %v; want it refused as invalid", csr.Spec.SignerName, err)
 			}
 		}
 	})
 	long := strings.Repeat("a", 200) + "." + strings.Repeat("b", 60)
-	for what, signerName := range map[string]string{"templated": controller.TemplatedSignerPrefix + long + ".narrow", "plain": controller.ClusterIssuerSignerPrefix + long} {
+	for what, signerName := range map[string]string{"templated": kubecsr.TemplatedSignerPrefix + long + ".narrow", "plain": issuer.ClusterIssuerSignerPrefix + long} {
 		t.Run("a "+what+" signer name whose issuer part no issuer can have fails", func(t *testing.T) {
 			csr := createWithClientGo(t, serverCSR(t, signerName, "a.narrow.internal", nil))
 			approveCSR(t, csr)
 			wantContains(t, "failure message", waitCSRFailed(t, csr), "is not a valid NstanceClusterIssuer name", "must be no more than 253 characters")
-			if c := csrCondition(csr, certificatesv1.CertificateFailed); c == nil || c.Reason != controller.ReasonInvalidSignerName {
-				t.Errorf("Failed condition %+v, want reason %s", c, controller.ReasonInvalidSignerName)
+			if c := csrCondition(csr, certificatesv1.CertificateFailed); c == nil || c.Reason != kubecsr.ReasonInvalidSignerName {
+				t.Errorf("Failed condition %+v, want reason %s", c, kubecsr.ReasonInvalidSignerName)
 			}
 		})
 	}
@@ -586,12 +587,12 @@ func TestKubernetesCSRApprovalScopedPerTemplate(t *testing.T) {
 
 	_, shipped := asShippedController(t, "templated-signer")
 	for _, obj := range []client.Object{&admissionregistrationv1.ValidatingAdmissionPolicy{}, &admissionregistrationv1.ValidatingAdmissionPolicyBinding{}} {
-		if err := shipped.Get(ctx, types.NamespacedName{Name: controller.DefaultCSRAnnotationPolicy}, obj); err != nil {
+		if err := shipped.Get(ctx, types.NamespacedName{Name: kubecsr.DefaultCSRAnnotationPolicy}, obj); err != nil {
 			t.Errorf("the shipped ClusterRole reading %T: %v", obj, err)
 		}
 	}
 	// An issuer that does not exist: only the test writes a certificate.
-	orphan := createWithClientGo(t, serverCSR(t, controller.TemplatedSignerName("no-such-issuer", "narrow"), "a.narrow.internal", nil))
+	orphan := createWithClientGo(t, serverCSR(t, kubecsr.TemplatedSignerName("no-such-issuer", "narrow"), "a.narrow.internal", nil))
 	approveCSR(t, orphan)
 	signed := orphan.DeepCopy()
 	signed.Status.Certificate = iss.ca.CertPEM

@@ -32,7 +32,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
-	"github.com/nstance-dev/nstance-issuer/internal/controller"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/kubecsr"
 )
 
 // updateCR applies change to the current CertificateRequest cr and
@@ -58,7 +58,7 @@ func updateCR(ctx context.Context, cr *cmapi.CertificateRequest, change func(*cm
 // (status writes are not matched).
 func TestCertificateRequestAnnotationPolicyKeepsTheTemplate(t *testing.T) {
 	ctx := t.Context()
-	policy, binding := controller.CertificateRequestAnnotationPolicy(controller.DefaultCertificateRequestAnnotationPolicy)
+	policy, binding := kubecsr.CertificateRequestAnnotationPolicy(kubecsr.DefaultCertificateRequestAnnotationPolicy)
 	create(t, policy)
 	create(t, binding)
 	t.Cleanup(func() {

@@ -22,25 +22,26 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/nstance-dev/nstance-issuer/internal/controller/carotation"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/signing"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/trust"
 )
 
-// caExpiry exposes each issuer's CA NotAfter, so an alert can fire long
-// before the CA, and with it every certificate it signed, expires.
-var caExpiry = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-	Name: "nstance_issuer_ca_expiration_timestamp_seconds",
-	Help: "NotAfter of the CA certificate of each issuer, as a Unix timestamp.",
-}, []string{"kind", "namespace", "name"})
-
+// Every metric the controllers export is registered here, once, from the
+// list MetricNames reads: each package owns its metrics and lists them in
+// its Collectors.
 func init() {
-	metrics.Registry.MustRegister(caExpiry)
+	metrics.Registry.MustRegister(collectors()...)
 }
 
 // collectors are every metric the controllers export.
 func collectors() []prometheus.Collector {
-	return []prometheus.Collector{
-		caExpiry, caGenerationExpiry, caRotationPhase, caRotationProblem, caRotationNextStep, reissueCertificates, trustPublishFailures,
-		issuanceTotal, signingDuration,
+	var all []prometheus.Collector
+	for _, c := range [][]prometheus.Collector{signing.Collectors(), trust.Collectors(), carotation.Collectors()} {
+		all = append(all, c...)
 	}
+	return all
 }
 
 var fqNameRE = regexp.MustCompile(`fqName: "([^"]+)"`)

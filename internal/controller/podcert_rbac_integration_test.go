@@ -37,7 +37,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
-	"github.com/nstance-dev/nstance-issuer/internal/controller"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/podcert"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/signing"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
 
@@ -111,7 +113,10 @@ func TestPodCertificateForANamespacedIssuerUnderTheShippedRBAC(t *testing.T) {
 	}
 	defer broadcaster.Shutdown()
 	const reporter = "nstance-issuer-shipped-rbac"
-	r := controller.NewPodCertificateReconcilerV1(c, c, &controller.Signer{Recorder: broadcaster.NewRecorder(k8s.Scheme(), reporter)})
+	r, err := podcert.NewReconciler(c, c, &signing.Signer{Recorder: broadcaster.NewRecorder(k8s.Scheme(), reporter)}, "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	res, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(pcr)})
 	if err != nil || !res.IsZero() {
@@ -122,7 +127,7 @@ func TestPodCertificateForANamespacedIssuerUnderTheShippedRBAC(t *testing.T) {
 	// refuses it to the shipped ClusterRole for want of `sign`.
 	denied := pcr.DeepCopy()
 	denied.Status.Conditions = []metav1.Condition{{
-		Type: "Denied", Status: metav1.ConditionTrue, Reason: controller.ReasonNamespacedIssuerNotSupported,
+		Type: "Denied", Status: metav1.ConditionTrue, Reason: issuer.ReasonNamespacedIssuerNotSupported,
 		Message: "test", LastTransitionTime: metav1.Now(),
 	}}
 	err = c.Status().Patch(ctx, denied, client.MergeFrom(pcr))
@@ -136,8 +141,8 @@ func TestPodCertificateForANamespacedIssuerUnderTheShippedRBAC(t *testing.T) {
 
 	eventually(t, "the NamespacedIssuerNotSupported Event from "+reporter, func(context.Context) error {
 		for _, e := range eventsFor(t, ns, pcr.Name) {
-			if e.ReportingController == reporter && e.Reason == controller.ReasonNamespacedIssuerNotSupported {
-				if !strings.Contains(e.Note, controller.ClusterIssuerSignerPrefix) {
+			if e.ReportingController == reporter && e.Reason == issuer.ReasonNamespacedIssuerNotSupported {
+				if !strings.Contains(e.Note, issuer.ClusterIssuerSignerPrefix) {
 					return testutil.Stop(errors.New("the Event does not say which signer name to use: " + e.Note))
 				}
 				return nil
@@ -163,17 +168,17 @@ func TestPodIdentityCheckUnderTheShippedRBAC(t *testing.T) {
 	f := newIdentityFixture(t, "pod-identity-rbac-ca")
 	pcr := &certificatesv1.PodCertificateRequest{ObjectMeta: metav1.ObjectMeta{Namespace: f.ns}, Spec: f.victimSpec()}
 
-	if reason, msg, _, err := controller.CheckPodIdentity(ctx, c, pcr); err != nil || reason != "" {
+	if reason, msg, _, err := checkPodIdentity(ctx, c, pcr); err != nil || reason != "" {
 		t.Errorf("the kubelet's exact identity, as the shipped ClusterRole: refusal %q (%s), error %v; want none", reason, msg, err)
 	}
 	forged := pcr.DeepCopy()
 	forged.Spec.PodUID = f.other.UID
-	if reason, _, _, err := controller.CheckPodIdentity(ctx, c, forged); err != nil || reason != controller.ReasonPodUIDMismatch {
-		t.Errorf("another pod's UID, as the shipped ClusterRole: refusal %q, error %v; want %s", reason, err, controller.ReasonPodUIDMismatch)
+	if reason, _, _, err := checkPodIdentity(ctx, c, forged); err != nil || reason != podcert.ReasonPodUIDMismatch {
+		t.Errorf("another pod's UID, as the shipped ClusterRole: refusal %q, error %v; want %s", reason, err, podcert.ReasonPodUIDMismatch)
 	}
 
 	_, nobody := impersonatingServiceAccount(t, "nstance-issuer-shipped-rbac", "no-grants")
-	_, _, unreadable, err := controller.CheckPodIdentity(ctx, nobody, pcr)
+	_, _, unreadable, err := checkPodIdentity(ctx, nobody, pcr)
 	if !unreadable || !apierrors.IsForbidden(err) {
 		t.Errorf("without the grants: unreadable %v, error %v; want a Forbidden read", unreadable, err)
 	}

@@ -33,7 +33,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
-	"github.com/nstance-dev/nstance-issuer/internal/controller"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/podcert"
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
@@ -125,16 +126,16 @@ func waitPodCertificate(t *testing.T, pcr *certificatesv1.PodCertificateRequest)
 func podIssuer(t *testing.T, name string, ca *testpki.CA, defaultTemplate string, templates ...v1alpha1.CertificateTemplate) string {
 	t.Helper()
 	createSecret(t, clusterResourceNamespace, name, ca.SecretData())
-	issuer := &v1alpha1.NstanceClusterIssuer{
+	iss := &v1alpha1.NstanceClusterIssuer{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: v1alpha1.IssuerSpec{
 			CA: v1alpha1.CASpec{SecretName: name}, Vars: map[string]string{"Domain": "cluster.example"},
 			DefaultTemplate: defaultTemplate, Templates: templates,
 		},
 	}
-	create(t, issuer)
-	waitIssuer(t, issuer, metav1.ConditionTrue, "")
-	return controller.ClusterIssuerSignerPrefix + name
+	create(t, iss)
+	waitIssuer(t, iss, metav1.ConditionTrue, "")
+	return issuer.ClusterIssuerSignerPrefix + name
 }
 
 func podsTemplate(ns string) v1alpha1.CertificateTemplate {
@@ -173,7 +174,7 @@ func TestPodCertificateIsIssuedToThePod(t *testing.T) {
 	if lifetime := leaf.NotAfter.Sub(leaf.NotBefore); lifetime != 2*time.Hour {
 		t.Errorf("lifetime %s, want maxExpirationSeconds (2h) exactly", lifetime)
 	}
-	if want := controller.BeginRefreshAt(leaf.NotBefore, leaf.NotAfter); !st.BeginRefreshAt.Time.Equal(want) {
+	if want := podcert.BeginRefreshAt(leaf.NotBefore, leaf.NotAfter); !st.BeginRefreshAt.Time.Equal(want) {
 		t.Errorf("beginRefreshAt %s, want %s", st.BeginRefreshAt, want)
 	}
 	note := waitEvent(t, ns, pcr.Name, v1alpha1.EventReasonCertificateIssued)
@@ -237,16 +238,16 @@ func TestPodCertificateVerifiesAgainstItsClusterTrustBundle(t *testing.T) {
 	ca := validCA(t, "Pod Trust Root CA")
 	name := "pod-ctb-ca"
 	createSecret(t, clusterResourceNamespace, name, ca.SecretData())
-	issuer := &v1alpha1.NstanceClusterIssuer{
+	iss := &v1alpha1.NstanceClusterIssuer{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: v1alpha1.IssuerSpec{
 			CA:   v1alpha1.CASpec{SecretName: name, TrustBundle: &v1alpha1.TrustBundle{ClusterTrustBundle: true}},
 			Vars: map[string]string{"Domain": "cluster.example"}, DefaultTemplate: "pods", Templates: []v1alpha1.CertificateTemplate{podsTemplate(ns)},
 		},
 	}
-	create(t, issuer)
-	waitIssuer(t, issuer, metav1.ConditionTrue, "")
-	signer := controller.ClusterIssuerSignerPrefix + name
+	create(t, iss)
+	waitIssuer(t, iss, metav1.ConditionTrue, "")
+	signer := issuer.ClusterIssuerSignerPrefix + name
 
 	var bundle string
 	eventually(t, "a ClusterTrustBundle for "+signer, func(ctx context.Context) error {

@@ -20,20 +20,36 @@ package controller_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/nstance-dev/nstance-issuer/internal/controller"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/podcert"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
 
 // forgePodCertificate creates a PodCertificateRequest as the test's admin,
 // not as a kubelet: NodeRestriction does not look at it, so nothing but
 // the signer checks the pod identity it names.
+
+// checkPodIdentity runs the reconciler's pod identity check on a request:
+// the refusal's reason and message, or an error; unreadable tells that
+// the read was Forbidden (the request would wait with an Event).
+func checkPodIdentity(ctx context.Context, reader client.Reader, pcr *certificatesv1.PodCertificateRequest) (reason, msg string, unreadable bool, err error) {
+	refusal, err := podcert.CheckIdentity(ctx, reader, pcr)
+	if err != nil {
+		return "", "", errors.Is(err, podcert.ErrIdentityUnreadable), err
+	}
+	if refusal != nil {
+		return refusal.Reason, refusal.Message, false, nil
+	}
+	return "", "", false, nil
+}
 func forgePodCertificate(t *testing.T, ns string, spec certificatesv1.PodCertificateRequestSpec) *certificatesv1.PodCertificateRequest {
 	t.Helper()
 	key, err := testutil.PodKey("ECDSAP256")
@@ -116,23 +132,23 @@ func TestPodCertificateIdentityIsTheLivePods(t *testing.T) {
 		name, reason string
 		edit         func(s *certificatesv1.PodCertificateRequestSpec)
 	}{
-		{name: "another pod's UID", reason: controller.ReasonPodUIDMismatch,
+		{name: "another pod's UID", reason: podcert.ReasonPodUIDMismatch,
 			edit: func(s *certificatesv1.PodCertificateRequestSpec) { s.PodUID = f.other.UID }},
-		{name: "a service account the pod does not run as", reason: controller.ReasonServiceAccountMismatch,
+		{name: "a service account the pod does not run as", reason: podcert.ReasonServiceAccountMismatch,
 			edit: func(s *certificatesv1.PodCertificateRequestSpec) {
 				s.ServiceAccountName, s.ServiceAccountUID = f.otherSA.Name, f.otherSA.UID
 			}},
-		{name: "the pod's service account with another UID", reason: controller.ReasonServiceAccountMismatch,
+		{name: "the pod's service account with another UID", reason: podcert.ReasonServiceAccountMismatch,
 			edit: func(s *certificatesv1.PodCertificateRequestSpec) { s.ServiceAccountUID = f.otherSA.UID }},
-		{name: "a node the pod is not bound to", reason: controller.ReasonNodeMismatch,
+		{name: "a node the pod is not bound to", reason: podcert.ReasonNodeMismatch,
 			edit: func(s *certificatesv1.PodCertificateRequestSpec) {
 				s.NodeName, s.NodeUID = types.NodeName(f.node2.Name), f.node2.UID
 			}},
-		{name: "the pod's node with another UID", reason: controller.ReasonNodeMismatch,
+		{name: "the pod's node with another UID", reason: podcert.ReasonNodeMismatch,
 			edit: func(s *certificatesv1.PodCertificateRequestSpec) { s.NodeUID = f.node2.UID }},
-		{name: "a pod that does not exist", reason: controller.ReasonPodNotFound,
+		{name: "a pod that does not exist", reason: podcert.ReasonPodNotFound,
 			edit: func(s *certificatesv1.PodCertificateRequestSpec) { s.PodName = "ghost-0" }},
-		{name: "a pod that has finished", reason: controller.ReasonPodFinished,
+		{name: "a pod that has finished", reason: podcert.ReasonPodFinished,
 			edit: func(s *certificatesv1.PodCertificateRequestSpec) { s.PodName, s.PodUID = finished.Name, finished.UID }},
 	}
 	for _, tc := range cases {

@@ -36,7 +36,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
-	"github.com/nstance-dev/nstance-issuer/internal/controller"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/trust"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
 	"github.com/nstance-dev/nstance-issuer/internal/rotation"
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
@@ -493,7 +493,7 @@ func patchLabels(t *testing.T, ns string, labels map[string]any) {
 // exactly the roots fps, one each, with the issuer's signer name.
 func waitCTBs(t *testing.T, name string, fps ...string) {
 	t.Helper()
-	version, err := controller.DetectClusterTrustBundle(clientset.Discovery())
+	version, err := trust.DetectClusterTrustBundle(clientset.Discovery())
 	if err != nil {
 		t.Fatal(err)
 	}

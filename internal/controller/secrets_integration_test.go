@@ -35,7 +35,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
-	"github.com/nstance-dev/nstance-issuer/internal/controller"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/casecret"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
 )
 
@@ -78,7 +79,7 @@ func TestLookAlikeRetiredSecretIsNotTrusted(t *testing.T) {
 	}
 }
 
-// TestCASecretWatchKeepsOnlyTheCAKeys starts a SecretWatcher against the
+// TestCASecretWatchKeepsOnlyTheCAKeys starts a casecret.Watcher against the
 // API server and reads what its informer store holds: the CA keys, not
 // the rest of the Secret; an oversized value only as its size.
 func TestCASecretWatchKeepsOnlyTheCAKeys(t *testing.T) {
@@ -93,16 +94,16 @@ func TestCASecretWatchKeepsOnlyTheCAKeys(t *testing.T) {
 	}
 	create(t, s)
 
-	w := controller.NewSecretWatcher(clientset)
+	w := casecret.NewWatcher(clientset)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = w.Start(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 
-	issuer := types.NamespacedName{Namespace: ns, Name: "web"}
+	ref := issuer.Ref{Kind: issuer.KindIssuer, NamespacedName: types.NamespacedName{Namespace: ns, Name: "web"}}
 	key := types.NamespacedName{Namespace: ns, Name: "ca"}
 	eventually(t, "the watched Secret holds tls.crt, tls.key and ca.crt only", func(context.Context) error {
-		got, err := controller.CachedSecretForTest(w, issuer, key)
+		got, err := w.Get(ctx, ref, key)
 		if err != nil || got == nil {
 			return fmt.Errorf("cached %v: %w", got, err)
 		}
@@ -121,7 +122,7 @@ func TestCASecretWatchKeepsOnlyTheCAKeys(t *testing.T) {
 	huge := append(bytes.Clone(ca.CertPEM), bytes.Repeat([]byte("x"), pki.MaxCertChainPEMSize)...)
 	updateSecret(t, ns, "ca", map[string][]byte{"tls.crt": huge, "tls.key": data["tls.key"], "padding": data["padding"]})
 	eventually(t, "the oversized tls.crt is held as its size only", func(context.Context) error {
-		got, err := controller.CachedSecretForTest(w, issuer, key)
+		got, err := w.Get(ctx, ref, key)
 		if err != nil || got == nil {
 			return fmt.Errorf("cached %v: %w", got, err)
 		}

@@ -23,6 +23,7 @@ import (
 
 	issuerapi "github.com/cert-manager/issuer-lib/api/v1alpha1"
 	"github.com/cert-manager/issuer-lib/controllers"
+	"github.com/cert-manager/issuer-lib/controllers/signer"
 	"golang.org/x/time/rate"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -31,87 +32,23 @@ import (
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
+	crcontroller "sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/carotation"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/casecret"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/kubecsr"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/podcert"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/signing"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/trust"
 )
 
-// FieldOwner is the server-side-apply field manager of issuer-lib's status
-// patches and the name Events are reported by.
-const FieldOwner = "nstance-issuer"
-
-// DefaultMaxConcurrentReconciles is the default number of workers per
-// controller. Signing takes well under a millisecond of CPU; a worker spends
-// nearly all its time waiting for its status write, so signing a backlog
-// scales with workers up to about this many (measured with nstance-bench at
-// N=1000: with 16, a backlog signed at 139/s, 1.11x the signer floor of 16
-// workers writing one status patch and one Event each; docs/performance.md),
-// while the API server, with API Priority and Fairness, protects itself.
-const DefaultMaxConcurrentReconciles = 16
-
-// Options configures the controllers. Flags map one to one onto its fields.
-type Options struct {
-	// ClusterResourceNamespace is the namespace NstanceClusterIssuers read
-	// their CA Secrets from (cert-manager's flag of the same name).
-	ClusterResourceNamespace string
-	// SetCAOnCertificateRequest fills CertificateRequest status.ca (and so
-	// ca.crt in the Secret) with the CA's root.
-	SetCAOnCertificateRequest bool
-	// MaxConcurrentReconciles is the number of workers of each controller.
-	MaxConcurrentReconciles int
-	// MaxRetryDuration is how long an unexpected (not permanent) signing
-	// error is retried before the request is failed.
-	MaxRetryDuration time.Duration
-	// CAExpiryWarning is how long before CA expiry a warning Event starts.
-	CAExpiryWarning time.Duration
-	// DisableKubernetesCSRs turns off signing of Kubernetes
-	// CertificateSigningRequests.
-	DisableKubernetesCSRs bool
-	// DisablePodCertificates turns off signing of Kubernetes
-	// PodCertificateRequests.
-	DisablePodCertificates bool
-	// CSRAnnotationPolicy names the ValidatingAdmissionPolicy (and its
-	// binding) that keeps a Kubernetes CSR's template, duration and isCA
-	// annotations as they were created (CSRAnnotationPolicy, csrpolicy.go).
-	// A CSR that selects its template by annotation is signed only if it
-	// was in force when the CSR was approved. Empty: no such policy.
-	CSRAnnotationPolicy string
-	// AllowMutableCSRAnnotations signs such a CSR even without that
-	// policy, with a warning Event: anyone allowed to update the CSR can
-	// then change its template between approval and signing.
-	AllowMutableCSRAnnotations bool
-	// Clock is the time source of signing and of the CA lifecycle (nil:
-	// the real clock): one clock, so that a CA the lifecycle generates is
-	// valid when the signer loads it. Not a flag: tests inject a fake
-	// clock to walk a rotation through its phases.
-	Clock clock.PassiveClock
-	// NextCAPollInterval is how often an issuer waiting for a next CA of
-	// the user's (spec.ca.rotation.nextSecretName) re-reads it besides
-	// watching it (0: one minute). Not a flag.
-	NextCAPollInterval time.Duration
-	// ReissueBatchSize is how many Certificates signed by a previous CA an
-	// issuer asks to re-issue per ReissueInterval after a rotate-now; 0
-	// turns that re-issue off.
-	ReissueBatchSize int
-	// ReissueInterval is the time between two such batches.
-	ReissueInterval time.Duration
-	// MinCAGenerationInterval is the least time between two CA keys an
-	// issuer generates for its rotation (rotate-now, scheduled renewal, a
-	// generated next CA Secret deleted): it bounds what a stream of
-	// rotate-now tokens costs. 0: no bound.
-	MinCAGenerationInterval time.Duration
-}
-
-// DefaultMinCAGenerationInterval is the default MinCAGenerationInterval:
-// long enough that an issuer cannot keep a core busy with key generation,
-// short enough that a second rotate-now after a mistake waits minutes, not
-// hours.
-const DefaultMinCAGenerationInterval = 10 * time.Minute
-
+// issuer-lib's issuer and request controllers, registered here:
 // +kubebuilder:rbac:groups=issuer.nstance.dev,resources=nstanceissuers;nstanceclusterissuers,verbs=get;list;watch
 // +kubebuilder:rbac:groups=issuer.nstance.dev,resources=nstanceissuers/status;nstanceclusterissuers/status,verbs=patch
 // +kubebuilder:rbac:groups=cert-manager.io,resources=certificaterequests,verbs=get;list;watch
@@ -120,7 +57,10 @@ const DefaultMinCAGenerationInterval = 10 * time.Minute
 // +kubebuilder:rbac:groups=certificates.k8s.io,resources=certificatesigningrequests/status,verbs=patch
 // +kubebuilder:rbac:groups=certificates.k8s.io,resources=signers,verbs=sign,resourceNames=nstanceclusterissuers.issuer.nstance.dev/*
 // +kubebuilder:rbac:groups=certificates.k8s.io,resources=signers,verbs=sign,resourceNames=templates.nstanceclusterissuers.issuer.nstance.dev/*
-// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create
+//
+// Shared by every controller: Events, namespace metadata (templates bound
+// to namespaces by label, bundles published by namespace selector, both
+// read through the manager's cache), and the leader election Lease.
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
@@ -135,8 +75,8 @@ const issuerRecheckMax = time.Minute
 
 // issuerControllerOptions are the options of the issuer controllers: the
 // workers, and a back-off capped at issuerRecheckMax.
-func issuerControllerOptions(workers int) controller.Options {
-	return controller.Options{
+func issuerControllerOptions(workers int) crcontroller.Options {
+	return crcontroller.Options{
 		MaxConcurrentReconciles: workers,
 		RateLimiter: workqueue.NewTypedMaxOfRateLimiter(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[reconcile.Request](5*time.Millisecond, issuerRecheckMax),
@@ -145,8 +85,10 @@ func issuerControllerOptions(workers int) controller.Options {
 	}
 }
 
-// Setup registers the issuer, CertificateRequest and Kubernetes CSR
-// controllers with mgr.
+// Setup registers every nstance-issuer controller with mgr: issuer-lib's
+// issuer and request controllers around the Signer, the CA lifecycle with
+// its trust publisher, the refusal of unserved CSR signer names, and pod
+// certificates.
 func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if opts.MaxConcurrentReconciles < 1 {
 		opts.MaxConcurrentReconciles = 1
@@ -155,41 +97,62 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("failed to build a Kubernetes client: %w", err)
 	}
-	secrets := NewSecretWatcher(clientset)
+	secrets := casecret.NewWatcher(clientset)
 	if err := mgr.Add(secrets); err != nil {
 		return fmt.Errorf("failed to register the CA Secret watcher: %w", err)
 	}
-	recorder := mgr.GetEventRecorder(FieldOwner)
-	s := &Signer{
+	recorder := mgr.GetEventRecorder(issuer.FieldOwner)
+	s := &signing.Signer{
 		Client:                   mgr.GetClient(),
 		Secrets:                  secrets,
 		ClusterResourceNamespace: opts.ClusterResourceNamespace,
 		Recorder:                 recorder,
 		CAExpiryWarning:          opts.CAExpiryWarning,
 		Clock:                    opts.Clock,
+		CSRs:                     kubecsr.Decider{Reader: mgr.GetClient(), AllowMutableAnnotations: opts.AllowMutableCSRAnnotations},
 	}
-	s.AllowMutableCSRAnnotations = opts.AllowMutableCSRAnnotations
 	if opts.CSRAnnotationPolicy != "" {
-		// The policy and binding are read live, uncached (csrguard.go).
-		s.CSRGuard = &CSRGuard{Name: opts.CSRAnnotationPolicy, Reader: mgr.GetAPIReader()}
+		// The policy and binding are read live, uncached (kubecsr.Guard).
+		s.CSRs.Guard = &kubecsr.Guard{Name: opts.CSRAnnotationPolicy, Reader: mgr.GetAPIReader()}
 	}
-	trust, err := setupRotation(mgr, opts, recorder, clientset)
+
+	publisher, err := trust.NewPublisher(mgr, opts.ClusterResourceNamespace)
 	if err != nil {
 		return err
 	}
-	workers := controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}
-	recent := newSignedRecently(mgr.GetAPIReader(), time.Now)
-	s.Announce = recent.announceOnDelivery
+	if err := carotation.Setup(mgr, carotation.Options{
+		ClusterResourceNamespace: opts.ClusterResourceNamespace,
+		Clock:                    opts.Clock,
+		NextPoll:                 opts.NextCAPollInterval,
+		Reissue:                  carotation.ReissuePolicy{BatchSize: opts.ReissueBatchSize, Interval: opts.ReissueInterval},
+		MinGenerationInterval:    opts.MinCAGenerationInterval,
+	}, recorder, clientset, publisher); err != nil {
+		return err
+	}
+
+	// A request is signed once and its signature delivered once
+	// (signing.SignedRecently); the Events announcing it wait for delivery.
+	once := signing.NewSignedRecently(mgr.GetAPIReader(), time.Now)
+	s.Announce = once.AnnounceOnDelivery
+	// issuer-lib's Sign, one step per line, from the signature outward:
+	// sign (policy, template, certificate, its Events); count and time
+	// every attempt; put every live root in ca.crt when the issuer asks;
+	// never sign a request twice from a stale cache.
+	var sign signer.Sign = s.Sign
+	sign = signing.WithIssuanceMetrics(sign, clock.RealClock{}, opts.ClusterResourceNamespace, s.SelectedTemplate)
+	sign = publisher.WithLiveRoots(sign)
+	sign = once.Sign(sign)
+
+	workers := crcontroller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}
 	combined := &controllers.CombinedController{
-		IssuerTypes:        []issuerapi.Issuer{&v1alpha1.NstanceIssuer{}},
-		ClusterIssuerTypes: []issuerapi.Issuer{&v1alpha1.NstanceClusterIssuer{}},
-		FieldOwner:         FieldOwner,
-		MaxRetryDuration:   opts.MaxRetryDuration,
-		Check:              s.Check,
-		Sign:               recent.sign(withLiveRoots(withIssuanceMetrics(s.Sign, clock.RealClock{}, opts.ClusterResourceNamespace, s.selectedTemplate), trust, opts.ClusterResourceNamespace)),
-		// Never sign a request twice from a stale cache (resign.go).
-		IgnoreCertificateRequest: recent.ignore,
-		EventRecorder:            withoutGenericIssuedEvent{EventRecorder: recorder},
+		IssuerTypes:              []issuerapi.Issuer{&v1alpha1.NstanceIssuer{}},
+		ClusterIssuerTypes:       []issuerapi.Issuer{&v1alpha1.NstanceClusterIssuer{}},
+		FieldOwner:               issuer.FieldOwner,
+		MaxRetryDuration:         opts.MaxRetryDuration,
+		Check:                    s.Check,
+		Sign:                     sign,
+		IgnoreCertificateRequest: once.Ignore,
+		EventRecorder:            signing.WithoutGenericIssuedEvent{EventRecorder: recorder},
 		// Deprecated upstream in favour of trust-manager, but users of a private
 		// CA expect ca.crt filled as cert-manager's CA issuer does; a flag turns it off.
 		SetCAOnCertificateRequest:      opts.SetCAOnCertificateRequest, //nolint:staticcheck // see above
@@ -199,20 +162,20 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		ControllerOptions: issuerControllerOptions(opts.MaxConcurrentReconciles),
 		PreSetupWithManager: func(_ context.Context, gvk schema.GroupVersionKind, _ ctrl.Manager, b *builder.Builder) error {
 			switch gvk.Kind {
-			case KindIssuer, KindClusterIssuer:
+			case issuer.KindIssuer, issuer.KindClusterIssuer:
 				kind := gvk.Kind
 				b.WatchesRawSource(source.Channel(secrets.Events(kind), &handler.EnqueueRequestForObject{}))
-				// Forget a deleted issuer's Secret watch, timers, parsed CA and metric.
-				b.Watches(newIssuerObject(kind), handler.Funcs{
+				// Forget a deleted issuer's Secret watch, timers, parsed CA and metrics.
+				b.Watches(issuer.NewObject(kind), handler.Funcs{
 					DeleteFunc: func(_ context.Context, e event.DeleteEvent, _ workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-						ref := issuerRef{Kind: kind, NamespacedName: types.NamespacedName{Namespace: e.Object.GetNamespace(), Name: e.Object.GetName()}}
+						ref := issuer.Ref{Kind: kind, NamespacedName: types.NamespacedName{Namespace: e.Object.GetNamespace(), Name: e.Object.GetName()}}
 						secrets.Forget(ref)
 						s.ForgetIssuer(ref)
 					},
 				})
 			case "CertificateSigningRequest":
 				b.WithOptions(workers)
-				watchTemplatedSignerCSRs(b, mgr)
+				kubecsr.WatchTemplatedSigners(b, mgr)
 			default:
 				b.WithOptions(workers)
 			}
@@ -220,20 +183,20 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		},
 	}
 	if !opts.DisableKubernetesCSRs {
-		if err := indexTemplatedSignerCSRs(ctx, mgr); err != nil {
+		if err := kubecsr.IndexTemplatedSigners(ctx, mgr); err != nil {
 			return fmt.Errorf("failed to index Kubernetes CSRs by templated signer: %w", err)
 		}
 	}
-	if err := combined.SetupWithManager(ctx, singleWriteManager{Manager: mgr, delivered: recent.deliveredObject}); err != nil {
+	if err := combined.SetupWithManager(ctx, signing.SingleWriteManager{Manager: mgr, Delivered: once.DeliveredObject}); err != nil {
 		return fmt.Errorf("failed to register the issuer-lib controllers: %w", err)
 	}
 	if !opts.DisableKubernetesCSRs {
-		if err := (&NamespacedCSRReconciler{Client: mgr.GetClient(), Recorder: recorder}).SetupWithManager(mgr); err != nil {
+		if err := (&kubecsr.UnservedSignerReconciler{Client: mgr.GetClient(), Recorder: recorder}).SetupWithManager(mgr); err != nil {
 			return fmt.Errorf("failed to register the namespaced CSR controller: %w", err)
 		}
 	}
 	if !opts.DisablePodCertificates {
-		if err := setupPodCertificates(ctx, mgr, s, opts.MaxConcurrentReconciles); err != nil {
+		if err := podcert.Setup(ctx, mgr, s, opts.MaxConcurrentReconciles); err != nil {
 			return fmt.Errorf("failed to register the PodCertificateRequest controller: %w", err)
 		}
 	}

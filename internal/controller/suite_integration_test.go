@@ -42,6 +42,8 @@ import (
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/app"
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/kubecsr"
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil/integration"
@@ -80,8 +82,8 @@ func run(m *testing.M) int {
 		// template by annotation are signed only under this policy
 		// (csr_fidelity_integration_test.go).
 		Prepare: func(ctx context.Context, api *testutil.APIServer) error {
-			policy, binding := controller.CSRAnnotationPolicy(controller.DefaultCSRAnnotationPolicy)
-			return testutil.InstallCSRAnnotationPolicy(ctx, api.Client, policy, binding, controller.ClusterIssuerSignerPrefix+"probe", controller.DefaultCSRPolicySettle)
+			policy, binding := kubecsr.CSRAnnotationPolicy(kubecsr.DefaultCSRAnnotationPolicy)
+			return testutil.InstallCSRAnnotationPolicy(ctx, api.Client, policy, binding, issuer.ClusterIssuerSignerPrefix+"probe", kubecsr.DefaultCSRPolicySettle)
 		},
 		Manager: &app.Options{
 			Controller: controller.Options{
@@ -95,7 +97,7 @@ func run(m *testing.M) int {
 				// so counts are exact.
 				ReissueBatchSize:    2,
 				ReissueInterval:     time.Hour,
-				CSRAnnotationPolicy: controller.DefaultCSRAnnotationPolicy,
+				CSRAnnotationPolicy: kubecsr.DefaultCSRAnnotationPolicy,
 			},
 			MetricsBindAddress:     "0",
 			HealthProbeBindAddress: "0",

@@ -37,7 +37,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/nstance-dev/nstance-issuer/internal/controller"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/kubecsr"
 )
 
 // shippedCSRPolicy returns the CSR annotation policy and binding of a
@@ -84,7 +85,7 @@ func shippedPolicy(t *testing.T, objs []*unstructured.Unstructured, name string)
 // TestCSRAnnotationPolicyShipsAsTheControllerChecksIt: the chart and
 // config/default install the policy and binding the controller will look
 // for (the name its --csr-annotation-policy flag gets) with exactly the
-// spec it checks (controller.CSRAnnotationPolicy); the chart can leave it
+// spec it checks (kubecsr.CSRAnnotationPolicy); the chart can leave it
 // out, and then tells the controller the name all the same, so that CSRs
 // that rely on it fail rather than being signed unguarded.
 func TestCSRAnnotationPolicyShipsAsTheControllerChecksIt(t *testing.T) {
@@ -94,10 +95,10 @@ func TestCSRAnnotationPolicyShipsAsTheControllerChecksIt(t *testing.T) {
 		objs []*unstructured.Unstructured
 		want string
 	}{
-		{"chart defaults", renderChart(t, "nstance-issuer", "nstance-issuer"), controller.DefaultCSRAnnotationPolicy},
+		{"chart defaults", renderChart(t, "nstance-issuer", "nstance-issuer"), kubecsr.DefaultCSRAnnotationPolicy},
 		{"chart with another release name", renderChart(t, "pki", "pki"), "pki-nstance-issuer-csr-annotations"},
 		{"chart with fullnameOverride", renderChart(t, "x", "x", "--set", "fullnameOverride=signer"), "signer-csr-annotations"},
-		{"config/default", renderKustomize(t, configDir+"/default"), controller.DefaultCSRAnnotationPolicy},
+		{"config/default", renderKustomize(t, configDir+"/default"), kubecsr.DefaultCSRAnnotationPolicy},
 	}
 	for _, r := range renders {
 		t.Run(r.name, func(t *testing.T) {
@@ -111,7 +112,7 @@ func TestCSRAnnotationPolicyShipsAsTheControllerChecksIt(t *testing.T) {
 			if policy.Namespace != "" || binding.Namespace != "" {
 				t.Errorf("the cluster-scoped policy and binding have namespaces %q, %q", policy.Namespace, binding.Namespace)
 			}
-			wantPolicy, wantBinding := controller.CSRAnnotationPolicy(r.want)
+			wantPolicy, wantBinding := kubecsr.CSRAnnotationPolicy(r.want)
 			if diff := specDiff(policy.Spec, wantPolicy.Spec); diff != "" {
 				t.Errorf("policy spec is not the controller's: %s", diff)
 			}
@@ -121,7 +122,7 @@ func TestCSRAnnotationPolicyShipsAsTheControllerChecksIt(t *testing.T) {
 			// The CertificateRequest policy ships beside it, named alike.
 			crName := strings.TrimSuffix(r.want, "csr-annotations") + "certificaterequest-annotations"
 			crPolicy, crBinding := shippedPolicy(t, r.objs, crName)
-			wantPolicy, wantBinding = controller.CertificateRequestAnnotationPolicy(crName)
+			wantPolicy, wantBinding = kubecsr.CertificateRequestAnnotationPolicy(crName)
 			if diff := specDiff(crPolicy.Spec, wantPolicy.Spec); diff != "" {
 				t.Errorf("CertificateRequest policy spec is not the controller's: %s", diff)
 			}
@@ -156,13 +157,13 @@ func TestCSRAnnotationPolicyAsShippedRefusesChanges(t *testing.T) {
 	}
 	apply(t, objs, false)
 	t.Cleanup(func() {
-		_ = clientset.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(ctx, controller.DefaultCSRAnnotationPolicy, metav1.DeleteOptions{})
-		_ = clientset.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(ctx, controller.DefaultCSRAnnotationPolicy, metav1.DeleteOptions{})
-		_ = clientset.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(ctx, controller.DefaultCertificateRequestAnnotationPolicy, metav1.DeleteOptions{})
-		_ = clientset.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(ctx, controller.DefaultCertificateRequestAnnotationPolicy, metav1.DeleteOptions{})
+		_ = clientset.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(ctx, kubecsr.DefaultCSRAnnotationPolicy, metav1.DeleteOptions{})
+		_ = clientset.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(ctx, kubecsr.DefaultCSRAnnotationPolicy, metav1.DeleteOptions{})
+		_ = clientset.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Delete(ctx, kubecsr.DefaultCertificateRequestAnnotationPolicy, metav1.DeleteOptions{})
+		_ = clientset.AdmissionregistrationV1().ValidatingAdmissionPolicies().Delete(ctx, kubecsr.DefaultCertificateRequestAnnotationPolicy, metav1.DeleteOptions{})
 	})
 
-	ours := annotatedCSR(t, "policy-ours", controller.ClusterIssuerSignerPrefix+"cluster-ca")
+	ours := annotatedCSR(t, "policy-ours", issuer.ClusterIssuerSignerPrefix+"cluster-ca")
 	theirs := annotatedCSR(t, "policy-theirs", "example.com/other")
 	retemplate := func(csr *certificatesv1.CertificateSigningRequest, value string) error {
 		cur, err := clientset.CertificatesV1().CertificateSigningRequests().Get(ctx, csr.Name, metav1.GetOptions{})

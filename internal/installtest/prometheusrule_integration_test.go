@@ -27,6 +27,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/carotation"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/signing"
 )
 
 var (
@@ -59,8 +61,8 @@ func TestChartPrometheusRuleReadsExportedMetrics(t *testing.T) {
 		t.Fatalf("spec.groups: %d groups, %v; want 1", len(groups), err)
 	}
 	exported := controller.MetricNames()
-	outcomes := []string{controller.OutcomeIssued, controller.OutcomeRefused, controller.OutcomeTemplateError, controller.OutcomeCAUnavailable, controller.OutcomeError}
-	states := []string{controller.ReissueStateReissued, controller.ReissueStateInProgress, controller.ReissueStateFailed, controller.ReissueStatePending}
+	outcomes := []string{signing.OutcomeIssued, signing.OutcomeRefused, signing.OutcomeTemplateError, signing.OutcomeCAUnavailable, signing.OutcomeError}
+	states := []string{carotation.ReissueStateReissued, carotation.ReissueStateInProgress, carotation.ReissueStateFailed, carotation.ReissueStatePending}
 	alerts := map[string]map[string]any{}
 	list, _, _ := unstructured.NestedSlice(groups[0].(map[string]any), "rules")
 	for _, r := range list {

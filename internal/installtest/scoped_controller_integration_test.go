@@ -39,7 +39,7 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/app"
-	"github.com/nstance-dev/nstance-issuer/internal/controller"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/carotation"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
 
@@ -50,7 +50,7 @@ const secretWriteNamespacesValue = "rbac.secretWriteNamespaces"
 
 // reasonSecretWriteForbidden is the CARotation condition reason for a
 // rotation that needs to write a Secret where the controller may not.
-const reasonSecretWriteForbidden = controller.ReasonSecretWriteForbidden
+const reasonSecretWriteForbidden = carotation.ReasonSecretWriteForbidden
 
 // scopedManager is the real manager running as the ServiceAccount of a
 // chart install whose Secret writes are scoped to namespaces.

@@ -45,7 +45,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/nstance-dev/nstance-issuer/internal/app"
-	"github.com/nstance-dev/nstance-issuer/internal/controller"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/kubecsr"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
 
@@ -183,15 +184,15 @@ func Start(ctx context.Context, o Options) (stack *Stack, err error) {
 	// created. They settle while the controllers start.
 	policyInstalled := make(chan error, 1)
 	go func() {
-		crPolicy, crBinding := controller.CertificateRequestAnnotationPolicy(controller.DefaultCertificateRequestAnnotationPolicy)
+		crPolicy, crBinding := kubecsr.CertificateRequestAnnotationPolicy(kubecsr.DefaultCertificateRequestAnnotationPolicy)
 		for _, o := range []client.Object{crPolicy, crBinding} {
 			if err := s.Client.Create(ctx, o); err != nil {
 				policyInstalled <- fmt.Errorf("cannot create %s: %w", o.GetName(), err)
 				return
 			}
 		}
-		policy, binding := controller.CSRAnnotationPolicy(controller.DefaultCSRAnnotationPolicy)
-		policyInstalled <- testutil.InstallCSRAnnotationPolicy(ctx, s.Client, policy, binding, controller.ClusterIssuerSignerPrefix+"policy-probe", controller.DefaultCSRPolicySettle)
+		policy, binding := kubecsr.CSRAnnotationPolicy(kubecsr.DefaultCSRAnnotationPolicy)
+		policyInstalled <- testutil.InstallCSRAnnotationPolicy(ctx, s.Client, policy, binding, issuer.ClusterIssuerSignerPrefix+"policy-probe", kubecsr.DefaultCSRPolicySettle)
 	}()
 	if err := s.startControllers(ctx, o); err != nil {
 		return s, errors.Join(err, <-policyInstalled)

@@ -102,13 +102,13 @@ func checkSizes(certPEM, keyPEM, rootPEM []byte) *CAError {
 // certificate itself when self-signed) and verifies the chain up to it.
 func buildChain(certs []*x509.Certificate, rootPEM []byte, now time.Time) (*CA, *CAError) {
 	cert := certs[0]
-	selfSigned := isSelfSigned(cert)
+	selfSigned := IsSelfSigned(cert)
 	var inter []*x509.Certificate
 	var tlsRoot *x509.Certificate
 	switch {
 	case selfSigned && len(certs) > 1:
 		return nil, caErrorf(ReasonInvalidCertificate, "tls.crt holds %d certificates after the self-signed CA certificate %q; a root CA needs no chain: remove them", len(certs)-1, certName(cert))
-	case len(certs) > 1 && isSelfSigned(certs[len(certs)-1]):
+	case len(certs) > 1 && IsSelfSigned(certs[len(certs)-1]):
 		tlsRoot = certs[len(certs)-1]
 		inter = certs[1 : len(certs)-1]
 	case len(certs) > 1:
@@ -162,19 +162,19 @@ func buildChain(certs []*x509.Certificate, rootPEM []byte, now time.Time) (*CA, 
 			return nil, cerr
 		}
 		root := chain[len(chain)-1]
-		if where == "ca.crt" && !isSelfSigned(root) {
+		if where == "ca.crt" && !IsSelfSigned(root) {
 			return nil, caErrorf(ReasonInvalidCertificate, "ca.crt holds %q, which is not a self-signed root; put the root CA in ca.crt and the intermediates in tls.crt after the CA certificate", certName(root))
 		}
 		if where == "ca.crt" || tlsRoot != nil || selfSigned {
 			ca.Root = root
-			ca.RootPEM = encodeCerts(root)
+			ca.RootPEM = EncodeCertificates(root)
 		}
 	}
 	if cerr := checkPathLen(chain); cerr != nil {
 		return nil, cerr
 	}
 	if !selfSigned {
-		ca.ChainPEM = encodeCerts(append([]*x509.Certificate{cert}, inter...)...)
+		ca.ChainPEM = EncodeCertificates(append([]*x509.Certificate{cert}, inter...)...)
 	}
 	return ca, nil
 }
@@ -274,9 +274,9 @@ func checkValidity(c *x509.Certificate, what string, now time.Time) *CAError {
 	return nil
 }
 
-// isSelfSigned reports whether c names itself as issuer and its signature
+// IsSelfSigned reports whether c names itself as issuer and its signature
 // verifies with its own key.
-func isSelfSigned(c *x509.Certificate) bool {
+func IsSelfSigned(c *x509.Certificate) bool {
 	return bytes.Equal(c.RawSubject, c.RawIssuer) &&
 		c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil
 }
@@ -295,7 +295,8 @@ func certName(c *x509.Certificate) string {
 
 func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
-func encodeCerts(certs ...*x509.Certificate) []byte {
+// EncodeCertificates encodes certificates as one PEM bundle, in order.
+func EncodeCertificates(certs ...*x509.Certificate) []byte {
 	var buf bytes.Buffer
 	for _, c := range certs {
 		_ = pem.Encode(&buf, &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
@@ -312,6 +313,44 @@ func Fingerprint(cert *x509.Certificate) string {
 		parts[i] = fmt.Sprintf("%02X", b)
 	}
 	return strings.Join(parts, ":")
+}
+
+// ShortFingerprint is a short, name-safe form of a Fingerprint: its first
+// 16 hex digits, lower case, without colons (for object names and metric
+// labels).
+func ShortFingerprint(fp string) string {
+	s := strings.ToLower(strings.ReplaceAll(fp, ":", ""))
+	if len(s) > 16 {
+		s = s[:16]
+	}
+	return s
+}
+
+// FormatSerial prints a certificate's serial number the way
+// openssl x509 -serial does.
+func FormatSerial(cert *x509.Certificate) string { return fmt.Sprintf("%X", cert.SerialNumber) }
+
+// FirstCertificate is the first certificate of a PEM chain someone else
+// wrote (a Certificate's Secret), nil when there is none, it does not parse
+// or the chain is over MaxCertChainPEMSize. Blocks of other types before it
+// are skipped.
+func FirstCertificate(data []byte) *x509.Certificate {
+	if len(data) > MaxCertChainPEMSize {
+		return nil
+	}
+	for {
+		var block *pem.Block
+		if block, data = pem.Decode(data); block == nil {
+			return nil
+		}
+		if block.Type == "CERTIFICATE" {
+			c, err := x509.ParseCertificate(block.Bytes)
+			if err != nil {
+				return nil
+			}
+			return c
+		}
+	}
 }
 
 // CheckValid reports, as a *CAError carrying the certificate, whether the

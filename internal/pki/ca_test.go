@@ -23,6 +23,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -270,5 +271,51 @@ func TestFingerprint(t *testing.T) {
 	}
 	if strings.ToUpper(Fingerprint(c)) != Fingerprint(c) {
 		t.Errorf("not upper case")
+	}
+}
+
+func TestShortFingerprint(t *testing.T) {
+	t.Parallel()
+	fp := Fingerprint(&x509.Certificate{Raw: []byte("abc")})
+	if got := ShortFingerprint(fp); got != "ba7816bf8f01cfea" {
+		t.Errorf("ShortFingerprint(%s) = %s, want ba7816bf8f01cfea", fp, got)
+	}
+	if got := ShortFingerprint("AB:CD"); got != "abcd" {
+		t.Errorf("ShortFingerprint of a short fingerprint = %s, want abcd", got)
+	}
+}
+
+func TestFirstCertificate(t *testing.T) {
+	t.Parallel()
+	p := newPKI(t)
+	chain := pemCerts(p.inter, p.root)
+	keyFirst := append(pemPKCS8(t, p.interKey), chain...)
+	cases := []struct {
+		name string
+		data []byte
+		want *x509.Certificate
+	}{
+		{"the first certificate of a chain is read", chain, p.inter},
+		{"blocks of other types before it are skipped", keyFirst, p.inter},
+		{"no PEM is no certificate", []byte("not PEM"), nil},
+		{"a certificate block that does not parse is no certificate", []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"), nil},
+		{"a chain over the size limit is not read", append(bytes.Clone(chain), bytes.Repeat([]byte("\n"), MaxCertChainPEMSize)...), nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := FirstCertificate(tc.data)
+			if (got == nil) != (tc.want == nil) || (got != nil && !got.Equal(tc.want)) {
+				t.Errorf("FirstCertificate = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestFormatSerialIsOpensslsForm(t *testing.T) {
+	t.Parallel()
+	c := &x509.Certificate{SerialNumber: big.NewInt(0xabc123)}
+	if got := FormatSerial(c); got != "ABC123" {
+		t.Errorf("FormatSerial = %s, want ABC123", got)
 	}
 }

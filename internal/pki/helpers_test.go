@@ -146,7 +146,7 @@ func makeCert(t testing.TB, spec certSpec, parent *x509.Certificate, parentKey c
 }
 
 func pemCerts(certs ...*x509.Certificate) []byte {
-	return encodeCerts(certs...)
+	return EncodeCertificates(certs...)
 }
 
 func pemPKCS8(t testing.TB, k crypto.Signer) []byte {

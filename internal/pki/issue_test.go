@@ -81,7 +81,7 @@ func verifyIssued(t *testing.T, ca *CA, csrKey crypto.Signer, out *Issued) {
 		t.Errorf("CAPEM is not the CA's root")
 	}
 	for _, c := range chain[1:] {
-		if isSelfSigned(c) {
+		if IsSelfSigned(c) {
 			t.Errorf("ChainPEM holds the self-signed root %q", certName(c))
 		}
 	}

@@ -29,7 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
-	"github.com/nstance-dev/nstance-issuer/internal/controller"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/trust"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
 
@@ -41,7 +41,7 @@ import (
 // bundle is deleted.
 func TestClusterTrustBundlesAtV1beta1FollowARotation(t *testing.T) {
 	ctx := t.Context()
-	version, err := controller.DetectClusterTrustBundle(discoveryClient(t))
+	version, err := trust.DetectClusterTrustBundle(discoveryClient(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,6 +38,8 @@ import (
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/app"
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/podcert"
 	"github.com/nstance-dev/nstance-issuer/internal/testpki"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil/integration"
@@ -76,7 +78,7 @@ func run(m *testing.M) int {
 func TestPodCertificateIsIssuedAtV1beta1(t *testing.T) {
 	ctx := t.Context()
 	// The controller must find v1beta1 here, v1 not being served.
-	if v, err := controller.ServedPodCertificateVersion(restConfig); err != nil || v != "v1beta1" {
+	if v, err := podcert.ServedVersion(restConfig); err != nil || v != "v1beta1" {
 		t.Fatalf("served PodCertificateRequest version %q (%v), want v1beta1: run with the 1.36 assets", v, err)
 	}
 	ca, err := testpki.NewValidRootCA("Beta Pod Root CA")
@@ -87,7 +89,7 @@ func TestPodCertificateIsIssuedAtV1beta1(t *testing.T) {
 	if err := k8s.Create(ctx, secret); err != nil {
 		t.Fatal(err)
 	}
-	issuer := &v1alpha1.NstanceClusterIssuer{
+	iss := &v1alpha1.NstanceClusterIssuer{
 		ObjectMeta: metav1.ObjectMeta{Name: "beta-ca"},
 		Spec: v1alpha1.IssuerSpec{
 			CA: v1alpha1.CASpec{SecretName: "beta-ca"}, DefaultTemplate: "pods",
@@ -97,10 +99,10 @@ func TestPodCertificateIsIssuedAtV1beta1(t *testing.T) {
 			}},
 		},
 	}
-	if err := k8s.Create(ctx, issuer); err != nil {
+	if err := k8s.Create(ctx, iss); err != nil {
 		t.Fatal(err)
 	}
-	if err := testutil.Eventually(ctx, "issuer Ready", testutil.IssuerReady(k8s, issuer)); err != nil {
+	if err := testutil.Eventually(ctx, "issuer Ready", testutil.IssuerReady(k8s, iss)); err != nil {
 		t.Fatal(err)
 	}
 	if err := testutil.NodesMayRequestPodCertificates(ctx, k8s); err != nil {
@@ -110,7 +112,7 @@ func TestPodCertificateIsIssuedAtV1beta1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer := controller.ClusterIssuerSignerPrefix + "beta-ca"
+	signer := issuer.ClusterIssuerSignerPrefix + "beta-ca"
 	pod, sa, err := testutil.CreatePod(ctx, k8s, "default", "beta-0", "app", kl.Node, testutil.PodCertificateVolume{SignerName: signer, KeyType: "ED25519"})
 	if err != nil {
 		t.Fatal(err)

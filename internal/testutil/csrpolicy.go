@@ -32,7 +32,7 @@ import (
 )
 
 // InstallCSRAnnotationPolicy creates the CSR annotation policy and its
-// binding (controller.CSRAnnotationPolicy; what the chart and config/
+// binding (kubecsr.CSRAnnotationPolicy; what the chart and config/
 // install) and returns once the API server enforces it, probed with a CSR
 // of probeSigner whose annotation change must be refused, and settle has
 // passed since: from then on the controller takes it to have been in force

@@ -1,0 +1,302 @@
+/*
+Copyright 2026 The nstance-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package signing is issuer-lib's Check and Sign for both issuer kinds:
+// loading and caching each issuer's CA, deciding the policy and signing
+// through internal/pki, the error kind of each failure (decided here,
+// once), the Events and metrics of each signature, and the adapters that
+// make issuer-lib write each request once and never sign it twice.
+// Kubernetes CSRs are decided by internal/controller/kubecsr and signed
+// here; pod certificates (internal/controller/podcert) reuse the Signer.
+package signing
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	issuerapi "github.com/cert-manager/issuer-lib/api/v1alpha1"
+	"github.com/cert-manager/issuer-lib/controllers/signer"
+	certificatesv1 "k8s.io/api/certificates/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/kubecsr"
+	"github.com/nstance-dev/nstance-issuer/internal/pki"
+)
+
+// Event reasons this controller records, beyond issuer-lib's own.
+const (
+	statusFieldOwner       = "nstance-issuer-ca-status"
+	defaultCAExpiryWarning = 30 * 24 * time.Hour
+	eventActionCheck       = "Check"
+	eventActionGenerateCA  = "GenerateCA"
+)
+
+// CASecrets is where the signer reads CA Secrets and asks to be called
+// back: the casecret.Watcher, or a fake in unit tests.
+type CASecrets interface {
+	// Get returns the Secret issuer ref reads its CA from, nil when absent.
+	Get(ctx context.Context, ref issuer.Ref, secret types.NamespacedName) (*corev1.Secret, error)
+	// NotifyAt re-checks issuer ref at t.
+	NotifyAt(ref issuer.Ref, t time.Time)
+}
+
+// Signer is the glue between issuer-lib and the PKI core: it implements
+// issuer-lib's Check and Sign, reads each issuer's CA Secret through the
+// casecret.Watcher, and decides once, here, which kind of error each
+// failure is.
+type Signer struct {
+	// Client creates generated CA Secrets and patches status.ca.
+	Client client.Client
+	// Secrets reads CA Secrets with narrow watches (the casecret.Watcher).
+	Secrets CASecrets
+	// ClusterResourceNamespace is where NstanceClusterIssuers read Secrets.
+	ClusterResourceNamespace string
+	// Recorder records the audit and warning Events.
+	Recorder events.EventRecorder
+	// Announce, when set, is handed the Events that announce a signature,
+	// to record once the certificate is delivered (resign.go); when nil
+	// they are recorded at signing.
+	Announce func(uid types.UID, events []func())
+	// Clock is the time source (a fake in tests).
+	Clock clock.PassiveClock
+	// CAExpiryWarning is how long before the CA's NotAfter a warning Event
+	// is recorded on the issuer. Zero means 30 days.
+	CAExpiryWarning time.Duration
+	// Rand is the randomness for keys and serials; nil means crypto/rand.
+	Rand io.Reader
+	// CSRs decides what a Kubernetes CSR is signed as (its template,
+	// lifetime and isCA, from what its approver saw).
+	CSRs kubecsr.Decider
+
+	mu  sync.Mutex
+	cas map[issuer.Ref]cachedCA
+}
+
+// announce records a signature's Events now, or hands them to Announce.
+func (s *Signer) announce(uid types.UID, events []func()) {
+	if s.Announce != nil {
+		s.Announce(uid, events)
+		return
+	}
+	for _, e := range events {
+		e()
+	}
+}
+
+// Now is the time on the Signer's clock.
+func (s *Signer) Now() time.Time {
+	if s.Clock == nil {
+		return time.Now()
+	}
+	return s.Clock.Now()
+}
+
+// Random is the randomness for keys and serials: Rand, or crypto/rand.
+func (s *Signer) Random() io.Reader {
+	if s.Rand == nil {
+		return rand.Reader
+	}
+	return s.Rand
+}
+
+// Check is issuer-lib's Check: it runs when an issuer changes, when its CA
+// Secret changes (the casecret.Watcher enqueues it), and after a Sign reported
+// an issuer error. A broken template is permanent until the issuer is edited;
+// every CA problem is retryable, so the issuer turns Ready by itself once the
+// Secret is fixed.
+func (s *Signer) Check(ctx context.Context, obj issuerapi.Issuer) error {
+	v, err := issuer.NewView(obj, s.ClusterResourceNamespace)
+	if err != nil {
+		return signer.PermanentError{Err: err}
+	}
+	if err := pki.ValidateTemplates(v.Spec.Templates, v.Spec.CA.Generate, v.Spec.Vars, v.Data); err != nil {
+		return signer.PermanentError{Err: fmt.Errorf("%w; fix spec.templates of %s", err, v)}
+	}
+	if _, err := pki.SelectPolicy(v.Spec, nil, v.String()); err != nil {
+		if tmplErr := (*pki.TemplateError)(nil); errors.As(err, &tmplErr) {
+			return signer.PermanentError{Err: err}
+		}
+	}
+	ca, err := s.loadCA(ctx, v, true)
+	if err != nil {
+		// Still show which certificate is at fault, e.g. an expired CA.
+		if caErr := (*pki.CAError)(nil); errors.As(err, &caErr) && caErr.Cert != nil {
+			s.publishCAStatus(ctx, v, caErr.Cert)
+		}
+		return err
+	}
+	s.observeCA(ctx, v, ca)
+	return nil
+}
+
+// Sign is issuer-lib's Sign. It is only called for approved, not denied,
+// not yet signed requests whose issuer is Ready.
+func (s *Signer) Sign(ctx context.Context, cr signer.CertificateRequestObject, obj issuerapi.Issuer) (signer.PEMBundle, error) {
+	logger := log.FromContext(ctx)
+	v, err := issuer.NewView(obj, s.ClusterResourceNamespace)
+	if err != nil {
+		return signer.PEMBundle{}, signer.PermanentError{Err: err}
+	}
+	ca, err := s.loadCA(ctx, v, false)
+	if err != nil {
+		// The issuer is reported not Ready; the request waits for it.
+		return signer.PEMBundle{}, signer.IssuerError{Err: err}
+	}
+	regarding := requestObject(cr)
+	csr, isCSR := regarding.(*certificatesv1.CertificateSigningRequest)
+	var policy pki.Policy
+	var kube kubecsr.Decision
+	if isCSR {
+		if kube, err = s.CSRs.Decide(ctx, csr, v); err != nil {
+			return signer.PEMBundle{}, classifySignError(err)
+		}
+		policy = kube.Policy
+	} else if policy, err = pki.SelectPolicy(v.Spec, cr.GetAnnotations(), v.String()); err != nil {
+		return signer.PEMBundle{}, classifySignError(err)
+	}
+	details, err := cr.GetCertificateDetails()
+	if err != nil {
+		return signer.PEMBundle{}, signer.PermanentError{Err: fmt.Errorf("malformed request: %w", err)}
+	}
+	req := pki.Request{
+		CSR:         details.CSR,
+		Duration:    details.Duration,
+		IsCA:        details.IsCA,
+		KeyUsage:    details.KeyUsage,
+		ExtKeyUsage: details.ExtKeyUsage,
+		Name:        requestName(cr),
+		Namespace:   cr.GetNamespace(),
+	}
+	if isCSR {
+		req.KubernetesCSR, req.Username, req.Groups = true, csr.Spec.Username, csr.Spec.Groups
+		req.Duration, req.IsCA = kube.Duration, kube.IsCA
+	} else if policy.NeedsNamespaceLabels() {
+		if req.NamespaceLabels, err = s.NamespaceLabels(ctx, req.Namespace); err != nil {
+			return signer.PEMBundle{}, err
+		}
+	}
+	issued, err := pki.Issue(ca, policy, req, pki.RenderData{Vars: v.Spec.Vars, Issuer: v.Data}, s.Now(), s.Random())
+	if err != nil {
+		return signer.PEMBundle{}, classifySignError(err)
+	}
+
+	template := issued.Template
+	if issued.PassThrough {
+		template = "(none: pass-through)"
+	}
+	events := []func(){func() {
+		s.Recorder.Eventf(regarding, v.Obj, corev1.EventTypeNormal, v1alpha1.EventReasonCertificateIssued, issuer.EventActionSign,
+			"Issued certificate serial %s from template %s, valid until %s, signed by %s",
+			pki.FormatSerial(issued.Cert), template, issued.Cert.NotAfter.UTC().Format(time.RFC3339), v)
+	}}
+	if issued.Truncated {
+		events = append(events, func() {
+			s.Recorder.Eventf(regarding, v.Obj, corev1.EventTypeWarning, v1alpha1.EventReasonLifetimeTruncated, issuer.EventActionSign,
+				"Lifetime cut to the CA's NotAfter %s (requested until %s); rotate the CA of %s",
+				issued.Cert.NotAfter.UTC().Format(time.RFC3339), issued.RequestedNotAfter.UTC().Format(time.RFC3339), v)
+		})
+	}
+	if kube.Unguarded != "" {
+		events = append(events, func() {
+			s.Recorder.Eventf(regarding, v.Obj, corev1.EventTypeWarning, v1alpha1.EventReasonUnguardedCSRAnnotations, issuer.EventActionSign,
+				"Signed with the template from annotation %s although it may have changed since approval (%s): --insecure-allow-mutable-csr-annotations is set; "+
+					"use signerName %s<issuer>.<template> or install the CSR annotation policy", v1alpha1.TemplateAnnotation, kube.Unguarded, kubecsr.TemplatedSignerPrefix)
+		})
+	}
+	for _, w := range issued.Warnings {
+		events = append(events, func() {
+			s.Recorder.Eventf(regarding, v.Obj, corev1.EventTypeWarning, w.Reason, issuer.EventActionSign, "%s", w.Message)
+		})
+	}
+	s.announce(cr.GetUID(), events)
+	logger.V(1).Info("signed", "serial", pki.FormatSerial(issued.Cert), "template", issued.Template, "notAfter", issued.Cert.NotAfter)
+	return signer.PEMBundle{ChainPEM: issued.ChainPEM, CAPEM: issued.CAPEM}, nil
+}
+
+// SelectedTemplate names the template a request selects by its signer
+// name or its annotation (ok false: neither; the default applies), for
+// the metrics' template label.
+func (s *Signer) SelectedTemplate(ctx context.Context, cr signer.CertificateRequestObject) (string, bool) {
+	if csr, ok := requestObject(cr).(*certificatesv1.CertificateSigningRequest); ok {
+		if name, ok := s.CSRs.SignerTemplate(ctx, csr); ok {
+			return name, true
+		}
+	}
+	return annotatedTemplate(ctx, cr)
+}
+
+// classifySignError decides, once, how issuer-lib treats a failure of Issue.
+func classifySignError(err error) error {
+	var reqErr *pki.RequestError
+	var tmplErr *pki.TemplateError
+	var caErr *pki.CAError
+	switch {
+	case errors.As(err, &reqErr), errors.As(err, &tmplErr):
+		return signer.PermanentError{Err: err}
+	case errors.As(err, &caErr):
+		return signer.IssuerError{Err: err}
+	}
+	return err
+}
+
+// NamespaceLabels reads the labels of a namespace, for templates bound to
+// namespaces by label. The manager caches namespaces' metadata only.
+func (s *Signer) NamespaceLabels(ctx context.Context, name string) (map[string]string, error) {
+	ns := &metav1.PartialObjectMetadata{}
+	ns.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Namespace"))
+	if err := s.Client.Get(ctx, types.NamespacedName{Name: name}, ns); err != nil {
+		return nil, fmt.Errorf("cannot read the labels of namespace %s: %w", name, err)
+	}
+	return ns.GetLabels(), nil
+}
+
+// requestName is what templates see as .Request.Name: the Certificate's
+// name when cert-manager made a CertificateRequest for one (they are named
+// <certificate>-<revision>), else the request's own name. A Kubernetes
+// CSR's is always its own: an annotation could change after approval.
+func requestName(cr signer.CertificateRequestObject) string {
+	if _, isCSR := requestObject(cr).(*certificatesv1.CertificateSigningRequest); isCSR {
+		return cr.GetName()
+	}
+	if name := cr.GetAnnotations()[cmapi.CertificateNameKey]; name != "" {
+		return name
+	}
+	return cr.GetName()
+}
+
+// requestObject returns the CertificateRequest or CertificateSigningRequest
+// behind issuer-lib's wrapper, for recording Events on it.
+func requestObject(cr signer.CertificateRequestObject) runtime.Object {
+	if o, ok := cr.(runtime.Object); ok {
+		return o.DeepCopyObject()
+	}
+	return nil
+}
