@@ -23,7 +23,6 @@ package installtest
 // These checks need no API server.
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -295,12 +294,9 @@ func TestDocsIssuersPassTheControllersValidation(t *testing.T) {
 				continue
 			}
 			data := pki.IssuerData{Name: o.GetName(), Namespace: o.GetNamespace(), Kind: o.GetKind()}
-			if err := pki.ValidateTemplates(spec.Templates, spec.CA.Generate, spec.Vars, data); err != nil {
-				t.Errorf("%s: %v", name, err)
-			}
-			var terr *pki.TemplateError
-			if _, err := pki.SelectPolicy(spec, nil, name); errors.As(err, &terr) {
-				t.Errorf("%s: %v", name, err)
+			// The validation the controller and the admission webhook run.
+			if err := pki.ValidateIssuer(spec, data).Err(name); err != nil {
+				t.Errorf("%v", err)
 			}
 		}
 	}

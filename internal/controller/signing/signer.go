@@ -129,7 +129,8 @@ func (s *Signer) Random() io.Reader {
 
 // Check is issuer-lib's Check: it runs when an issuer changes, when its CA
 // Secret changes (the casecret.Watcher enqueues it), and after a Sign reported
-// an issuer error. A broken template is permanent until the issuer is edited;
+// an issuer error. An issuer pki.ValidateIssuer refuses (a broken template,
+// incoherent rotation settings) is permanent until the issuer is edited;
 // every CA problem is retryable, so the issuer turns Ready by itself once the
 // Secret is fixed.
 func (s *Signer) Check(ctx context.Context, obj issuerapi.Issuer) error {
@@ -137,13 +138,9 @@ func (s *Signer) Check(ctx context.Context, obj issuerapi.Issuer) error {
 	if err != nil {
 		return signer.PermanentError{Err: err}
 	}
-	if err := pki.ValidateTemplates(v.Spec.Templates, v.Spec.CA.Generate, v.Spec.Vars, v.Data); err != nil {
-		return signer.PermanentError{Err: fmt.Errorf("%w; fix spec.templates of %s", err, v)}
-	}
-	if _, err := pki.SelectPolicy(v.Spec, nil, v.String()); err != nil {
-		if tmplErr := (*pki.TemplateError)(nil); errors.As(err, &tmplErr) {
-			return signer.PermanentError{Err: err}
-		}
+	// The one validation the admission webhook and explain run too.
+	if err := pki.ValidateIssuer(v.Spec, v.Data).Err(v.String()); err != nil {
+		return signer.PermanentError{Err: err}
 	}
 	ca, err := s.loadCA(ctx, v, true)
 	if err != nil {
