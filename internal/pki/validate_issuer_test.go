@@ -94,13 +94,17 @@ func TestValidateIssuerErrors(t *testing.T) {
 			mod:  func(s *v1alpha1.IssuerSpec) { s.Vars["Cluster"] = strings.Repeat("x", MaxVarValueSize+1) },
 			want: []string{`spec.vars[Cluster]: template "vars" field Cluster: the value is 1025 bytes`}},
 		{name: "a CA template problem is reported under spec.ca.generate",
-			mod:  func(s *v1alpha1.IssuerSpec) { s.CA.Generate.PrivateKey = v1alpha1.PrivateKeySpec{Algorithm: v1alpha1.RSAKeyAlgorithm, Size: 1000} },
+			mod: func(s *v1alpha1.IssuerSpec) {
+				s.CA.Generate.PrivateKey = v1alpha1.PrivateKeySpec{Algorithm: v1alpha1.RSAKeyAlgorithm, Size: 1000}
+			},
 			want: []string{`spec.ca.generate.privateKey.size: template "ca.generate" field privateKey.size: RSA size 1000 is not supported`}},
 		{name: "a defaultTemplate that names no template is refused with the templates it could name",
 			mod:  func(s *v1alpha1.IssuerSpec) { s.DefaultTemplate = "api" },
 			want: []string{`spec.defaultTemplate: Invalid value: "api": defaultTemplate names no template of NstanceClusterIssuer ca (templates: web, nodes)`}},
 		{name: "renewBefore and renewBeforePercentage together are refused",
-			mod:  func(s *v1alpha1.IssuerSpec) { s.CA.Rotation = &v1alpha1.CARotation{RenewBefore: dur(time.Hour), RenewBeforePercentage: pct(10)} },
+			mod: func(s *v1alpha1.IssuerSpec) {
+				s.CA.Rotation = &v1alpha1.CARotation{RenewBefore: dur(time.Hour), RenewBeforePercentage: pct(10)}
+			},
 			want: []string{`spec.ca.rotation: renewBefore and renewBeforePercentage are both set`}},
 		{name: "a negative renewBefore is refused",
 			mod:  func(s *v1alpha1.IssuerSpec) { s.CA.Rotation = &v1alpha1.CARotation{RenewBefore: dur(-time.Hour)} },
@@ -109,7 +113,9 @@ func TestValidateIssuerErrors(t *testing.T) {
 			mod:  func(s *v1alpha1.IssuerSpec) { s.CA.Rotation = &v1alpha1.CARotation{RenewBeforePercentage: pct(100)} },
 			want: []string{`spec.ca.rotation.renewBeforePercentage: Invalid value: 100: renewBeforePercentage must be between 1 and 99`}},
 		{name: "a negative propagationDelay is refused",
-			mod:  func(s *v1alpha1.IssuerSpec) { s.CA.Rotation = &v1alpha1.CARotation{PropagationDelay: dur(-time.Second)} },
+			mod: func(s *v1alpha1.IssuerSpec) {
+				s.CA.Rotation = &v1alpha1.CARotation{PropagationDelay: dur(-time.Second)}
+			},
 			want: []string{`spec.ca.rotation.propagationDelay: Invalid value: "-1s": propagationDelay must not be negative`}},
 		{name: "a next CA Secret that is the CA Secret is refused",
 			mod:  func(s *v1alpha1.IssuerSpec) { s.CA.Rotation = &v1alpha1.CARotation{NextSecretName: "ca"} },
@@ -220,7 +226,10 @@ func TestValidateIssuerWarnings(t *testing.T) {
 			mod:  func(s *v1alpha1.IssuerSpec) { s.AllowPassThrough, s.DefaultTemplate = true, "" },
 			want: []string{"spec.allowPassThrough: any namespace may have any name signed"}},
 		{name: "pass-through on a namespaced issuer is not a warning", issuer: namespacedIssuer,
-			mod: func(s *v1alpha1.IssuerSpec) { s.AllowPassThrough, s.DefaultTemplate = true, ""; s.Templates = s.Templates[:1] }},
+			mod: func(s *v1alpha1.IssuerSpec) {
+				s.AllowPassThrough, s.DefaultTemplate = true, ""
+				s.Templates = s.Templates[:1]
+			}},
 		{name: "pass-through beside a defaultTemplate has no effect",
 			mod:  func(s *v1alpha1.IssuerSpec) { s.AllowPassThrough = true },
 			want: []string{`spec.allowPassThrough: has no effect: every request without a template annotation uses defaultTemplate "web"`}},
@@ -239,7 +248,10 @@ func TestValidateIssuerWarnings(t *testing.T) {
 				t.Namespaces = &v1alpha1.NamespaceSelector{Names: []string{"platform"}}
 			})},
 		{name: "a namespaced issuer's template may allow any DNS name", issuer: namespacedIssuer,
-			mod: func(s *v1alpha1.IssuerSpec) { s.Templates = s.Templates[:1]; s.Templates[0].AllowedDNSNames = []string{"**"} }},
+			mod: func(s *v1alpha1.IssuerSpec) {
+				s.Templates = s.Templates[:1]
+				s.Templates[0].AllowedDNSNames = []string{"**"}
+			}},
 		{name: "a namespace selector on labels tenants can set is a warning",
 			mod: unbound(func(t *v1alpha1.CertificateTemplate) {
 				t.Namespaces = &v1alpha1.NamespaceSelector{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"tier": "web", namespaceNameLabel: "x"}}}
