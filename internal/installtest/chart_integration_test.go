@@ -200,7 +200,12 @@ var chartValueSets = []struct {
 		if s := bindingSubject(t, named(t, objs, "ClusterRoleBinding", "pki-signer-approver")); s.Name != "cm-controller" || s.Namespace != "security" {
 			t.Errorf("approver bound to %s/%s, want security/cm-controller", s.Namespace, s.Name)
 		}
-		wantNone(t, objs, "CustomResourceDefinition", "Service", "ServiceMonitor", "PodDisruptionBudget")
+		wantArgs(t, c, "--webhook-port=10443", "--webhook-service=pki-signer-webhook", "--webhook-cert-dir=/var/run/nstance-issuer/webhook-tls")
+		if svcs := ofKind(objs, "Service"); len(svcs) != 1 || svcs[0].GetName() != "pki-signer-webhook" {
+			t.Errorf("want only the webhook Service with metrics off, got %d", len(svcs))
+		}
+		named(t, objs, "Certificate", "pki-signer-webhook")
+		wantNone(t, objs, "CustomResourceDefinition", "ServiceMonitor", "PodDisruptionBudget")
 	},
 }, {
 	name: "minimal", release: "minimal", namespace: "install-minimal",
@@ -406,6 +411,9 @@ func TestHelmInstallUpgradeUninstall(t *testing.T) {
 	if _, err := clientset.AdmissionregistrationV1().ValidatingAdmissionPolicyBindings().Get(ctx, "real-nstance-issuer-csr-annotations", metav1.GetOptions{}); err != nil {
 		t.Fatalf("helm install did not create the CSR annotation policy binding: %v", err)
 	}
+	if _, err := clientset.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, "real-nstance-issuer-webhook", metav1.GetOptions{}); err != nil {
+		t.Fatalf("helm install did not create the issuers' ValidatingWebhookConfiguration: %v", err)
+	}
 
 	helm("upgrade", release, chartDir, "--set", "replicaCount=2,podDisruptionBudget.enabled=true")
 	if d2, err := clientset.AppsV1().Deployments(ns).Get(ctx, d.Name, metav1.GetOptions{}); err != nil || *d2.Spec.Replicas != 2 {
@@ -424,6 +432,9 @@ func TestHelmInstallUpgradeUninstall(t *testing.T) {
 	}
 	if _, err := clientset.AdmissionregistrationV1().ValidatingAdmissionPolicies().Get(ctx, "real-nstance-issuer-csr-annotations", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
 		t.Errorf("the CSR annotation policy survived helm uninstall: %v", err)
+	}
+	if _, err := clientset.AdmissionregistrationV1().ValidatingWebhookConfigurations().Get(ctx, "real-nstance-issuer-webhook", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the ValidatingWebhookConfiguration survived helm uninstall (with failurePolicy Fail it would refuse every issuer): %v", err)
 	}
 	for _, crd := range crds {
 		got, err := dynamicClient(t).Resource(crdGVR).Get(ctx, crd.GetName(), metav1.GetOptions{})

@@ -114,6 +114,17 @@ type perm struct {
 	ask  func(t *testing.T) bool
 }
 
+// accessNamed is access to the object name only.
+func accessNamed(w who, verb, group, resource, ns, name string) perm {
+	p := access(w, verb, group, resource, ns)
+	res, sub, _ := strings.Cut(resource, "/")
+	p.desc += " named " + name
+	p.ask = func(t *testing.T) bool {
+		return w.may(t, authorizationv1.ResourceAttributes{Verb: verb, Group: group, Resource: res, Subresource: sub, Namespace: ns, Name: name})
+	}
+	return p
+}
+
 func access(w who, verb, group, resource, ns string) perm {
 	res, sub, _ := strings.Cut(resource, "/") // before resource is qualified for desc
 	where := "cluster-wide"
@@ -223,7 +234,7 @@ func TestRBAC(t *testing.T) {
 
 func testRBAC(t *testing.T, in rbacInstall) {
 	objs := in.render(t)
-	d, _ := managerContainer(t, objs)
+	d, c := managerContainer(t, objs)
 	if d.Namespace != in.manager[0] || d.Spec.Template.Spec.ServiceAccountName != in.manager[1] {
 		t.Fatalf("the controller runs as %s/%s, want %s/%s", d.Namespace, d.Spec.Template.Spec.ServiceAccountName, in.manager[0], in.manager[1])
 	}
@@ -334,6 +345,27 @@ func testRBAC(t *testing.T, in rbacInstall) {
 	for _, ns := range writeNS {
 		denied = append(denied, access(mgr, "patch", "", "secrets", ns), access(mgr, "deletecollection", "", "secrets", ns))
 	}
+	// The webhook (on by default): the controller keeps its CA in one
+	// Secret of its namespace and the caBundle of one
+	// ValidatingWebhookConfiguration, and writes no other.
+	flags := flagsOf(c)
+	if flags["webhook-ca-secret"] == "" || flags["webhook-configuration"] == "" {
+		t.Fatalf("the controller keeps no webhook CA: %q", c.Args)
+	}
+	allowed = append(allowed,
+		access(mgr, "create", "", "secrets", in.manager[0]),
+		accessNamed(mgr, "get", "", "secrets", in.manager[0], flags["webhook-ca-secret"]),
+		accessNamed(mgr, "update", "", "secrets", in.manager[0], flags["webhook-ca-secret"]),
+		accessNamed(mgr, "get", "admissionregistration.k8s.io", "validatingwebhookconfigurations", "", flags["webhook-configuration"]),
+		accessNamed(mgr, "update", "admissionregistration.k8s.io", "validatingwebhookconfigurations", "", flags["webhook-configuration"]))
+	denied = append(denied,
+		accessNamed(mgr, "update", "admissionregistration.k8s.io", "validatingwebhookconfigurations", "", "another-webhook"),
+		access(mgr, "list", "admissionregistration.k8s.io", "validatingwebhookconfigurations", ""),
+		access(mgr, "delete", "admissionregistration.k8s.io", "validatingwebhookconfigurations", ""),
+		access(mgr, "create", "admissionregistration.k8s.io", "mutatingwebhookconfigurations", ""))
+	if scoped && !slices.Contains(writeNS, in.manager[0]) {
+		denied = append(denied, accessNamed(mgr, "update", "", "secrets", in.manager[0], "someone-elses"))
+	}
 	if scoped {
 		// Nowhere else: not in a tenant's namespace, not in the release
 		// namespace unless listed, not cluster-wide.
@@ -342,6 +374,9 @@ func testRBAC(t *testing.T, in rbacInstall) {
 				continue
 			}
 			for _, verb := range []string{"create", "update", "delete"} {
+				if ns == in.manager[0] && verb == "create" {
+					continue // the webhook's CA Secret, below
+				}
 				denied = append(denied, access(mgr, verb, "", "secrets", ns))
 			}
 		}
