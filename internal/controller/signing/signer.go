@@ -179,18 +179,9 @@ func (s *Signer) Sign(ctx context.Context, cr signer.CertificateRequestObject, o
 	} else if policy, err = pki.SelectPolicy(v.Spec, cr.GetAnnotations(), v.String()); err != nil {
 		return signer.PEMBundle{}, classifySignError(err)
 	}
-	details, err := cr.GetCertificateDetails()
+	req, err := NewRequest(cr)
 	if err != nil {
-		return signer.PEMBundle{}, signer.PermanentError{Err: fmt.Errorf("malformed request: %w", err)}
-	}
-	req := pki.Request{
-		CSR:         details.CSR,
-		Duration:    details.Duration,
-		IsCA:        details.IsCA,
-		KeyUsage:    details.KeyUsage,
-		ExtKeyUsage: details.ExtKeyUsage,
-		Name:        requestName(cr),
-		Namespace:   cr.GetNamespace(),
+		return signer.PEMBundle{}, signer.PermanentError{Err: err}
 	}
 	if isCSR {
 		req.KubernetesCSR, req.Username, req.Groups = true, csr.Spec.Username, csr.Spec.Groups
@@ -273,6 +264,27 @@ func (s *Signer) NamespaceLabels(ctx context.Context, name string) (map[string]s
 		return nil, fmt.Errorf("cannot read the labels of namespace %s: %w", name, err)
 	}
 	return ns.GetLabels(), nil
+}
+
+// NewRequest is what the signer reads of a CertificateRequest or a
+// Kubernetes CSR for the PKI core: the CSR, lifetime, isCA and usages as
+// issuer-lib details them, the name templates see and the namespace. For
+// a Kubernetes CSR, Sign then sets what kubecsr.Decider decided. The
+// explain command builds its requests with it too.
+func NewRequest(cr signer.CertificateRequestObject) (pki.Request, error) {
+	details, err := cr.GetCertificateDetails()
+	if err != nil {
+		return pki.Request{}, fmt.Errorf("malformed request: %w", err)
+	}
+	return pki.Request{
+		CSR:         details.CSR,
+		Duration:    details.Duration,
+		IsCA:        details.IsCA,
+		KeyUsage:    details.KeyUsage,
+		ExtKeyUsage: details.ExtKeyUsage,
+		Name:        requestName(cr),
+		Namespace:   cr.GetNamespace(),
+	}, nil
 }
 
 // requestName is what templates see as .Request.Name: the Certificate's
