@@ -96,10 +96,10 @@ func (l *list) Set(v string) error { *l = append(*l, v); return nil }
 // options are the command's flags.
 type options struct {
 	file, request, issuer, output, now, kubeconfig, context, namespace, name, template string
-	fromCluster, isCA, templateSet                                                         bool
-	dns, ips, uris, emails, usages                                                         list
-	cn, organization, duration, keyAlgorithm, namespaceLabels                              string
-	keySize                                                                                int
+	fromCluster, isCA, templateSet                                                     bool
+	dns, ips, uris, emails, usages                                                     list
+	cn, organization, duration, keyAlgorithm, namespaceLabels                          string
+	keySize                                                                            int
 }
 
 // run is the command; it returns the exit code.

@@ -85,7 +85,7 @@ func TestExplain(t *testing.T) {
 					t.Errorf("template %q because %q", r.Template, r.TemplateReason)
 				}
 				c := r.Certificate
-				if c.Lifetime != (720*time.Hour + pki.Backdate).String() || c.IsCA || len(c.DNSNames) != 1 || c.ExtKeyUsages[0] != "server auth" {
+				if c.Lifetime != (720*time.Hour+pki.Backdate).String() || c.IsCA || len(c.DNSNames) != 1 || c.ExtKeyUsages[0] != "server auth" {
 					t.Errorf("certificate %+v", c)
 				}
 			}},

@@ -24,9 +24,9 @@ import (
 	"io"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
-	issuerapi "github.com/cert-manager/issuer-lib/api/v1alpha1"
 	cmcontroller "github.com/cert-manager/cert-manager/pkg/controller"
 	cmpki "github.com/cert-manager/cert-manager/pkg/util/pki"
+	issuerapi "github.com/cert-manager/issuer-lib/api/v1alpha1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
