@@ -267,7 +267,7 @@ func describe(issued *pki.Issued) *Certificate {
 	c := issued.Cert
 	out := &Certificate{
 		Subject: c.Subject.String(), DNSNames: c.DNSNames, EmailAddresses: c.EmailAddresses,
-		KeyUsages: keyUsages(c.KeyUsage), ExtKeyUsages: extKeyUsages(c.ExtKeyUsage),
+		KeyUsages: KeyUsages(c.KeyUsage), ExtKeyUsages: ExtKeyUsages(c.ExtKeyUsage),
 		NotBefore: c.NotBefore.UTC(), NotAfter: c.NotAfter.UTC(), Lifetime: c.NotAfter.Sub(c.NotBefore).String(),
 		Truncated: issued.Truncated, IsCA: c.IsCA,
 	}
@@ -323,8 +323,8 @@ var keyUsageNames = []struct {
 	{x509.KeyUsageEncipherOnly, "encipher only"}, {x509.KeyUsageDecipherOnly, "decipher only"},
 }
 
-// keyUsages names key usages as cert-manager's spec.usages do.
-func keyUsages(u x509.KeyUsage) []string {
+// KeyUsages names key usages as cert-manager's spec.usages do.
+func KeyUsages(u x509.KeyUsage) []string {
 	var out []string
 	for _, k := range keyUsageNames {
 		if u&k.u != 0 {
@@ -342,7 +342,9 @@ var extKeyUsageNames = map[x509.ExtKeyUsage]string{
 	x509.ExtKeyUsageMicrosoftServerGatedCrypto: "microsoft sgc", x509.ExtKeyUsageNetscapeServerGatedCrypto: "netscape sgc",
 }
 
-func extKeyUsages(us []x509.ExtKeyUsage) []string {
+// ExtKeyUsages names extended key usages as cert-manager's spec.usages
+// do, sorted.
+func ExtKeyUsages(us []x509.ExtKeyUsage) []string {
 	var out []string
 	for _, u := range us {
 		name, ok := extKeyUsageNames[u]
