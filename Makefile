@@ -34,7 +34,7 @@ KUBE_VERSION_BETA ?= v1.36.3
 ENVTEST_ASSETS_BETA := $(BIN)/envtest/k8s-$(KUBE_VERSION_BETA)-etcd-$(ETCD_VERSION)
 
 # Packages whose tests need no API server; they run with -race.
-CORE_PKGS := ./api/... ./internal/pki/... ./internal/controller/... ./internal/testpki/... ./internal/app/... ./internal/image/... ./internal/testutil/... ./internal/rotation/... ./internal/harness/...
+CORE_PKGS := ./api/... ./internal/pki/... ./internal/controller/... ./internal/testpki/... ./internal/app/... ./internal/image/... ./internal/testutil/... ./internal/rotation/... ./internal/harness/... ./internal/webhook/... ./internal/explain/... ./internal/dashboard/... ./cmd/kubectl-nstance/...
 
 .PHONY: help
 help: ## Show the targets.
@@ -57,11 +57,17 @@ manifests: $(CONTROLLER_GEN) ## Generate CRDs and the manager's RBAC from marker
 api-docs: $(CRD_REF_DOCS) ## Generate the API reference docs/api.md from the API types.
 	$(CRD_REF_DOCS) --source-path=./api --config=hack/crd-ref-docs.yaml --renderer=markdown --output-path=docs/api.md --log-level=WARN
 
+.PHONY: dashboards
+dashboards: ## Generate the Grafana dashboard (charts/nstance-issuer/files/dashboards/nstance-issuer.json) from internal/dashboard.
+	go test ./internal/dashboard/ -count=1 -run '^TestDashboardFileIsGenerated$$' -args -update >/dev/null
+
+DASHBOARDS := charts/nstance-issuer/files/dashboards
+
 .PHONY: verify
-verify: generate manifests api-docs ## Fail when generated files differ from what is committed, a tracked file exceeds 1 MiB or a Go file lacks its license header.
-	@if [ -n "$$(git status --porcelain -- api config docs/api.md)" ]; then \
-		echo "generated files are stale; run 'make generate manifests api-docs' and commit:"; \
-		git status --porcelain -- api config docs/api.md; git --no-pager diff --stat -- api config docs/api.md; exit 1; fi
+verify: generate manifests api-docs dashboards ## Fail when generated files differ from what is committed, a tracked file exceeds 1 MiB or a Go file lacks its license header.
+	@if [ -n "$$(git status --porcelain -- api config docs/api.md $(DASHBOARDS))" ]; then \
+		echo "generated files are stale; run 'make generate manifests api-docs dashboards' and commit:"; \
+		git status --porcelain -- api config docs/api.md $(DASHBOARDS); git --no-pager diff --stat -- api config docs/api.md $(DASHBOARDS); exit 1; fi
 	hack/verify-repo.sh
 
 .PHONY: fmt
@@ -77,8 +83,9 @@ lint: $(GOLANGCI_LINT) ## Run golangci-lint.
 	$(GOLANGCI_LINT) run --allow-serial-runners ./...
 
 .PHONY: build
-build: ## Build the manager binary into bin/.
+build: ## Build the manager binary and the kubectl plugin (kubectl-nstance: kubectl nstance explain) into bin/.
 	CGO_ENABLED=0 go build -trimpath -o $(BIN)/nstance-issuer ./cmd/nstance-issuer
+	CGO_ENABLED=0 go build -trimpath -o $(BIN)/kubectl-nstance ./cmd/kubectl-nstance
 
 ##@ Tests
 
@@ -91,7 +98,7 @@ test-unit: ## Unit tests and fuzz seed corpora of the core packages, with -race.
 
 .PHONY: test-integration
 test-integration: envtest-assets envtest-assets-beta ## Integration tests against a real kube-apiserver + etcd (and the v1beta1 pod certificate and ClusterTrustBundle paths on 1.36).
-	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) go test -tags integration -count=1 -timeout 20m ./internal/controller/... ./internal/localstack/...
+	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) go test -tags integration -count=1 -timeout 20m ./internal/controller/... ./internal/localstack/... ./internal/webhook/... ./cmd/kubectl-nstance/...
 	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS_BETA) go test -tags integration -count=1 -timeout 10m ./internal/podcertbeta/...
 
 .PHONY: e2e
