@@ -154,17 +154,25 @@ func JSON() ([]byte, error) {
 	return append(out, '\n'), nil
 }
 
+// Query is one PromQL expression of the dashboard.
+type Query struct {
+	// Where names the panel or variable.
+	Where string
+	// Expr is the expression; Legend its legend format ({{label}}).
+	Expr, Legend string
+}
+
 // Queries are the PromQL expressions of the dashboard, those of its
-// variables included, by panel or variable title.
-func Queries() (map[string][]string, error) {
+// variables included.
+func Queries() ([]Query, error) {
 	d, err := Builder().Build()
 	if err != nil {
 		return nil, err
 	}
-	out := map[string][]string{}
+	var out []Query
 	for _, v := range d.Templating.List {
 		if v.Type == dashboard.VariableTypeQuery && v.Query != nil && v.Query.String != nil {
-			out["variable "+v.Name] = append(out["variable "+v.Name], *v.Query.String)
+			out = append(out, Query{Where: "variable " + v.Name, Expr: *v.Query.String})
 		}
 	}
 	for _, p := range d.Panels {
@@ -172,14 +180,20 @@ func Queries() (map[string][]string, error) {
 			continue
 		}
 		for _, t := range p.Panel.Targets {
-			switch q := t.(type) {
+			var q prometheus.Dataquery
+			switch t := t.(type) {
 			case prometheus.Dataquery:
-				out[*p.Panel.Title] = append(out[*p.Panel.Title], q.Expr)
+				q = t
 			case *prometheus.Dataquery:
-				out[*p.Panel.Title] = append(out[*p.Panel.Title], q.Expr)
+				q = *t
 			default:
 				return nil, fmt.Errorf("panel %s has a %T query", *p.Panel.Title, t)
 			}
+			legend := ""
+			if q.LegendFormat != nil {
+				legend = *q.LegendFormat
+			}
+			out = append(out, Query{Where: "panel " + *p.Panel.Title, Expr: q.Expr, Legend: legend})
 		}
 	}
 	return out, nil

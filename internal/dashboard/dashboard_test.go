@@ -68,19 +68,17 @@ func TestDashboardReadsExportedMetrics(t *testing.T) {
 	}
 	exported := controller.MetricNames()
 	used := map[string]bool{}
-	for title, exprs := range queries {
-		for _, expr := range exprs {
-			names := metricRE.FindAllString(expr, -1)
-			if len(names) == 0 {
-				t.Errorf("%s: %q reads no nstance_issuer_ metric", title, expr)
+	for _, q := range queries {
+		names := metricRE.FindAllString(q.Expr, -1)
+		if len(names) == 0 {
+			t.Errorf("%s: %q reads no nstance_issuer_ metric", q.Where, q.Expr)
+		}
+		for _, m := range names {
+			base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(m, "_bucket"), "_sum"), "_count")
+			if !slices.Contains(exported, base) {
+				t.Errorf("%s reads %s, which the controller does not export", q.Where, m)
 			}
-			for _, m := range names {
-				base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(m, "_bucket"), "_sum"), "_count")
-				if !slices.Contains(exported, base) {
-					t.Errorf("%s reads %s, which the controller does not export", title, m)
-				}
-				used[base] = true
-			}
+			used[base] = true
 		}
 	}
 	for _, m := range exported {
