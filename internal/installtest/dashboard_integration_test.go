@@ -211,4 +211,3 @@ func scrape(ctx context.Context, url string) (dashboard.Series, error) {
 	}
 	return dashboard.ParseSeries(resp.Body)
 }
-
