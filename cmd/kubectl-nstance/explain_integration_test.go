@@ -85,7 +85,7 @@ func TestExplainMatchesTheController(t *testing.T) {
 	if err := c.Create(ctx, iss); err != nil {
 		t.Fatal(err)
 	}
-	if err := testutil.Eventually(ctx, "the issuer to be Ready with its CA", testutil.Condition(testutil.IssuerReadyIs(c, iss, metav1.ConditionTrue, ""))); err != nil {
+	if err := testutil.Eventually(ctx, "the issuer to be Ready with its CA", testutil.IssuerReadyIs(c, iss, metav1.ConditionTrue, "")); err != nil {
 		t.Fatal(err)
 	}
 

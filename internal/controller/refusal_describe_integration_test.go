@@ -65,7 +65,7 @@ func TestRefusalsShowWhereKubectlDescribeLooks(t *testing.T) {
 		approve(t, cr)
 		cond := waitCRFailed(t, cr)
 		want := `requested DNS name "a.example.org" is not allowed by template "web" (allowedDNSNames: *.example.com)`
-		described(t, "CertificateRequest "+cr.Name, cr.Name, want, func() []string { return []string{string(cond.Reason) + ": " + cond.Message} })
+		described(t, "CertificateRequest "+cr.Name, cr.Name, want, func() []string { return []string{cond.Reason + ": " + cond.Message} })
 	})
 	t.Run("CertificateSigningRequest", func(t *testing.T) {
 		csr := createCSR(t, kubecsr.TemplatedSignerPrefix+name+".nodes", csrPEM(t, "", "x.example.org"), nil, nil)

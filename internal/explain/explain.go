@@ -189,7 +189,7 @@ func Explain(ctx context.Context, in Input) (Result, error) {
 	if err != nil {
 		return r.refused(err), nil
 	}
-	r.Template, r.TemplateReason, r.PassThrough = templateReason(v.Spec, in.Request.Annotations, policy)
+	r.Template, r.TemplateReason, r.PassThrough = templateReason(in.Request.Annotations, policy)
 	req, err := signing.NewRequest(cr)
 	if err != nil {
 		return r.refused(err), nil
@@ -252,7 +252,7 @@ func (r Result) refused(err error) Result {
 }
 
 // templateReason says which template applies and why.
-func templateReason(spec *v1alpha1.IssuerSpec, annotations map[string]string, p pki.Policy) (name, why string, passThrough bool) {
+func templateReason(annotations map[string]string, p pki.Policy) (name, why string, passThrough bool) {
 	if p.PassThrough {
 		return "", "no template annotation and no defaultTemplate: signed as asked, because the issuer sets allowPassThrough", true
 	}
