@@ -28,7 +28,7 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/internal/harness"
 	"github.com/nstance-dev/nstance-issuer/internal/localstack"
-	"github.com/nstance-dev/nstance-issuer/internal/testpki"
+	"github.com/nstance-dev/nstance-issuer/internal/test/testpki"
 )
 
 // The harness's set-up, shared by every phase on the stack: the CA Secret

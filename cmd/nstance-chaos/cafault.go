@@ -30,7 +30,7 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/internal/harness"
 	"github.com/nstance-dev/nstance-issuer/internal/localstack"
-	"github.com/nstance-dev/nstance-issuer/internal/testpki"
+	"github.com/nstance-dev/nstance-issuer/internal/test/testpki"
 )
 
 // caFault is what happens to the issuers' CA Secret in a ca-* scenario.

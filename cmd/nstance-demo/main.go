@@ -55,7 +55,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/kubecsr"
 	"github.com/nstance-dev/nstance-issuer/internal/localstack"
-	"github.com/nstance-dev/nstance-issuer/internal/testpki"
+	"github.com/nstance-dev/nstance-issuer/internal/test/testpki"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
 

@@ -39,7 +39,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/controller/trust"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
 	"github.com/nstance-dev/nstance-issuer/internal/rotation"
-	"github.com/nstance-dev/nstance-issuer/internal/testpki"
+	"github.com/nstance-dev/nstance-issuer/internal/test/testpki"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
 

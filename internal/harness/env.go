@@ -36,7 +36,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/app"
 	"github.com/nstance-dev/nstance-issuer/internal/localstack"
-	"github.com/nstance-dev/nstance-issuer/internal/testpki"
+	"github.com/nstance-dev/nstance-issuer/internal/test/testpki"
 )
 
 // The labels of the two issuers compared, in figures and results files.

@@ -35,7 +35,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
-	"github.com/nstance-dev/nstance-issuer/internal/testpki"
+	"github.com/nstance-dev/nstance-issuer/internal/test/testpki"
 )
 
 // IssuerReady is met when an NstanceIssuer or NstanceClusterIssuer is

@@ -31,7 +31,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
 	"github.com/nstance-dev/nstance-issuer/internal/rotation"
-	"github.com/nstance-dev/nstance-issuer/internal/testpki"
+	"github.com/nstance-dev/nstance-issuer/internal/test/testpki"
 )
 
 // GenerationsAnnotation is where an issuing CA Secret keeps its generation
