@@ -40,9 +40,9 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/podcert"
+	"github.com/nstance-dev/nstance-issuer/internal/test/integration"
 	"github.com/nstance-dev/nstance-issuer/internal/test/testpki"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil/integration"
 )
 
 const clusterResourceNamespace = "nstance-system"

@@ -52,9 +52,9 @@ import (
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/app"
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
+	"github.com/nstance-dev/nstance-issuer/internal/test/integration"
 	"github.com/nstance-dev/nstance-issuer/internal/test/testpki"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil/integration"
 )
 
 const clusterResourceNamespace = "nstance-system"
