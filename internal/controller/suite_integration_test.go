@@ -44,6 +44,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/kubecsr"
+	"github.com/nstance-dev/nstance-issuer/internal/test/apiserver"
 	"github.com/nstance-dev/nstance-issuer/internal/test/integration"
 	"github.com/nstance-dev/nstance-issuer/internal/test/testpki"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
@@ -71,7 +72,7 @@ func TestMain(m *testing.M) {
 func run(m *testing.M) int {
 	ctrl.SetLogger(testutil.ControllerLogger())
 	return integration.Run(m, integration.Options{
-		APIServer: testutil.APIServerOptions{
+		APIServer: apiserver.Options{
 			RepoRoot:   filepath.Join("..", ".."),
 			Namespaces: []string{clusterResourceNamespace},
 			// As in clusters: PodCertificateRequests are admitted only from
@@ -81,7 +82,7 @@ func run(m *testing.M) int {
 		// As the chart and config/ do: Kubernetes CSRs that select their
 		// template by annotation are signed only under this policy
 		// (csr_fidelity_integration_test.go).
-		Prepare: func(ctx context.Context, api *testutil.APIServer) error {
+		Prepare: func(ctx context.Context, api *apiserver.Server) error {
 			policy, binding := kubecsr.CSRAnnotationPolicy(kubecsr.DefaultCSRAnnotationPolicy)
 			return testutil.InstallCSRAnnotationPolicy(ctx, api.Client, policy, binding, issuer.ClusterIssuerSignerPrefix+"probe", kubecsr.DefaultCSRPolicySettle)
 		},
@@ -102,7 +103,7 @@ func run(m *testing.M) int {
 			MetricsBindAddress:     "0",
 			HealthProbeBindAddress: "0",
 		},
-		Ready: func(api *testutil.APIServer, mgr ctrl.Manager) {
+		Ready: func(api *apiserver.Server, mgr ctrl.Manager) {
 			restConfig, k8s, clientset, manager = api.Config, api.Client, api.Clientset, mgr
 		},
 	})

@@ -55,7 +55,7 @@ import (
 	"k8s.io/client-go/restmapper"
 	"k8s.io/utils/ptr"
 
-	"github.com/nstance-dev/nstance-issuer/internal/testutil"
+	"github.com/nstance-dev/nstance-issuer/internal/test/apiserver"
 )
 
 const fieldManager = "nstance-installtest"
@@ -92,7 +92,7 @@ func run(m *testing.M) int {
 	if kustomizeBin, err = exec.LookPath(envOr("KUSTOMIZE", "kustomize")); err != nil {
 		return fail("kustomize not found (make test-install builds it into bin/): %v", err)
 	}
-	api, err := testutil.StartAPIServer(context.Background(), testutil.APIServerOptions{
+	api, err := apiserver.Start(context.Background(), apiserver.Options{
 		RepoRoot:      filepath.Join(configDir, ".."),
 		ExtraCRDPaths: []string{filepath.Join("testdata", "crds")},
 	})

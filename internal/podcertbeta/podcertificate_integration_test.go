@@ -40,6 +40,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/podcert"
+	"github.com/nstance-dev/nstance-issuer/internal/test/apiserver"
 	"github.com/nstance-dev/nstance-issuer/internal/test/integration"
 	"github.com/nstance-dev/nstance-issuer/internal/test/testpki"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
@@ -59,7 +60,7 @@ func TestMain(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) int {
 	return integration.Run(m, integration.Options{
-		APIServer: testutil.APIServerOptions{
+		APIServer: apiserver.Options{
 			RepoRoot:            filepath.Join("..", ".."),
 			Namespaces:          []string{clusterResourceNamespace},
 			NodeRestriction:     true,
@@ -71,7 +72,7 @@ func run(m *testing.M) int {
 			},
 			MetricsBindAddress: "0", HealthProbeBindAddress: "0",
 		},
-		Ready: func(api *testutil.APIServer, _ ctrl.Manager) { restConfig, k8s = api.Config, api.Client },
+		Ready: func(api *apiserver.Server, _ ctrl.Manager) { restConfig, k8s = api.Config, api.Client },
 	})
 }
 

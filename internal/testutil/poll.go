@@ -18,14 +18,14 @@ limitations under the License.
 // stack's tests and the demo share: one way to poll (Eventually and
 // Consistently, with a stated timeout and interval), the Ready waits for
 // issuers, CertificateRequests, Certificates and Kubernetes CSRs, reading
-// and verifying an issued Secret, reading sample manifests, and starting
-// the integration suites' API server (StartAPIServer: a real kube-apiserver
-// and etcd with our CRDs and cert-manager's).
+// and verifying an issued Secret, reading sample manifests, and running a
+// manager in the background. The API server itself is started by
+// internal/test/apiserver.
 //
 // Everything returns an error rather than failing a test, so that the demo
 // (a plain program) uses the same code; tests turn the error into a failure
 // with a one-line adapter (t.Fatal, or gomega's Expect(err).To(Succeed())).
-// CSRs and chain checks themselves live in internal/testpki.
+// CSRs and chain checks themselves live in internal/test/testpki.
 package testutil
 
 import (

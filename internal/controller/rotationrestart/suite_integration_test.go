@@ -52,6 +52,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/app"
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
+	"github.com/nstance-dev/nstance-issuer/internal/test/apiserver"
 	"github.com/nstance-dev/nstance-issuer/internal/test/integration"
 	"github.com/nstance-dev/nstance-issuer/internal/test/testpki"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
@@ -72,11 +73,11 @@ func TestMain(m *testing.M) { os.Exit(run(m)) }
 func run(m *testing.M) int {
 	ctrl.SetLogger(testutil.ControllerLogger())
 	return integration.Run(m, integration.Options{
-		APIServer: testutil.APIServerOptions{
+		APIServer: apiserver.Options{
 			RepoRoot:   filepath.Join("..", "..", ".."),
 			Namespaces: []string{clusterResourceNamespace},
 		},
-		Ready: func(api *testutil.APIServer, _ ctrl.Manager) {
+		Ready: func(api *apiserver.Server, _ ctrl.Manager) {
 			restConfig, k8s, clientset = api.Config, api.Client, api.Clientset
 		},
 	})

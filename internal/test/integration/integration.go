@@ -16,7 +16,7 @@ limitations under the License.
 
 // Package integration is the TestMain of the integration suites: a real
 // kube-apiserver and etcd with our CRDs and cert-manager's
-// (testutil.StartAPIServer) and, when asked, the nstance-issuer manager
+// (apiserver.Start) and, when asked, the nstance-issuer manager
 // wired exactly as the binary wires it (app.New). It is apart from
 // testutil because it needs internal/app, whose own tests use testutil.
 package integration
@@ -30,6 +30,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/nstance-dev/nstance-issuer/internal/app"
+	"github.com/nstance-dev/nstance-issuer/internal/test/apiserver"
 	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
 
@@ -37,17 +38,17 @@ import (
 type Options struct {
 	// APIServer configures the API server. A nil Scheme means
 	// app.NewScheme's: Kubernetes, cert-manager and nstance-issuer kinds.
-	APIServer testutil.APIServerOptions
+	APIServer apiserver.Options
 	// Prepare, when set, runs once the API server is up, before the
 	// manager starts (to install what the suite's manager relies on).
-	Prepare func(ctx context.Context, api *testutil.APIServer) error
+	Prepare func(ctx context.Context, api *apiserver.Server) error
 	// Manager, when not nil, runs the nstance-issuer manager built by
 	// app.New with these options while the tests run.
 	Manager *app.Options
 	// Ready is called once the API server (and the manager, nil without
 	// Options.Manager) are set up, before the tests run: the suite keeps
 	// what it needs in its package variables.
-	Ready func(api *testutil.APIServer, mgr ctrl.Manager)
+	Ready func(api *apiserver.Server, mgr ctrl.Manager)
 }
 
 // Run is a TestMain body: it starts what o asks for, runs the tests and
@@ -65,7 +66,7 @@ func Run(m *testing.M, o Options) int {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	api, err := testutil.StartAPIServer(ctx, o.APIServer)
+	api, err := apiserver.Start(ctx, o.APIServer)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -14,7 +14,11 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package testutil
+// Package apiserver starts the one kind of API server every suite, the
+// local stack and the harnesses run on: a real kube-apiserver and etcd
+// from the binaries in KUBEBUILDER_ASSETS (built from Go modules by `make
+// envtest-assets`), with our CRDs and cert-manager's installed.
+package apiserver
 
 import (
 	"context"
@@ -24,10 +28,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 
-	"github.com/go-logr/logr"
-	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -36,11 +37,10 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 )
 
-// APIServerOptions configure StartAPIServer.
-type APIServerOptions struct {
+// Options configure Start.
+type Options struct {
 	// RepoRoot is the repository's root, relative to the test's package
 	// directory (for example "../.."): our CRDs are in config/crd/bases
 	// below it.
@@ -64,25 +64,25 @@ type APIServerOptions struct {
 	CertificatesV1beta1 bool
 }
 
-// APIServer is a running kube-apiserver and etcd with our CRDs and
+// Server is a running kube-apiserver and etcd with our CRDs and
 // cert-manager's installed.
-type APIServer struct {
+type Server struct {
 	// Env is the envtest environment (its KubeConfig is an admin kubeconfig).
 	Env *envtest.Environment
 	// Config is an admin REST config for the API server.
 	Config *rest.Config
-	// Client is an uncached client with APIServerOptions.Scheme.
+	// Client is an uncached client with Options.Scheme.
 	Client client.Client
 	// Clientset is a client-go clientset with the admin identity.
 	Clientset kubernetes.Interface
 }
 
-// StartAPIServer starts a real kube-apiserver and etcd from the binaries in
+// Start starts a real kube-apiserver and etcd from the binaries in
 // KUBEBUILDER_ASSETS (built by `make envtest-assets`), installs our CRDs,
 // cert-manager's (from its module in the module cache) and
 // o.ExtraCRDPaths, and creates o.Namespaces. On error, whatever it started
 // is already stopped; otherwise call Stop.
-func StartAPIServer(ctx context.Context, o APIServerOptions) (s *APIServer, err error) {
+func Start(ctx context.Context, o Options) (s *Server, err error) {
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		hint := ""
 		if o.CertificatesV1beta1 {
@@ -109,7 +109,7 @@ func StartAPIServer(ctx context.Context, o APIServerOptions) (s *APIServer, err 
 	if o.NodeRestriction {
 		args.Append("enable-admission-plugins", "NodeRestriction")
 	}
-	s = &APIServer{Env: env}
+	s = &Server{Env: env}
 	// Stop also after a failed Start: envtest may have started the API
 	// server and etcd before failing (e.g. on a CRD the server rejects).
 	defer func() {
@@ -140,7 +140,7 @@ func StartAPIServer(ctx context.Context, o APIServerOptions) (s *APIServer, err 
 }
 
 // Stop stops the API server and etcd.
-func (s *APIServer) Stop() error { return s.Env.Stop() }
+func (s *Server) Stop() error { return s.Env.Stop() }
 
 // CertManagerCRDDir is the directory of cert-manager's plain CRD YAML in
 // its module (deploy/crds), at the version the go.mod of the module in
@@ -157,39 +157,4 @@ func CertManagerCRDDir(ctx context.Context, repoRoot string) (string, error) {
 		return "", fmt.Errorf("cannot locate cert-manager's module for its CRDs: %w", err)
 	}
 	return filepath.Join(strings.TrimSpace(string(dir)), "deploy", "crds"), nil
-}
-
-// Runnable is what RunInBackground runs: a controller-runtime manager, for
-// one.
-type Runnable interface {
-	Start(ctx context.Context) error
-}
-
-// RunInBackground starts r in a goroutine with a context derived from ctx.
-// stop cancels that context, waits for r.Start to return and returns its
-// error; it may be called more than once and always returns that error.
-func RunInBackground(ctx context.Context, r Runnable) (stop func() error) {
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- r.Start(ctx) }()
-	var once sync.Once
-	var err error
-	return func() error {
-		once.Do(func() {
-			cancel()
-			err = <-done
-		})
-		return err
-	}
-}
-
-// ControllerLogger is the controllers' logger in integration tests: quiet
-// (the tests assert on what users see: conditions, Events), or with
-// TEST_VERBOSE set, the controllers' V(2) logs on stderr.
-func ControllerLogger() logr.Logger {
-	level := zapcore.DPanicLevel
-	if os.Getenv("TEST_VERBOSE") != "" {
-		level = -2
-	}
-	return zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(true), zap.Level(level))
 }
