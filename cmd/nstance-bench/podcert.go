@@ -38,7 +38,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/podcert"
 	"github.com/nstance-dev/nstance-issuer/internal/harness"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
 )
 
 // The pods phase: N PodCertificateRequests (certificates.k8s.io/v1) signed
@@ -59,7 +59,7 @@ func (h *benchHarness) podCertificates(ctx context.Context, r *report) error {
 	if v != "v1" {
 		return fmt.Errorf("the API server does not serve PodCertificateRequests at v1 (it serves %q)", v)
 	}
-	if err := testutil.IgnoreAlreadyExists(h.Client.Create(ctx, &v1alpha1.NstanceClusterIssuer{
+	if err := framework.IgnoreAlreadyExists(h.Client.Create(ctx, &v1alpha1.NstanceClusterIssuer{
 		ObjectMeta: metav1.ObjectMeta{Name: podIssuer},
 		Spec: v1alpha1.IssuerSpec{
 			CA: v1alpha1.CASpec{SecretName: names.CASecret}, DefaultTemplate: "pods",
@@ -90,7 +90,7 @@ func (h *benchHarness) podCertificates(ctx context.Context, r *report) error {
 		if err != nil {
 			return err
 		}
-		if stubs[i], err = testutil.StubCSR(key); err != nil {
+		if stubs[i], err = framework.StubCSR(key); err != nil {
 			return err
 		}
 	}
@@ -110,7 +110,7 @@ func (h *benchHarness) podCertificates(ctx context.Context, r *report) error {
 	// The controller checks each request's pod, service account and node
 	// against the live objects: they exist, as a kubelet's would.
 	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "bench-node"}}
-	if err := testutil.IgnoreAlreadyExists(h.Client.Create(ctx, node)); err != nil {
+	if err := framework.IgnoreAlreadyExists(h.Client.Create(ctx, node)); err != nil {
 		return err
 	}
 	if err := h.Client.Get(ctx, client.ObjectKeyFromObject(node), node); err != nil {
@@ -121,8 +121,8 @@ func (h *benchHarness) podCertificates(ctx context.Context, r *report) error {
 	accounts := make([]*corev1.ServiceAccount, n)
 	if err := harness.Parallel(ctx, h.c.Workers, n, func(ctx context.Context, i int) error {
 		var err error
-		pods[i], accounts[i], err = testutil.CreatePod(ctx, h.Client, ns, fmt.Sprintf("pod-%d", i), "app", node,
-			testutil.PodCertificateVolume{SignerName: issuer.ClusterIssuerSignerPrefix + podIssuer, KeyType: "ECDSAP256"})
+		pods[i], accounts[i], err = framework.CreatePod(ctx, h.Client, ns, fmt.Sprintf("pod-%d", i), "app", node,
+			framework.PodCertificateVolume{SignerName: issuer.ClusterIssuerSignerPrefix + podIssuer, KeyType: "ECDSAP256"})
 		return err
 	}); err != nil {
 		return err

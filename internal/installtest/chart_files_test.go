@@ -40,7 +40,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	k8syaml "k8s.io/apimachinery/pkg/util/yaml"
 
-	"github.com/nstance-dev/nstance-issuer/internal/testutil"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
 )
 
 var update = flag.Bool("update", false, "rewrite the chart README's values table from values.yaml")
@@ -250,7 +250,7 @@ func mdEscape(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
 
 func TestChartREADMEValuesTable(t *testing.T) {
 	want := "\n" + valuesTable(t)
-	got, err := testutil.SyncSection(readmePath, tableStart, tableEnd, want, *update)
+	got, err := framework.SyncSection(readmePath, tableStart, tableEnd, want, *update)
 	if err != nil {
 		t.Fatal(err)
 	}

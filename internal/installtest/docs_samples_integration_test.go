@@ -31,7 +31,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
-	"github.com/nstance-dev/nstance-issuer/internal/testutil"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
 )
 
 // TestDocsSamplesApply applies every file a page of the README or docs/
@@ -52,7 +52,7 @@ func TestDocsSamplesApply(t *testing.T) {
 				objs = renderKustomize(t, filepath.Join(repoRoot, path.Dir(file)))
 			} else {
 				var err error
-				if objs, err = testutil.ReadManifests(filepath.Join(repoRoot, file)); err != nil {
+				if objs, err = framework.ReadManifests(filepath.Join(repoRoot, file)); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -82,7 +82,7 @@ func TestDocsSamplesApply(t *testing.T) {
 // through the API server's own approval check.
 func TestDocsApproverRoleScopesApprovalToOneTemplate(t *testing.T) {
 	ctx := context.Background()
-	objs, err := testutil.ReadManifests(filepath.Join(repoRoot, "docs/samples/approve-kubelet-server-certificates.yaml"))
+	objs, err := framework.ReadManifests(filepath.Join(repoRoot, "docs/samples/approve-kubelet-server-certificates.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

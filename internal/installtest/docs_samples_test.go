@@ -37,7 +37,7 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
 )
 
 // repoRoot is the repository's root, seen from this package.
@@ -265,7 +265,7 @@ func TestDocsIssuersPassTheControllersValidation(t *testing.T) {
 		if filepath.Base(path) == "kustomization.yaml" {
 			continue
 		}
-		objs, err := testutil.ReadManifests(filepath.Join(repoRoot, path))
+		objs, err := framework.ReadManifests(filepath.Join(repoRoot, path))
 		if err != nil {
 			t.Errorf("%s: %v", path, err)
 			continue

@@ -40,7 +40,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/app"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/carotation"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
 )
 
 // The chart value that lists the namespaces where the controller may write
@@ -117,12 +117,12 @@ func TestControllerUnderScopedSecretWrites(t *testing.T) {
 	o.Controller.DisableKubernetesCSRs, o.Controller.DisablePodCertificates = true, true
 	o.MetricsBindAddress, o.HealthProbeBindAddress = "0", "0"
 	o.LeaderElect = false
-	ctrl.SetLogger(testutil.ControllerLogger())
+	ctrl.SetLogger(framework.ControllerLogger())
 	mgr, err := app.New(ctx, cfg, *o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	stop := testutil.RunInBackground(ctx, mgr)
+	stop := framework.RunInBackground(ctx, mgr)
 	t.Cleanup(func() {
 		if err := stop(); err != nil {
 			t.Errorf("the manager: %v", err)
@@ -158,7 +158,7 @@ func TestControllerUnderScopedSecretWrites(t *testing.T) {
 		iss := &v1alpha1.NstanceIssuer{ObjectMeta: metav1.ObjectMeta{Name: "team-ca", Namespace: ns}}
 		iss.Spec.CA = generatedCA("team-ca")
 		m.create(t, iss)
-		m.eventually(t, "the issuer Ready with its generated CA", testutil.IssuerReady(m.c, iss))
+		m.eventually(t, "the issuer Ready with its generated CA", framework.IssuerReady(m.c, iss))
 		m.revokeSecretWrites(t, ns)
 
 		m.annotate(t, iss, v1alpha1.RotateNowAnnotation, "revoked-1")
@@ -177,7 +177,7 @@ func TestControllerUnderScopedSecretWrites(t *testing.T) {
 				}
 				return nil
 			})
-		if err := testutil.IssuerReady(m.c, iss)(ctx); err != nil {
+		if err := framework.IssuerReady(m.c, iss)(ctx); err != nil {
 			t.Errorf("the issuing CA must keep signing while the rotation waits: %v", err)
 		}
 
@@ -199,10 +199,10 @@ func TestControllerUnderScopedSecretWrites(t *testing.T) {
 		iss.Spec.CA = generatedCA("team-ca")
 		m.create(t, iss)
 		m.eventually(t, "Ready False naming "+ns+" and "+secretWriteNamespacesValue, func(ctx context.Context) error {
-			if err := testutil.IssuerReadyIs(m.c, iss, metav1.ConditionFalse, ns)(ctx); err != nil {
+			if err := framework.IssuerReadyIs(m.c, iss, metav1.ConditionFalse, ns)(ctx); err != nil {
 				return err
 			}
-			cond, _ := testutil.IssuerCondition(iss)
+			cond, _ := framework.IssuerCondition(iss)
 			// Not Failed: issuer-lib would not check a Failed issuer again
 			// until its spec changes, and listing the namespace changes no
 			// spec.
@@ -217,7 +217,7 @@ func TestControllerUnderScopedSecretWrites(t *testing.T) {
 
 		// Listing the namespace lets the issuer become Ready by itself.
 		m.grantSecretWrites(t, ns)
-		m.eventuallyWithin(t, 3*time.Minute, "the issuer Ready once "+ns+" is listed", testutil.IssuerReady(m.c, iss))
+		m.eventuallyWithin(t, 3*time.Minute, "the issuer Ready once "+ns+" is listed", framework.IssuerReady(m.c, iss))
 	})
 }
 
@@ -229,21 +229,21 @@ func generatedCA(secretName string) v1alpha1.CASpec {
 // it is Ready, and rotates its CA with rotate-now.
 func (m *scopedManager) createReadyAndRotate(t *testing.T, iss client.Object) {
 	m.create(t, iss)
-	m.eventually(t, "the issuer Ready with its generated CA", testutil.IssuerReady(m.c, iss))
+	m.eventually(t, "the issuer Ready with its generated CA", framework.IssuerReady(m.c, iss))
 	m.annotate(t, iss, v1alpha1.RotateNowAnnotation, "scoped-1")
 	m.eventually(t, "the rotate-now answered", rotateNowAnswered(m.c, iss, "scoped-1"))
 }
 
 // rotateNowAnswered is met when the issuer's rotation recorded token and
 // its CARotation condition is True.
-func rotateNowAnswered(c client.Client, iss client.Object, token string) testutil.Condition {
+func rotateNowAnswered(c client.Client, iss client.Object, token string) framework.Condition {
 	return func(ctx context.Context) error {
 		if err := c.Get(ctx, client.ObjectKeyFromObject(iss), iss); err != nil {
 			return err
 		}
-		st, err := testutil.IssuerStatus(iss)
+		st, err := framework.IssuerStatus(iss)
 		if err != nil {
-			return testutil.Stop(err)
+			return framework.Stop(err)
 		}
 		cond := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionTypeCARotation)
 		switch {
@@ -272,16 +272,16 @@ func (m *scopedManager) annotate(t *testing.T, obj client.Object, key, value str
 	}
 }
 
-func (m *scopedManager) eventually(t *testing.T, what string, cond testutil.Condition) {
+func (m *scopedManager) eventually(t *testing.T, what string, cond framework.Condition) {
 	t.Helper()
-	m.eventuallyWithin(t, testutil.Timeout, what, cond)
+	m.eventuallyWithin(t, framework.Timeout, what, cond)
 }
 
-func (m *scopedManager) eventuallyWithin(t *testing.T, timeout time.Duration, what string, cond testutil.Condition) {
+func (m *scopedManager) eventuallyWithin(t *testing.T, timeout time.Duration, what string, cond framework.Condition) {
 	t.Helper()
 	// The last answer that is not the deadline itself says what was seen.
 	var last error
-	err := testutil.EventuallyWithin(context.Background(), timeout, what, func(ctx context.Context) error {
+	err := framework.EventuallyWithin(context.Background(), timeout, what, func(ctx context.Context) error {
 		err := cond(ctx)
 		if err != nil && ctx.Err() == nil {
 			last = err

@@ -47,7 +47,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/app"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/kubecsr"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
 )
 
 // ClusterResourceNamespace is where the stack's cluster-scoped issuers,
@@ -192,7 +192,7 @@ func Start(ctx context.Context, o Options) (stack *Stack, err error) {
 			}
 		}
 		policy, binding := kubecsr.CSRAnnotationPolicy(kubecsr.DefaultCSRAnnotationPolicy)
-		policyInstalled <- testutil.InstallCSRAnnotationPolicy(ctx, s.Client, policy, binding, issuer.ClusterIssuerSignerPrefix+"policy-probe", kubecsr.DefaultCSRPolicySettle)
+		policyInstalled <- framework.InstallCSRAnnotationPolicy(ctx, s.Client, policy, binding, issuer.ClusterIssuerSignerPrefix+"policy-probe", kubecsr.DefaultCSRPolicySettle)
 	}()
 	if err := s.startControllers(ctx, o); err != nil {
 		return s, errors.Join(err, <-policyInstalled)

@@ -41,7 +41,7 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/localstack"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
 )
 
 // stack is started once for the whole test binary: starting kube-apiserver,
@@ -106,10 +106,10 @@ func create(t *testing.T, obj client.Object) {
 	}
 }
 
-// eventually fails the test unless cond is met within testutil.Timeout.
-func eventually(t *testing.T, what string, cond testutil.Condition) {
+// eventually fails the test unless cond is met within framework.Timeout.
+func eventually(t *testing.T, what string, cond framework.Condition) {
 	t.Helper()
-	if err := testutil.Eventually(t.Context(), what, cond); err != nil {
+	if err := framework.Eventually(t.Context(), what, cond); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -119,8 +119,8 @@ func eventually(t *testing.T, what string, cond testutil.Condition) {
 func waitReady(t *testing.T, ns, name, dnsName string) *x509.Certificate {
 	t.Helper()
 	crt := &cmapi.Certificate{}
-	eventually(t, "Certificate "+ns+"/"+name+" Ready", testutil.CertificateReady(stack.Client, client.ObjectKey{Namespace: ns, Name: name}, crt))
-	leaf, _, err := testutil.IssuedSecret(t.Context(), stack.Client, client.ObjectKey{Namespace: ns, Name: crt.Spec.SecretName}, x509.ExtKeyUsageAny)
+	eventually(t, "Certificate "+ns+"/"+name+" Ready", framework.CertificateReady(stack.Client, client.ObjectKey{Namespace: ns, Name: name}, crt))
+	leaf, _, err := framework.IssuedSecret(t.Context(), stack.Client, client.ObjectKey{Namespace: ns, Name: crt.Spec.SecretName}, x509.ExtKeyUsageAny)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func TestManagerIsUp(t *testing.T) {
 		},
 	}
 	create(t, issuer)
-	eventually(t, "NstanceClusterIssuer localstack-ca Ready", testutil.IssuerReady(stack.Client, issuer))
+	eventually(t, "NstanceClusterIssuer localstack-ca Ready", framework.IssuerReady(stack.Client, issuer))
 	var secret corev1.Secret
 	if err := stack.Client.Get(t.Context(), client.ObjectKey{Namespace: localstack.ClusterResourceNamespace, Name: "localstack-ca"}, &secret); err != nil {
 		t.Fatalf("the generated CA is not in the cluster resource namespace: %v", err)
@@ -167,7 +167,7 @@ func caIssuer(t *testing.T, ns string) {
 		},
 	})
 	crt := &cmapi.Certificate{}
-	eventually(t, "the root CA Ready", testutil.CertificateReady(stack.Client, client.ObjectKey{Namespace: ns, Name: "root"}, crt))
+	eventually(t, "the root CA Ready", framework.CertificateReady(stack.Client, client.ObjectKey{Namespace: ns, Name: "root"}, crt))
 	create(t, &cmapi.Issuer{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ca"},
 		Spec:       cmapi.IssuerSpec{IssuerConfig: cmapi.IssuerConfig{CA: &cmapi.CAIssuer{SecretName: "root-ca"}}},
@@ -243,13 +243,13 @@ func TestPauseAndResumeACertManagerController(t *testing.T) {
 		}
 		return fmt.Errorf("request %s not approved yet", cr.Name)
 	})
-	if err := testutil.Consistently(t.Context(), testutil.Window, "the paused CA issuer controller signs nothing", func(ctx context.Context) error {
+	if err := framework.Consistently(t.Context(), framework.Window, "the paused CA issuer controller signs nothing", func(ctx context.Context) error {
 		cr, err := request(ctx)
 		if err != nil {
 			return err
 		}
-		if len(cr.Status.Certificate) > 0 || testutil.RequestReady(cr) != nil {
-			return fmt.Errorf("request %s handled: %+v", cr.Name, testutil.RequestReady(cr))
+		if len(cr.Status.Certificate) > 0 || framework.RequestReady(cr) != nil {
+			return fmt.Errorf("request %s handled: %+v", cr.Name, framework.RequestReady(cr))
 		}
 		return nil
 	}); err != nil {

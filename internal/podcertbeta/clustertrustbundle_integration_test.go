@@ -30,7 +30,7 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/trust"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
 )
 
 // TestClusterTrustBundlesAtV1beta1FollowARotation: on 1.36, with the
@@ -79,7 +79,7 @@ func TestClusterTrustBundlesAtV1beta1FollowARotation(t *testing.T) {
 	// The last certificate of the old CA expires (the test moves the time
 	// recorded in the CA Secret into the past rather than wait for it): its
 	// bundle goes.
-	if err := testutil.ExpireRetired(ctx, k8s, client.ObjectKey{Namespace: clusterResourceNamespace, Name: name + "-ca"}, time.Now().Add(-time.Minute)); err != nil {
+	if err := framework.ExpireRetired(ctx, k8s, client.ObjectKey{Namespace: clusterResourceNamespace, Name: name + "-ca"}, time.Now().Add(-time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	if err := patchAnnotation(ctx, issuer, "test/poke", "1"); err != nil {
@@ -99,7 +99,7 @@ func patchAnnotation(ctx context.Context, obj client.Object, key, value string) 
 func waitClusterGenerations(t *testing.T, issuer *v1alpha1.NstanceClusterIssuer, phase v1alpha1.CARotationPhase, roles ...v1alpha1.CAGenerationRole) []v1alpha1.CAGeneration {
 	t.Helper()
 	var gens []v1alpha1.CAGeneration
-	if err := testutil.Eventually(t.Context(), fmt.Sprintf("phase %s with generations %v", phase, roles), testutil.RotationReached(k8s, issuer, &gens, phase, roles...)); err != nil {
+	if err := framework.Eventually(t.Context(), fmt.Sprintf("phase %s with generations %v", phase, roles), framework.RotationReached(k8s, issuer, &gens, phase, roles...)); err != nil {
 		t.Fatal(err)
 	}
 	return gens
@@ -111,7 +111,7 @@ func waitClusterGenerations(t *testing.T, issuer *v1alpha1.NstanceClusterIssuer,
 func waitBetaCTBs(t *testing.T, name string, fps ...string) {
 	t.Helper()
 	signer := "nstanceclusterissuers.issuer.nstance.dev/" + name
-	if err := testutil.Eventually(t.Context(), fmt.Sprintf("%d v1beta1 ClusterTrustBundles of %s", len(fps), signer), testutil.ClusterTrustBundlesHold(k8s, "v1beta1", signer, fps...)); err != nil {
+	if err := framework.Eventually(t.Context(), fmt.Sprintf("%d v1beta1 ClusterTrustBundles of %s", len(fps), signer), framework.ClusterTrustBundlesHold(k8s, "v1beta1", signer, fps...)); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -41,9 +41,9 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/podcert"
 	"github.com/nstance-dev/nstance-issuer/internal/test/apiserver"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
 	"github.com/nstance-dev/nstance-issuer/internal/test/integration"
 	"github.com/nstance-dev/nstance-issuer/internal/test/testpki"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
 
 const clusterResourceNamespace = "nstance-system"
@@ -103,26 +103,26 @@ func TestPodCertificateIsIssuedAtV1beta1(t *testing.T) {
 	if err := k8s.Create(ctx, iss); err != nil {
 		t.Fatal(err)
 	}
-	if err := testutil.Eventually(ctx, "issuer Ready", testutil.IssuerReady(k8s, iss)); err != nil {
+	if err := framework.Eventually(ctx, "issuer Ready", framework.IssuerReady(k8s, iss)); err != nil {
 		t.Fatal(err)
 	}
-	if err := testutil.NodesMayRequestPodCertificates(ctx, k8s); err != nil {
+	if err := framework.NodesMayRequestPodCertificates(ctx, k8s); err != nil {
 		t.Fatal(err)
 	}
-	kl, err := testutil.NewKubelet(ctx, k8s, restConfig, "beta-node")
+	kl, err := framework.NewKubelet(ctx, k8s, restConfig, "beta-node")
 	if err != nil {
 		t.Fatal(err)
 	}
 	signer := issuer.ClusterIssuerSignerPrefix + "beta-ca"
-	pod, sa, err := testutil.CreatePod(ctx, k8s, "default", "beta-0", "app", kl.Node, testutil.PodCertificateVolume{SignerName: signer, KeyType: "ED25519"})
+	pod, sa, err := framework.CreatePod(ctx, k8s, "default", "beta-0", "app", kl.Node, framework.PodCertificateVolume{SignerName: signer, KeyType: "ED25519"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := testutil.PodKey("ED25519")
+	key, err := framework.PodKey("ED25519")
 	if err != nil {
 		t.Fatal(err)
 	}
-	stub, err := testutil.StubCSR(key)
+	stub, err := framework.StubCSR(key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,10 +136,10 @@ func TestPodCertificateIsIssuedAtV1beta1(t *testing.T) {
 			MaxExpirationSeconds: &maxSeconds, StubPKCS10Request: stub,
 		},
 	}
-	if err := testutil.CreateAsKubelet(ctx, kl.Client, pcr); err != nil {
+	if err := framework.CreateAsKubelet(ctx, kl.Client, pcr); err != nil {
 		t.Fatalf("the kubelet cannot create the v1beta1 PodCertificateRequest: %v", err)
 	}
-	err = testutil.Eventually(ctx, "v1beta1 PodCertificateRequest issued", func(ctx context.Context) error {
+	err = framework.Eventually(ctx, "v1beta1 PodCertificateRequest issued", func(ctx context.Context) error {
 		if err := k8s.Get(ctx, client.ObjectKeyFromObject(pcr), pcr); err != nil {
 			return err
 		}
@@ -147,7 +147,7 @@ func TestPodCertificateIsIssuedAtV1beta1(t *testing.T) {
 			return errors.New("no condition yet")
 		}
 		if c := pcr.Status.Conditions[0]; c.Type != "Issued" {
-			return testutil.Stop(fmt.Errorf("condition %s %s: %s", c.Type, c.Reason, c.Message))
+			return framework.Stop(fmt.Errorf("condition %s %s: %s", c.Type, c.Reason, c.Message))
 		}
 		return nil
 	})

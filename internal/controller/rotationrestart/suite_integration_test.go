@@ -53,9 +53,9 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/app"
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
 	"github.com/nstance-dev/nstance-issuer/internal/test/apiserver"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
 	"github.com/nstance-dev/nstance-issuer/internal/test/integration"
 	"github.com/nstance-dev/nstance-issuer/internal/test/testpki"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil"
 )
 
 const clusterResourceNamespace = "nstance-system"
@@ -71,7 +71,7 @@ var (
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) int {
-	ctrl.SetLogger(testutil.ControllerLogger())
+	ctrl.SetLogger(framework.ControllerLogger())
 	return integration.Run(m, integration.Options{
 		APIServer: apiserver.Options{
 			RepoRoot:   filepath.Join("..", "..", ".."),
@@ -297,7 +297,7 @@ func (h *harness) start() {
 		cancel()
 		h.t.Fatal(err)
 	}
-	stopMgr := testutil.RunInBackground(ctx, mgr)
+	stopMgr := framework.RunInBackground(ctx, mgr)
 	var once sync.Once
 	h.mu.Lock()
 	h.stop = func() {
@@ -373,9 +373,9 @@ func poke(ctx context.Context, obj client.Object) error {
 	return annotate(ctx, obj, "test/poke", fmt.Sprint(pokes.Add(1)))
 }
 
-func eventually(t *testing.T, what string, cond testutil.Condition) {
+func eventually(t *testing.T, what string, cond framework.Condition) {
 	t.Helper()
-	if err := testutil.Eventually(t.Context(), what, cond); err != nil {
+	if err := framework.Eventually(t.Context(), what, cond); err != nil {
 		t.Fatal(err)
 	}
 }

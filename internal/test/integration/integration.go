@@ -18,7 +18,8 @@ limitations under the License.
 // kube-apiserver and etcd with our CRDs and cert-manager's
 // (apiserver.Start) and, when asked, the nstance-issuer manager
 // wired exactly as the binary wires it (app.New). It is apart from
-// testutil because it needs internal/app, whose own tests use testutil.
+// internal/test/framework because it needs internal/app, whose own tests
+// use the framework.
 package integration
 
 import (
@@ -31,7 +32,7 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/internal/app"
 	"github.com/nstance-dev/nstance-issuer/internal/test/apiserver"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
 )
 
 // Options configure Run.
@@ -92,7 +93,7 @@ func Run(m *testing.M, o Options) int {
 	if o.Ready != nil {
 		o.Ready(api, mgr)
 	}
-	stop := testutil.RunInBackground(ctx, mgr)
+	stop := framework.RunInBackground(ctx, mgr)
 	code := m.Run()
 	if err := stop(); err != nil {
 		fmt.Fprintln(os.Stderr, "manager:", err)

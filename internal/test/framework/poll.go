@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package testutil is what the integration tests, the e2e suite, the local
+// Package framework is what the integration tests, the e2e suite, the local
 // stack's tests and the demo share: one way to poll (Eventually and
 // Consistently, with a stated timeout and interval), the Ready waits for
 // issuers, CertificateRequests, Certificates and Kubernetes CSRs, reading
@@ -26,7 +26,7 @@ limitations under the License.
 // (a plain program) uses the same code; tests turn the error into a failure
 // with a one-line adapter (t.Fatal, or gomega's Expect(err).To(Succeed())).
 // CSRs and chain checks themselves live in internal/test/testpki.
-package testutil
+package framework
 
 import (
 	"context"
