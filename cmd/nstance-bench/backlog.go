@@ -23,7 +23,7 @@ import (
 	"time"
 
 	"github.com/nstance-dev/nstance-issuer/internal/harness"
-	"github.com/nstance-dev/nstance-issuer/internal/localstack"
+	"github.com/nstance-dev/nstance-issuer/internal/test/localstack"
 )
 
 // backlog measures each issuer's signing capacity: its signer is stopped

@@ -15,7 +15,7 @@ limitations under the License.
 */
 
 // Command nstance-bench measures nstance-issuer against cert-manager's own CA
-// issuer on the local stack (internal/localstack: a real kube-apiserver and
+// issuer on the local stack (internal/test/localstack: a real kube-apiserver and
 // etcd, cert-manager's real controllers in this process, nstance-issuer's
 // manager as its own OS process built from cmd/nstance-issuer), in one run:
 //
@@ -59,7 +59,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/nstance-dev/nstance-issuer/internal/harness"
-	"github.com/nstance-dev/nstance-issuer/internal/localstack"
+	"github.com/nstance-dev/nstance-issuer/internal/test/localstack"
 )
 
 type config struct {

@@ -34,7 +34,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/nstance-dev/nstance-issuer/internal/harness"
-	"github.com/nstance-dev/nstance-issuer/internal/localstack"
+	"github.com/nstance-dev/nstance-issuer/internal/test/localstack"
 )
 
 const unrelatedLabel = "bench.nstance.dev/unrelated"

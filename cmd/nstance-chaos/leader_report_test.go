@@ -28,7 +28,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/nstance-dev/nstance-issuer/internal/localstack"
+	"github.com/nstance-dev/nstance-issuer/internal/test/localstack"
 )
 
 // certWithSerial is a throwaway self-signed certificate (PEM) with serial.

@@ -17,7 +17,7 @@ limitations under the License.
 // Command nstance-chaos is the fault harness: it runs Certificates through
 // cert-manager's controllers to nstance-issuer and, as the control, to
 // cert-manager's own CA issuer holding the same CA, on the local stack
-// (internal/localstack: a real kube-apiserver and etcd, cert-manager's
+// (internal/test/localstack: a real kube-apiserver and etcd, cert-manager's
 // controllers in this process, nstance-issuer's manager as its own OS
 // process), while it breaks things:
 //

@@ -54,8 +54,8 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/kubecsr"
-	"github.com/nstance-dev/nstance-issuer/internal/localstack"
 	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
+	"github.com/nstance-dev/nstance-issuer/internal/test/localstack"
 	"github.com/nstance-dev/nstance-issuer/internal/test/testpki"
 )
 

@@ -35,7 +35,7 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/app"
-	"github.com/nstance-dev/nstance-issuer/internal/localstack"
+	"github.com/nstance-dev/nstance-issuer/internal/test/localstack"
 	"github.com/nstance-dev/nstance-issuer/internal/test/testpki"
 )
 

@@ -30,7 +30,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/nstance-dev/nstance-issuer/internal/localstack"
+	"github.com/nstance-dev/nstance-issuer/internal/test/localstack"
 )
 
 // Logf writes a progress line with the UTC time to stderr; the results

@@ -50,8 +50,8 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/image"
-	"github.com/nstance-dev/nstance-issuer/internal/localstack"
 	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
+	"github.com/nstance-dev/nstance-issuer/internal/test/localstack"
 )
 
 // The FIPS 140-3 module the -fips image is built against (the Makefile's

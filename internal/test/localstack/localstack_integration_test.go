@@ -40,8 +40,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
-	"github.com/nstance-dev/nstance-issuer/internal/localstack"
 	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
+	"github.com/nstance-dev/nstance-issuer/internal/test/localstack"
 )
 
 // stack is started once for the whole test binary: starting kube-apiserver,
@@ -52,7 +52,7 @@ func TestMain(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) int {
 	ctrllog.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(true)))
-	root, err := filepath.Abs(filepath.Join("..", ".."))
+	root, err := filepath.Abs(filepath.Join("..", "..", ".."))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
