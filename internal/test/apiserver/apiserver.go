@@ -24,12 +24,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
@@ -62,6 +64,14 @@ type Options struct {
 	// ClusterTrustBundleProjection). Run such a suite with the 1.36 assets:
 	// 1.37 serves these kinds at v1 by default.
 	CertificatesV1beta1 bool
+	// Restartable gives etcd and kube-apiserver directories of the
+	// Server's own, so that StopAPIServer / StartAPIServer and StopEtcd /
+	// StartEtcd keep the data, the serving certificate and the ports
+	// (the local stack's outages).
+	Restartable bool
+	// LogOutput, when set, receives the output of kube-apiserver and etcd
+	// (discarded otherwise), e.g. to scan it for key material.
+	LogOutput io.Writer
 }
 
 // Server is a running kube-apiserver and etcd with our CRDs and
@@ -75,20 +85,25 @@ type Server struct {
 	Client client.Client
 	// Clientset is a client-go clientset with the admin identity.
 	Clientset kubernetes.Interface
+
+	// planeDir holds etcd's data and kube-apiserver's certificates with
+	// Options.Restartable.
+	planeDir string
 }
 
 // Start starts a real kube-apiserver and etcd from the binaries in
 // KUBEBUILDER_ASSETS (built by `make envtest-assets`), installs our CRDs,
 // cert-manager's (from its module in the module cache) and
-// o.ExtraCRDPaths, and creates o.Namespaces. On error, whatever it started
-// is already stopped; otherwise call Stop.
+// o.ExtraCRDPaths, and creates o.Namespaces (one that exists already, such
+// as default, is left as it is). On error, whatever it started is already
+// stopped; otherwise call Stop.
 func Start(ctx context.Context, o Options) (s *Server, err error) {
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		hint := ""
 		if o.CertificatesV1beta1 {
 			hint = " (1.36 assets)"
 		}
-		return nil, fmt.Errorf("KUBEBUILDER_ASSETS is not set: run these tests with `make test-integration`%s", hint)
+		return nil, fmt.Errorf("KUBEBUILDER_ASSETS is not set%s: run through make (test-integration, e2e, demo, bench, chaos) or point it at the folder `make envtest-assets` builds", hint)
 	}
 	cmCRDs, err := CertManagerCRDDir(ctx, o.RepoRoot)
 	if err != nil {
@@ -100,6 +115,10 @@ func Start(ctx context.Context, o Options) (s *Server, err error) {
 			cmCRDs,
 		}, o.ExtraCRDPaths...),
 		ErrorIfCRDPathMissing: true,
+	}
+	if o.LogOutput != nil {
+		env.ControlPlane.APIServer = &envtest.APIServer{Out: o.LogOutput, Err: o.LogOutput}
+		env.ControlPlane.Etcd = &envtest.Etcd{Out: o.LogOutput, Err: o.LogOutput}
 	}
 	args := env.ControlPlane.GetAPIServer().Configure()
 	if o.CertificatesV1beta1 {
@@ -114,10 +133,15 @@ func Start(ctx context.Context, o Options) (s *Server, err error) {
 	// server and etcd before failing (e.g. on a CRD the server rejects).
 	defer func() {
 		if err != nil {
-			err = errors.Join(err, env.Stop())
+			err = errors.Join(err, s.Stop())
 			s = nil
 		}
 	}()
+	if o.Restartable {
+		if err := s.ownPlaneDirs(); err != nil {
+			return s, err
+		}
+	}
 	if s.Config, err = env.Start(); err != nil {
 		return s, fmt.Errorf("cannot start the API server: %w", err)
 	}
@@ -132,15 +156,22 @@ func Start(ctx context.Context, o Options) (s *Server, err error) {
 		return s, err
 	}
 	for _, ns := range o.Namespaces {
-		if err := s.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		if err := s.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil && !apierrors.IsAlreadyExists(err) {
 			return s, err
 		}
 	}
 	return s, nil
 }
 
-// Stop stops the API server and etcd.
-func (s *Server) Stop() error { return s.Env.Stop() }
+// Stop stops the API server and etcd, and removes the directories of
+// Options.Restartable.
+func (s *Server) Stop() error {
+	err := s.Env.Stop()
+	if s.planeDir != "" {
+		err = errors.Join(err, os.RemoveAll(s.planeDir))
+	}
+	return err
+}
 
 // CertManagerCRDDir is the directory of cert-manager's plain CRD YAML in
 // its module (deploy/crds), at the version the go.mod of the module in

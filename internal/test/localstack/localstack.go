@@ -15,38 +15,33 @@ limitations under the License.
 */
 
 // Package localstack runs nstance-issuer on this machine without a cluster:
-// a real kube-apiserver and etcd (built from Go modules, found through
-// KUBEBUILDER_ASSETS), our CRDs and cert-manager's, the nstance-issuer
-// manager wired exactly as the binary wires it and, on request,
-// cert-manager's own controllers built from its Go packages. It writes a
-// kubeconfig a person can use with kubectl, and Stop tears everything down.
+// a real kube-apiserver and etcd (internal/test/apiserver: built from Go
+// modules, found through KUBEBUILDER_ASSETS), our CRDs and cert-manager's,
+// the nstance-issuer manager wired exactly as the binary wires it and, on
+// request, cert-manager's own controllers built from its Go packages. It
+// writes a kubeconfig a person can use with kubectl, and Stop tears
+// everything down.
 package localstack
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
 	"github.com/nstance-dev/nstance-issuer/internal/app"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/kubecsr"
+	"github.com/nstance-dev/nstance-issuer/internal/test/apiserver"
 	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
 )
 
@@ -95,13 +90,12 @@ type Stack struct {
 	// Kubeconfig is the path of the written kubeconfig.
 	Kubeconfig string
 
-	env         *envtest.Environment
+	api         *apiserver.Server
 	tmpDir      string
 	certManager *certManager
 	cancelMgr   context.CancelFunc
 	mgrDone     chan error
 	proc        *managerProcess
-	planeDir    string
 	stopOnce    sync.Once
 	stopErr     error
 }
@@ -114,34 +108,14 @@ type Stack struct {
 // Start once per process: controller-runtime refuses a second controller
 // with the same name in one process, so a second Start after Stop fails.
 func Start(ctx context.Context, o Options) (stack *Stack, err error) {
-	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		return nil, errors.New("KUBEBUILDER_ASSETS is not set: run `make envtest-assets` and point it at the printed folder")
-	}
 	if o.RepoRoot == "" {
 		return nil, errors.New("localstack: Options.RepoRoot is required")
 	}
-	list := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", "github.com/cert-manager/cert-manager")
-	list.Dir = o.RepoRoot
-	cmDir, err := list.Output()
+	scheme, err := app.NewScheme()
 	if err != nil {
-		var exit *exec.ExitError
-		if errors.As(err, &exit) {
-			err = fmt.Errorf("%w: %s", err, bytes.TrimSpace(exit.Stderr))
-		}
-		return nil, fmt.Errorf("cannot locate cert-manager's module for its CRDs: %w", err)
+		return nil, err
 	}
-
-	s := &Stack{env: &envtest.Environment{
-		CRDDirectoryPaths: []string{
-			filepath.Join(o.RepoRoot, "config", "crd", "bases"),
-			filepath.Join(strings.TrimSpace(string(cmDir)), "deploy", "crds"),
-		},
-		ErrorIfCRDPathMissing: true,
-	}}
-	if o.LogOutput != nil {
-		s.env.ControlPlane.APIServer = &envtest.APIServer{Out: o.LogOutput, Err: o.LogOutput}
-		s.env.ControlPlane.Etcd = &envtest.Etcd{Out: o.LogOutput, Err: o.LogOutput}
-	}
+	s := &Stack{}
 	// From here on, a failure tears down whatever did start.
 	defer func() {
 		if err != nil {
@@ -149,24 +123,12 @@ func Start(ctx context.Context, o Options) (stack *Stack, err error) {
 			stack = nil
 		}
 	}()
-	if err := s.ownPlaneDirs(); err != nil {
+	// Restartable: the outages stop and start kube-apiserver and etcd.
+	if s.api, err = apiserver.Start(ctx, apiserver.Options{RepoRoot: o.RepoRoot, Scheme: scheme, LogOutput: o.LogOutput,
+		Namespaces: []string{ClusterResourceNamespace, "default"}, Restartable: true}); err != nil {
 		return s, err
 	}
-	if s.Config, err = s.env.Start(); err != nil {
-		return s, fmt.Errorf("cannot start the API server: %w", err)
-	}
-	scheme, err := app.NewScheme()
-	if err != nil {
-		return s, err
-	}
-	if s.Client, err = client.New(s.Config, client.Options{Scheme: scheme}); err != nil {
-		return s, err
-	}
-	for _, ns := range []string{ClusterResourceNamespace, "default"} {
-		if err := s.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil && !apierrors.IsAlreadyExists(err) {
-			return s, err
-		}
-	}
+	s.Config, s.Client = s.api.Config, s.api.Client
 	s.Kubeconfig = o.KubeconfigPath
 	if s.Kubeconfig == "" {
 		if s.tmpDir, err = os.MkdirTemp("", "nstance-localstack-"); err != nil {
@@ -283,13 +245,11 @@ func (s *Stack) Stop() error {
 				errs = append(errs, <-s.mgrDone)
 			}
 		}
-		if s.env != nil {
-			errs = append(errs, s.env.Stop())
+		if s.api != nil {
+			errs = append(errs, s.api.Stop())
 		}
-		for _, d := range []string{s.tmpDir, s.planeDir} {
-			if d != "" {
-				errs = append(errs, os.RemoveAll(d))
-			}
+		if s.tmpDir != "" {
+			errs = append(errs, os.RemoveAll(s.tmpDir))
 		}
 		s.stopErr = errors.Join(errs...)
 	})
