@@ -34,7 +34,7 @@ KUBE_VERSION_BETA ?= v1.36.3
 ENVTEST_ASSETS_BETA := $(BIN)/envtest/k8s-$(KUBE_VERSION_BETA)-etcd-$(ETCD_VERSION)
 
 # Packages whose tests need no API server; they run with -race.
-CORE_PKGS := ./api/... ./internal/pki/... ./internal/controller/... ./internal/test/testpki/... ./internal/app/... ./internal/image/... ./internal/test/framework/... ./internal/rotation/... ./internal/harness/...
+CORE_PKGS := ./api/... ./internal/pki/... ./internal/controller/... ./internal/test/testpki/... ./internal/app/... ./internal/image/... ./internal/test/framework/... ./internal/rotation/... ./internal/test/harness/...
 
 .PHONY: help
 help: ## Show the targets.

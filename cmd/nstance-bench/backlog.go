@@ -22,7 +22,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/nstance-dev/nstance-issuer/internal/harness"
+	"github.com/nstance-dev/nstance-issuer/internal/test/harness"
 	"github.com/nstance-dev/nstance-issuer/internal/test/localstack"
 )
 

@@ -30,7 +30,7 @@ import (
 
 	"k8s.io/client-go/rest"
 
-	"github.com/nstance-dev/nstance-issuer/internal/harness"
+	"github.com/nstance-dev/nstance-issuer/internal/test/harness"
 )
 
 // Where the CPU goes while an issuer signs: per-process CPU time from

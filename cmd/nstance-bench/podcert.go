@@ -37,8 +37,8 @@ import (
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/podcert"
-	"github.com/nstance-dev/nstance-issuer/internal/harness"
 	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
+	"github.com/nstance-dev/nstance-issuer/internal/test/harness"
 )
 
 // The pods phase: N PodCertificateRequests (certificates.k8s.io/v1) signed

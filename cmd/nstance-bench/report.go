@@ -24,7 +24,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nstance-dev/nstance-issuer/internal/harness"
+	"github.com/nstance-dev/nstance-issuer/internal/test/harness"
 )
 
 // figure is one measured value, its baseline and its goal.

@@ -26,7 +26,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/nstance-dev/nstance-issuer/internal/harness"
+	"github.com/nstance-dev/nstance-issuer/internal/test/harness"
 	"github.com/nstance-dev/nstance-issuer/internal/test/localstack"
 	"github.com/nstance-dev/nstance-issuer/internal/test/testpki"
 )

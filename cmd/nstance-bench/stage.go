@@ -23,7 +23,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nstance-dev/nstance-issuer/internal/harness"
+	"github.com/nstance-dev/nstance-issuer/internal/test/harness"
 )
 
 // The stage: N approved CertificateRequests signed by each issuer in

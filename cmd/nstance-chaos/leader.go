@@ -24,7 +24,7 @@ import (
 	"time"
 
 	"github.com/nstance-dev/nstance-issuer/internal/app"
-	"github.com/nstance-dev/nstance-issuer/internal/harness"
+	"github.com/nstance-dev/nstance-issuer/internal/test/harness"
 )
 
 // leaderKill is the scenario: k replicas with leader election, the leader

@@ -25,7 +25,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nstance-dev/nstance-issuer/internal/harness"
+	"github.com/nstance-dev/nstance-issuer/internal/test/harness"
 )
 
 // The outage scenarios stop a part of the control plane for -outage-hold

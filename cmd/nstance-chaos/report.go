@@ -25,7 +25,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nstance-dev/nstance-issuer/internal/harness"
+	"github.com/nstance-dev/nstance-issuer/internal/test/harness"
 )
 
 // result is one run: one scenario, one issuer.

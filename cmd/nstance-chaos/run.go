@@ -31,7 +31,7 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/nstance-dev/nstance-issuer/internal/harness"
+	"github.com/nstance-dev/nstance-issuer/internal/test/harness"
 	"github.com/nstance-dev/nstance-issuer/internal/test/testpki"
 )
 
