@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package main
+package bench
 
 import (
 	"bufio"
@@ -40,7 +40,7 @@ const coreRounds = 3
 // and BenchmarkRawVerifiedCreateCertificate (same CA keys, ECDSA P-256 leaf)
 // and reports Issue's time per certificate as a ratio to the verified floor
 // (the goal) and to raw x509.CreateCertificate's (context).
-func runCore(ctx context.Context, c *config, r *report) error {
+func runCore(ctx context.Context, c *Config, r *report) error {
 	dir, err := os.MkdirTemp("", "nstance-bench-core-")
 	if err != nil {
 		return err

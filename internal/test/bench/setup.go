@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package main
+package bench
 
 import (
 	"context"
@@ -45,11 +45,11 @@ var nstance, caIss = names.Issuers()
 
 type benchHarness struct {
 	*harness.Env
-	c    *config
+	c    *Config
 	csrs [][]byte
 }
 
-func newHarness(ctx context.Context, c *config, stack *localstack.Stack) (*benchHarness, error) {
+func newHarness(ctx context.Context, c *Config, stack *localstack.Stack) (*benchHarness, error) {
 	env, err := harness.NewEnv(ctx, stack, names)
 	if err != nil {
 		return nil, err
