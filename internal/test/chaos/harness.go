@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package main
+package chaos
 
 import (
 	"context"
@@ -36,7 +36,7 @@ var nstance, caIss = names.Issuers()
 
 type chaosHarness struct {
 	*harness.Env
-	c *config
+	c *Config
 	// faults are the CAs the ca-* scenarios put in the CA Secret.
 	faults *faultCAs
 	// stackCtx bounds components the harness restarts (cert-manager).
@@ -45,7 +45,7 @@ type chaosHarness struct {
 	baseline map[string]float64
 }
 
-func newHarness(ctx context.Context, c *config, stack *localstack.Stack) (*chaosHarness, error) {
+func newHarness(ctx context.Context, c *Config, stack *localstack.Stack) (*chaosHarness, error) {
 	faults, err := newFaultCAs()
 	if err != nil {
 		return nil, err

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package main
+package chaos
 
 import (
 	"context"
@@ -40,17 +40,15 @@ type leaderFlags struct {
 	renew, retry time.Duration
 }
 
-var leaderOpts = func() *leaderFlags {
+func (f *leaderFlags) register(fs *flag.FlagSet) {
 	d := app.NewOptions()
-	f := &leaderFlags{}
-	flag.IntVar(&f.replicas, "leader-replicas", 2, "leader-kill: manager replicas with leader election.")
-	flag.IntVar(&f.sigkills, "leader-sigkills", 4, "leader-kill: how many times the leader is SIGKILLed (it cannot release the Lease).")
-	flag.IntVar(&f.sigterms, "leader-sigterms", 2, "leader-kill: then how many times it is stopped with SIGTERM (it releases the Lease).")
-	flag.DurationVar(&f.lease, "lease-duration", d.LeaseDuration, "leader-kill: the replicas' --leader-election-lease-duration.")
-	flag.DurationVar(&f.renew, "renew-deadline", d.RenewDeadline, "leader-kill: the replicas' --leader-election-renew-deadline.")
-	flag.DurationVar(&f.retry, "retry-period", d.RetryPeriod, "leader-kill: the replicas' --leader-election-retry-period.")
-	return f
-}()
+	fs.IntVar(&f.replicas, "leader-replicas", 2, "leader-kill: manager replicas with leader election.")
+	fs.IntVar(&f.sigkills, "leader-sigkills", 4, "leader-kill: how many times the leader is SIGKILLed (it cannot release the Lease).")
+	fs.IntVar(&f.sigterms, "leader-sigterms", 2, "leader-kill: then how many times it is stopped with SIGTERM (it releases the Lease).")
+	fs.DurationVar(&f.lease, "lease-duration", d.LeaseDuration, "leader-kill: the replicas' --leader-election-lease-duration.")
+	fs.DurationVar(&f.renew, "renew-deadline", d.RenewDeadline, "leader-kill: the replicas' --leader-election-renew-deadline.")
+	fs.DurationVar(&f.retry, "retry-period", d.RetryPeriod, "leader-kill: the replicas' --leader-election-retry-period.")
+}
 
 func (f *leaderFlags) managerArgs() []string {
 	return []string{"--leader-election-lease-duration=" + f.lease.String(), "--leader-election-renew-deadline=" + f.renew.String(),
@@ -74,7 +72,7 @@ func applies(sc string, iss harness.Issuer) bool {
 // puts the single manager back.
 func (h *chaosHarness) leaderKillDriver() driver {
 	return func(ctx context.Context, obs *observer, res *result, create func(lo, hi int) error) (err error) {
-		f := leaderOpts
+		f := &h.c.leader
 		kills := f.sigkills + f.sigterms
 		if h.c.N < kills+1 {
 			return fmt.Errorf("leader-kill needs -n >= %d (a batch before the first kill and after each)", kills+1)
