@@ -41,7 +41,10 @@ type figure struct {
 	// was met this run. Goals are reported, never asserted.
 	Goal string `json:"goal,omitempty"`
 	Pass *bool  `json:"pass,omitempty"`
-	Note string `json:"note,omitempty"`
+	// NotMeasured: the goal missed because the value or its baseline was
+	// not taken (0 or NaN).
+	NotMeasured bool   `json:"notMeasured,omitempty"`
+	Note        string `json:"note,omitempty"`
 }
 
 type runMeta struct {
@@ -69,20 +72,34 @@ type report struct {
 }
 
 // add records a figure. With a baseline, ratio = value/baseline; goal is
-// "<= x" or ">= x" on the ratio (or "" for none).
+// "ratio <= x", "ratio >= x" or "ratio < x" (or "" for none). A goal is
+// always scored: a value or baseline of 0 (or NaN) is one the harness
+// could not take (a scrape that failed, say), never a real rate, duration
+// or size, and misses its goal, saying so, rather than pass a "<=" goal
+// or drop out of the tally. A goal that cannot be read is an error of the
+// run.
 func (r *report) add(name string, value float64, unit, baseline string, baseValue float64, goal, note string) {
 	f := figure{Name: name, Value: round(value), Unit: unit, Baseline: baseline, BaselineValue: round(baseValue), Goal: goal, Note: note}
 	if baseline != "" && baseValue != 0 && !math.IsNaN(value) {
 		ratio := round(value / baseValue)
 		f.Ratio = &ratio
-		if goal != "" {
-			var limit float64
-			var op string
-			if _, err := fmt.Sscanf(goal, "ratio %s %g", &op, &limit); err == nil {
-				pass := (op == "<=" && ratio <= limit) || (op == ">=" && ratio >= limit) || (op == "<" && ratio < limit)
-				f.Pass = &pass
-			}
+	}
+	if goal != "" {
+		pass := false
+		var limit float64
+		var op string
+		_, err := fmt.Sscanf(goal, "ratio %s %g", &op, &limit)
+		if err != nil || (op != "<=" && op != ">=" && op != "<") {
+			r.Errors = append(r.Errors, fmt.Sprintf("figure %q: goal %q is not \"ratio <=|>=|< limit\"", name, goal))
 		}
+		measured := f.Ratio != nil && value > 0 && baseValue > 0
+		if measured {
+			ratio := *f.Ratio
+			pass = (op == "<=" && ratio <= limit) || (op == ">=" && ratio >= limit) || (op == "<" && ratio < limit)
+		} else {
+			f.NotMeasured = true
+		}
+		f.Pass = &pass
 	}
 	r.Figures = append(r.Figures, f)
 	harness.Logf("%s", f.line())
@@ -105,7 +122,11 @@ func (f figure) line() string {
 		if *f.Pass {
 			verdict = "PASS"
 		}
-		s += fmt.Sprintf("  [%s: %s]", verdict, f.Goal)
+		if f.NotMeasured {
+			s += fmt.Sprintf("  [%s: %s; not measured]", verdict, f.Goal)
+		} else {
+			s += fmt.Sprintf("  [%s: %s]", verdict, f.Goal)
+		}
 	}
 	if f.Note != "" {
 		s += "  (" + f.Note + ")"

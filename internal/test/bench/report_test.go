@@ -20,8 +20,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -95,4 +97,73 @@ func deref[T any](p *T) any {
 		return nil
 	}
 	return *p
+}
+
+// TestAddScoresGoals: how a figure's ratio to its baseline meets its goal,
+// by hand.
+func TestAddScoresGoals(t *testing.T) {
+	t.Parallel()
+	type want struct {
+		ratio   any // nil: no ratio
+		pass    any // nil: no verdict
+		errored bool
+	}
+	for _, tc := range []struct {
+		name             string
+		value, baseValue float64
+		baseline, goal   string
+		want             want
+		wantNotMeasured  bool
+	}{
+		{name: "a ratio equal to a >= goal's limit passes", value: 150, baseValue: 100, baseline: "CA issuer", goal: "ratio >= 1.5", want: want{ratio: 1.5, pass: true}},
+		{name: "a ratio just below a >= goal's limit misses", value: 149.9, baseValue: 100, baseline: "CA issuer", goal: "ratio >= 1.5", want: want{ratio: 1.499, pass: false}},
+		{name: "a ratio is scored as printed, rounded to three decimals", value: 149.96, baseValue: 100, baseline: "CA issuer", goal: "ratio >= 1.5", want: want{ratio: 1.5, pass: true}},
+		{name: "a ratio equal to a <= goal's limit passes", value: 120, baseValue: 100, baseline: "0 Secrets", goal: "ratio <= 1.2", want: want{ratio: 1.2, pass: true}},
+		{name: "a < goal is strict", value: 100, baseValue: 100, baseline: "CA issuer", goal: "ratio < 1", want: want{ratio: 1.0, pass: false}},
+		{name: "a figure without a goal has a ratio and no verdict", value: 110, baseValue: 100, baseline: "CA issuer", want: want{ratio: 1.1}},
+		{name: "a figure without a baseline has neither", value: 110, want: want{}},
+		{name: "a value of 0 was not measured: it misses a <= goal", value: 0, baseValue: 56.918, baseline: "0 Secrets", goal: "ratio <= 1.2",
+			want: want{ratio: 0.0, pass: false}, wantNotMeasured: true},
+		{name: "a baseline of 0 was not measured: the goal misses, it is not dropped", value: 13.5, baseValue: 0, baseline: "0 Secrets", goal: "ratio <= 1.2",
+			want: want{pass: false}, wantNotMeasured: true},
+		{name: "a value that is not a number misses", value: math.NaN(), baseValue: 100, baseline: "CA issuer", goal: "ratio <= 1.0",
+			want: want{pass: false}, wantNotMeasured: true},
+		{name: "a goal the report cannot read is an error of the run", value: 120, baseValue: 100, baseline: "CA issuer", goal: "ratio > 1",
+			want: want{ratio: 1.2, pass: false, errored: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var r report
+			r.add("figure", tc.value, "/s", tc.baseline, tc.baseValue, tc.goal, "")
+			f := r.Figures[0]
+			if got := deref(f.Ratio); got != tc.want.ratio {
+				t.Errorf("ratio %v, want %v", got, tc.want.ratio)
+			}
+			if got := deref(f.Pass); got != tc.want.pass {
+				t.Errorf("pass %v, want %v", got, tc.want.pass)
+			}
+			if errored := len(r.Errors) > 0; errored != tc.want.errored {
+				t.Errorf("errors %q, want some: %t", r.Errors, tc.want.errored)
+			}
+			if notMeasured := strings.Contains(f.line(), "not measured"); notMeasured != tc.wantNotMeasured {
+				t.Errorf("line %q says 'not measured': %t, want %t", f.line(), notMeasured, tc.wantNotMeasured)
+			}
+		})
+	}
+}
+
+// TestPrintTalliesEveryGoal: the summary counts each goal once, a goal
+// that could not be evaluated among the MISSes.
+func TestPrintTalliesEveryGoal(t *testing.T) {
+	t.Parallel()
+	var r report
+	r.add("met", 150, "/s", "CA issuer", 100, "ratio >= 1.5", "")
+	r.add("missed", 100, "/s", "CA issuer", 100, "ratio >= 1.5", "")
+	r.add("not measured", 10, "MiB", "0 Secrets", 0, "ratio <= 1.2", "")
+	r.add("no goal", 10, "MiB", "0 Secrets", 10, "", "")
+	var out bytes.Buffer
+	r.print(&out)
+	if want := "goals: 1 PASS, 2 MISS (reported, not asserted)"; !strings.Contains(out.String(), want) {
+		t.Errorf("summary:\n%s\nwant %q", out.String(), want)
+	}
 }
