@@ -201,7 +201,7 @@ func (o *observer) signedBy(t time.Time, ca *x509.Certificate) bool {
 		if !at.After(t) {
 			continue
 		}
-		if leaves, err := testpki.ParseChain(o.certOf[cr]); err == nil && len(leaves) > 0 && bytes.Equal(leaves[0].AuthorityKeyId, ca.SubjectKeyId) {
+		if leaves, err := testpki.ParseChain(o.certs[cr][0]); err == nil && len(leaves) > 0 && bytes.Equal(leaves[0].AuthorityKeyId, ca.SubjectKeyId) {
 			return true
 		}
 	}

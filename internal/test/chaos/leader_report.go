@@ -180,7 +180,13 @@ func (lr *leaderResult) attribute(terms []localstack.Term, sigs []localstack.Sig
 	obs.mu.Lock()
 	delivered := map[string]bool{}
 	for key := range obs.signedAt {
-		serials := append([]string{serialOf(obs.certOf[key])}, issued[key]...)
+		// Every certificate the request's status ever held, and every
+		// one its Events named.
+		var serials []string
+		for _, c := range obs.certs[key] {
+			serials = append(serials, serialOf(c))
+		}
+		serials = append(serials, issued[key]...)
 		signers := map[incarnation]bool{}
 		for _, serial := range serials {
 			delivered[serial] = true

@@ -26,6 +26,8 @@ import (
 	"testing"
 	"time"
 
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/nstance-dev/nstance-issuer/internal/test/localstack"
@@ -57,12 +59,15 @@ func TestAttribute(t *testing.T) {
 		return localstack.Signature{Replica: replica, Incarnation: inc, At: at(s), Namespace: "ns", Name: name, Serial: serial}
 	}
 	twoTerms := []localstack.Term{{Replica: 0, Incarnation: 1, Acquired: at(0), Ended: at(10)}, {Replica: 1, Incarnation: 1, Acquired: at(20)}}
-	// delivered: request key -> serial in its status; events: request key -> serials in Events.
+	// delivered: request -> serial in its status; overwritten: request ->
+	// the serial its status held next; events: request -> serials in
+	// Events.
 	type story struct {
-		terms     []localstack.Term
-		sigs      []localstack.Signature
-		delivered map[string]int64
-		events    map[string][]string
+		terms       []localstack.Term
+		sigs        []localstack.Signature
+		delivered   map[string]int64
+		overwritten map[string]int64
+		events      map[string][]string
 	}
 	cases := []struct {
 		name string
@@ -111,17 +116,53 @@ func TestAttribute(t *testing.T) {
 				delivered: map[string]int64{"a": 0xA1}},
 			want: leaderResult{Resigned: 1, Discarded: 1},
 		},
+		{
+			name: "if a request's status held the old leader's certificate and then the new leader's, it is signed by both, Event or not",
+			story: story{terms: twoTerms,
+				sigs:        []localstack.Signature{sig(0, 1, 9, "a", "A"), sig(1, 1, 21, "a", "A1")},
+				delivered:   map[string]int64{"a": 0xA},
+				overwritten: map[string]int64{"a": 0xA1}},
+			want: leaderResult{SignedByBoth: 1, Resigned: 1},
+		},
+		{
+			name: "if a certificate that overwrote another is in no replica's log, it is unattributed",
+			story: story{terms: twoTerms,
+				sigs:        []localstack.Signature{sig(0, 1, 1, "a", "A")},
+				delivered:   map[string]int64{"a": 0xA},
+				overwritten: map[string]int64{"a": 0xB}},
+			want: leaderResult{Unattributed: 1},
+		},
+		{
+			name: "if one leader's last signature and the next one's first are at the same instant, their spans touch and do not overlap",
+			story: story{terms: twoTerms,
+				sigs:      []localstack.Signature{sig(0, 1, 1, "a", "A"), sig(0, 1, 10, "b", "B"), sig(1, 1, 10, "c", "C"), sig(1, 1, 25, "d", "D")},
+				delivered: map[string]int64{"a": 0xA, "b": 0xB, "c": 0xC, "d": 0xD}},
+			want: leaderResult{},
+		},
+		{
+			name: "if a leader signs once inside another's span, that is an overlap",
+			story: story{terms: twoTerms,
+				sigs:      []localstack.Signature{sig(0, 1, 1, "a", "A"), sig(1, 1, 5, "b", "B"), sig(0, 1, 9, "c", "C")},
+				delivered: map[string]int64{"a": 0xA, "b": 0xB, "c": 0xC}},
+			want: leaderResult{Overlaps: 1},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
+			// The requests' statuses as a watch sees them, then the Events.
 			obs := newObserver(len(tc.delivered))
 			issued := map[string][]string{}
 			for name, serial := range tc.delivered {
-				key := requestKey(name, types.UID("uid-"+name))
-				obs.signedAt[key] = t0
-				obs.certOf[key] = certWithSerial(t, serial)
-				issued[key] = tc.events[name]
+				cr := &cmapi.CertificateRequest{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name, UID: types.UID("uid-" + name),
+					Annotations: map[string]string{cmapi.CertificateNameKey: "cert-" + name}}}
+				cr.Status.Certificate = certWithSerial(t, serial)
+				obs.observe(cr.DeepCopy(), t0)
+				if next, ok := tc.overwritten[name]; ok {
+					cr.Status.Certificate = certWithSerial(t, next)
+					obs.observe(cr.DeepCopy(), t0.Add(time.Minute))
+				}
+				issued[requestKey(name, cr.UID)] = tc.events[name]
 			}
 			lr := &leaderResult{Replicas: 2}
 			lr.attribute(tc.terms, tc.sigs, obs, issued)

@@ -17,8 +17,9 @@ limitations under the License.
 package chaos
 
 import (
+	"bytes"
 	"context"
-	"crypto/sha256"
+	"slices"
 	"sync"
 	"time"
 
@@ -43,19 +44,19 @@ type observer struct {
 	certFailed map[string]string
 	// crsOf is the set of CertificateRequests seen per Certificate.
 	crsOf map[string]map[string]bool
-	// certsOf is the set of distinct certificates (SHA-256 of the PEM) seen
-	// in each request object's status, by requestKey: cert-manager may
-	// delete a request and create another with the same name, and two
-	// objects each signed once are not one request signed twice.
-	certsOf map[string]map[[32]byte]bool
+	// certs are the distinct certificates (PEM) seen in each request
+	// object's status, by requestKey, in the order they were seen:
+	// cert-manager may delete a request and create another with the same
+	// name, and two objects each signed once are not one request signed
+	// twice.
+	certs map[string][][]byte
 	// crFailed holds requests seen Failed or Denied, with the message, and
 	// failedOwners the Certificates they were for.
 	crFailed     map[string]string
 	failedOwners map[string]bool
 	// signedAt is when each request object (requestKey) was first seen with
-	// a certificate, and certOf that certificate (PEM).
+	// a certificate (certs[key][0]).
 	signedAt map[string]time.Time
-	certOf   map[string][]byte
 	// crSeen is when each request was first seen; doneAt when every
 	// Certificate was Ready or failed.
 	crSeen   map[string]time.Time
@@ -69,7 +70,7 @@ func requestKey(name string, uid types.UID) string { return name + " (uid " + st
 func newObserver(want int) *observer {
 	return &observer{
 		ready: map[string]time.Time{}, certFailed: map[string]string{}, crsOf: map[string]map[string]bool{},
-		certsOf: map[string]map[[32]byte]bool{}, crFailed: map[string]string{}, failedOwners: map[string]bool{}, signedAt: map[string]time.Time{}, certOf: map[string][]byte{},
+		certs: map[string][][]byte{}, crFailed: map[string]string{}, failedOwners: map[string]bool{}, signedAt: map[string]time.Time{},
 		crSeen: map[string]time.Time{}, allReady: harness.NewCountdown(want),
 	}
 }
@@ -103,12 +104,12 @@ func (o *observer) observe(obj client.Object, now time.Time) {
 		}
 		if len(v.Status.Certificate) > 0 {
 			key := requestKey(v.Name, v.UID)
-			if o.certsOf[key] == nil {
-				o.certsOf[key] = map[[32]byte]bool{}
+			if _, ok := o.signedAt[key]; !ok {
 				o.signedAt[key] = now
-				o.certOf[key] = v.Status.Certificate
 			}
-			o.certsOf[key][sha256.Sum256(v.Status.Certificate)] = true
+			if !slices.ContainsFunc(o.certs[key], func(c []byte) bool { return bytes.Equal(c, v.Status.Certificate) }) {
+				o.certs[key] = append(o.certs[key], v.Status.Certificate)
+			}
 		}
 		for _, c := range v.Status.Conditions {
 			switch {

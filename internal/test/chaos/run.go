@@ -289,16 +289,16 @@ func (h *chaosHarness) count(ctx context.Context, ns string, obs *observer, res 
 	}
 	res.Failed = len(failed)
 	for cr := range obs.signedAt {
-		sigs := max(len(obs.certsOf[cr]), issuedEvents[cr])
+		sigs := max(len(obs.certs[cr]), issuedEvents[cr])
 		res.MaxSignatures = max(res.MaxSignatures, sigs)
 		if sigs > 1 {
 			res.DoubleSigned++
 			held := "?"
-			if leaves, err := testpki.ParseChain(obs.certOf[cr]); err == nil && len(leaves) > 0 {
+			if leaves, err := testpki.ParseChain(obs.certs[cr][0]); err == nil && len(leaves) > 0 {
 				held = fmt.Sprintf("%X", leaves[0].SerialNumber)
 			}
 			res.Examples = appendExample(res.Examples, fmt.Sprintf("request %s signed %d times (%d certificates seen, the first with serial %s; %d CertificateIssued Events: %s)",
-				cr, sigs, len(obs.certsOf[cr]), held, issuedEvents[cr], strings.Join(issuedNotes[cr], "; ")))
+				cr, sigs, len(obs.certs[cr]), held, issuedEvents[cr], strings.Join(issuedNotes[cr], "; ")))
 		}
 		if issuedEvents[cr] == 0 {
 			res.SignedWithoutEvent++
