@@ -18,7 +18,6 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -33,7 +32,7 @@ import (
 // floor, which it is compared with. In the stage the harness's own create
 // and approve of each request share the API server with the signer, and a
 // signer that keeps up with them is measured at their rate, not its own.
-func (h *benchHarness) backlog(ctx context.Context, r *report) error {
+func (h *benchHarness) backlog(ctx context.Context, r *results) error {
 	if h.Stack.ManagerPID() == 0 {
 		return nil // an in-process manager cannot be stopped
 	}
@@ -96,17 +95,5 @@ func (h *benchHarness) backlogRun(ctx context.Context, iss harness.Issuer, stop,
 	}
 	times.mu.Lock()
 	defer times.mu.Unlock()
-	var first, last time.Time
-	for _, ready := range times.ready {
-		if first.IsZero() || ready.Before(first) {
-			first = ready
-		}
-		if ready.After(last) {
-			last = ready
-		}
-	}
-	if span := last.Sub(first).Seconds(); span > 0 && len(times.ready) > 1 {
-		return float64(len(times.ready)-1) / span, nil
-	}
-	return 0, errors.New("too few requests to time")
+	return backlogRate(times.ready)
 }

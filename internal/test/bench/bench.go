@@ -148,7 +148,7 @@ func Main(ctx context.Context, c *Config) int {
 	if err != nil {
 		return fatal(err)
 	}
-	r := &report{Meta: runMeta{N: c.N, ManagerArgs: c.ManagerArgs, Started: run.Began.UTC(), SmallSecrets: c.smallSecrets, SmallSecretSize: c.smallSize,
+	r := &results{Meta: runMeta{N: c.N, ManagerArgs: c.ManagerArgs, Started: run.Began.UTC(), SmallSecrets: c.smallSecrets, SmallSecretSize: c.smallSize,
 		LargeSecrets: c.largeSecrets, LargeSecretSize: c.largeSize, RawPatches: c.rawPatches}}
 	if c.run("core") {
 		// Before the stack starts, so that nothing else competes for the CPU.
@@ -176,7 +176,7 @@ func Main(ctx context.Context, c *Config) int {
 	return 0
 }
 
-func runStack(ctx context.Context, run *harness.Run, c *Config, r *report) error {
+func runStack(ctx context.Context, run *harness.Run, c *Config, r *results) error {
 	t := time.Now()
 	stack, err := run.StartStack(ctx, &c.Flags)
 	if err != nil {

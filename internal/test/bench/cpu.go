@@ -18,6 +18,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -87,15 +88,25 @@ func statField(pid, n int) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	// The command name (field 2) is in parentheses and may hold spaces.
-	s := string(b)
-	end := strings.LastIndexByte(s, ')')
-	if end < 0 {
-		return 0, fmt.Errorf("malformed /proc/%d/stat", pid)
+	v, err := parseStatField(string(b), n)
+	if err != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
 	}
-	fields := strings.Fields(s[end+1:]) // field 3 onwards
+	return v, nil
+}
+
+// parseStatField reads field n (1-based, as in proc(5), from 3) of a
+// /proc/<pid>/stat line. The command name (field 2) is in parentheses and
+// may hold spaces and parentheses itself: fields are counted from the last
+// ')'.
+func parseStatField(stat string, n int) (uint64, error) {
+	end := strings.LastIndexByte(stat, ')')
+	if end < 0 {
+		return 0, errors.New("malformed: no ')' after the command name")
+	}
+	fields := strings.Fields(stat[end+1:]) // field 3 onwards
 	if n < 3 || n-3 >= len(fields) {
-		return 0, fmt.Errorf("/proc/%d/stat has no field %d", pid, n)
+		return 0, fmt.Errorf("no field %d", n)
 	}
 	return strconv.ParseUint(fields[n-3], 10, 64)
 }
@@ -120,6 +131,13 @@ func machineCPU() (busy, total uint64, err error) {
 		return 0, 0, err
 	}
 	line, _, _ := strings.Cut(string(b), "\n")
+	return parseMachineCPU(line)
+}
+
+// parseMachineCPU reads the busy and total ticks of the "cpu" line of
+// /proc/stat: total is every column, busy all but idle and iowait (the
+// fourth and fifth).
+func parseMachineCPU(line string) (busy, total uint64, err error) {
 	fields := strings.Fields(line)
 	if len(fields) < 5 || fields[0] != "cpu" {
 		return 0, 0, fmt.Errorf("unexpected /proc/stat: %q", line)

@@ -33,7 +33,7 @@ import (
 // End to end: N Certificates through cert-manager's controllers.
 
 // endToEnd creates N Certificates per issuer and times first create → all Ready.
-func (h *benchHarness) endToEnd(ctx context.Context, r *report) error {
+func (h *benchHarness) endToEnd(ctx context.Context, r *results) error {
 	took := map[string]time.Duration{}
 	for _, iss := range []harness.Issuer{nstance, caIss} {
 		ns := "bench-e2e-" + iss.Label

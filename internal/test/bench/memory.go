@@ -202,7 +202,7 @@ func (h *benchHarness) cleanupForMemory(ctx context.Context) error {
 // RSS (VmHWM) is the scenario's own, fills the cluster resource namespace
 // (where the manager reads CA Secrets) with unrelated Secrets, and issues N
 // certificates through the NstanceClusterIssuer.
-func (h *benchHarness) memory(ctx context.Context, r *report) error {
+func (h *benchHarness) memory(ctx context.Context, r *results) error {
 	if h.Stack.ManagerPID() == 0 {
 		return fmt.Errorf("the manager does not run as its own process")
 	}

@@ -51,7 +51,7 @@ import (
 
 const podIssuer = "bench-pods"
 
-func (h *benchHarness) podCertificates(ctx context.Context, r *report) error {
+func (h *benchHarness) podCertificates(ctx context.Context, r *results) error {
 	v, err := podcert.ServedVersion(h.Stack.Config)
 	if err != nil {
 		return err
@@ -154,19 +154,7 @@ func (h *benchHarness) podCertificates(ctx context.Context, r *report) error {
 	for name, msg := range t.refused {
 		return fmt.Errorf("%d PodCertificateRequests refused, e.g. %s: %s", len(t.refused), name, msg)
 	}
-	var first, last time.Time
-	var lat []time.Duration
-	for name, issued := range t.issued {
-		seen := t.seen[name]
-		lat = append(lat, issued.Sub(seen))
-		if first.IsZero() || seen.Before(first) {
-			first = seen
-		}
-		if issued.After(last) {
-			last = issued
-		}
-	}
-	sortDurations(lat)
+	res := signingTimes(t.seen, t.issued)
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	stage := func(name string) float64 {
 		for _, f := range r.Figures {
@@ -179,17 +167,17 @@ func (h *benchHarness) podCertificates(ctx context.Context, r *report) error {
 	note := "created→Issued of PodCertificateRequests vs approved→Ready of CertificateRequests (stage), both from watches"
 	for _, q := range []struct {
 		name string
-		q    float64
-	}{{"p50", .5}, {"p95", .95}, {"p99", .99}} {
+		d    time.Duration
+	}{{"p50", res.p50}, {"p95", res.p95}, {"p99", res.p99}} {
 		base := stage("stage: nstance approved→Ready " + q.name)
 		baseName := ""
 		if base != 0 {
 			baseName = "CertificateRequest approved→Ready " + q.name
 		}
-		r.add("pods: nstance PodCertificateRequest created→Issued "+q.name, ms(quantile(lat, q.q)), "ms", baseName, base, "", note)
+		r.add("pods: nstance PodCertificateRequest created→Issued "+q.name, ms(q.d), "ms", baseName, base, "", note)
 	}
-	if span := last.Sub(first).Seconds(); span > 0 {
-		r.add("pods: nstance PodCertificateRequest throughput", float64(len(lat))/span, "/s", "", 0, "", "first created to last Issued")
+	if res.throughput > 0 {
+		r.add("pods: nstance PodCertificateRequest throughput", res.throughput, "/s", "", 0, "", "first created to last Issued")
 	}
 	return nil
 }

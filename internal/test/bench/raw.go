@@ -63,7 +63,7 @@ type rawSetting struct {
 // them in r (r.floorRate, r.rawRate). The manager's setting runs first and
 // again last, for both, and the faster run counts: the first writes of a
 // run also warm the API server up.
-func (h *benchHarness) rawRates(ctx context.Context, r *report) error {
+func (h *benchHarness) rawRates(ctx context.Context, r *results) error {
 	const ns = "bench-raw"
 	if err := h.Namespace(ctx, ns); err != nil {
 		return err

@@ -20,11 +20,11 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/nstance-dev/nstance-issuer/internal/test/harness"
+	"github.com/nstance-dev/nstance-issuer/internal/test/report"
 )
 
 // figure is one measured value, its baseline and its goal.
@@ -59,7 +59,7 @@ type runMeta struct {
 	Seconds         float64   `json:"seconds"`
 }
 
-type report struct {
+type results struct {
 	Meta    runMeta  `json:"meta"`
 	Figures []figure `json:"figures"`
 	Errors  []string `json:"errors,omitempty"`
@@ -78,27 +78,19 @@ type report struct {
 // or size, and misses its goal, saying so, rather than pass a "<=" goal
 // or drop out of the tally. A goal that cannot be read is an error of the
 // run.
-func (r *report) add(name string, value float64, unit, baseline string, baseValue float64, goal, note string) {
+func (r *results) add(name string, value float64, unit, baseline string, baseValue float64, goal, note string) {
 	f := figure{Name: name, Value: round(value), Unit: unit, Baseline: baseline, BaselineValue: round(baseValue), Goal: goal, Note: note}
 	if baseline != "" && baseValue != 0 && !math.IsNaN(value) {
 		ratio := round(value / baseValue)
 		f.Ratio = &ratio
 	}
 	if goal != "" {
-		pass := false
-		var limit float64
-		var op string
-		_, err := fmt.Sscanf(goal, "ratio %s %g", &op, &limit)
-		if err != nil || (op != "<=" && op != ">=" && op != "<") {
-			r.Errors = append(r.Errors, fmt.Sprintf("figure %q: goal %q is not \"ratio <=|>=|< limit\"", name, goal))
+		b, err := report.ParseBound(goal)
+		if err != nil {
+			r.Errors = append(r.Errors, fmt.Sprintf("figure %q: %v", name, err))
 		}
-		measured := f.Ratio != nil && value > 0 && baseValue > 0
-		if measured {
-			ratio := *f.Ratio
-			pass = (op == "<=" && ratio <= limit) || (op == ">=" && ratio >= limit) || (op == "<" && ratio < limit)
-		} else {
-			f.NotMeasured = true
-		}
+		pass := f.Ratio != nil && b.Met(*f.Ratio)
+		f.NotMeasured = f.Ratio == nil || !report.Measured(*f.Ratio)
 		f.Pass = &pass
 	}
 	r.Figures = append(r.Figures, f)
@@ -118,10 +110,7 @@ func (f figure) line() string {
 		s += fmt.Sprintf("  %6.3fx %s", *f.Ratio, f.Baseline)
 	}
 	if f.Pass != nil {
-		verdict := "MISS"
-		if *f.Pass {
-			verdict = "PASS"
-		}
+		verdict := report.Verdict(*f.Pass)
 		if f.NotMeasured {
 			s += fmt.Sprintf("  [%s: %s; not measured]", verdict, f.Goal)
 		} else {
@@ -134,36 +123,21 @@ func (f figure) line() string {
 	return s
 }
 
-func (r *report) print(out io.Writer) {
+func (r *results) print(out io.Writer) {
 	w := &strings.Builder{}
 	fmt.Fprintf(w, "\nnstance-bench N=%d (%s)\n%s\n", r.Meta.N, r.Meta.Started.Format(time.RFC3339), strings.Repeat("-", 100))
 	for _, f := range r.Figures {
 		fmt.Fprintln(w, f.line())
 	}
-	var pass, miss int
+	var goals report.Tally
 	for _, f := range r.Figures {
 		if f.Pass != nil {
-			if *f.Pass {
-				pass++
-			} else {
-				miss++
-			}
+			goals.Add(*f.Pass)
 		}
 	}
-	fmt.Fprintf(w, "%s\ngoals: %d PASS, %d MISS (reported, not asserted)\n", strings.Repeat("-", 100), pass, miss)
+	fmt.Fprintf(w, "%s\ngoals: %s (reported, not asserted)\n", strings.Repeat("-", 100), goals)
 	for _, e := range r.Errors {
 		fmt.Fprintln(w, "ERROR:", e)
 	}
 	_, _ = io.WriteString(out, w.String())
 }
-
-// quantile of sorted durations, nearest rank.
-func quantile(sorted []time.Duration, q float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(math.Ceil(q*float64(len(sorted)))) - 1
-	return sorted[max(0, min(i, len(sorted)-1))]
-}
-
-func sortDurations(d []time.Duration) { sort.Slice(d, func(i, j int) bool { return d[i] < d[j] }) }

@@ -31,13 +31,13 @@ var update = flag.Bool("update", false, "rewrite testdata/smoke.txt from testdat
 
 // smokeReport is the report of a `make bench-smoke` run, as its results
 // file holds it.
-func smokeReport(t *testing.T) *report {
+func smokeReport(t *testing.T) *results {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", "smoke.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var r report
+	var r results
 	if err := json.Unmarshal(b, &r); err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestPrintKeepsThePublishedTable(t *testing.T) {
 func TestAddScoresThePublishedFigures(t *testing.T) {
 	t.Parallel()
 	published := smokeReport(t)
-	var r report
+	var r results
 	for _, f := range published.Figures {
 		r.add(f.Name, f.Value, f.Unit, f.Baseline, f.BaselineValue, f.Goal, f.Note)
 	}
@@ -133,7 +133,7 @@ func TestAddScoresGoals(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			var r report
+			var r results
 			r.add("figure", tc.value, "/s", tc.baseline, tc.baseValue, tc.goal, "")
 			f := r.Figures[0]
 			if got := deref(f.Ratio); got != tc.want.ratio {
@@ -156,7 +156,7 @@ func TestAddScoresGoals(t *testing.T) {
 // that could not be evaluated among the MISSes.
 func TestPrintTalliesEveryGoal(t *testing.T) {
 	t.Parallel()
-	var r report
+	var r results
 	r.add("met", 150, "/s", "CA issuer", 100, "ratio >= 1.5", "")
 	r.add("missed", 100, "/s", "CA issuer", 100, "ratio >= 1.5", "")
 	r.add("not measured", 10, "MiB", "0 Secrets", 0, "ratio <= 1.2", "")

@@ -30,12 +30,6 @@ import (
 // alternating rounds, with latency, the manager's API requests and CPU per
 // certificate by process.
 
-// stageResult is one issuer's run of N approved requests.
-type stageResult struct {
-	throughput    float64 // certificates per second, first approved to last Ready
-	p50, p95, p99 time.Duration
-}
-
 // runRequests creates and approves n requests for iss in ns and times them
 // from the watch.
 func (h *benchHarness) runRequests(ctx context.Context, ns string, iss harness.Issuer, n int) (stageResult, error) {
@@ -58,28 +52,7 @@ func (h *benchHarness) runRequests(ctx context.Context, ns string, iss harness.I
 	}
 	times.mu.Lock()
 	defer times.mu.Unlock()
-	var first, last time.Time
-	var lat []time.Duration
-	for name, ready := range times.ready {
-		approved, ok := times.approved[name]
-		if !ok || approved.After(ready) {
-			// Approved and Ready in one event (not seen in between).
-			approved = ready
-		}
-		lat = append(lat, ready.Sub(approved))
-		if first.IsZero() || approved.Before(first) {
-			first = approved
-		}
-		if ready.After(last) {
-			last = ready
-		}
-	}
-	sortDurations(lat)
-	res := stageResult{p50: quantile(lat, .5), p95: quantile(lat, .95), p99: quantile(lat, .99)}
-	if span := last.Sub(first).Seconds(); span > 0 {
-		res.throughput = float64(len(lat)) / span
-	}
-	return res, nil
+	return signingTimes(times.approved, times.ready), nil
 }
 
 // stageRun is one issuer's stage in one round, with what it cost.
@@ -93,7 +66,7 @@ type stageRun struct {
 // c.stageRounds alternating rounds (nstance, CA issuer, nstance, ...), and
 // keeps each issuer's fastest round: this machine is shared, and a burst of
 // other work in one round would otherwise decide the ratio.
-func (h *benchHarness) issuerStage(ctx context.Context, r *report) error {
+func (h *benchHarness) issuerStage(ctx context.Context, r *results) error {
 	best := map[string]stageRun{}
 	for round := range h.c.stageRounds {
 		for _, iss := range []harness.Issuer{nstance, caIss} {
@@ -185,6 +158,12 @@ func (h *benchHarness) managerRequests() map[string]float64 {
 		harness.Logf("scraping %s: %v", url, err)
 		return nil
 	}
+	return requestsByMethod(lines)
+}
+
+// requestsByMethod sums rest_client_requests_total lines of a Prometheus
+// text endpoint by their method label.
+func requestsByMethod(lines []string) map[string]float64 {
 	out := map[string]float64{}
 	for _, l := range lines {
 		i := strings.Index(l, `method="`)
@@ -203,7 +182,7 @@ func (h *benchHarness) managerRequests() map[string]float64 {
 }
 
 // reportStageCPU prints what each issuer's stage cost in CPU, by process.
-func (h *benchHarness) reportStageCPU(r *report, n, ca cpuUse) {
+func (h *benchHarness) reportStageCPU(r *results, n, ca cpuUse) {
 	r.add("stage: machine CPU busy (all cores), nstance", 100*n.busy, "%", "CA issuer", 100*ca.busy, "", "")
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	var sumN, sumCA time.Duration

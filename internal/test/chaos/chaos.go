@@ -163,7 +163,7 @@ func Main(ctx context.Context, c *Config) int {
 	if err != nil {
 		return fatal(err)
 	}
-	r := &report{Meta: runMeta{N: c.N, Started: run.Began.UTC(), KillEvery: c.killEvery.String(), BackoffInitial: c.backoffFirst.String(),
+	r := &results{Meta: runMeta{N: c.N, Started: run.Began.UTC(), KillEvery: c.killEvery.String(), BackoffInitial: c.backoffFirst.String(),
 		BackoffMax: c.backoffMax.String(), Settle: c.settle.String(), ManagerArgs: c.ManagerArgs}}
 	if err := runAll(ctx, run, c, r); err != nil {
 		r.Errors = append(r.Errors, err.Error())
@@ -182,7 +182,7 @@ func Main(ctx context.Context, c *Config) int {
 	return 0
 }
 
-func runAll(ctx context.Context, run *harness.Run, c *Config, r *report) error {
+func runAll(ctx context.Context, run *harness.Run, c *Config, r *results) error {
 	stack, err := run.StartStack(ctx, &c.Flags)
 	if err != nil {
 		return err

@@ -105,7 +105,7 @@ type runMeta struct {
 	Seconds        float64   `json:"seconds"`
 }
 
-type report struct {
+type results struct {
 	Meta   runMeta   `json:"meta"`
 	Runs   []*result `json:"runs"`
 	Errors []string  `json:"errors,omitempty"`
@@ -113,15 +113,15 @@ type report struct {
 	CountFailures int `json:"countFailures"`
 }
 
-func (r *report) add(res *result) { r.Runs = append(r.Runs, res) }
+func (r *results) add(res *result) { r.Runs = append(r.Runs, res) }
 
 // rescore reads a results file, sets its goals afresh and prints it.
-func rescore(path string) (*report, error) {
+func rescore(path string) (*results, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	var r report
+	var r results
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -130,7 +130,7 @@ func rescore(path string) (*report, error) {
 }
 
 // finish sets every run's goals.
-func (r *report) finish() {
+func (r *results) finish() {
 	ratioOf := map[string]float64{}
 	for _, res := range r.Runs {
 		ratioOf[res.Scenario+"/"+res.Issuer] = res.Ratio
@@ -200,7 +200,7 @@ func seconds(s float64) string {
 
 const header = "scenario               issuer    created  ready failed  stuck  lost 2xsign  requests reiss  all-Ready  ratio kills kill→sig"
 
-func (r *report) print(out io.Writer) {
+func (r *results) print(out io.Writer) {
 	w := &strings.Builder{}
 	rule := strings.Repeat("-", len(header))
 	fmt.Fprintf(w, "\nnstance-chaos N=%d, kill every %s, backoff %s..%s (%s)\n%s\n%s\n%s\n", r.Meta.N, r.Meta.KillEvery,
