@@ -179,10 +179,13 @@ type cpuUse struct {
 	busy    float64 // share of all CPUs, 0..1
 }
 
+// cpuBetween is what happened between snapshots a and b, for n
+// certificates. A process in one snapshot only, or whose CPU time went
+// back (another process under the same label), is not counted.
 func cpuBetween(a, b cpuSnapshot, n int) cpuUse {
 	u := cpuUse{perCert: map[string]time.Duration{}}
 	for label, end := range b.procs {
-		if start, ok := a.procs[label]; ok && n > 0 {
+		if start, ok := a.procs[label]; ok && n > 0 && end >= start {
 			u.perCert[label] = (end - start) / time.Duration(n)
 		}
 	}

@@ -87,6 +87,10 @@ func TestCPUBetween(t *testing.T) {
 	if u := cpuBetween(a, a, 20); u.busy != 0 {
 		t.Errorf("no tick passed: busy %g, want 0", u.busy)
 	}
+	restarted := cpuSnapshot{procs: map[string]time.Duration{"kube-apiserver": time.Second}, busy: 2500, total: 6000}
+	if u := cpuBetween(a, restarted, 20); len(u.perCert) != 0 {
+		t.Errorf("a process whose CPU time went back (a new process under the same name) counted %v, want nothing", u.perCert)
+	}
 }
 
 func TestRequestsByMethod(t *testing.T) {
@@ -97,10 +101,11 @@ func TestRequestsByMethod(t *testing.T) {
 		`rest_client_requests_total{code="201",host="127.0.0.1:6443",method="POST"} 36`,
 		`rest_client_requests_total{code="200",host="127.0.0.1:6443",method="GET"} 1.5e+01`,
 		`rest_client_requests_total{code="200",host="x"} 7`,
+		`rest_client_requests_total{code="200",method="GET} 7`,
 	}
 	want := map[string]float64{"PATCH": 42, "POST": 36, "GET": 15}
 	if got := requestsByMethod(lines); !reflect.DeepEqual(got, want) {
-		t.Errorf("got %v, want %v (a line without a method is skipped)", got, want)
+		t.Errorf("got %v, want %v (a line without a method, or with its label unclosed, is skipped)", got, want)
 	}
 }
 

@@ -171,8 +171,10 @@ func requestsByMethod(lines []string) map[string]float64 {
 		if i < 0 || j < 0 {
 			continue
 		}
-		method := l[i+len(`method="`):]
-		method = method[:strings.IndexByte(method, '"')]
+		method, _, closed := strings.Cut(l[i+len(`method="`):], `"`)
+		if !closed {
+			continue
+		}
 		v, err := strconv.ParseFloat(l[j+1:], 64)
 		if err == nil {
 			out[method] += v
