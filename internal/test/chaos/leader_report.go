@@ -32,6 +32,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/nstance-dev/nstance-issuer/internal/test/localstack"
+	"github.com/nstance-dev/nstance-issuer/internal/test/report"
 )
 
 // leaderResult is what leader-kill measures beyond the common counts.
@@ -246,10 +247,10 @@ func (lr *leaderResult) maxHandover(signal string) float64 {
 
 // goals: who signed is a count, asserted; handover times are reported.
 func (lr *leaderResult) goals() []goal {
-	bound := lr.LeaseDuration + 5
+	bound := report.AtMost(lr.LeaseDuration + 5)
 	handoverOK := len(lr.Handovers) > 0
 	for _, ho := range lr.Handovers {
-		handoverOK = handoverOK && ho.NextSignature > 0 && ho.NextSignature <= bound
+		handoverOK = handoverOK && bound.Met(ho.NextSignature)
 	}
 	return []goal{
 		{"0 signed by both replicas", lr.SignedByBoth == 0, true},
@@ -279,9 +280,5 @@ func (lr *leaderResult) print(w *strings.Builder) {
 	}
 }
 
-// spread renders figures as "min / median / max".
-func spread(v []float64) string {
-	v = slices.Sorted(slices.Values(v))
-	parts := []string{seconds(v[0]), seconds(v[len(v)/2]), seconds(v[len(v)-1])}
-	return strings.Join(parts, " / ") + " (min / median / max)"
-}
+// spread renders figures as "min / median / max (min / median / max)".
+func spread(v []float64) string { return report.Spread(v) + " (min / median / max)" }

@@ -120,12 +120,13 @@ func (o *observer) observe(obj client.Object, now time.Time) {
 			}
 		}
 	}
-	o.checkDone()
+	o.checkDone(now)
 }
 
 // checkDone closes allReady once every Certificate is Ready or has failed
-// (cert-manager retries a failed one only after an hour).
-func (o *observer) checkDone() {
+// (cert-manager retries a failed one only after an hour), and notes when,
+// by the watch's clock (now, as the other moments it records).
+func (o *observer) checkDone(now time.Time) {
 	done := len(o.ready)
 	for name := range o.failedOwners {
 		if _, ok := o.ready[name]; !ok {
@@ -138,7 +139,7 @@ func (o *observer) checkDone() {
 		}
 	}
 	if o.allReady.Reached(done) && o.doneAt.IsZero() {
-		o.doneAt = time.Now()
+		o.doneAt = now
 	}
 }
 

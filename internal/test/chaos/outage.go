@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/nstance-dev/nstance-issuer/internal/test/harness"
+	"github.com/nstance-dev/nstance-issuer/internal/test/report"
 )
 
 // The outage scenarios stop a part of the control plane for -outage-hold
@@ -87,10 +88,10 @@ func (o *outageFigures) line() string {
 		how = "SIGKILLed"
 	}
 	s := fmt.Sprintf("%s down %.1fs (%s after %.1fs) with %d of the Certificates pending; back→first signature %ss, back→all Ready %ss",
-		o.Down, o.OutageSeconds, how, o.StopSeconds, o.PendingAtStop, seconds(o.BackToFirstSignedSeconds), seconds(o.BackToAllReadySeconds))
+		o.Down, o.OutageSeconds, how, o.StopSeconds, o.PendingAtStop, report.Seconds(o.BackToFirstSignedSeconds), report.Seconds(o.BackToAllReadySeconds))
 	if o.LeaderElect {
 		s += fmt.Sprintf("\n    manager (--leader-elect): stop→exit %ss, stop→unready %ss, exits %d, restarts %d (%d exited while starting), ran through the outage: %t",
-			seconds(o.StopToExitSeconds), seconds(o.StopToUnreadySeconds), o.ManagerExits, o.ManagerStarts, o.FailedStarts, o.RanThrough)
+			report.Seconds(o.StopToExitSeconds), report.Seconds(o.StopToUnreadySeconds), o.ManagerExits, o.ManagerStarts, o.FailedStarts, o.RanThrough)
 	}
 	return s
 }

@@ -20,12 +20,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/nstance-dev/nstance-issuer/internal/test/harness"
+	"github.com/nstance-dev/nstance-issuer/internal/test/report"
 )
 
 // result is one run: one scenario, one issuer.
@@ -94,6 +94,11 @@ type goal struct {
 	Asserted bool   `json:"asserted"`
 }
 
+// isCount: a goal on a count is named "0 ..." (0 lost, 0 signed twice):
+// the table folds those that pass into "counts PASS". The CA issuer's
+// are counts too, though not asserted.
+func (g goal) isCount() bool { return strings.HasPrefix(g.Name, "0 ") }
+
 type runMeta struct {
 	N              int       `json:"n"`
 	KillEvery      string    `json:"killEvery"`
@@ -156,17 +161,17 @@ func (r *results) finish() {
 			// (its request manager, restarted or lagging; the CA issuer
 			// shows it undisturbed too): counted in the table, not a goal.
 			res.Goals = append(res.Goals, goal{"0 requests after all done (no re-issue loop)", res.LateRequests == 0, asserted})
-			res.Goals = append(res.Goals, goal{Name: "fault detected <= 5s", Pass: res.DetectSeconds > 0 && res.DetectSeconds <= 5})
+			res.Goals = append(res.Goals, goal{Name: "fault detected <= 5s", Pass: report.AtMost(5).Met(res.DetectSeconds)})
 			if res.Scenario != "ca-replaced" {
-				res.Goals = append(res.Goals, goal{Name: "signing resumes <= 5s after the fix", Pass: res.ResumeSeconds > 0 && res.ResumeSeconds <= 5})
+				res.Goals = append(res.Goals, goal{Name: "signing resumes <= 5s after the fix", Pass: report.AtMost(5).Met(res.ResumeSeconds)})
 			}
 		} else if isOutage(res.Scenario) {
 			res.Goals = append(res.Goals, outageGoals(res)...)
 		} else if res.Scenario != "baseline" {
-			res.Goals = append(res.Goals, goal{Name: "time <= 2x baseline", Pass: res.Ratio > 0 && res.Ratio <= 2})
+			res.Goals = append(res.Goals, goal{Name: "time <= 2x baseline", Pass: report.AtMost(2).Met(res.Ratio)})
 			if res.Issuer == nstance.Label {
 				ca := ratioOf[res.Scenario+"/"+caIss.Label]
-				res.Goals = append(res.Goals, goal{Name: fmt.Sprintf("ratio <= CA issuer's (%.2fx)", ca), Pass: res.Ratio > 0 && ca > 0 && res.Ratio <= ca})
+				res.Goals = append(res.Goals, goal{Name: fmt.Sprintf("ratio <= CA issuer's (%.2fx)", ca), Pass: report.AtMost(ca).Met(res.Ratio)})
 			}
 		}
 		for _, g := range res.Goals {
@@ -188,14 +193,7 @@ func (res *result) line() string {
 	}
 	return fmt.Sprintf("%-22s %-10s %6d %6d %6d %6d %5d %6d %7d %6d %8s %6s %4d %8s",
 		res.Scenario, res.Issuer, res.Created, res.Ready, res.Failed, res.Stuck, res.Lost, res.DoubleSigned,
-		res.Requests, res.Reissued, secs, ratio, res.Restarts, seconds(res.KillToNextSignatureMax))
-}
-
-func seconds(s float64) string {
-	if s == 0 || math.IsNaN(s) {
-		return "-"
-	}
-	return fmt.Sprintf("%.2f", s)
+		res.Requests, res.Reissued, secs, ratio, res.Restarts, report.Seconds(res.KillToNextSignatureMax))
 }
 
 const header = "scenario               issuer    created  ready failed  stuck  lost 2xsign  requests reiss  all-Ready  ratio kills kill→sig"
@@ -209,26 +207,18 @@ func (r *results) print(out io.Writer) {
 		fmt.Fprintln(w, res.line())
 	}
 	fmt.Fprintln(w, rule)
-	var pass, miss int
+	var goals report.Tally
 	for _, res := range r.Runs {
 		var verdicts []string
 		for _, g := range res.Goals {
-			v := "PASS"
-			if !g.Pass {
-				v = "MISS"
-			}
-			if g.Pass {
-				pass++
-			} else {
-				miss++
-			}
-			if g.Name[0] != '0' || !g.Pass {
-				verdicts = append(verdicts, v+" "+g.Name)
+			goals.Add(g.Pass)
+			if !g.isCount() || !g.Pass {
+				verdicts = append(verdicts, report.Verdict(g.Pass)+" "+g.Name)
 			}
 		}
 		counts := "counts PASS"
 		for _, g := range res.Goals {
-			if g.Name[0] == '0' && !g.Pass {
+			if g.isCount() && !g.Pass {
 				counts = "counts MISS"
 			}
 		}
@@ -237,10 +227,10 @@ func (r *results) print(out io.Writer) {
 		}
 		fmt.Fprintf(w, "%-22s %-10s %s; %s\n", res.Scenario, res.Issuer, counts, strings.Join(verdicts, "; "))
 		if res.Scenario == "ca-replaced" {
-			fmt.Fprintf(w, "    replaced→first certificate from the new CA %ss\n", seconds(res.DetectSeconds))
+			fmt.Fprintf(w, "    replaced→first certificate from the new CA %ss\n", report.Seconds(res.DetectSeconds))
 		} else if strings.HasPrefix(res.Scenario, "ca-") {
 			fmt.Fprintf(w, "    fault→issuer not Ready %ss (%q), fix→Ready %ss, fix→first signature %ss\n",
-				seconds(res.DetectSeconds), res.FaultReason, seconds(res.RecoverSeconds), seconds(res.ResumeSeconds))
+				report.Seconds(res.DetectSeconds), res.FaultReason, report.Seconds(res.RecoverSeconds), report.Seconds(res.ResumeSeconds))
 		} else if res.outageFigures != nil {
 			fmt.Fprintf(w, "    %s\n", res.outageFigures.line())
 		}
@@ -251,7 +241,7 @@ func (r *results) print(out io.Writer) {
 			fmt.Fprintf(w, "    %s\n", e)
 		}
 	}
-	fmt.Fprintf(w, "%s\ngoals: %d PASS, %d MISS; counts are asserted (%d MISS), times are reported only\n", rule, pass, miss, r.CountFailures)
+	fmt.Fprintf(w, "%s\ngoals: %s; counts are asserted (%d MISS), times are reported only\n", rule, goals, r.CountFailures)
 	for _, e := range r.Errors {
 		fmt.Fprintln(w, "ERROR:", e)
 	}

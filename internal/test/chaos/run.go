@@ -32,6 +32,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/nstance-dev/nstance-issuer/internal/test/harness"
+	"github.com/nstance-dev/nstance-issuer/internal/test/report"
 	"github.com/nstance-dev/nstance-issuer/internal/test/testpki"
 )
 
@@ -140,10 +141,8 @@ func (h *chaosHarness) restartDriver(sc string, iss harness.Issuer) driver {
 			}
 		}
 		slices.Sort(gaps)
-		if len(gaps) > 0 {
-			res.KillToNextSignatureP50 = gaps[len(gaps)/2].Seconds()
-			res.KillToNextSignatureMax = gaps[len(gaps)-1].Seconds()
-		}
+		res.KillToNextSignatureP50 = report.Median(gaps).Seconds()
+		res.KillToNextSignatureMax = report.Quantile(gaps, 1).Seconds()
 		return nil
 	}
 }
@@ -237,20 +236,44 @@ func (h *chaosHarness) count(ctx context.Context, ns string, obs *observer, res 
 	if err := h.Client.List(ctx, &events, client.InNamespace(ns)); err != nil {
 		return fmt.Errorf("listing Events: %w", err)
 	}
+	secret := func(name string) (*corev1.Secret, error) {
+		var s corev1.Secret
+		err := h.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &s)
+		return &s, err
+	}
+	countRun(res, obs, h.c.N, ns, events.Items, secret, h.trustedRoots())
+	return nil
+}
+
+// countRun fills res's counts for the Certificates cert-0 .. cert-(n-1) of
+// ns from what the observer saw, the namespace's Events and the
+// Certificates' Secrets (secret reads one; roots are the CAs whose
+// certificates count as delivered):
+//
+//   - Ready: seen Ready; Failed: a request Failed or Denied, or the
+//     Certificate's Issuing condition Failed; Stuck: neither;
+//   - Lost: Ready, but its Secret is gone or holds no certificate for its
+//     DNS name chaining to roots;
+//   - Requests and Reissued: the requests ever seen, and Certificates with
+//     more than one; LateRequests: seen after every Certificate was done;
+//   - DoubleSigned: a request object (name and UID) whose status held two
+//     certificates, or that got two CertificateIssued Events (an Event's
+//     count and series count); SignedWithoutEvent: signed, no Event.
+func countRun(res *result, obs *observer, n int, ns string, events []eventsv1.Event, secret func(name string) (*corev1.Secret, error), roots []byte) {
 	issuedEvents := map[string]int{}
 	// issuedNotes say which serial each Event named and when, from whom:
 	// what tells a certificate minted twice from an Event sent twice.
 	issuedNotes := map[string][]string{}
-	for _, e := range events.Items {
+	for _, e := range events {
 		if e.Reason != "CertificateIssued" || e.Regarding.Kind != cmapi.CertificateRequestKind {
 			continue
 		}
-		n := max(1, int(e.DeprecatedCount))
+		count := max(1, int(e.DeprecatedCount))
 		if e.Series != nil {
-			n = max(n, int(e.Series.Count))
+			count = max(count, int(e.Series.Count))
 		}
 		key := requestKey(e.Regarding.Name, e.Regarding.UID)
-		issuedEvents[key] += n
+		issuedEvents[key] += count
 		at, by := e.EventTime.Time, e.ReportingInstance
 		if at.IsZero() { // a core/v1 Event, as cert-manager records them
 			at, by = e.DeprecatedFirstTimestamp.Time, e.DeprecatedSource.Component
@@ -264,7 +287,8 @@ func (h *chaosHarness) count(ctx context.Context, ns string, obs *observer, res 
 	for name := range obs.certFailed {
 		failed[name] = true
 	}
-	for owner, crs := range obs.crsOf {
+	for _, owner := range slices.Sorted(maps.Keys(obs.crsOf)) {
+		crs := obs.crsOf[owner]
 		res.Requests += len(crs)
 		if len(crs) > 1 {
 			res.Reissued++
@@ -277,18 +301,18 @@ func (h *chaosHarness) count(ctx context.Context, ns string, obs *observer, res 
 		}
 	}
 	if !obs.doneAt.IsZero() {
-		for cr, at := range obs.crSeen {
-			if at.After(obs.doneAt) {
+		for _, cr := range slices.Sorted(maps.Keys(obs.crSeen)) {
+			if obs.crSeen[cr].After(obs.doneAt) {
 				res.LateRequests++
 				res.Examples = appendExample(res.Examples, "request "+cr+" created after every Certificate was done")
 			}
 		}
 	}
-	for name, msg := range obs.crFailed {
-		res.Examples = appendExample(res.Examples, "failed request "+name+": "+msg)
+	for _, name := range slices.Sorted(maps.Keys(obs.crFailed)) {
+		res.Examples = appendExample(res.Examples, "failed request "+name+": "+obs.crFailed[name])
 	}
 	res.Failed = len(failed)
-	for cr := range obs.signedAt {
+	for _, cr := range slices.Sorted(maps.Keys(obs.signedAt)) {
 		sigs := max(len(obs.certs[cr]), issuedEvents[cr])
 		res.MaxSignatures = max(res.MaxSignatures, sigs)
 		if sigs > 1 {
@@ -304,7 +328,7 @@ func (h *chaosHarness) count(ctx context.Context, ns string, obs *observer, res 
 			res.SignedWithoutEvent++
 		}
 	}
-	for i := range h.c.N {
+	for i := range n {
 		name := fmt.Sprintf("cert-%d", i)
 		if _, ok := obs.ready[name]; !ok {
 			if !failed[name] {
@@ -312,13 +336,13 @@ func (h *chaosHarness) count(ctx context.Context, ns string, obs *observer, res 
 			}
 			continue
 		}
-		var s corev1.Secret
-		if err := h.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name + "-tls"}, &s); err != nil {
+		s, err := secret(name + "-tls")
+		if err != nil {
 			res.Lost++
 			res.Examples = appendExample(res.Examples, "Ready "+name+" without its Secret: "+err.Error())
 			continue
 		}
-		leaf, err := testpki.VerifyChain(s.Data[corev1.TLSCertKey], h.trustedRoots(), x509.ExtKeyUsageServerAuth)
+		leaf, err := testpki.VerifyChain(s.Data[corev1.TLSCertKey], roots, x509.ExtKeyUsageServerAuth)
 		if err == nil && !slices.Contains(leaf.DNSNames, dnsName(ns, i)) {
 			err = fmt.Errorf("DNS names %v", leaf.DNSNames)
 		}
@@ -327,7 +351,6 @@ func (h *chaosHarness) count(ctx context.Context, ns string, obs *observer, res 
 			res.Examples = appendExample(res.Examples, "Ready "+name+" with a bad certificate: "+err.Error())
 		}
 	}
-	return nil
 }
 
 func appendExample(ex []string, s string) []string {
