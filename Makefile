@@ -51,7 +51,7 @@ manifests: $(CONTROLLER_GEN) ## Generate CRDs and the manager's RBAC from marker
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
 	$(CONTROLLER_GEN) rbac:roleName=manager-role paths=./internal/... output:rbac:artifacts:config=config/rbac
 	go test ./internal/controller/kubecsr/ -count=1 -run '^TestCSRPolicyManifestIsGenerated$$' -args -update >/dev/null
-	go test ./internal/installtest/ -count=1 -run '^TestScopedRBACFiles$$' -args -update >/dev/null
+	go test ./internal/test/install/ -count=1 -run '^TestScopedRBACFiles$$' -args -update >/dev/null
 
 .PHONY: api-docs
 api-docs: $(CRD_REF_DOCS) ## Generate the API reference docs/api.md from the API types.
@@ -167,19 +167,19 @@ docs-flags: ## Regenerate the flags table of docs/operations.md from the manager
 
 .PHONY: chart-docs
 chart-docs: ## Regenerate the chart README's values table from values.yaml.
-	go test ./internal/installtest/ -count=1 -run '^TestChartREADMEValuesTable$$' -args -update
+	go test ./internal/test/install/ -count=1 -run '^TestChartREADMEValuesTable$$' -args -update
 
 .PHONY: chart
 chart: chart-rbac chart-crds chart-csr-policy chart-docs ## Refresh every generated file of the Helm chart.
 
 .PHONY: verify-chart
 verify-chart: manifests ## Fail when the chart's copies of generated files, its values table or its RBAC table are stale.
-	go test ./internal/installtest/ -count=1
+	go test ./internal/test/install/ -count=1
 
 .PHONY: test-install
 test-install: envtest-assets $(HELM) $(KUSTOMIZE) $(CYCLONEDX_GOMOD) ## helm lint/template, kustomize and RBAC tests against a real kube-apiserver + etcd; the OCI image and its SBOMs.
 	HELM=$(HELM) KUSTOMIZE=$(KUSTOMIZE) KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) CYCLONEDX_GOMOD=$(CYCLONEDX_GOMOD) \
-		go test -tags integration -count=1 -timeout 20m ./internal/installtest/...
+		go test -tags integration -count=1 -timeout 20m ./internal/test/install/...
 
 .PHONY: test-release
 test-release: envtest-assets $(CYCLONEDX_GOMOD) ## The -fips image's binary on a local stack with cert-manager: FIPS 140-3 mode, approved key types issue, the others are refused by name.

@@ -16,7 +16,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package installtest proves the install artifacts (the Helm chart in
+// Package install proves the install artifacts (the Helm chart in
 // charts/nstance-issuer and the kustomize tree in config/) against a real
 // kube-apiserver and etcd: every render is applied with server-side dry-run
 // and strict field validation, its pod passes the restricted Pod Security
@@ -24,7 +24,7 @@ limitations under the License.
 // cert-manager's approver need and nothing the design does not.
 //
 // Run with `make test-install` (HELM, KUSTOMIZE and KUBEBUILDER_ASSETS set).
-package installtest
+package install
 
 import (
 	"bytes"
@@ -93,7 +93,7 @@ func run(m *testing.M) int {
 		return fail("kustomize not found (make test-install builds it into bin/): %v", err)
 	}
 	api, err := apiserver.Start(context.Background(), apiserver.Options{
-		RepoRoot:      filepath.Join(configDir, ".."),
+		RepoRoot:      repoRoot,
 		ExtraCRDPaths: []string{filepath.Join("testdata", "crds")},
 	})
 	if err != nil {

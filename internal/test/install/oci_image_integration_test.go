@@ -16,7 +16,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package installtest
+package install
 
 import (
 	"archive/tar"
@@ -46,7 +46,7 @@ import (
 // architecture's layer.
 func TestOCIImage(t *testing.T) {
 	t.Parallel()
-	root := filepath.Join("..", "..")
+	root := repoRoot
 	if os.Getenv("CYCLONEDX_GOMOD") == "" {
 		t.Fatal("CYCLONEDX_GOMOD is not set: run these tests with `make test-install`")
 	}

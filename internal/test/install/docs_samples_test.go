@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package installtest
+package install
 
 // The documentation's YAML cannot drift: every YAML block of README.md and
 // docs/**/*.md is a file, shown verbatim or as a contiguous excerpt, and
@@ -41,7 +41,7 @@ import (
 )
 
 // repoRoot is the repository's root, seen from this package.
-const repoRoot = "../.."
+const repoRoot = "../../.."
 
 // docPages returns README.md and every Markdown file under docs/, as paths
 // relative to the repository's root, in a stable order.

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package installtest
+package install
 
 // Checks of the chart's files that need neither helm nor an API server:
 // the README values table is generated from values.yaml, values.yaml and
@@ -46,8 +46,8 @@ import (
 var update = flag.Bool("update", false, "rewrite the chart README's values table from values.yaml")
 
 const (
-	chartDir     = "../../charts/nstance-issuer"
-	configDir    = "../../config"
+	chartDir     = repoRoot + "/charts/nstance-issuer"
+	configDir    = repoRoot + "/config"
 	tableStart   = "<!-- values-table:start (generated from values.yaml by `make chart-docs`; do not edit) -->"
 	tableEnd     = "<!-- values-table:end -->"
 	docPrefix    = "-- "

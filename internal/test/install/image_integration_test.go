@@ -16,7 +16,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package installtest
+package install
 
 import (
 	"bufio"
@@ -40,7 +40,7 @@ import (
 // passes is a flag of that binary (a typo would crash-loop the pod).
 func TestControllerImage(t *testing.T) {
 	t.Parallel()
-	root := filepath.Join("..", "..")
+	root := repoRoot
 	dockerfile := readLines(t, filepath.Join(root, "Dockerfile"))
 	goVersion := ""
 	for _, l := range readLines(t, filepath.Join(root, "go.mod")) {
