@@ -61,7 +61,7 @@ func TestMain(m *testing.M) { os.Exit(run(m)) }
 func run(m *testing.M) int {
 	return integration.Run(m, integration.Options{
 		APIServer: apiserver.Options{
-			RepoRoot:            filepath.Join("..", ".."),
+			RepoRoot:            filepath.Join("..", "..", ".."),
 			Namespaces:          []string{clusterResourceNamespace},
 			NodeRestriction:     true,
 			CertificatesV1beta1: true,
