@@ -89,9 +89,9 @@ func (s *story) ready(i int) *story {
 	return s
 }
 
-func (s *story) secret(i int, certPEM []byte) *story {
+// secret: Certificate i's Secret holds certPEM.
+func (s *story) secret(i int, certPEM []byte) {
 	s.secrets[certName(i)+"-tls"] = &corev1.Secret{Data: map[string][]byte{corev1.TLSCertKey: certPEM}}
-	return s
 }
 
 func (s *story) issuingFailed(i int) *story {
