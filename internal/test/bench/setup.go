@@ -32,12 +32,13 @@ import (
 )
 
 // The harness's set-up, shared by every phase on the stack: the CA Secret
-// and the two issuers holding it and the harness's own client (internal/
-// harness), the CSRs its CertificateRequests carry, and a helper that
-// creates approved CertificateRequests.
+// and the two issuers holding it and the harness's own client
+// (internal/test/harness), the CSRs its CertificateRequests carry, and a
+// helper that creates approved CertificateRequests.
 
-// names are the objects internal/harness sets up: the CA Secret bench-ca,
-// the NstanceClusterIssuer bench-nstance and the CA ClusterIssuer bench-ca.
+// names are the objects internal/test/harness sets up: the CA Secret
+// bench-ca, the NstanceClusterIssuer bench-nstance and the CA
+// ClusterIssuer bench-ca.
 var names = harness.NamesFor("bench")
 
 // nstance and caIss are the two issuers compared, holding the same CA.

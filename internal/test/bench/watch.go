@@ -31,8 +31,8 @@ import (
 )
 
 // Watches that time CertificateRequests (first seen approved, first seen
-// Ready); internal/harness catches up with a list when the server ends a
-// watch.
+// Ready); internal/test/harness catches up with a list when the server
+// ends a watch.
 
 // benchWatch is how the harness's watches go on when the server ends one:
 // again 100 ms later, and saying so.

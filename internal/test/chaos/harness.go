@@ -27,8 +27,9 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/test/localstack"
 )
 
-// names are the objects internal/harness sets up: the CA Secret chaos-ca,
-// the NstanceClusterIssuer chaos-nstance and the CA ClusterIssuer chaos-ca.
+// names are the objects internal/test/harness sets up: the CA Secret
+// chaos-ca, the NstanceClusterIssuer chaos-nstance and the CA
+// ClusterIssuer chaos-ca.
 var names = harness.NamesFor("chaos")
 
 // nstance and caIss are the two issuers compared, holding the same CA.
