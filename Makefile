@@ -33,8 +33,9 @@ ENVTEST_ASSETS := $(BIN)/envtest/k8s-$(KUBE_VERSION)-etcd-$(ETCD_VERSION)
 KUBE_VERSION_BETA ?= v1.36.3
 ENVTEST_ASSETS_BETA := $(BIN)/envtest/k8s-$(KUBE_VERSION_BETA)-etcd-$(ETCD_VERSION)
 
-# Packages whose tests need no API server; they run with -race.
-CORE_PKGS := ./api/... ./internal/pki/... ./internal/controller/... ./internal/testpki/... ./internal/app/... ./internal/image/... ./internal/testutil/... ./internal/rotation/... ./internal/harness/... ./internal/webhook/... ./internal/explain/... ./internal/dashboard/... ./cmd/kubectl-nstance/...
+# Packages whose tests need no API server; they run with -race. internal/test/...
+# includes the check that the manager binary links none of the test tree.
+CORE_PKGS := ./api/... ./internal/pki/... ./internal/rotation/... ./internal/controller/... ./internal/app/... ./internal/image/... ./internal/test/... ./internal/webhook/... ./internal/explain/... ./internal/dashboard/... ./cmd/kubectl-nstance/...
 
 .PHONY: help
 help: ## Show the targets.
@@ -51,7 +52,7 @@ manifests: $(CONTROLLER_GEN) ## Generate CRDs and the manager's RBAC from marker
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
 	$(CONTROLLER_GEN) rbac:roleName=manager-role paths=./internal/... output:rbac:artifacts:config=config/rbac
 	go test ./internal/controller/kubecsr/ -count=1 -run '^TestCSRPolicyManifestIsGenerated$$' -args -update >/dev/null
-	go test ./internal/installtest/ -count=1 -run '^TestScopedRBACFiles$$' -args -update >/dev/null
+	go test ./internal/test/install/ -count=1 -run '^TestScopedRBACFiles$$' -args -update >/dev/null
 
 .PHONY: api-docs
 api-docs: $(CRD_REF_DOCS) ## Generate the API reference docs/api.md from the API types.
@@ -98,8 +99,8 @@ test-unit: ## Unit tests and fuzz seed corpora of the core packages, with -race.
 
 .PHONY: test-integration
 test-integration: envtest-assets envtest-assets-beta ## Integration tests against a real kube-apiserver + etcd (and the v1beta1 pod certificate and ClusterTrustBundle paths on 1.36).
-	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) go test -tags integration -count=1 -timeout 20m ./internal/controller/... ./internal/localstack/... ./internal/webhook/... ./cmd/kubectl-nstance/...
-	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS_BETA) go test -tags integration -count=1 -timeout 10m ./internal/podcertbeta/...
+	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) go test -tags integration -count=1 -timeout 20m ./internal/controller/... ./internal/test/localstack/... ./internal/webhook/... ./cmd/kubectl-nstance/...
+	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS_BETA) go test -tags integration -count=1 -timeout 10m ./internal/test/podcertbeta/...
 
 .PHONY: e2e
 e2e: envtest-assets ## End-to-end suite with cert-manager's controllers: on the local stack, or on KUBECONFIG's cluster when set.
@@ -174,19 +175,19 @@ docs-flags: ## Regenerate the flags table of docs/operations.md from the manager
 
 .PHONY: chart-docs
 chart-docs: ## Regenerate the chart README's values table from values.yaml.
-	go test ./internal/installtest/ -count=1 -run '^TestChartREADMEValuesTable$$' -args -update
+	go test ./internal/test/install/ -count=1 -run '^TestChartREADMEValuesTable$$' -args -update
 
 .PHONY: chart
 chart: chart-rbac chart-crds chart-csr-policy chart-docs ## Refresh every generated file of the Helm chart.
 
 .PHONY: verify-chart
 verify-chart: manifests ## Fail when the chart's copies of generated files, its values table or its RBAC table are stale.
-	go test ./internal/installtest/ -count=1
+	go test ./internal/test/install/ -count=1
 
 .PHONY: test-install
 test-install: envtest-assets $(HELM) $(KUSTOMIZE) $(CYCLONEDX_GOMOD) ## helm lint/template, kustomize and RBAC tests against a real kube-apiserver + etcd; the OCI image and its SBOMs.
 	HELM=$(HELM) KUSTOMIZE=$(KUSTOMIZE) KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) CYCLONEDX_GOMOD=$(CYCLONEDX_GOMOD) \
-		go test -tags integration -count=1 -timeout 20m ./internal/installtest/...
+		go test -tags integration -count=1 -timeout 20m ./internal/test/install/...
 
 .PHONY: test-release
 test-release: envtest-assets $(CYCLONEDX_GOMOD) ## The -fips image's binary on a local stack with cert-manager: FIPS 140-3 mode, approved key types issue, the others are refused by name.

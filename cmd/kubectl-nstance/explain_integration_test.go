@@ -45,8 +45,8 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/explain"
-	"github.com/nstance-dev/nstance-issuer/internal/localstack"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
+	"github.com/nstance-dev/nstance-issuer/internal/test/localstack"
 )
 
 // TestExplainMatchesTheController signs a table of requests through the
@@ -85,7 +85,7 @@ func TestExplainMatchesTheController(t *testing.T) {
 	if err := c.Create(ctx, iss); err != nil {
 		t.Fatal(err)
 	}
-	if err := testutil.Eventually(ctx, "the issuer to be Ready with its CA", testutil.IssuerReadyIs(c, iss, metav1.ConditionTrue, "")); err != nil {
+	if err := framework.Eventually(ctx, "the issuer to be Ready with its CA", framework.IssuerReadyIs(c, iss, metav1.ConditionTrue, "")); err != nil {
 		t.Fatal(err)
 	}
 
@@ -202,7 +202,7 @@ func TestExplainMatchesTheController(t *testing.T) {
 func finishedRequest(ctx context.Context, t *testing.T, c client.Client, obj client.Object) *cmapi.CertificateRequest {
 	t.Helper()
 	var cr *cmapi.CertificateRequest
-	if err := testutil.Eventually(ctx, "the request to finish", func(ctx context.Context) error {
+	if err := framework.Eventually(ctx, "the request to finish", func(ctx context.Context) error {
 		var list cmapi.CertificateRequestList
 		if err := c.List(ctx, &list, client.InNamespace(obj.GetNamespace())); err != nil {
 			return err
@@ -241,7 +241,7 @@ func readyCondition(cr *cmapi.CertificateRequest) cmapi.CertificateRequestCondit
 func issuedTemplate(ctx context.Context, t *testing.T, c client.Client, cr *cmapi.CertificateRequest) string {
 	t.Helper()
 	var found string
-	if err := testutil.Eventually(ctx, "the issuance Event", func(ctx context.Context) error {
+	if err := framework.Eventually(ctx, "the issuance Event", func(ctx context.Context) error {
 		var events corev1.EventList
 		if err := c.List(ctx, &events, client.InNamespace(cr.Namespace), client.MatchingFields{"involvedObject.name": cr.Name}); err != nil {
 			return err

@@ -27,7 +27,7 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/kubecsr"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
 )
 
 // TestRefusalsShowWhereKubectlDescribeLooks refuses a CertificateRequest,
@@ -75,7 +75,7 @@ func TestRefusalsShowWhereKubectlDescribeLooks(t *testing.T) {
 		described(t, "CSR "+csr.Name, csr.Name, want, func() []string { return []string{msg} })
 	})
 	t.Run("PodCertificateRequest", func(t *testing.T) {
-		pcr := requestPodCertificate(t, other, "describe", testutil.PodCertificateVolume{SignerName: signer, KeyType: "ECDSAP256",
+		pcr := requestPodCertificate(t, other, "describe", framework.PodCertificateVolume{SignerName: signer, KeyType: "ECDSAP256",
 			UserAnnotations: map[string]string{v1alpha1.PodCertificateTemplateAnnotation: "pods"}})
 		cond := waitPodCertificate(t, pcr)
 		if cond.Type != "Denied" {

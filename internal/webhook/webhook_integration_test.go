@@ -48,7 +48,8 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil"
+	"github.com/nstance-dev/nstance-issuer/internal/test/apiserver"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
 	"github.com/nstance-dev/nstance-issuer/internal/webhook"
 	"github.com/nstance-dev/nstance-issuer/internal/webhook/servingcert"
 )
@@ -57,7 +58,7 @@ import (
 const managerNamespace = "nstance-issuer"
 
 var (
-	api    *testutil.APIServer
+	api    *apiserver.Server
 	k8s    client.Client
 	scheme = runtime.NewScheme()
 	// warnings collects the warnings the API server returned to k8s.
@@ -89,7 +90,7 @@ func TestMain(m *testing.M) {
 
 func run(m *testing.M) int {
 	ctx := context.Background()
-	log.SetLogger(testutil.ControllerLogger())
+	log.SetLogger(framework.ControllerLogger())
 	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, v1alpha1.AddToScheme} {
 		if err := add(scheme); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -97,7 +98,7 @@ func run(m *testing.M) int {
 		}
 	}
 	var err error
-	api, err = testutil.StartAPIServer(ctx, testutil.APIServerOptions{RepoRoot: "../..", Scheme: scheme, Namespaces: []string{managerNamespace}})
+	api, err = apiserver.Start(ctx, apiserver.Options{RepoRoot: "../..", Scheme: scheme, Namespaces: []string{managerNamespace}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -159,7 +160,7 @@ func startWebhook(t *testing.T, label string, certs servingcert.Options) *hooked
 	if err := webhook.Setup(mgr, srv); err != nil {
 		t.Fatal(err)
 	}
-	h.stop = testutil.RunInBackground(ctx, mgr)
+	h.stop = framework.RunInBackground(ctx, mgr)
 	t.Cleanup(func() {
 		_ = h.stop()
 		_ = k8s.Delete(context.Background(), cfg)
@@ -168,7 +169,7 @@ func startWebhook(t *testing.T, label string, certs servingcert.Options) *hooked
 	// while the configuration's caBundle is still empty).
 	probe := clusterIssuer(label, "probe-"+label)
 	probe.Spec.Templates[0].DNS = []string{"{{"}
-	if err := testutil.Eventually(ctx, "the webhook to answer", func(ctx context.Context) error {
+	if err := framework.Eventually(ctx, "the webhook to answer", func(ctx context.Context) error {
 		err := k8s.Create(ctx, probe)
 		if err == nil {
 			_ = k8s.Delete(ctx, probe)
@@ -318,7 +319,7 @@ func TestManagerDownFollowsTheFailurePolicy(t *testing.T) {
 	}
 	broken := clusterIssuer(h.label, "broken-while-down")
 	broken.Spec.Templates[0].DNS = []string{"{{"}
-	if err := testutil.Eventually(ctx, "failurePolicy Ignore to admit", func(ctx context.Context) error {
+	if err := framework.Eventually(ctx, "failurePolicy Ignore to admit", func(ctx context.Context) error {
 		return k8s.Create(ctx, broken)
 	}); err != nil {
 		t.Fatalf("with failurePolicy Ignore and no webhook: %v, want admitted (the controller still refuses it: Ready False)", err)
