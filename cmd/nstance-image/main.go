@@ -92,14 +92,14 @@ func run(o options) error {
 	}
 	opts := image.Options{Binaries: map[string][]byte{}, SBOMs: map[string][]byte{}}
 	for arch, path := range o.binaries {
-		b, err := os.ReadFile(path)
+		b, err := os.ReadFile(path) //nolint:gosec // G304: the binaries its -binary flags name
 		if err != nil {
 			return err
 		}
 		opts.Binaries[arch] = b
 	}
 	for arch, path := range o.sboms {
-		b, err := os.ReadFile(path)
+		b, err := os.ReadFile(path) //nolint:gosec // G304: the SBOMs its -sbom flags name
 		if err != nil {
 			return err
 		}
@@ -152,7 +152,7 @@ func writeArchive(dir, path string, mtime time.Time) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
+	if err := os.Chmod(f.Name(), 0o644); err != nil { //nolint:gosec // G302: a release archive, published to be read
 		return err
 	}
 	return os.Rename(f.Name(), path)

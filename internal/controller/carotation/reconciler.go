@@ -77,12 +77,12 @@ const (
 	labelNextOf      = "issuer.nstance.dev/next-of"
 	labelRetiredFrom = "issuer.nstance.dev/retired-from"
 	// annotationCASecret names the CA Secret a generation Secret belongs to.
-	annotationCASecret = "issuer.nstance.dev/ca-secret"
+	annotationCASecret = "issuer.nstance.dev/ca-secret" //nolint:gosec // G101: an annotation's name, not a credential
 	// annotationRetiringUntil is when a retired root leaves the bundles.
 	annotationRetiringUntil = "issuer.nstance.dev/retiring-until"
 	// annotationRotateNowToken is the rotate-now token a generated CA
 	// answered; it follows the CA into spec.ca.secretName when promoted.
-	annotationRotateNowToken = "issuer.nstance.dev/rotate-now-token"
+	annotationRotateNowToken = "issuer.nstance.dev/rotate-now-token" //nolint:gosec // G101: an annotation's name, not a credential
 	// annotationRotatedFrom, on spec.ca.secretName, is the fingerprint of
 	// the CA a promotion replaced.
 	annotationRotatedFrom = "issuer.nstance.dev/rotated-from"
