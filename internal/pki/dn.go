@@ -255,6 +255,8 @@ func stringTypeProblem(tag cbasn1.Tag, v string) string {
 		if !utf8.ValidString(v) {
 			return "it is not valid UTF-8"
 		}
+	default:
+		// subjectStringTypes refused every other tag before this call.
 	}
 	return ""
 }

@@ -90,8 +90,9 @@ func fipsSignatureProblem(alg x509.SignatureAlgorithm) string {
 		x509.ECDSAWithSHA256, x509.ECDSAWithSHA384, x509.ECDSAWithSHA512,
 		x509.PureEd25519:
 		return ""
+	default:
+		return fmt.Sprintf("signature algorithm %s (approved: SHA-256, SHA-384 or SHA-512 with RSA, RSA-PSS or ECDSA, and Ed25519)", alg)
 	}
-	return fmt.Sprintf("signature algorithm %s (approved: SHA-256, SHA-384 or SHA-512 with RSA, RSA-PSS or ECDSA, and Ed25519)", alg)
 }
 
 // checkFIPSCSR refuses, in FIPS mode, a CSR whose key or signature the

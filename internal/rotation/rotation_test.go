@@ -334,6 +334,7 @@ func (w *world) apply(now time.Time, d Decision) {
 		w.retiring = keep
 	case DeleteStaleNext:
 		w.next = nil
+	case None: // nothing to apply
 	}
 }
 

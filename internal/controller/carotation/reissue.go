@@ -386,6 +386,7 @@ func (r *Reconciler) planReissue(ctx context.Context, v issuer.View, g *generati
 				tally.failed = append(tally.failed, name)
 			case reissuePending:
 				tally.pending = append(tally.pending, name)
+			case reissueIgnore: // counted nowhere
 			}
 		}
 		if cont = list.Continue; cont == "" {

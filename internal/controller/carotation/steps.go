@@ -115,6 +115,7 @@ func (r *Reconciler) act(ctx context.Context, v issuer.View, g *generations, d r
 			return err
 		}
 		logger.V(1).Info("deleted the promoted next CA Secret", "secret", g.nextSecret.Name)
+	case rotation.None: // nothing to do until d.WakeAt
 	}
 	return nil
 }
