@@ -258,9 +258,9 @@ func rotationStatusEqual(a, b *v1alpha1.RotationStatus) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
-	ja, _ := json.Marshal(a)
-	jb, _ := json.Marshal(b)
-	return string(ja) == string(jb)
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errA == nil && errB == nil && string(ja) == string(jb)
 }
 
 // patchRotationStatus applies a change to the current status.rotation.
