@@ -41,9 +41,9 @@ func ParseSeries(r io.Reader) (Series, error) {
 	}
 	out := Series{}
 	for name, f := range families {
-		for _, m := range f.Metric {
+		for _, m := range f.GetMetric() {
 			labels := map[string]string{}
-			for _, l := range m.Label {
+			for _, l := range m.GetLabel() {
 				labels[l.GetName()] = l.GetValue()
 			}
 			if f.GetType() != dto.MetricType_HISTOGRAM {
