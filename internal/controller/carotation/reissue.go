@@ -315,7 +315,7 @@ func (r *Reconciler) planReissue(ctx context.Context, v issuer.View, g *generati
 	token := g.issuing.Annotations[annotationRotatedForToken]
 	rotatedAt, err := time.Parse(time.RFC3339, g.issuing.Annotations[annotationRotatedAt])
 	if token == "" || err != nil || r.Reissue.BatchSize <= 0 {
-		return nil, 0, nil
+		return nil, 0, nil //nolint:nilerr // no readable rotated-at (promote writes it with the token): no re-issue to follow, as without a token
 	}
 	st := &v1alpha1.ReissueStatus{Token: token, RotatedAt: metav1.NewTime(rotatedAt.UTC())}
 	if v.Status.Rotation != nil {
