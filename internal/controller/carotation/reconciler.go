@@ -451,8 +451,8 @@ func secretLabelValue(name string) string {
 
 // generationName is <secretName>-<suffix>, cut to a valid Secret name.
 func generationName(secretName, suffix string) string {
-	if max := 253 - len(suffix) - 1; len(secretName) > max {
-		secretName = strings.TrimRight(secretName[:max], "-.")
+	if limit := 253 - len(suffix) - 1; len(secretName) > limit {
+		secretName = strings.TrimRight(secretName[:limit], "-.")
 	}
 	return secretName + "-" + suffix
 }
