@@ -136,7 +136,7 @@ func dnsLabelProblem(l string) string {
 	if len(l) > maxDNSLabelLen {
 		return fmt.Sprintf("a label is %d characters long, more than the %d a DNS label may have", len(l), maxDNSLabelLen)
 	}
-	for i := 0; i < len(l); i++ {
+	for i := range len(l) {
 		if !isLDHByte(l[i]) {
 			return fmt.Sprintf("label %q has a character other than a letter, digit or hyphen (write internationalized names in their xn-- form)", l)
 		}
@@ -154,7 +154,7 @@ func isLDHByte(c byte) bool {
 
 // allDigits reports whether s is non-empty and all ASCII digits.
 func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
+	for i := range len(s) {
 		if s[i] < '0' || s[i] > '9' {
 			return false
 		}
@@ -285,7 +285,7 @@ func uriProblem(u *url.URL) string {
 // 3986 allows unencoded (letters, digits, -._~ :/?#[]@ !$&'()*+,;=) and
 // "%" followed by two hex digits.
 func uriCharsProblem(s string) string {
-	for i := 0; i < len(s); i++ {
+	for i := range len(s) {
 		c := s[i]
 		if c == '%' && (i+2 >= len(s) || !isHexByte(s[i+1]) || !isHexByte(s[i+2])) {
 			return `it has a "%" not followed by two hex digits; write a literal "%" as %25`
@@ -703,7 +703,7 @@ func dotAtomProblem(local string) string {
 	case strings.HasPrefix(local, ".") || strings.HasSuffix(local, ".") || strings.Contains(local, ".."):
 		return "its local part starts or ends with a dot, or has two dots in a row"
 	}
-	for i := 0; i < len(local); i++ {
+	for i := range len(local) {
 		if c := local[i]; !isLDHByte(c) && c != '.' && !strings.ContainsRune("!#$%&'*+/=?^_`{|}~", rune(c)) {
 			return fmt.Sprintf("its local part has %q, which is not allowed; use letters, digits, dots and !#$%%&'*+/=?^_`{|}~-", local[i:i+1])
 		}
