@@ -136,7 +136,7 @@ func (w *Watcher) Get(ctx context.Context, ref issuer.Ref, secret types.Namespac
 	case <-ctx.Done():
 		return nil, fmt.Errorf("waiting for the CA Secret watcher to start: %w", ctx.Err())
 	}
-	sw, err := w.ensure(ref, secret)
+	sw, err := w.ensure(ref, secret) //nolint:contextcheck // the watch outlives this call: it runs under the watcher's own context (the manager's)
 	if err != nil {
 		return nil, err
 	}
@@ -167,7 +167,7 @@ func (w *Watcher) Watch(ctx context.Context, ref issuer.Ref, secret types.Namesp
 	case <-ctx.Done():
 		return fmt.Errorf("waiting for the Secret watcher to start: %w", ctx.Err())
 	}
-	_, err := w.ensure(ref, secret)
+	_, err := w.ensure(ref, secret) //nolint:contextcheck // the watch outlives this call: it runs under the watcher's own context (the manager's)
 	return err
 }
 
