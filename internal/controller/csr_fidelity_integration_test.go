@@ -29,6 +29,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/pem"
+	"maps"
 	"strconv"
 	"strings"
 	"testing"
@@ -136,9 +137,7 @@ func cmctlCSR(t *testing.T, signerName string, spec cmapi.CertificateSpec, annot
 			Usages:     append(apiutil.KubeKeyUsageStrings(ku), apiutil.KubeExtKeyUsageStrings(eku)...),
 		},
 	}
-	for k, v := range annotations {
-		csr.Annotations[k] = v
-	}
+	maps.Copy(csr.Annotations, annotations)
 	return csr
 }
 

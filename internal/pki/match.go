@@ -55,6 +55,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -367,7 +368,7 @@ func uriPathProblem(escaped string) string {
 	if !strings.HasPrefix(escaped, "/") {
 		return `its path does not start with "/"`
 	}
-	for _, seg := range strings.Split(escaped[1:], "/") {
+	for seg := range strings.SplitSeq(escaped[1:], "/") {
 		if p := pathSegmentProblem(seg); p != "" {
 			return p
 		}
@@ -447,11 +448,10 @@ func parseURIPattern(p string) (uriPatternParts, string) {
 	if strings.ContainsAny(p, "?#") {
 		return uriPatternParts{}, `it has a query or fragment ("?" or "#"), which requested URIs may not have; remove it`
 	}
-	colon := strings.IndexByte(p, ':')
-	if colon < 0 {
+	scheme, rest, ok := strings.Cut(p, ":")
+	if !ok {
 		return uriPatternParts{}, "it has no scheme; write it as scheme://host/path"
 	}
-	scheme, rest := p[:colon], p[colon+1:]
 	if q := schemeProblem(scheme); q != "" {
 		return uriPatternParts{}, q
 	}
@@ -1016,8 +1016,8 @@ func emailConstraintFor(p string) (string, string) {
 // and whether it has a wildcard.
 func fixedDNSSuffix(p string) (string, bool) {
 	labels := strings.Split(strings.ToLower(p), ".")
-	for i := len(labels) - 1; i >= 0; i-- {
-		if labels[i] == "*" || labels[i] == "**" {
+	for i, label := range slices.Backward(labels) {
+		if label == "*" || label == "**" {
 			return strings.Join(labels[i+1:], "."), true
 		}
 	}

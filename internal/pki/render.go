@@ -325,11 +325,11 @@ func parenDepth(text string) int {
 		text = text[start+2:]
 		if rest := strings.TrimLeft(strings.TrimPrefix(text, "-"), " \t\r\n"); strings.HasPrefix(rest, "/*") {
 			// A comment ends at the first "*/"; its quotes are text.
-			end := strings.Index(rest, "*/")
-			if end < 0 {
+			_, after, ok := strings.Cut(rest, "*/")
+			if !ok {
 				return maxDepth
 			}
-			text = rest[end+2:]
+			text = after
 			continue
 		}
 		depth := 0

@@ -178,8 +178,7 @@ func TestValidateIssuerErrIsTheReadyMessage(t *testing.T) {
 	spec.Templates[0].DNS = []string{"{{ .Request.Name }} svc"}
 	spec.CA.Rotation = &v1alpha1.CARotation{NextSecretName: "ca"}
 	err := ValidateIssuer(spec, clusterIssuer).Err("NstanceClusterIssuer ca")
-	var invalid *InvalidIssuerError
-	if !errors.As(err, &invalid) {
+	if _, ok := errors.AsType[*InvalidIssuerError](err); !ok {
 		t.Fatalf("error %T %v is not an *InvalidIssuerError", err, err)
 	}
 	want := `NstanceClusterIssuer ca is invalid: spec.templates[0].dns[0]: template "web" field dns[0]: renders "example svc" on sample data, which is not a valid DNS name: ` +

@@ -191,10 +191,7 @@ func (w *Watcher) NotifyAt(ref issuer.Ref, t time.Time) {
 	if old, ok := w.timers[ref]; ok {
 		old.Stop()
 	}
-	d := t.Sub(w.Clock.Now())
-	if d < time.Second {
-		d = time.Second
-	}
+	d := max(t.Sub(w.Clock.Now()), time.Second)
 	w.timers[ref] = w.Clock.AfterFunc(d, func() { w.notify(ref) })
 }
 

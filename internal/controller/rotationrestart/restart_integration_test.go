@@ -81,8 +81,8 @@ func caSwitch(w write, before []write) bool {
 	if w.Resource != "secrets" || w.Method != http.MethodPut || w.Name != "ca" {
 		return false
 	}
-	for i := len(before) - 1; i >= 0; i-- {
-		if b := before[i]; b.Resource == "secrets" && b.Name == "ca" && b.Body != nil {
+	for _, b := range slices.Backward(before) {
+		if b.Resource == "secrets" && b.Name == "ca" && b.Body != nil {
 			return b.stringAt("data", "tls.crt") != w.stringAt("data", "tls.crt")
 		}
 	}
@@ -366,9 +366,9 @@ func fingerprintOfB64(t *testing.T, b64 string) string {
 
 func lastWrite(t *testing.T, writes []write, match crashPoint) write {
 	t.Helper()
-	for i := len(writes) - 1; i >= 0; i-- {
-		if match(writes[i], writes[:i]) {
-			return writes[i]
+	for i, write := range slices.Backward(writes) {
+		if match(write, writes[:i]) {
+			return write
 		}
 	}
 	t.Fatal("no such write")

@@ -124,7 +124,7 @@ func (c *Config) complete() error {
 	}
 	if c.onlyFlag != "" {
 		c.only = map[string]bool{}
-		for _, p := range strings.Split(c.onlyFlag, ",") {
+		for p := range strings.SplitSeq(c.onlyFlag, ",") {
 			c.only[strings.TrimSpace(p)] = true
 		}
 	}

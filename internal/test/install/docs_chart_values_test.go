@@ -43,7 +43,7 @@ func expandKeys(cell string) []string {
 			keys = append(keys, k)
 			continue
 		}
-		for _, alt := range strings.Split(k[from+1:to], ",") {
+		for alt := range strings.SplitSeq(k[from+1:to], ",") {
 			keys = append(keys, k[:from]+strings.TrimSpace(alt)+k[to+1:])
 		}
 	}
