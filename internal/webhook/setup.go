@@ -17,6 +17,7 @@ limitations under the License.
 package webhook
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 
@@ -43,7 +44,9 @@ type Options struct {
 	Host string
 	// CertDir, when set, serves tls.crt and tls.key from this directory
 	// (written by cert-manager, reloaded when they change) instead of the
-	// manager's own CA.
+	// manager's own CA. They need not exist at start: until they do, the
+	// webhook answers no handshake and is not ready, and the controllers
+	// run.
 	CertDir string
 	// Namespace is the manager's namespace: where the webhook Service and
 	// the CA Secret are.
@@ -65,6 +68,7 @@ type Options struct {
 type Server struct {
 	crwebhook.Server
 	authority *servingcert.Authority
+	files     *certFiles
 }
 
 // NewServer builds the webhook server: its TLS certificate comes from
@@ -81,7 +85,11 @@ func NewServer(o Options) *Server {
 		}},
 	}
 	if o.CertDir != "" {
-		opts.CertDir = o.CertDir
+		// Not controller-runtime's CertDir: its certificate watcher fails
+		// the server, and with it the manager and every controller, when
+		// the files are not there yet (cert-manager has not issued them).
+		s.files = &certFiles{dir: o.CertDir}
+		opts.TLSOpts = append(opts.TLSOpts, func(c *tls.Config) { c.GetCertificate = s.files.GetCertificate })
 	} else {
 		certs := o.Certificates
 		certs.Namespace, certs.SecretName = o.Namespace, o.CASecretName
@@ -92,6 +100,15 @@ func NewServer(o Options) *Server {
 	}
 	s.Server = crwebhook.NewServer(opts)
 	return s
+}
+
+// Start serves the webhook until ctx ends, reading the certificate files
+// of Options.CertDir meanwhile.
+func (s *Server) Start(ctx context.Context) error {
+	if s.files != nil {
+		go s.files.run(ctx)
+	}
+	return s.Server.Start(ctx)
 }
 
 // Setup registers the issuers' validating webhooks on the manager, whose
@@ -113,6 +130,11 @@ func Setup(mgr ctrl.Manager, s *Server) error {
 			return fmt.Errorf("failed to add the webhook's certificate authority: %w", err)
 		}
 		if err := mgr.AddReadyzCheck("webhook-certificate", a.Ready); err != nil {
+			return fmt.Errorf("failed to add the webhook certificate check: %w", err)
+		}
+	}
+	if f := s.files; f != nil {
+		if err := mgr.AddReadyzCheck("webhook-certificate", f.Ready); err != nil {
 			return fmt.Errorf("failed to add the webhook certificate check: %w", err)
 		}
 	}
