@@ -20,6 +20,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -72,6 +73,25 @@ spec:
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	write := func(name, content string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	garbageCSR := write("garbage.csr", "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n")
+	notCSR := write("cert.pem", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+	huge := write("huge.csr", "-----BEGIN CERTIFICATE REQUEST-----\n"+strings.Repeat("QUFB\n", explain.MaxInputSize/5+1)+"-----END CERTIFICATE REQUEST-----\n")
+	bomb := "a: &a [x, x, x, x, x, x, x, x, x]\n"
+	for i, prev := 1, "a"; i < 12; i++ {
+		bomb += fmt.Sprintf("b%d: &b%d [*%s, *%s, *%s, *%s, *%s, *%s, *%s, *%s, *%s]\n", i, i, prev, prev, prev, prev, prev, prev, prev, prev, prev)
+		prev = fmt.Sprintf("b%d", i)
+	}
+	bombFile := write("bomb.yaml", bomb)
+	binary := write("binary", "\x00\xff\xfe garbage \x80")
+	oddSpec := write("odd.yaml", "apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: {name: x}\nspec: 5\n")
+	oddKey := write("oddkey.yaml", "apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: {name: x, namespace: team-a}\nspec:\n  secretName: x\n  dnsNames: [a.team-a.example.com]\n  privateKey: {algorithm: ECDSA, size: 1}\n")
 	tests := []struct {
 		name     string
 		args     []string
@@ -89,6 +109,13 @@ spec:
 		{name: "no request is a usage error", args: []string{"-f", issuerFile}, exit: 2, stderr: "give a request"},
 		{name: "no issuer is a usage error", args: []string{"--dns", "a.example.com"}, exit: 2, stderr: "-f FILE or --from-cluster"},
 		{name: "a request in another namespace than the NstanceIssuer is a usage error", args: []string{"-f", issuerFile, "-n", "team-b", "--dns", "a.team-b.example.com"}, exit: 2, stderr: "serves its own namespace only"},
+		{name: "a CSR file that does not parse is a usage error, not a refusal", args: []string{"-f", issuerFile, "--request", garbageCSR}, exit: 2, stderr: "CERTIFICATE REQUEST does not parse"},
+		{name: "a PEM file of another type is a usage error", args: []string{"-f", issuerFile, "--request", notCSR}, exit: 2, stderr: "not a CERTIFICATE REQUEST"},
+		{name: "a request file over the size limit is a usage error", args: []string{"-f", issuerFile, "--request", huge}, exit: 2, stderr: "more than"},
+		{name: "a YAML bomb is a usage error", args: []string{"-f", bombFile, "--dns", "a.team-a.example.com"}, exit: 2, stderr: "excessive aliasing"},
+		{name: "a binary file is a usage error", args: []string{"-f", issuerFile, "--request", binary}, exit: 2, stderr: "document 1"},
+		{name: "a Certificate whose spec is not an object is a usage error", args: []string{"-f", issuerFile, "--request", oddSpec}, exit: 2, stderr: "Certificate"},
+		{name: "a Certificate with a key cert-manager cannot make is a usage error", args: []string{"-f", issuerFile, "--request", oddKey}, exit: 2, stderr: "ecdsa key size"},
 		{name: "an unknown output is a usage error", args: []string{"-f", issuerFile, "--dns", "a.team-a.example.com", "-o", "xml"}, exit: 2, stderr: "unknown --output"},
 	}
 	for _, tc := range tests {

@@ -18,6 +18,7 @@ package explain
 
 import (
 	"bytes"
+	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -122,6 +123,11 @@ func Parse(data []byte) ([]Parsed, error) {
 	if b, _ := pem.Decode(data); b != nil {
 		if b.Type != "CERTIFICATE REQUEST" && b.Type != "NEW CERTIFICATE REQUEST" {
 			return nil, fmt.Errorf("a PEM block of type %s, not a CERTIFICATE REQUEST", b.Type)
+		}
+		// A bare CSR is the user's input, not a request someone made: one
+		// that does not parse is a usage error (exit 2), not a refusal.
+		if _, err := x509.ParseCertificateRequest(b.Bytes); err != nil {
+			return nil, fmt.Errorf("the CERTIFICATE REQUEST does not parse (%v); give a PKCS#10 CSR, e.g. from openssl req -new", err)
 		}
 		return []Parsed{{CSR: data}}, nil
 	}
