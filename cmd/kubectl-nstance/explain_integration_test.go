@@ -39,7 +39,9 @@ import (
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	cmpki "github.com/cert-manager/cert-manager/pkg/util/pki"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -88,6 +90,11 @@ func TestExplainMatchesTheController(t *testing.T) {
 	if err := framework.Eventually(ctx, "the issuer to be Ready with its CA", framework.IssuerReadyIs(c, iss, metav1.ConditionTrue, "")); err != nil {
 		t.Fatal(err)
 	}
+
+	// explain runs as a user with only the RBAC docs/templates.md names for
+	// --from-cluster: get on the issuers and on namespaces. It never reads a
+	// Secret (the CA's key); if it tried, it would be forbidden here.
+	kubeconfig := restrictedKubeconfig(ctx, t, c, stack.Kubeconfig)
 
 	ref := cmmeta.IssuerReference{Group: v1alpha1.GroupVersion.Group, Kind: "NstanceClusterIssuer", Name: iss.Name}
 	certificate := func(name string, mod func(*cmapi.Certificate)) client.Object {
@@ -159,7 +166,7 @@ func TestExplainMatchesTheController(t *testing.T) {
 				t.Fatal(err)
 			}
 			var stdout, stderr bytes.Buffer
-			code := run(ctx, []string{"explain", "--from-cluster", "--kubeconfig", stack.Kubeconfig, "--request", file, "-o", "json"}, &stdout, &stderr)
+			code := run(ctx, []string{"explain", "--from-cluster", "--kubeconfig", kubeconfig, "--request", file, "-o", "json"}, &stdout, &stderr)
 			var said explain.Result
 			if err := json.Unmarshal(stdout.Bytes(), &said); err != nil {
 				t.Fatalf("exit %d, stderr %s, output %s", code, stderr.String(), stdout.String())
@@ -235,6 +242,42 @@ func readyCondition(cr *cmapi.CertificateRequest) cmapi.CertificateRequestCondit
 		}
 	}
 	return cmapi.CertificateRequestCondition{}
+}
+
+// restrictedKubeconfig is admin's kubeconfig impersonating user
+// "explainer", who may only get NstanceIssuers, NstanceClusterIssuers and
+// Namespaces: what --from-cluster is documented to need.
+func restrictedKubeconfig(ctx context.Context, t *testing.T, c client.Client, admin string) string {
+	t.Helper()
+	role := &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: "nstance-explain"},
+		Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{v1alpha1.GroupVersion.Group}, Resources: []string{"nstanceissuers", "nstanceclusterissuers"}, Verbs: []string{"get"}},
+			{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: []string{"get"}},
+		},
+	}
+	binding := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "nstance-explain"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: "explainer"}},
+	}
+	for _, o := range []client.Object{role, binding} {
+		if err := c.Create(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := clientcmd.LoadFromFile(admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range cfg.AuthInfos {
+		u.Impersonate = "explainer"
+	}
+	path := filepath.Join(t.TempDir(), "explainer.kubeconfig")
+	if err := clientcmd.WriteToFile(*cfg, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // issuedTemplate reads the template from the controller's issuance Event.

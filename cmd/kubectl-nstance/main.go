@@ -466,7 +466,7 @@ func issuerFromCluster(ctx context.Context, c client.Client, flag string, cr *cm
 		key.Namespace = cr.Namespace
 	}
 	if err := c.Get(ctx, key, obj); err != nil {
-		return nil, fmt.Errorf("cannot read %s %s: %w", kind, key, err)
+		return nil, fmt.Errorf("cannot read %s %s: %w", kind, strings.TrimPrefix(key.String(), "/"), err)
 	}
 	return obj.(issuerapi.Issuer), nil
 }

@@ -26,6 +26,11 @@ import (
 	"strings"
 	"testing"
 
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+
+	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/explain"
 )
 
@@ -151,5 +156,20 @@ func TestUsageWithoutExplain(t *testing.T) {
 	}
 	if got := run(context.Background(), []string{"--help"}, &out, &errOut); got != 0 {
 		t.Errorf("--help exits %d", got)
+	}
+}
+
+// A cluster issuer that cannot be read is named as kubectl names it, not
+// with the empty namespace of its key ("/web").
+func TestIssuerFromClusterNamesAClusterIssuerWithoutANamespace(t *testing.T) {
+	t.Parallel()
+	scheme := runtime.NewScheme()
+	if err := v1alpha1.AddToScheme(scheme); err != nil {
+		t.Fatal(err)
+	}
+	c := fake.NewClientBuilder().WithScheme(scheme).Build()
+	_, err := issuerFromCluster(context.Background(), c, "NstanceClusterIssuer/web", &cmapi.CertificateRequest{})
+	if err == nil || !strings.HasPrefix(err.Error(), "cannot read NstanceClusterIssuer web: ") {
+		t.Errorf("error %v, want it to name NstanceClusterIssuer web", err)
 	}
 }
