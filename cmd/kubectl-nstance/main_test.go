@@ -88,7 +88,7 @@ spec:
 	garbageCSR := write("garbage.csr", "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n")
 	notCSR := write("cert.pem", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
 	huge := write("huge.csr", "-----BEGIN CERTIFICATE REQUEST-----\n"+strings.Repeat("QUFB\n", explain.MaxInputSize/5+1)+"-----END CERTIFICATE REQUEST-----\n")
-	bomb := "a: &a [x, x, x, x, x, x, x, x, x]\n"
+	bomb := "a: &a [x, y, x, y, x, y, x, y, x]\n"
 	for i, prev := 1, "a"; i < 12; i++ {
 		bomb += fmt.Sprintf("b%d: &b%d [*%s, *%s, *%s, *%s, *%s, *%s, *%s, *%s, *%s]\n", i, i, prev, prev, prev, prev, prev, prev, prev, prev, prev)
 		prev = fmt.Sprintf("b%d", i)

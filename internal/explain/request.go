@@ -127,7 +127,7 @@ func Parse(data []byte) ([]Parsed, error) {
 		// A bare CSR is the user's input, not a request someone made: one
 		// that does not parse is a usage error (exit 2), not a refusal.
 		if _, err := x509.ParseCertificateRequest(b.Bytes); err != nil {
-			return nil, fmt.Errorf("the CERTIFICATE REQUEST does not parse (%v); give a PKCS#10 CSR, e.g. from openssl req -new", err)
+			return nil, fmt.Errorf("the CERTIFICATE REQUEST does not parse (%w); give a PKCS#10 CSR, e.g. from openssl req -new", err)
 		}
 		return []Parsed{{CSR: data}}, nil
 	}

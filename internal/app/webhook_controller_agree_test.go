@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package webhook
+package app_test
 
 import (
 	"context"
@@ -34,6 +34,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/signing"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
+	"github.com/nstance-dev/nstance-issuer/internal/webhook"
 )
 
 // noSecrets is a CASecrets with no Secret: a valid issuer's Check stops at
@@ -45,7 +46,7 @@ func (noSecrets) Get(context.Context, issuer.Ref, types.NamespacedName) (*corev1
 }
 func (noSecrets) NotifyAt(issuer.Ref, time.Time) {}
 
-// Both doors: for every spec, the webhook refuses exactly what the
+// Both doors, wired here where the manager wires both: for every spec, the webhook refuses exactly what the
 // controller's Check refuses for good as an invalid issuer, with the same
 // field paths and messages, for both kinds; and it admits what Check
 // accepts. (Check of an accepted spec goes on to read the CA, which is
@@ -114,9 +115,9 @@ func TestWebhookAndControllerRefuseTheSameIssuers(t *testing.T) {
 			ns := &v1alpha1.NstanceIssuer{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "team-a"}, Spec: spec}
 			cl := &v1alpha1.NstanceClusterIssuer{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: *spec.DeepCopy()}
 			valid := &v1alpha1.NstanceIssuer{ObjectMeta: ns.ObjectMeta, Spec: base()}
-			_, nsCreate := IssuerValidator{}.ValidateCreate(ctx, ns)
-			_, nsUpdate := IssuerValidator{}.ValidateUpdate(ctx, valid, ns)
-			_, clCreate := ClusterIssuerValidator{}.ValidateCreate(ctx, cl)
+			_, nsCreate := webhook.IssuerValidator{}.ValidateCreate(ctx, ns)
+			_, nsUpdate := webhook.IssuerValidator{}.ValidateUpdate(ctx, valid, ns)
+			_, clCreate := webhook.ClusterIssuerValidator{}.ValidateCreate(ctx, cl)
 			for _, door := range []struct {
 				what       string
 				webhookErr error
