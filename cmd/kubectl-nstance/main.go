@@ -262,16 +262,18 @@ func parseFile(path string) ([]explain.Parsed, error) {
 func (o options) buildRequest(fileDocs []explain.Parsed) (*cmapi.CertificateRequest, string, error) {
 	flagsSet := len(o.dns)+len(o.ips)+len(o.uris)+len(o.emails)+len(o.usages) > 0 || o.cn != "" || o.organization != "" || o.isCA || o.duration != "" || o.keyAlgorithm != ""
 	var docs []explain.Parsed
+	for _, d := range fileDocs {
+		if d.Issuer == nil {
+			docs = append(docs, d)
+		}
+	}
 	if o.request != "" {
+		if len(docs) > 0 {
+			return nil, "", fmt.Errorf("the issuer file %s holds a request and --request names another; give one", o.file)
+		}
 		var err error
 		if docs, err = parseFile(o.request); err != nil {
 			return nil, "", err
-		}
-	} else {
-		for _, d := range fileDocs {
-			if d.Issuer == nil {
-				docs = append(docs, d)
-			}
 		}
 	}
 	var duration *metav1.Duration
@@ -295,6 +297,9 @@ func (o options) buildRequest(fileDocs []explain.Parsed) (*cmapi.CertificateRequ
 		cr := explain.RequestFromCSR(docs[0].CSR, explain.CSROptions{
 			Name: o.name, Namespace: o.namespace, Template: template, Duration: duration, IsCA: o.isCA, Usages: keyUsages(o.usages)})
 		return cr, explain.RequestName("CSR", cr.Namespace, o.request), nil
+	case len(docs) == 1 && o.templateSet && docs[0].CSR == nil:
+		// Not dropped silently: the answer would be for another template.
+		return nil, "", fmt.Errorf("--template applies to request flags and a bare CSR; a Certificate or CertificateRequest names its template with its %s annotation", v1alpha1.TemplateAnnotation)
 	case len(docs) == 1 && docs[0].CertificateRequest != nil:
 		cr := docs[0].CertificateRequest
 		if err := o.overrideNamespace(&cr.ObjectMeta); err != nil {

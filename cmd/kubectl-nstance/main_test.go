@@ -85,6 +85,11 @@ spec:
 		}
 		return path
 	}
+	certYAML, err := os.ReadFile(certFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withRequest := write("with-request.yaml", issuerYAML+"\n---\n"+string(certYAML))
 	garbageCSR := write("garbage.csr", "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n")
 	notCSR := write("cert.pem", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
 	huge := write("huge.csr", "-----BEGIN CERTIFICATE REQUEST-----\n"+strings.Repeat("QUFB\n", explain.MaxInputSize/5+1)+"-----END CERTIFICATE REQUEST-----\n")
@@ -121,6 +126,9 @@ spec:
 		{name: "a binary file is a usage error", args: []string{"-f", issuerFile, "--request", binary}, exit: 2, stderr: "document 1"},
 		{name: "a Certificate whose spec is not an object is a usage error", args: []string{"-f", issuerFile, "--request", oddSpec}, exit: 2, stderr: "Certificate"},
 		{name: "a Certificate with a key cert-manager cannot make is a usage error", args: []string{"-f", issuerFile, "--request", oddKey}, exit: 2, stderr: "ecdsa key size"},
+		{name: "--template with a Certificate file is a usage error, not ignored", args: []string{"-f", issuerFile, "--request", certFile, "--template", "labelled"}, exit: 2, stderr: "--template applies to request flags and a bare CSR"},
+		{name: "a request in the issuer file and another in --request is a usage error", args: []string{"-f", withRequest, "--request", certFile}, exit: 2, stderr: "holds a request and --request names another"},
+		{name: "a request in the issuer file is explained", args: []string{"-f", withRequest}, exit: 0, decision: explain.Issued},
 		{name: "an unknown output is a usage error", args: []string{"-f", issuerFile, "--dns", "a.team-a.example.com", "-o", "xml"}, exit: 2, stderr: "unknown --output"},
 	}
 	for _, tc := range tests {
