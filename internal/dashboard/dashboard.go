@@ -121,7 +121,7 @@ func Builder() *dashboard.DashboardBuilder { //nolint:staticcheck // v1 on purpo
 		WithPanel(stat.NewPanelBuilder().Title("CA expires in").
 			Description("Time left until the NotAfter of each issuer's signing CA (the one its Secret holds now). The PrometheusRule alerts below caExpiryDays.").
 			Datasource(ds).Unit("s").Height(6).Span(12).
-			WithTarget(query(`nstance_issuer_ca_expiration_timestamp_seconds{`+issuers+`} - time()`, "{{kind}} {{namespace}}/{{name}}"))).
+			WithTarget(query(`max by (kind, namespace, name) (nstance_issuer_ca_expiration_timestamp_seconds{`+issuers+`}) - time()`, "{{kind}} {{namespace}}/{{name}}"))).
 		WithPanel(table.NewPanelBuilder().Title("CA generations").
 			Description("NotAfter of every live CA generation of each issuer (issuing, next, retiring), by fingerprint.").
 			Datasource(ds).Unit("dateTimeAsIso").Height(6).Span(12).

@@ -92,3 +92,23 @@ func TestDashboardReadsExportedMetrics(t *testing.T) {
 		t.Errorf("the dashboard JSON does not carry its uid: %v", err)
 	}
 }
+
+// Every panel's query aggregates over the pods that export a series (sum
+// by, max by, a quantile of a sum): with two replicas, or the stale series
+// of a pod that was replaced, an issuer is shown once, not once per pod.
+func TestDashboardPanelsShowEachIssuerOnce(t *testing.T) {
+	t.Parallel()
+	queries, err := Queries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range queries {
+		if strings.HasPrefix(q.Where, "variable ") {
+			continue
+		}
+		e := strings.TrimSpace(q.Expr)
+		if !strings.HasPrefix(e, "sum by (") && !strings.HasPrefix(e, "max by (") && !strings.HasPrefix(e, "histogram_quantile(") {
+			t.Errorf("%s: %q does not aggregate by the issuer's labels: each pod's series would show apart", q.Where, q.Expr)
+		}
+	}
+}
