@@ -99,6 +99,8 @@ spec:
 		prev = fmt.Sprintf("b%d", i)
 	}
 	bombFile := write("bomb.yaml", bomb)
+	deepJSON := write("deep.json", strings.Repeat(`{"a":`, 100000)+"1"+strings.Repeat("}", 100000))
+	deepYAML := write("deep.yaml", "a: "+strings.Repeat("[", 300000)+strings.Repeat("]", 300000))
 	binary := write("binary", "\x00\xff\xfe garbage \x80")
 	oddSpec := write("odd.yaml", "apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: {name: x}\nspec: 5\n")
 	oddKey := write("oddkey.yaml", "apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: {name: x, namespace: team-a}\nspec:\n  secretName: x\n  dnsNames: [a.team-a.example.com]\n  privateKey: {algorithm: ECDSA, size: 1}\n")
@@ -123,6 +125,8 @@ spec:
 		{name: "a PEM file of another type is a usage error", args: []string{"-f", issuerFile, "--request", notCSR}, exit: 2, stderr: "not a CERTIFICATE REQUEST"},
 		{name: "a request file over the size limit is a usage error", args: []string{"-f", issuerFile, "--request", huge}, exit: 2, stderr: "more than"},
 		{name: "a YAML bomb is a usage error", args: []string{"-f", bombFile, "--dns", "a.team-a.example.com"}, exit: 2, stderr: "excessive aliasing"},
+		{name: "deeply nested JSON is a usage error", args: []string{"-f", deepJSON, "--dns", "a.team-a.example.com"}, exit: 2, stderr: "exceeded max depth"},
+		{name: "deeply nested YAML is a usage error", args: []string{"-f", deepYAML, "--dns", "a.team-a.example.com"}, exit: 2, stderr: "exceeded max depth"},
 		{name: "a binary file is a usage error", args: []string{"-f", issuerFile, "--request", binary}, exit: 2, stderr: "document 1"},
 		{name: "a Certificate whose spec is not an object is a usage error", args: []string{"-f", issuerFile, "--request", oddSpec}, exit: 2, stderr: "Certificate"},
 		{name: "a Certificate with a key cert-manager cannot make is a usage error", args: []string{"-f", issuerFile, "--request", oddKey}, exit: 2, stderr: "ecdsa key size"},
