@@ -279,6 +279,45 @@ func TestBrokenTemplateIsRefusedAtCreateAndUpdateWithItsFieldPath(t *testing.T) 
 	}
 }
 
+// An operator can always get rid of a broken issuer: with the webhook
+// watching it (failurePolicy Fail), the controller's status write, the
+// deletion and the removal of the last finalizer of an invalid issuer all
+// pass.
+func TestAnInvalidIssuerCanBeWrittenStatusDeletedAndFinalized(t *testing.T) {
+	h := startWebhook(t, "delete", servingcert.Options{})
+	ctx := context.Background()
+	// Invalid, made before the webhook watched it (another label).
+	ci := clusterIssuer("elsewhere", "broken-delete")
+	ci.Spec.CA.Rotation = &v1alpha1.CARotation{NextSecretName: "ca"}
+	ci.Finalizers = []string{"example.com/hold"}
+	if err := k8s.Create(ctx, ci); err != nil {
+		t.Fatal(err)
+	}
+	ci.Labels["webhook-test"] = h.label
+	if err := k8s.Update(ctx, ci); err != nil {
+		t.Fatalf("relabelling the invalid issuer: %v", err)
+	}
+	ci.Status.Conditions = []metav1.Condition{{Type: "Ready", Status: metav1.ConditionFalse,
+		Reason: "Failed", Message: "invalid", LastTransitionTime: metav1.Now()}}
+	if err := k8s.Status().Update(ctx, ci); err != nil {
+		t.Fatalf("a status update of the invalid issuer is refused: %v", err)
+	}
+	if err := k8s.Delete(ctx, ci); err != nil {
+		t.Fatalf("deleting the invalid issuer is refused: %v", err)
+	}
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(ci), ci); err != nil || ci.DeletionTimestamp.IsZero() {
+		t.Fatalf("the issuer is not being deleted: %v", err)
+	}
+	ci.Finalizers = nil
+	if err := k8s.Update(ctx, ci); err != nil {
+		t.Fatalf("removing the last finalizer of the invalid issuer is refused: %v", err)
+	}
+	if err := k8s.Get(ctx, client.ObjectKeyFromObject(ci), ci); !apierrors.IsNotFound(err) {
+		t.Errorf("the issuer is still there: %v", err)
+	}
+	warnings.take()
+}
+
 func TestWarningsAreShownOnApply(t *testing.T) {
 	h := startWebhook(t, "warnings", servingcert.Options{})
 	ci := clusterIssuer(h.label, "pass-through")
