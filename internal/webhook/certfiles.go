@@ -50,16 +50,23 @@ type certFiles struct {
 	mu              sync.Mutex
 	cert            *tls.Certificate
 	certPEM, keyPEM []byte
-	problem         error
 }
 
-// run reads the files every certFilesReload until ctx ends.
+// run reads the files every certFilesReload until ctx ends, and logs
+// each new problem once.
 func (f *certFiles) run(ctx context.Context) {
 	logger := log.FromContext(ctx).WithName("webhook-certificates")
+	var last string
 	for {
-		if changed, err := f.load(); err != nil {
-			logger.Info("cannot read the webhook's serving certificate; the webhook is not ready until it can", "dir", f.dir, "problem", err.Error())
-		} else if changed {
+		changed, err := f.load()
+		switch {
+		case err != nil && err.Error() != last:
+			last = err.Error()
+			logger.Info("cannot read the webhook's serving certificate; the webhook serves the last one it read, or is not ready", "dir", f.dir, "problem", last)
+		case err == nil:
+			last = ""
+		}
+		if changed {
 			logger.Info("serving the webhook with the certificate of the files", "dir", f.dir)
 		}
 		select {
@@ -84,17 +91,13 @@ func (f *certFiles) load() (changed bool, err error) {
 			}
 			cert, perr := tls.X509KeyPair(certPEM, keyPEM)
 			if perr == nil {
-				f.cert, f.certPEM, f.keyPEM, f.problem = &cert, certPEM, keyPEM, nil
+				f.cert, f.certPEM, f.keyPEM = &cert, certPEM, keyPEM
 				return true, nil
 			}
-			f.problem = fmt.Errorf("the webhook's serving certificate in %s does not load: %w", f.dir, perr)
-			return false, f.problem
+			return false, fmt.Errorf("the webhook's serving certificate in %s does not load: %w", f.dir, perr)
 		}
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.problem = fmt.Errorf("the webhook's serving certificate is not in %s yet: %w", f.dir, err)
-	return false, f.problem
+	return false, fmt.Errorf("the webhook's serving certificate is not in %s: %w", f.dir, err)
 }
 
 func readBounded(path string) ([]byte, error) {
