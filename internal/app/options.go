@@ -25,6 +25,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/controller/carotation"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/kubecsr"
+	"github.com/nstance-dev/nstance-issuer/internal/keys"
 )
 
 // Defaults of the options, in one place: NewOptions applies them and
@@ -69,6 +70,7 @@ func NewOptions() *Options {
 			ReissueBatchSize:          carotation.DefaultReissueBatchSize,
 			ReissueInterval:           carotation.DefaultReissueInterval,
 			MinCAGenerationInterval:   controller.DefaultMinCAGenerationInterval,
+			KeyTimeout:                keys.DefaultTimeout,
 		},
 		MetricsBindAddress:     DefaultMetricsBindAddress,
 		HealthProbeBindAddress: DefaultHealthProbeBindAddress,
@@ -112,6 +114,7 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 		"Time between two batches of --reissue-batch-size re-issues after a rotate-now.")
 	fs.DurationVar(&c.MinCAGenerationInterval, "ca-generation-min-interval", c.MinCAGenerationInterval,
 		"Least time between two CA keys one issuer generates for its rotation (rotate-now, scheduled renewal, a deleted next CA Secret); a rotation due sooner waits and says so in the CARotation condition. 0: no bound.")
+	addKeyFlags(fs, &c.KeyPolicy, &c.KeyTimeout)
 	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "Address of the Prometheus metrics endpoint; 0 disables it.")
 	fs.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", o.HealthProbeBindAddress, "Address of the /healthz and /readyz endpoints; 0 disables it.")
 	fs.StringVar(&o.PprofBindAddress, "pprof-bind-address", o.PprofBindAddress,

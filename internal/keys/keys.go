@@ -91,8 +91,8 @@ func (c *Credentials) fingerprint() string {
 	}
 	sort.Strings(names)
 	for _, k := range names {
-		fmt.Fprintf(h, "%s=%d:", k, len(c.Data[k]))
-		h.Write(c.Data[k])
+		_, _ = fmt.Fprintf(h, "%s=%d:", k, len(c.Data[k]))
+		_, _ = h.Write(c.Data[k])
 	}
 	return c.Source + "#" + hex.EncodeToString(h.Sum(nil))[:16]
 }
@@ -191,7 +191,9 @@ func (k *Keys) Open(ctx context.Context, scope Scope, uri URI, creds *Credential
 	start := time.Now()
 	s, err := b.open(ctx, uri, creds)
 	if err != nil {
-		return nil, observe(uri.backend, OpPublicKey, start, classified(b, OpPublicKey, uri, err))
+		kerr := classified(b, OpPublicKey, uri, err)
+		observe(uri.backend, OpPublicKey, start, kerr)
+		return nil, kerr
 	}
 	observe(uri.backend, OpPublicKey, start, nil)
 	return newSigner(b, uri, s), nil
@@ -220,7 +222,9 @@ func (k *Keys) Create(ctx context.Context, scope Scope, location URI, spec v1alp
 	start := time.Now()
 	uri, s, err := b.create(ctx, location, spec, label, creds)
 	if err != nil {
-		return nil, observe(location.backend, OpCreateKey, start, classified(b, OpCreateKey, location, err))
+		kerr := classified(b, OpCreateKey, location, err)
+		observe(location.backend, OpCreateKey, start, kerr)
+		return nil, kerr
 	}
 	observe(location.backend, OpCreateKey, start, nil)
 	return newSigner(b, uri, s), nil
@@ -270,7 +274,9 @@ func (s *Signer) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]
 	start := time.Now()
 	sig, err := s.inner.Sign(rand, digest, opts)
 	if err != nil {
-		return nil, observe(s.uri.backend, OpSign, start, classified(s.b, OpSign, s.uri, err))
+		kerr := classified(s.b, OpSign, s.uri, err)
+		observe(s.uri.backend, OpSign, start, kerr)
+		return nil, kerr
 	}
 	observe(s.uri.backend, OpSign, start, nil)
 	return sig, nil

@@ -40,11 +40,10 @@ func Collectors() []prometheus.Collector {
 	return []prometheus.Collector{operationDuration, operationErrors}
 }
 
-// observe records one operation and returns its error.
-func observe(backend, op string, start time.Time, err *Error) *Error {
+// observe records one operation, failed with err when not nil.
+func observe(backend, op string, start time.Time, err *Error) {
 	operationDuration.WithLabelValues(backend, op).Observe(time.Since(start).Seconds())
 	if err != nil {
 		operationErrors.WithLabelValues(backend, op, err.Reason).Inc()
 	}
-	return err
 }

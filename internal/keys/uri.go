@@ -229,13 +229,17 @@ func (u URI) NamesKey() bool {
 }
 
 // Location is u without the attributes that select a key: where keys
-// live, what a new key is made in.
+// live, what a new key is made in. An AWS key named by ARN lives in the
+// ARN's region.
 func (u URI) Location() URI {
 	out := URI{backend: u.backend, attrs: map[string]string{}}
 	for k, v := range u.attrs {
 		if !slices.Contains(rules[u.backend].key, k) {
 			out.attrs[k] = v
 		}
+	}
+	if m := awsARN.FindStringSubmatch(u.attrs["key-id"]); u.backend == BackendAWSKMS && m != nil && out.attrs["region"] == "" {
+		out.attrs["region"] = m[1]
 	}
 	return out
 }

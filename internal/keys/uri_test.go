@@ -121,4 +121,11 @@ func TestLocationDropsTheKey(t *testing.T) {
 	if u.Location().NamesKey() {
 		t.Errorf("a location names a key")
 	}
+	aws, err := ParseURI("awskms:key-id=arn:aws:kms:eu-west-1:111122223333:key/k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := aws.Location().String(); got != "awskms:region=eu-west-1" {
+		t.Errorf("the location of a key named by ARN is %q, want its region", got)
+	}
 }
