@@ -1,0 +1,113 @@
+//go:build e2e
+
+/*
+Copyright 2026 The nstance-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package e2e
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/app"
+	"github.com/nstance-dev/nstance-issuer/internal/keys"
+	"github.com/nstance-dev/nstance-issuer/internal/keys/keystest"
+	"github.com/nstance-dev/nstance-issuer/internal/testpki"
+)
+
+// hsmKeyURI is where the SoftHSM-backed issuer makes its CA key: on the
+// local stack, a token this suite initialises; on a cluster (KUBECONFIG),
+// NSTANCE_E2E_PKCS11_KEY_URI, for a nstance-issuer running the -pkcs11
+// image with that token's module and PIN file (the spec is skipped when
+// it is unset).
+var hsmKeyURI = os.Getenv("NSTANCE_E2E_PKCS11_KEY_URI")
+
+// softHSM prepares, for the local stack, a SoftHSM2 token and the
+// manager's key policy to use it: the PKCS#11 module and the controller's
+// PIN file. Nothing in a binary built without PKCS#11 (make e2e builds
+// with it).
+func softHSM() func(*app.Options) {
+	if !keys.PKCS11Compiled() {
+		return nil
+	}
+	dir, err := os.MkdirTemp("", "nstance-e2e-hsm-")
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(func() { _ = os.RemoveAll(dir) })
+	hsm, err := keystest.NewSoftHSM(dir)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(hsm.InitToken("e2e", "1234")).To(Succeed())
+	// SoftHSM reads its configuration when the manager loads the module.
+	Expect(hsm.Setenv()).To(Succeed())
+	pin := filepath.Join(dir, "pin")
+	Expect(os.WriteFile(pin, []byte("1234"), 0o600)).To(Succeed())
+	hsmKeyURI = "pkcs11:token=e2e"
+	return func(o *app.Options) {
+		o.Controller.KeyPolicy.PKCS11Modules = []string{hsm.Module}
+		o.Controller.KeyPolicy.PKCS11PINFile = pin
+	}
+}
+
+var _ = Describe("a CA key in an HSM", func() {
+	It("issues a Certificate through a SoftHSM-backed cluster issuer whose key never enters the cluster", func(ctx SpecContext) {
+		if hsmKeyURI == "" {
+			Skip("no PKCS#11 token: on the local stack build with -tags pkcs11 (make e2e does); on a cluster set NSTANCE_E2E_PKCS11_KEY_URI")
+		}
+		name := fmt.Sprintf("e2e-hsm-%d", time.Now().UnixNano()%1_000_000)
+		iss := &v1alpha1.NstanceClusterIssuer{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: v1alpha1.IssuerSpec{
+				CA: v1alpha1.CASpec{
+					SecretName: name,
+					Key:        &v1alpha1.CAKey{URI: hsmKeyURI},
+					Generate:   &v1alpha1.CATemplate{Subject: v1alpha1.Subject{CN: "e2e HSM CA"}, TTL: 8760},
+				},
+				DefaultTemplate: "web",
+				Templates:       []v1alpha1.CertificateTemplate{{Name: "web", AllowedDNSNames: []string{"*.example.com"}, TTL: 2160}},
+			},
+		}
+		Expect(k8s.Create(ctx, iss)).To(Succeed())
+		DeferCleanup(func() { _ = k8s.Delete(context.Background(), iss) })
+		issuerReady(iss)
+
+		var caSecret corev1.Secret
+		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: clusterResourceNamespace, Name: name}, &caSecret)).To(Succeed())
+		Expect(caSecret.Data).NotTo(HaveKey("tls.key"), "the CA key left the HSM")
+		Expect(string(caSecret.Data["key-uri"])).To(HavePrefix(strings.SplitN(hsmKeyURI, "?", 2)[0] + ";id="))
+
+		ns := newNamespace()
+		crt := certificate(ns, "hsm", cmmeta.IssuerReference{Group: v1alpha1.GroupVersion.Group, Kind: "NstanceClusterIssuer", Name: name}, "hsm.example.com")
+		Expect(k8s.Create(ctx, crt)).To(Succeed())
+		certificateReady(ns, "hsm")
+		leaf, secret := issuedCertificate(ns, "hsm-tls", x509.ExtKeyUsageServerAuth)
+		ca, err := testpki.ParseChain(caSecret.Data["tls.crt"])
+		Expect(err).NotTo(HaveOccurred())
+		Expect(leaf.CheckSignatureFrom(ca[0])).To(Succeed(), "the certificate is not signed by the HSM's CA")
+		Expect(secret.Data["ca.crt"]).To(Equal(caSecret.Data["ca.crt"]))
+	})
+})
