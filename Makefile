@@ -38,8 +38,9 @@ ENVTEST_ASSETS_BETA := $(BIN)/envtest/k8s-$(KUBE_VERSION_BETA)-etcd-$(ETCD_VERSI
 LOCAL_KMS_VERSION := $(shell awk '$$1 == "github.com/nsmithuk/local-kms" {print $$2}' hack/local-kms/go.mod)
 LOCAL_KMS := $(BIN)/local-kms-$(LOCAL_KMS_VERSION)
 
-# Packages whose tests need no API server; they run with -race.
-CORE_PKGS := ./api/... ./internal/pki/... ./internal/keys/... ./internal/controller/... ./internal/testpki/... ./internal/app/... ./internal/image/... ./internal/testutil/... ./internal/rotation/... ./internal/harness/...
+# Packages whose tests need no API server; they run with -race. internal/test/...
+# includes the check that the manager binary links none of the test tree.
+CORE_PKGS := ./api/... ./internal/pki/... ./internal/keys/... ./internal/rotation/... ./internal/controller/... ./internal/app/... ./internal/image/... ./internal/test/... ./internal/webhook/... ./internal/explain/... ./internal/dashboard/... ./cmd/kubectl-nstance/...
 
 .PHONY: help
 help: ## Show the targets.
@@ -56,17 +57,23 @@ manifests: $(CONTROLLER_GEN) ## Generate CRDs and the manager's RBAC from marker
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
 	$(CONTROLLER_GEN) rbac:roleName=manager-role paths=./internal/... output:rbac:artifacts:config=config/rbac
 	go test ./internal/controller/kubecsr/ -count=1 -run '^TestCSRPolicyManifestIsGenerated$$' -args -update >/dev/null
-	go test ./internal/installtest/ -count=1 -run '^TestScopedRBACFiles$$' -args -update >/dev/null
+	go test ./internal/test/install/ -count=1 -run '^TestScopedRBACFiles$$' -args -update >/dev/null
 
 .PHONY: api-docs
 api-docs: $(CRD_REF_DOCS) ## Generate the API reference docs/api.md from the API types.
 	$(CRD_REF_DOCS) --source-path=./api --config=hack/crd-ref-docs.yaml --renderer=markdown --output-path=docs/api.md --log-level=WARN
 
+.PHONY: dashboards
+dashboards: ## Generate the Grafana dashboard (charts/nstance-issuer/files/dashboards/nstance-issuer.json) from internal/dashboard.
+	go test ./internal/dashboard/ -count=1 -run '^TestDashboardFileIsGenerated$$' -args -update >/dev/null
+
+DASHBOARDS := charts/nstance-issuer/files/dashboards
+
 .PHONY: verify
-verify: generate manifests api-docs ## Fail when generated files differ from what is committed, a tracked file exceeds 1 MiB or a Go file lacks its license header.
-	@if [ -n "$$(git status --porcelain -- api config docs/api.md)" ]; then \
-		echo "generated files are stale; run 'make generate manifests api-docs' and commit:"; \
-		git status --porcelain -- api config docs/api.md; git --no-pager diff --stat -- api config docs/api.md; exit 1; fi
+verify: generate manifests api-docs dashboards ## Fail when generated files differ from what is committed, a tracked file exceeds 1 MiB or a Go file lacks its license header.
+	@if [ -n "$$(git status --porcelain -- api config docs/api.md $(DASHBOARDS))" ]; then \
+		echo "generated files are stale; run 'make generate manifests api-docs dashboards' and commit:"; \
+		git status --porcelain -- api config docs/api.md $(DASHBOARDS); git --no-pager diff --stat -- api config docs/api.md $(DASHBOARDS); exit 1; fi
 	hack/verify-repo.sh
 
 .PHONY: fmt
@@ -83,8 +90,9 @@ lint: $(GOLANGCI_LINT) pkcs11-deps ## Run golangci-lint (with the pkcs11 build t
 	CGO_ENABLED=1 $(GOLANGCI_LINT) run --allow-serial-runners ./...
 
 .PHONY: build
-build: ## Build the manager binary into bin/: static, no cgo, no PKCS#11.
+build: ## Build the manager binary (static, no cgo, no PKCS#11) and the kubectl plugin (kubectl-nstance: kubectl nstance explain) into bin/.
 	CGO_ENABLED=0 go build -trimpath -o $(BIN)/nstance-issuer ./cmd/nstance-issuer
+	CGO_ENABLED=0 go build -trimpath -o $(BIN)/kubectl-nstance ./cmd/kubectl-nstance
 
 .PHONY: build-pkcs11
 build-pkcs11: pkcs11-deps ## Build the manager with PKCS#11 (cgo, build tag pkcs11, dynamically linked against glibc) into bin/nstance-issuer-pkcs11.
@@ -112,12 +120,12 @@ test-unit: ## Unit tests and fuzz seed corpora of the core packages, with -race.
 	go test -race -count=1 $(CORE_PKGS)
 
 .PHONY: test-integration
-test-integration: envtest-assets envtest-assets-beta $(LOCAL_KMS) ## Integration tests against a real kube-apiserver + etcd (and the v1beta1 pod certificate and ClusterTrustBundle paths on 1.36), CA keys against the AWS KMS emulator.
-	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) LOCAL_KMS=$(LOCAL_KMS) go test -tags integration -count=1 -timeout 20m ./internal/keys/... ./internal/controller/... ./internal/localstack/...
-	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS_BETA) go test -tags integration -count=1 -timeout 10m ./internal/podcertbeta/...
+test-integration: envtest-assets envtest-assets-beta ## Integration tests against a real kube-apiserver + etcd (and the v1beta1 pod certificate and ClusterTrustBundle paths on 1.36); CA keys in a KMS or an HSM are test-pkcs11's.
+	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) go test -tags integration -count=1 -timeout 20m $$(go list ./internal/controller/... | grep -v /cakeysuite) ./internal/test/localstack/... ./internal/webhook/... ./cmd/kubectl-nstance/...
+	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS_BETA) go test -tags integration -count=1 -timeout 10m ./internal/test/podcertbeta/...
 
 .PHONY: test-pkcs11
-test-pkcs11: envtest-assets pkcs11-deps $(LOCAL_KMS) ## CA keys in SoftHSM2 tokens (PKCS#11, cgo): the keys package and the manager against a real kube-apiserver.
+test-pkcs11: envtest-assets pkcs11-deps $(LOCAL_KMS) ## CA keys against the AWS KMS emulator and in SoftHSM2 tokens (PKCS#11, cgo): the keys package, and the manager against a real kube-apiserver.
 	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) LOCAL_KMS=$(LOCAL_KMS) CGO_ENABLED=1 go test -tags integration,pkcs11 -count=1 -p 1 -timeout 20m ./internal/keys/... ./internal/controller/cakeysuite/...
 
 .PHONY: e2e
@@ -193,24 +201,26 @@ docs-flags: ## Regenerate the flags table of docs/operations.md from the manager
 
 .PHONY: chart-docs
 chart-docs: ## Regenerate the chart README's values table from values.yaml.
-	go test ./internal/installtest/ -count=1 -run '^TestChartREADMEValuesTable$$' -args -update
+	go test ./internal/test/install/ -count=1 -run '^TestChartREADMEValuesTable$$' -args -update
 
 .PHONY: chart
 chart: chart-rbac chart-crds chart-csr-policy chart-docs ## Refresh every generated file of the Helm chart.
 
 .PHONY: verify-chart
 verify-chart: manifests ## Fail when the chart's copies of generated files, its values table or its RBAC table are stale.
-	go test ./internal/installtest/ -count=1
+	go test ./internal/test/install/ -count=1
 
 .PHONY: test-install
 test-install: envtest-assets $(HELM) $(KUSTOMIZE) $(CYCLONEDX_GOMOD) ## helm lint/template, kustomize and RBAC tests against a real kube-apiserver + etcd; the OCI image and its SBOMs.
 	HELM=$(HELM) KUSTOMIZE=$(KUSTOMIZE) KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) CYCLONEDX_GOMOD=$(CYCLONEDX_GOMOD) \
-		go test -tags integration -count=1 -timeout 20m ./internal/installtest/...
+		go test -tags integration -count=1 -timeout 20m ./internal/test/install/...
 
 .PHONY: test-release
-test-release: envtest-assets $(CYCLONEDX_GOMOD) ## The -fips image's binary on a local stack with cert-manager: FIPS 140-3 mode, approved key types issue, the others are refused by name.
+test-release: envtest-assets $(CYCLONEDX_GOMOD) pkcs11-deps ## The -fips image's binary on a local stack with cert-manager: FIPS 140-3 mode, approved key types issue, the others are refused by name; the -pkcs11 image's filesystem (chroot, root only) signing through a SoftHSM2 token.
 	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) CYCLONEDX_GOMOD=$(CYCLONEDX_GOMOD) \
 		go test -tags integration -count=1 -timeout 20m ./internal/image/...
+	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) CYCLONEDX_GOMOD=$(CYCLONEDX_GOMOD) CGO_ENABLED=1 \
+		go test -tags integration,pkcs11 -count=1 -timeout 20m -run TestPKCS11Image ./internal/image/...
 
 $(KUSTOMIZE):
 	hack/go-install-tool.sh $@ sigs.k8s.io/kustomize/kustomize/v5 $(KUSTOMIZE_VERSION)
@@ -285,16 +295,16 @@ BENCH_N ?= 50
 BENCH_FLAGS ?=
 
 .PHONY: bench-build
-bench-build: build ## Build the benchmark harness (and the manager binary it runs as its own process).
-	go build -o $(BIN)/nstance-bench ./cmd/nstance-bench
+bench-build: build-pkcs11 $(LOCAL_KMS) ## Build the benchmark harness and the manager binary it runs as its own process, both with PKCS#11 (cgo) for the keys phase.
+	CGO_ENABLED=1 go build -tags pkcs11 -o $(BIN)/nstance-bench ./cmd/nstance-bench
 
 .PHONY: bench
 bench: envtest-assets bench-build ## nstance-issuer vs cert-manager's CA issuer on the local stack (BENCH_N=50); results in bin/bench/results.json.
-	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) $(BIN)/nstance-bench -n $(BENCH_N) -out $(BIN)/bench/results.json $(BENCH_FLAGS)
+	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) LOCAL_KMS=$(LOCAL_KMS) $(BIN)/nstance-bench -n $(BENCH_N) -manager-binary $(BIN)/nstance-issuer-pkcs11 -out $(BIN)/bench/results.json $(BENCH_FLAGS)
 
 .PHONY: bench-smoke
 bench-smoke: envtest-assets bench-build ## The benchmark at N=20 with small memory scenarios: checks it runs, asserts no timing.
-	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) $(BIN)/nstance-bench -n 20 -raw-patches 100 -small-secrets 200 -large-secrets 5 -benchtime 100x -out $(BIN)/bench/smoke.json $(BENCH_FLAGS)
+	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) LOCAL_KMS=$(LOCAL_KMS) $(BIN)/nstance-bench -n 20 -manager-binary $(BIN)/nstance-issuer-pkcs11 -raw-patches 100 -small-secrets 200 -large-secrets 5 -benchtime 100x -out $(BIN)/bench/smoke.json $(BENCH_FLAGS)
 
 .PHONY: bench-core
 bench-core: ## Only the PKI core's go test benchmarks against raw x509.CreateCertificate.

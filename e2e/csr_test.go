@@ -31,8 +31,8 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/kubecsr"
-	"github.com/nstance-dev/nstance-issuer/internal/testpki"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
+	"github.com/nstance-dev/nstance-issuer/internal/test/testpki"
 )
 
 var _ = Describe("A Kubernetes CertificateSigningRequest", func() {
@@ -94,8 +94,8 @@ func signCSR(ctx context.Context, name string, signer func(issuer string) (strin
 	DeferCleanup(func() { _ = k8s.Delete(context.Background(), csr) })
 
 	By("approving it as kubectl certificate approve does")
-	Expect(testutil.ApproveCSR(ctx, k8s, csr)).To(Succeed())
-	eventually("CSR "+csr.Name+" signed", testutil.CSRSigned(k8s, csr))
+	Expect(framework.ApproveCSR(ctx, k8s, csr)).To(Succeed())
+	eventually("CSR "+csr.Name+" signed", framework.CSRSigned(k8s, csr))
 	leaf, err := testpki.VerifyChain(csr.Status.Certificate, ca.CertPEM, x509.ExtKeyUsageServerAuth)
 	Expect(err).NotTo(HaveOccurred())
 	Expect(leaf.Subject.CommonName).To(Equal("kubelet"))

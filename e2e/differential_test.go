@@ -48,8 +48,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
-	"github.com/nstance-dev/nstance-issuer/internal/testpki"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
+	"github.com/nstance-dev/nstance-issuer/internal/test/testpki"
 )
 
 // The field-by-field differential test of issue #26: every field a
@@ -351,7 +351,7 @@ var _ = Describe("Field by field against cert-manager's CA issuer", Ordered, Con
 			csrs[row.name] = csr
 		}
 		for _, csr := range csrs {
-			Expect(testutil.ApproveCSR(ctx, k8s, csr)).To(Succeed())
+			Expect(framework.ApproveCSR(ctx, k8s, csr)).To(Succeed())
 		}
 	}, NodeTimeout(3*time.Minute))
 
@@ -389,7 +389,7 @@ var _ = Describe("Field by field against cert-manager's CA issuer", Ordered, Con
 			}
 			Expect(k8s.Create(ctx, csr)).To(Succeed())
 			DeferCleanup(func() { _ = k8s.Delete(context.Background(), csr) })
-			Expect(testutil.ApproveCSR(ctx, k8s, csr)).To(Succeed())
+			Expect(framework.ApproveCSR(ctx, k8s, csr)).To(Succeed())
 			created, wants = append(created, csr), append(wants, want)
 		}
 		for i, csr := range created {
@@ -521,7 +521,7 @@ func requestOutcome(ns, name string) outcome {
 			if !slices.ContainsFunc(cr.OwnerReferences, func(o metav1.OwnerReference) bool { return o.Name == name }) {
 				continue
 			}
-			ready := testutil.RequestReady(&cr)
+			ready := framework.RequestReady(&cr)
 			switch {
 			case ready == nil:
 			case ready.Status == cmmeta.ConditionTrue && len(cr.Status.Certificate) > 0:

@@ -29,7 +29,7 @@ import (
 )
 
 // The README's first issuer and Certificate (docs/samples/first-*.yaml,
-// shown verbatim there: internal/installtest checks it) work as the README
+// shown verbatim there: internal/test/install checks it) work as the README
 // says, applied as they are.
 var _ = Describe("The README's first issuer and Certificate", func() {
 	It("issue a server certificate for hello.example.com from a CA the issuer made", func() {

@@ -36,8 +36,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
-	"github.com/nstance-dev/nstance-issuer/internal/testpki"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
+	"github.com/nstance-dev/nstance-issuer/internal/test/testpki"
 )
 
 const fieldOwner = "nstance-e2e"
@@ -54,7 +54,7 @@ func newNamespace() string {
 func ensureNamespace(name string) {
 	GinkgoHelper()
 	err := k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})
-	Expect(testutil.IgnoreAlreadyExists(err)).To(Succeed())
+	Expect(framework.IgnoreAlreadyExists(err)).To(Succeed())
 }
 
 // applySample server-side applies every object of a file in config/samples,
@@ -68,7 +68,7 @@ func applySample(name string) []*unstructured.Unstructured {
 // path in the repository, and returns them.
 func applyRepoFile(path string) []*unstructured.Unstructured {
 	GinkgoHelper()
-	objs, err := testutil.ReadManifests(filepath.Join("..", path))
+	objs, err := framework.ReadManifests(filepath.Join("..", path))
 	Expect(err).NotTo(HaveOccurred())
 	for _, obj := range objs {
 		body, err := json.Marshal(obj.Object)
@@ -94,22 +94,22 @@ func newCA(cn string) *testpki.CA {
 }
 
 // eventually is the suite's adapter to the one polling helper: it fails
-// the spec unless cond is met within testutil.Timeout.
-func eventually(what string, cond testutil.Condition) {
+// the spec unless cond is met within framework.Timeout.
+func eventually(what string, cond framework.Condition) {
 	GinkgoHelper()
-	Expect(testutil.Eventually(context.Background(), what, cond)).To(Succeed())
+	Expect(framework.Eventually(context.Background(), what, cond)).To(Succeed())
 }
 
 // expectations makes a Condition of gomega assertions: the first that
 // fails is the Condition's error.
-func expectations(f func()) testutil.Condition {
+func expectations(f func()) framework.Condition {
 	return func(context.Context) error { return InterceptGomegaFailure(f) }
 }
 
 // issuerReady waits until an issuer of ours is Ready for its generation.
 func issuerReady(obj client.Object) {
 	GinkgoHelper()
-	eventually("issuer "+obj.GetName()+" Ready", testutil.IssuerReady(k8s, obj))
+	eventually("issuer "+obj.GetName()+" Ready", framework.IssuerReady(k8s, obj))
 }
 
 // certificate returns a Certificate for issuerRef.
@@ -134,7 +134,7 @@ func nstanceIssuerRef(name string) cmmeta.IssuerReference {
 func certificateReady(ns, name string) *cmapi.Certificate {
 	GinkgoHelper()
 	crt := &cmapi.Certificate{}
-	eventually("Certificate "+ns+"/"+name+" Ready", testutil.CertificateReady(k8s, client.ObjectKey{Namespace: ns, Name: name}, crt))
+	eventually("Certificate "+ns+"/"+name+" Ready", framework.CertificateReady(k8s, client.ObjectKey{Namespace: ns, Name: name}, crt))
 	return crt
 }
 
@@ -142,7 +142,7 @@ func certificateReady(ns, name string) *cmapi.Certificate {
 // the Secret's ca.crt for usage, and returns the leaf and the Secret.
 func issuedCertificate(ns, secretName string, usage x509.ExtKeyUsage) (*x509.Certificate, *corev1.Secret) {
 	GinkgoHelper()
-	leaf, secret, err := testutil.IssuedSecret(context.Background(), k8s, client.ObjectKey{Namespace: ns, Name: secretName}, usage)
+	leaf, secret, err := framework.IssuedSecret(context.Background(), k8s, client.ObjectKey{Namespace: ns, Name: secretName}, usage)
 	Expect(err).NotTo(HaveOccurred())
 	return leaf, secret
 }

@@ -37,8 +37,8 @@ import (
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/app"
 	"github.com/nstance-dev/nstance-issuer/internal/keys"
-	"github.com/nstance-dev/nstance-issuer/internal/keys/keystest"
-	"github.com/nstance-dev/nstance-issuer/internal/testpki"
+	"github.com/nstance-dev/nstance-issuer/internal/test/keystest"
+	"github.com/nstance-dev/nstance-issuer/internal/test/testpki"
 )
 
 // hsmKeyURI is where the SoftHSM-backed issuer makes its CA key: on the

@@ -34,7 +34,7 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
 )
 
 var _ = Describe("A Certificate with an NstanceIssuer", func() {
@@ -111,7 +111,7 @@ var _ = Describe("A Certificate with an NstanceIssuer", func() {
 			Expect(k8s.Get(context.Background(), client.ObjectKeyFromObject(crt), crt)).To(Succeed())
 			cr = latestRequest(crt)
 			Expect(cr.Annotations).To(HaveKeyWithValue(v1alpha1.TemplateAnnotation, ""), "cert-manager copies the empty annotation")
-			ready := testutil.RequestReady(cr)
+			ready := framework.RequestReady(cr)
 			Expect(ready).NotTo(BeNil())
 			Expect(ready.Reason).To(Equal(cmapi.CertificateRequestReasonFailed))
 			Expect(ready.Message).To(ContainSubstring("present but empty"))
@@ -130,7 +130,7 @@ var _ = Describe("A Certificate with an NstanceIssuer", func() {
 		eventually("its request to fail", expectations(func() {
 			Expect(k8s.Get(context.Background(), client.ObjectKeyFromObject(crt), crt)).To(Succeed())
 			cr = latestRequest(crt)
-			ready := testutil.RequestReady(cr)
+			ready := framework.RequestReady(cr)
 			Expect(ready).NotTo(BeNil())
 			Expect(ready.Reason).To(Equal(cmapi.CertificateRequestReasonFailed))
 			Expect(ready.Message).To(ContainSubstring(bad))
@@ -229,7 +229,7 @@ var _ = Describe("The sample NstanceClusterIssuer", Ordered, func() {
 		eventually("its request to fail", expectations(func() {
 			Expect(k8s.Get(context.Background(), client.ObjectKeyFromObject(crt), crt)).To(Succeed())
 			cr = latestRequest(crt)
-			ready := testutil.RequestReady(cr)
+			ready := framework.RequestReady(cr)
 			Expect(ready).NotTo(BeNil())
 			Expect(ready.Reason).To(Equal(cmapi.CertificateRequestReasonFailed))
 			Expect(ready.Message).To(ContainSubstring(`template "kubelet-server" is for Kubernetes CSRs`))

@@ -33,8 +33,8 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
-	"github.com/nstance-dev/nstance-issuer/internal/testpki"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
+	"github.com/nstance-dev/nstance-issuer/internal/test/testpki"
 )
 
 // trustingClient handshakes in a loop, reading its trust only from the
@@ -175,7 +175,7 @@ var _ = Describe("A CA rotated with rotate-now", func() {
 		// Certificates live at least an hour (cert-manager's minimum), so
 		// the test moves the expiry the controller recorded in the CA
 		// Secret into the past rather than wait.
-		Expect(testutil.ExpireRetired(ctx, k8s, client.ObjectKey{Namespace: ns, Name: "rot-ca"}, time.Now().Add(-time.Second))).To(Succeed())
+		Expect(framework.ExpireRetired(ctx, k8s, client.ObjectKey{Namespace: ns, Name: "rot-ca"}, time.Now().Add(-time.Second))).To(Succeed())
 		Expect(k8s.Patch(ctx, issuer, client.RawPatch("application/merge-patch+json", []byte(`{"metadata":{"annotations":{"e2e-touch":"1"}}}`)))).To(Succeed())
 		eventually("the bundle holds the new root only", expectations(func() {
 			cm := &corev1.ConfigMap{}

@@ -39,7 +39,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
 )
 
 // serveSecretOverTLS mounts the Secret into a temporary folder as the
@@ -69,7 +69,7 @@ func serveSecretOverTLS(ns, secret string) string {
 // updates a mounted Secret volume: each key a file, replaced atomically.
 func secretVolume(ctx context.Context, ns, name, dir string) {
 	go func() {
-		tick := time.NewTicker(testutil.Interval)
+		tick := time.NewTicker(framework.Interval)
 		defer tick.Stop()
 		var last string
 		for {
@@ -169,8 +169,8 @@ var _ = Describe("A workload serving TLS from the Certificate's Secret (NodePort
 		Expect(served.SerialNumber).To(Equal(first.SerialNumber))
 
 		By("waiting for cert-manager to renew it")
-		// Renewal is due a minute after issuance: wait longer than testutil.Timeout.
-		Expect(testutil.EventuallyWithin(ctx, 3*time.Minute, "revision 2", expectations(func() {
+		// Renewal is due a minute after issuance: wait longer than framework.Timeout.
+		Expect(framework.EventuallyWithin(ctx, 3*time.Minute, "revision 2", expectations(func() {
 			Expect(k8s.Get(ctx, client.ObjectKeyFromObject(crt), crt)).To(Succeed())
 			Expect(crt.Status.Revision).NotTo(BeNil())
 			Expect(*crt.Status.Revision).To(BeNumerically(">=", 2))
@@ -212,12 +212,12 @@ var _ = Describe("A workload serving TLS from the Certificate's Secret (NodePort
 		Expect(crt.Status.RenewalTime.Time).To(BeTemporally("~", fallback, 2*time.Second), "cert-manager renews at 2/3 of the actual lifetime")
 		// Ready can be observed before status.revision is written: wait for
 		// it, so that the window below judges re-issues, not that race.
-		Expect(testutil.Eventually(ctx, "revision recorded", expectations(func() {
+		Expect(framework.Eventually(ctx, "revision recorded", expectations(func() {
 			Expect(k8s.Get(ctx, client.ObjectKeyFromObject(crt), crt)).To(Succeed())
 			Expect(crt.Status.Revision).NotTo(BeNil())
 		}))).To(Succeed())
 		// A loop would re-issue within seconds: watch a window of 15s.
-		Expect(testutil.Consistently(ctx, 15*time.Second, "no re-issue loop", expectations(func() {
+		Expect(framework.Consistently(ctx, 15*time.Second, "no re-issue loop", expectations(func() {
 			Expect(k8s.Get(ctx, client.ObjectKeyFromObject(crt), crt)).To(Succeed())
 			Expect(crt.Status.Revision).To(HaveValue(Equal(1)), "no re-issue loop")
 			list := &cmapi.CertificateRequestList{}

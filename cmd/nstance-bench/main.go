@@ -14,189 +14,26 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Command nstance-bench measures nstance-issuer against cert-manager's own CA
-// issuer on the local stack (internal/localstack: a real kube-apiserver and
-// etcd, cert-manager's real controllers in this process, nstance-issuer's
-// manager as its own OS process built from cmd/nstance-issuer), in one run:
-//
-//   - core:   `go test -bench` of the PKI core against the verified floor
-//     (parse the CSR, check its signature, x509.CreateCertificate) and, for
-//     context, raw x509.CreateCertificate;
-//   - raw:    the signer floor, what a signer at least writes per certificate
-//     (one server-side-apply status patch and one Event) from a client with
-//     the manager's settings (its automatic client-side limit, 16 workers by
-//     default); for context, merge status patches with the same settings,
-//     with the 50 QPS fallback, and unthrottled;
-//   - stage:  N CertificateRequests with pre-generated CSRs, approved by this
-//     harness, signed by each issuer in turn: throughput and approved→Ready
-//     latency (p50/p95/p99) from watches, and CPU per certificate by
-//     process; then each issuer alone on a backlog of N approved requests
-//     waiting when its signer starts, comparable with the signer floor;
-//   - pods:   N PodCertificateRequests signed by a cluster issuer:
-//     created→Issued latency beside the stage's approved→Ready;
-//   - e2e:    N Certificates (ECDSA P-256 keys) through cert-manager's
-//     controllers, with each issuer: first create to all Ready;
-//   - memory: the manager process's peak and steady RSS and Go heap while it
-//     issues N certificates, with 0, many small and some 1 MiB unrelated
-//     Secrets.
-//
-// Every figure is printed with its ratio to its baseline and goal
-// (PASS/MISS, never asserted) and written as JSON to -out.
+// Command nstance-bench is the load harness: nstance-issuer against
+// cert-manager's own CA issuer on the local stack, phase by phase (the
+// signing core, the API server's floor, the issuer stage and backlog, pod
+// certificates, Certificates end to end, memory). Its logic is
+// internal/test/bench; `make bench` runs it, docs/performance.md explains
+// every figure.
 package main
 
 import (
-	"context"
 	"flag"
-	"fmt"
 	"os"
-	"path/filepath"
-	"strings"
-	"time"
 
-	"go.uber.org/zap/zapcore"
-	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	"github.com/nstance-dev/nstance-issuer/internal/harness"
-	"github.com/nstance-dev/nstance-issuer/internal/localstack"
+	"github.com/nstance-dev/nstance-issuer/internal/test/bench"
 )
 
-type config struct {
-	harness.Flags
-	rawPatches   int
-	smallSecrets int
-	smallSize    int
-	largeSecrets int
-	largeSize    int
-	benchtime    string
-	only         map[string]bool
-	timeout      time.Duration
-	// pprofAddr is the manager's --pprof-bind-address with -profile.
-	pprofAddr  string
-	profileDir string
-	// stageRounds is how many alternating rounds the issuer stage runs.
-	stageRounds int
-}
-
-func (c *config) run(phase string) bool { return len(c.only) == 0 || c.only[phase] }
-
 func main() {
-	var c config
-	var only string
-	c.Register(flag.CommandLine, harness.Defaults{N: 50, NUsage: "Certificates / CertificateRequests per issuer and scenario (1000 for published figures).", Out: "bin/bench/results.json"})
-	flag.IntVar(&c.rawPatches, "raw-patches", 0, "Status patches for the raw API rate (default max(n, 300)).")
-	flag.IntVar(&c.smallSecrets, "small-secrets", 10000, "Unrelated small Secrets in the memory scenario.")
-	flag.IntVar(&c.smallSize, "small-secret-size", 512, "Bytes of data in each small Secret.")
-	flag.IntVar(&c.largeSecrets, "large-secrets", 300, "Unrelated large Secrets in the memory scenario.")
-	flag.IntVar(&c.largeSize, "large-secret-size", 1<<20, "Bytes of data in each large Secret.")
-	flag.StringVar(&c.benchtime, "benchtime", "1s", "go test -benchtime for the signing core.")
-	flag.StringVar(&only, "only", "", "Comma-separated phases to run (core,raw,stage,pods,e2e,memory); empty runs all.")
-	flag.IntVar(&c.stageRounds, "stage-rounds", 2, "Alternating rounds of the issuer stage (nstance, CA issuer, ...); each issuer's fastest counts.")
-	profile := flag.Bool("profile", false, "Take CPU profiles of the manager and the API server during nstance-issuer's first stage round, into profiles/ beside -out (read with go tool pprof). Profiling costs CPU: that round's figures are then a little low.")
-	flag.DurationVar(&c.timeout, "phase-timeout", 0, "Time limit of each wait (default 2m + 200ms per object).")
+	var c bench.Config
+	c.RegisterFlags(flag.CommandLine)
 	flag.Parse()
-	// cert-manager and controller-runtime log through klog/logr: errors only.
-	quiet := zap.New(zap.Level(zapcore.ErrorLevel))
-	ctrl.SetLogger(quiet)
-	klog.SetLogger(quiet)
-	if c.rawPatches == 0 {
-		c.rawPatches = max(c.N, 300)
-	}
-	if c.timeout == 0 {
-		c.timeout = 2*time.Minute + time.Duration(c.N)*200*time.Millisecond
-	}
-	if err := c.Complete(); err != nil {
-		fatal(err)
-	}
-	if *profile {
-		port, err := localstack.FreePort()
-		if err != nil {
-			fatal(err)
-		}
-		c.pprofAddr = fmt.Sprintf("127.0.0.1:%d", port)
-		c.ManagerArgs = append(c.ManagerArgs, "--pprof-bind-address="+c.pprofAddr)
-		c.profileDir = filepath.Join(filepath.Dir(c.Out), "profiles")
-	}
-	if only != "" {
-		c.only = map[string]bool{}
-		for _, p := range strings.Split(only, ",") {
-			c.only[strings.TrimSpace(p)] = true
-		}
-	}
-
-	run, err := harness.BeginRun("bench")
-	if err != nil {
-		fatal(err)
-	}
-	r := &report{Meta: runMeta{N: c.N, ManagerArgs: c.ManagerArgs, Started: run.Began.UTC(), SmallSecrets: c.smallSecrets, SmallSecretSize: c.smallSize,
-		LargeSecrets: c.largeSecrets, LargeSecretSize: c.largeSize, RawPatches: c.rawPatches}}
-	ctx := ctrl.SetupSignalHandler()
-	if c.run("core") {
-		// Before the stack starts, so that nothing else competes for the CPU.
-		harness.Logf("signing core: go test -bench (benchtime %s)", c.benchtime)
-		if err := runCore(ctx, &c, r); err != nil {
-			r.Errors = append(r.Errors, "core: "+err.Error())
-			harness.Logf("core: %v", err)
-		}
-	}
-	if c.run("raw") || c.run("stage") || c.run("pods") || c.run("e2e") || c.run("memory") {
-		if err := runStack(ctx, run, &c, r); err != nil {
-			r.Errors = append(r.Errors, err.Error())
-			harness.Logf("%v", err)
-		}
-	}
-	r.Meta.Seconds = time.Since(run.Began).Seconds()
-	r.print(os.Stdout)
-	ok := len(r.Errors) == 0
-	if err := run.End(c.Out, r, ok); err != nil {
-		fatal(err)
-	}
-	if !ok {
-		os.Exit(1)
-	}
-}
-
-func runStack(ctx context.Context, run *harness.Run, c *config, r *report) error {
-	t := time.Now()
-	stack, err := run.StartStack(ctx, &c.Flags)
-	if err != nil {
-		return err
-	}
-	defer harness.StopStack(stack)
-	harness.Logf("stack up in %s", time.Since(t).Round(100*time.Millisecond))
-	h, err := newHarness(ctx, c, stack)
-	if err != nil {
-		return err
-	}
-	var errs []string
-	step := func(name string, f func() error) {
-		if !c.run(name) {
-			return
-		}
-		t := time.Now()
-		harness.Logf("== %s", name)
-		if err := f(); err != nil {
-			errs = append(errs, name+": "+err.Error())
-			harness.Logf("%s: %v", name, err)
-		}
-		harness.Logf("== %s took %s", name, time.Since(t).Round(100*time.Millisecond))
-	}
-	step("raw", func() error { return h.rawRates(ctx, r) })
-	step("stage", func() error {
-		if err := h.issuerStage(ctx, r); err != nil {
-			return err
-		}
-		return h.backlog(ctx, r)
-	})
-	step("pods", func() error { return h.podCertificates(ctx, r) })
-	step("e2e", func() error { return h.endToEnd(ctx, r) })
-	step("memory", func() error { return h.memory(ctx, r) })
-	r.Errors = append(r.Errors, errs...)
-	return nil
-}
-
-func fatal(err error) {
-	fmt.Fprintln(os.Stderr, "nstance-bench:", err)
-	os.Exit(1)
+	os.Exit(bench.Main(ctrl.SetupSignalHandler(), &c))
 }

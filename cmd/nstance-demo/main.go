@@ -54,9 +54,9 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/kubecsr"
-	"github.com/nstance-dev/nstance-issuer/internal/localstack"
-	"github.com/nstance-dev/nstance-issuer/internal/testpki"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
+	"github.com/nstance-dev/nstance-issuer/internal/test/localstack"
+	"github.com/nstance-dev/nstance-issuer/internal/test/testpki"
 )
 
 // samples are applied in this order: issuers first, then what uses them.
@@ -172,7 +172,7 @@ func run(ctx context.Context) error {
 	certs := []string{"web", "shop-tls", "echo", "orders"}
 	for _, name := range certs {
 		crt := &cmapi.Certificate{}
-		if err := testutil.Eventually(ctx, "Certificate default/"+name+" Ready", testutil.CertificateReady(c, client.ObjectKey{Namespace: "default", Name: name}, crt)); err != nil {
+		if err := framework.Eventually(ctx, "Certificate default/"+name+" Ready", framework.CertificateReady(c, client.ObjectKey{Namespace: "default", Name: name}, crt)); err != nil {
 			return err
 		}
 	}
@@ -230,7 +230,7 @@ func step(msg string) { fmt.Printf("==> %s\n", msg) }
 
 // apply creates every object of a YAML file.
 func apply(ctx context.Context, c client.Client, path string) error {
-	objs, err := testutil.ReadManifests(path)
+	objs, err := framework.ReadManifests(path)
 	if err != nil {
 		return err
 	}
@@ -244,8 +244,8 @@ func apply(ctx context.Context, c client.Client, path string) error {
 
 // waitIssuerReady waits for an issuer to be Ready with its CA in status.
 func waitIssuerReady(ctx context.Context, c client.Client, what string, obj client.Object, status *v1alpha1.IssuerStatus) error {
-	ready := testutil.IssuerReady(c, obj)
-	return testutil.Eventually(ctx, what+" Ready", func(ctx context.Context) error {
+	ready := framework.IssuerReady(c, obj)
+	return framework.Eventually(ctx, what+" Ready", func(ctx context.Context) error {
 		if err := ready(ctx); err != nil {
 			return err
 		}
@@ -305,10 +305,10 @@ func kubernetesCSR(ctx context.Context, c client.Client) ([]byte, error) {
 	if err := c.Create(ctx, csr); err != nil {
 		return nil, err
 	}
-	if err := testutil.ApproveCSR(ctx, c, csr); err != nil {
+	if err := framework.ApproveCSR(ctx, c, csr); err != nil {
 		return nil, err
 	}
-	err = testutil.Eventually(ctx, "the CSR's status.certificate", testutil.CSRSigned(c, csr))
+	err = framework.Eventually(ctx, "the CSR's status.certificate", framework.CSRSigned(c, csr))
 	return csr.Status.Certificate, err
 }
 

@@ -22,6 +22,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
@@ -41,6 +42,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/podcert"
+	"github.com/nstance-dev/nstance-issuer/internal/webhook"
 )
 
 // Options are the manager's settings.
@@ -71,6 +73,10 @@ type Options struct {
 	// ResolveRateLimit (0 = automatic, < 0 = off).
 	KubeAPIQPS   float64
 	KubeAPIBurst int
+	// Webhook configures the issuers' validating admission webhook; Port
+	// 0 serves none. Its Namespace defaults to $POD_NAMESPACE, else the
+	// cluster resource namespace.
+	Webhook webhook.Options
 	// Zap configures logging (the --zap-* flags).
 	Zap zap.Options
 }
@@ -116,7 +122,17 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 			slim[&certificatesv1beta1.PodCertificateRequest{}] = cache.ByObject{Transform: controller.SlimFinishedRequests()}
 		}
 	}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	var hooks *webhook.Server
+	if o.Webhook.Port > 0 {
+		if o.Webhook.Namespace == "" {
+			o.Webhook.Namespace = os.Getenv("POD_NAMESPACE")
+		}
+		if o.Webhook.Namespace == "" {
+			o.Webhook.Namespace = o.Controller.ClusterResourceNamespace
+		}
+		hooks = webhook.NewServer(o.Webhook)
+	}
+	mgrOptions := ctrl.Options{
 		Scheme:                        scheme,
 		Metrics:                       metricsserver.Options{BindAddress: o.MetricsBindAddress},
 		HealthProbeBindAddress:        o.HealthProbeBindAddress,
@@ -140,12 +156,21 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 			DefaultTransform: cache.TransformStripManagedFields(),
 			ByObject:         slim,
 		},
-	})
+	}
+	if hooks != nil {
+		mgrOptions.WebhookServer = hooks
+	}
+	mgr, err := ctrl.NewManager(cfg, mgrOptions)
 	if err != nil {
 		return nil, fmt.Errorf("failed to create the manager: %w", err)
 	}
 	if err := controller.Setup(ctx, mgr, o.Controller); err != nil {
 		return nil, err
+	}
+	if hooks != nil {
+		if err := webhook.Setup(mgr, hooks); err != nil {
+			return nil, err
+		}
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return nil, fmt.Errorf("failed to add the health check: %w", err)

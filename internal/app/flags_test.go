@@ -23,7 +23,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nstance-dev/nstance-issuer/internal/testutil"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
 )
 
 var update = flag.Bool("update", false, "rewrite the flags table of docs/operations.md from the FlagSet")
@@ -59,7 +59,7 @@ func flagsTable(t *testing.T) string {
 // of the binary, as the FlagSet describes it.
 func TestDocsFlagsTable(t *testing.T) {
 	want := "\n" + flagsTable(t)
-	got, err := testutil.SyncSection(flagsDocPath, flagsTableStart, flagsTableEnd, want, *update)
+	got, err := framework.SyncSection(flagsDocPath, flagsTableStart, flagsTableEnd, want, *update)
 	if err != nil {
 		t.Fatal(err)
 	}

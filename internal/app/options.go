@@ -26,6 +26,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/kubecsr"
 	"github.com/nstance-dev/nstance-issuer/internal/keys"
+	"github.com/nstance-dev/nstance-issuer/internal/webhook"
 )
 
 // Defaults of the options, in one place: NewOptions applies them and
@@ -72,6 +73,11 @@ func NewOptions() *Options {
 			MinCAGenerationInterval:   controller.DefaultMinCAGenerationInterval,
 			KeyTimeout:                keys.DefaultTimeout,
 		},
+		Webhook: webhook.Options{
+			ServiceName:          webhook.DefaultServiceName,
+			CASecretName:         webhook.DefaultCASecretName,
+			WebhookConfiguration: webhook.DefaultWebhookConfiguration,
+		},
 		MetricsBindAddress:     DefaultMetricsBindAddress,
 		HealthProbeBindAddress: DefaultHealthProbeBindAddress,
 		PprofBindAddress:       "0",
@@ -115,6 +121,17 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.MinCAGenerationInterval, "ca-generation-min-interval", c.MinCAGenerationInterval,
 		"Least time between two CA keys one issuer generates for its rotation (rotate-now, scheduled renewal, a deleted next CA Secret); a rotation due sooner waits and says so in the CARotation condition. 0: no bound.")
 	addKeyFlags(fs, &c.KeyPolicy, &c.KeyTimeout)
+	w := &o.Webhook
+	fs.IntVar(&w.Port, "webhook-port", w.Port,
+		"Port of the validating admission webhook of NstanceIssuers and NstanceClusterIssuers (HTTPS, served by every replica); 0 serves none. The chart and config/ set 9443.")
+	fs.StringVar(&w.CertDir, "webhook-cert-dir", w.CertDir,
+		"Directory with the webhook's tls.crt and tls.key (e.g. written by cert-manager, whose CA injector fills the caBundle), reloaded when they change. Empty: the manager keeps its own CA in --webhook-ca-secret and injects it into --webhook-configuration.")
+	fs.StringVar(&w.ServiceName, "webhook-service", w.ServiceName,
+		"Service of the webhook in the manager's namespace ($POD_NAMESPACE): the names of the serving certificate the manager makes.")
+	fs.StringVar(&w.CASecretName, "webhook-ca-secret", w.CASecretName,
+		"Secret in the manager's namespace where the manager keeps the webhook's CA (certificates and keys; renewed a third before expiry).")
+	fs.StringVar(&w.WebhookConfiguration, "webhook-configuration", w.WebhookConfiguration,
+		"ValidatingWebhookConfiguration whose caBundle the manager keeps filled with its webhook CAs; empty: inject nothing.")
 	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress, "Address of the Prometheus metrics endpoint; 0 disables it.")
 	fs.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", o.HealthProbeBindAddress, "Address of the /healthz and /readyz endpoints; 0 disables it.")
 	fs.StringVar(&o.PprofBindAddress, "pprof-bind-address", o.PprofBindAddress,

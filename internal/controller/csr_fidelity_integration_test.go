@@ -52,8 +52,8 @@ import (
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/kubecsr"
-	"github.com/nstance-dev/nstance-issuer/internal/testpki"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
+	"github.com/nstance-dev/nstance-issuer/internal/test/testpki"
 )
 
 const (
@@ -210,7 +210,7 @@ func withoutCSRAnnotationPolicy(t *testing.T) (restore func()) {
 		if err := k8s.Delete(context.Background(), policy); err != nil {
 			t.Error(err)
 		}
-		if err := testutil.InstallCSRAnnotationPolicy(context.Background(), k8s, policy, binding, issuer.ClusterIssuerSignerPrefix+"probe", kubecsr.DefaultCSRPolicySettle); err != nil {
+		if err := framework.InstallCSRAnnotationPolicy(context.Background(), k8s, policy, binding, issuer.ClusterIssuerSignerPrefix+"probe", kubecsr.DefaultCSRPolicySettle); err != nil {
 			t.Error(err)
 		}
 	}

@@ -31,7 +31,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
 )
 
 func createCSR(t *testing.T, signerName string, request []byte, expiration *int32, annotations map[string]string) *certificatesv1.CertificateSigningRequest {
@@ -52,7 +52,7 @@ func createCSR(t *testing.T, signerName string, request []byte, expiration *int3
 // approveCSR does what `kubectl certificate approve` does.
 func approveCSR(t *testing.T, csr *certificatesv1.CertificateSigningRequest) {
 	t.Helper()
-	if err := testutil.ApproveCSR(t.Context(), k8s, csr); err != nil {
+	if err := framework.ApproveCSR(t.Context(), k8s, csr); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -60,7 +60,7 @@ func approveCSR(t *testing.T, csr *certificatesv1.CertificateSigningRequest) {
 // waitCSRSigned waits for the CSR's status.certificate and returns it.
 func waitCSRSigned(t *testing.T, csr *certificatesv1.CertificateSigningRequest) []byte {
 	t.Helper()
-	eventually(t, "CSR "+csr.Name+" signed", testutil.CSRSigned(k8s, csr))
+	eventually(t, "CSR "+csr.Name+" signed", framework.CSRSigned(k8s, csr))
 	return csr.Status.Certificate
 }
 
@@ -74,7 +74,7 @@ func waitCSRFailed(t *testing.T, csr *certificatesv1.CertificateSigningRequest) 
 			return err
 		}
 		if len(csr.Status.Certificate) > 0 {
-			return testutil.Stop(errors.New("it was signed"))
+			return framework.Stop(errors.New("it was signed"))
 		}
 		for _, c := range csr.Status.Conditions {
 			if c.Type == certificatesv1.CertificateFailed {

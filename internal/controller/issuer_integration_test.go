@@ -31,7 +31,7 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
 )
 
 // TestIssuerReadinessFollowsTheCASecret walks one issuer through every CA
@@ -64,7 +64,7 @@ func TestIssuerReadinessFollowsTheCASecret(t *testing.T) {
 
 	// Meanwhile the request waits: not Failed, not signed.
 	cur := getCR(t, cr)
-	if c := testutil.RequestReady(cur); c == nil || c.Reason == "Failed" || len(cur.Status.Certificate) > 0 {
+	if c := framework.RequestReady(cur); c == nil || c.Reason == "Failed" || len(cur.Status.Certificate) > 0 {
 		t.Fatalf("request while the CA is broken: %+v, want pending", c)
 	}
 
@@ -87,7 +87,7 @@ func TestBrokenTemplateMakesIssuerFailUntilEdited(t *testing.T) {
 	issuer.Spec.Templates[0].DNS = []string{"{{ .Request.Name "}
 	create(t, issuer)
 	waitIssuer(t, issuer, metav1.ConditionFalse, `template "web"`)
-	if c, _ := testutil.IssuerCondition(issuer); c.Reason != "Failed" {
+	if c, _ := framework.IssuerCondition(issuer); c.Reason != "Failed" {
 		t.Errorf("reason %q, want Failed (fixing it needs an edit of the issuer)", c.Reason)
 	}
 
@@ -165,7 +165,7 @@ func TestCAIsGeneratedOnceAndNeverOverwritten(t *testing.T) {
 		}
 		switch {
 		case n > 1:
-			return testutil.Stop(fmt.Errorf("%d CAGenerated events, want exactly one", n))
+			return framework.Stop(fmt.Errorf("%d CAGenerated events, want exactly one", n))
 		case n == 0:
 			return errors.New("none yet")
 		}

@@ -32,7 +32,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
 )
 
 // watchReadyStates approves cr and returns, for every change the API server
@@ -44,7 +44,7 @@ func watchReadyStates(t *testing.T, cr *cmapi.CertificateRequest, done func(*cma
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), testutil.Timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), framework.Timeout)
 	defer cancel()
 	w, err := wc.Watch(ctx, &cmapi.CertificateRequestList{}, client.InNamespace(cr.Namespace),
 		client.MatchingFieldsSelector{Selector: fields.OneTermEqualSelector("metadata.name", cr.Name)})
@@ -74,13 +74,13 @@ func watchReadyStates(t *testing.T, cr *cmapi.CertificateRequest, done func(*cma
 			}
 			if !approved {
 				approved = true // the approval itself
-				if ready := testutil.RequestReady(cur); ready != nil {
+				if ready := framework.RequestReady(cur); ready != nil {
 					t.Fatalf("Ready condition before the approval: %+v", ready)
 				}
 				continue
 			}
 			state := "none"
-			if ready := testutil.RequestReady(cur); ready != nil {
+			if ready := framework.RequestReady(cur); ready != nil {
 				state = fmt.Sprintf("%s/%s", ready.Status, ready.Reason)
 			}
 			states = append(states, state)
@@ -89,9 +89,9 @@ func watchReadyStates(t *testing.T, cr *cmapi.CertificateRequest, done func(*cma
 				select {
 				case ev := <-w.ResultChan():
 					if ev.Type == watch.Modified {
-						t.Errorf("a further write after %s: %+v", state, testutil.RequestReady(ev.Object.(*cmapi.CertificateRequest)))
+						t.Errorf("a further write after %s: %+v", state, framework.RequestReady(ev.Object.(*cmapi.CertificateRequest)))
 					}
-				case <-time.After(testutil.Window): // a stated window for a late write
+				case <-time.After(framework.Window): // a stated window for a late write
 				}
 				return states
 			}
@@ -110,7 +110,7 @@ func TestRequestStatusIsWrittenOnce(t *testing.T) {
 		ns := namespaceWithWebIssuer(t, "Single Write CA")
 		cr := createCertificateRequest(t, ns, issuerRef("NstanceIssuer", "web"), csrPEM(t, "x", "app."+ns+".example.com"), time.Hour, nil)
 		states := watchReadyStates(t, cr, func(cur *cmapi.CertificateRequest) bool {
-			r := testutil.RequestReady(cur)
+			r := framework.RequestReady(cur)
 			return r != nil && r.Status == cmmeta.ConditionTrue
 		})
 		if strings.Join(states, ",") != "True/Issued" {
@@ -138,7 +138,7 @@ func TestRequestStatusIsWrittenOnce(t *testing.T) {
 		cr := createCertificateRequest(t, ns, issuerRef("NstanceIssuer", "web"), csrPEM(t, "x", "app.elsewhere.example.org"), time.Hour,
 			map[string]string{v1alpha1.TemplateAnnotation: "web"})
 		states := watchReadyStates(t, cr, func(cur *cmapi.CertificateRequest) bool {
-			r := testutil.RequestReady(cur)
+			r := framework.RequestReady(cur)
 			return r != nil && r.Reason == cmapi.CertificateRequestReasonFailed
 		})
 		if strings.Join(states, ",") != "False/Failed" {
@@ -149,7 +149,7 @@ func TestRequestStatusIsWrittenOnce(t *testing.T) {
 		ns := newNamespace(t)
 		cr := createCertificateRequest(t, ns, issuerRef("NstanceIssuer", "absent"), csrPEM(t, "x", "a.example.com"), time.Hour, nil)
 		states := watchReadyStates(t, cr, func(cur *cmapi.CertificateRequest) bool {
-			r := testutil.RequestReady(cur)
+			r := framework.RequestReady(cur)
 			return r != nil && r.Reason == cmapi.CertificateRequestReasonPending
 		})
 		if strings.Join(states, ",") != "False/Pending" {
@@ -178,7 +178,7 @@ func TestManagerCachesFinishedRequestsSlim(t *testing.T) {
 	}
 	eventually(t, "the signed request slimmed in the manager's cache", func(context.Context) error {
 		c := cached(signed)
-		if len(c.Spec.Request) == 0 && len(c.Status.Certificate) == 0 && len(c.Status.CA) == 0 && testutil.RequestReady(c) != nil {
+		if len(c.Spec.Request) == 0 && len(c.Status.Certificate) == 0 && len(c.Status.CA) == 0 && framework.RequestReady(c) != nil {
 			return nil
 		}
 		return fmt.Errorf("request %d B, certificate %d B, ca %d B", len(c.Spec.Request), len(c.Status.Certificate), len(c.Status.CA))

@@ -40,7 +40,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/podcert"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/signing"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
 )
 
 // asShippedController returns a rest config and client that act as a
@@ -58,7 +58,7 @@ func asShippedController(t *testing.T, name string) (*rest.Config, client.Client
 		t.Fatal(err)
 	}
 	role.ObjectMeta = metav1.ObjectMeta{Name: "test:shipped:" + name}
-	if err := testutil.IgnoreAlreadyExists(k8s.Create(ctx, &role)); err != nil {
+	if err := framework.IgnoreAlreadyExists(k8s.Create(ctx, &role)); err != nil {
 		t.Fatal(err)
 	}
 	const saNS = "nstance-issuer-shipped-rbac"
@@ -67,7 +67,7 @@ func asShippedController(t *testing.T, name string) (*rest.Config, client.Client
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: role.Name},
 		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Namespace: saNS, Name: name}},
 	}
-	if err := testutil.IgnoreAlreadyExists(k8s.Create(ctx, binding)); err != nil {
+	if err := framework.IgnoreAlreadyExists(k8s.Create(ctx, binding)); err != nil {
 		t.Fatal(err)
 	}
 	cfg, c := impersonatingServiceAccount(t, saNS, name)
@@ -105,7 +105,7 @@ func TestPodCertificateForANamespacedIssuerUnderTheShippedRBAC(t *testing.T) {
 	cfg, c := asShippedController(t, "namespaced-signer")
 	ns := newNamespace(t)
 	signer := "nstanceissuers.issuer.nstance.dev/" + ns + ".ca"
-	pcr := requestPodCertificate(t, ns, "nsd-0", testutil.PodCertificateVolume{SignerName: signer, KeyType: "ECDSAP256"})
+	pcr := requestPodCertificate(t, ns, "nsd-0", framework.PodCertificateVolume{SignerName: signer, KeyType: "ECDSAP256"})
 
 	broadcaster := events.NewBroadcaster(&events.EventSinkImpl{Interface: kubernetes.NewForConfigOrDie(cfg).EventsV1()})
 	if err := broadcaster.StartRecordingToSinkWithContext(ctx); err != nil {
@@ -143,7 +143,7 @@ func TestPodCertificateForANamespacedIssuerUnderTheShippedRBAC(t *testing.T) {
 		for _, e := range eventsFor(t, ns, pcr.Name) {
 			if e.ReportingController == reporter && e.Reason == issuer.ReasonNamespacedIssuerNotSupported {
 				if !strings.Contains(e.Note, issuer.ClusterIssuerSignerPrefix) {
-					return testutil.Stop(errors.New("the Event does not say which signer name to use: " + e.Note))
+					return framework.Stop(errors.New("the Event does not say which signer name to use: " + e.Note))
 				}
 				return nil
 			}

@@ -35,13 +35,13 @@ import (
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/podcert"
-	"github.com/nstance-dev/nstance-issuer/internal/testpki"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
+	"github.com/nstance-dev/nstance-issuer/internal/test/testpki"
 )
 
 var (
 	kubeletOnce sync.Once
-	kubelet     *testutil.Kubelet
+	kubelet     *framework.Kubelet
 	kubeletErr  error
 )
 
@@ -50,13 +50,13 @@ var (
 // plugin, as clusters do: a PodCertificateRequest is admitted only from
 // the kubelet of the pod's node, for a pod that mounts a podCertificate
 // volume of that signer, with the node, pod and service account UIDs.
-func testKubelet(t *testing.T) *testutil.Kubelet {
+func testKubelet(t *testing.T) *framework.Kubelet {
 	t.Helper()
 	kubeletOnce.Do(func() {
-		if kubeletErr = testutil.NodesMayRequestPodCertificates(context.Background(), k8s); kubeletErr != nil {
+		if kubeletErr = framework.NodesMayRequestPodCertificates(context.Background(), k8s); kubeletErr != nil {
 			return
 		}
-		kubelet, kubeletErr = testutil.NewKubelet(context.Background(), k8s, restConfig, "node-1")
+		kubelet, kubeletErr = framework.NewKubelet(context.Background(), k8s, restConfig, "node-1")
 	})
 	if kubeletErr != nil {
 		t.Fatal(kubeletErr)
@@ -66,19 +66,19 @@ func testKubelet(t *testing.T) *testutil.Kubelet {
 
 // requestPodCertificate creates a pod with a podCertificate volume and the
 // PodCertificateRequest its kubelet makes for it, and returns the request.
-func requestPodCertificate(t *testing.T, ns, pod string, vol testutil.PodCertificateVolume) *certificatesv1.PodCertificateRequest {
+func requestPodCertificate(t *testing.T, ns, pod string, vol framework.PodCertificateVolume) *certificatesv1.PodCertificateRequest {
 	t.Helper()
 	ctx := t.Context()
 	kl := testKubelet(t)
-	p, sa, err := testutil.CreatePod(ctx, k8s, ns, pod, "app", kl.Node, vol)
+	p, sa, err := framework.CreatePod(ctx, k8s, ns, pod, "app", kl.Node, vol)
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := testutil.PodKey(vol.KeyType)
+	key, err := framework.PodKey(vol.KeyType)
 	if err != nil {
 		t.Fatal(err)
 	}
-	stub, err := testutil.StubCSR(key)
+	stub, err := framework.StubCSR(key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func requestPodCertificate(t *testing.T, ns, pod string, vol testutil.PodCertifi
 			UnverifiedUserAnnotations: vol.UserAnnotations,
 		},
 	}
-	if err := testutil.CreateAsKubelet(ctx, kl.Client, pcr); err != nil {
+	if err := framework.CreateAsKubelet(ctx, kl.Client, pcr); err != nil {
 		t.Fatalf("the kubelet cannot create the PodCertificateRequest: %v", err)
 	}
 	return pcr
@@ -154,7 +154,7 @@ func TestPodCertificateIsIssuedToThePod(t *testing.T) {
 	signer := podIssuer(t, "pod-ca", ca, "pods", podsTemplate(ns))
 	maxSeconds := int32(2 * 3600)
 	start := time.Now()
-	pcr := requestPodCertificate(t, ns, "web-0", testutil.PodCertificateVolume{SignerName: signer, KeyType: "ECDSAP256", MaxExpirationSeconds: &maxSeconds})
+	pcr := requestPodCertificate(t, ns, "web-0", framework.PodCertificateVolume{SignerName: signer, KeyType: "ECDSAP256", MaxExpirationSeconds: &maxSeconds})
 	cond := waitPodCertificate(t, pcr)
 	t.Logf("created to issued: %s (reported, not asserted)", time.Since(start))
 	if cond.Type != "Issued" {
@@ -201,18 +201,18 @@ func TestPodCertificateRefusals(t *testing.T) {
 	}
 	cases := []struct {
 		name, ns, condition, reason string
-		vol                         testutil.PodCertificateVolume
+		vol                         framework.PodCertificateVolume
 	}{
 		{name: "a pod in a namespace the template does not allow", ns: other, condition: "Denied", reason: "RequesterNotAllowed",
-			vol: testutil.PodCertificateVolume{SignerName: signer, KeyType: "ECDSAP256"}},
+			vol: framework.PodCertificateVolume{SignerName: signer, KeyType: "ECDSAP256"}},
 		{name: "a template that does not allow pod certificates", ns: ns, condition: "Denied", reason: "PodCertificatesNotAllowed",
-			vol: testutil.PodCertificateVolume{SignerName: signer, KeyType: "ECDSAP256", UserAnnotations: template("web")}},
+			vol: framework.PodCertificateVolume{SignerName: signer, KeyType: "ECDSAP256", UserAnnotations: template("web")}},
 		{name: "an unknown annotation", ns: ns, condition: "Denied", reason: "InvalidUnverifiedUserAnnotations",
-			vol: testutil.PodCertificateVolume{SignerName: signer, KeyType: "ECDSAP256", UserAnnotations: map[string]string{"issuer.nstance.dev/ttl": "1h"}}},
+			vol: framework.PodCertificateVolume{SignerName: signer, KeyType: "ECDSAP256", UserAnnotations: map[string]string{"issuer.nstance.dev/ttl": "1h"}}},
 		{name: "an unsupported key", ns: ns, condition: "Denied", reason: "UnsupportedKeyType",
-			vol: testutil.PodCertificateVolume{SignerName: signer, KeyType: "ED25519", UserAnnotations: template("ecdsa-only")}},
+			vol: framework.PodCertificateVolume{SignerName: signer, KeyType: "ED25519", UserAnnotations: template("ecdsa-only")}},
 		{name: "a lifetime the CA cannot give: less than the API's hour", ns: ns, condition: "Failed", reason: "LifetimeTooShort",
-			vol: testutil.PodCertificateVolume{SignerName: shortSigner, KeyType: "ECDSAP256"}},
+			vol: framework.PodCertificateVolume{SignerName: shortSigner, KeyType: "ECDSAP256"}},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -270,7 +270,7 @@ func TestPodCertificateVerifiesAgainstItsClusterTrustBundle(t *testing.T) {
 		return nil
 	})
 
-	pcr := requestPodCertificate(t, ns, "web-ctb", testutil.PodCertificateVolume{SignerName: signer, KeyType: "ECDSAP256"})
+	pcr := requestPodCertificate(t, ns, "web-ctb", framework.PodCertificateVolume{SignerName: signer, KeyType: "ECDSAP256"})
 	if cond := waitPodCertificate(t, pcr); cond.Type != "Issued" {
 		t.Fatalf("condition %s %s: %s", cond.Type, cond.Reason, cond.Message)
 	}

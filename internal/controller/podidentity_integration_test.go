@@ -30,7 +30,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/nstance-dev/nstance-issuer/internal/controller/podcert"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
 )
 
 // forgePodCertificate creates a PodCertificateRequest as the test's admin,
@@ -52,11 +52,11 @@ func checkPodIdentity(ctx context.Context, reader client.Reader, pcr *certificat
 }
 func forgePodCertificate(t *testing.T, ns string, spec certificatesv1.PodCertificateRequestSpec) *certificatesv1.PodCertificateRequest {
 	t.Helper()
-	key, err := testutil.PodKey("ECDSAP256")
+	key, err := framework.PodKey("ECDSAP256")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if spec.StubPKCS10Request, err = testutil.StubCSR(key); err != nil {
+	if spec.StubPKCS10Request, err = framework.StubCSR(key); err != nil {
 		t.Fatal(err)
 	}
 	pcr := &certificatesv1.PodCertificateRequest{ObjectMeta: metav1.ObjectMeta{Namespace: ns, GenerateName: "forged-"}, Spec: spec}
@@ -85,12 +85,12 @@ func newIdentityFixture(t *testing.T, issuer string) identityFixture {
 	f := identityFixture{ns: ns, signer: podIssuer(t, issuer, validCA(t, "Pod Identity Root CA"), tmpl.Name, tmpl)}
 	kl := testKubelet(t)
 	f.node = kl.Node
-	vol := testutil.PodCertificateVolume{SignerName: f.signer, KeyType: "ECDSAP256"}
+	vol := framework.PodCertificateVolume{SignerName: f.signer, KeyType: "ECDSAP256"}
 	var err error
-	if f.victim, f.app, err = testutil.CreatePod(ctx, k8s, ns, "victim-0", "app", kl.Node, vol); err != nil {
+	if f.victim, f.app, err = framework.CreatePod(ctx, k8s, ns, "victim-0", "app", kl.Node, vol); err != nil {
 		t.Fatal(err)
 	}
-	if f.other, f.otherSA, err = testutil.CreatePod(ctx, k8s, ns, "other-0", "other", kl.Node, vol); err != nil {
+	if f.other, f.otherSA, err = framework.CreatePod(ctx, k8s, ns, "other-0", "other", kl.Node, vol); err != nil {
 		t.Fatal(err)
 	}
 	f.node2 = &corev1.Node{ObjectMeta: metav1.ObjectMeta{GenerateName: "identity-node-"}}
@@ -119,8 +119,8 @@ func (f identityFixture) victimSpec() certificatesv1.PodCertificateRequestSpec {
 // says which, and nothing is signed.
 func TestPodCertificateIdentityIsTheLivePods(t *testing.T) {
 	f := newIdentityFixture(t, "pod-identity-ca")
-	finished, _, err := testutil.CreatePod(t.Context(), k8s, f.ns, "finished-0", "app", f.node,
-		testutil.PodCertificateVolume{SignerName: f.signer, KeyType: "ECDSAP256"})
+	finished, _, err := framework.CreatePod(t.Context(), k8s, f.ns, "finished-0", "app", f.node,
+		framework.PodCertificateVolume{SignerName: f.signer, KeyType: "ECDSAP256"})
 	if err != nil {
 		t.Fatal(err)
 	}

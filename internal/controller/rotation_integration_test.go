@@ -39,8 +39,8 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/controller/trust"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
 	"github.com/nstance-dev/nstance-issuer/internal/rotation"
-	"github.com/nstance-dev/nstance-issuer/internal/testpki"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
+	"github.com/nstance-dev/nstance-issuer/internal/test/testpki"
 )
 
 // rotatingIssuer is webIssuer with a generated CA, a short propagation
@@ -56,7 +56,7 @@ func rotatingIssuer(ns string) *v1alpha1.NstanceIssuer {
 // recordOf reads the generation record of a CA Secret.
 func recordOf(t *testing.T, ns, secret string) rotation.Record {
 	t.Helper()
-	rec, err := rotation.ParseRecord(getSecret(t, ns, secret).Annotations[testutil.GenerationsAnnotation])
+	rec, err := rotation.ParseRecord(getSecret(t, ns, secret).Annotations[framework.GenerationsAnnotation])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func recordOf(t *testing.T, ns, secret string) rotation.Record {
 // CA key may write.
 func editRecord(t *testing.T, ns, secret string, edit func(*rotation.Record)) {
 	t.Helper()
-	if err := testutil.EditGenerationRecord(context.Background(), k8s, client.ObjectKey{Namespace: ns, Name: secret}, func(r *rotation.Record) error {
+	if err := framework.EditGenerationRecord(context.Background(), k8s, client.ObjectKey{Namespace: ns, Name: secret}, func(r *rotation.Record) error {
 		edit(r)
 		return nil
 	}); err != nil {
@@ -104,7 +104,7 @@ func rotationStatus(ctx context.Context, obj client.Object) (*v1alpha1.IssuerSta
 	if err := k8s.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
 		return nil, err
 	}
-	return testutil.IssuerStatus(obj)
+	return framework.IssuerStatus(obj)
 }
 
 // waitGenerations waits for the phase and the roles of the generations, in
@@ -112,7 +112,7 @@ func rotationStatus(ctx context.Context, obj client.Object) (*v1alpha1.IssuerSta
 func waitGenerations(t *testing.T, obj client.Object, phase v1alpha1.CARotationPhase, roles ...v1alpha1.CAGenerationRole) []v1alpha1.CAGeneration {
 	t.Helper()
 	var gens []v1alpha1.CAGeneration
-	eventually(t, fmt.Sprintf("phase %s with generations %v", phase, roles), testutil.RotationReached(k8s, obj, &gens, phase, roles...))
+	eventually(t, fmt.Sprintf("phase %s with generations %v", phase, roles), framework.RotationReached(k8s, obj, &gens, phase, roles...))
 	return gens
 }
 
@@ -317,7 +317,7 @@ func TestRestartMidPromotionResumes(t *testing.T) {
 	issuer.Spec.CA.Rotation = &v1alpha1.CARotation{}
 	caSecret := &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "ca", Annotations: map[string]string{
-			v1alpha1.GeneratedForAnnotation: "NstanceIssuer " + ns + "/web", testutil.GenerationsAnnotation: "",
+			v1alpha1.GeneratedForAnnotation: "NstanceIssuer " + ns + "/web", framework.GenerationsAnnotation: "",
 		}},
 		Type: corev1.SecretTypeTLS, Data: ca.SecretData(),
 	}
@@ -504,7 +504,7 @@ func waitCTBs(t *testing.T, name string, fps ...string) {
 		return
 	}
 	signer := "nstanceclusterissuers.issuer.nstance.dev/" + name
-	eventually(t, fmt.Sprintf("%d ClusterTrustBundles of %s", len(fps), signer), testutil.ClusterTrustBundlesHold(k8s, "v1", signer, fps...))
+	eventually(t, fmt.Sprintf("%d ClusterTrustBundles of %s", len(fps), signer), framework.ClusterTrustBundlesHold(k8s, "v1", signer, fps...))
 }
 
 func mustJSON(t *testing.T, v any) string {

@@ -36,8 +36,8 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
-	"github.com/nstance-dev/nstance-issuer/internal/testpki"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
+	"github.com/nstance-dev/nstance-issuer/internal/test/testpki"
 )
 
 // webIssuer is an NstanceIssuer with a "web" server template that shows
@@ -214,7 +214,7 @@ func TestUnapprovedAndDeniedRequestsAreNeverSigned(t *testing.T) {
 			if len(cur.Status.Certificate) > 0 {
 				return fmt.Errorf("request %s was signed without approval", cr.Name)
 			}
-			if c := testutil.RequestReady(&cur); c != nil && c.Status == cmmeta.ConditionTrue {
+			if c := framework.RequestReady(&cur); c != nil && c.Status == cmmeta.ConditionTrue {
 				return fmt.Errorf("request %s is Ready without approval", cr.Name)
 			}
 		}

@@ -44,9 +44,10 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/kubecsr"
-	"github.com/nstance-dev/nstance-issuer/internal/testpki"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil/integration"
+	"github.com/nstance-dev/nstance-issuer/internal/test/apiserver"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
+	"github.com/nstance-dev/nstance-issuer/internal/test/integration"
+	"github.com/nstance-dev/nstance-issuer/internal/test/testpki"
 )
 
 // clusterResourceNamespace is where NstanceClusterIssuers read Secrets in
@@ -69,9 +70,9 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	ctrl.SetLogger(testutil.ControllerLogger())
+	ctrl.SetLogger(framework.ControllerLogger())
 	return integration.Run(m, integration.Options{
-		APIServer: testutil.APIServerOptions{
+		APIServer: apiserver.Options{
 			RepoRoot:   filepath.Join("..", ".."),
 			Namespaces: []string{clusterResourceNamespace},
 			// As in clusters: PodCertificateRequests are admitted only from
@@ -81,9 +82,9 @@ func run(m *testing.M) int {
 		// As the chart and config/ do: Kubernetes CSRs that select their
 		// template by annotation are signed only under this policy
 		// (csr_fidelity_integration_test.go).
-		Prepare: func(ctx context.Context, api *testutil.APIServer) error {
+		Prepare: func(ctx context.Context, api *apiserver.Server) error {
 			policy, binding := kubecsr.CSRAnnotationPolicy(kubecsr.DefaultCSRAnnotationPolicy)
-			return testutil.InstallCSRAnnotationPolicy(ctx, api.Client, policy, binding, issuer.ClusterIssuerSignerPrefix+"probe", kubecsr.DefaultCSRPolicySettle)
+			return framework.InstallCSRAnnotationPolicy(ctx, api.Client, policy, binding, issuer.ClusterIssuerSignerPrefix+"probe", kubecsr.DefaultCSRPolicySettle)
 		},
 		Manager: &app.Options{
 			Controller: controller.Options{
@@ -102,7 +103,7 @@ func run(m *testing.M) int {
 			MetricsBindAddress:     "0",
 			HealthProbeBindAddress: "0",
 		},
-		Ready: func(api *testutil.APIServer, mgr ctrl.Manager) {
+		Ready: func(api *apiserver.Server, mgr ctrl.Manager) {
 			restConfig, k8s, clientset, manager = api.Config, api.Client, api.Clientset, mgr
 		},
 	})
@@ -216,20 +217,20 @@ func approve(t *testing.T, cr *cmapi.CertificateRequest) {
 
 // ---- waiting ----------------------------------------------------------------
 
-// eventually fails the test unless cond is met within testutil.Timeout,
-// polling every testutil.Interval.
-func eventually(t *testing.T, what string, cond testutil.Condition) {
+// eventually fails the test unless cond is met within framework.Timeout,
+// polling every framework.Interval.
+func eventually(t *testing.T, what string, cond framework.Condition) {
 	t.Helper()
-	if err := testutil.Eventually(t.Context(), what, cond); err != nil {
+	if err := framework.Eventually(t.Context(), what, cond); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// consistently fails the test unless cond holds for testutil.Window: a
+// consistently fails the test unless cond holds for framework.Window: a
 // negative assertion ("not signed") with a stated window.
-func consistently(t *testing.T, what string, cond testutil.Condition) {
+func consistently(t *testing.T, what string, cond framework.Condition) {
 	t.Helper()
-	if err := testutil.Consistently(t.Context(), testutil.Window, what, cond); err != nil {
+	if err := framework.Consistently(t.Context(), framework.Window, what, cond); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -247,7 +248,7 @@ func getCR(t *testing.T, cr *cmapi.CertificateRequest) *cmapi.CertificateRequest
 func waitCRReady(t *testing.T, cr *cmapi.CertificateRequest) *cmapi.CertificateRequest {
 	t.Helper()
 	cur := cr.DeepCopy()
-	eventually(t, "CertificateRequest "+cr.Name+" signed", testutil.CertificateRequestSigned(k8s, cur))
+	eventually(t, "CertificateRequest "+cr.Name+" signed", framework.CertificateRequestSigned(k8s, cur))
 	return cur
 }
 
@@ -255,15 +256,15 @@ func waitCRReady(t *testing.T, cr *cmapi.CertificateRequest) *cmapi.CertificateR
 func waitCRFailed(t *testing.T, cr *cmapi.CertificateRequest) *cmapi.CertificateRequestCondition {
 	t.Helper()
 	cur := cr.DeepCopy()
-	eventually(t, "CertificateRequest "+cr.Name+" Failed", testutil.CertificateRequestFailed(k8s, cur))
-	return testutil.RequestReady(cur)
+	eventually(t, "CertificateRequest "+cr.Name+" Failed", framework.CertificateRequestFailed(k8s, cur))
+	return framework.RequestReady(cur)
 }
 
 // waitIssuer waits until the issuer's Ready condition has status and a
 // message containing msg (current generation); obj is refreshed.
 func waitIssuer(t *testing.T, obj client.Object, status metav1.ConditionStatus, msg string) {
 	t.Helper()
-	eventually(t, fmt.Sprintf("issuer %s Ready=%s %q", obj.GetName(), status, msg), testutil.IssuerReadyIs(k8s, obj, status, msg))
+	eventually(t, fmt.Sprintf("issuer %s Ready=%s %q", obj.GetName(), status, msg), framework.IssuerReadyIs(k8s, obj, status, msg))
 }
 
 // eventsFor lists the Events recorded about an object.

@@ -50,8 +50,8 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/image"
-	"github.com/nstance-dev/nstance-issuer/internal/localstack"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
+	"github.com/nstance-dev/nstance-issuer/internal/test/localstack"
 )
 
 // The FIPS 140-3 module the -fips image is built against (the Makefile's
@@ -241,7 +241,7 @@ func issuesApprovedKeys(t *testing.T, c client.Client, phase string, all bool) {
 				if err := c.Create(t.Context(), iss); err != nil {
 					t.Fatal(err)
 				}
-				eventually(t, "issuer "+issuer+" Ready", testutil.IssuerReady(c, iss))
+				eventually(t, "issuer "+issuer+" Ready", framework.IssuerReady(c, iss))
 				for keyName, key := range fipsKeys {
 					if !all && keyName != caName {
 						continue
@@ -259,8 +259,8 @@ func issuesApprovedKeys(t *testing.T, c client.Client, phase string, all bool) {
 						if err := c.Create(t.Context(), crt); err != nil {
 							t.Fatal(err)
 						}
-						eventually(t, "Certificate "+name+" Ready", testutil.CertificateReady(c, client.ObjectKeyFromObject(crt), crt))
-						leaf, _, err := testutil.IssuedSecret(t.Context(), c, client.ObjectKey{Namespace: fipsNamespace, Name: name + "-tls"}, x509.ExtKeyUsageServerAuth)
+						eventually(t, "Certificate "+name+" Ready", framework.CertificateReady(c, client.ObjectKeyFromObject(crt), crt))
+						leaf, _, err := framework.IssuedSecret(t.Context(), c, client.ObjectKey{Namespace: fipsNamespace, Name: name + "-tls"}, x509.ExtKeyUsageServerAuth)
 						if err != nil {
 							t.Fatal(err)
 						}
@@ -284,7 +284,7 @@ func refusesUnapproved(t *testing.T, c client.Client, phase string) {
 		if err := c.Create(t.Context(), iss); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "issuer "+issuer+" Ready", testutil.IssuerReady(c, iss))
+		eventually(t, "issuer "+issuer+" Ready", framework.IssuerReady(c, iss))
 		rsa2048, err := rsa.GenerateKey(rand.Reader, 2048)
 		if err != nil {
 			t.Fatal(err)
@@ -318,8 +318,8 @@ func refusesUnapproved(t *testing.T, c client.Client, phase string) {
 				if err := c.Create(t.Context(), cr); err != nil {
 					t.Fatal(err)
 				}
-				eventually(t, "CertificateRequest "+name+" Failed", testutil.CertificateRequestFailed(c, cr))
-				msg := testutil.RequestReady(cr).Message
+				eventually(t, "CertificateRequest "+name+" Failed", framework.CertificateRequestFailed(c, cr))
+				msg := framework.RequestReady(cr).Message
 				for _, w := range tc.want {
 					if !strings.Contains(msg, w) {
 						t.Errorf("failure %q does not say %q", msg, w)
@@ -348,8 +348,8 @@ func refusesUnapproved(t *testing.T, c client.Client, phase string) {
 			if err := c.Create(t.Context(), iss); err != nil {
 				t.Fatal(err)
 			}
-			eventually(t, "issuer "+name+" not Ready, naming FIPS mode", testutil.IssuerReadyIs(c, iss, metav1.ConditionFalse, "tls.key is an RSA key with public exponent 3"))
-			cond, _ := testutil.IssuerCondition(iss)
+			eventually(t, "issuer "+name+" not Ready, naming FIPS mode", framework.IssuerReadyIs(c, iss, metav1.ConditionFalse, "tls.key is an RSA key with public exponent 3"))
+			cond, _ := framework.IssuerCondition(iss)
 			if !strings.Contains(cond.Message, "FIPS 140-3 mode") {
 				t.Errorf("the issuer's condition %q does not name FIPS 140-3 mode", cond.Message)
 			}
@@ -370,9 +370,9 @@ func fipsIssuer(name string, ca v1alpha1.CASpec) *v1alpha1.NstanceIssuer {
 	}
 }
 
-func eventually(t *testing.T, what string, cond testutil.Condition) {
+func eventually(t *testing.T, what string, cond framework.Condition) {
 	t.Helper()
-	if err := testutil.Eventually(t.Context(), what, cond); err != nil {
+	if err := framework.Eventually(t.Context(), what, cond); err != nil {
 		t.Fatal(err)
 	}
 }

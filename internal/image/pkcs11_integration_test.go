@@ -36,9 +36,9 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/image"
-	"github.com/nstance-dev/nstance-issuer/internal/keys/keystest"
-	"github.com/nstance-dev/nstance-issuer/internal/localstack"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
+	"github.com/nstance-dev/nstance-issuer/internal/test/keystest"
+	"github.com/nstance-dev/nstance-issuer/internal/test/localstack"
 )
 
 // TestPKCS11Image builds the -pkcs11 image as `make image-pkcs11` does and
@@ -171,7 +171,7 @@ exec env -i SOFTHSM2_CONF=/softhsm/softhsm2.conf LD_LIBRARY_PATH=/opt/pkcs11 chr
 	if err := c.Create(ctx, iss); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "issuer hsm Ready", testutil.IssuerReady(c, iss))
+	eventually(t, "issuer hsm Ready", framework.IssuerReady(c, iss))
 	var caSecret corev1.Secret
 	if err := c.Get(ctx, client.ObjectKey{Namespace: localstack.ClusterResourceNamespace, Name: "hsm-ca"}, &caSecret); err != nil {
 		t.Fatal(err)
@@ -190,8 +190,8 @@ exec env -i SOFTHSM2_CONF=/softhsm/softhsm2.conf LD_LIBRARY_PATH=/opt/pkcs11 chr
 	if err := c.Create(ctx, crt); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "Certificate web Ready", testutil.CertificateReady(c, client.ObjectKeyFromObject(crt), crt))
-	if _, _, err := testutil.IssuedSecret(ctx, c, client.ObjectKey{Namespace: "hsm", Name: "web-tls"}, x509.ExtKeyUsageServerAuth); err != nil {
+	eventually(t, "Certificate web Ready", framework.CertificateReady(c, client.ObjectKeyFromObject(crt), crt))
+	if _, _, err := framework.IssuedSecret(ctx, c, client.ObjectKey{Namespace: "hsm", Name: "web-tls"}, x509.ExtKeyUsageServerAuth); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -17,6 +17,9 @@ limitations under the License.
 package keys
 
 import (
+	"github.com/nstance-dev/nstance-issuer/internal/pki/keyuri"
+	"net/url"
+
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -116,8 +119,8 @@ func (b *awsBackend) region(uri URI, base aws.Config) (string, error) {
 	if r := uri.Get("region"); r != "" {
 		return r, nil
 	}
-	if m := awsARN.FindStringSubmatch(uri.Get("key-id")); m != nil {
-		return m[1], nil
+	if r, ok := keyuri.ARNRegion(uri.Get("key-id")); ok {
+		return r, nil
 	}
 	if base.Region != "" {
 		return base.Region, nil
@@ -265,8 +268,8 @@ func (b *awsBackend) create(ctx context.Context, location URI, spec v1alpha1.Pri
 		return URI{}, nil, err
 	}
 	arn := aws.ToString(out.KeyMetadata.Arn)
-	uri := URI{backend: BackendAWSKMS, attrs: map[string]string{"key-id": arn}}
-	if _, err := ParseURI(uri.String()); err != nil {
+	uri, err := ParseURI(BackendAWSKMS + ":key-id=" + url.PathEscape(arn))
+	if err != nil {
 		return URI{}, nil, backendError(ReasonUnavailable, BackendAWSKMS, OpCreateKey, location, err, "AWS KMS returned key ARN %q, which is not one", shorten(arn))
 	}
 	s, err := b.openKey(ctx, c, uri, arn)

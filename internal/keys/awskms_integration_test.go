@@ -37,8 +37,8 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/keys"
-	"github.com/nstance-dev/nstance-issuer/internal/keys/keystest"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
+	"github.com/nstance-dev/nstance-issuer/internal/test/keystest"
 )
 
 // awsCreds are credentials the emulator accepts (it checks none: the

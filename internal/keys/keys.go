@@ -162,9 +162,9 @@ func (k *Keys) timeout() time.Duration {
 }
 
 func (k *Keys) backend(uri URI) (backend, error) {
-	b, ok := k.backends[uri.backend]
+	b, ok := k.backends[uri.Backend()]
 	if !ok {
-		return nil, &Error{Reason: ReasonNotCompiled, Backend: uri.backend, URI: uri.String(),
+		return nil, &Error{Reason: ReasonNotCompiled, Backend: uri.Backend(), URI: uri.String(),
 			Msg: "this nstance-issuer binary was built without PKCS#11 support: run the -pkcs11 image (built with the pkcs11 build tag and cgo), see docs/keys.md"}
 	}
 	return b, nil
@@ -176,7 +176,7 @@ func (k *Keys) backend(uri URI) (backend, error) {
 // Signer. Every error is an *Error.
 func (k *Keys) Open(ctx context.Context, scope Scope, uri URI, creds *Credentials) (*Signer, error) {
 	if !uri.NamesKey() {
-		return nil, &Error{Reason: ReasonInvalidURI, Backend: uri.backend, URI: uri.String(),
+		return nil, &Error{Reason: ReasonInvalidURI, Backend: uri.Backend(), URI: uri.String(),
 			Msg: "the URI says where keys live but names no key: add key-id= (AWS KMS) or id=/object= (PKCS#11)"}
 	}
 	if err := k.Policy.Authorize(scope, uri, creds != nil); err != nil {
@@ -192,10 +192,10 @@ func (k *Keys) Open(ctx context.Context, scope Scope, uri URI, creds *Credential
 	s, err := b.open(ctx, uri, creds)
 	if err != nil {
 		kerr := classified(b, OpPublicKey, uri, err)
-		observe(uri.backend, OpPublicKey, start, kerr)
+		observe(uri.Backend(), OpPublicKey, start, kerr)
 		return nil, kerr
 	}
-	observe(uri.backend, OpPublicKey, start, nil)
+	observe(uri.Backend(), OpPublicKey, start, nil)
 	return newSigner(b, uri, s), nil
 }
 
@@ -204,7 +204,7 @@ func (k *Keys) Open(ctx context.Context, scope Scope, uri URI, creds *Credential
 // signer: Signer.URI names it. Nothing ever deletes it.
 func (k *Keys) Create(ctx context.Context, scope Scope, location URI, spec v1alpha1.PrivateKeySpec, label Label, creds *Credentials) (*Signer, error) {
 	if location.NamesKey() {
-		return nil, &Error{Reason: ReasonInvalidURI, Backend: location.backend, URI: location.String(),
+		return nil, &Error{Reason: ReasonInvalidURI, Backend: location.Backend(), URI: location.String(),
 			Msg: "to make a new key the URI must say only where keys live: drop key-id= (AWS KMS) or id= and object= (PKCS#11)"}
 	}
 	if err := pki.CheckKeySpec(spec); err != nil {
@@ -223,10 +223,10 @@ func (k *Keys) Create(ctx context.Context, scope Scope, location URI, spec v1alp
 	uri, s, err := b.create(ctx, location, spec, label, creds)
 	if err != nil {
 		kerr := classified(b, OpCreateKey, location, err)
-		observe(location.backend, OpCreateKey, start, kerr)
+		observe(location.Backend(), OpCreateKey, start, kerr)
 		return nil, kerr
 	}
-	observe(location.backend, OpCreateKey, start, nil)
+	observe(location.Backend(), OpCreateKey, start, nil)
 	return newSigner(b, uri, s), nil
 }
 
@@ -240,7 +240,7 @@ func classified(b backend, op string, uri URI, err error) *Error {
 	if kerr.URI == "" || kerr.Op == "" {
 		e := *kerr
 		if e.URI == "" {
-			e.Backend, e.URI = uri.backend, uri.String()
+			e.Backend, e.URI = uri.Backend(), uri.String()
 		}
 		if e.Op == "" {
 			e.Op = op
@@ -275,9 +275,9 @@ func (s *Signer) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]
 	sig, err := s.inner.Sign(rand, digest, opts)
 	if err != nil {
 		kerr := classified(s.b, OpSign, s.uri, err)
-		observe(s.uri.backend, OpSign, start, kerr)
+		observe(s.uri.Backend(), OpSign, start, kerr)
 		return nil, kerr
 	}
-	observe(s.uri.backend, OpSign, start, nil)
+	observe(s.uri.Backend(), OpSign, start, nil)
 	return sig, nil
 }

@@ -25,7 +25,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/nstance-dev/nstance-issuer/internal/keys/keystest"
+	"github.com/nstance-dev/nstance-issuer/internal/test/keystest"
 )
 
 // localKMS is the AWS KMS emulator every test of this package shares.

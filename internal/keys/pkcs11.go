@@ -205,7 +205,7 @@ func (b *pkcs11Backend) create(_ context.Context, location URI, spec v1alpha1.Pr
 	if len(object) > 64 {
 		object = object[:64]
 	}
-	uri := location.with("id", string(id)).with("object", object)
+	uri := location.With("id", string(id)).With("object", object)
 	req.Name = stepKeyName(uri)
 	if _, err := t.CreateKey(req); err != nil {
 		return URI{}, nil, err

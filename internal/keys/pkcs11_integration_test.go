@@ -33,8 +33,8 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/keys"
-	"github.com/nstance-dev/nstance-issuer/internal/keys/keystest"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
+	"github.com/nstance-dev/nstance-issuer/internal/test/keystest"
 )
 
 // softHSM holds the tokens of these tests: SoftHSM reads its

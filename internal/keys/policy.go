@@ -17,6 +17,8 @@ limitations under the License.
 package keys
 
 import (
+	"github.com/nstance-dev/nstance-issuer/internal/pki/keyuri"
+
 	"fmt"
 	"regexp"
 	"slices"
@@ -45,9 +47,9 @@ type Pattern struct {
 
 // ParsePattern parses a key URI pattern.
 func ParsePattern(s string) (Pattern, error) {
-	u, err := parse(s, true)
+	u, err := keyuri.ParsePattern(s)
 	if err != nil {
-		return Pattern{}, err
+		return Pattern{}, &Error{Reason: ReasonInvalidURI, Msg: err.Error()}
 	}
 	return Pattern{uri: u, raw: s}, nil
 }
@@ -57,24 +59,24 @@ func (p Pattern) String() string { return p.raw }
 // matches reports whether u matches p, a missing module-path standing for
 // defaultModule on either side.
 func (p Pattern) matches(u URI, defaultModule string) bool {
-	if p.uri.backend != u.backend {
+	if p.uri.Backend() != u.Backend() {
 		return false
 	}
 	get := func(x URI, name string) (string, bool) {
-		v, ok := x.attrs[name]
-		if !ok && name == "module-path" && x.backend == BackendPKCS11 && defaultModule != "" {
+		v, ok := x.Lookup(name)
+		if !ok && name == "module-path" && x.Backend() == BackendPKCS11 && defaultModule != "" {
 			return defaultModule, true
 		}
 		return v, ok
 	}
-	r := rules[u.backend]
-	for _, name := range append(slices.Clone(r.path), r.query...) {
+	keyAttrs := keyuri.KeyAttributes(u.Backend())
+	for _, name := range keyuri.Attributes(u.Backend()) {
 		pv, inPattern := get(p.uri, name)
 		uv, inURI := get(u, name)
 		switch {
 		case inPattern && (!inURI || !glob(pv, uv)):
 			return false
-		case !inPattern && inURI && !slices.Contains(r.key, name):
+		case !inPattern && inURI && !slices.Contains(keyAttrs, name):
 			return false
 		}
 	}
@@ -145,9 +147,9 @@ func (p *Policy) module(u URI) string {
 // unless a rule allows it.
 func (p *Policy) Authorize(scope Scope, uri URI, withCredentials bool) error {
 	refuse := func(format string, args ...any) error {
-		return &Error{Reason: ReasonNotAllowed, Backend: uri.backend, URI: uri.String(), Msg: fmt.Sprintf(format, args...)}
+		return &Error{Reason: ReasonNotAllowed, Backend: uri.Backend(), URI: uri.String(), Msg: fmt.Sprintf(format, args...)}
 	}
-	if uri.backend == BackendPKCS11 {
+	if uri.Backend() == BackendPKCS11 {
 		if len(p.PKCS11Modules) == 0 {
 			return refuse("the controller allows no PKCS#11 module: start it with --pkcs11-module=<path of the module> (the Helm value keys.pkcs11.modules), and use its -pkcs11 image")
 		}
@@ -164,7 +166,7 @@ func (p *Policy) Authorize(scope Scope, uri URI, withCredentials bool) error {
 		}
 	}
 	switch {
-	case uri.backend == BackendPKCS11:
+	case uri.Backend() == BackendPKCS11:
 		return refuse("%s may use a PKCS#11 token only when the operator allows it for namespace %s (--namespace-key-uri=%s=pkcs11:token=<label>, the Helm value keys.namespaceKeyURIs): "+
 			"the controller logs in to each token once for the whole process, so a token must belong to one namespace", scope.Issuer, scope.Namespace, scope.Namespace)
 	case !withCredentials:

@@ -17,298 +17,36 @@ limitations under the License.
 package keys
 
 import (
-	"fmt"
-	"net/url"
-	"regexp"
-	"slices"
-	"strconv"
-	"strings"
+	"github.com/nstance-dev/nstance-issuer/internal/pki/keyuri"
 )
 
 // Backends: the scheme of a key URI.
 const (
 	// BackendAWSKMS is AWS KMS: awskms:key-id=<key id, ARN or alias>;region=<region>.
-	BackendAWSKMS = "awskms"
+	BackendAWSKMS = keyuri.BackendAWSKMS
 	// BackendPKCS11 is a PKCS#11 token (an HSM, SoftHSM), RFC 7512:
 	// pkcs11:token=<label>;id=<%xx bytes>;object=<label>?module-path=<path>.
-	BackendPKCS11 = "pkcs11"
+	BackendPKCS11 = keyuri.BackendPKCS11
 )
 
 // MaxURILength bounds a key URI, as the CRD does.
-const MaxURILength = 1024
-
-// maxValueLength bounds one attribute value.
-const maxValueLength = 512
-
-// rule is what a backend's URIs may say.
-type rule struct {
-	// path and query are the attributes allowed in the path and the
-	// query, in the order String writes them.
-	path, query []string
-	// key are the attributes that select a key (the others say where it
-	// lives).
-	key []string
-	// refused are attributes this issuer never takes from a URI, with why
-	// and what to do instead.
-	refused map[string]string
-	// check validates the attributes of a URI (not of a pattern).
-	check func(u URI) error
-}
-
-var rules = map[string]rule{
-	BackendAWSKMS: {
-		path: []string{"key-id", "region"},
-		key:  []string{"key-id"},
-		refused: map[string]string{
-			"profile":          "the controller never reads AWS profiles named by a key URI: set credentialsSecretRef, or give the controller its own identity (IRSA, EKS Pod Identity)",
-			"credentials-file": "the controller never reads files named by a key URI: set credentialsSecretRef to a Secret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY",
-			"endpoint":         "the AWS KMS endpoint is the operator's choice (--aws-kms-endpoint), not a key URI's",
-		},
-		check: checkAWS,
-	},
-	BackendPKCS11: {
-		path:  []string{"token", "serial", "slot-id", "id", "object"},
-		query: []string{"module-path"},
-		key:   []string{"id", "object"},
-		refused: map[string]string{
-			"pin-value":    "never put a PIN in a key URI (it would show in the issuer's spec and status): put it under key \"pin\" of the Secret credentialsSecretRef names",
-			"pin-source":   "the controller never reads files named by a key URI: put the PIN under key \"pin\" of the Secret credentialsSecretRef names",
-			"module-name":  "name the module by its path with module-path=, one of those the controller allows (--pkcs11-module)",
-			"max-sessions": "the number of sessions is the controller's choice, not a key URI's",
-		},
-		check: checkPKCS11,
-	},
-}
+const MaxURILength = keyuri.MaxURILength
 
 // URI is a parsed CA key URI in which every attribute is one this issuer
-// knows and allows: ParseURI refuses anything else, so that a URI, which
-// whoever writes the issuer controls, can name a key and where it lives
-// and nothing more (no PIN, file or endpoint). Values are decoded.
-type URI struct {
-	backend string
-	attrs   map[string]string
-}
+// knows and allows (see keyuri.URI): it names a key and where it lives,
+// never a PIN, a file or an endpoint.
+type URI = keyuri.URI
 
-// ParseURI parses and checks a CA key URI.
+// ParseURI parses and checks a CA key URI (keyuri.Parse, the rules
+// pki.ValidateIssuer applies to spec.ca.key.uri); a refusal is an *Error
+// with ReasonInvalidURI.
 func ParseURI(s string) (URI, error) {
-	u, err := parse(s, false)
+	u, err := keyuri.Parse(s)
 	if err != nil {
-		return URI{}, err
-	}
-	if err := rules[u.backend].check(u); err != nil {
-		return URI{}, uriErrorf(s, "%v", err)
+		return URI{}, &Error{Reason: ReasonInvalidURI, Msg: err.Error()}
 	}
 	return u, nil
-}
-
-var attrName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
-
-func parse(s string, pattern bool) (URI, error) {
-	if len(s) > MaxURILength {
-		return URI{}, uriErrorf(s, "it is %d bytes, more than the %d allowed", len(s), MaxURILength)
-	}
-	scheme, rest, ok := strings.Cut(s, ":")
-	r, known := rules[scheme]
-	if !ok || !known {
-		return URI{}, uriErrorf(s, "it must start with %s: (AWS KMS) or %s: (a PKCS#11 token, RFC 7512)", BackendAWSKMS, BackendPKCS11)
-	}
-	u := URI{backend: scheme, attrs: map[string]string{}}
-	path, query, hasQuery := strings.Cut(rest, "?")
-	parts := func(raw, sep string, allowed []string, where string) error {
-		if raw == "" {
-			return nil
-		}
-		for _, a := range strings.Split(raw, sep) {
-			name, rawValue, ok := strings.Cut(a, "=")
-			if !ok || !attrName.MatchString(name) {
-				return fmt.Errorf("%q is not an attribute name=value", shorten(a))
-			}
-			if why, refused := r.refused[name]; refused {
-				return fmt.Errorf("attribute %s is not allowed: %s", name, why)
-			}
-			if !slices.Contains(allowed, name) {
-				return fmt.Errorf("attribute %s is not allowed in the %s of a %s key URI (allowed: %s)", name, where, scheme, strings.Join(allowed, ", "))
-			}
-			if _, dup := u.attrs[name]; dup {
-				return fmt.Errorf("attribute %s is given twice", name)
-			}
-			value, err := url.PathUnescape(rawValue)
-			if err != nil {
-				return fmt.Errorf("attribute %s: %w", name, err)
-			}
-			if value == "" {
-				return fmt.Errorf("attribute %s is empty", name)
-			}
-			if len(value) > maxValueLength {
-				return fmt.Errorf("attribute %s is %d bytes, more than the %d allowed", name, len(value), maxValueLength)
-			}
-			if name != "id" && strings.IndexFunc(value, func(c rune) bool { return c < 0x20 || c == 0x7f }) >= 0 {
-				return fmt.Errorf("attribute %s holds a control character", name)
-			}
-			if !pattern && name != "id" && strings.Contains(value, "*") {
-				return fmt.Errorf("attribute %s holds '*', which only a pattern of --namespace-key-uri may", name)
-			}
-			u.attrs[name] = value
-		}
-		return nil
-	}
-	if err := parts(path, ";", r.path, "path"); err != nil {
-		return URI{}, uriErrorf(s, "%v", err)
-	}
-	if hasQuery {
-		if len(r.query) == 0 {
-			return URI{}, uriErrorf(s, "a %s key URI has no query (nothing after '?')", scheme)
-		}
-		if err := parts(query, "&", r.query, "query"); err != nil {
-			return URI{}, uriErrorf(s, "%v", err)
-		}
-	}
-	return u, nil
-}
-
-var (
-	awsRegion = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$`)
-	awsKeyID  = regexp.MustCompile(`^[A-Za-z0-9:/_.+=,@-]{1,512}$`)
-	awsARN    = regexp.MustCompile(`^arn:aws[a-z-]*:kms:([a-z0-9-]+):[0-9]{12}:(key|alias)/.+$`)
-)
-
-func checkAWS(u URI) error {
-	if id, ok := u.attrs["key-id"]; ok && !awsKeyID.MatchString(id) {
-		return fmt.Errorf("key-id %q is not an AWS KMS key id, key ARN or alias", shorten(id))
-	}
-	if r, ok := u.attrs["region"]; ok && !awsRegion.MatchString(r) {
-		return fmt.Errorf("region %q is not an AWS region (e.g. eu-west-1)", shorten(r))
-	}
-	if m := awsARN.FindStringSubmatch(u.attrs["key-id"]); m != nil {
-		if r, ok := u.attrs["region"]; ok && r != m[1] {
-			return fmt.Errorf("region %s differs from the region %s of the key ARN; drop region=", r, m[1])
-		}
-	}
-	return nil
-}
-
-func checkPKCS11(u URI) error {
-	n := 0
-	for _, a := range []string{"token", "serial", "slot-id"} {
-		if _, ok := u.attrs[a]; ok {
-			n++
-		}
-	}
-	if n != 1 {
-		return fmt.Errorf("name the token with exactly one of token= (its label), serial= or slot-id=")
-	}
-	if v, ok := u.attrs["slot-id"]; ok {
-		if _, err := strconv.ParseUint(v, 10, 32); err != nil {
-			return fmt.Errorf("slot-id %q is not a slot number", shorten(v))
-		}
-	}
-	if p, ok := u.attrs["module-path"]; ok && !strings.HasPrefix(p, "/") {
-		return fmt.Errorf("module-path %q is not an absolute path", shorten(p))
-	}
-	return nil
-}
-
-// Backend is the URI's scheme: BackendAWSKMS or BackendPKCS11.
-func (u URI) Backend() string { return u.backend }
-
-// IsZero reports whether u was never parsed.
-func (u URI) IsZero() bool { return u.backend == "" }
-
-// Get returns the decoded value of an attribute, "" when absent.
-func (u URI) Get(name string) string { return u.attrs[name] }
-
-// NamesKey reports whether u names a key (an AWS key-id, a PKCS#11 id or
-// object), not only where keys live.
-func (u URI) NamesKey() bool {
-	for _, a := range rules[u.backend].key {
-		if _, ok := u.attrs[a]; ok {
-			return true
-		}
-	}
-	return false
-}
-
-// Location is u without the attributes that select a key: where keys
-// live, what a new key is made in. An AWS key named by ARN lives in the
-// ARN's region.
-func (u URI) Location() URI {
-	out := URI{backend: u.backend, attrs: map[string]string{}}
-	for k, v := range u.attrs {
-		if !slices.Contains(rules[u.backend].key, k) {
-			out.attrs[k] = v
-		}
-	}
-	if m := awsARN.FindStringSubmatch(u.attrs["key-id"]); u.backend == BackendAWSKMS && m != nil && out.attrs["region"] == "" {
-		out.attrs["region"] = m[1]
-	}
-	return out
-}
-
-// with returns u with attribute name set to value.
-func (u URI) with(name, value string) URI {
-	out := URI{backend: u.backend, attrs: map[string]string{}}
-	for k, v := range u.attrs {
-		out.attrs[k] = v
-	}
-	out.attrs[name] = value
-	return out
-}
-
-// String is the URI in canonical form: attributes in a fixed order,
-// values percent-encoded where they must be. It never holds a secret.
-func (u URI) String() string {
-	if u.backend == "" {
-		return ""
-	}
-	r := rules[u.backend]
-	var b strings.Builder
-	b.WriteString(u.backend)
-	b.WriteByte(':')
-	write := func(names []string, sep string) {
-		first := true
-		for _, n := range names {
-			v, ok := u.attrs[n]
-			if !ok {
-				continue
-			}
-			if !first {
-				b.WriteString(sep)
-			}
-			first = false
-			b.WriteString(n)
-			b.WriteByte('=')
-			b.WriteString(escape(v))
-		}
-	}
-	write(r.path, ";")
-	if slices.ContainsFunc(r.query, func(n string) bool { _, ok := u.attrs[n]; return ok }) {
-		b.WriteByte('?')
-		write(r.query, "&")
-	}
-	return b.String()
-}
-
-// escape percent-encodes every byte of v but unreserved characters and
-// those key ids, ARNs, labels and paths commonly hold.
-func escape(v string) string {
-	var b strings.Builder
-	for i := 0; i < len(v); i++ {
-		c := v[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9',
-			c == '-', c == '.', c == '_', c == '~', c == ':', c == '/', c == '@', c == '*':
-			b.WriteByte(c)
-		default:
-			fmt.Fprintf(&b, "%%%02x", c)
-		}
-	}
-	return b.String()
 }
 
 // shorten bounds an untrusted value quoted in a message.
-func shorten(s string) string {
-	if len(s) > 128 {
-		return s[:128] + "..."
-	}
-	return s
-}
+func shorten(s string) string { return keyuri.Shorten(s) }

@@ -182,7 +182,7 @@ func trustDomainProblem(td string) string {
 
 // validatePodCertificates checks a template's podCertificates on sample
 // data: the trust domain uses only trusted data and renders a trust domain.
-func validatePodCertificates(t *v1alpha1.CertificateTemplate, data RenderData, b *requestBudget) error {
+func validatePodCertificates(t *v1alpha1.CertificateTemplate, data RenderData, b *requestBudget) *TemplateError {
 	if t.PodCertificates == nil || t.PodCertificates.TrustDomain == "" {
 		return nil
 	}

@@ -53,132 +53,200 @@ func sampleData(vars map[string]string, issuer IssuerData) RenderData {
 }
 
 // ValidateTemplates checks an issuer's vars, certificate templates and CA
-// template: vars are within their caps; names are set and unique; every
-// templated field parses and renders on sample data (a request "example"
-// in the issuer's namespace or "default", CN and DNS name "example.com",
-// 24h); allow-lists use only trusted data and render to valid patterns;
-// static ip entries are IP addresses, allowedIPRanges are CIDRs; a
-// namespace selector parses; an allowCA template's allow-lists can be
-// expressed as NameConstraints unless it is unconstrainedCA; the
-// enumerations and sizes are known. It returns the first problem as a
-// *TemplateError naming the template and field.
+// template (the template part of ValidateIssuer) and returns the first
+// problem as a *TemplateError naming the template and field, nil when
+// there is none.
 func ValidateTemplates(templates []v1alpha1.CertificateTemplate, caTemplate *v1alpha1.CATemplate, vars map[string]string, issuer IssuerData) error {
-	if terr := checkVars(vars); terr != nil {
-		return terr
+	if problems := templateProblems(templates, caTemplate, vars, issuer); len(problems) > 0 {
+		return problems[0].err
 	}
+	return nil
+}
+
+// templateProblem is one problem of a template: the index of the template
+// in spec.templates (-1 for vars and the CA template) and the error.
+type templateProblem struct {
+	index int
+	err   *TemplateError
+}
+
+// templateProblems checks vars, templates and the CA template: vars are
+// within their caps; names are set and unique; every templated field
+// parses and renders on sample data (a request "example" in the issuer's
+// namespace or "default", CN and DNS name "example.com", 24h); allow-lists
+// use only trusted data and render to valid patterns; static ip entries
+// are IP addresses, allowedIPRanges are CIDRs; a namespace selector
+// parses; an allowCA template's allow-lists can be expressed as
+// NameConstraints unless it is unconstrainedCA; the enumerations and sizes
+// are known. Broken vars stop there: nothing renders without them.
+func templateProblems(templates []v1alpha1.CertificateTemplate, caTemplate *v1alpha1.CATemplate, vars map[string]string, issuer IssuerData) []templateProblem {
+	if terr := checkVars(vars); terr != nil {
+		return []templateProblem{{index: -1, err: terr}}
+	}
+	var out []templateProblem
 	data := sampleData(vars, issuer)
 	seen := map[string]bool{}
 	for i := range templates {
 		t := &templates[i]
-		if t.Name == "" {
-			return templateErrorf(fmt.Sprintf("templates[%d]", i), "name", "the template has no name; set one")
-		}
-		if seen[t.Name] {
-			return templateErrorf(t.Name, "name", "the name is used by two templates; make it unique")
+		switch {
+		case t.Name == "":
+			out = append(out, templateProblem{i, templateErrorf(fmt.Sprintf("templates[%d]", i), "name", "the template has no name; set one")})
+		case seen[t.Name]:
+			out = append(out, templateProblem{i, templateErrorf(t.Name, "name", "the name is used by two templates; make it unique")})
 		}
 		seen[t.Name] = true
-		if err := validateTemplate(t, data); err != nil {
-			return err
+		for _, terr := range validateTemplate(t, data) {
+			out = append(out, templateProblem{i, terr})
 		}
 	}
 	if caTemplate != nil {
 		if _, terr := renderCASubject(caTemplate.Subject, data); terr != nil {
-			return terr
+			out = append(out, templateProblem{-1, terr})
 		}
 		if caTemplate.TTL < 0 {
-			return templateErrorf(CATemplateName, "ttl", "ttl %d is negative; set a lifetime in hours", caTemplate.TTL)
+			out = append(out, templateProblem{-1, templateErrorf(CATemplateName, "ttl", "ttl %d is negative; set a lifetime in hours", caTemplate.TTL)})
 		}
 		if terr := checkKeySpec(caTemplate.PrivateKey); terr != nil {
-			return terr
+			out = append(out, templateProblem{-1, terr})
 		}
 	}
-	return nil
+	return out
 }
 
 // maxTemplateText bounds the bytes of all the texts of one template.
 const maxTemplateText = 256 << 10
 
-func validateTemplate(t *v1alpha1.CertificateTemplate, data RenderData) error {
+// maxTemplateProblems bounds the problems reported for one template: past
+// a few, the rest are usually the same mistake again.
+const maxTemplateProblems = 8
+
+// validateTemplate checks one template on sample data and returns its
+// problems, at most maxTemplateProblems of them.
+func validateTemplate(t *v1alpha1.CertificateTemplate, data RenderData) []*TemplateError {
+	name := t.Name
+	var out []*TemplateError
+	add := func(terr *TemplateError) bool {
+		if terr == nil {
+			return true
+		}
+		out = append(out, terr)
+		return len(out) < maxTemplateProblems
+	}
 	if _, ok := kindUsages[kindOf(t)]; !ok {
-		return templateErrorf(t.Name, "kind", "kind %s is not one of server, client or peer", quote(string(t.Kind)))
+		add(templateErrorf(name, "kind", "kind %s is not one of server, client or peer", quote(string(t.Kind))))
 	}
 	if n := templateTextSize(t); n > maxTemplateText {
-		return templateErrorf(t.Name, "", "the template's texts add up to %d bytes, more than the %d allowed; shorten it", n, maxTemplateText)
+		// Nothing of it is rendered: its size alone is the problem.
+		add(templateErrorf(name, "", "the template's texts add up to %d bytes, more than the %d allowed; shorten it", n, maxTemplateText))
+		return out
 	}
 	b := newRequestBudget()
 	for _, f := range subjectFields(&t.Subject, &pkix.Name{}) {
+		var terr *TemplateError
 		if f.text != nil {
-			if _, terr := renderField(t.Name, f.field, *f.text, data, b); terr != nil {
-				return terr
-			}
-			continue
+			_, terr = renderField(name, f.field, *f.text, data, b)
+		} else {
+			_, terr = renderList(name, f.field, *f.list, data, b)
 		}
-		if _, terr := renderList(t.Name, f.field, *f.list, data, b); terr != nil {
-			return terr
+		if !add(terr) {
+			return out
 		}
 	}
 	for i, text := range t.DNS {
 		field := fmt.Sprintf("dns[%d]", i)
-		v, terr := renderField(t.Name, field, text, data, b)
-		if terr != nil {
-			return terr
-		}
-		if v = trimSpace(v); v != "" {
-			if p := dnsNameProblem(v); p != "" {
-				return templateErrorf(t.Name, field, "renders %s on sample data, which is not a valid DNS name: %s", quote(v), p)
+		v, terr := renderField(name, field, text, data, b)
+		if terr == nil {
+			if v = trimSpace(v); v != "" {
+				if p := dnsNameProblem(v); p != "" {
+					terr = templateErrorf(name, field, "renders %s on sample data, which is not a valid DNS name: %s", quote(v), p)
+				}
 			}
+		}
+		if !add(terr) {
+			return out
 		}
 	}
 	for i, text := range t.IP {
 		field := fmt.Sprintf("ip[%d]", i)
-		v, terr := renderField(t.Name, field, text, data, b)
-		if terr != nil {
-			return terr
-		}
-		if v = trimSpace(v); v != "" && net.ParseIP(v) == nil {
-			if !strings.Contains(text, "{{") {
-				return templateErrorf(t.Name, field, "%s is not an IP address", quote(v))
+		v, terr := renderField(name, field, text, data, b)
+		if terr == nil {
+			if v = trimSpace(v); v != "" && net.ParseIP(v) == nil {
+				if !strings.Contains(text, "{{") {
+					terr = templateErrorf(name, field, "%s is not an IP address", quote(v))
+				} else {
+					terr = templateErrorf(name, field, "renders %s on sample data, which is not an IP address", quote(v))
+				}
 			}
-			return templateErrorf(t.Name, field, "renders %s on sample data, which is not an IP address", quote(v))
+		}
+		if !add(terr) {
+			return out
 		}
 	}
 	patterns, terr := validateAllowLists(t, data, b)
-	if terr != nil {
-		return terr
+	if !add(terr) {
+		return out
 	}
-	ranges, terr := parseIPRanges(t.Name, t.AllowedIPRanges)
-	if terr != nil {
-		return terr
+	ranges, rerr := parseIPRanges(name, t.AllowedIPRanges)
+	if !add(rerr) {
+		return out
 	}
-	if t.AllowCA && !t.UnconstrainedCA {
+	if t.AllowCA && !t.UnconstrainedCA && terr == nil && rerr == nil {
 		if _, problem := caNameConstraints(patterns["allowedDNSNames"], ranges, patterns["allowedURIs"], patterns["allowedEmailAddresses"]); problem != "" {
-			return templateErrorf(t.Name, "allowCA", "cannot derive NameConstraints for CA certificates: %s; narrow the allow-lists or set unconstrainedCA: true", problem)
+			if !add(templateErrorf(name, "allowCA", "cannot derive NameConstraints for CA certificates: %s; narrow the allow-lists or set unconstrainedCA: true", problem)) {
+				return out
+			}
 		}
 	}
-	if t.Namespaces != nil && t.Namespaces.Selector != nil {
-		if _, terr := namespaceSelector(t); terr != nil {
-			return terr
+	if t.UnconstrainedCA && !t.AllowCA {
+		if !add(templateErrorf(name, "unconstrainedCA", "unconstrainedCA needs allowCA: true; set allowCA or remove unconstrainedCA")) {
+			return out
+		}
+	}
+	if ns := t.Namespaces; ns != nil {
+		if ns.Names == nil && ns.Selector == nil {
+			if !add(templateErrorf(name, "namespaces", "namespaces selects nothing; set names, selector or both (selector: {} selects every namespace), or remove namespaces")) {
+				return out
+			}
+		}
+		if ns.Selector != nil {
+			if _, terr := namespaceSelector(t); !add(terr) {
+				return out
+			}
+		}
+	}
+	if k := t.KubernetesCSRs; k != nil && len(k.Usernames) == 0 && len(k.Groups) == 0 {
+		if !add(templateErrorf(name, "kubernetesCSRs", "kubernetesCSRs allows nobody; set usernames, groups or both (usernames: ['*'] allows every user)")) {
+			return out
 		}
 	}
 	for i, a := range t.AllowedKeyAlgorithms {
 		switch a {
 		case v1alpha1.RSAKeyAlgorithm, v1alpha1.ECDSAKeyAlgorithm, v1alpha1.Ed25519KeyAlgorithm:
 		default:
-			return templateErrorf(t.Name, fmt.Sprintf("allowedKeyAlgorithms[%d]", i), "%s is not RSA, ECDSA or Ed25519", quote(string(a)))
+			if !add(templateErrorf(name, fmt.Sprintf("allowedKeyAlgorithms[%d]", i), "%s is not RSA, ECDSA or Ed25519", quote(string(a)))) {
+				return out
+			}
 		}
 	}
 	if s := t.MinRSAKeySize; s != 0 && (s < 2048 || s > MaxRSAKeySize) {
-		return templateErrorf(t.Name, "minRSAKeySize", "%d is not between 2048 and %d", s, MaxRSAKeySize)
+		if !add(templateErrorf(name, "minRSAKeySize", "%d is not between 2048 and %d", s, MaxRSAKeySize)) {
+			return out
+		}
 	}
 	switch t.MinECDSAKeySize {
 	case 0, 256, 384, 521:
 	default:
-		return templateErrorf(t.Name, "minECDSAKeySize", "%d is not 256, 384 or 521", t.MinECDSAKeySize)
+		if !add(templateErrorf(name, "minECDSAKeySize", "%d is not 256, 384 or 521", t.MinECDSAKeySize)) {
+			return out
+		}
 	}
 	if t.TTL < 0 {
-		return templateErrorf(t.Name, "ttl", "ttl %d is negative; set a lifetime in hours", t.TTL)
+		if !add(templateErrorf(name, "ttl", "ttl %d is negative; set a lifetime in hours", t.TTL)) {
+			return out
+		}
 	}
-	return validatePodCertificates(t, data, b)
+	add(validatePodCertificates(t, data, b))
+	return out
 }
 
 // validateAllowLists checks that every allow-list uses only trusted data

@@ -215,7 +215,7 @@ func (p Policy) RenewAt(c Cert) time.Time {
 		pct = DefaultRenewBeforePercentage
 	}
 	lifetime := c.NotAfter.Sub(c.NotBefore)
-	return c.NotAfter.Add(-lifetime * time.Duration(pct) / 100)
+	return c.NotAfter.Add(-lifetime / 100 * time.Duration(pct)) // lifetime * pct overflows past ~8 years
 }
 
 // RetiringUntil is the latest NotAfter a certificate signed by issuing up to

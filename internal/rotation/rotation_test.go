@@ -281,6 +281,13 @@ func TestRenewAt(t *testing.T) {
 			t.Errorf("RenewAt(%+v) = %s, want %s", tc.p, got, tc.want)
 		}
 	}
+	// The default generated CA lives 87600h (10 years): lifetime * 33
+	// overflows time.Duration, which put the renewal 2.5 years after the
+	// CA's NotAfter, so it expired without a rotation.
+	long := cert("c", t0, 3650*day)
+	if got, want := (Policy{}).RenewAt(long), t0.Add(3650*day/100*67); !got.Equal(want) {
+		t.Errorf("RenewAt of a 10-year CA = %s, want %s (67%% of its life)", got, want)
+	}
 }
 
 // world is a fake of what the controller keeps in Secrets: applying each

@@ -127,3 +127,13 @@ ca.generate and rotation), then rbac.secretWriteNamespaces.
 {{- fail "metrics.serviceMonitor.enabled requires metrics.enabled and metrics.service.enabled" }}
 {{- end }}
 {{- end }}
+
+{{/* The webhook's Service, ValidatingWebhookConfiguration and (with certificate.source=cert-manager) Certificate. */}}
+{{- define "nstance-issuer.webhookName" -}}
+{{- printf "%s-webhook" (include "nstance-issuer.fullname" .) }}
+{{- end }}
+
+{{/* The Secret where the controller keeps the webhook's CA (certificate.source=self). */}}
+{{- define "nstance-issuer.webhookCASecret" -}}
+{{- printf "%s-webhook-ca" (include "nstance-issuer.fullname" .) }}
+{{- end }}

@@ -35,10 +35,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
-	"github.com/nstance-dev/nstance-issuer/internal/keys/keystest"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
-	"github.com/nstance-dev/nstance-issuer/internal/testpki"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
+	"github.com/nstance-dev/nstance-issuer/internal/test/keystest"
+	"github.com/nstance-dev/nstance-issuer/internal/test/testpki"
 )
 
 // region is where the emulator makes keys.
@@ -245,13 +245,13 @@ func TestThrottlingHoldsRequestsBackWithoutUnreadiness(t *testing.T) {
 		if err := k8s.Get(ctx, client.ObjectKeyFromObject(cr), &cur); err != nil {
 			return err
 		}
-		c := testutil.RequestReady(&cur)
+		c := framework.RequestReady(&cur)
 		if c == nil || c.Reason != cmapi.CertificateRequestReasonPending || !strings.Contains(c.Message, "Throttled") {
 			return fmt.Errorf("Ready condition %+v", c)
 		}
 		return nil
 	})
-	if c, err := testutil.IssuerCondition(iss); err != nil || c == nil || c.Status != metav1.ConditionTrue {
+	if c, err := framework.IssuerCondition(iss); err != nil || c == nil || c.Status != metav1.ConditionTrue {
 		t.Errorf("throttling made the issuer not Ready: %+v %v", c, err)
 	}
 	signed(t, cr)
@@ -278,7 +278,7 @@ func TestRotateNowMakesTheNextKeyInKMS(t *testing.T) {
 		t.Fatal(err)
 	}
 	var gens []v1alpha1.CAGeneration
-	eventually(t, "the rotation retiring the old CA", testutil.RotationReached(k8s, iss, &gens, v1alpha1.CARotationRetiring, v1alpha1.CAGenerationIssuing, v1alpha1.CAGenerationRetiring))
+	eventually(t, "the rotation retiring the old CA", framework.RotationReached(k8s, iss, &gens, v1alpha1.CARotationRetiring, v1alpha1.CAGenerationIssuing, v1alpha1.CAGenerationRetiring))
 
 	issuing := getSecret(t, clusterResourceNamespace, "kms-rotating")
 	if _, ok := issuing.Data["tls.key"]; ok {

@@ -31,7 +31,7 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/keys"
-	"github.com/nstance-dev/nstance-issuer/internal/keys/keystest"
+	"github.com/nstance-dev/nstance-issuer/internal/test/keystest"
 )
 
 // SoftHSM tokens: the cluster's (the controller logs in with its PIN

@@ -44,10 +44,11 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/app"
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
 	"github.com/nstance-dev/nstance-issuer/internal/keys"
-	"github.com/nstance-dev/nstance-issuer/internal/keys/keystest"
-	"github.com/nstance-dev/nstance-issuer/internal/testpki"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil/integration"
+	"github.com/nstance-dev/nstance-issuer/internal/test/apiserver"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
+	"github.com/nstance-dev/nstance-issuer/internal/test/integration"
+	"github.com/nstance-dev/nstance-issuer/internal/test/keystest"
+	"github.com/nstance-dev/nstance-issuer/internal/test/testpki"
 )
 
 const (
@@ -73,7 +74,7 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	ctrl.SetLogger(testutil.ControllerLogger())
+	ctrl.SetLogger(framework.ControllerLogger())
 	dir, err := os.MkdirTemp("", "nstance-cakeys-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -116,7 +117,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	return integration.Run(m, integration.Options{
-		APIServer: testutil.APIServerOptions{
+		APIServer: apiserver.Options{
 			RepoRoot:   root,
 			Namespaces: append([]string{clusterResourceNamespace, allowedNamespace}, pkcs11Namespaces...),
 		},
@@ -132,7 +133,7 @@ func run(m *testing.M) int {
 			MetricsBindAddress:     "0",
 			HealthProbeBindAddress: "0",
 		},
-		Ready: func(api *testutil.APIServer, _ ctrl.Manager) {
+		Ready: func(api *apiserver.Server, _ ctrl.Manager) {
 			k8s, clientset = api.Client, api.Clientset
 		},
 	})
@@ -230,23 +231,23 @@ func request(t *testing.T, ns string, obj client.Object) *cmapi.CertificateReque
 
 // ---- waiting ----------------------------------------------------------------
 
-func eventually(t *testing.T, what string, cond testutil.Condition) {
+func eventually(t *testing.T, what string, cond framework.Condition) {
 	t.Helper()
-	if err := testutil.Eventually(t.Context(), what, cond); err != nil {
+	if err := framework.Eventually(t.Context(), what, cond); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func consistently(t *testing.T, what string, cond testutil.Condition) {
+func consistently(t *testing.T, what string, cond framework.Condition) {
 	t.Helper()
-	if err := testutil.Consistently(t.Context(), testutil.Window, what, cond); err != nil {
+	if err := framework.Consistently(t.Context(), framework.Window, what, cond); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func waitIssuer(t *testing.T, obj client.Object, status metav1.ConditionStatus, msg string) {
 	t.Helper()
-	eventually(t, fmt.Sprintf("issuer %s Ready=%s %q", obj.GetName(), status, msg), testutil.IssuerReadyIs(k8s, obj, status, msg))
+	eventually(t, fmt.Sprintf("issuer %s Ready=%s %q", obj.GetName(), status, msg), framework.IssuerReadyIs(k8s, obj, status, msg))
 }
 
 // signed waits for the request to be signed, checks its certificate
@@ -254,7 +255,7 @@ func waitIssuer(t *testing.T, obj client.Object, status metav1.ConditionStatus, 
 func signed(t *testing.T, cr *cmapi.CertificateRequest) *x509.Certificate {
 	t.Helper()
 	cur := cr.DeepCopy()
-	eventually(t, "CertificateRequest "+cr.Name+" signed", testutil.CertificateRequestSigned(k8s, cur))
+	eventually(t, "CertificateRequest "+cr.Name+" signed", framework.CertificateRequestSigned(k8s, cur))
 	leaf, err := testpki.ParseChain(cur.Status.Certificate)
 	if err != nil {
 		t.Fatal(err)
@@ -280,7 +281,7 @@ func waiting(t *testing.T, cr *cmapi.CertificateRequest) {
 		if len(cur.Status.Certificate) > 0 {
 			return errors.New("signed")
 		}
-		if c := testutil.RequestReady(&cur); c != nil && c.Reason == cmapi.CertificateRequestReasonFailed {
+		if c := framework.RequestReady(&cur); c != nil && c.Reason == cmapi.CertificateRequestReasonFailed {
 			return fmt.Errorf("failed: %s", c.Message)
 		}
 		return nil
@@ -310,7 +311,7 @@ func waitEvent(t *testing.T, ns, name, reason string) string {
 // caStatus reads status.ca of an issuer.
 func caStatus(t *testing.T, obj client.Object) *v1alpha1.CAStatus {
 	t.Helper()
-	st, err := testutil.IssuerStatus(obj)
+	st, err := framework.IssuerStatus(obj)
 	if err != nil {
 		t.Fatal(err)
 	}

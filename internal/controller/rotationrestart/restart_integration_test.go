@@ -37,8 +37,8 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
-	"github.com/nstance-dev/nstance-issuer/internal/testpki"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
+	"github.com/nstance-dev/nstance-issuer/internal/test/testpki"
 )
 
 const (
@@ -387,7 +387,7 @@ func fingerprints(gens []v1alpha1.CAGeneration) []string {
 func (h *harness) waitGenerations(t *testing.T, issuer *v1alpha1.NstanceIssuer, phase v1alpha1.CARotationPhase, roles ...v1alpha1.CAGenerationRole) []v1alpha1.CAGeneration {
 	t.Helper()
 	var gens []v1alpha1.CAGeneration
-	reached := testutil.RotationReached(k8s, issuer.DeepCopy(), &gens, phase, roles...)
+	reached := framework.RotationReached(k8s, issuer.DeepCopy(), &gens, phase, roles...)
 	eventually(t, fmt.Sprintf("phase %s with generations %v", phase, roles), func(ctx context.Context) error {
 		if err := h.recover(ctx, issuer); err != nil {
 			return err
@@ -471,7 +471,7 @@ func (h *harness) waitSignedBy(t *testing.T, issuer *v1alpha1.NstanceIssuer, fp 
 }
 
 func stopf(format string, args ...any) error {
-	return testutil.Stop(fmt.Errorf(format, args...))
+	return framework.Stop(fmt.Errorf(format, args...))
 }
 
 // ---- a next CA of the user's: watched, not polled ---------------------------

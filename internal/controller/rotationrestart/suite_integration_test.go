@@ -52,9 +52,10 @@ import (
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/app"
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
-	"github.com/nstance-dev/nstance-issuer/internal/testpki"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil"
-	"github.com/nstance-dev/nstance-issuer/internal/testutil/integration"
+	"github.com/nstance-dev/nstance-issuer/internal/test/apiserver"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
+	"github.com/nstance-dev/nstance-issuer/internal/test/integration"
+	"github.com/nstance-dev/nstance-issuer/internal/test/testpki"
 )
 
 const clusterResourceNamespace = "nstance-system"
@@ -70,13 +71,13 @@ var (
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) int {
-	ctrl.SetLogger(testutil.ControllerLogger())
+	ctrl.SetLogger(framework.ControllerLogger())
 	return integration.Run(m, integration.Options{
-		APIServer: testutil.APIServerOptions{
+		APIServer: apiserver.Options{
 			RepoRoot:   filepath.Join("..", "..", ".."),
 			Namespaces: []string{clusterResourceNamespace},
 		},
-		Ready: func(api *testutil.APIServer, _ ctrl.Manager) {
+		Ready: func(api *apiserver.Server, _ ctrl.Manager) {
 			restConfig, k8s, clientset = api.Config, api.Client, api.Clientset
 		},
 	})
@@ -296,7 +297,7 @@ func (h *harness) start() {
 		cancel()
 		h.t.Fatal(err)
 	}
-	stopMgr := testutil.RunInBackground(ctx, mgr)
+	stopMgr := framework.RunInBackground(ctx, mgr)
 	var once sync.Once
 	h.mu.Lock()
 	h.stop = func() {
@@ -372,9 +373,9 @@ func poke(ctx context.Context, obj client.Object) error {
 	return annotate(ctx, obj, "test/poke", fmt.Sprint(pokes.Add(1)))
 }
 
-func eventually(t *testing.T, what string, cond testutil.Condition) {
+func eventually(t *testing.T, what string, cond framework.Condition) {
 	t.Helper()
-	if err := testutil.Eventually(t.Context(), what, cond); err != nil {
+	if err := framework.Eventually(t.Context(), what, cond); err != nil {
 		t.Fatal(err)
 	}
 }

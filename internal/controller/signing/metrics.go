@@ -63,6 +63,10 @@ var (
 		Name: "nstance_issuer_signing_requests_total",
 		Help: "Signing attempts per issuer and template, by outcome (issued, refused, template_error, ca_unavailable, error).",
 	}, []string{"kind", "namespace", "name", "template", "outcome"})
+	refusalsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "nstance_issuer_signing_refusals_total",
+		Help: "Requests refused for good per issuer and template, by reason: a reason of the PKI core (PolicyViolation, WeakKey, UnknownTemplate, ...), TemplateError (the issuer's template broke on this request) or InvalidRequest (issuer-lib could not read it).",
+	}, []string{"kind", "namespace", "name", "template", "reason"})
 	signingDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "nstance_issuer_signing_duration_seconds",
 		Help:    "Time to handle one signing attempt (policy, rendering and signing; reading the CA from memory), by issuer kind and outcome.",
@@ -73,7 +77,7 @@ var (
 // Collectors are the metrics of signing, for the composition root to
 // register.
 func Collectors() []prometheus.Collector {
-	return []prometheus.Collector{caExpiry, issuanceTotal, signingDuration}
+	return []prometheus.Collector{caExpiry, issuanceTotal, refusalsTotal, signingDuration}
 }
 
 // outcomeOf maps Sign's result onto the closed set of outcomes, by error
@@ -95,6 +99,29 @@ func outcomeOf(err error) string {
 		return OutcomeCAUnavailable
 	}
 	return OutcomeError
+}
+
+// Reasons of a refusal that the PKI core did not name.
+const (
+	// ReasonTemplateError: the issuer's template failed on this request.
+	ReasonTemplateError = "TemplateError"
+	// ReasonInvalidRequest: the request could not be read (issuer-lib's
+	// details of it, e.g. unknown usages).
+	ReasonInvalidRequest = "InvalidRequest"
+)
+
+// reasonOf is the reason label of a refusal: the PKI core's reason (a
+// closed set of constants, never a requester's text).
+func reasonOf(err error) string {
+	var reqErr *pki.RequestError
+	var tmplErr *pki.TemplateError
+	switch {
+	case errors.As(err, &reqErr):
+		return reqErr.Reason
+	case errors.As(err, &tmplErr):
+		return ReasonTemplateError
+	}
+	return ReasonInvalidRequest
 }
 
 // templateLabel names the template a request selected, bounded by the
@@ -134,7 +161,11 @@ func WithIssuanceMetrics(sign signer.Sign, clk clock.PassiveClock, clusterResour
 		outcome := outcomeOf(err)
 		if v, verr := issuer.NewView(obj, clusterResourceNamespace); verr == nil {
 			name, ok := templateOf(ctx, cr)
-			issuanceTotal.WithLabelValues(v.Ref.Kind, v.Ref.Namespace, v.Ref.Name, templateLabelOf(v.Spec, name, ok), outcome).Inc()
+			template := templateLabelOf(v.Spec, name, ok)
+			issuanceTotal.WithLabelValues(v.Ref.Kind, v.Ref.Namespace, v.Ref.Name, template, outcome).Inc()
+			if outcome == OutcomeRefused || outcome == OutcomeTemplateError || errors.As(err, &signer.PermanentError{}) {
+				refusalsTotal.WithLabelValues(v.Ref.Kind, v.Ref.Namespace, v.Ref.Name, template, reasonOf(err)).Inc()
+			}
 			signingDuration.WithLabelValues(v.Ref.Kind, outcome).Observe(clk.Since(start).Seconds())
 		}
 		return bundle, err
@@ -144,6 +175,7 @@ func WithIssuanceMetrics(sign signer.Sign, clk clock.PassiveClock, clusterResour
 // forgetIssuanceMetrics drops a deleted issuer's counters.
 func forgetIssuanceMetrics(ref issuer.Ref) {
 	issuanceTotal.DeletePartialMatch(ref.MetricLabels())
+	refusalsTotal.DeletePartialMatch(ref.MetricLabels())
 }
 
 // annotatedTemplate is the template a request's annotation names.

@@ -56,12 +56,12 @@ func TestIssuanceMetricsCountEveryOutcome(t *testing.T) {
 		label    string
 	}{
 		{nil, nil, OutcomeIssued, "web"},
-		{signer.PermanentError{Err: &pki.RequestError{Msg: "DNS name not allowed"}}, map[string]string{v1alpha1.TemplateAnnotation: "db"}, OutcomeRefused, "db"},
+		{signer.PermanentError{Err: &pki.RequestError{Reason: pki.ReasonPolicyViolation, Msg: "DNS name not allowed"}}, map[string]string{v1alpha1.TemplateAnnotation: "db"}, OutcomeRefused, "db"},
 		{signer.PermanentError{Err: &pki.TemplateError{Template: "web", Msg: "bad"}}, nil, OutcomeTemplateError, "web"},
 		{signer.IssuerError{Err: errors.New("CA Secret not found")}, nil, OutcomeCAUnavailable, "web"},
 		{signer.IssuerError{Err: &pki.CAError{Msg: "expired"}}, nil, OutcomeCAUnavailable, "web"},
 		{errors.New("connection refused"), nil, OutcomeError, "web"},
-		{signer.PermanentError{Err: &pki.RequestError{Msg: "no such template"}}, map[string]string{v1alpha1.TemplateAnnotation: "attacker-chosen-123"}, OutcomeRefused, templateUnknown},
+		{signer.PermanentError{Err: &pki.RequestError{Reason: pki.ReasonUnknownTemplate, Msg: "no such template"}}, map[string]string{v1alpha1.TemplateAnnotation: "attacker-chosen-123"}, OutcomeRefused, templateUnknown},
 	}
 	for i, tc := range cases {
 		sign := WithIssuanceMetrics(func(context.Context, signer.CertificateRequestObject, issuerapi.Issuer) (signer.PEMBundle, error) {
@@ -86,7 +86,22 @@ func TestIssuanceMetricsCountEveryOutcome(t *testing.T) {
 	if got := testutil.CollectAndCount(issuanceTotal); got < len(want) {
 		t.Errorf("%d series, want at least %d", got, len(want))
 	}
+	// Refusals by reason: the PKI core's reason, TemplateError for a
+	// template that broke, nothing for what is retried or waits.
+	for k, n := range map[[2]string]float64{
+		{"db", pki.ReasonPolicyViolation}: 1, {"web", ReasonTemplateError}: 1, {templateUnknown, pki.ReasonUnknownTemplate}: 1,
+	} {
+		if got := testutil.ToFloat64(refusalsTotal.WithLabelValues(issuer.KindIssuer, iss.Namespace, iss.Name, k[0], k[1])); got != n {
+			t.Errorf("signing_refusals_total{template=%q,reason=%q} = %v, want %v", k[0], k[1], got, n)
+		}
+	}
+	if got := testutil.CollectAndCount(refusalsTotal); got != 3 {
+		t.Errorf("%d refusal series, want 3 (no series for issued, waiting or retried requests)", got)
+	}
 	forgetIssuanceMetrics(issuer.Ref{Kind: issuer.KindIssuer, NamespacedName: issuerKey(iss)})
+	if got := testutil.CollectAndCount(refusalsTotal); got != 0 {
+		t.Errorf("after forgetting the issuer %d refusal series remain", got)
+	}
 	if got := testutil.ToFloat64(issuanceTotal.WithLabelValues(issuer.KindIssuer, iss.Namespace, iss.Name, "web", OutcomeIssued)); got != 0 {
 		t.Errorf("after forgetting the issuer its counter is %v", got)
 	}

@@ -142,7 +142,8 @@ func (s *Signer) Random() io.Reader {
 
 // Check is issuer-lib's Check: it runs when an issuer changes, when its CA
 // Secret changes (the casecret.Watcher enqueues it), and after a Sign reported
-// an issuer error. A broken template is permanent until the issuer is edited;
+// an issuer error. An issuer pki.ValidateIssuer refuses (a broken template,
+// incoherent rotation settings) is permanent until the issuer is edited;
 // every CA problem is retryable, so the issuer turns Ready by itself once the
 // Secret is fixed.
 func (s *Signer) Check(ctx context.Context, obj issuerapi.Issuer) error {
@@ -150,13 +151,9 @@ func (s *Signer) Check(ctx context.Context, obj issuerapi.Issuer) error {
 	if err != nil {
 		return signer.PermanentError{Err: err}
 	}
-	if err := pki.ValidateTemplates(v.Spec.Templates, v.Spec.CA.Generate, v.Spec.Vars, v.Data); err != nil {
-		return signer.PermanentError{Err: fmt.Errorf("%w; fix spec.templates of %s", err, v)}
-	}
-	if _, err := pki.SelectPolicy(v.Spec, nil, v.String()); err != nil {
-		if tmplErr := (*pki.TemplateError)(nil); errors.As(err, &tmplErr) {
-			return signer.PermanentError{Err: err}
-		}
+	// The one validation the admission webhook and explain run too.
+	if err := pki.ValidateIssuer(v.Spec, v.Data).Err(v.String()); err != nil {
+		return signer.PermanentError{Err: err}
 	}
 	ca, err := s.loadCA(ctx, v, true)
 	if err != nil {
@@ -211,18 +208,9 @@ func (s *Signer) Sign(ctx context.Context, cr signer.CertificateRequestObject, o
 	} else if policy, err = pki.SelectPolicy(v.Spec, cr.GetAnnotations(), v.String()); err != nil {
 		return signer.PEMBundle{}, classifySignError(err)
 	}
-	details, err := cr.GetCertificateDetails()
+	req, err := NewRequest(cr)
 	if err != nil {
-		return signer.PEMBundle{}, signer.PermanentError{Err: fmt.Errorf("malformed request: %w", err)}
-	}
-	req := pki.Request{
-		CSR:         details.CSR,
-		Duration:    details.Duration,
-		IsCA:        details.IsCA,
-		KeyUsage:    details.KeyUsage,
-		ExtKeyUsage: details.ExtKeyUsage,
-		Name:        requestName(cr),
-		Namespace:   cr.GetNamespace(),
+		return signer.PEMBundle{}, signer.PermanentError{Err: err}
 	}
 	if isCSR {
 		req.KubernetesCSR, req.Username, req.Groups = true, csr.Spec.Username, csr.Spec.Groups
@@ -333,6 +321,27 @@ func (s *Signer) NamespaceLabels(ctx context.Context, name string) (map[string]s
 		return nil, fmt.Errorf("cannot read the labels of namespace %s: %w", name, err)
 	}
 	return ns.GetLabels(), nil
+}
+
+// NewRequest is what the signer reads of a CertificateRequest or a
+// Kubernetes CSR for the PKI core: the CSR, lifetime, isCA and usages as
+// issuer-lib details them, the name templates see and the namespace. For
+// a Kubernetes CSR, Sign then sets what kubecsr.Decider decided. The
+// explain command builds its requests with it too.
+func NewRequest(cr signer.CertificateRequestObject) (pki.Request, error) {
+	details, err := cr.GetCertificateDetails()
+	if err != nil {
+		return pki.Request{}, fmt.Errorf("malformed request: %w", err)
+	}
+	return pki.Request{
+		CSR:         details.CSR,
+		Duration:    details.Duration,
+		IsCA:        details.IsCA,
+		KeyUsage:    details.KeyUsage,
+		ExtKeyUsage: details.ExtKeyUsage,
+		Name:        requestName(cr),
+		Namespace:   cr.GetNamespace(),
+	}, nil
 }
 
 // requestName is what templates see as .Request.Name: the Certificate's

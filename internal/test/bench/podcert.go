@@ -1,0 +1,212 @@
+/*
+Copyright 2026 The nstance-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package bench
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	certificatesv1 "k8s.io/api/certificates/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/podcert"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
+	"github.com/nstance-dev/nstance-issuer/internal/test/harness"
+)
+
+// The pods phase: N PodCertificateRequests (certificates.k8s.io/v1) signed
+// by an NstanceClusterIssuer, timed from when a watch first sees each
+// request to when it sees it Issued, beside the stage's approved→Ready of
+// CertificateRequests. A pod waits for this. The local stack runs no
+// kubelet, so the harness creates real pods, their service account and a
+// node, then the requests for them itself, as the admin (the integration
+// tests exercise the kubelet's path).
+
+const podIssuer = "bench-pods"
+
+func (h *benchHarness) podCertificates(ctx context.Context, r *results) error {
+	v, err := podcert.ServedVersion(h.Stack.Config)
+	if err != nil {
+		return err
+	}
+	if v != "v1" {
+		return fmt.Errorf("the API server does not serve PodCertificateRequests at v1 (it serves %q)", v)
+	}
+	if err := framework.IgnoreAlreadyExists(h.Client.Create(ctx, &v1alpha1.NstanceClusterIssuer{
+		ObjectMeta: metav1.ObjectMeta{Name: podIssuer},
+		Spec: v1alpha1.IssuerSpec{
+			CA: v1alpha1.CASpec{SecretName: names.CASecret}, DefaultTemplate: "pods",
+			Templates: []v1alpha1.CertificateTemplate{{
+				Name: "pods", Kind: v1alpha1.PeerKind, TTL: 24,
+				DNS:             []string{"{{ .Request.PodName }}.{{ .Request.Namespace }}.pod.cluster.local"},
+				PodCertificates: &v1alpha1.PodCertificates{TrustDomain: "bench.example"},
+			}},
+		},
+	})); err != nil {
+		return err
+	}
+	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		var iss v1alpha1.NstanceClusterIssuer
+		if err := h.Client.Get(ctx, client.ObjectKey{Name: podIssuer}, &iss); err != nil {
+			return false, err
+		}
+		return meta.IsStatusConditionTrue(iss.Status.Conditions, "Ready"), nil
+	})
+	if err != nil {
+		return fmt.Errorf("issuer %s not Ready: %w", podIssuer, err)
+	}
+	n := h.c.N
+	harness.Logf("generating %d ECDSA P-256 stub CSRs", n)
+	stubs := make([][]byte, n)
+	for i := range stubs {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			return err
+		}
+		if stubs[i], err = framework.StubCSR(key); err != nil {
+			return err
+		}
+	}
+	ns := "bench-pods"
+	if err := h.Namespace(ctx, ns); err != nil {
+		return err
+	}
+	t := &pcrTimes{seen: map[string]time.Time{}, issued: map[string]time.Time{}, refused: map[string]string{}, done: harness.NewCountdown(n)}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if err := h.Watch(wctx, ns, &certificatesv1.PodCertificateRequestList{}, func(o client.Object, now time.Time) bool {
+		p, ok := o.(*certificatesv1.PodCertificateRequest)
+		return ok && t.observe(p, now)
+	}, benchWatch); err != nil {
+		return err
+	}
+	// The controller checks each request's pod, service account and node
+	// against the live objects: they exist, as a kubelet's would.
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "bench-node"}}
+	if err := framework.IgnoreAlreadyExists(h.Client.Create(ctx, node)); err != nil {
+		return err
+	}
+	if err := h.Client.Get(ctx, client.ObjectKeyFromObject(node), node); err != nil {
+		return err
+	}
+	harness.Logf("creating %d pods on node %s", n, node.Name)
+	pods := make([]*corev1.Pod, n)
+	accounts := make([]*corev1.ServiceAccount, n)
+	if err := harness.Parallel(ctx, h.c.Workers, n, func(ctx context.Context, i int) error {
+		var err error
+		pods[i], accounts[i], err = framework.CreatePod(ctx, h.Client, ns, fmt.Sprintf("pod-%d", i), "app", node,
+			framework.PodCertificateVolume{SignerName: issuer.ClusterIssuerSignerPrefix + podIssuer, KeyType: "ECDSAP256"})
+		return err
+	}); err != nil {
+		return err
+	}
+	maxSeconds := int32(86400)
+	if err := harness.Parallel(ctx, h.c.Workers, n, func(ctx context.Context, i int) error {
+		return h.Client.Create(ctx, &certificatesv1.PodCertificateRequest{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("pod-%d", i)},
+			Spec: certificatesv1.PodCertificateRequestSpec{
+				SignerName: issuer.ClusterIssuerSignerPrefix + podIssuer,
+				PodName:    pods[i].Name, PodUID: pods[i].UID,
+				ServiceAccountName: accounts[i].Name, ServiceAccountUID: accounts[i].UID,
+				NodeName: types.NodeName(node.Name), NodeUID: node.UID,
+				MaxExpirationSeconds: &maxSeconds, StubPKCS10Request: stubs[i],
+			},
+		})
+	}); err != nil {
+		return err
+	}
+	err = t.done.Wait(ctx, h.c.timeout)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if errors.Is(err, harness.ErrTimeout) {
+		return fmt.Errorf("timed out after %s: %d seen, %d Issued, %d refused of %d", h.c.timeout, len(t.seen), len(t.issued), len(t.refused), n)
+	}
+	if err != nil {
+		return err
+	}
+	for name, msg := range t.refused {
+		return fmt.Errorf("%d PodCertificateRequests refused, e.g. %s: %s", len(t.refused), name, msg)
+	}
+	res := signingTimes(t.seen, t.issued)
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	stage := func(name string) float64 {
+		for _, f := range r.Figures {
+			if f.Name == name {
+				return f.Value
+			}
+		}
+		return 0
+	}
+	note := "created→Issued of PodCertificateRequests vs approved→Ready of CertificateRequests (stage), both from watches"
+	for _, q := range []struct {
+		name string
+		d    time.Duration
+	}{{"p50", res.p50}, {"p95", res.p95}, {"p99", res.p99}} {
+		base := stage("stage: nstance approved→Ready " + q.name)
+		baseName := ""
+		if base != 0 {
+			baseName = "CertificateRequest approved→Ready " + q.name
+		}
+		r.add("pods: nstance PodCertificateRequest created→Issued "+q.name, ms(q.d), "ms", baseName, base, "", note)
+	}
+	if res.throughput > 0 {
+		r.add("pods: nstance PodCertificateRequest throughput", res.throughput, "/s", "", 0, "", "first created to last Issued")
+	}
+	return nil
+}
+
+// pcrTimes records when a watch first saw each PodCertificateRequest and
+// when it saw it Issued.
+type pcrTimes struct {
+	mu      sync.Mutex
+	seen    map[string]time.Time
+	issued  map[string]time.Time
+	refused map[string]string
+	done    *harness.Countdown
+}
+
+func (t *pcrTimes) observe(p *certificatesv1.PodCertificateRequest, now time.Time) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.seen[p.Name]; !ok {
+		t.seen[p.Name] = now
+	}
+	for _, c := range p.Status.Conditions {
+		switch c.Type {
+		case "Issued":
+			if _, ok := t.issued[p.Name]; !ok {
+				t.issued[p.Name] = now
+			}
+		case "Denied", "Failed":
+			t.refused[p.Name] = c.Reason + ": " + c.Message
+		}
+	}
+	return t.done.Reached(len(t.issued) + len(t.refused))
+}

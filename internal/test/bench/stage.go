@@ -1,0 +1,198 @@
+/*
+Copyright 2026 The nstance-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package bench
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nstance-dev/nstance-issuer/internal/test/harness"
+)
+
+// The stage: N approved CertificateRequests signed by each issuer in
+// alternating rounds, with latency, the manager's API requests and CPU per
+// certificate by process.
+
+// runRequests creates and approves n requests for iss in ns and times them
+// from the watch.
+func (h *benchHarness) runRequests(ctx context.Context, ns string, iss harness.Issuer, n int) (stageResult, error) {
+	if err := h.Namespace(ctx, ns); err != nil {
+		return stageResult{}, err
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	times, err := h.watchCRs(wctx, ns, n)
+	if err != nil {
+		return stageResult{}, err
+	}
+	if err := harness.Parallel(ctx, h.c.Workers, n, func(ctx context.Context, i int) error {
+		return h.createApproved(ctx, ns, fmt.Sprintf("cr-%d", i), h.csrs[i%len(h.csrs)], iss.Ref)
+	}); err != nil {
+		return stageResult{}, err
+	}
+	if err := times.wait(ctx, h.c.timeout); err != nil {
+		return stageResult{}, fmt.Errorf("%s: %w", iss.Label, err)
+	}
+	times.mu.Lock()
+	defer times.mu.Unlock()
+	return signingTimes(times.approved, times.ready), nil
+}
+
+// stageRun is one issuer's stage in one round, with what it cost.
+type stageRun struct {
+	stageResult
+	cpu      cpuUse
+	requests map[string]float64 // the manager's API requests by verb (nstance only)
+}
+
+// issuerStage signs N approved requests with each issuer in turn, for
+// c.stageRounds alternating rounds (nstance, CA issuer, nstance, ...), and
+// keeps each issuer's fastest round: this machine is shared, and a burst of
+// other work in one round would otherwise decide the ratio.
+func (h *benchHarness) issuerStage(ctx context.Context, r *results) error {
+	best := map[string]stageRun{}
+	for round := range h.c.stageRounds {
+		for _, iss := range []harness.Issuer{nstance, caIss} {
+			run, err := h.stageRound(ctx, iss, round)
+			if err != nil {
+				return err
+			}
+			if b, ok := best[iss.Label]; !ok || run.throughput > b.throughput {
+				best[iss.Label] = run
+			}
+		}
+	}
+	n, ca := best[nstance.Label], best[caIss.Label]
+	defer h.reportStageCPU(r, n.cpu, ca.cpu)
+	// The stage is paced by the harness's creates and approvals, which share
+	// the API server with the signer: its figures are context, and the
+	// capacity goals are the backlog's.
+	roundsNote := fmt.Sprintf("fastest of %d alternating rounds; paced by the harness's creates and approvals", h.c.stageRounds)
+	r.add("stage: nstance signing throughput", n.throughput, "/s", "CA issuer", ca.throughput, "", roundsNote)
+	if r.floorRate > 0 {
+		r.add("stage: nstance throughput vs signer floor", n.throughput, "/s", "signer floor, manager client", r.floorRate, "", "")
+	}
+	if r.rawRate > 0 {
+		r.add("stage: nstance throughput vs merge status-patch rate", n.throughput, "/s", "merge patch rate, manager client", r.rawRate, "", "")
+	}
+	r.add("stage: CA issuer signing throughput", ca.throughput, "/s", "", 0, "", "")
+	if n.requests != nil {
+		// The manager's API calls per certificate: status PATCHes and
+		// Event POSTs (the recorder's own client), by verb.
+		for _, m := range []string{"PATCH", "POST", "GET", "PUT"} {
+			if d := n.requests[m]; d > 0 {
+				r.add("stage: nstance manager API "+m+" requests per certificate", d/float64(h.c.N), "req", "", 0, "", "")
+			}
+		}
+	}
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	r.add("stage: nstance approved→Ready p50", ms(n.p50), "ms", "CA issuer", ms(ca.p50), "", "")
+	r.add("stage: nstance approved→Ready p95", ms(n.p95), "ms", "CA issuer", ms(ca.p95), "", "")
+	r.add("stage: nstance approved→Ready p99", ms(n.p99), "ms", "CA issuer", ms(ca.p99), "ratio < 1", "")
+	return nil
+}
+
+// stageRound runs one issuer's stage once, in its own namespace.
+func (h *benchHarness) stageRound(ctx context.Context, iss harness.Issuer, round int) (stageRun, error) {
+	t := time.Now()
+	var before map[string]float64
+	if iss == nstance {
+		before = h.managerRequests()
+	}
+	var prof *profiler
+	if iss == nstance && round == 0 && h.c.profileDir != "" {
+		targets, err := h.profileTargets()
+		if err != nil {
+			return stageRun{}, err
+		}
+		prof = startProfiler(ctx, h.c.profileDir, targets)
+	}
+	cpuBefore := h.cpuNow()
+	got, err := h.runRequests(ctx, fmt.Sprintf("bench-stage-%s-%d", iss.Label, round), iss, h.c.N)
+	if err != nil {
+		return stageRun{}, err
+	}
+	run := stageRun{stageResult: got, cpu: cpuBetween(cpuBefore, h.cpuNow(), h.c.N)}
+	if prof != nil {
+		prof.close()
+		harness.Logf("CPU profiles of the manager and the API server during the stage: %s (go tool pprof -top %s/manager-*.pprof)", h.c.profileDir, h.c.profileDir)
+	}
+	if before != nil {
+		if after := h.managerRequests(); after != nil {
+			run.requests = map[string]float64{}
+			for verb, v := range after {
+				run.requests[verb] = v - before[verb]
+			}
+		}
+	}
+	harness.Logf("stage %s, round %d: %d requests in %s, %.1f/s", iss.Label, round+1, h.c.N, time.Since(t).Round(10*time.Millisecond), got.throughput)
+	return run, nil
+}
+
+// managerRequests sums the manager process's rest_client_requests_total by
+// HTTP method; nil when the manager runs in this process.
+func (h *benchHarness) managerRequests() map[string]float64 {
+	url := h.Stack.ManagerMetricsURL()
+	if url == "" {
+		return nil
+	}
+	lines, err := scrapeLines(url, "rest_client_requests_total{")
+	if err != nil {
+		harness.Logf("scraping %s: %v", url, err)
+		return nil
+	}
+	return requestsByMethod(lines)
+}
+
+// requestsByMethod sums rest_client_requests_total lines of a Prometheus
+// text endpoint by their method label.
+func requestsByMethod(lines []string) map[string]float64 {
+	out := map[string]float64{}
+	for _, l := range lines {
+		i := strings.Index(l, `method="`)
+		j := strings.LastIndexByte(l, ' ')
+		if i < 0 || j < 0 {
+			continue
+		}
+		method, _, closed := strings.Cut(l[i+len(`method="`):], `"`)
+		if !closed {
+			continue
+		}
+		v, err := strconv.ParseFloat(l[j+1:], 64)
+		if err == nil {
+			out[method] += v
+		}
+	}
+	return out
+}
+
+// reportStageCPU prints what each issuer's stage cost in CPU, by process.
+func (h *benchHarness) reportStageCPU(r *results, n, ca cpuUse) {
+	r.add("stage: machine CPU busy (all cores), nstance", 100*n.busy, "%", "CA issuer", 100*ca.busy, "", "")
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	var sumN, sumCA time.Duration
+	for _, p := range h.cpuProcesses() {
+		dn, dca := n.perCert[p.label], ca.perCert[p.label]
+		sumN += dn
+		sumCA += dca
+		r.add("stage: CPU per certificate, "+p.label, ms(dn), "ms", "CA issuer", ms(dca), "", "")
+	}
+	r.add("stage: CPU per certificate, all stack processes", ms(sumN), "ms", "CA issuer", ms(sumCA), "", "")
+}

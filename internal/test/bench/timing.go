@@ -1,0 +1,83 @@
+/*
+Copyright 2026 The nstance-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package bench
+
+import (
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/nstance-dev/nstance-issuer/internal/test/report"
+)
+
+// What the watches' times make of a phase: pure arithmetic, apart from the
+// watches that collect them so that it is tested by hand.
+
+// stageResult is one issuer's run of N requests.
+type stageResult struct {
+	throughput    float64 // certificates per second, first started to last done
+	p50, p95, p99 time.Duration
+}
+
+// signingTimes times requests from the moments a watch first saw each one
+// start (approved; created for a PodCertificateRequest) and done (Ready;
+// Issued): the latency of each done request and the throughput from the
+// first start to the last done. A request seen done without being seen
+// started first (both in one event) took no time that could be seen: its
+// latency is 0 and it starts where it ended. No request, or all at one
+// instant, has no throughput (0).
+func signingTimes(start, done map[string]time.Time) stageResult {
+	var first, last time.Time
+	lat := make([]time.Duration, 0, len(done))
+	for name, end := range done {
+		begin, ok := start[name]
+		if !ok || begin.After(end) {
+			begin = end
+		}
+		lat = append(lat, end.Sub(begin))
+		if first.IsZero() || begin.Before(first) {
+			first = begin
+		}
+		if end.After(last) {
+			last = end
+		}
+	}
+	slices.Sort(lat)
+	res := stageResult{p50: report.Quantile(lat, .5), p95: report.Quantile(lat, .95), p99: report.Quantile(lat, .99)}
+	res.throughput, _ = report.Rate(len(lat), first, last)
+	return res
+}
+
+// backlogRate is the signing rate of a backlog from the moments its
+// requests were seen Ready: the intervals between the first and the last,
+// (n-1) of them in the span, since the signer's start is not seen by a
+// watch. One request, or all at one instant, cannot be timed.
+func backlogRate(ready map[string]time.Time) (float64, error) {
+	var first, last time.Time
+	for _, t := range ready {
+		if first.IsZero() || t.Before(first) {
+			first = t
+		}
+		if t.After(last) {
+			last = t
+		}
+	}
+	if rate, ok := report.Rate(len(ready)-1, first, last); ok && len(ready) > 1 {
+		return rate, nil
+	}
+	return 0, errors.New("too few requests to time")
+}
