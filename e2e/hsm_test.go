@@ -21,11 +21,8 @@ package e2e
 import (
 	"context"
 	"crypto/x509"
-	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
-	"time"
 
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	. "github.com/onsi/ginkgo/v2"
@@ -41,17 +38,18 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/test/testpki"
 )
 
-// hsmKeyURI is where the SoftHSM-backed issuer makes its CA key: on the
-// local stack, a token this suite initialises; on a cluster (KUBECONFIG),
-// NSTANCE_E2E_PKCS11_KEY_URI, for a nstance-issuer running the -pkcs11
-// image with that token's module and PIN file (the spec is skipped when
-// it is unset).
-var hsmKeyURI = os.Getenv("NSTANCE_E2E_PKCS11_KEY_URI")
+// pkcs11Token reports whether the nstance-issuer under test has a PKCS#11
+// token labelled "nstance" (docs/samples/hsm-cluster-issuer.yaml's): on
+// the local stack, one this suite initialises when built with PKCS#11; on
+// a cluster (KUBECONFIG), when NSTANCE_E2E_PKCS11 is set, for a
+// nstance-issuer running the -pkcs11 image with that token's module and
+// PIN file (the spec is skipped otherwise).
+var pkcs11Token = os.Getenv("NSTANCE_E2E_PKCS11") != ""
 
-// softHSM prepares, for the local stack, a SoftHSM2 token and the
-// manager's key policy to use it: the PKCS#11 module and the controller's
-// PIN file. Nothing in a binary built without PKCS#11 (make e2e builds
-// with it).
+// softHSM prepares, for the local stack, the SoftHSM2 token "nstance" and
+// the manager's key policy to use it: the PKCS#11 module and the
+// controller's PIN file, as docs/keys.md's try-out does. Nothing in a
+// binary built without PKCS#11 (make e2e builds with it).
 func softHSM() func(*app.Options) {
 	if !keys.PKCS11Compiled() {
 		return nil
@@ -61,52 +59,49 @@ func softHSM() func(*app.Options) {
 	DeferCleanup(func() { _ = os.RemoveAll(dir) })
 	hsm, err := keystest.NewSoftHSM(dir)
 	Expect(err).NotTo(HaveOccurred())
-	Expect(hsm.InitToken("e2e", "1234")).To(Succeed())
+	Expect(hsm.InitToken("nstance", "1234")).To(Succeed())
 	// SoftHSM reads its configuration when the manager loads the module.
 	Expect(hsm.Setenv()).To(Succeed())
 	pin := filepath.Join(dir, "pin")
 	Expect(os.WriteFile(pin, []byte("1234"), 0o600)).To(Succeed())
-	hsmKeyURI = "pkcs11:token=e2e"
+	pkcs11Token = true
 	return func(o *app.Options) {
 		o.Controller.KeyPolicy.PKCS11Modules = []string{hsm.Module}
 		o.Controller.KeyPolicy.PKCS11PINFile = pin
 	}
 }
 
+// docs/keys.md's HSM-backed cluster issuer, applied as it is.
 var _ = Describe("a CA key in an HSM", func() {
-	It("issues a Certificate through a SoftHSM-backed cluster issuer whose key never enters the cluster", func(ctx SpecContext) {
-		if hsmKeyURI == "" {
-			Skip("no PKCS#11 token: on the local stack build with -tags pkcs11 (make e2e does); on a cluster set NSTANCE_E2E_PKCS11_KEY_URI")
+	It("issues a Certificate through the SoftHSM-backed cluster issuer of docs/keys.md, whose key never enters the cluster", func(ctx SpecContext) {
+		if !pkcs11Token {
+			Skip("no PKCS#11 token: on the local stack build with -tags pkcs11 (make e2e does); on a cluster set NSTANCE_E2E_PKCS11 for a -pkcs11 nstance-issuer with a token labelled nstance")
 		}
-		name := fmt.Sprintf("e2e-hsm-%d", time.Now().UnixNano()%1_000_000)
-		iss := &v1alpha1.NstanceClusterIssuer{
-			ObjectMeta: metav1.ObjectMeta{Name: name},
-			Spec: v1alpha1.IssuerSpec{
-				CA: v1alpha1.CASpec{
-					SecretName: name,
-					Key:        &v1alpha1.CAKey{URI: hsmKeyURI},
-					Generate:   &v1alpha1.CATemplate{Subject: v1alpha1.Subject{CN: "e2e HSM CA"}, TTL: 8760},
-				},
-				DefaultTemplate: "web",
-				Templates:       []v1alpha1.CertificateTemplate{{Name: "web", AllowedDNSNames: []string{"*.example.com"}, TTL: 2160}},
-			},
-		}
-		Expect(k8s.Create(ctx, iss)).To(Succeed())
+		ensureNamespace(clusterResourceNamespace)
+		applyRepoFile("docs/samples/hsm-cluster-issuer.yaml")
+		iss := &v1alpha1.NstanceClusterIssuer{ObjectMeta: metav1.ObjectMeta{Name: "hsm"}}
 		DeferCleanup(func() { _ = k8s.Delete(context.Background(), iss) })
 		issuerReady(iss)
+		Expect(k8s.Get(ctx, client.ObjectKeyFromObject(iss), iss)).To(Succeed())
+		Expect(iss.Status.CA).NotTo(BeNil())
+		Expect(iss.Status.CA.Key).NotTo(BeNil(), "status.ca.key names the key")
+		Expect(iss.Status.CA.Key.Backend).To(Equal("pkcs11"))
 
 		var caSecret corev1.Secret
-		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: clusterResourceNamespace, Name: name}, &caSecret)).To(Succeed())
+		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: clusterResourceNamespace, Name: "hsm-ca"}, &caSecret)).To(Succeed())
 		Expect(caSecret.Data).NotTo(HaveKey("tls.key"), "the CA key left the HSM")
-		Expect(string(caSecret.Data["key-uri"])).To(HavePrefix(strings.SplitN(hsmKeyURI, "?", 2)[0] + ";id="))
+		Expect(string(caSecret.Data["key-uri"])).To(HavePrefix("pkcs11:token=nstance;id="))
+		Expect(string(caSecret.Data["key-uri"])).To(Equal(iss.Status.CA.Key.URI))
 
 		ns := newNamespace()
-		crt := certificate(ns, "hsm", cmmeta.IssuerReference{Group: v1alpha1.GroupVersion.Group, Kind: "NstanceClusterIssuer", Name: name}, "hsm.example.com")
+		crt := certificate(ns, "hsm", cmmeta.IssuerReference{Group: v1alpha1.GroupVersion.Group, Kind: "NstanceClusterIssuer", Name: "hsm"}, "hsm.example.com")
 		Expect(k8s.Create(ctx, crt)).To(Succeed())
 		certificateReady(ns, "hsm")
 		leaf, secret := issuedCertificate(ns, "hsm-tls", x509.ExtKeyUsageServerAuth)
 		ca, err := testpki.ParseChain(caSecret.Data["tls.crt"])
 		Expect(err).NotTo(HaveOccurred())
+		Expect(ca[0].Subject.CommonName).To(Equal("HSM CA"))
+		Expect(ca[0].PublicKeyAlgorithm).To(Equal(x509.ECDSA))
 		Expect(leaf.CheckSignatureFrom(ca[0])).To(Succeed(), "the certificate is not signed by the HSM's CA")
 		Expect(secret.Data["ca.crt"]).To(Equal(caSecret.Data["ca.crt"]))
 	})

@@ -17,9 +17,6 @@ limitations under the License.
 package keys
 
 import (
-	"github.com/nstance-dev/nstance-issuer/internal/pki/keyuri"
-	"net/url"
-
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -28,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"sync"
 	"time"
 
@@ -40,6 +38,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/pki/keyuri"
 )
 
 // AWS KMS is used directly through aws-sdk-go-v2 rather than through

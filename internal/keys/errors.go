@@ -104,10 +104,6 @@ func (e *Error) Transient() bool {
 	return e.Reason == ReasonThrottled || e.Reason == ReasonUnavailable
 }
 
-func uriErrorf(uri, format string, args ...any) *Error {
-	return &Error{Reason: ReasonInvalidURI, Msg: fmt.Sprintf("key URI %q: ", shorten(uri)) + fmt.Sprintf(format, args...)}
-}
-
 // backendError builds the Error of a backend failure.
 func backendError(reason, backend, op string, uri URI, err error, format string, args ...any) *Error {
 	return &Error{Reason: reason, Backend: backend, URI: uri.String(), Op: op, Msg: fmt.Sprintf(format, args...), Err: err}

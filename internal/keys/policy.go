@@ -17,12 +17,12 @@ limitations under the License.
 package keys
 
 import (
-	"github.com/nstance-dev/nstance-issuer/internal/pki/keyuri"
-
 	"fmt"
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/nstance-dev/nstance-issuer/internal/pki/keyuri"
 )
 
 // Scope is who asks for a key: a cluster issuer (Namespace "") or an

@@ -320,7 +320,7 @@ func (h *benchHarness) issuerReady(ctx context.Context, iss harness.Issuer) erro
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("issuer %s not Ready after a minute: %s (%v)", iss.Ref.Name, msg, err)
+			return fmt.Errorf("issuer %s not Ready after a minute: %s (last read: %w)", iss.Ref.Name, msg, err)
 		}
 		select {
 		case <-ctx.Done():
