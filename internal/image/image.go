@@ -143,7 +143,9 @@ func archImage(arch string, binary []byte, runtime map[string][]byte, labels map
 		return nil, err
 	}
 	if len(runtime) > 0 {
-		layer, err := filesLayer(runtime, 0o644)
+		// 0755: the kernel runs the binary's ELF interpreter (glibc's
+		// loader) only if it is executable.
+		layer, err := filesLayer(runtime, 0o755)
 		if err != nil {
 			return nil, err
 		}
@@ -237,6 +239,9 @@ type File struct {
 	Mode    int64
 	UID     int
 	Content []byte
+	// Dir is a directory entry (the -pkcs11 image's runtime layer has
+	// them above its libraries).
+	Dir bool
 }
 
 // ArchImage is what ReadIndex reports of one image of an index.
@@ -286,7 +291,7 @@ func ReadIndex(idx v1.ImageIndex) (map[string]ArchImage, error) {
 				_ = rc.Close()
 				return nil, err
 			}
-			files[h.Name] = File{Mode: h.Mode, UID: h.Uid, Content: b}
+			files[h.Name] = File{Mode: h.Mode, UID: h.Uid, Content: b, Dir: h.Typeflag == tar.TypeDir}
 		}
 		_ = rc.Close()
 		out[cfg.Architecture] = ArchImage{Config: cfg, Files: files}

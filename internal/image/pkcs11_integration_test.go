@@ -101,7 +101,7 @@ func TestPKCS11Image(t *testing.T) {
 	// The image's filesystem, as a container runtime would unpack it.
 	rootfs := filepath.Join(dir, "rootfs")
 	for name, f := range img.Files {
-		if strings.HasSuffix(name, "/") {
+		if f.Dir || strings.HasSuffix(name, "/") {
 			continue
 		}
 		p := filepath.Join(rootfs, name)
@@ -147,7 +147,7 @@ func TestPKCS11Image(t *testing.T) {
 	script := `#!/bin/sh
 root='` + rootfs + `'
 for a in "$@"; do case "$a" in --kubeconfig=*) k="${a#--kubeconfig=}"; mkdir -p "$root$(dirname "$k")"; cp "$k" "$root$k";; esac; done
-exec env -i SOFTHSM2_CONF=/softhsm/softhsm2.conf LD_LIBRARY_PATH=/opt/pkcs11 chroot "$root" /nstance-issuer "$@" --pkcs11-module=/opt/pkcs11/libsofthsm2.so --pkcs11-pin-file=/pin
+exec env -i SOFTHSM2_CONF=/softhsm/softhsm2.conf LD_LIBRARY_PATH=/opt/pkcs11 "$(command -v chroot)" "$root" /nstance-issuer "$@" --pkcs11-module=/opt/pkcs11/libsofthsm2.so --pkcs11-pin-file=/pin
 `
 	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
