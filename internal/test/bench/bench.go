@@ -174,7 +174,7 @@ func Main(ctx context.Context, c *Config) int {
 		defer ke.stop()
 		r.Meta.ManagerArgs = c.ManagerArgs
 	}
-	if c.run("raw") || c.run("stage") || c.run("pods") || c.run("e2e") || c.run("keys") || c.run("memory") {
+	if c.run("raw") || c.run("stage") || c.run("pods") || c.run("e2e") || (c.run("keys") && ke != nil) || c.run("memory") {
 		if err := runStack(ctx, run, c, r, ke); err != nil {
 			r.Errors = append(r.Errors, err.Error())
 			harness.Logf("%v", err)

@@ -24,8 +24,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
@@ -82,6 +84,11 @@ func prepareKeys(ctx context.Context, c *Config) (*keyEnv, error) {
 	if !keys.PKCS11Compiled() {
 		return nil, errors.New("nstance-bench was built without PKCS#11 (build tag pkcs11, cgo): make bench builds it and the manager with it; or leave keys out of -only")
 	}
+	if ok, err := pkcs11Build(ctx, c.ManagerBinary); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, fmt.Errorf("the manager binary %s is not a PKCS#11 build, so it could not sign with a token: build it with -tags pkcs11 (make bench runs bin/nstance-issuer-pkcs11)", c.ManagerBinary)
+	}
 	dir, err := os.MkdirTemp("", "nstance-bench-keys-")
 	if err != nil {
 		return nil, err
@@ -130,6 +137,22 @@ func prepareKeys(ctx context.Context, c *Config) (*keyEnv, error) {
 	}
 	c.ManagerArgs = append(c.ManagerArgs, "--pkcs11-module="+ke.hsm.Module, "--pkcs11-pin-file="+ke.pinFile, "--aws-kms-endpoint="+ke.localKMS.Endpoint)
 	return ke, nil
+}
+
+// pkcs11Build reports whether binary was built with the pkcs11 tag, from
+// its Go build information.
+func pkcs11Build(ctx context.Context, binary string) (bool, error) {
+	out, err := exec.CommandContext(ctx, "go", "version", "-m", binary).Output()
+	if err != nil {
+		return false, fmt.Errorf("go version -m %s: %w", binary, err)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 2 && f[0] == "build" && strings.HasPrefix(f[1], "-tags=") && slices.Contains(strings.Split(strings.TrimPrefix(f[1], "-tags="), ","), "pkcs11") {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func (ke *keyEnv) stop() {
