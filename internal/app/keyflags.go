@@ -56,7 +56,7 @@ func (m *moduleList) String() string {
 }
 
 func (m *moduleList) Set(v string) error {
-	for _, path := range strings.Split(v, ",") {
+	for path := range strings.SplitSeq(v, ",") {
 		path = strings.TrimSpace(path)
 		if !strings.HasPrefix(path, "/") {
 			return errors.New("a PKCS#11 module is an absolute path, e.g. /usr/lib/softhsm/libsofthsm2.so")
@@ -84,7 +84,7 @@ func (n *namespaceKeys) String() string {
 }
 
 func (n *namespaceKeys) Set(v string) error {
-	for _, entry := range strings.Split(v, ",") {
+	for entry := range strings.SplitSeq(v, ",") {
 		ns, p, err := keys.ParseNamespaceKey(strings.TrimSpace(entry))
 		if err != nil {
 			return err

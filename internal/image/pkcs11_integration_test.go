@@ -127,7 +127,7 @@ func TestPKCS11Image(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, line := range strings.Split(string(out), "\n") {
+	for line := range strings.SplitSeq(string(out), "\n") {
 		if f := strings.Fields(line); len(f) >= 3 && f[1] == "=>" && strings.HasPrefix(f[2], "/") && !strings.Contains(f[2], "/libc.so") {
 			copyFile(t, f[2], filepath.Join(mount, filepath.Base(f[2])))
 		}

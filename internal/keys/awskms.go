@@ -393,6 +393,8 @@ func awsSigningAlgorithm(pub crypto.PublicKey, digest []byte, opts crypto.Signer
 			return types.SigningAlgorithmSpecEcdsaSha384, nil
 		case crypto.SHA512:
 			return types.SigningAlgorithmSpecEcdsaSha512, nil
+		default:
+			// refused below
 		}
 	}
 	return "", &optionsError{fmt.Sprintf("AWS KMS cannot sign with a %T key over %v", pub, h)}

@@ -73,8 +73,7 @@ func TestAWSSigningAlgorithm(t *testing.T) {
 			t.Parallel()
 			got, err := awsSigningAlgorithm(tc.pub, tc.digest, tc.opts)
 			if tc.want == "" {
-				var oe *optionsError
-				if !errors.As(err, &oe) {
+				if _, ok := errors.AsType[*optionsError](err); !ok {
 					t.Fatalf("got %q, %v; want it refused", got, err)
 				}
 				return
@@ -156,6 +155,5 @@ func TestCredentialFingerprintsDiffer(t *testing.T) {
 			t.Fatalf("two credentials share the cache key %q: one issuer could use another's client", fp)
 		}
 		seen[fp] = true
-
 	}
 }

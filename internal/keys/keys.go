@@ -48,9 +48,9 @@ const (
 	// CredentialAWSSessionToken (optional) are AWS credentials, named as
 	// the AWS CLI's environment variables (and aws-privateca-issuer's
 	// Secret).
-	CredentialAWSAccessKeyID     = "AWS_ACCESS_KEY_ID"
-	CredentialAWSSecretAccessKey = "AWS_SECRET_ACCESS_KEY"
-	CredentialAWSSessionToken    = "AWS_SESSION_TOKEN"
+	CredentialAWSAccessKeyID     = "AWS_ACCESS_KEY_ID"     //nolint:gosec // G101: the name of a Secret key, not a credential
+	CredentialAWSSecretAccessKey = "AWS_SECRET_ACCESS_KEY" //nolint:gosec // G101: the name of a Secret key, not a credential
+	CredentialAWSSessionToken    = "AWS_SESSION_TOKEN"     //nolint:gosec // G101: the name of a Secret key, not a credential
 	// CredentialPIN is the user PIN of a PKCS#11 token.
 	CredentialPIN = "pin"
 )

@@ -168,7 +168,7 @@ func stepKeyName(uri URI) string {
 }
 
 func (b *pkcs11Backend) open(_ context.Context, uri URI, creds *Credentials) (crypto.Signer, error) {
-	t, err := b.token(uri, creds)
+	t, err := b.token(uri, creds) //nolint:contextcheck // PKCS#11 calls take no context; the token is opened once and kept
 	if err != nil {
 		return nil, err
 	}
@@ -191,7 +191,7 @@ func (b *pkcs11Backend) create(_ context.Context, location URI, spec v1alpha1.Pr
 		return URI{}, nil, backendError(ReasonWrongKeyType, BackendPKCS11, OpCreateKey, location, nil,
 			"nstance-issuer cannot make Ed25519 keys in a PKCS#11 token: set spec.ca.generate.privateKey to ECDSA or RSA")
 	}
-	t, err := b.token(location, creds)
+	t, err := b.token(location, creds) //nolint:contextcheck // PKCS#11 calls take no context; the token is opened once and kept
 	if err != nil {
 		return URI{}, nil, err
 	}

@@ -153,8 +153,7 @@ func TestIssueReportsASignerFailureAsItCame(t *testing.T) {
 	if !errors.Is(err, outage) {
 		t.Fatalf("Issue returned %v, want the signer's error wrapped (the controller classifies it)", err)
 	}
-	var reqErr *RequestError
-	if errors.As(err, &reqErr) {
+	if _, ok := errors.AsType[*RequestError](err); ok {
 		t.Fatalf("a signer failure must never read as a RequestError (it would fail the request for good): %v", err)
 	}
 }

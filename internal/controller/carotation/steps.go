@@ -127,7 +127,7 @@ func (r *Reconciler) act(ctx context.Context, v issuer.View, g *generations, d r
 // name with any other CA is known not to be the issuer's.
 func (r *Reconciler) createNext(ctx context.Context, v issuer.View, g *generations, d rotation.Decision, now time.Time) error {
 	ns := v.SecretKey.Namespace
-	certPEM, keyPEM, err := r.nextKey(v, d, now)
+	certPEM, keyPEM, err := r.nextKey(v, d, now) //nolint:contextcheck // the key is made off the worker by the key generator, under its own bounded context; the reconcile does not wait for it
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ package casecret
 
 import (
 	"fmt"
+	"maps"
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
@@ -49,9 +50,7 @@ var caSecretLimits = func() map[string]int {
 		issuer.SecretKeyCA:      pki.MaxCertChainPEMSize,
 		issuer.SecretKeyKeyURI:  keys.MaxURILength,
 	}
-	for k, limit := range keys.CredentialLimits {
-		m[k] = limit
-	}
+	maps.Copy(m, keys.CredentialLimits)
 	return m
 }()
 

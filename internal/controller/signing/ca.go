@@ -76,8 +76,7 @@ func (s *Signer) loadCA(ctx context.Context, v issuer.View, generate bool) (*pki
 	}
 	ca, err := s.parseCA(ctx, v, secret)
 	if err != nil {
-		var kerr *keys.Error
-		if errors.As(err, &kerr) {
+		if _, ok := errors.AsType[*keys.Error](err); ok {
 			return nil, err // it names the key; the Secret is not at fault
 		}
 		return nil, fmt.Errorf("CA Secret %s: %w", v.SecretKey, err)

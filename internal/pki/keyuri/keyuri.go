@@ -23,6 +23,7 @@ package keyuri
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
 	"regexp"
 	"slices"
@@ -143,7 +144,7 @@ func parse(s string, pattern bool) (URI, error) {
 		if raw == "" {
 			return nil
 		}
-		for _, a := range strings.Split(raw, sep) {
+		for a := range strings.SplitSeq(raw, sep) {
 			name, rawValue, ok := strings.Cut(a, "=")
 			if !ok || !attrName.MatchString(name) {
 				return fmt.Errorf("%q is not an attribute name=value", Shorten(a))
@@ -298,9 +299,7 @@ func (u URI) Location() URI {
 // With returns u with attribute name set to value.
 func (u URI) With(name, value string) URI {
 	out := URI{backend: u.backend, attrs: map[string]string{}}
-	for k, v := range u.attrs {
-		out.attrs[k] = v
-	}
+	maps.Copy(out.attrs, u.attrs)
 	out.attrs[name] = value
 	return out
 }
@@ -343,7 +342,7 @@ func (u URI) String() string {
 // those key ids, ARNs, labels and paths commonly hold.
 func escape(v string) string {
 	var b strings.Builder
-	for i := 0; i < len(v); i++ {
+	for i := range len(v) {
 		c := v[i]
 		switch {
 		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9',

@@ -146,7 +146,7 @@ func pkcs11Build(ctx context.Context, binary string) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("go version -m %s: %w", binary, err)
 	}
-	for _, line := range strings.Split(string(out), "\n") {
+	for line := range strings.SplitSeq(string(out), "\n") {
 		f := strings.Fields(line)
 		if len(f) == 2 && f[0] == "build" && strings.HasPrefix(f[1], "-tags=") && slices.Contains(strings.Split(strings.TrimPrefix(f[1], "-tags="), ","), "pkcs11") {
 			return true, nil

@@ -206,7 +206,7 @@ func (l *LocalKMS) iam(next http.Handler) http.Handler {
 
 func awsError(w http.ResponseWriter, code, msg string) {
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	w.Header().Set("X-Amzn-ErrorType", code)
+	w.Header().Set("X-Amzn-Errortype", code)
 	w.WriteHeader(http.StatusBadRequest)
-	_, _ = fmt.Fprintf(w, `{"__type":%q,"message":%q}`, code, msg)
+	_, _ = fmt.Fprintf(w, `{"__type":%q,"message":%q}`, code, msg) //nolint:gosec // G705: a JSON error of the test's KMS emulator, quoted with %q, read by the AWS SDK
 }
