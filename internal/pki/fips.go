@@ -111,13 +111,13 @@ func checkFIPSCSR(csr *x509.CertificateRequest) *RequestError {
 }
 
 // checkFIPSCAKey refuses, in FIPS mode, a CA key the module would not
-// approve for signing.
-func checkFIPSCAKey(pub crypto.PublicKey) *CAError {
+// approve for signing; name names the key in messages.
+func checkFIPSCAKey(pub crypto.PublicKey, name string) *CAError {
 	if !fipsMode {
 		return nil
 	}
 	if p := fipsKeyProblem(pub); p != "" {
-		return caErrorf(ReasonNotFIPSApproved, "tls.key is %s, which this issuer refuses to sign with in FIPS 140-3 mode: replace the CA with one whose key FIPS mode approves: %s", p, fipsApprovedKeys)
+		return caErrorf(ReasonNotFIPSApproved, "%s is %s, which this issuer refuses to sign with in FIPS 140-3 mode: replace the CA with one whose key FIPS mode approves: %s", name, p, fipsApprovedKeys)
 	}
 	return nil
 }

@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	issuerapi "github.com/cert-manager/issuer-lib/api/v1alpha1"
@@ -37,6 +38,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/cakey"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/casecret"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/trust"
@@ -133,6 +135,12 @@ type Reconciler struct {
 	MinGenerationInterval time.Duration
 	// Keys makes next CA keys off the workers (nil: on the worker).
 	Keys *KeyGenerator
+	// CAKeys opens and makes CA keys held in a KMS or an HSM (spec.ca.key);
+	// nil: such issuers are not rotated.
+	CAKeys *cakey.Resolver
+
+	keysMu     sync.Mutex
+	openedKeys map[issuer.Ref]openedKey
 }
 
 func (r *Reconciler) now() time.Time {
