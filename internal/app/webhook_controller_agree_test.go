@@ -44,6 +44,10 @@ type noSecrets struct{}
 func (noSecrets) Get(context.Context, issuer.Ref, types.NamespacedName) (*corev1.Secret, error) {
 	return nil, nil
 }
+func (noSecrets) GetSlot(context.Context, issuer.Ref, string, types.NamespacedName) (*corev1.Secret, error) {
+	return nil, nil
+}
+func (noSecrets) ForgetSlot(issuer.Ref, string)  {}
 func (noSecrets) NotifyAt(issuer.Ref, time.Time) {}
 
 // Both doors, wired here where the manager wires both: for every spec, the webhook refuses exactly what the
