@@ -139,7 +139,14 @@ func Builder() *dashboard.DashboardBuilder { //nolint:staticcheck // v1 on purpo
 			query(`sum by (kind, namespace, name, state) (nstance_issuer_reissue_certificates{`+issuers+`})`, "{{kind}} {{namespace}}/{{name}} {{state}}")).
 			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal))).
 		WithPanel(series("Trust bundle publish failures", "Namespaces where an issuer's trust bundle ConfigMap could not be written at its last reconcile (the others were).", "short",
-			query(`max by (kind, namespace, name) (nstance_issuer_trust_bundle_publish_failures{`+issuers+`})`, "{{kind}} {{namespace}}/{{name}}")))
+			query(`max by (kind, namespace, name) (nstance_issuer_trust_bundle_publish_failures{`+issuers+`})`, "{{kind}} {{namespace}}/{{name}}"))).
+		WithRow(dashboard.NewRowBuilder("CA keys in a KMS or an HSM")).
+		WithPanel(series("CA key operation latency",
+			"p99 time of each operation on CA keys held in AWS KMS or a PKCS#11 token (sign, public_key, create_key), by backend; failures included. Empty when every CA key is in a Secret.", "s",
+			query(`histogram_quantile(0.99, sum by (le, backend, operation) (rate(nstance_issuer_ca_key_operation_duration_seconds_bucket[$__rate_interval])))`, "p99 {{backend}} {{operation}}"))).
+		WithPanel(series("CA key operation errors",
+			"Failed operations on CA keys in a KMS or an HSM per second, by backend, operation and reason (PermissionDenied, KeyNotFound, Throttled, Unavailable, ...).", "short",
+			query(`sum by (backend, operation, reason) (rate(nstance_issuer_ca_key_operation_errors_total[$__rate_interval]))`, "{{backend}} {{operation}} {{reason}}")))
 }
 
 // JSON is the dashboard as Grafana imports it.
