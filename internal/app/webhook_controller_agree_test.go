@@ -102,6 +102,15 @@ func TestWebhookAndControllerRefuseTheSameIssuers(t *testing.T) {
 			}},
 		{name: "an unknown trust bundle content is refused by both", refused: true,
 			mod: func(s *v1alpha1.IssuerSpec) { s.CA.TrustBundle = &v1alpha1.TrustBundle{CACrt: "everything"} }},
+		{name: "a CA key URI that names a PIN file is refused by both", refused: true,
+			mod: func(s *v1alpha1.IssuerSpec) {
+				s.CA.Key = &v1alpha1.CAKey{URI: "pkcs11:token=ca;object=root?pin-source=/etc/shadow"}
+			}},
+		{name: "an Ed25519 CA key to be made in a KMS is refused by both", refused: true,
+			mod: func(s *v1alpha1.IssuerSpec) {
+				s.CA.Key = &v1alpha1.CAKey{URI: "awskms:key-id=arn:aws:kms:eu-west-1:111122223333:key/k"}
+				s.CA.Generate = &v1alpha1.CATemplate{PrivateKey: v1alpha1.PrivateKeySpec{Algorithm: v1alpha1.Ed25519KeyAlgorithm}}
+			}},
 		{name: "more problems than are listed are refused by both with the same cut", refused: true,
 			mod: func(s *v1alpha1.IssuerSpec) {
 				for i := range 40 {
