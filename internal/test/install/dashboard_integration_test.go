@@ -148,6 +148,9 @@ func TestDashboardAndAlertsReadRealSeries(t *testing.T) {
 		}
 		var problems []string
 		for _, q := range queries {
+			if q.NeedsKeyBackend() {
+				continue // internal/controller/cakeysuite checks these against a manager signing with AWS KMS keys
+			}
 			for _, p := range series.Check(q.Expr, q.Legend) {
 				problems = append(problems, q.Where+": "+p)
 			}
