@@ -25,6 +25,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -37,6 +38,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/trust"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
+	"github.com/nstance-dev/nstance-issuer/internal/test/testpki"
 )
 
 // requestCounts counts what a client sends to the API server.
@@ -164,7 +166,8 @@ func TestTrustPublicationWritesOnlyWhatDiffers(t *testing.T) {
 			return nil
 		})
 	}
-	first, second := validCA(t, "Scale Root 1"), validCA(t, "Scale Root 2")
+	// The next root is newer, as a generated next CA always is.
+	first, second := validCA(t, "Scale Root 1"), newTestCA(t, "Scale Root 2", time.Now().Add(-30*time.Minute), time.Now().Add(365*24*time.Hour))
 
 	if w, _ := publish("first publication", first.Cert); w != 4 {
 		t.Errorf("first publication: %d writes, want 4 (one per selected namespace but the squatted one)", w)
@@ -179,16 +182,28 @@ func TestTrustPublicationWritesOnlyWhatDiffers(t *testing.T) {
 			t.Errorf("steady state: %d live reads, want 1 (the squatted name, which the cache of the issuer's bundles cannot hold)", r)
 		}
 	}
-	both := string(first.CertPEM) + string(second.CertPEM)
+	var both string
+	for _, c := range []*testpki.CA{first, second} {
+		if pki.Fingerprint(c.Cert) == newestFirst(first.Cert, second.Cert)[0] {
+			both = string(c.CertPEM) + both
+		} else {
+			both += string(c.CertPEM)
+		}
+	}
 	if w, _ := publish("rotation", first.Cert, second.Cert); w != 4 {
 		t.Errorf("rotation: %d writes, want 4 (exactly one per namespace)", w)
 	}
 	for _, ns := range namespaces[:4] {
-		waitBundle(t, ns, "scale-ca", pki.Fingerprint(first.Cert), pki.Fingerprint(second.Cert))
+		waitBundle(t, ns, "scale-ca", newestFirst(first.Cert, second.Cert)...)
 	}
 	cached(both)
 	if w, _ := publish("steady state after the rotation", first.Cert, second.Cert); w != 0 {
 		t.Errorf("steady state after the rotation: %d writes, want 0", w)
+	}
+	// The next CA promoted: the live roots are the same set, the issuing
+	// one now the second; no bundle is written again.
+	if w, _ := publish("the next CA promoted", second.Cert, first.Cert); w != 0 {
+		t.Errorf("the next CA promoted: %d writes, want 0 (the same roots)", w)
 	}
 
 	// A stale cache: the bundle in namespaces[0] is deleted and a tenant

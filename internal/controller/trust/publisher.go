@@ -27,6 +27,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -251,7 +252,7 @@ func (t *Publisher) publishConfigMaps(ctx context.Context, v issuer.View, spec *
 		if err != nil {
 			return err
 		}
-		data := string(pki.EncodeCertificates(roots...))
+		data := string(pki.EncodeCertificates(bundleOrder(roots)...))
 		for _, ns := range namespaces {
 			key := types.NamespacedName{Namespace: ns, Name: spec.Name}
 			want[key] = true
@@ -282,6 +283,17 @@ func (t *Publisher) publishConfigMaps(ctx context.Context, v issuer.View, spec *
 		}
 	}
 	return errors.Join(gates...)
+}
+
+// bundleOrder is the order of the roots in a ConfigMap bundle: newest
+// NotBefore first, whatever their roles (roots of the same second keep
+// their order, the issuing root first). A rotation then changes the
+// bundle's bytes only when it changes its set of roots (a next root
+// published, a retired one dropped): promoting the next CA writes nothing.
+func bundleOrder(roots []*x509.Certificate) []*x509.Certificate {
+	out := slices.Clone(roots)
+	slices.SortStableFunc(out, func(a, b *x509.Certificate) int { return b.NotBefore.Compare(a.NotBefore) })
+	return out
 }
 
 // errForeignConfigMap: a ConfigMap of the bundle's name exists that the
