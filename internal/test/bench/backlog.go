@@ -66,7 +66,11 @@ func (h *benchHarness) backlog(ctx context.Context, r *results) error {
 }
 
 func (h *benchHarness) backlogRun(ctx context.Context, iss harness.Issuer, stop, start func() error) (float64, error) {
-	ns := "bench-backlog-" + iss.Label
+	return h.backlogRunNamed(ctx, "bench-backlog-"+iss.Label, iss, stop, start)
+}
+
+// backlogRunNamed is backlogRun in namespace ns.
+func (h *benchHarness) backlogRunNamed(ctx context.Context, ns string, iss harness.Issuer, stop, start func() error) (float64, error) {
 	if err := h.Namespace(ctx, ns); err != nil {
 		return 0, err
 	}
