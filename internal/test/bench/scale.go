@@ -174,7 +174,7 @@ func (h *benchHarness) scalePoint(ctx context.Context, n int) (scalePoint, error
 		}
 	}
 	if h.Stack.ManagerPID() > 0 {
-		rate, err := h.backlogRunNamed(ctx, fmt.Sprintf("bench-scale-%d-backlog", n), nstance, h.Stack.StopManager, func() error { return h.Stack.StartManager(ctx) })
+		rate, err := h.backlogRunNamed(ctx, fmt.Sprintf("bench-scale-%d-backlog", n), n, nstance, h.Stack.StopManager, func() error { return h.Stack.StartManager(ctx) })
 		if err != nil {
 			return p, fmt.Errorf("backlog: %w", err)
 		}
