@@ -33,9 +33,14 @@ ENVTEST_ASSETS := $(BIN)/envtest/k8s-$(KUBE_VERSION)-etcd-$(ETCD_VERSION)
 KUBE_VERSION_BETA ?= v1.36.3
 ENVTEST_ASSETS_BETA := $(BIN)/envtest/k8s-$(KUBE_VERSION_BETA)-etcd-$(ETCD_VERSION)
 
+# The AWS KMS emulator the tests and the benchmark run (hack/local-kms
+# pins its version), built from Go modules; see also pkcs11-deps.
+LOCAL_KMS_VERSION := $(shell awk '$$1 == "github.com/nsmithuk/local-kms" {print $$2}' hack/local-kms/go.mod)
+LOCAL_KMS := $(BIN)/local-kms-$(LOCAL_KMS_VERSION)
+
 # Packages whose tests need no API server; they run with -race. internal/test/...
 # includes the check that the manager binary links none of the test tree.
-CORE_PKGS := ./api/... ./internal/pki/... ./internal/rotation/... ./internal/controller/... ./internal/app/... ./internal/image/... ./internal/test/... ./internal/webhook/... ./internal/explain/... ./internal/dashboard/... ./cmd/kubectl-nstance/...
+CORE_PKGS := ./api/... ./internal/pki/... ./internal/keys/... ./internal/rotation/... ./internal/controller/... ./internal/app/... ./internal/image/... ./internal/test/... ./internal/webhook/... ./internal/explain/... ./internal/dashboard/... ./cmd/kubectl-nstance/...
 
 .PHONY: help
 help: ## Show the targets.
@@ -76,35 +81,56 @@ fmt: ## Format the code.
 	go fmt ./...
 
 .PHONY: vet
-vet: ## Run go vet.
+vet: pkcs11-deps ## Run go vet (and again with the PKCS#11 build tag, which needs cgo).
 	go vet -tags integration,e2e ./...
+	CGO_ENABLED=1 go vet -tags integration,e2e,pkcs11 ./internal/keys/... ./internal/controller/cakeysuite/... ./internal/image/... ./internal/test/... ./cmd/... ./e2e/...
 
 .PHONY: lint
-lint: $(GOLANGCI_LINT) ## Run golangci-lint.
-	$(GOLANGCI_LINT) run --allow-serial-runners ./...
+lint: $(GOLANGCI_LINT) pkcs11-deps ## Run golangci-lint (with the pkcs11 build tag: it needs cgo).
+	CGO_ENABLED=1 $(GOLANGCI_LINT) run --allow-serial-runners ./...
 
 .PHONY: build
-build: ## Build the manager binary and the kubectl plugin (kubectl-nstance: kubectl nstance explain) into bin/.
+build: ## Build the manager binary (static, no cgo, no PKCS#11) and the kubectl plugin (kubectl-nstance: kubectl nstance explain) into bin/.
 	CGO_ENABLED=0 go build -trimpath -o $(BIN)/nstance-issuer ./cmd/nstance-issuer
 	CGO_ENABLED=0 go build -trimpath -o $(BIN)/kubectl-nstance ./cmd/kubectl-nstance
+
+.PHONY: build-pkcs11
+build-pkcs11: pkcs11-deps ## Build the manager with PKCS#11 (cgo, build tag pkcs11, dynamically linked against glibc) into bin/nstance-issuer-pkcs11.
+	CGO_ENABLED=1 go build -tags pkcs11 -trimpath -o $(BIN)/nstance-issuer-pkcs11 ./cmd/nstance-issuer
+
+.PHONY: pkcs11-deps
+pkcs11-deps: ## Install gcc (cgo) and Debian's softhsm2 when missing (apt-get, as root): the PKCS#11 build and its tests need them.
+	@hack/pkcs11-deps.sh
+
+.PHONY: local-kms
+local-kms: $(LOCAL_KMS) ## Build the AWS KMS emulator local-kms from Go modules into bin/ (the tests and make bench run it).
+	@echo $(LOCAL_KMS)
+
+$(LOCAL_KMS):
+	@echo "building the AWS KMS emulator local-kms $(LOCAL_KMS_VERSION) (first time only)..." >&2
+	cd hack/local-kms && GOFLAGS=-buildvcs=false go build -o $@ .
 
 ##@ Tests
 
 .PHONY: test
-test: verify vet lint test-unit test-integration test-e2e verify-chart test-install test-release bench-smoke chaos-smoke ## Everything CI runs.
+test: verify vet lint test-unit test-integration test-pkcs11 test-e2e verify-chart test-install test-release bench-smoke chaos-smoke ## Everything CI runs.
 
 .PHONY: test-unit
 test-unit: ## Unit tests and fuzz seed corpora of the core packages, with -race.
 	go test -race -count=1 $(CORE_PKGS)
 
 .PHONY: test-integration
-test-integration: envtest-assets envtest-assets-beta ## Integration tests against a real kube-apiserver + etcd (and the v1beta1 pod certificate and ClusterTrustBundle paths on 1.36).
-	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) go test -tags integration -count=1 -timeout 20m ./internal/controller/... ./internal/test/localstack/... ./internal/webhook/... ./cmd/kubectl-nstance/...
+test-integration: envtest-assets envtest-assets-beta ## Integration tests against a real kube-apiserver + etcd (and the v1beta1 pod certificate and ClusterTrustBundle paths on 1.36); CA keys in a KMS or an HSM are test-pkcs11's.
+	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) go test -tags integration -count=1 -timeout 20m $$(go list ./internal/controller/... | grep -v /cakeysuite) ./internal/test/localstack/... ./internal/webhook/... ./cmd/kubectl-nstance/...
 	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS_BETA) go test -tags integration -count=1 -timeout 10m ./internal/test/podcertbeta/...
 
+.PHONY: test-pkcs11
+test-pkcs11: envtest-assets pkcs11-deps $(LOCAL_KMS) ## CA keys against the AWS KMS emulator and in SoftHSM2 tokens (PKCS#11, cgo): the keys package, and the manager against a real kube-apiserver.
+	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) LOCAL_KMS=$(LOCAL_KMS) CGO_ENABLED=1 go test -tags integration,pkcs11 -count=1 -p 1 -timeout 20m ./internal/keys/... ./internal/controller/cakeysuite/...
+
 .PHONY: e2e
-e2e: envtest-assets ## End-to-end suite with cert-manager's controllers: on the local stack, or on KUBECONFIG's cluster when set.
-	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) go test -tags e2e -count=1 -timeout 30m ./e2e/... -ginkgo.v
+e2e: envtest-assets pkcs11-deps ## End-to-end suite with cert-manager's controllers: on the local stack (with a SoftHSM-backed issuer: PKCS#11 build), or on KUBECONFIG's cluster when set.
+	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) CGO_ENABLED=1 go test -tags e2e,pkcs11 -count=1 -timeout 30m ./e2e/... -ginkgo.v
 
 .PHONY: test-e2e
 test-e2e: ## The end-to-end suite on the local stack, whatever KUBECONFIG says (what CI runs).
@@ -190,9 +216,11 @@ test-install: envtest-assets $(HELM) $(KUSTOMIZE) $(CYCLONEDX_GOMOD) ## helm lin
 		go test -tags integration -count=1 -timeout 20m ./internal/test/install/...
 
 .PHONY: test-release
-test-release: envtest-assets $(CYCLONEDX_GOMOD) ## The -fips image's binary on a local stack with cert-manager: FIPS 140-3 mode, approved key types issue, the others are refused by name.
+test-release: envtest-assets $(CYCLONEDX_GOMOD) pkcs11-deps ## The -fips image's binary on a local stack with cert-manager: FIPS 140-3 mode, approved key types issue, the others are refused by name; the -pkcs11 image's filesystem (chroot, root only) signing through a SoftHSM2 token.
 	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) CYCLONEDX_GOMOD=$(CYCLONEDX_GOMOD) \
 		go test -tags integration -count=1 -timeout 20m ./internal/image/...
+	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) CYCLONEDX_GOMOD=$(CYCLONEDX_GOMOD) CGO_ENABLED=1 \
+		go test -tags integration,pkcs11 -count=1 -timeout 20m -run TestPKCS11Image ./internal/image/...
 
 $(KUSTOMIZE):
 	hack/go-install-tool.sh $@ sigs.k8s.io/kustomize/kustomize/v5 $(KUSTOMIZE_VERSION)
@@ -221,6 +249,10 @@ image: $(CYCLONEDX_GOMOD) ## Build the controller's OCI image (linux/amd64 and l
 .PHONY: image-fips
 image-fips: $(CYCLONEDX_GOMOD) ## The same image built against Go's FIPS 140-3 module (GOFIPS140_VERSION, v1.0.0; FIPS mode on by default, tag it -fips) into bin/image-fips/oci.
 	$(IMAGE_ENV) hack/build-image.sh $(BIN)/image-fips fips
+
+.PHONY: image-pkcs11
+image-pkcs11: $(CYCLONEDX_GOMOD) pkcs11-deps ## The image with PKCS#11 (HSM) CA keys: the cgo binary built with the pkcs11 tag, for this machine's architecture, and the glibc loader and libc it needs (tag it -pkcs11) into bin/image-pkcs11/oci.
+	$(IMAGE_ENV) hack/build-image.sh $(BIN)/image-pkcs11 pkcs11
 
 .PHONY: release
 release: $(CYCLONEDX_GOMOD) $(HELM) ## Into bin/release: both images as OCI archives (default and -fips), the CycloneDX SBOM of every binary, the packaged Helm chart (version and appVersion in step), SHA256SUMS.
@@ -268,20 +300,20 @@ SCALE_NAMESPACES ?= 1000
 SCALE_PLOTS ?= docs/performance
 
 .PHONY: bench-build
-bench-build: build ## Build the benchmark harness (and the manager binary it runs as its own process).
-	go build -o $(BIN)/nstance-bench ./cmd/nstance-bench
+bench-build: build-pkcs11 $(LOCAL_KMS) ## Build the benchmark harness and the manager binary it runs as its own process, both with PKCS#11 (cgo) for the keys phase.
+	CGO_ENABLED=1 go build -tags pkcs11 -o $(BIN)/nstance-bench ./cmd/nstance-bench
 
 .PHONY: bench
 bench: envtest-assets bench-build ## nstance-issuer vs cert-manager's CA issuer on the local stack (BENCH_N=50); results in bin/bench/results.json.
-	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) $(BIN)/nstance-bench -n $(BENCH_N) -out $(BIN)/bench/results.json $(BENCH_FLAGS)
+	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) LOCAL_KMS=$(LOCAL_KMS) $(BIN)/nstance-bench -n $(BENCH_N) -manager-binary $(BIN)/nstance-issuer-pkcs11 -out $(BIN)/bench/results.json $(BENCH_FLAGS)
 
 .PHONY: bench-smoke
 bench-smoke: envtest-assets bench-build ## The benchmark at N=20 with small memory scenarios: checks it runs, asserts no timing.
-	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) $(BIN)/nstance-bench -n 20 -raw-patches 100 -small-secrets 200 -large-secrets 5 -benchtime 100x -scale-points 10,20 -scale-namespaces 10 -out $(BIN)/bench/smoke.json $(BENCH_FLAGS)
+	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) LOCAL_KMS=$(LOCAL_KMS) $(BIN)/nstance-bench -n 20 -manager-binary $(BIN)/nstance-issuer-pkcs11 -raw-patches 100 -small-secrets 200 -large-secrets 5 -benchtime 100x -scale-points 10,20 -scale-namespaces 10 -out $(BIN)/bench/smoke.json $(BENCH_FLAGS)
 
 .PHONY: scale
 scale: envtest-assets bench-build ## How cost grows with N (SCALE_POINTS, SCALE_NAMESPACES; not in make test): bin/bench/scale.json and the plots in docs/performance.
-	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) $(BIN)/nstance-bench -only scale -scale-points $(SCALE_POINTS) -scale-namespaces $(SCALE_NAMESPACES) -out $(BIN)/bench/scale.json $(BENCH_FLAGS)
+	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) $(BIN)/nstance-bench -only scale -manager-binary $(BIN)/nstance-issuer-pkcs11 -scale-points $(SCALE_POINTS) -scale-namespaces $(SCALE_NAMESPACES) -out $(BIN)/bench/scale.json $(BENCH_FLAGS)
 	$(BIN)/nstance-bench -plot $(BIN)/bench/scale.json -plot-dir $(SCALE_PLOTS)
 
 .PHONY: bench-core

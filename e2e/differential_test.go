@@ -394,7 +394,7 @@ var _ = Describe("Field by field against cert-manager's CA issuer", Ordered, Con
 		}
 		for i, csr := range created {
 			out := csrOutcome(csr)
-			Expect(out.leaf == nil).To(BeTrue(), "a CSR with %s was signed", wants[i])
+			Expect(out.leaf).To(BeNil(), "a CSR with %s was signed", wants[i])
 			Expect(out.failure).To(ContainSubstring(wants[i]))
 		}
 	})
@@ -574,7 +574,7 @@ func firstCertificate(chain []byte) (*x509.Certificate, error) {
 func assertRow(row diffRow, ours, theirs outcome, what string) {
 	GinkgoHelper()
 	if row.refused != "" {
-		Expect(ours.leaf == nil).To(BeTrue(), "%s was signed; it must be refused with %q", what, row.refused)
+		Expect(ours.leaf).To(BeNil(), "%s was signed; it must be refused with %q", what, row.refused)
 		Expect(ours.failure).To(ContainSubstring(row.refused), what)
 		return
 	}

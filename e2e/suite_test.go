@@ -81,6 +81,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 			KubeconfigPath: filepath.Join(root, "bin", "e2e", "kubeconfig"),
 			CertManager:    true,
 			LogOutput:      stackLogs,
+			ManagerOptions: softHSM(),
 		})
 		Expect(err).NotTo(HaveOccurred())
 		cfg, k8s = stack.Config, stack.Client

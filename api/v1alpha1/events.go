@@ -31,6 +31,14 @@ const (
 	EventReasonCAGenerated = "CAGenerated"
 	// EventReasonCAExpiringSoon: the CA expires within the warning window.
 	EventReasonCAExpiringSoon = "CAExpiringSoon"
+	// EventReasonCAKeyUnavailable: the CA key held in a KMS or an HSM
+	// cannot be used (denied, missing, disabled, wrong type, does not
+	// match the certificate, unreachable); the message says why and what
+	// to do. Requests wait.
+	EventReasonCAKeyUnavailable = "CAKeyUnavailable"
+	// EventReasonCAKeyCreated: a CA key was made in a KMS or an HSM (for
+	// spec.ca.generate or a rotation). nstance-issuer never deletes one.
+	EventReasonCAKeyCreated = "CAKeyCreated"
 	// EventReasonUnguardedCSRAnnotations: a Kubernetes CSR was signed with
 	// the template from its annotation although no admission policy kept
 	// that annotation as it was approved (--insecure-allow-mutable-csr-annotations).

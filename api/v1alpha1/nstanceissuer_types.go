@@ -28,6 +28,7 @@ import (
 // +kubebuilder:printcolumn:name="Message",type="string",priority=1,JSONPath=".status.conditions[?(@.type==\"Ready\")].message"
 // +kubebuilder:printcolumn:name="CA Subject",type="string",priority=1,JSONPath=".status.ca.subject"
 // +kubebuilder:printcolumn:name="CA Expiry",type="string",JSONPath=".status.ca.notAfter"
+// +kubebuilder:printcolumn:name="CA Key",type="string",priority=1,JSONPath=".status.ca.key.backend"
 // +kubebuilder:printcolumn:name="Age",type="date",JSONPath=".metadata.creationTimestamp"
 
 // NstanceIssuer signs cert-manager CertificateRequests with a CA,

@@ -88,17 +88,29 @@ const (
 	LeafNotAfterError LeafNotAfterBehavior = "Error"
 )
 
-// CASpec names the Secret that holds the CA.
+// CASpec names the Secret that holds the CA, and where its key is held
+// when not in that Secret.
+// +kubebuilder:validation:XValidation:rule="!has(self.key) || !has(self.generate) || !has(self.generate.privateKey) || !has(self.generate.privateKey.algorithm) || self.generate.privateKey.algorithm != 'Ed25519'",message="a CA key in a KMS or an HSM (spec.ca.key) cannot be Ed25519: set spec.ca.generate.privateKey.algorithm to ECDSA or RSA"
 type CASpec struct {
 	// SecretName is the Secret holding the CA: tls.crt (the CA certificate,
 	// optionally followed by intermediates up to the root), tls.key (its
 	// private key, PKCS#1, PKCS#8 or SEC1 PEM) and optionally ca.crt (the root).
+	// With spec.ca.key the Secret holds no tls.key: its key-uri may name the
+	// key of the CA it holds (spec.ca.key.uri's key otherwise).
 	// An NstanceIssuer reads it from its own namespace, an NstanceClusterIssuer
 	// from the cluster resource namespace of the controller.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	SecretName string `json:"secretName"`
+
+	// Key holds the CA's private key outside Kubernetes, in AWS KMS or a
+	// PKCS#11 token (an HSM), named by URI: the key never enters the
+	// cluster, and the CA Secret holds only certificates. With generate,
+	// the key is made there and the self-signed CA signed there; a
+	// rotation makes each next key in the same place. See docs/keys.md.
+	// +optional
+	Key *CAKey `json:"key,omitempty"`
 
 	// Generate, when set and the Secret does not exist, creates a self-signed
 	// root CA in that Secret once. An existing Secret is otherwise only ever
@@ -118,6 +130,49 @@ type CASpec struct {
 	// of issued certificates carries.
 	// +optional
 	TrustBundle *TrustBundle `json:"trustBundle,omitempty"`
+}
+
+// CAKey names where the CA's private key is held: a KMS or an HSM.
+type CAKey struct {
+	// URI names the key, or with generate and no key named, where keys
+	// are made:
+	//
+	//   - AWS KMS: awskms:key-id=<key ARN, or key id or alias with
+	//     ;region=<region>>; to make keys: awskms:region=<region>.
+	//   - PKCS#11 (RFC 7512): pkcs11:token=<label>;id=<%xx bytes>;object=<label>
+	//     (token, serial= or slot-id= names the token, id and/or object the
+	//     key), optionally ?module-path=<one of the controller's
+	//     --pkcs11-module>; to make keys: pkcs11:token=<label>.
+	//
+	// Never a PIN or a file: credentials come from credentialsSecretRef
+	// or the controller's own identity. When the CA Secret's key-uri names
+	// a key (a generated or rotated CA), that key signs; this URI's key
+	// signs a CA Secret without one.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:XValidation:rule="self.startsWith('awskms:') || self.startsWith('pkcs11:')",message="uri must start with awskms: (AWS KMS, e.g. awskms:key-id=arn:aws:kms:eu-west-1:111122223333:key/<id>, or awskms:region=eu-west-1 to make keys there) or pkcs11: (a PKCS#11 token, RFC 7512, e.g. pkcs11:token=ca;object=root, or pkcs11:token=ca to make keys there)"
+	// +kubebuilder:validation:XValidation:rule="!self.contains('pin-value') && !self.contains('pin-source')",message="never put a PIN in the key URI: put it under key pin of the Secret that credentialsSecretRef names"
+	URI string `json:"uri"`
+
+	// CredentialsSecretRef names a Secret of the issuer's own namespace
+	// (for an NstanceClusterIssuer, the cluster resource namespace)
+	// holding the credentials to use the key with: AWS_ACCESS_KEY_ID,
+	// AWS_SECRET_ACCESS_KEY and optionally AWS_SESSION_TOKEN for AWS KMS;
+	// pin (the token's user PIN) for PKCS#11. Unset: the controller's own
+	// identity (its ServiceAccount's IRSA, EKS Pod Identity, its PIN
+	// file), which an NstanceIssuer may use only for keys the operator
+	// allows its namespace (--namespace-key-uri).
+	// +optional
+	CredentialsSecretRef *SecretReference `json:"credentialsSecretRef,omitempty"`
+}
+
+// SecretReference names a Secret of the issuer's namespace.
+type SecretReference struct {
+	// Name of the Secret.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name"`
 }
 
 // Subject holds the subject fields a template sets. Each field supports Go
@@ -465,6 +520,22 @@ type CAStatus struct {
 	// SHA256Fingerprint of the CA certificate's DER, hex with colons.
 	// +optional
 	SHA256Fingerprint string `json:"sha256Fingerprint,omitempty"`
+	// Key is the CA key held in a KMS or an HSM (spec.ca.key), as the
+	// issuer last opened it.
+	// +optional
+	Key *CAKeyStatus `json:"key,omitempty"`
+}
+
+// CAKeyStatus describes the CA key held in a KMS or an HSM.
+type CAKeyStatus struct {
+	// URI names the key that signs (it never holds a credential).
+	URI string `json:"uri"`
+	// Backend is awskms or pkcs11.
+	Backend string `json:"backend"`
+	// PublicKeySHA256 is the SHA-256 of the key's public key
+	// (SubjectPublicKeyInfo DER), hex with colons: what the KMS or HSM
+	// shows of the key, checked against the CA certificate.
+	PublicKeySHA256 string `json:"publicKeySHA256"`
 }
 
 // IssuerStatus is the status shared by NstanceIssuer and NstanceClusterIssuer.

@@ -101,7 +101,7 @@ func TestExplainMatchesTheController(t *testing.T) {
 		return crt
 	}
 	request := func(name string, bits int, annotations map[string]string) client.Object {
-		key, err := rsa.GenerateKey(rand.Reader, bits) //nolint:gosec // a weak key on purpose, for the refusal
+		key, err := rsa.GenerateKey(rand.Reader, bits)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -359,7 +359,7 @@ func keyUsages(names []string) []cmapi.KeyUsage {
 
 func parseLabels(s string) (map[string]string, error) {
 	out := map[string]string{}
-	for _, kv := range strings.Split(s, ",") {
+	for kv := range strings.SplitSeq(s, ",") {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
 			return nil, fmt.Errorf("--namespace-labels: %q is not key=value", kv)

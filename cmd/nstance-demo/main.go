@@ -78,7 +78,7 @@ func main() {
 			// whatever it had started.
 			fmt.Fprintln(os.Stderr, "==> interrupted:", context.Cause(ctx))
 			stop()
-			os.Exit(130)
+			os.Exit(130) //nolint:gocritic // exitAfterDefer: stop() is called just before each os.Exit
 		}
 		fmt.Fprintln(os.Stderr, "demo failed:", err)
 		stop()

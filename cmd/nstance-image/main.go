@@ -57,8 +57,25 @@ func (b archFiles) Set(v string) error {
 	return nil
 }
 
+// runtimeFiles is the repeated -runtime ARCH=PATH flag: host files copied
+// into that architecture's image at the same path.
+type runtimeFiles map[string][]string
+
+func (r runtimeFiles) String() string { return fmt.Sprint(map[string][]string(r)) }
+
+func (r runtimeFiles) Set(v string) error {
+	arch, path, ok := strings.Cut(v, "=")
+	if !ok || arch == "" || !filepath.IsAbs(path) {
+		return fmt.Errorf("want ARCH=/ABSOLUTE/PATH, e.g. amd64=/lib/x86_64-linux-gnu/libc.so.6")
+	}
+	r[arch] = append(r[arch], path)
+	return nil
+}
+
 type options struct {
 	binaries, sboms archFiles
+	runtime         runtimeFiles
+	pkcs11          string
 	out, archive    string
 	version         string
 	revision        string
@@ -66,9 +83,11 @@ type options struct {
 }
 
 func main() {
-	o := options{binaries: archFiles{}, sboms: archFiles{}}
+	o := options{binaries: archFiles{}, sboms: archFiles{}, runtime: runtimeFiles{}}
 	flag.Var(o.binaries, "binary", "ARCH=PATH of a static linux binary of cmd/nstance-issuer; repeat per architecture.")
 	flag.Var(o.sboms, "sbom", "ARCH=PATH of the CycloneDX JSON SBOM of that architecture's binary (cyclonedx-gomod bin); one per binary, or none.")
+	flag.Var(o.runtime, "runtime", "ARCH=PATH of a host file (the binary's C runtime: its loader, libc) to copy into that architecture's image at the same path, for the PKCS#11 variant; repeat per file.")
+	flag.StringVar(&o.pkcs11, "pkcs11", "", "The C runtime of a PKCS#11 variant (e.g. \"glibc 2.36\") for its labels; empty for the static images.")
 	flag.StringVar(&o.out, "out", "bin/image/oci", "OCI image layout directory to write (replaced).")
 	flag.StringVar(&o.archive, "archive", "", "Also write the layout as this OCI archive (a tar; skopeo's oci-archive:).")
 	flag.StringVar(&o.version, "version", "dev", "Version for the org.opencontainers.image.version label.")
@@ -82,7 +101,7 @@ func main() {
 }
 
 func run(o options) error {
-	m := image.Metadata{Version: o.version, Revision: o.revision}
+	m := image.Metadata{Version: o.version, Revision: o.revision, PKCS11: o.pkcs11}
 	if o.created != "" {
 		sec, err := strconv.ParseInt(o.created, 10, 64)
 		if err != nil {
@@ -90,16 +109,26 @@ func run(o options) error {
 		}
 		m.Created = time.Unix(sec, 0).UTC()
 	}
-	opts := image.Options{Binaries: map[string][]byte{}, SBOMs: map[string][]byte{}}
+	opts := image.Options{Binaries: map[string][]byte{}, SBOMs: map[string][]byte{}, Runtime: map[string]map[string][]byte{}}
+	for arch, paths := range o.runtime {
+		opts.Runtime[arch] = map[string][]byte{}
+		for _, p := range paths {
+			b, err := os.ReadFile(p) //nolint:gosec // G304: the build machine's C runtime, named by hack/build-image.sh
+			if err != nil {
+				return err
+			}
+			opts.Runtime[arch][strings.TrimPrefix(p, "/")] = b
+		}
+	}
 	for arch, path := range o.binaries {
-		b, err := os.ReadFile(path)
+		b, err := os.ReadFile(path) //nolint:gosec // G304: the binaries its -binary flags name
 		if err != nil {
 			return err
 		}
 		opts.Binaries[arch] = b
 	}
 	for arch, path := range o.sboms {
-		b, err := os.ReadFile(path)
+		b, err := os.ReadFile(path) //nolint:gosec // G304: the SBOMs its -sbom flags name
 		if err != nil {
 			return err
 		}
@@ -134,6 +163,9 @@ func run(o options) error {
 	if fips != "" {
 		variant = " (FIPS 140-3, Go Cryptographic Module " + fips + ")"
 	}
+	if o.pkcs11 != "" {
+		variant = " (PKCS#11, " + o.pkcs11 + ")"
+	}
 	fmt.Printf("wrote %s: OCI image index %s%s for %d architectures with %d SBOMs\n", o.out, digest, variant, len(opts.Binaries), len(opts.SBOMs))
 	return nil
 }
@@ -152,7 +184,7 @@ func writeArchive(dir, path string, mtime time.Time) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if err := os.Chmod(f.Name(), 0o644); err != nil {
+	if err := os.Chmod(f.Name(), 0o644); err != nil { //nolint:gosec // G302: a release archive, published to be read
 		return err
 	}
 	return os.Rename(f.Name(), path)

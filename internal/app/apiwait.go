@@ -69,7 +69,7 @@ func WaitForAPIServer(ctx context.Context, cfg *rest.Config, healthAddr string, 
 	first := err
 	last.Store(&first)
 	if healthAddr != "" && healthAddr != "0" {
-		stop, err := serveWaitingProbes(healthAddr, func() error { return *last.Load() })
+		stop, err := serveWaitingProbes(ctx, healthAddr, func() error { return *last.Load() })
 		if err != nil {
 			return err
 		}
@@ -137,8 +137,8 @@ func newReadyzProbe(cfg *rest.Config, timeout time.Duration) (func(context.Conte
 
 // serveWaitingProbes serves /healthz (200) and /readyz (503 with why) on
 // addr until stop, which also closes the listener.
-func serveWaitingProbes(addr string, why func() error) (stop func(), err error) {
-	l, err := net.Listen("tcp", addr)
+func serveWaitingProbes(ctx context.Context, addr string, why func() error) (stop func(), err error) {
+	l, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("cannot serve health probes on %s while waiting for the API server: %w", addr, err)
 	}

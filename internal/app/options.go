@@ -25,6 +25,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/controller/carotation"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/kubecsr"
+	"github.com/nstance-dev/nstance-issuer/internal/keys"
 	"github.com/nstance-dev/nstance-issuer/internal/webhook"
 )
 
@@ -70,6 +71,7 @@ func NewOptions() *Options {
 			ReissueBatchSize:          carotation.DefaultReissueBatchSize,
 			ReissueInterval:           carotation.DefaultReissueInterval,
 			MinCAGenerationInterval:   controller.DefaultMinCAGenerationInterval,
+			KeyTimeout:                keys.DefaultTimeout,
 		},
 		Webhook: webhook.Options{
 			ServiceName:          webhook.DefaultServiceName,
@@ -118,6 +120,7 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 		"Time between two batches of --reissue-batch-size re-issues after a rotate-now.")
 	fs.DurationVar(&c.MinCAGenerationInterval, "ca-generation-min-interval", c.MinCAGenerationInterval,
 		"Least time between two CA keys one issuer generates for its rotation (rotate-now, scheduled renewal, a deleted next CA Secret); a rotation due sooner waits and says so in the CARotation condition. 0: no bound.")
+	addKeyFlags(fs, &c.KeyPolicy, &c.KeyTimeout)
 	w := &o.Webhook
 	fs.IntVar(&w.Port, "webhook-port", w.Port,
 		"Port of the validating admission webhook of NstanceIssuers and NstanceClusterIssuers (HTTPS, served by every replica); 0 serves none. The chart and config/ set 9443.")

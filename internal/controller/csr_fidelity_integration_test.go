@@ -28,12 +28,11 @@ package controller_test
 import (
 	"context"
 	"crypto/x509"
-	"encoding/pem"
+	"maps"
 	"strconv"
 	"strings"
 	"testing"
 
-	apiutil "github.com/cert-manager/cert-manager/pkg/api/util"
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	experimentalapi "github.com/cert-manager/cert-manager/pkg/apis/experimental/v1alpha1"
 	cmpki "github.com/cert-manager/cert-manager/pkg/util/pki"
@@ -105,40 +104,17 @@ func (f *fidelityIssuer) templated(template string) string {
 }
 
 // cmctlCSR builds the CSR `cmctl create certificatesigningrequest` makes
-// from a Certificate with this spec: spec.request from cert-manager's CSR
-// builder, spec.usages from the Certificate's usages ("cert sign" added for
-// a CA), the request-is-ca annotation, and annotations (the Certificate's).
+// from a Certificate with this spec (framework.CmctlCSR) for signerName,
+// with annotations (the Certificate's) added.
 func cmctlCSR(t *testing.T, signerName string, spec cmapi.CertificateSpec, annotations map[string]string, opts ...cmpki.GenerateCSROption) *certificatesv1.CertificateSigningRequest {
 	t.Helper()
-	spec.PrivateKey = &cmapi.CertificatePrivateKey{Algorithm: cmapi.ECDSAKeyAlgorithm, Size: 256}
-	crt := &cmapi.Certificate{Spec: spec}
-	key, err := cmpki.GeneratePrivateKeyForCertificate(crt)
+	csr, err := framework.CmctlCSR(spec, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl, err := cmpki.GenerateCSR(crt, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := cmpki.EncodeCSR(tmpl, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ku, eku, err := cmpki.KeyUsagesForCertificateOrCertificateRequest(spec.Usages, spec.IsCA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	csr := &certificatesv1.CertificateSigningRequest{
-		ObjectMeta: metav1.ObjectMeta{GenerateName: "fidelity-", Annotations: map[string]string{isCAKey: strconv.FormatBool(spec.IsCA)}},
-		Spec: certificatesv1.CertificateSigningRequestSpec{
-			Request:    pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}),
-			SignerName: signerName,
-			Usages:     append(apiutil.KubeKeyUsageStrings(ku), apiutil.KubeExtKeyUsageStrings(eku)...),
-		},
-	}
-	for k, v := range annotations {
-		csr.Annotations[k] = v
-	}
+	csr.GenerateName = "fidelity-"
+	csr.Spec.SignerName = signerName
+	maps.Copy(csr.Annotations, annotations)
 	return csr
 }
 
@@ -518,7 +494,7 @@ func TestKubernetesCSRIsCAComesFromItsUsages(t *testing.T) {
 	})
 	t.Run("a basicConstraints cA in the CSR without cert sign is refused, not dropped", func(t *testing.T) {
 		csr := cmctlCSR(t, iss.signer(), ca, subca, cmpki.WithEncodeBasicConstraintsInRequest(true))
-		csr.Spec.Usages = slicesWithout(csr.Spec.Usages, certificatesv1.UsageCertSign)
+		csr.Spec.Usages = framework.KeyUsagesWithout(csr.Spec.Usages, certificatesv1.UsageCertSign)
 		delete(csr.Annotations, isCAKey)
 		failed(t, csr, "basicConstraints extension asks for cA true", `spec.usages does not list "cert sign"`)
 	})
@@ -527,16 +503,6 @@ func TestKubernetesCSRIsCAComesFromItsUsages(t *testing.T) {
 		csr.Annotations[isCAKey] = "false"
 		failed(t, csr, `spec.usages lists "cert sign"`, `is "false"`)
 	})
-}
-
-func slicesWithout(in []certificatesv1.KeyUsage, drop certificatesv1.KeyUsage) []certificatesv1.KeyUsage {
-	var out []certificatesv1.KeyUsage
-	for _, u := range in {
-		if u != drop {
-			out = append(out, u)
-		}
-	}
-	return out
 }
 
 // TestKubernetesCSRApprovalScopedPerTemplate: RBAC can grant `approve`

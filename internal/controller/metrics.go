@@ -26,6 +26,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/controller/carotation"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/signing"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/trust"
+	"github.com/nstance-dev/nstance-issuer/internal/keys"
 )
 
 // Every metric the controllers export is registered here, once, from the
@@ -38,7 +39,7 @@ func init() {
 // collectors are every metric the controllers export.
 func collectors() []prometheus.Collector {
 	var all []prometheus.Collector
-	for _, c := range [][]prometheus.Collector{signing.Collectors(), trust.Collectors(), carotation.Collectors()} {
+	for _, c := range [][]prometheus.Collector{signing.Collectors(), trust.Collectors(), carotation.Collectors(), keys.Collectors()} {
 		all = append(all, c...)
 	}
 	return all

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"k8s.io/utils/clock"
+
+	"github.com/nstance-dev/nstance-issuer/internal/keys"
 )
 
 // DefaultMaxConcurrentReconciles is the default number of workers per
@@ -82,6 +84,13 @@ type Options struct {
 	// generated next CA Secret deleted): it bounds what a stream of
 	// rotate-now tokens costs. 0: no bound.
 	MinCAGenerationInterval time.Duration
+	// KeyPolicy is the operator's say on CA keys held in a KMS or an HSM
+	// (spec.ca.key): the PKCS#11 modules, the controller's PIN file, which
+	// namespaces may use which keys with the controller's identity, the
+	// AWS KMS endpoint.
+	KeyPolicy keys.Policy
+	// KeyTimeout bounds one operation on such a key (0: keys.DefaultTimeout).
+	KeyTimeout time.Duration
 }
 
 // DefaultMinCAGenerationInterval is the default MinCAGenerationInterval:

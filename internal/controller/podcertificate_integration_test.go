@@ -42,7 +42,7 @@ import (
 var (
 	kubeletOnce sync.Once
 	kubelet     *framework.Kubelet
-	kubeletErr  error
+	errKubelet  error
 )
 
 // testKubelet is the one node of these tests and a client acting as its
@@ -53,13 +53,13 @@ var (
 func testKubelet(t *testing.T) *framework.Kubelet {
 	t.Helper()
 	kubeletOnce.Do(func() {
-		if kubeletErr = framework.NodesMayRequestPodCertificates(context.Background(), k8s); kubeletErr != nil {
+		if errKubelet = framework.NodesMayRequestPodCertificates(context.Background(), k8s); errKubelet != nil {
 			return
 		}
-		kubelet, kubeletErr = framework.NewKubelet(context.Background(), k8s, restConfig, "node-1")
+		kubelet, errKubelet = framework.NewKubelet(context.Background(), k8s, restConfig, "node-1")
 	})
-	if kubeletErr != nil {
-		t.Fatal(kubeletErr)
+	if errKubelet != nil {
+		t.Fatal(errKubelet)
 	}
 	return kubelet
 }

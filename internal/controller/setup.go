@@ -39,6 +39,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/cakey"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/carotation"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/casecret"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
@@ -46,6 +47,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/controller/podcert"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/signing"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/trust"
+	"github.com/nstance-dev/nstance-issuer/internal/keys"
 )
 
 // issuer-lib's issuer and request controllers, registered here:
@@ -102,6 +104,8 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		return fmt.Errorf("failed to register the CA Secret watcher: %w", err)
 	}
 	recorder := mgr.GetEventRecorder(issuer.FieldOwner)
+	caKeys := &cakey.Resolver{Keys: keys.New(opts.KeyPolicy)}
+	caKeys.Keys.Timeout = opts.KeyTimeout
 	s := &signing.Signer{
 		Client:                   mgr.GetClient(),
 		Secrets:                  secrets,
@@ -110,6 +114,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		CAExpiryWarning:          opts.CAExpiryWarning,
 		Clock:                    opts.Clock,
 		CSRs:                     kubecsr.Decider{Reader: mgr.GetClient(), AllowMutableAnnotations: opts.AllowMutableCSRAnnotations},
+		Keys:                     caKeys,
 	}
 	if opts.CSRAnnotationPolicy != "" {
 		// The policy and binding are read live, uncached (kubecsr.Guard).
@@ -126,6 +131,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		NextPoll:                 opts.NextCAPollInterval,
 		Reissue:                  carotation.ReissuePolicy{BatchSize: opts.ReissueBatchSize, Interval: opts.ReissueInterval},
 		MinGenerationInterval:    opts.MinCAGenerationInterval,
+		CAKeys:                   caKeys,
 	}, recorder, clientset, publisher); err != nil {
 		return err
 	}

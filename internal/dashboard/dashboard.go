@@ -26,7 +26,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/common"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 	"github.com/grafana/grafana-foundation-sdk/go/prometheus"
@@ -47,7 +46,7 @@ const UID = "nstance-issuer"
 const issuers = `kind=~"$kind", namespace=~"$namespace", name=~"$name"`
 
 // ds is the Prometheus data source the $datasource variable chooses.
-var ds = common.DataSourceRef{Type: cog.ToPtr("prometheus"), Uid: cog.ToPtr("${datasource}")}
+var ds = common.DataSourceRef{Type: new("prometheus"), Uid: new("${datasource}")}
 
 func query(expr, legend string) *prometheus.DataqueryBuilder {
 	return prometheus.NewDataqueryBuilder().Expr(expr).LegendFormat(legend).Range()
@@ -62,7 +61,7 @@ func instant(expr string) *prometheus.DataqueryBuilder {
 // namespace of cluster issuers).
 func variable(name, label, query string) *dashboard.QueryVariableBuilder {
 	return dashboard.NewQueryVariableBuilder(name).Label(label).
-		Query(dashboard.StringOrMap{String: cog.ToPtr(query)}).
+		Query(dashboard.StringOrMap{String: new(query)}).
 		Datasource(ds).Refresh(dashboard.VariableRefreshOnTimeRangeChanged).Sort(dashboard.VariableSortAlphabeticalAsc).
 		Multi(true).IncludeAll(true).AllValue(".*")
 }

@@ -41,7 +41,7 @@ func TestDashboardFileIsGenerated(t *testing.T) {
 	}
 	path := filepath.Join("..", "..", File)
 	if *update {
-		if err := os.WriteFile(path, want, 0o644); err != nil { //nolint:gosec // a file of the repository
+		if err := os.WriteFile(path, want, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return

@@ -19,6 +19,7 @@ package dashboard
 import (
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
 	"strings"
 
@@ -41,9 +42,9 @@ func ParseSeries(r io.Reader) (Series, error) {
 	}
 	out := Series{}
 	for name, f := range families {
-		for _, m := range f.Metric {
+		for _, m := range f.GetMetric() {
 			labels := map[string]string{}
-			for _, l := range m.Label {
+			for _, l := range m.GetLabel() {
 				labels[l.GetName()] = l.GetValue()
 			}
 			if f.GetType() != dto.MetricType_HISTOGRAM {
@@ -54,9 +55,7 @@ func ParseSeries(r io.Reader) (Series, error) {
 			out[name+"_count"] = append(out[name+"_count"], labels)
 			for _, b := range m.GetHistogram().GetBucket() {
 				withLE := map[string]string{"le": fmt.Sprint(b.GetUpperBound())}
-				for k, v := range labels {
-					withLE[k] = v
-				}
+				maps.Copy(withLE, labels)
 				out[name+"_bucket"] = append(out[name+"_bucket"], withLE)
 			}
 		}
@@ -118,7 +117,7 @@ func (s Series) Check(expr, text string) []string {
 	}
 	var used []string
 	for _, g := range groupingRE.FindAllStringSubmatch(expr, -1) {
-		for _, l := range strings.Split(g[1], ",") {
+		for l := range strings.SplitSeq(g[1], ",") {
 			if l = strings.TrimSpace(l); l != "" {
 				used = append(used, l)
 			}

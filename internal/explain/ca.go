@@ -26,11 +26,13 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
+	"github.com/nstance-dev/nstance-issuer/internal/pki/keyuri"
 )
 
 // standInLifetime is the stand-in CA's lifetime when the real one's is
@@ -41,8 +43,17 @@ const standInLifetime = 10 * 365 * 24 * time.Hour
 // issuer's: the subject and NotAfter of status.ca when the issuer has
 // loaded its CA, else the CA ca.generate would make, else a placeholder
 // (and a note that lifetimes are not cut to the CA's). Explain never
-// reads the real CA's key.
+// reads the real CA's key; for a key in a KMS or an HSM the notes start
+// with keyNote.
 func standInCA(v issuer.View, now time.Time) (*pki.CA, []string, error) {
+	ca, notes, err := standInCAOf(v, now)
+	if v.Spec.CA.Key != nil {
+		notes = append([]string{keyNote(v)}, notes...)
+	}
+	return ca, notes, err
+}
+
+func standInCAOf(v issuer.View, now time.Time) (*pki.CA, []string, error) {
 	if st := v.Status.CA; st != nil && st.Subject != "" && st.NotAfter != nil {
 		ca, err := selfSigned(subjectOf(st.Subject), now, st.NotAfter.Time)
 		return ca, nil, err
@@ -57,6 +68,21 @@ func standInCA(v issuer.View, now time.Time) (*pki.CA, []string, error) {
 	}
 	ca, err := selfSigned(pkix.Name{CommonName: "stand-in CA of " + v.String()}.ToRDNSequence(), now, now.Add(standInLifetime))
 	return ca, []string{"the issuer reports no CA (status.ca) and has no ca.generate: lifetimes are not cut to the CA's NotAfter, and the CA's subject is not known; use --from-cluster or a file with the issuer's status"}, err
+}
+
+// keyNote says that the CA key of v is held in a KMS or an HSM, which
+// explain cannot reach: it signs with a stand-in key, and whether the
+// controller can use the real one shows only in the issuer's status.
+func keyNote(v issuer.View) string {
+	where := "spec.ca.key.uri " + strconv.Quote(keyuri.Shorten(v.Spec.CA.Key.URI))
+	if st := v.Status.CA; st != nil && st.Key != nil && st.Key.URI != "" {
+		where = st.Key.URI
+		if st.Key.PublicKeySHA256 != "" {
+			where += " (public key SHA-256 " + st.Key.PublicKeySHA256 + ")"
+		}
+	}
+	return "the CA key is held outside Kubernetes, at " + where + ": explain cannot reach it and signs with a stand-in key; " +
+		"whether the controller may and can use that key (the operator's key policy, the credentials, the key's state) shows in the issuer's Ready condition, not here"
 }
 
 // selfSigned makes a CA certificate with subject, valid until notAfter.

@@ -154,6 +154,36 @@ func TestExplain(t *testing.T) {
 					t.Errorf("certificate %+v events %q", r.Certificate, r.Events)
 				}
 			}},
+		{name: "a CA key in an HSM is said to be out of explain's reach, and a stand-in key signs",
+			issuer: func(i *v1alpha1.NstanceClusterIssuer) {
+				i.Spec.CA.Key = &v1alpha1.CAKey{URI: "pkcs11:token=ca"}
+				i.Status.CA.Key = &v1alpha1.CAKeyStatus{URI: "pkcs11:token=ca;id=%01;object=root", Backend: "pkcs11", PublicKeySHA256: "ab12"}
+			}, request: certificate(nil), decision: Issued,
+			check: func(t *testing.T, r Result) {
+				if len(r.Notes) == 0 || !strings.HasPrefix(r.Notes[0], "the CA key is held outside Kubernetes, at pkcs11:token=ca;id=%01;object=root (public key SHA-256 ab12): explain cannot reach it") {
+					t.Errorf("notes %q", r.Notes)
+				}
+			}},
+		{name: "a CA key in a KMS with no CA reported yet stands in the CA spec.ca.generate would make",
+			issuer: func(i *v1alpha1.NstanceClusterIssuer) {
+				i.Spec.CA.Key = &v1alpha1.CAKey{URI: "awskms:region=eu-west-1"}
+				i.Spec.CA.Generate = &v1alpha1.CATemplate{Subject: v1alpha1.Subject{CN: "KMS CA"}}
+				i.Status.CA = nil
+			}, request: certificate(nil), decision: Issued,
+			check: func(t *testing.T, r Result) {
+				if len(r.Notes) != 2 || !strings.Contains(r.Notes[0], `at spec.ca.key.uri "awskms:region=eu-west-1": explain cannot reach it`) {
+					t.Errorf("notes %q", r.Notes)
+				}
+			}},
+		{name: "a CA key URI with a PIN makes the issuer invalid, at spec.ca.key.uri",
+			issuer: func(i *v1alpha1.NstanceClusterIssuer) {
+				i.Spec.CA.Key = &v1alpha1.CAKey{URI: "pkcs11:token=ca;object=root?pin-value=1"}
+			}, request: certificate(nil), decision: InvalidIssuer,
+			check: func(t *testing.T, r Result) {
+				if len(r.IssuerErrors) != 1 || !strings.HasPrefix(r.IssuerErrors[0], "spec.ca.key.uri: ") {
+					t.Errorf("errors %q", r.IssuerErrors)
+				}
+			}},
 		{name: "a subject equal to the CA's is refused, as by the controller (status.ca's subject is the stand-in's)",
 			request: certificate(func(c *cmapi.Certificate) {
 				c.Spec.Subject = &cmapi.X509Subject{Organizations: []string{"Example"}}

@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"path"
 	"slices"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -56,6 +57,13 @@ type Options struct {
 	// of that binary (cyclonedx-gomod bin). Empty: no SBOM; otherwise
 	// every binary needs one, and each must name its binary's SHA-256.
 	SBOMs map[string][]byte
+	// Runtime maps an architecture of Binaries to files put in the image
+	// beside the binary (path in the image, no leading '/' → content),
+	// in a layer of their own: the C runtime of the PKCS#11 variant,
+	// whose binary is linked against glibc (its dynamic loader and
+	// libc.so.6, which also dlopens the HSM's module). Empty for the
+	// static default and FIPS images.
+	Runtime map[string]map[string][]byte
 	// Metadata says what the labels and annotations carry.
 	Metadata Metadata
 }
@@ -86,7 +94,7 @@ func Build(o Options) (v1.ImageIndex, error) {
 	arches := slices.Sorted(maps.Keys(o.Binaries))
 	images := map[string]v1.Image{}
 	for _, arch := range arches {
-		img, err := archImage(arch, o.Binaries[arch], labels)
+		img, err := archImage(arch, o.Binaries[arch], o.Runtime[arch], labels)
 		if err != nil {
 			return nil, fmt.Errorf("image for %s: %w", arch, err)
 		}
@@ -116,8 +124,9 @@ func Build(o Options) (v1.ImageIndex, error) {
 	return idx, nil
 }
 
-// archImage is the image of one architecture.
-func archImage(arch string, binary []byte, labels map[string]string) (v1.Image, error) {
+// archImage is the image of one architecture: its runtime files, if any,
+// then the binary.
+func archImage(arch string, binary []byte, runtime map[string][]byte, labels map[string]string) (v1.Image, error) {
 	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
 	img, err := mutate.ConfigFile(img, &v1.ConfigFile{
@@ -133,12 +142,62 @@ func archImage(arch string, binary []byte, labels map[string]string) (v1.Image, 
 	if err != nil {
 		return nil, err
 	}
+	if len(runtime) > 0 {
+		// 0755: the kernel runs the binary's ELF interpreter (glibc's
+		// loader) only if it is executable.
+		layer, err := filesLayer(runtime, 0o755)
+		if err != nil {
+			return nil, err
+		}
+		if img, err = mutate.Append(img, mutate.Addendum{Layer: layer, MediaType: types.OCILayer,
+			History: v1.History{CreatedBy: "nstance-issuer make image-pkcs11: the C runtime (glibc's loader and libc) that runs the binary and loads PKCS#11 modules"}}); err != nil {
+			return nil, err
+		}
+	}
 	layer, err := binaryLayer(binary)
 	if err != nil {
 		return nil, err
 	}
+	what := "the static binary at "
+	if len(runtime) > 0 {
+		what = "the binary (cgo, PKCS#11) at "
+	}
 	return mutate.Append(img, mutate.Addendum{Layer: layer, MediaType: types.OCILayer,
-		History: v1.History{CreatedBy: "nstance-issuer make image: the static binary at " + BinaryPath}})
+		History: v1.History{CreatedBy: "nstance-issuer make image: " + what + BinaryPath}})
+}
+
+// filesLayer is a layer of files owned by root with mode, in path order,
+// and the directories above them.
+func filesLayer(files map[string][]byte, mode int64) (v1.Layer, error) {
+	var buf bytes.Buffer
+	w := tar.NewWriter(&buf)
+	dirs := map[string]bool{}
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		var parents []string
+		for d := path.Dir(name); d != "." && d != "/" && !dirs[d]; d = path.Dir(d) {
+			dirs[d] = true
+			parents = append([]string{d}, parents...)
+		}
+		for _, d := range parents {
+			if err := w.WriteHeader(&tar.Header{Name: d + "/", Typeflag: tar.TypeDir, Mode: 0o755, Format: tar.FormatPAX}); err != nil {
+				return nil, err
+			}
+		}
+		content := files[name]
+		if err := w.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: mode, Size: int64(len(content)), Format: tar.FormatPAX}); err != nil {
+			return nil, err
+		}
+		if _, err := w.Write(content); err != nil {
+			return nil, err
+		}
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	data := buf.Bytes()
+	return tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(data)), nil
+	}, tarball.WithMediaType(types.OCILayer))
 }
 
 // binaryLayer is a layer holding the binary at BinaryPath, owned by root
@@ -180,6 +239,9 @@ type File struct {
 	Mode    int64
 	UID     int
 	Content []byte
+	// Dir is a directory entry (the -pkcs11 image's runtime layer has
+	// them above its libraries).
+	Dir bool
 }
 
 // ArchImage is what ReadIndex reports of one image of an index.
@@ -229,7 +291,7 @@ func ReadIndex(idx v1.ImageIndex) (map[string]ArchImage, error) {
 				_ = rc.Close()
 				return nil, err
 			}
-			files[h.Name] = File{Mode: h.Mode, UID: h.Uid, Content: b}
+			files[h.Name] = File{Mode: h.Mode, UID: h.Uid, Content: b, Dir: h.Typeflag == tar.TypeDir}
 		}
 		_ = rc.Close()
 		out[cfg.Architecture] = ArchImage{Config: cfg, Files: files}

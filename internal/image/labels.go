@@ -36,6 +36,10 @@ const (
 	// against (its GOFIPS140 build setting, e.g. v1.0.0-c2097c7c): set on
 	// the FIPS 140-3 variant only.
 	LabelFIPS140 = "dev.nstance.issuer.go-fips140"
+	// LabelPKCS11 names the C runtime of the PKCS#11 variant (e.g.
+	// "glibc 2.36"): its binary is built with cgo and the pkcs11 build
+	// tag, and loads the HSM's module. Set on that variant only.
+	LabelPKCS11 = "dev.nstance.issuer.pkcs11"
 )
 
 // Source is the repository the image is built from.
@@ -55,6 +59,9 @@ type Metadata struct {
 	// Go Cryptographic Module, e.g. v1.0.0-c2097c7c); empty for the
 	// default build.
 	FIPS140 string
+	// PKCS11 is the C runtime of the PKCS#11 variant ("glibc 2.36");
+	// empty for the static builds.
+	PKCS11 string
 }
 
 // Labels are the image's labels, also the index's annotations.
@@ -76,6 +83,11 @@ func (m Metadata) Labels() map[string]string {
 		l[LabelTitle] = "nstance-issuer (FIPS 140-3)"
 		l[LabelDescription] += "; built with Go's FIPS 140-3 Cryptographic Module " + m.FIPS140 + ", running in FIPS 140-3 mode"
 		l[LabelFIPS140] = m.FIPS140
+	}
+	if m.PKCS11 != "" {
+		l[LabelTitle] = "nstance-issuer (PKCS#11)"
+		l[LabelDescription] += "; with PKCS#11 (HSM) CA keys: built with cgo against " + m.PKCS11 + ", which it carries; mount the HSM's module and name it with --pkcs11-module"
+		l[LabelPKCS11] = m.PKCS11
 	}
 	return l
 }

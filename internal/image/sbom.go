@@ -58,8 +58,9 @@ func isArtifact(d v1.Descriptor) bool {
 	switch types.MediaType(d.ArtifactType) {
 	case "", types.OCIConfigJSON, types.DockerConfigJSON:
 		return d.Platform != nil && d.Platform.Equals(sbomPlatform)
+	default:
+		return true
 	}
-	return true
 }
 
 // artifact is an OCI artefact manifest with the empty config and one blob.

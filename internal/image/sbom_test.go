@@ -40,7 +40,7 @@ import (
 // cyclonedx-gomod's bin mode does.
 func fakeSBOM(binary []byte) []byte {
 	sum := sha256.Sum256(binary)
-	b, _ := json.Marshal(map[string]any{
+	b, _ := json.Marshal(map[string]any{ //nolint:errchkjson // strings, maps and slices of strings only: it cannot fail
 		"bomFormat": "CycloneDX", "specVersion": "1.6",
 		"metadata": map[string]any{"properties": []map[string]string{
 			{"name": "cdx:gomod:binary:name", "value": "nstance-issuer"},

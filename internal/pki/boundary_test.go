@@ -385,7 +385,7 @@ func TestPatternsMatchPerComponentAtIssuance(t *testing.T) {
 	}
 }
 
-// hugeRSACSR is a CSR whose RSA modulus has bits bits and whose signature
+// hugeRSACSR is a CSR whose RSA modulus is bits long and whose signature
 // is garbage: verifying it would cost seconds; it must be refused first.
 func hugeRSACSR(t *testing.T, bits int) []byte {
 	t.Helper()

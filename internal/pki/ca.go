@@ -43,7 +43,7 @@ import (
 // verifies (x509 Verify) up to ca.crt, which must be a self-signed root, or
 // up to the root in tls.crt; no pathLenConstraint forbids the CA.
 func LoadCA(certPEM, keyPEM, rootPEM []byte, now time.Time) (*CA, error) {
-	if err := checkSizes(certPEM, keyPEM, rootPEM); err != nil {
+	if err := checkSizes(certPEM, keyPEM, rootPEM, true); err != nil {
 		return nil, err
 	}
 	certs, cerr := parseCertsPEM("tls.crt", certPEM)
@@ -51,15 +51,69 @@ func LoadCA(certPEM, keyPEM, rootPEM []byte, now time.Time) (*CA, error) {
 		return nil, cerr
 	}
 	cert := certs[0]
-	withCert := func(e *CAError) *CAError { e.Cert = cert; return e }
-
 	signer, cerr := parsePrivateKey(keyPEM)
 	if cerr != nil {
-		return nil, withCert(cerr)
+		cerr.Cert = cert
+		return nil, cerr
 	}
-	if pub, ok := signer.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !pub.Equal(cert.PublicKey) {
-		return nil, withCert(caErrorf(ReasonKeyMismatch, "tls.key does not match the certificate in tls.crt (%q, %s key); put the CA certificate's own private key in tls.key", certName(cert), algorithmOf(cert.PublicKey)))
+	if !samePublicKey(signer.Public(), cert.PublicKey) {
+		return nil, &CAError{Cert: cert, Reason: ReasonKeyMismatch, Msg: fmt.Sprintf("tls.key does not match the certificate in tls.crt (%q, %s key); put the CA certificate's own private key in tls.key", certName(cert), algorithmOf(cert.PublicKey))}
 	}
+	return loadCA(certs, signer, rootPEM, now)
+}
+
+// LoadCAWithSigner parses and validates a CA whose private key is held
+// elsewhere, in a KMS or an HSM, and signs through signer: certPEM and
+// rootPEM are tls.crt and ca.crt as for LoadCA, keyName names the key in
+// messages (its URI). The checks are LoadCA's, the key's on its public
+// key: it must be the CA certificate's and an acceptable CA key. Callers
+// check the key once per key version, when they obtain signer, and keep
+// the CA: the public key is not read again per signature.
+func LoadCAWithSigner(certPEM, rootPEM []byte, signer crypto.Signer, keyName string, now time.Time) (*CA, error) {
+	if err := checkSizes(certPEM, nil, rootPEM, false); err != nil {
+		return nil, err
+	}
+	certs, cerr := parseCertsPEM("tls.crt", certPEM)
+	if cerr != nil {
+		return nil, cerr
+	}
+	cert := certs[0]
+	if signer == nil {
+		return nil, &CAError{Cert: cert, Reason: ReasonMissingKey, Msg: fmt.Sprintf("no signer for the CA key %s", keyName)}
+	}
+	pub := signer.Public()
+	if cerr := checkCAPublicKey(pub, "the CA key "+keyName); cerr != nil {
+		cerr.Cert = cert
+		return nil, cerr
+	}
+	if !samePublicKey(pub, cert.PublicKey) {
+		return nil, &CAError{Cert: cert, Reason: ReasonKeyMismatch, Msg: fmt.Sprintf("the CA key %s (%s, public key SHA-256 %s) does not match the certificate in tls.crt (%q, %s key, public key SHA-256 %s); "+
+			"point the key URI at the CA certificate's own key, or put the certificate of this key in tls.crt",
+			keyName, algorithmOf(pub), PublicKeyFingerprint(pub), certName(cert), algorithmOf(cert.PublicKey), PublicKeyFingerprint(cert.PublicKey))}
+	}
+	return loadCA(certs, signer, rootPEM, now)
+}
+
+// LoadCACertificates validates a CA's certificates as LoadCA does, without
+// its key, for a caller that never signs with it (the CA lifecycle reading
+// the issuing CA whose key lives in a KMS: the signer checks that key).
+// The CA's Signer is nil.
+func LoadCACertificates(certPEM, rootPEM []byte, now time.Time) (*CA, error) {
+	if err := checkSizes(certPEM, nil, rootPEM, false); err != nil {
+		return nil, err
+	}
+	certs, cerr := parseCertsPEM("tls.crt", certPEM)
+	if cerr != nil {
+		return nil, cerr
+	}
+	return loadCA(certs, nil, rootPEM, now)
+}
+
+// loadCA checks the CA certificate certs[0] and its chain, once its key
+// (signer, nil for LoadCACertificates) is known to match.
+func loadCA(certs []*x509.Certificate, signer crypto.Signer, rootPEM []byte, now time.Time) (*CA, error) {
+	cert := certs[0]
+	withCert := func(e *CAError) *CAError { e.Cert = cert; return e }
 	if !cert.BasicConstraintsValid || !cert.IsCA {
 		return nil, withCert(caErrorf(ReasonNotACA, "certificate %q in tls.crt is not a CA (its basicConstraints lack CA:TRUE); put a CA certificate first in tls.crt", certName(cert)))
 	}
@@ -78,7 +132,28 @@ func LoadCA(certPEM, keyPEM, rootPEM []byte, now time.Time) (*CA, error) {
 	return ca, nil
 }
 
-func checkSizes(certPEM, keyPEM, rootPEM []byte) *CAError {
+// samePublicKey reports whether a and b are the same public key.
+func samePublicKey(a, b crypto.PublicKey) bool {
+	k, ok := a.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && k.Equal(b)
+}
+
+// PublicKeyFingerprint is the SHA-256 of a public key's DER
+// SubjectPublicKeyInfo, as upper-case hex bytes joined by ':' (what
+// status shows of a CA key held in a KMS or an HSM); "" when the key
+// cannot be encoded.
+func PublicKeyFingerprint(pub crypto.PublicKey) string {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return ""
+	}
+	return hexColons(sha256.Sum256(der))
+}
+
+// checkSizes checks the sizes of tls.crt, tls.key (when withKey) and
+// ca.crt before anything is parsed, then that tls.crt (and tls.key) are
+// not empty.
+func checkSizes(certPEM, keyPEM, rootPEM []byte, withKey bool) *CAError {
 	if len(certPEM) > MaxCertChainPEMSize {
 		return caErrorf(ReasonTooLarge, "tls.crt is %d bytes, more than the %d allowed; keep only the CA certificate and its chain", len(certPEM), MaxCertChainPEMSize)
 	}
@@ -91,7 +166,7 @@ func checkSizes(certPEM, keyPEM, rootPEM []byte) *CAError {
 	if len(bytes.TrimSpace(certPEM)) == 0 {
 		return caErrorf(ReasonMissingKey, "tls.crt is missing or empty in the CA Secret; add the CA certificate")
 	}
-	if len(bytes.TrimSpace(keyPEM)) == 0 {
+	if withKey && len(bytes.TrimSpace(keyPEM)) == 0 {
 		return caErrorf(ReasonMissingKey, "tls.key is missing or empty in the CA Secret; add the CA private key")
 	}
 	return nil
@@ -307,7 +382,11 @@ func EncodeCertificates(certs ...*x509.Certificate) []byte {
 // Fingerprint returns the SHA-256 of the certificate's DER as upper-case
 // hex bytes joined by ':'.
 func Fingerprint(cert *x509.Certificate) string {
-	sum := sha256.Sum256(cert.Raw)
+	return hexColons(sha256.Sum256(cert.Raw))
+}
+
+// hexColons formats a SHA-256 sum as upper-case hex bytes joined by ':'.
+func hexColons(sum [sha256.Size]byte) string {
 	parts := make([]string, len(sum))
 	for i, b := range sum {
 		parts[i] = fmt.Sprintf("%02X", b)

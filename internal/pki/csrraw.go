@@ -343,7 +343,7 @@ func (r *rawRequest) readKeyUsage(value cryptobyte.String) error {
 		return malformedCSR("its keyUsage extension is not a BIT STRING")
 	}
 	var ku x509.KeyUsage
-	for i := 0; i < bits.BitLength; i++ {
+	for i := range bits.BitLength {
 		if bits.At(i) == 0 {
 			continue
 		}

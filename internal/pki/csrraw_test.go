@@ -53,7 +53,8 @@ func sanExtension(t *testing.T, names ...asn1.RawValue) pkix.Extension {
 	return pkix.Extension{Id: oidExtensionSubjectAltName, Value: v}
 }
 
-// generalName is a GeneralName of context tag tag with the given content.
+// generalName is a GeneralName with the context tag number tag and the
+// given content.
 func generalName(t *testing.T, tag int, compound bool, content any) asn1.RawValue {
 	t.Helper()
 	b, ok := content.([]byte)

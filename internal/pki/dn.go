@@ -240,13 +240,13 @@ func parseDNAttribute(elem cryptobyte.String) (dnAttribute, error) {
 func stringTypeProblem(tag cbasn1.Tag, v string) string {
 	switch tag {
 	case cbasn1.PrintableString:
-		for i := 0; i < len(v); i++ {
+		for i := range len(v) {
 			if !isPrintableByte(v[i]) {
 				return fmt.Sprintf("it has the character %q", v[i])
 			}
 		}
 	case cbasn1.IA5String:
-		for i := 0; i < len(v); i++ {
+		for i := range len(v) {
 			if v[i] >= utf8.RuneSelf {
 				return fmt.Sprintf("it has the non-ASCII byte 0x%02x", v[i])
 			}
@@ -255,6 +255,8 @@ func stringTypeProblem(tag cbasn1.Tag, v string) string {
 		if !utf8.ValidString(v) {
 			return "it is not valid UTF-8"
 		}
+	default:
+		// subjectStringTypes refused every other tag before this call.
 	}
 	return ""
 }

@@ -90,8 +90,9 @@ func fipsSignatureProblem(alg x509.SignatureAlgorithm) string {
 		x509.ECDSAWithSHA256, x509.ECDSAWithSHA384, x509.ECDSAWithSHA512,
 		x509.PureEd25519:
 		return ""
+	default:
+		return fmt.Sprintf("signature algorithm %s (approved: SHA-256, SHA-384 or SHA-512 with RSA, RSA-PSS or ECDSA, and Ed25519)", alg)
 	}
-	return fmt.Sprintf("signature algorithm %s (approved: SHA-256, SHA-384 or SHA-512 with RSA, RSA-PSS or ECDSA, and Ed25519)", alg)
 }
 
 // checkFIPSCSR refuses, in FIPS mode, a CSR whose key or signature the
@@ -110,13 +111,13 @@ func checkFIPSCSR(csr *x509.CertificateRequest) *RequestError {
 }
 
 // checkFIPSCAKey refuses, in FIPS mode, a CA key the module would not
-// approve for signing.
-func checkFIPSCAKey(pub crypto.PublicKey) *CAError {
+// approve for signing; name names the key in messages.
+func checkFIPSCAKey(pub crypto.PublicKey, name string) *CAError {
 	if !fipsMode {
 		return nil
 	}
 	if p := fipsKeyProblem(pub); p != "" {
-		return caErrorf(ReasonNotFIPSApproved, "tls.key is %s, which this issuer refuses to sign with in FIPS 140-3 mode: replace the CA with one whose key FIPS mode approves: %s", p, fipsApprovedKeys)
+		return caErrorf(ReasonNotFIPSApproved, "%s is %s, which this issuer refuses to sign with in FIPS 140-3 mode: replace the CA with one whose key FIPS mode approves: %s", name, p, fipsApprovedKeys)
 	}
 	return nil
 }

@@ -347,8 +347,7 @@ func FuzzRender(f *testing.F) {
 			t.Fatalf("output of %d bytes", len(out))
 		}
 		if err != nil {
-			var te *TemplateError
-			if !errors.As(err, &te) {
+			if _, ok := errors.AsType[*TemplateError](err); !ok {
 				t.Fatalf("error is not a TemplateError: %T %v", err, err)
 			}
 			if out != "" {

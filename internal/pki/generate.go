@@ -48,28 +48,43 @@ const DefaultCATTLHours = 87600
 // PEM certificate and the PEM PKCS#8 private key. Template problems are
 // *TemplateError.
 func GenerateCA(tmpl v1alpha1.CATemplate, data RenderData, now time.Time, rand io.Reader) (certPEM, keyPEM []byte, err error) {
-	subject, terr := renderCASubject(tmpl.Subject, data)
-	if terr != nil {
+	if _, _, terr := caSubjectAndTTL(tmpl, data); terr != nil {
 		return nil, nil, terr
-	}
-	if tmpl.TTL < 0 {
-		return nil, nil, templateErrorf(CATemplateName, "ttl", "ttl %d is negative; set a lifetime in hours", tmpl.TTL)
-	}
-	ttl := time.Duration(tmpl.TTL) * time.Hour
-	if tmpl.TTL == 0 {
-		ttl = DefaultCATTLHours * time.Hour
 	}
 	key, terr := generateKey(tmpl.PrivateKey, rand)
 	if terr != nil {
 		return nil, nil, terr
 	}
-	serial, err := randomSerial(rand)
+	certPEM, err = GenerateCAWithSigner(tmpl, data, key, now, rand)
 	if err != nil {
 		return nil, nil, err
 	}
-	ski, err := subjectKeyIDOf(key.Public())
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("encoding the CA key: %w", err)
+	}
+	return certPEM, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), nil
+}
+
+// GenerateCAWithSigner creates the self-signed root CA of tmpl, as
+// GenerateCA does, for a key that already exists and signs through signer
+// (made in a KMS or an HSM: tmpl.PrivateKey says what to make there, and
+// is not read here). It returns the PEM certificate.
+func GenerateCAWithSigner(tmpl v1alpha1.CATemplate, data RenderData, signer crypto.Signer, now time.Time, rand io.Reader) ([]byte, error) {
+	subject, ttl, terr := caSubjectAndTTL(tmpl, data)
+	if terr != nil {
+		return nil, terr
+	}
+	if cerr := checkCAPublicKey(signer.Public(), "the CA key"); cerr != nil {
+		return nil, cerr
+	}
+	serial, err := randomSerial(rand)
+	if err != nil {
+		return nil, err
+	}
+	ski, err := subjectKeyIDOf(signer.Public())
+	if err != nil {
+		return nil, err
 	}
 	cert := &x509.Certificate{
 		SerialNumber:          serial,
@@ -81,16 +96,27 @@ func GenerateCA(tmpl v1alpha1.CATemplate, data RenderData, now time.Time, rand i
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
 		SubjectKeyId:          ski,
 	}
-	der, err := x509.CreateCertificate(rand, cert, cert, key.Public(), key)
+	der, err := x509.CreateCertificate(rand, cert, cert, signer.Public(), signer)
 	if err != nil {
-		return nil, nil, fmt.Errorf("creating the CA certificate: %w", err)
+		return nil, fmt.Errorf("creating the CA certificate: %w", err)
 	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, nil, fmt.Errorf("encoding the CA key: %w", err)
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
+}
+
+// caSubjectAndTTL renders the CA template's subject and reads its lifetime.
+func caSubjectAndTTL(tmpl v1alpha1.CATemplate, data RenderData) (pkix.Name, time.Duration, *TemplateError) {
+	subject, terr := renderCASubject(tmpl.Subject, data)
+	if terr != nil {
+		return pkix.Name{}, 0, terr
 	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), nil
+	if tmpl.TTL < 0 {
+		return pkix.Name{}, 0, templateErrorf(CATemplateName, "ttl", "ttl %d is negative; set a lifetime in hours", tmpl.TTL)
+	}
+	ttl := time.Duration(tmpl.TTL) * time.Hour
+	if tmpl.TTL == 0 {
+		ttl = DefaultCATTLHours * time.Hour
+	}
+	return subject, ttl, nil
 }
 
 // renderCASubject renders the CA template's subject; an empty CN gets
@@ -152,6 +178,15 @@ func generateKey(spec v1alpha1.PrivateKeySpec, rand io.Reader) (crypto.Signer, *
 		return nil, templateErrorf(CATemplateName, "privateKey", "generating a %s key: %v", alg, err)
 	}
 	return key, nil
+}
+
+// CheckKeySpec validates a CA PrivateKeySpec, as a *TemplateError naming
+// the field (for a key to be made in a KMS or an HSM too).
+func CheckKeySpec(spec v1alpha1.PrivateKeySpec) error {
+	if terr := checkKeySpec(spec); terr != nil {
+		return terr
+	}
+	return nil
 }
 
 // checkKeySpec validates a CA PrivateKeySpec.

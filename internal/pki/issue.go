@@ -20,6 +20,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -224,14 +225,11 @@ func (is *issuance) badValue(field, text, what string) error {
 // addWarnings notes what a person should know about the certificate.
 func addWarnings(is *issuance) error {
 	if is.keyAlg == v1alpha1.Ed25519KeyAlgorithm {
-		for _, u := range is.cert.ExtKeyUsage {
-			if u == x509.ExtKeyUsageServerAuth {
-				is.out.Warnings = append(is.out.Warnings, Warning{
-					Reason:  v1alpha1.EventReasonEd25519ServerCertificate,
-					Message: "Ed25519 server certificates are rejected by browsers; use ECDSA or RSA for web traffic",
-				})
-				break
-			}
+		if slices.Contains(is.cert.ExtKeyUsage, x509.ExtKeyUsageServerAuth) {
+			is.out.Warnings = append(is.out.Warnings, Warning{
+				Reason:  v1alpha1.EventReasonEd25519ServerCertificate,
+				Message: "Ed25519 server certificates are rejected by browsers; use ECDSA or RSA for web traffic",
+			})
 		}
 	}
 	return nil

@@ -21,7 +21,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
-	"crypto/sha1"
+	"crypto/sha1" //nolint:gosec // G505: RFC 5280's key identifier method 1, not a signature or a MAC
 	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -126,7 +126,7 @@ func subjectKeyID(spkiDER []byte) ([]byte, error) {
 		sum := sha256.Sum256(spki.PublicKey.Bytes)
 		return sum[:20], nil
 	}
-	sum := sha1.Sum(spki.PublicKey.Bytes)
+	sum := sha1.Sum(spki.PublicKey.Bytes) //nolint:gosec // G401: a key identifier (RFC 5280 4.2.1.2 method 1, as crypto/x509 computes it), which nothing verifies
 	return sum[:], nil
 }
 
@@ -178,26 +178,40 @@ func parsePrivateKey(keyPEM []byte) (crypto.Signer, *CAError) {
 // checkCAKey accepts RSA (2048 to 8192 bits), ECDSA (P-256, P-384, P-521)
 // and Ed25519 CA keys; in FIPS mode, only those FIPS 186-5 approves.
 func checkCAKey(key any) (crypto.Signer, *CAError) {
-	if s, ok := key.(crypto.Signer); ok {
-		if cerr := checkFIPSCAKey(s.Public()); cerr != nil {
-			return nil, cerr
-		}
+	s, ok := key.(crypto.Signer)
+	if !ok {
+		return nil, caErrorf(ReasonInvalidKey, "tls.key is a %T key; a CA key must be RSA, ECDSA or Ed25519", key)
 	}
-	switch k := key.(type) {
-	case *rsa.PrivateKey:
+	if cerr := checkCAPublicKey(s.Public(), "tls.key"); cerr != nil {
+		return nil, cerr
+	}
+	return s, nil
+}
+
+// checkCAPublicKey applies checkCAKey's rules to the public key of a CA
+// key, wherever the key is held; name names the key in messages.
+func checkCAPublicKey(pub crypto.PublicKey, name string) *CAError {
+	if cerr := checkFIPSCAKey(pub, name); cerr != nil {
+		return cerr
+	}
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
 		if bits := k.N.BitLen(); bits < 2048 || bits > MaxRSAKeySize {
-			return nil, caErrorf(ReasonInvalidKey, "tls.key is a %d-bit RSA key; a CA key must have 2048 to %d bits", bits, MaxRSAKeySize)
+			return caErrorf(ReasonInvalidKey, "%s is a %d-bit RSA key; a CA key must have 2048 to %d bits", name, bits, MaxRSAKeySize)
 		}
-		return k, nil
-	case *ecdsa.PrivateKey:
+		return nil
+	case *ecdsa.PublicKey:
+		if k.Curve == nil {
+			return caErrorf(ReasonInvalidKey, "%s is an ECDSA key without a curve; a CA key must use P-256, P-384 or P-521", name)
+		}
 		if bits := k.Curve.Params().BitSize; bits < 256 {
-			return nil, caErrorf(ReasonInvalidKey, "tls.key is an ECDSA key on curve %s; a CA key must use P-256, P-384 or P-521", k.Curve.Params().Name)
+			return caErrorf(ReasonInvalidKey, "%s is an ECDSA key on curve %s; a CA key must use P-256, P-384 or P-521", name, k.Curve.Params().Name)
 		}
-		return k, nil
-	case ed25519.PrivateKey:
-		return k, nil
+		return nil
+	case ed25519.PublicKey:
+		return nil
 	}
-	return nil, caErrorf(ReasonInvalidKey, "tls.key is a %T key; a CA key must be RSA, ECDSA or Ed25519", key)
+	return caErrorf(ReasonInvalidKey, "%s is a %T key; a CA key must be RSA, ECDSA or Ed25519", name, pub)
 }
 
 // algorithmOf names the algorithm of a public key, for messages.

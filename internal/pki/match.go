@@ -55,6 +55,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -136,7 +137,7 @@ func dnsLabelProblem(l string) string {
 	if len(l) > maxDNSLabelLen {
 		return fmt.Sprintf("a label is %d characters long, more than the %d a DNS label may have", len(l), maxDNSLabelLen)
 	}
-	for i := 0; i < len(l); i++ {
+	for i := range len(l) {
 		if !isLDHByte(l[i]) {
 			return fmt.Sprintf("label %q has a character other than a letter, digit or hyphen (write internationalized names in their xn-- form)", l)
 		}
@@ -154,7 +155,7 @@ func isLDHByte(c byte) bool {
 
 // allDigits reports whether s is non-empty and all ASCII digits.
 func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
+	for i := range len(s) {
 		if s[i] < '0' || s[i] > '9' {
 			return false
 		}
@@ -285,7 +286,7 @@ func uriProblem(u *url.URL) string {
 // 3986 allows unencoded (letters, digits, -._~ :/?#[]@ !$&'()*+,;=) and
 // "%" followed by two hex digits.
 func uriCharsProblem(s string) string {
-	for i := 0; i < len(s); i++ {
+	for i := range len(s) {
 		c := s[i]
 		if c == '%' && (i+2 >= len(s) || !isHexByte(s[i+1]) || !isHexByte(s[i+2])) {
 			return `it has a "%" not followed by two hex digits; write a literal "%" as %25`
@@ -367,7 +368,7 @@ func uriPathProblem(escaped string) string {
 	if !strings.HasPrefix(escaped, "/") {
 		return `its path does not start with "/"`
 	}
-	for _, seg := range strings.Split(escaped[1:], "/") {
+	for seg := range strings.SplitSeq(escaped[1:], "/") {
 		if p := pathSegmentProblem(seg); p != "" {
 			return p
 		}
@@ -447,11 +448,10 @@ func parseURIPattern(p string) (uriPatternParts, string) {
 	if strings.ContainsAny(p, "?#") {
 		return uriPatternParts{}, `it has a query or fragment ("?" or "#"), which requested URIs may not have; remove it`
 	}
-	colon := strings.IndexByte(p, ':')
-	if colon < 0 {
+	scheme, rest, ok := strings.Cut(p, ":")
+	if !ok {
 		return uriPatternParts{}, "it has no scheme; write it as scheme://host/path"
 	}
-	scheme, rest := p[:colon], p[colon+1:]
 	if q := schemeProblem(scheme); q != "" {
 		return uriPatternParts{}, q
 	}
@@ -703,7 +703,7 @@ func dotAtomProblem(local string) string {
 	case strings.HasPrefix(local, ".") || strings.HasSuffix(local, ".") || strings.Contains(local, ".."):
 		return "its local part starts or ends with a dot, or has two dots in a row"
 	}
-	for i := 0; i < len(local); i++ {
+	for i := range len(local) {
 		if c := local[i]; !isLDHByte(c) && c != '.' && !strings.ContainsRune("!#$%&'*+/=?^_`{|}~", rune(c)) {
 			return fmt.Sprintf("its local part has %q, which is not allowed; use letters, digits, dots and !#$%%&'*+/=?^_`{|}~-", local[i:i+1])
 		}
@@ -1016,8 +1016,8 @@ func emailConstraintFor(p string) (string, string) {
 // and whether it has a wildcard.
 func fixedDNSSuffix(p string) (string, bool) {
 	labels := strings.Split(strings.ToLower(p), ".")
-	for i := len(labels) - 1; i >= 0; i-- {
-		if labels[i] == "*" || labels[i] == "**" {
+	for i, label := range slices.Backward(labels) {
+		if label == "*" || label == "**" {
 			return strings.Join(labels[i+1:], "."), true
 		}
 	}

@@ -920,7 +920,7 @@ func refMatchURI(u *url.URL, pattern string) bool {
 	}
 	var pathRE strings.Builder
 	if path != "" {
-		for _, seg := range strings.Split(path[1:], "/") {
+		for seg := range strings.SplitSeq(path[1:], "/") {
 			switch seg {
 			case "**":
 				pathRE.WriteString(`(?:/[^/]+)*`)

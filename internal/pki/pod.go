@@ -171,7 +171,7 @@ func trustDomainProblem(td string) string {
 	case len(td) > 255:
 		return "it is longer than 255 bytes"
 	}
-	for i := 0; i < len(td); i++ {
+	for i := range len(td) {
 		c := td[i]
 		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && strings.IndexByte(".-_", c) < 0 {
 			return fmt.Sprintf("it has the character %q; use lowercase letters, digits, '.', '-' and '_'", rune(c))

@@ -266,7 +266,7 @@ func commonNameProblem(cn string) string {
 	if dnsNameProblem(cn) == "" || net.ParseIP(cn) != nil || emailProblem(cn) == "" {
 		return ""
 	}
-	for i := 0; i < len(cn); i++ {
+	for i := range len(cn) {
 		if c := cn[i]; !isLDH(c) && !strings.ContainsRune("._:@", rune(c)) {
 			return fmt.Sprintf("has the character %q", rune(c))
 		}

@@ -325,11 +325,11 @@ func parenDepth(text string) int {
 		text = text[start+2:]
 		if rest := strings.TrimLeft(strings.TrimPrefix(text, "-"), " \t\r\n"); strings.HasPrefix(rest, "/*") {
 			// A comment ends at the first "*/"; its quotes are text.
-			end := strings.Index(rest, "*/")
-			if end < 0 {
+			_, after, ok := strings.Cut(rest, "*/")
+			if !ok {
 				return maxDepth
 			}
-			text = rest[end+2:]
+			text = after
 			continue
 		}
 		depth := 0
@@ -533,18 +533,18 @@ func funcMap(b *budget) template.FuncMap {
 		"trimSuffix": func(suffix, s string) string { return strings.TrimSuffix(s, suffix) },
 		"hasPrefix":  func(prefix, s string) bool { return strings.HasPrefix(s, prefix) },
 		"hasSuffix":  func(suffix, s string) bool { return strings.HasSuffix(s, suffix) },
-		"replace": func(old, new, s string) (string, error) {
+		"replace": func(old, repl, s string) (string, error) {
 			var n int
 			if old == "" {
 				n = utf8.RuneCountInString(s) + 1
 			} else {
 				n = strings.Count(s, old)
 			}
-			size := int64(len(s)) + int64(n)*int64(len(new)-len(old))
+			size := int64(len(s)) + int64(n)*int64(len(repl)-len(old))
 			if err := b.take64(size); err != nil {
 				return "", err
 			}
-			return strings.ReplaceAll(s, old, new), nil
+			return strings.ReplaceAll(s, old, repl), nil
 		},
 		"join": func(sep string, items []string) (string, error) {
 			size := int64(len(sep)) * int64(max(len(items)-1, 0))
@@ -632,7 +632,7 @@ func funcMap(b *budget) template.FuncMap {
 // size; otherwise a rune may grow, and an invalid byte becomes the
 // 3-byte U+FFFD.
 func caseMappedSize(s string) int {
-	for i := 0; i < len(s); i++ {
+	for i := range len(s) {
 		if s[i] >= utf8.RuneSelf {
 			return 3 * len(s)
 		}

@@ -145,7 +145,7 @@ func TestCheckSubjectNotCA(t *testing.T) {
 	}{
 		{name: "a different subject passes", subject: pkix.Name{CommonName: "web"}},
 		{name: "an empty subject passes", subject: pkix.Name{}},
-		{name: "the CA's subject requested as is is rejected", subject: ca.Cert.Subject, kind: "RequestError/PolicyViolation", msg: `the certificate's subject "CN=Test Intermediate,O=Test" is the CA's own subject`},
+		{name: "the CA's subject requested unchanged is rejected", subject: ca.Cert.Subject, kind: "RequestError/PolicyViolation", msg: `the certificate's subject "CN=Test Intermediate,O=Test" is the CA's own subject`},
 		{name: "the CA's subject made by a template is rejected", tmpl: templ("web", func(t *v1alpha1.CertificateTemplate) {
 			t.CN = "Test Intermediate"
 			t.Organization = []string{"Test"}

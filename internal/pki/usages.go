@@ -19,7 +19,6 @@ package pki
 import (
 	"crypto/x509"
 	"fmt"
-	"math/bits"
 	"slices"
 	"strings"
 
@@ -172,7 +171,7 @@ func applyUsages(is *issuance) error {
 	}
 	if extra := req.KeyUsage &^ given; extra != 0 {
 		what, them := "usage %s is", "it"
-		if bits.OnesCount16(uint16(extra)) > 1 {
+		if extra&(extra-1) != 0 { // more than one bit
 			what, them = "usages %s are", "them"
 		}
 		return requestErrorf(ReasonPolicyViolation, "requested "+what+" not allowed by template %q (kind %s allows the key usages: %s); remove %s from the request's usages", keyUsageNames(extra), is.tmpl.Name, kind, keyUsageNames(given), them)

@@ -52,7 +52,8 @@ const maxIssuerErrors = 32
 // ValidateIssuer is the one validation of an issuer's spec, shared by the
 // controller (its Ready condition), the admission webhook and the explain
 // command: vars, templates and the CA template (see templateProblems),
-// defaultTemplate, the rotation and trust bundle settings; and the
+// defaultTemplate, the rotation and trust bundle settings, the CA key's
+// URI and the key type made there (validateCAKey); and the
 // warnings for what is legal but likely wrong. issuer names the issuer and
 // its kind (Kind "NstanceIssuer" is namespaced).
 func ValidateIssuer(spec *v1alpha1.IssuerSpec, issuer IssuerData) Validation {
@@ -67,11 +68,12 @@ func ValidateIssuer(spec *v1alpha1.IssuerSpec, issuer IssuerData) Validation {
 	}
 	v.Errors = append(v.Errors, validateRotation(&spec.CA, specPath.Child("ca"))...)
 	v.Errors = append(v.Errors, validateTrustBundle(spec.CA.TrustBundle, specPath.Child("ca", "trustBundle"))...)
+	v.Errors = append(v.Errors, validateCAKey(&spec.CA, specPath.Child("ca"))...)
 	if n := len(v.Errors); n > maxIssuerErrors {
 		v.Errors = append(v.Errors[:maxIssuerErrors:maxIssuerErrors], field.Invalid(specPath, field.OmitValueType{},
 			fmt.Sprintf("%d more problems are not listed; fix the ones above first", n-maxIssuerErrors)))
 	}
-	v.Warnings = issuerWarnings(spec, issuer)
+	v.Warnings = append(issuerWarnings(spec, issuer), caKeyWarnings(&spec.CA, issuer, specPath.Child("ca"))...)
 	return v
 }
 

@@ -140,6 +140,34 @@ func TestValidateIssuerErrors(t *testing.T) {
 					MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "a", Operator: "Near"}}}}}
 			},
 			want: []string{`spec.ca.trustBundle.configMap.namespaceSelector: Invalid value: "Near" is not a valid label selector operator`}},
+		{name: "a CA key in AWS KMS named by ARN is valid",
+			mod: func(s *v1alpha1.IssuerSpec) {
+				s.CA.Key = &v1alpha1.CAKey{URI: "awskms:key-id=arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}
+			}},
+		{name: "a CA key URI with a PIN is refused at spec.ca.key.uri saying where the PIN goes and what each backend needs",
+			mod: func(s *v1alpha1.IssuerSpec) {
+				s.CA.Key = &v1alpha1.CAKey{URI: "pkcs11:token=ca;object=root?pin-value=1234"}
+			},
+			want: []string{`spec.ca.key.uri: "pkcs11:token=ca;object=root?pin-value=1234": attribute pin-value is not allowed: never put a PIN in a key URI`}},
+		{name: "a CA key URI of another scheme is refused naming the two backends",
+			mod: func(s *v1alpha1.IssuerSpec) {
+				s.CA.Key = &v1alpha1.CAKey{URI: "gcpkms:projects/p/locations/l/keyRings/r/cryptoKeys/k"}
+			},
+			want: []string{"spec.ca.key.uri: \"gcpkms:projects/p/locations/l/keyRings/r/cryptoKeys/k\": it must start with awskms: (AWS KMS) or pkcs11:"}},
+		{name: "a PKCS#11 key URI naming no token is refused with what a token URI needs",
+			mod:  func(s *v1alpha1.IssuerSpec) { s.CA.Key = &v1alpha1.CAKey{URI: "pkcs11:object=root"} },
+			want: []string{"spec.ca.key.uri: \"pkcs11:object=root\": name the token with exactly one of token= (its label), serial= or slot-id=; AWS KMS needs awskms:key-id="}},
+		{name: "an Ed25519 CA key to make in an HSM is refused at its algorithm",
+			mod: func(s *v1alpha1.IssuerSpec) {
+				s.CA.Key = &v1alpha1.CAKey{URI: "pkcs11:token=ca"}
+				s.CA.Generate.PrivateKey = v1alpha1.PrivateKeySpec{Algorithm: v1alpha1.Ed25519KeyAlgorithm}
+			},
+			want: []string{"spec.ca.generate.privateKey.algorithm: \"Ed25519\": a CA key made in a PKCS#11 token (spec.ca.key) cannot be Ed25519"}},
+		{name: "an ECDSA P-384 key to make in AWS KMS is valid",
+			mod: func(s *v1alpha1.IssuerSpec) {
+				s.CA.Key = &v1alpha1.CAKey{URI: "awskms:region=eu-west-1"}
+				s.CA.Generate.PrivateKey = v1alpha1.PrivateKeySpec{Algorithm: v1alpha1.ECDSAKeyAlgorithm, Size: 384}
+			}},
 		{name: "an unknown caCrt is refused",
 			mod:  func(s *v1alpha1.IssuerSpec) { s.CA.TrustBundle = &v1alpha1.TrustBundle{CACrt: "Everything"} },
 			want: []string{`spec.ca.trustBundle.caCrt: Unsupported value: "Everything"`}},
@@ -178,8 +206,7 @@ func TestValidateIssuerErrIsTheReadyMessage(t *testing.T) {
 	spec.Templates[0].DNS = []string{"{{ .Request.Name }} svc"}
 	spec.CA.Rotation = &v1alpha1.CARotation{NextSecretName: "ca"}
 	err := ValidateIssuer(spec, clusterIssuer).Err("NstanceClusterIssuer ca")
-	var invalid *InvalidIssuerError
-	if !errors.As(err, &invalid) {
+	if _, ok := errors.AsType[*InvalidIssuerError](err); !ok {
 		t.Fatalf("error %T %v is not an *InvalidIssuerError", err, err)
 	}
 	want := `NstanceClusterIssuer ca is invalid: spec.templates[0].dns[0]: template "web" field dns[0]: renders "example svc" on sample data, which is not a valid DNS name: ` +
@@ -271,6 +298,23 @@ func TestValidateIssuerWarnings(t *testing.T) {
 				t.Namespaces = &v1alpha1.NamespaceSelector{Names: []string{"platform"}}
 			}),
 			want: []string{"spec.templates[0].unconstrainedCA: CA certificates of this template carry no NameConstraints"}},
+		{name: "a key location without a key and without generate is a warning",
+			mod: func(s *v1alpha1.IssuerSpec) {
+				s.CA.Generate = nil
+				s.CA.Key = &v1alpha1.CAKey{URI: "pkcs11:token=ca"}
+			},
+			want: []string{"spec.ca.key.uri: names where keys live (pkcs11:token=ca) but no key, and spec.ca.generate is unset"}},
+		{name: "a namespaced issuer using the controller's KMS identity is told it needs the operator's allow-list", issuer: namespacedIssuer,
+			mod: func(s *v1alpha1.IssuerSpec) {
+				s.Templates = s.Templates[:1]
+				s.CA.Key = &v1alpha1.CAKey{URI: "awskms:region=eu-west-1"}
+			},
+			want: []string{"spec.ca.key.credentialsSecretRef: unset: the controller's own AWS KMS identity serves an NstanceIssuer only for keys the operator allows its namespace (--namespace-key-uri)"}},
+		{name: "a namespaced issuer with its own credentials is not a warning", issuer: namespacedIssuer,
+			mod: func(s *v1alpha1.IssuerSpec) {
+				s.Templates = s.Templates[:1]
+				s.CA.Key = &v1alpha1.CAKey{URI: "awskms:region=eu-west-1", CredentialsSecretRef: &v1alpha1.SecretReference{Name: "aws"}}
+			}},
 		{name: "a template ttl past the generated CA's lifetime is a warning",
 			mod:  func(s *v1alpha1.IssuerSpec) { s.CA.Generate.TTL = 100 },
 			want: []string{"spec.templates[0].ttl: 2160h is longer than the generated CA's lifetime (100h)"}},

@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -184,7 +185,7 @@ func (r Record) Encode() string {
 		if c := a.Until.Compare(b.Until); c != 0 {
 			return c
 		}
-		return bytes.Compare([]byte(a.Fingerprint), []byte(b.Fingerprint))
+		return strings.Compare(a.Fingerprint, b.Fingerprint)
 	})
 	for i := range r.Retired {
 		r.Retired[i].Until = r.Retired[i].Until.UTC().Truncate(time.Second)

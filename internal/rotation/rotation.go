@@ -343,12 +343,13 @@ func Decide(s State) (d Decision) {
 	if d.Problem == "" {
 		d.Phase = PhaseRenewalDue
 		d.ProblemReason = ReasonRenewalDue
-		if s.Policy.GenerateRefused != "" {
+		switch {
+		case s.Policy.GenerateRefused != "":
 			d.ProblemReason = ReasonCASecretNotGenerated
 			d.Problem = s.Policy.GenerateRefused
-		} else if tokenPending && !s.Policy.CanGenerate {
+		case tokenPending && !s.Policy.CanGenerate:
 			d.Problem = "rotate-now needs spec.ca.generate; bring the next CA in the Secret named by spec.ca.rotation.nextSecretName instead"
-		} else {
+		default:
 			d.Problem = fmt.Sprintf("the CA %q is due for renewal since %s (it expires at %s); put the next CA in the Secret named by spec.ca.rotation.nextSecretName",
 				s.Issuing.Subject, d.RenewAt.UTC().Format(time.RFC3339), s.Issuing.NotAfter.UTC().Format(time.RFC3339))
 		}

@@ -31,15 +31,13 @@ func cert(name string, from time.Time, life time.Duration) Cert {
 	return Cert{Subject: "CN=" + name, NotBefore: from, NotAfter: from.Add(life), Fingerprint: "FP-" + name, PublicKey: []byte("key-" + name)}
 }
 
-func dur(d time.Duration) *time.Duration { return &d }
-
 // The issuing CA of most cases: 300 days from t0; with the default 33 %
 // it is due at day 201.
 var issuing = cert("gen1", t0, 300*day)
 
 func TestDecide(t *testing.T) {
 	t.Parallel()
-	sched := Policy{Scheduled: true, CanGenerate: true, PropagationDelay: dur(day)}
+	sched := Policy{Scheduled: true, CanGenerate: true, PropagationDelay: new(day)}
 	next := cert("gen2", t0.Add(201*day), 300*day)
 	published := &Next{Cert: next, Generated: true, PublishedAt: t0.Add(201 * day)}
 	cases := []struct {
@@ -89,13 +87,13 @@ func TestDecide(t *testing.T) {
 		},
 		{
 			name: "templates bounding the lifetime retire the old root earlier",
-			state: State{Now: t0.Add(202 * day), Policy: Policy{Scheduled: true, CanGenerate: true, PropagationDelay: dur(day), MaxLeafLifetime: 30 * day},
+			state: State{Now: t0.Add(202 * day), Policy: Policy{Scheduled: true, CanGenerate: true, PropagationDelay: new(day), MaxLeafLifetime: 30 * day},
 				Issuing: issuing, Next: published},
 			want: Decision{Action: Promote, Phase: PhaseRetiring, PhaseNow: PhaseNextPublished, RetiringUntil: t0.Add(232 * day)},
 		},
 		{
 			name:  "a propagation delay of zero promotes at once after publication",
-			state: State{Now: t0.Add(201 * day), Policy: Policy{Scheduled: true, CanGenerate: true, PropagationDelay: dur(0)}, Issuing: issuing, Next: published},
+			state: State{Now: t0.Add(201 * day), Policy: Policy{Scheduled: true, CanGenerate: true, PropagationDelay: new(time.Duration(0))}, Issuing: issuing, Next: published},
 			want:  Decision{Action: Promote, Phase: PhaseRetiring, PhaseNow: PhaseNextPublished, RetiringUntil: issuing.NotAfter},
 		},
 		{
@@ -134,7 +132,7 @@ func TestDecide(t *testing.T) {
 		},
 		{
 			name: "an invalid user's next CA is reported and not promoted",
-			state: State{Now: t0.Add(202 * day), Policy: Policy{Scheduled: true, PropagationDelay: dur(0)}, Issuing: issuing,
+			state: State{Now: t0.Add(202 * day), Policy: Policy{Scheduled: true, PropagationDelay: new(time.Duration(0))}, Issuing: issuing,
 				Next: &Next{Cert: next, Invalid: "tls.key does not match", PublishedAt: t0}},
 			want: Decision{Action: None, Phase: PhaseRenewalDue, ProblemReason: ReasonNextCAInvalid, Problem: "tls.key does not match"},
 		},
@@ -191,18 +189,18 @@ func TestDecide(t *testing.T) {
 		},
 		{
 			name:  "a CA Secret opted in by the user (not generated) takes a next CA the user brings",
-			state: State{Now: t0.Add(201 * day), Policy: Policy{Scheduled: true, PropagationDelay: dur(day)}, Issuing: issuing, Next: &Next{Cert: next}},
+			state: State{Now: t0.Add(201 * day), Policy: Policy{Scheduled: true, PropagationDelay: new(day)}, Issuing: issuing, Next: &Next{Cert: next}},
 			want:  Decision{Action: PublishNext, Phase: PhaseNextPublished, PhaseNow: PhaseRenewalDue},
 		},
 		{
 			name: "a next CA the user brings is neither published nor promoted into a CA Secret the issuer may not write",
-			state: State{Now: t0.Add(201 * day), Policy: Policy{Scheduled: true, PropagationDelay: dur(day), GenerateRefused: "not generated", PromoteRefused: "not generated for NstanceIssuer a/b"},
+			state: State{Now: t0.Add(201 * day), Policy: Policy{Scheduled: true, PropagationDelay: new(day), GenerateRefused: "not generated", PromoteRefused: "not generated for NstanceIssuer a/b"},
 				Issuing: issuing, Next: &Next{Cert: next}},
 			want: Decision{Action: None, Phase: PhaseRenewalDue, ProblemReason: ReasonCASecretNotGenerated, Problem: "not generated for NstanceIssuer a/b"},
 		},
 		{
 			name: "a published next CA is not promoted once the CA Secret may no longer be written",
-			state: State{Now: t0.Add(202 * day), Policy: Policy{Scheduled: true, PropagationDelay: dur(day), PromoteRefused: "not generated"},
+			state: State{Now: t0.Add(202 * day), Policy: Policy{Scheduled: true, PropagationDelay: new(day), PromoteRefused: "not generated"},
 				Issuing: issuing, Next: published},
 			want: Decision{Action: None, Phase: PhaseRenewalDue, ProblemReason: ReasonCASecretNotGenerated, Problem: "not generated"},
 		},
@@ -237,7 +235,7 @@ func TestDecide(t *testing.T) {
 		},
 		{
 			name:  "rotate-now while a next CA is published marks the token handled",
-			state: State{Now: t0.Add(201*day + time.Hour), Policy: Policy{Scheduled: true, CanGenerate: true, PropagationDelay: dur(day), RotateNowToken: "t"}, Issuing: issuing, Next: published},
+			state: State{Now: t0.Add(201*day + time.Hour), Policy: Policy{Scheduled: true, CanGenerate: true, PropagationDelay: new(day), RotateNowToken: "t"}, Issuing: issuing, Next: published},
 			want:  Decision{Action: None, Phase: PhaseNextPublished, WakeAt: t0.Add(202 * day), Token: "t"},
 		},
 		{
@@ -334,6 +332,7 @@ func (w *world) apply(now time.Time, d Decision) {
 		w.retiring = keep
 	case DeleteStaleNext:
 		w.next = nil
+	case None: // nothing to apply
 	}
 }
 
@@ -343,7 +342,7 @@ func (w *world) apply(now time.Time, d Decision) {
 // lost) and applying a step twice must not create a second generation.
 func TestLifecycle(t *testing.T) {
 	t.Parallel()
-	p := Policy{Scheduled: true, CanGenerate: true, PropagationDelay: dur(2 * day), MaxLeafLifetime: 30 * day}
+	p := Policy{Scheduled: true, CanGenerate: true, PropagationDelay: new(2 * day), MaxLeafLifetime: 30 * day}
 	w := &world{issuing: issuing}
 	now := t0
 	var steps []string

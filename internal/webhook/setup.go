@@ -31,7 +31,7 @@ import (
 const (
 	DefaultPort                 = 9443
 	DefaultServiceName          = "nstance-issuer-webhook"
-	DefaultCASecretName         = "nstance-issuer-webhook-ca"
+	DefaultCASecretName         = "nstance-issuer-webhook-ca" //nolint:gosec // G101: a Secret's name, not a credential
 	DefaultWebhookConfiguration = "nstance-issuer-webhook"
 )
 

@@ -75,3 +75,31 @@ func TestValidator(t *testing.T) {
 		t.Errorf("pass-through on a cluster issuer: warnings %q, error %v", w, err)
 	}
 }
+
+// An issuer with its CA key in a KMS or an HSM is refused and warned
+// about by the webhook as by the controller: the key URI is checked
+// statically (pki.ValidateIssuer), whether the issuer may use the key is
+// the controller's (its flags), so a tenant's issuer without credentials
+// is allowed with a warning.
+func TestValidatorCAKey(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	v := IssuerValidator{}
+	pin := issuerWith()
+	pin.Spec.CA.Key = &v1alpha1.CAKey{URI: "pkcs11:token=ca;object=root?pin-source=/etc/shadow"}
+	_, err := v.ValidateCreate(ctx, pin)
+	if !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "spec.ca.key.uri: ") || !strings.Contains(err.Error(), "never reads files named by a key URI") {
+		t.Errorf("a key URI naming a PIN file: %v, want Invalid at spec.ca.key.uri", err)
+	}
+	ambient := issuerWith()
+	ambient.Spec.CA.Key = &v1alpha1.CAKey{URI: "awskms:key-id=arn:aws:kms:eu-west-1:111122223333:key/k"}
+	w, err := v.ValidateCreate(ctx, ambient)
+	if err != nil || len(w) != 1 || !strings.HasPrefix(w[0], "spec.ca.key.credentialsSecretRef: ") {
+		t.Errorf("a tenant's KMS key without credentials: warnings %q, error %v; want allowed with a warning", w, err)
+	}
+	own := ambient.DeepCopy()
+	own.Spec.CA.Key.CredentialsSecretRef = &v1alpha1.SecretReference{Name: "aws"}
+	if w, err := v.ValidateCreate(ctx, own); err != nil || len(w) != 0 {
+		t.Errorf("a tenant's KMS key with its own credentials: warnings %q, error %v", w, err)
+	}
+}

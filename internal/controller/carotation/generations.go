@@ -29,6 +29,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/cakey"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
 	"github.com/nstance-dev/nstance-issuer/internal/rotation"
@@ -139,7 +140,7 @@ func (r *Reconciler) read(ctx context.Context, v issuer.View) (*generations, err
 	if err != nil || issuing == nil {
 		return nil, err
 	}
-	ca, err := pki.LoadCA(issuing.Data[issuer.SecretKeyTLSCert], issuing.Data[issuer.SecretKeyTLSKey], issuing.Data[issuer.SecretKeyCA], now)
+	ca, err := loadIssuing(v, issuing, now)
 	if err != nil {
 		return nil, nil //nolint:nilerr // the signer reports an unusable CA on Ready
 	}
@@ -177,7 +178,7 @@ func (r *Reconciler) read(ctx context.Context, v issuer.View) (*generations, err
 			return nil, err
 		}
 		if s != nil {
-			g.loadNext(s, false, now)
+			r.loadNext(ctx, v, g, s, false, now)
 		}
 	}
 	if g.next == nil || g.next.Cert.Fingerprint == issuingFP {
@@ -232,7 +233,7 @@ func (r *Reconciler) readGeneratedNext(ctx context.Context, v issuer.View, g *ge
 				g.stale = &rotation.RecordedSecret{Secret: s.Name, UID: string(s.UID)}
 				return nil
 			default:
-				g.loadNext(s, true, now)
+				r.loadNext(ctx, v, g, s, true, now)
 				if n.Token != "" {
 					g.handled = n.Token
 				}
@@ -264,11 +265,46 @@ func firstCertFingerprint(s *corev1.Secret) string {
 	return pki.Fingerprint(certs[0])
 }
 
+// loadIssuing validates the issuing CA's certificates; its key too when
+// it is in the Secret. A key held in a KMS or an HSM is the signer's to
+// open and check: the lifecycle can then rotate away from a key that no
+// longer works (rotate-now after a lost or disabled key).
+func loadIssuing(v issuer.View, s *corev1.Secret, now time.Time) (*pki.CA, error) {
+	if cakey.Uses(v) {
+		return pki.LoadCACertificates(s.Data[issuer.SecretKeyTLSCert], s.Data[issuer.SecretKeyCA], now)
+	}
+	return pki.LoadCA(s.Data[issuer.SecretKeyTLSCert], s.Data[issuer.SecretKeyTLSKey], s.Data[issuer.SecretKeyCA], now)
+}
+
+// loadCA validates a CA Secret fully, as the signer would load it: with
+// spec.ca.key, its key is opened in the KMS or HSM with the issuer's
+// credentials and checked against the certificate.
+func (r *Reconciler) loadCA(ctx context.Context, v issuer.View, s *corev1.Secret, now time.Time) (*pki.CA, error) {
+	if !cakey.Uses(v) {
+		return pki.LoadCA(s.Data[issuer.SecretKeyTLSCert], s.Data[issuer.SecretKeyTLSKey], s.Data[issuer.SecretKeyCA], now)
+	}
+	if len(s.Data[issuer.SecretKeyTLSKey]) > 0 {
+		return nil, &pki.CAError{Reason: pki.ReasonInvalidKey, Msg: fmt.Sprintf("the Secret holds %s although spec.ca.key holds the CA key in a KMS or an HSM: delete %s from it", issuer.SecretKeyTLSKey, issuer.SecretKeyTLSKey)}
+	}
+	if r.CAKeys == nil {
+		return nil, errors.New("this controller was set up without CA keys in KMS or HSM")
+	}
+	uri, err := cakey.KeyURI(v, s)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := r.openKey(ctx, v, s, uri)
+	if err != nil {
+		return nil, err
+	}
+	return pki.LoadCAWithSigner(s.Data[issuer.SecretKeyTLSCert], s.Data[issuer.SecretKeyCA], signer, uri.String(), now)
+}
+
 // loadNext validates a next CA Secret fully, as the signer would load it.
-func (g *generations) loadNext(s *corev1.Secret, generated bool, now time.Time) {
+func (r *Reconciler) loadNext(ctx context.Context, v issuer.View, g *generations, s *corev1.Secret, generated bool, now time.Time) {
 	g.nextSecret, g.nextCA, g.nextRoot = s, nil, nil
 	n := &rotation.Next{Generated: generated}
-	ca, err := pki.LoadCA(s.Data[issuer.SecretKeyTLSCert], s.Data[issuer.SecretKeyTLSKey], s.Data[issuer.SecretKeyCA], now)
+	ca, err := r.loadCA(ctx, v, s, now)
 	if err == nil {
 		n.Cert = certOf(ca.Cert)
 		g.nextCA, g.nextRoot = ca, rootOf(ca)

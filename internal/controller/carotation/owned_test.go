@@ -250,18 +250,18 @@ func TestLegacyRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	real, evil := cas[0], cas[1]
-	inter, err := testpki.NewIntermediateCA(real, "Retired Intermediate")
+	genuine, evil := cas[0], cas[1]
+	inter, err := testpki.NewIntermediateCA(genuine, "Retired Intermediate")
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A certificate with the real root's subject and key, signed by the
 	// attacker's root: a chain through it ends at the attacker's root.
 	cross := &x509.Certificate{
-		SerialNumber: big.NewInt(7), Subject: real.Cert.Subject, NotBefore: real.Cert.NotBefore, NotAfter: real.Cert.NotAfter,
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign, SubjectKeyId: real.Cert.SubjectKeyId,
+		SerialNumber: big.NewInt(7), Subject: genuine.Cert.Subject, NotBefore: genuine.Cert.NotBefore, NotAfter: genuine.Cert.NotAfter,
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign, SubjectKeyId: genuine.Cert.SubjectKeyId,
 	}
-	crossDER, err := x509.CreateCertificate(rand.Reader, cross, evil.Cert, real.Cert.PublicKey, evil.Key)
+	crossDER, err := x509.CreateCertificate(rand.Reader, cross, evil.Cert, genuine.Cert.PublicKey, evil.Key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,13 +280,13 @@ func TestLegacyRecord(t *testing.T) {
 		{Role: v1alpha1.CAGenerationNext, SecretName: "ca-next", SHA256Fingerprint: pki.Fingerprint(evil.Cert)},
 		{Role: v1alpha1.CAGenerationRetiring, SecretName: "ca-retired-good", SHA256Fingerprint: pki.Fingerprint(inter.Cert), RetiringUntil: &far},
 		{Role: v1alpha1.CAGenerationRetiring, SecretName: "ca-retired-cross", SHA256Fingerprint: pki.Fingerprint(inter.Cert), RetiringUntil: &far},
-		{Role: v1alpha1.CAGenerationRetiring, SecretName: "ca-retired-unowned", SHA256Fingerprint: pki.Fingerprint(real.Cert)},
+		{Role: v1alpha1.CAGenerationRetiring, SecretName: "ca-retired-unowned", SHA256Fingerprint: pki.Fingerprint(genuine.Cert)},
 	}}
-	unowned := owned("ca-retired-unowned", map[string][]byte{"tls.crt": real.CertPEM})
+	unowned := owned("ca-retired-unowned", map[string][]byte{"tls.crt": genuine.CertPEM})
 	unowned.SetOwnerReferences(nil)
 	r := &Reconciler{Client: fakeSecretsClient(t,
 		owned("ca-next", evil.SecretData()),
-		owned("ca-retired-good", map[string][]byte{"tls.crt": inter.CertPEM, "ca.crt": real.CertPEM}),
+		owned("ca-retired-good", map[string][]byte{"tls.crt": inter.CertPEM, "ca.crt": genuine.CertPEM}),
 		owned("ca-retired-cross", map[string][]byte{"tls.crt": append(append([]byte{}, inter.CertPEM...), crossPEM...), "ca.crt": evil.CertPEM}),
 		unowned,
 	)}
@@ -301,7 +301,7 @@ func TestLegacyRecord(t *testing.T) {
 		t.Fatalf("retired %+v, want only ca-retired-good", rec.Retired)
 	}
 	e := rec.Retired[0]
-	if e.Secret != "ca-retired-good" || e.UID != "uid-ca-retired-good" || e.Root != pki.Fingerprint(real.Cert) {
+	if e.Secret != "ca-retired-good" || e.UID != "uid-ca-retired-good" || e.Root != pki.Fingerprint(genuine.Cert) {
 		t.Errorf("entry %+v", e)
 	}
 	if !e.Until.Equal(inter.Cert.NotAfter) {

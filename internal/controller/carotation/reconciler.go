@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	issuerapi "github.com/cert-manager/issuer-lib/api/v1alpha1"
@@ -37,6 +38,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/cakey"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/casecret"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/trust"
@@ -77,12 +79,12 @@ const (
 	labelNextOf      = "issuer.nstance.dev/next-of"
 	labelRetiredFrom = "issuer.nstance.dev/retired-from"
 	// annotationCASecret names the CA Secret a generation Secret belongs to.
-	annotationCASecret = "issuer.nstance.dev/ca-secret"
+	annotationCASecret = "issuer.nstance.dev/ca-secret" //nolint:gosec // G101: an annotation's name, not a credential
 	// annotationRetiringUntil is when a retired root leaves the bundles.
 	annotationRetiringUntil = "issuer.nstance.dev/retiring-until"
 	// annotationRotateNowToken is the rotate-now token a generated CA
 	// answered; it follows the CA into spec.ca.secretName when promoted.
-	annotationRotateNowToken = "issuer.nstance.dev/rotate-now-token"
+	annotationRotateNowToken = "issuer.nstance.dev/rotate-now-token" //nolint:gosec // G101: an annotation's name, not a credential
 	// annotationRotatedFrom, on spec.ca.secretName, is the fingerprint of
 	// the CA a promotion replaced.
 	annotationRotatedFrom = "issuer.nstance.dev/rotated-from"
@@ -133,6 +135,12 @@ type Reconciler struct {
 	MinGenerationInterval time.Duration
 	// Keys makes next CA keys off the workers (nil: on the worker).
 	Keys *KeyGenerator
+	// CAKeys opens and makes CA keys held in a KMS or an HSM (spec.ca.key);
+	// nil: such issuers are not rotated.
+	CAKeys *cakey.Resolver
+
+	keysMu     sync.Mutex
+	openedKeys map[issuer.Ref]openedKey
 }
 
 func (r *Reconciler) now() time.Time {
@@ -451,8 +459,8 @@ func secretLabelValue(name string) string {
 
 // generationName is <secretName>-<suffix>, cut to a valid Secret name.
 func generationName(secretName, suffix string) string {
-	if max := 253 - len(suffix) - 1; len(secretName) > max {
-		secretName = strings.TrimRight(secretName[:max], "-.")
+	if limit := 253 - len(suffix) - 1; len(secretName) > limit {
+		secretName = strings.TrimRight(secretName[:limit], "-.")
 	}
 	return secretName + "-" + suffix
 }

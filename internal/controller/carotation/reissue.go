@@ -73,7 +73,7 @@ const (
 	annotationRotatedAt = "issuer.nstance.dev/rotated-at"
 	// annotationRotatedForToken, on spec.ca.secretName, is the rotate-now
 	// token that promotion answered; absent after a scheduled rotation.
-	annotationRotatedForToken = "issuer.nstance.dev/rotated-for-token"
+	annotationRotatedForToken = "issuer.nstance.dev/rotated-for-token" //nolint:gosec // G101: an annotation's name, not a credential
 
 	// DefaultReissueBatchSize is how many Certificates an issuer asks to
 	// re-issue per DefaultReissueInterval after a rotate-now.
@@ -278,7 +278,7 @@ type reissueTally struct {
 // apply writes the counts into st.
 func (t *reissueTally) apply(st *v1alpha1.ReissueStatus) {
 	st.Reissued, st.InProgress = t.reissued, t.inProgress
-	st.Failed, st.Pending = int32(len(t.failed)), int32(len(t.pending))
+	st.Failed, st.Pending = int32(len(t.failed)), int32(len(t.pending)) //nolint:gosec // G115: Certificates of one issuer listed from the API server, far below 2^31
 	st.Total = st.Reissued + st.InProgress + st.Failed + st.Pending
 	st.FailedCertificates = nil
 	for _, n := range t.failed[:min(len(t.failed), maxReissueNames)] {
@@ -315,7 +315,7 @@ func (r *Reconciler) planReissue(ctx context.Context, v issuer.View, g *generati
 	token := g.issuing.Annotations[annotationRotatedForToken]
 	rotatedAt, err := time.Parse(time.RFC3339, g.issuing.Annotations[annotationRotatedAt])
 	if token == "" || err != nil || r.Reissue.BatchSize <= 0 {
-		return nil, 0, nil
+		return nil, 0, nil //nolint:nilerr // no readable rotated-at (promote writes it with the token): no re-issue to follow, as without a token
 	}
 	st := &v1alpha1.ReissueStatus{Token: token, RotatedAt: metav1.NewTime(rotatedAt.UTC())}
 	if v.Status.Rotation != nil {
@@ -386,6 +386,7 @@ func (r *Reconciler) planReissue(ctx context.Context, v issuer.View, g *generati
 				tally.failed = append(tally.failed, name)
 			case reissuePending:
 				tally.pending = append(tally.pending, name)
+			case reissueIgnore: // counted nowhere
 			}
 		}
 		if cont = list.Continue; cont == "" {
@@ -504,7 +505,7 @@ func (r *Reconciler) triggerReissue(ctx context.Context, v issuer.View, g *gener
 	if len(asked) == 0 {
 		return
 	}
-	n := int32(len(asked))
+	n := int32(len(asked)) //nolint:gosec // G115: at most one batch (ReissueBatchSize)
 	st.Triggered += n
 	st.InProgress += n
 	st.Pending -= n

@@ -41,6 +41,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/cakey"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/casecret"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/trust"
@@ -60,6 +61,8 @@ type Options struct {
 	// MinGenerationInterval is the least time between two CA keys an
 	// issuer generates (0: no bound).
 	MinGenerationInterval time.Duration
+	// CAKeys opens and makes CA keys held in a KMS or an HSM.
+	CAKeys *cakey.Resolver
 }
 
 // Setup registers the CA lifecycle controllers of both issuer kinds with
@@ -82,7 +85,7 @@ func Setup(mgr ctrl.Manager, opts Options, recorder events.EventRecorder, client
 			Kind: kind, Client: mgr.GetClient(), Reader: mgr.GetAPIReader(),
 			ClusterResourceNamespace: opts.ClusterResourceNamespace, Recorder: recorder, Trust: publisher,
 			Clock: opts.Clock, NextSecrets: nextSecrets, NextPoll: opts.NextPoll,
-			Reissue: opts.Reissue, MinGenerationInterval: opts.MinGenerationInterval, Keys: keys,
+			Reissue: opts.Reissue, MinGenerationInterval: opts.MinGenerationInterval, Keys: keys, CAKeys: opts.CAKeys,
 		}
 		b := ctrl.NewControllerManagedBy(mgr).Named("rotation-" + strings.ToLower(kind)).For(issuer.NewObject(kind)).
 			WatchesRawSource(source.Channel(nextSecrets.Events(kind), &handler.EnqueueRequestForObject{})).

@@ -191,6 +191,7 @@ func phaseMessage(st v1alpha1.RotationStatus, g *generations, d rotation.Decisio
 		return fmt.Sprintf("CA %q signs; %d previous root(s) stay published until the last certificate each signed expires", subject, len(g.retiring))
 	case v1alpha1.CARotationRenewalDue:
 		return fmt.Sprintf("CA %q signs; it is due for renewal", subject)
+	case v1alpha1.CARotationStable: // the renewal schedule, below
 	}
 	if st.RenewAt != nil && !d.WakeAt.IsZero() {
 		return fmt.Sprintf("CA %q signs; it is renewed from %s", subject, st.RenewAt.UTC().Format(time.RFC3339))
@@ -257,9 +258,9 @@ func rotationStatusEqual(a, b *v1alpha1.RotationStatus) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
-	ja, _ := json.Marshal(a)
-	jb, _ := json.Marshal(b)
-	return string(ja) == string(jb)
+	ja, errA := json.Marshal(a)
+	jb, errB := json.Marshal(b)
+	return errA == nil && errB == nil && string(ja) == string(jb)
 }
 
 // patchRotationStatus applies a change to the current status.rotation.

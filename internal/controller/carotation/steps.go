@@ -34,6 +34,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/cakey"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
 	"github.com/nstance-dev/nstance-issuer/internal/rotation"
@@ -115,6 +116,7 @@ func (r *Reconciler) act(ctx context.Context, v issuer.View, g *generations, d r
 			return err
 		}
 		logger.V(1).Info("deleted the promoted next CA Secret", "secret", g.nextSecret.Name)
+	case rotation.None: // nothing to do until d.WakeAt
 	}
 	return nil
 }
@@ -125,7 +127,7 @@ func (r *Reconciler) act(ctx context.Context, v issuer.View, g *generations, d r
 // name with any other CA is known not to be the issuer's.
 func (r *Reconciler) createNext(ctx context.Context, v issuer.View, g *generations, d rotation.Decision, now time.Time) error {
 	ns := v.SecretKey.Namespace
-	certPEM, keyPEM, err := r.nextKey(v, d, now)
+	certPEM, keyPEM, err := r.nextKey(v, d, now) //nolint:contextcheck // the key is made off the worker by the key generator, under its own bounded context; the reconcile does not wait for it
 	if err != nil {
 		return err
 	}
@@ -159,6 +161,12 @@ func (r *Reconciler) createNext(ctx context.Context, v issuer.View, g *generatio
 			Type: corev1.SecretTypeTLS,
 			Data: map[string][]byte{issuer.SecretKeyTLSCert: certPEM, issuer.SecretKeyTLSKey: keyPEM, issuer.SecretKeyCA: certPEM},
 		}
+		if cakey.Uses(v) {
+			// No key in the Secret: the URI of the key made for it, and so
+			// no kubernetes.io/tls type (it needs tls.key).
+			s.Type = corev1.SecretTypeOpaque
+			s.Data = map[string][]byte{issuer.SecretKeyTLSCert: certPEM, issuer.SecretKeyCA: certPEM, issuer.SecretKeyKeyURI: keyPEM}
+		}
 		err = r.Client.Create(ctx, s)
 		if err == nil {
 			break
@@ -184,6 +192,9 @@ func (r *Reconciler) createNext(ctx context.Context, v issuer.View, g *generatio
 // one (errKeyPending until it is ready), else here.
 func (r *Reconciler) nextKey(v issuer.View, d rotation.Decision, now time.Time) ([]byte, []byte, error) {
 	gen := func() ([]byte, []byte, error) {
+		if cakey.Uses(v) {
+			return r.generateExternal(v, now)
+		}
 		certPEM, keyPEM, err := pki.GenerateCA(*v.Spec.CA.Generate, pki.RenderData{Vars: v.Spec.Vars, Issuer: v.Data}, now, r.rand())
 		if err != nil {
 			return nil, nil, fmt.Errorf("cannot generate the next CA of %s: %w", v, err)
@@ -195,7 +206,7 @@ func (r *Reconciler) nextKey(v issuer.View, d rotation.Decision, now time.Time) 
 	}
 	// A key is for the spec and token it was asked with: an edit while it
 	// is being made asks for another.
-	want, err := json.Marshal([]any{v.Spec.CA.Generate, v.Spec.Vars, d.Token})
+	want, err := json.Marshal([]any{v.Spec.CA.Generate, v.Spec.Vars, d.Token, v.Spec.CA.Key})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -204,6 +215,7 @@ func (r *Reconciler) nextKey(v issuer.View, d rotation.Decision, now time.Time) 
 }
 
 func (r *Reconciler) forgetKey(ref issuer.Ref) {
+	r.forgetOpenedKey(ref)
 	if r.Keys != nil {
 		r.Keys.Forget(ref)
 	}
@@ -262,6 +274,10 @@ func (r *Reconciler) promote(ctx context.Context, v issuer.View, g *generations,
 		Type: corev1.SecretTypeOpaque,
 		Data: map[string][]byte{issuer.SecretKeyTLSCert: g.issuing.Data[issuer.SecretKeyTLSCert], issuer.SecretKeyCA: pki.EncodeCertificates(root)},
 	}
+	retiredKey := retiredKeyURI(v, g.issuing)
+	if retiredKey != "" {
+		retired.Annotations[annotationRetiredKeyURI] = retiredKey
+	}
 	uid, err := r.keepRetired(ctx, v, retired, oldFP, pki.Fingerprint(root))
 	if err != nil {
 		return err
@@ -281,11 +297,11 @@ func (r *Reconciler) promote(ctx context.Context, v issuer.View, g *generations,
 	s := g.issuing.DeepCopy()
 	s.Data = map[string][]byte{}
 	for k, val := range g.issuing.Data {
-		if k != issuer.SecretKeyTLSCert && k != issuer.SecretKeyTLSKey && k != issuer.SecretKeyCA {
+		if k != issuer.SecretKeyTLSCert && k != issuer.SecretKeyTLSKey && k != issuer.SecretKeyCA && k != issuer.SecretKeyKeyURI {
 			s.Data[k] = val
 		}
 	}
-	for _, k := range []string{issuer.SecretKeyTLSCert, issuer.SecretKeyTLSKey, issuer.SecretKeyCA} {
+	for _, k := range []string{issuer.SecretKeyTLSCert, issuer.SecretKeyTLSKey, issuer.SecretKeyCA, issuer.SecretKeyKeyURI} {
 		if val, ok := g.nextSecret.Data[k]; ok {
 			s.Data[k] = val
 		}
@@ -320,9 +336,13 @@ func (r *Reconciler) promote(ctx context.Context, v issuer.View, g *generations,
 		return fmt.Errorf("cannot write the next CA into Secret %s/%s: %w", ns, s.Name, err)
 	}
 	g.issuing, g.record = s, rec
+	keyNote := ""
+	if retiredKey != "" {
+		keyNote = fmt.Sprintf("; its key %s signs nothing any more and is never deleted by nstance-issuer: disable it or schedule its deletion once it is no longer trusted", retiredKey)
+	}
 	r.Recorder.Eventf(v.Obj, nil, corev1.EventTypeNormal, v1alpha1.EventReasonCARotated, eventActionRotate,
-		"CA %q now signs (from Secret %s); the previous CA %q stays trusted until %s, when the last certificate it signed expires",
-		g.next.Cert.Subject, g.nextSecret.Name, g.issuingCA.Cert.Subject.String(), d.RetiringUntil.UTC().Format(time.RFC3339))
+		"CA %q now signs (from Secret %s); the previous CA %q stays trusted until %s, when the last certificate it signed expires%s",
+		g.next.Cert.Subject, g.nextSecret.Name, g.issuingCA.Cert.Subject.String(), d.RetiringUntil.UTC().Format(time.RFC3339), keyNote)
 	log.FromContext(ctx).Info("rotated the CA", "previous", oldFP, "issuing", g.next.Cert.Fingerprint, "retiringUntil", d.RetiringUntil, "at", now)
 	if promoted != nil {
 		puid := types.UID(promoted.UID)
@@ -372,6 +392,19 @@ func (r *Reconciler) keepRetired(ctx context.Context, v issuer.View, retired *co
 		return "", fmt.Errorf("cannot keep the previous CA in Secret %s/%s: %w", retired.Namespace, retired.Name, err)
 	}
 	return retired.UID, nil
+}
+
+// retiredKeyURI names the key in a KMS or an HSM of the issuing CA being
+// retired, "" when its key is in the Secret or unknown.
+func retiredKeyURI(v issuer.View, issuing *corev1.Secret) string {
+	if !cakey.Uses(v) {
+		return ""
+	}
+	u, err := cakey.KeyURI(v, issuing)
+	if err != nil {
+		return ""
+	}
+	return u.String()
 }
 
 // rotateNowTokenOf is the rotate-now token the next CA answers, "" when it

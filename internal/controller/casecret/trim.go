@@ -18,12 +18,14 @@ package casecret
 
 import (
 	"fmt"
+	"maps"
 	"strconv"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
+	"github.com/nstance-dev/nstance-issuer/internal/keys"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
 )
 
@@ -31,7 +33,9 @@ import (
 // names it, and a Secret is written by whoever may write Secrets in its
 // namespace: up to about 1 MiB of data each, in any keys. Before a Secret
 // enters an informer's store it is trimmed to what the signer reads —
-// tls.crt, tls.key and ca.crt, within the sizes pki.LoadCA accepts — and
+// tls.crt, tls.key and ca.crt, within the sizes pki.LoadCA accepts, the
+// key-uri of a CA whose key is in a KMS or an HSM, and the credentials
+// such a key is used with (keys.CredentialLimits) — and
 // its metadata to what identifies it (no labels, annotations or managed
 // fields: the signer reads none of them). A value over its size limit is not
 // kept: its size is, under a key no Secret can have (a Secret's data keys
@@ -39,11 +43,16 @@ import (
 const tooLargePrefix = "too-large/"
 
 // caSecretLimits are the data keys kept and the largest value of each.
-var caSecretLimits = map[string]int{
-	issuer.SecretKeyTLSCert: pki.MaxCertChainPEMSize,
-	issuer.SecretKeyTLSKey:  pki.MaxPrivateKeyPEMSize,
-	issuer.SecretKeyCA:      pki.MaxCertChainPEMSize,
-}
+var caSecretLimits = func() map[string]int {
+	m := map[string]int{
+		issuer.SecretKeyTLSCert: pki.MaxCertChainPEMSize,
+		issuer.SecretKeyTLSKey:  pki.MaxPrivateKeyPEMSize,
+		issuer.SecretKeyCA:      pki.MaxCertChainPEMSize,
+		issuer.SecretKeyKeyURI:  keys.MaxURILength,
+	}
+	maps.Copy(m, keys.CredentialLimits)
+	return m
+}()
 
 // trimCASecret is the Watcher's informer transform. Objects other
 // than Secrets (a DeletedFinalStateUnknown tombstone) pass unchanged; a
@@ -87,7 +96,7 @@ func trimCASecret(obj any) (any, error) {
 // OversizedError is the error pki.LoadCA gives for a value trimCASecret
 // dropped as too large, nil when none was.
 func OversizedError(s *corev1.Secret) error {
-	for _, k := range []string{issuer.SecretKeyTLSCert, issuer.SecretKeyTLSKey, issuer.SecretKeyCA} {
+	for _, k := range []string{issuer.SecretKeyTLSCert, issuer.SecretKeyTLSKey, issuer.SecretKeyCA, issuer.SecretKeyKeyURI} {
 		size, ok := s.Data[tooLargePrefix+k]
 		if !ok {
 			continue
@@ -98,6 +107,8 @@ func OversizedError(s *corev1.Secret) error {
 			what = "keep only the CA private key"
 		case issuer.SecretKeyCA:
 			what = "keep only the root certificate"
+		case issuer.SecretKeyKeyURI:
+			what = "it must hold a key URI only"
 		}
 		return &pki.CAError{Reason: pki.ReasonTooLarge, Msg: fmt.Sprintf("%s is %s bytes, more than the %d allowed; %s", k, size, caSecretLimits[k], what)}
 	}

@@ -66,7 +66,7 @@ type Watcher struct {
 	mu      sync.Mutex
 	ctx     context.Context
 	watches map[types.NamespacedName]*secretWatch
-	refs    map[issuer.Ref]types.NamespacedName
+	refs    map[slotRef]types.NamespacedName
 	timers  map[issuer.Ref]clock.Timer
 
 	events map[string]chan event.GenericEvent // by issuer kind
@@ -75,7 +75,22 @@ type Watcher struct {
 type secretWatch struct {
 	informer cache.SharedIndexInformer
 	cancel   context.CancelFunc
-	issuers  map[issuer.Ref]struct{}
+	issuers  map[slotRef]struct{}
+}
+
+// Slots of an issuer: each names one Secret the issuer reads.
+const (
+	// SlotCA is the issuer's CA Secret (Get, Watch).
+	SlotCA = ""
+	// SlotCredentials is the Secret of the credentials its CA key in a
+	// KMS or an HSM is used with (spec.ca.key.credentialsSecretRef).
+	SlotCredentials = "credentials"
+)
+
+// slotRef is one Secret an issuer reads: its CA Secret, or another slot.
+type slotRef struct {
+	issuer.Ref
+	slot string
 }
 
 // NewWatcher returns a watcher that notifies issuer controllers through
@@ -87,7 +102,7 @@ func NewWatcher(client kubernetes.Interface) *Watcher {
 		Clock:       clock.RealClock{},
 		started:     make(chan struct{}),
 		watches:     map[types.NamespacedName]*secretWatch{},
-		refs:        map[issuer.Ref]types.NamespacedName{},
+		refs:        map[slotRef]types.NamespacedName{},
 		timers:      map[issuer.Ref]clock.Timer{},
 		events: map[string]chan event.GenericEvent{
 			issuer.KindIssuer:        make(chan event.GenericEvent, 1024),
@@ -131,12 +146,18 @@ func (w *Watcher) NeedLeaderElection() bool { return true }
 // Secret does not exist. An issuer that switches to another Secret stops
 // being notified about the old one.
 func (w *Watcher) Get(ctx context.Context, ref issuer.Ref, secret types.NamespacedName) (*corev1.Secret, error) {
+	return w.GetSlot(ctx, ref, SlotCA, secret)
+}
+
+// GetSlot is Get for another Secret the issuer reads (SlotCredentials):
+// each slot of an issuer watches one Secret, independently of the others.
+func (w *Watcher) GetSlot(ctx context.Context, ref issuer.Ref, slot string, secret types.NamespacedName) (*corev1.Secret, error) {
 	select {
 	case <-w.started:
 	case <-ctx.Done():
 		return nil, fmt.Errorf("waiting for the CA Secret watcher to start: %w", ctx.Err())
 	}
-	sw, err := w.ensure(ref, secret)
+	sw, err := w.ensure(slotRef{ref, slot}, secret) //nolint:contextcheck // the watch outlives this call: it runs under the watcher's own context (the manager's)
 	if err != nil {
 		return nil, err
 	}
@@ -167,8 +188,16 @@ func (w *Watcher) Watch(ctx context.Context, ref issuer.Ref, secret types.Namesp
 	case <-ctx.Done():
 		return fmt.Errorf("waiting for the Secret watcher to start: %w", ctx.Err())
 	}
-	_, err := w.ensure(ref, secret)
+	_, err := w.ensure(slotRef{ref, SlotCA}, secret) //nolint:contextcheck // the watch outlives this call: it runs under the watcher's own context (the manager's)
 	return err
+}
+
+// ForgetSlot stops watching the Secret of one slot of ref (an issuer
+// that no longer names credentials).
+func (w *Watcher) ForgetSlot(ref issuer.Ref, slot string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.dropRefLocked(slotRef{ref, slot})
 }
 
 // Forget stops notifying ref, and stops watching its Secret when no other
@@ -176,7 +205,11 @@ func (w *Watcher) Watch(ctx context.Context, ref issuer.Ref, secret types.Namesp
 func (w *Watcher) Forget(ref issuer.Ref) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.dropRefLocked(ref)
+	for sr := range w.refs {
+		if sr.Ref == ref {
+			w.dropRefLocked(sr)
+		}
+	}
 	if t, ok := w.timers[ref]; ok {
 		t.Stop()
 		delete(w.timers, ref)
@@ -191,14 +224,11 @@ func (w *Watcher) NotifyAt(ref issuer.Ref, t time.Time) {
 	if old, ok := w.timers[ref]; ok {
 		old.Stop()
 	}
-	d := t.Sub(w.Clock.Now())
-	if d < time.Second {
-		d = time.Second
-	}
+	d := max(t.Sub(w.Clock.Now()), time.Second)
 	w.timers[ref] = w.Clock.AfterFunc(d, func() { w.notify(ref) })
 }
 
-func (w *Watcher) ensure(ref issuer.Ref, secret types.NamespacedName) (*secretWatch, error) {
+func (w *Watcher) ensure(ref slotRef, secret types.NamespacedName) (*secretWatch, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.ctx == nil || w.ctx.Err() != nil {
@@ -217,7 +247,7 @@ func (w *Watcher) ensure(ref issuer.Ref, secret types.NamespacedName) (*secretWa
 	return sw, nil
 }
 
-func (w *Watcher) dropRefLocked(ref issuer.Ref) {
+func (w *Watcher) dropRefLocked(ref slotRef) {
 	secret, ok := w.refs[ref]
 	if !ok {
 		return
@@ -242,7 +272,7 @@ func (w *Watcher) startLocked(secret types.NamespacedName) *secretWatch {
 		log.FromContext(w.ctx).Error(err, "cannot trim the cached CA Secret", "secret", secret)
 	}
 	ctx, cancel := context.WithCancel(w.ctx)
-	sw := &secretWatch{informer: informer, cancel: cancel, issuers: map[issuer.Ref]struct{}{}}
+	sw := &secretWatch{informer: informer, cancel: cancel, issuers: map[slotRef]struct{}{}}
 	changed := func() { w.notifyAll(secret) }
 	_, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: func(any) { changed() },
@@ -268,7 +298,7 @@ func (w *Watcher) notifyAll(secret types.NamespacedName) {
 	var refs []issuer.Ref
 	if sw, ok := w.watches[secret]; ok {
 		for ref := range sw.issuers {
-			refs = append(refs, ref)
+			refs = append(refs, ref.Ref)
 		}
 	}
 	w.mu.Unlock()

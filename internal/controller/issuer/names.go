@@ -36,11 +36,13 @@ const (
 )
 
 // The keys of a CA Secret: the CA certificate and its chain, its private
-// key, and the root.
+// key, and the root; for a CA whose key is held in a KMS or an HSM
+// (spec.ca.key), no private key but the URI of that key.
 const (
 	SecretKeyTLSCert = corev1.TLSCertKey
 	SecretKeyTLSKey  = corev1.TLSPrivateKeyKey
 	SecretKeyCA      = "ca.crt"
+	SecretKeyKeyURI  = "key-uri"
 )
 
 // AnnotationGenerations, on spec.ca.secretName, is the CA lifecycle's

@@ -17,13 +17,11 @@ limitations under the License.
 package kubecsr
 
 import (
-	"encoding/pem"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
-	apiutil "github.com/cert-manager/cert-manager/pkg/api/util"
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	experimentalapi "github.com/cert-manager/cert-manager/pkg/apis/experimental/v1alpha1"
 	cmpki "github.com/cert-manager/cert-manager/pkg/util/pki"
@@ -35,6 +33,7 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
+	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
 )
 
 func TestParseCSRSigner(t *testing.T) {
@@ -250,39 +249,16 @@ func TestCSRGuardProblemNeedsThePolicyBeforeTheApproval(t *testing.T) {
 	}
 }
 
-// cmctlCSRObject builds the CSR cmctl makes from a Certificate with spec,
-// with cert-manager's CSR builder.
+// cmctlCSRObject builds the CSR cmctl makes from a Certificate with spec
+// (framework.CmctlCSR), named name.
 func cmctlCSRObject(t *testing.T, name string, spec cmapi.CertificateSpec, opts ...cmpki.GenerateCSROption) *certificatesv1.CertificateSigningRequest {
 	t.Helper()
-	spec.PrivateKey = &cmapi.CertificatePrivateKey{Algorithm: cmapi.ECDSAKeyAlgorithm, Size: 256}
-	crt := &cmapi.Certificate{Spec: spec}
-	key, err := cmpki.GeneratePrivateKeyForCertificate(crt)
+	csr, err := framework.CmctlCSR(spec, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl, err := cmpki.GenerateCSR(crt, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := cmpki.EncodeCSR(tmpl, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ku, eku, err := cmpki.KeyUsagesForCertificateOrCertificateRequest(spec.Usages, spec.IsCA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	isCA := "false"
-	if spec.IsCA {
-		isCA = "true"
-	}
-	return &certificatesv1.CertificateSigningRequest{
-		ObjectMeta: metav1.ObjectMeta{Name: name, UID: types.UID(name + "-uid"), Annotations: map[string]string{experimentalapi.CertificateSigningRequestIsCAAnnotationKey: isCA}},
-		Spec: certificatesv1.CertificateSigningRequestSpec{
-			Request: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}),
-			Usages:  append(apiutil.KubeKeyUsageStrings(ku), apiutil.KubeExtKeyUsageStrings(eku)...),
-		},
-	}
+	csr.Name, csr.UID = name, types.UID(name+"-uid")
+	return csr
 }
 
 func TestKubernetesCSRIsCA(t *testing.T) {
@@ -296,7 +272,7 @@ func TestKubernetesCSRIsCA(t *testing.T) {
 	}
 	unannotated := func(c *certificatesv1.CertificateSigningRequest) { delete(c.Annotations, key) }
 	dropCertSign := func(c *certificatesv1.CertificateSigningRequest) {
-		c.Spec.Usages = slicesWithout(c.Spec.Usages, certificatesv1.UsageCertSign)
+		c.Spec.Usages = framework.KeyUsagesWithout(c.Spec.Usages, certificatesv1.UsageCertSign)
 	}
 	cases := []struct {
 		name    string
@@ -345,16 +321,6 @@ func TestKubernetesCSRIsCA(t *testing.T) {
 			}
 		})
 	}
-}
-
-func slicesWithout(in []certificatesv1.KeyUsage, drop certificatesv1.KeyUsage) []certificatesv1.KeyUsage {
-	var out []certificatesv1.KeyUsage
-	for _, u := range in {
-		if u != drop {
-			out = append(out, u)
-		}
-	}
-	return out
 }
 
 func TestApprovedAtIsTheEarliestTimeTheConditionGives(t *testing.T) {

@@ -49,6 +49,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/signing"
+	"github.com/nstance-dev/nstance-issuer/internal/keys"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
 )
 
@@ -212,7 +213,13 @@ func (r *Reconciler) refuse(ctx context.Context, obj client.Object, iss client.O
 	var reqErr *pki.RequestError
 	var tmplErr *pki.TemplateError
 	var caErr *pki.CAError
+	var keyErr *keys.Error
 	switch {
+	case errors.As(err, &keyErr):
+		// The CA key in a KMS or an HSM failed: opened and checked again
+		// at the issuer's next check, the request waits.
+		r.Signer.ForgetCA(v.Ref)
+		return r.pending(ctx, obj, iss, fmt.Sprintf("%s cannot sign: %v; the request waits for it", v, err))
 	case errors.As(err, &reqErr) && reqErr.Reason == pki.ReasonLifetimeTooShort:
 		return r.finish(ctx, obj, iss, podCertFailed, reqErr.Reason, reqErr.Msg)
 	case errors.As(err, &reqErr):

@@ -24,6 +24,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -77,11 +78,11 @@ func secretWrite(method, name string) crashPoint {
 // caSwitch matches the write of Secret ca that changes the CA it holds
 // (the promotion), not the ones that only record generations.
 func caSwitch(w write, before []write) bool {
-	if w.Resource != "secrets" || w.Method != "PUT" || w.Name != "ca" {
+	if w.Resource != "secrets" || w.Method != http.MethodPut || w.Name != "ca" {
 		return false
 	}
-	for i := len(before) - 1; i >= 0; i-- {
-		if b := before[i]; b.Resource == "secrets" && b.Name == "ca" && b.Body != nil {
+	for _, b := range slices.Backward(before) {
+		if b.Resource == "secrets" && b.Name == "ca" && b.Body != nil {
 			return b.stringAt("data", "tls.crt") != w.stringAt("data", "tls.crt")
 		}
 	}
@@ -101,7 +102,7 @@ func retiredWrite(method string) crashPoint {
 }
 
 func bundleWrite(w write, _ []write) bool {
-	return w.Resource == "configmaps" && w.Name == "ca-bundle" && w.Method != "DELETE"
+	return w.Resource == "configmaps" && w.Name == "ca-bundle" && w.Method != http.MethodDelete
 }
 
 func statusPhase(phase v1alpha1.CARotationPhase) crashPoint {
@@ -294,7 +295,7 @@ func checkWrites(t *testing.T, h *harness, first, next string) {
 		if w.Resource != "secrets" || w.Body == nil {
 			continue
 		}
-		if w.Method == "POST" {
+		if w.Method == http.MethodPost {
 			created[w.Name]++
 		}
 		data, _ := w.Body["data"].(map[string]any)
@@ -365,9 +366,9 @@ func fingerprintOfB64(t *testing.T, b64 string) string {
 
 func lastWrite(t *testing.T, writes []write, match crashPoint) write {
 	t.Helper()
-	for i := len(writes) - 1; i >= 0; i-- {
-		if match(writes[i], writes[:i]) {
-			return writes[i]
+	for i, write := range slices.Backward(writes) {
+		if match(write, writes[:i]) {
+			return write
 		}
 	}
 	t.Fatal("no such write")

@@ -17,6 +17,7 @@ limitations under the License.
 package signing
 
 import (
+	"context"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -24,6 +25,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/test/testpki"
 )
@@ -36,8 +38,14 @@ func TestParsedCAsAreForgotten(t *testing.T) {
 	}
 	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "ca", ResourceVersion: "1"}, Data: ca.SecretData()}
 	s := &Signer{}
-	ref := issuer.Ref{Kind: issuer.KindIssuer, NamespacedName: types.NamespacedName{Namespace: "team-a", Name: "web"}}
-	if _, err := s.parseCA(ref, secret); err != nil {
+	v, err := issuer.NewView(&v1alpha1.NstanceIssuer{ObjectMeta: metav1.ObjectMeta{Namespace: "team-a", Name: "web"},
+		Spec: v1alpha1.IssuerSpec{CA: v1alpha1.CASpec{SecretName: "ca"}}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := v.Ref
+	ctx := context.Background()
+	if _, err := s.parseCA(ctx, v, secret); err != nil {
 		t.Fatal(err)
 	}
 	if n := s.cachedCAs(); n != 1 {
@@ -46,13 +54,13 @@ func TestParsedCAsAreForgotten(t *testing.T) {
 	broken := secret.DeepCopy()
 	broken.ResourceVersion = "2"
 	broken.Data["tls.key"] = []byte("garbage")
-	if _, err := s.parseCA(ref, broken); err == nil {
+	if _, err := s.parseCA(ctx, v, broken); err == nil {
 		t.Fatal("a broken Secret parsed")
 	}
 	if n := s.cachedCAs(); n != 0 {
 		t.Errorf("cached CAs after the Secret broke = %d, want 0 (the old key must go)", n)
 	}
-	if _, err := s.parseCA(ref, secret); err != nil {
+	if _, err := s.parseCA(ctx, v, secret); err != nil {
 		t.Fatal(err)
 	}
 	s.ForgetCA(ref)

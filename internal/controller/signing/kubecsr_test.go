@@ -19,6 +19,7 @@ package signing
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -188,10 +189,5 @@ func TestSignerNamesAKubernetesCSRByItsOwnName(t *testing.T) {
 }
 
 func containsString(have []string, want string) bool {
-	for _, h := range have {
-		if h == want {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(have, want)
 }

@@ -27,6 +27,7 @@ import (
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
+	"github.com/nstance-dev/nstance-issuer/internal/keys"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
 )
 
@@ -40,8 +41,8 @@ const (
 	OutcomeRefused = "refused"
 	// OutcomeTemplateError: the issuer's template is broken.
 	OutcomeTemplateError = "template_error"
-	// OutcomeCAUnavailable: the CA is missing, invalid or expired; the
-	// request waits.
+	// OutcomeCAUnavailable: the CA is missing, invalid or expired, or its
+	// key in a KMS or an HSM cannot be used now; the request waits.
 	OutcomeCAUnavailable = "ca_unavailable"
 	// OutcomeError: anything else (e.g. the API server); retried.
 	OutcomeError = "error"
@@ -85,6 +86,7 @@ func outcomeOf(err error) string {
 	var reqErr *pki.RequestError
 	var tmplErr *pki.TemplateError
 	var caErr *pki.CAError
+	var keyErr *keys.Error
 	var issuerErr signer.IssuerError
 	switch {
 	case err == nil:
@@ -93,7 +95,7 @@ func outcomeOf(err error) string {
 		return OutcomeRefused
 	case errors.As(err, &tmplErr):
 		return OutcomeTemplateError
-	case errors.As(err, &caErr), errors.As(err, &issuerErr):
+	case errors.As(err, &caErr), errors.As(err, &keyErr), errors.As(err, &issuerErr):
 		return OutcomeCAUnavailable
 	}
 	return OutcomeError

@@ -46,8 +46,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/cakey"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/kubecsr"
+	"github.com/nstance-dev/nstance-issuer/internal/keys"
 	"github.com/nstance-dev/nstance-issuer/internal/pki"
 )
 
@@ -64,6 +66,11 @@ const (
 type CASecrets interface {
 	// Get returns the Secret issuer ref reads its CA from, nil when absent.
 	Get(ctx context.Context, ref issuer.Ref, secret types.NamespacedName) (*corev1.Secret, error)
+	// GetSlot returns another Secret issuer ref reads (its CA key's
+	// credentials: casecret.SlotCredentials), nil when absent; ForgetSlot
+	// stops watching it.
+	GetSlot(ctx context.Context, ref issuer.Ref, slot string, secret types.NamespacedName) (*corev1.Secret, error)
+	ForgetSlot(ref issuer.Ref, slot string)
 	// NotifyAt re-checks issuer ref at t.
 	NotifyAt(ref issuer.Ref, t time.Time)
 }
@@ -95,6 +102,12 @@ type Signer struct {
 	// CSRs decides what a Kubernetes CSR is signed as (its template,
 	// lifetime and isCA, from what its approver saw).
 	CSRs kubecsr.Decider
+	// Keys opens CA keys held in a KMS or an HSM (spec.ca.key); nil: such
+	// issuers are not Ready.
+	Keys *cakey.Resolver
+	// KeyBackoff holds back the requests of an issuer whose CA key's
+	// backend throttles or fails, without a worker waiting on it.
+	KeyBackoff keys.Backoff[issuer.Ref]
 
 	mu  sync.Mutex
 	cas map[issuer.Ref]cachedCA
@@ -145,8 +158,14 @@ func (s *Signer) Check(ctx context.Context, obj issuerapi.Issuer) error {
 	ca, err := s.loadCA(ctx, v, true)
 	if err != nil {
 		// Still show which certificate is at fault, e.g. an expired CA.
-		if caErr := (*pki.CAError)(nil); errors.As(err, &caErr) && caErr.Cert != nil {
-			s.publishCAStatus(ctx, v, caErr.Cert)
+		caErr := (*pki.CAError)(nil)
+		if errors.As(err, &caErr) && caErr.Cert != nil {
+			s.publishCAStatus(ctx, v, caErr.Cert, nil)
+		}
+		// A key in a KMS or an HSM that cannot be used says so by its own
+		// reason, for alerts and kubectl describe.
+		if kerr := (*keys.Error)(nil); errors.As(err, &kerr) || (cakey.Uses(v) && caErr != nil && caErr.Reason == pki.ReasonKeyMismatch) {
+			s.Recorder.Eventf(v.Obj, nil, corev1.EventTypeWarning, v1alpha1.EventReasonCAKeyUnavailable, eventActionCheck, "%s", err)
 		}
 		return err
 	}
@@ -162,8 +181,18 @@ func (s *Signer) Sign(ctx context.Context, cr signer.CertificateRequestObject, o
 	if err != nil {
 		return signer.PEMBundle{}, signer.PermanentError{Err: err}
 	}
+	if cakey.Uses(v) {
+		if wait, last := s.KeyBackoff.Wait(v.Ref); wait > 0 {
+			// The key's backend throttled or failed moments ago: put the
+			// request back without calling it again.
+			return signer.PEMBundle{}, signer.PendingError{Err: fmt.Errorf("signing with the CA key of %s is held back for %s: %w", v, wait.Round(time.Second), last), RequeueAfter: wait}
+		}
+	}
 	ca, err := s.loadCA(ctx, v, false)
 	if err != nil {
+		if pending := s.keyFailure(v, err); pending != nil {
+			return signer.PEMBundle{}, pending
+		}
 		// The issuer is reported not Ready; the request waits for it.
 		return signer.PEMBundle{}, signer.IssuerError{Err: err}
 	}
@@ -192,8 +221,20 @@ func (s *Signer) Sign(ctx context.Context, cr signer.CertificateRequestObject, o
 		}
 	}
 	issued, err := pki.Issue(ca, policy, req, pki.RenderData{Vars: v.Spec.Vars, Issuer: v.Data}, s.Now(), s.Random())
+	if kerr := (*keys.Error)(nil); errors.As(err, &kerr) {
+		if pending := s.keyFailure(v, err); pending != nil {
+			return signer.PEMBundle{}, pending
+		}
+		// Opened again, and checked, at the issuer's next Check: until
+		// then it is not Ready and requests wait.
+		s.ForgetCA(v.Ref)
+		return signer.PEMBundle{}, signer.IssuerError{Err: fmt.Errorf("%s could not sign: %w", v, err)}
+	}
 	if err != nil {
 		return signer.PEMBundle{}, classifySignError(err)
+	}
+	if cakey.Uses(v) {
+		s.KeyBackoff.Success(v.Ref)
 	}
 
 	template := issued.Template
@@ -239,6 +280,22 @@ func (s *Signer) SelectedTemplate(ctx context.Context, cr signer.CertificateRequ
 		}
 	}
 	return annotatedTemplate(ctx, cr)
+}
+
+// keyFailure records a transient failure of an issuer's CA key (an
+// outage, throttling) in KeyBackoff, and returns the PendingError that
+// puts a throttled request back after the back-off, issuer still Ready;
+// nil for any other failure, which makes the issuer not Ready.
+func (s *Signer) keyFailure(v issuer.View, err error) error {
+	var kerr *keys.Error
+	if !errors.As(err, &kerr) || !kerr.Transient() {
+		return nil
+	}
+	wait := s.KeyBackoff.Failure(v.Ref, kerr)
+	if kerr.Reason == keys.ReasonThrottled {
+		return signer.PendingError{Err: fmt.Errorf("%s: %w", v, err), RequeueAfter: wait}
+	}
+	return nil
 }
 
 // classifySignError decides, once, how issuer-lib treats a failure of Issue.

@@ -58,6 +58,12 @@ func (f *fakeSecrets) Get(_ context.Context, _ issuer.Ref, key types.NamespacedN
 	return f.secrets[key], nil
 }
 
+func (f *fakeSecrets) GetSlot(ctx context.Context, ref issuer.Ref, _ string, key types.NamespacedName) (*corev1.Secret, error) {
+	return f.Get(ctx, ref, key)
+}
+
+func (f *fakeSecrets) ForgetSlot(issuer.Ref, string) {}
+
 func (f *fakeSecrets) NotifyAt(ref issuer.Ref, t time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -181,8 +181,7 @@ func CertManagerCRDDir(ctx context.Context, repoRoot string) (string, error) {
 	list.Dir = repoRoot
 	dir, err := list.Output()
 	if err != nil {
-		var exit *exec.ExitError
-		if errors.As(err, &exit) {
+		if exit, ok := errors.AsType[*exec.ExitError](err); ok {
 			err = fmt.Errorf("%w: %s", err, strings.TrimSpace(string(exit.Stderr)))
 		}
 		return "", fmt.Errorf("cannot locate cert-manager's module for its CRDs: %w", err)

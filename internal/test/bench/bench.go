@@ -36,6 +36,10 @@ limitations under the License.
 //     created→Issued latency beside the stage's approved→Ready;
 //   - e2e:    N Certificates (ECDSA P-256 keys) through cert-manager's
 //     controllers, with each issuer: first create to all Ready;
+//   - keys:   CA keys outside Kubernetes beside a Secret-held key: the
+//     latency per certificate with a key in a SoftHSM2 token (PKCS#11) and
+//     in the AWS KMS emulator, and the manager's backlog throughput with
+//     each (keys.go; needs the pkcs11 build of both binaries);
 //   - memory: the manager process's peak and steady RSS and Go heap while it
 //     issues N certificates, with 0, many small and some 1 MiB unrelated
 //     Secrets.
@@ -106,7 +110,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.largeSecrets, "large-secrets", 300, "Unrelated large Secrets in the memory scenario.")
 	fs.IntVar(&c.largeSize, "large-secret-size", 1<<20, "Bytes of data in each large Secret.")
 	fs.StringVar(&c.benchtime, "benchtime", "1s", "go test -benchtime for the signing core.")
-	fs.StringVar(&c.onlyFlag, "only", "", "Comma-separated phases to run (core,raw,stage,pods,e2e,memory,scale); empty runs all (scale only with -scale-points).")
+	fs.StringVar(&c.onlyFlag, "only", "", "Comma-separated phases to run (core,raw,stage,pods,e2e,keys,memory,scale); empty runs all (scale only with -scale-points).")
 	fs.IntVar(&c.stageRounds, "stage-rounds", 2, "Alternating rounds of the issuer stage (nstance, CA issuer, ...); each issuer's fastest counts.")
 	fs.BoolVar(&c.profile, "profile", false, "Take CPU profiles of the manager and the API server during nstance-issuer's first stage round, into profiles/ beside -out (read with go tool pprof). Profiling costs CPU: that round's figures are then a little low.")
 	fs.StringVar(&c.scaleFlag, "scale-points", "", "Comma-separated Ns of the scale phase (e.g. 1000,3000,10000); empty: the phase does not run.")
@@ -152,7 +156,7 @@ func (c *Config) complete() error {
 	}
 	if c.onlyFlag != "" {
 		c.only = map[string]bool{}
-		for _, p := range strings.Split(c.onlyFlag, ",") {
+		for p := range strings.SplitSeq(c.onlyFlag, ",") {
 			c.only[strings.TrimSpace(p)] = true
 		}
 	}
@@ -196,8 +200,20 @@ func Main(ctx context.Context, c *Config) int {
 			harness.Logf("core: %v", err)
 		}
 	}
-	if c.run("raw") || c.run("stage") || c.run("pods") || c.run("e2e") || c.run("memory") || c.runScale() {
-		if err := runStack(ctx, run, c, r); err != nil {
+	var ke *keyEnv
+	if c.run("keys") {
+		// Before the stack starts: the manager process gets the token's
+		// and the emulator's flags.
+		var err error
+		if ke, err = prepareKeys(ctx, c); err != nil {
+			r.Errors = append(r.Errors, "keys: "+err.Error())
+			harness.Logf("keys: %v", err)
+		}
+		defer ke.stop()
+		r.Meta.ManagerArgs = c.ManagerArgs
+	}
+	if c.run("raw") || c.run("stage") || c.run("pods") || c.run("e2e") || (c.run("keys") && ke != nil) || c.run("memory") || c.runScale() {
+		if err := runStack(ctx, run, c, r, ke); err != nil {
 			r.Errors = append(r.Errors, err.Error())
 			harness.Logf("%v", err)
 		}
@@ -214,7 +230,7 @@ func Main(ctx context.Context, c *Config) int {
 	return 0
 }
 
-func runStack(ctx context.Context, run *harness.Run, c *Config, r *results) error {
+func runStack(ctx context.Context, run *harness.Run, c *Config, r *results, ke *keyEnv) error {
 	t := time.Now()
 	stack, err := run.StartStack(ctx, &c.Flags)
 	if err != nil {
@@ -248,6 +264,9 @@ func runStack(ctx context.Context, run *harness.Run, c *Config, r *results) erro
 	})
 	step("pods", func() error { return h.podCertificates(ctx, r) })
 	step("e2e", func() error { return h.endToEnd(ctx, r) })
+	if ke != nil {
+		step("keys", func() error { return h.keysPhase(ctx, r, ke) })
+	}
 	step("memory", func() error { return h.memory(ctx, r) })
 	if c.runScale() {
 		step("scale", func() error { return h.scale(ctx, r) })

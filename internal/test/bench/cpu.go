@@ -212,9 +212,7 @@ type profileTarget struct {
 func startProfiler(ctx context.Context, dir string, targets []profileTarget) *profiler {
 	p := &profiler{stop: make(chan struct{})}
 	for _, t := range targets {
-		p.wg.Add(1)
-		go func() {
-			defer p.wg.Done()
+		p.wg.Go(func() {
 			for k := 0; ; k++ {
 				select {
 				case <-p.stop:
@@ -226,7 +224,7 @@ func startProfiler(ctx context.Context, dir string, targets []profileTarget) *pr
 					return
 				}
 			}
-		}()
+		})
 	}
 	return p
 }

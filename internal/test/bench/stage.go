@@ -166,12 +166,12 @@ func (h *benchHarness) managerRequests() map[string]float64 {
 func requestsByMethod(lines []string) map[string]float64 {
 	out := map[string]float64{}
 	for _, l := range lines {
-		i := strings.Index(l, `method="`)
+		_, after, ok := strings.Cut(l, `method="`)
 		j := strings.LastIndexByte(l, ' ')
-		if i < 0 || j < 0 {
+		if !ok || j < 0 {
 			continue
 		}
-		method, _, closed := strings.Cut(l[i+len(`method="`):], `"`)
+		method, _, closed := strings.Cut(after, `"`)
 		if !closed {
 			continue
 		}

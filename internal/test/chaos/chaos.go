@@ -113,7 +113,7 @@ func (c *Config) complete() error {
 		c.timeout = 3*time.Minute + time.Duration(c.N)*300*time.Millisecond
 	}
 	c.scenarios = []string{"baseline"}
-	for _, s := range strings.Split(c.scenariosFlag, ",") {
+	for s := range strings.SplitSeq(c.scenariosFlag, ",") {
 		s = strings.TrimSpace(s)
 		if s == "" || s == "baseline" || slices.Contains(strings.Split(c.skip, ","), s) {
 			continue

@@ -261,7 +261,7 @@ func (k *kubelet) run(ctx, startCtx context.Context) error {
 				continue
 			}
 			if startCtx.Err() != nil {
-				return nil
+				return nil //nolint:nilerr // the outage's context ended while the manager started: over, not a failure
 			}
 			// Still running, not yet working (StartManager gives up after
 			// 2 minutes, e.g. while it waits for a long-gone API server):

@@ -151,10 +151,11 @@ func (r *results) finish() {
 			{"0 stuck", res.Stuck == 0, asserted},
 			{"0 signed twice", res.DoubleSigned == 0, asserted},
 		}
-		if res.Leader != nil {
+		switch {
+		case res.Leader != nil:
 			// Handovers pause signing on purpose: no time ratio.
 			res.Goals = append(res.Goals, res.Leader.goals()...)
-		} else if strings.HasPrefix(res.Scenario, "ca-") {
+		case strings.HasPrefix(res.Scenario, "ca-"):
 			// The issue's re-issue loop after a CA fault: requests still
 			// created once everything was done. A Certificate with two
 			// requests before that is cert-manager's duplicate under load
@@ -165,9 +166,9 @@ func (r *results) finish() {
 			if res.Scenario != "ca-replaced" {
 				res.Goals = append(res.Goals, goal{Name: "signing resumes <= 5s after the fix", Pass: report.AtMost(5).Met(res.ResumeSeconds)})
 			}
-		} else if isOutage(res.Scenario) {
+		case isOutage(res.Scenario):
 			res.Goals = append(res.Goals, outageGoals(res)...)
-		} else if res.Scenario != "baseline" {
+		case res.Scenario != "baseline":
 			res.Goals = append(res.Goals, goal{Name: "time <= 2x baseline", Pass: report.AtMost(2).Met(res.Ratio)})
 			if res.Issuer == nstance.Label {
 				ca := ratioOf[res.Scenario+"/"+caIss.Label]
@@ -226,12 +227,13 @@ func (r *results) print(out io.Writer) {
 			counts += " (control, not asserted)"
 		}
 		fmt.Fprintf(w, "%-22s %-10s %s; %s\n", res.Scenario, res.Issuer, counts, strings.Join(verdicts, "; "))
-		if res.Scenario == "ca-replaced" {
+		switch {
+		case res.Scenario == "ca-replaced":
 			fmt.Fprintf(w, "    replaced→first certificate from the new CA %ss\n", report.Seconds(res.DetectSeconds))
-		} else if strings.HasPrefix(res.Scenario, "ca-") {
+		case strings.HasPrefix(res.Scenario, "ca-"):
 			fmt.Fprintf(w, "    fault→issuer not Ready %ss (%q), fix→Ready %ss, fix→first signature %ss\n",
 				report.Seconds(res.DetectSeconds), res.FaultReason, report.Seconds(res.RecoverSeconds), report.Seconds(res.ResumeSeconds))
-		} else if res.outageFigures != nil {
+		case res.outageFigures != nil:
 			fmt.Fprintf(w, "    %s\n", res.outageFigures.line())
 		}
 		if res.Leader != nil {

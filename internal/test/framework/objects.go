@@ -230,7 +230,7 @@ func ReadManifests(path string) ([]*unstructured.Unstructured, error) {
 		return nil, err
 	}
 	var objs []*unstructured.Unstructured
-	for _, doc := range bytes.Split(data, []byte("\n---")) {
+	for doc := range bytes.SplitSeq(data, []byte("\n---")) {
 		obj := &unstructured.Unstructured{}
 		if err := yaml.Unmarshal(doc, &obj.Object); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)

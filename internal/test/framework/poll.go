@@ -79,8 +79,7 @@ func EventuallyWithin(ctx context.Context, timeout time.Duration, what string, c
 		if err == nil {
 			return nil
 		}
-		var stop stopError
-		if errors.As(err, &stop) {
+		if stop, ok := errors.AsType[stopError](err); ok {
 			return fmt.Errorf("waiting for %s: %w", what, stop.err)
 		}
 		select {

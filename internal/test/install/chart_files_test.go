@@ -178,7 +178,7 @@ func (s *schemaNode) resolve(root *schemaNode) *schemaNode {
 // at returns the schema of a dotted values path, or nil.
 func (s *schemaNode) at(root *schemaNode, key string) *schemaNode {
 	n := s
-	for _, part := range strings.Split(key, ".") {
+	for part := range strings.SplitSeq(key, ".") {
 		n = n.resolve(root)
 		if n == nil || n.Properties[part] == nil {
 			return nil

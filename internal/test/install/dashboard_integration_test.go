@@ -71,12 +71,12 @@ func TestDashboardAndAlertsReadRealSeries(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	bin := filepath.Join(t.TempDir(), "nstance-issuer")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "../../cmd/nstance-issuer")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, repoRoot+"/cmd/nstance-issuer")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	stack, err := localstack.Start(ctx, localstack.Options{
-		RepoRoot: "../..", CertManager: true, ManagerBinary: bin, ManagerLogDir: t.TempDir(),
+		RepoRoot: repoRoot, CertManager: true, ManagerBinary: bin, ManagerLogDir: t.TempDir(),
 		// Rotate at once, re-issue at once.
 		ManagerArgs: []string{"--ca-generation-min-interval=0", "--reissue-interval=1s"},
 	})

@@ -38,13 +38,13 @@ func expandKeys(cell string) []string {
 	var keys []string
 	for _, m := range regexp.MustCompile("`([^`]+)`").FindAllStringSubmatch(cell, -1) {
 		k := m[1]
-		open, close := strings.Index(k, "{"), strings.Index(k, "}")
-		if open < 0 || close < open {
+		from, to := strings.Index(k, "{"), strings.Index(k, "}")
+		if from < 0 || to < from {
 			keys = append(keys, k)
 			continue
 		}
-		for _, alt := range strings.Split(k[open+1:close], ",") {
-			keys = append(keys, k[:open]+strings.TrimSpace(alt)+k[close+1:])
+		for alt := range strings.SplitSeq(k[from+1:to], ",") {
+			keys = append(keys, k[:from]+strings.TrimSpace(alt)+k[to+1:])
 		}
 	}
 	return keys

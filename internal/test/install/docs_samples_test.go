@@ -114,7 +114,7 @@ func parseBlocks(page, data string) (blocks []docBlock, dangling []string) {
 		indent := open[1]
 		var body []string
 		for i++; i < len(lines); i++ {
-			if close := codeFence.FindStringSubmatch(lines[i]); close != nil && close[1] == indent && close[2] == "" {
+			if end := codeFence.FindStringSubmatch(lines[i]); end != nil && end[1] == indent && end[2] == "" {
 				break
 			}
 			body = append(body, strings.TrimPrefix(lines[i], indent))

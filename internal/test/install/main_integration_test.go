@@ -53,7 +53,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
-	"k8s.io/utils/ptr"
 
 	"github.com/nstance-dev/nstance-issuer/internal/test/apiserver"
 )
@@ -276,7 +275,7 @@ func apply(t *testing.T, objs []*unstructured.Unstructured, dryRun bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := metav1.PatchOptions{FieldManager: fieldManager, Force: ptr.To(true), FieldValidation: "Strict"}
+	opts := metav1.PatchOptions{FieldManager: fieldManager, Force: new(true), FieldValidation: "Strict"}
 	if dryRun {
 		opts.DryRun = []string{metav1.DryRunAll}
 	}

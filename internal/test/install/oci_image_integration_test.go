@@ -215,7 +215,7 @@ func moduleVersions(t *testing.T, root string, mods ...string) map[string]string
 		t.Fatalf("go list -m: %v", err)
 	}
 	v := map[string]string{}
-	for _, l := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+	for l := range strings.SplitSeq(strings.TrimSpace(string(out)), "\n") {
 		if p, ver, ok := strings.Cut(l, " "); ok {
 			v[p] = ver
 		}

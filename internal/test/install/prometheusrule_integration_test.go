@@ -86,14 +86,14 @@ func TestChartPrometheusRuleReadsExportedMetrics(t *testing.T) {
 			}
 		}
 		for _, match := range outcomeRE.FindAllStringSubmatch(expr, -1) {
-			for _, o := range strings.Split(match[1], "|") {
+			for o := range strings.SplitSeq(match[1], "|") {
 				if !slices.Contains(outcomes, o) {
 					t.Errorf("alert %s matches outcome %q, not one of %v", name, o, outcomes)
 				}
 			}
 		}
 		for _, match := range stateRE.FindAllStringSubmatch(expr, -1) {
-			for _, o := range strings.Split(match[1], "|") {
+			for o := range strings.SplitSeq(match[1], "|") {
 				if !slices.Contains(states, o) {
 					t.Errorf("alert %s matches re-issue state %q, not one of %v", name, o, states)
 				}

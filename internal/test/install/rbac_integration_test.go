@@ -520,19 +520,17 @@ func secretWritesForbidden(t *testing.T, c kubernetes.Interface, ns string) {
 func leaseRequests(t *testing.T, c kubernetes.Interface, name, leaseNS, otherNS string) {
 	ctx := context.Background()
 	lease := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Name: name},
-		Spec: coordinationv1.LeaseSpec{HolderIdentity: ptrTo("installtest")}}
+		Spec: coordinationv1.LeaseSpec{HolderIdentity: new("installtest")}}
 	got, err := c.CoordinationV1().Leases(leaseNS).Create(ctx, lease, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatalf("create the Lease in %s: %v", leaseNS, err)
 	}
-	got.Spec.HolderIdentity = ptrTo("installtest-2")
+	got.Spec.HolderIdentity = new("installtest-2")
 	_, err = c.CoordinationV1().Leases(leaseNS).Update(ctx, got, metav1.UpdateOptions{})
 	wantOK(t, "renew the Lease", err)
 	_, err = c.CoordinationV1().Leases(otherNS).Create(ctx, lease, metav1.CreateOptions{})
 	wantForbidden(t, "create a Lease in "+otherNS, err)
 }
-
-func ptrTo[T any](v T) *T { return &v }
 
 // csrRequests goes through the API server's CertificateSigning admission
 // for real: the controller may put a certificate into an approved CSR for

@@ -78,6 +78,10 @@ type Options struct {
 	// LogOutput, when set, receives the output of kube-apiserver and etcd
 	// (discarded otherwise), e.g. to scan it for key material.
 	LogOutput io.Writer
+	// ManagerOptions, when set, adjusts the in-process manager's options,
+	// e.g. the key policy of a test's HSM (with ManagerBinary, pass flags
+	// in ManagerArgs instead).
+	ManagerOptions func(*app.Options)
 }
 
 // Stack is a running local control plane with nstance-issuer.
@@ -173,7 +177,7 @@ func (s *Stack) startControllers(ctx context.Context, o Options) (err error) {
 		if err := s.proc.start(ctx); err != nil {
 			return err
 		}
-	} else if err := s.startManager(ctx); err != nil {
+	} else if err := s.startManager(ctx, o.ManagerOptions); err != nil {
 		return err
 	}
 	if o.CertManager {
@@ -199,10 +203,14 @@ func managerOptions() *app.Options {
 
 // startManager runs the nstance-issuer manager through internal/app, as
 // the binary does, and waits for its caches.
-func (s *Stack) startManager(ctx context.Context) error {
+func (s *Stack) startManager(ctx context.Context, tune func(*app.Options)) error {
 	mgrCtx, cancel := context.WithCancel(ctx)
 	s.cancelMgr = cancel
-	mgr, err := app.New(mgrCtx, s.Config, *managerOptions())
+	o := managerOptions()
+	if tune != nil {
+		tune(o)
+	}
+	mgr, err := app.New(mgrCtx, s.Config, *o)
 	if err != nil {
 		return err
 	}

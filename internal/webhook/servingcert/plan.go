@@ -85,9 +85,9 @@ func signingCA(live []CA, seen map[string]time.Time, delay time.Duration, now ti
 	if len(live) == 0 {
 		return CA{}, false
 	}
-	for i := len(live) - 1; i >= 0; i-- {
-		if at, ok := seen[live[i].fingerprint()]; ok && !now.Before(at.Add(delay)) {
-			return live[i], true
+	for _, l := range slices.Backward(live) {
+		if at, ok := seen[l.fingerprint()]; ok && !now.Before(at.Add(delay)) {
+			return l, true
 		}
 	}
 	for _, c := range live {
