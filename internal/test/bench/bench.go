@@ -127,7 +127,7 @@ func (c *Config) complete() error {
 		c.rawPatches = max(c.N, 300)
 	}
 	if c.scaleFlag != "" {
-		for _, p := range strings.Split(c.scaleFlag, ",") {
+		for p := range strings.SplitSeq(c.scaleFlag, ",") {
 			n, err := strconv.Atoi(strings.TrimSpace(p))
 			if err != nil || n < 1 {
 				return fmt.Errorf("-scale-points %q: %q is not a positive count", c.scaleFlag, p)

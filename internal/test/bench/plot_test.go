@@ -60,7 +60,7 @@ func TestPlotDrawsTheSweepFromItsJSON(t *testing.T) {
 			t.Errorf("%s is %d bytes: too large to review", f, len(svg))
 		}
 		var doc struct {
-			XMLName xml.Name
+			XMLName xml.Name `xml:"svg"`
 		}
 		if err := xml.Unmarshal(svg, &doc); err != nil || doc.XMLName.Local != "svg" {
 			t.Errorf("%s is not an SVG document: %v", f, err)
