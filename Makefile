@@ -293,6 +293,11 @@ $(HELM):
 # bin/nstance-bench -h.
 BENCH_N ?= 50
 BENCH_FLAGS ?=
+# The scale sweep (make scale): CertificateRequests per point and the
+# namespaces trust is published into; plots go to SCALE_PLOTS.
+SCALE_POINTS ?= 1000,3000,10000
+SCALE_NAMESPACES ?= 1000
+SCALE_PLOTS ?= docs/performance
 
 .PHONY: bench-build
 bench-build: build-pkcs11 $(LOCAL_KMS) ## Build the benchmark harness and the manager binary it runs as its own process, both with PKCS#11 (cgo) for the keys phase.
@@ -304,7 +309,12 @@ bench: envtest-assets bench-build ## nstance-issuer vs cert-manager's CA issuer 
 
 .PHONY: bench-smoke
 bench-smoke: envtest-assets bench-build ## The benchmark at N=20 with small memory scenarios: checks it runs, asserts no timing.
-	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) LOCAL_KMS=$(LOCAL_KMS) $(BIN)/nstance-bench -n 20 -manager-binary $(BIN)/nstance-issuer-pkcs11 -raw-patches 100 -small-secrets 200 -large-secrets 5 -benchtime 100x -out $(BIN)/bench/smoke.json $(BENCH_FLAGS)
+	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) LOCAL_KMS=$(LOCAL_KMS) $(BIN)/nstance-bench -n 20 -manager-binary $(BIN)/nstance-issuer-pkcs11 -raw-patches 100 -small-secrets 200 -large-secrets 5 -benchtime 100x -scale-points 10,20 -scale-namespaces 10 -out $(BIN)/bench/smoke.json $(BENCH_FLAGS)
+
+.PHONY: scale
+scale: envtest-assets bench-build ## How cost grows with N (SCALE_POINTS, SCALE_NAMESPACES; not in make test): bin/bench/scale.json and the plots in docs/performance.
+	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) $(BIN)/nstance-bench -only scale -manager-binary $(BIN)/nstance-issuer-pkcs11 -scale-points $(SCALE_POINTS) -scale-namespaces $(SCALE_NAMESPACES) -out $(BIN)/bench/scale.json $(BENCH_FLAGS)
+	$(BIN)/nstance-bench -plot $(BIN)/bench/scale.json -plot-dir $(SCALE_PLOTS)
 
 .PHONY: bench-core
 bench-core: ## Only the PKI core's go test benchmarks against raw x509.CreateCertificate.

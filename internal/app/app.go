@@ -22,6 +22,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"time"
 
@@ -42,6 +43,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 	"github.com/nstance-dev/nstance-issuer/internal/controller"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/podcert"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/trust"
 	"github.com/nstance-dev/nstance-issuer/internal/webhook"
 )
 
@@ -105,9 +107,16 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 	if o.LeaderElectionNamespace == "" {
 		o.LeaderElectionNamespace = o.Controller.ClusterResourceNamespace
 	}
+	// Of ConfigMaps, only the published trust bundles are cached, slimmed
+	// (trust.BundleCache): a reconcile writes only the bundles that differ.
+	bundles, err := trust.BundleCache()
+	if err != nil {
+		return nil, err
+	}
 	slim := map[client.Object]cache.ByObject{
 		&cmapi.CertificateRequest{}:                 {Transform: controller.SlimFinishedRequests()},
 		&certificatesv1.CertificateSigningRequest{}: {Transform: controller.SlimFinishedRequests()},
+		&corev1.ConfigMap{}:                         bundles,
 	}
 	// PodCertificateRequests are slimmed in the version the controller
 	// will watch; a version the API server does not serve cannot be named
@@ -121,6 +130,9 @@ func New(ctx context.Context, cfg *rest.Config, o Options) (ctrl.Manager, error)
 		case v == "v1beta1":
 			slim[&certificatesv1beta1.PodCertificateRequest{}] = cache.ByObject{Transform: controller.SlimFinishedRequests()}
 		}
+		// The pod identity check reads ServiceAccount and Node UIDs from
+		// a metadata cache, slimmed (podcert.IdentityCache).
+		maps.Copy(slim, podcert.IdentityCache())
 	}
 	var hooks *webhook.Server
 	if o.Webhook.Port > 0 {

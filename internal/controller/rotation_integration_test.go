@@ -136,6 +136,20 @@ func bundleFingerprints(ctx context.Context, ns, name string) ([]string, error) 
 	return fps, nil
 }
 
+// newestFirst is the order of roots in a ConfigMap bundle, as
+// fingerprints: newest NotBefore first, roots of the same second in the
+// order given (the issuing root first), so that promoting a next CA does
+// not rewrite every bundle.
+func newestFirst(roots ...*x509.Certificate) []string {
+	roots = slices.Clone(roots)
+	slices.SortStableFunc(roots, func(a, b *x509.Certificate) int { return b.NotBefore.Compare(a.NotBefore) })
+	var fps []string
+	for _, c := range roots {
+		fps = append(fps, pki.Fingerprint(c))
+	}
+	return fps
+}
+
 func waitBundle(t *testing.T, ns, name string, fps ...string) {
 	t.Helper()
 	eventually(t, fmt.Sprintf("ConfigMap %s/%s holds %d roots", ns, name, len(fps)), func(ctx context.Context) error {
@@ -580,7 +594,7 @@ func TestCACrtAllLiveRootsDuringOverlap(t *testing.T) {
 			create(t, issuer)
 			waitIssuer(t, issuer, metav1.ConditionTrue, "")
 			waitGenerations(t, issuer, v1alpha1.CARotationNextPublished, v1alpha1.CAGenerationIssuing, v1alpha1.CAGenerationNext)
-			waitBundle(t, ns, "ca-bundle", pki.Fingerprint(cur.Cert), pki.Fingerprint(next.Cert))
+			waitBundle(t, ns, "ca-bundle", newestFirst(cur.Cert, next.Cert)...)
 
 			cr := signWeb(t, ns)
 			verifyChain(t, cr.Status.Certificate, cur.Cert, x509.ExtKeyUsageServerAuth)

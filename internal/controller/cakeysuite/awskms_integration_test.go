@@ -202,7 +202,8 @@ func setCredentials(t *testing.T, ns, name string, data map[string][]byte) {
 // TestDisabledKeyWaitsNeverFails: a key disabled in KMS after the issuer
 // loaded it fails the next signature; the issuer turns not Ready saying
 // the key is disabled and how to enable it, an Event says so, the request
-// waits (never Failed), and is signed once the key is enabled again.
+// waits (never Failed), and is signed once the key is enabled again; the
+// dashboard's CA key panels then read series that exist.
 func TestDisabledKeyWaitsNeverFails(t *testing.T) {
 	iss := clusterIssuer("kms-disabled", spec("kms-disabled", region, true))
 	create(t, iss)
@@ -226,6 +227,9 @@ func TestDisabledKeyWaitsNeverFails(t *testing.T) {
 	}
 	waitIssuer(t, iss, metav1.ConditionTrue, "")
 	signed(t, cr)
+	// A signature and a KeyDisabled error later, the dashboard's CA key
+	// panels read series that exist.
+	checkKeyPanels(t)
 }
 
 // TestThrottlingHoldsRequestsBackWithoutUnreadiness: KMS throttling past

@@ -66,7 +66,11 @@ var ErrIdentityUnreadable = errors.New("cannot read the pod identity")
 // when a read failed (ErrIdentityUnreadable when Forbidden); nil, nil
 // when the identity is the live one. A terminating pod is accepted: its
 // kubelet keeps its certificate fresh until its containers have stopped.
-func checkPodIdentity(ctx context.Context, reader client.Reader, ns string, pcr podCertView) (*Refusal, error) {
+//
+// uids, when not nil, is the manager's cache of ServiceAccount and Node
+// metadata: a UID it holds as the request names it is not read again
+// (uidcache.go says why that is safe); anything else is read live.
+func checkPodIdentity(ctx context.Context, reader, uids client.Reader, ns string, pcr podCertView) (*Refusal, error) {
 	var pod corev1.Pod
 	podKey := types.NamespacedName{Namespace: ns, Name: pcr.podName}
 	if err := reader.Get(ctx, podKey, &pod); err != nil {
@@ -95,8 +99,23 @@ func checkPodIdentity(ctx context.Context, reader client.Reader, ns string, pcr 
 	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
 		return &Refusal{ReasonPodFinished, fmt.Sprintf("pod %s has finished (phase %s); its containers no longer run", podKey, pod.Status.Phase)}, nil
 	}
-	var sa corev1.ServiceAccount
 	saKey := types.NamespacedName{Namespace: ns, Name: pcr.serviceAccountName}
+	if !cachedUIDIs(ctx, uids, "ServiceAccount", saKey, pcr.saUID) {
+		if refusal, err := checkServiceAccount(ctx, reader, saKey, pcr); refusal != nil || err != nil {
+			return refusal, err
+		}
+	}
+	nodeKey := types.NamespacedName{Name: pcr.nodeName}
+	if !cachedUIDIs(ctx, uids, "Node", nodeKey, pcr.nodeUID) {
+		return checkNode(ctx, reader, pcr)
+	}
+	return nil, nil
+}
+
+// checkServiceAccount compares the service account a request names with
+// the live one.
+func checkServiceAccount(ctx context.Context, reader client.Reader, saKey types.NamespacedName, pcr podCertView) (*Refusal, error) {
+	var sa corev1.ServiceAccount
 	if err := reader.Get(ctx, saKey, &sa); err != nil {
 		if apierrors.IsNotFound(err) {
 			return &Refusal{ReasonServiceAccountMismatch, fmt.Sprintf("service account %s named by the request does not exist", saKey)}, nil
@@ -107,6 +126,11 @@ func checkPodIdentity(ctx context.Context, reader client.Reader, ns string, pcr 
 		return &Refusal{ReasonServiceAccountMismatch, fmt.Sprintf(
 			"the request names service account %s with UID %s, but its UID is %s", saKey, pcr.saUID, sa.UID)}, nil
 	}
+	return nil, nil
+}
+
+// checkNode compares the node a request names with the live one.
+func checkNode(ctx context.Context, reader client.Reader, pcr podCertView) (*Refusal, error) {
 	var node corev1.Node
 	if err := reader.Get(ctx, types.NamespacedName{Name: pcr.nodeName}, &node); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -127,6 +151,13 @@ func checkPodIdentity(ctx context.Context, reader client.Reader, ns string, pcr 
 // error (wrapping ErrIdentityUnreadable when a read was Forbidden), or
 // nil, nil when the identity is the live one.
 func CheckIdentity(ctx context.Context, reader client.Reader, pcr client.Object) (*Refusal, error) {
+	return CheckIdentityCached(ctx, reader, nil, pcr)
+}
+
+// CheckIdentityCached is CheckIdentity with the ServiceAccount and Node
+// UIDs read from uids when it holds the ones the request names (see
+// uidcache.go).
+func CheckIdentityCached(ctx context.Context, reader, uids client.Reader, pcr client.Object) (*Refusal, error) {
 	var api podCertAPI
 	switch pcr.(type) {
 	case *certificatesv1.PodCertificateRequest:
@@ -136,7 +167,7 @@ func CheckIdentity(ctx context.Context, reader client.Reader, pcr client.Object)
 	default:
 		return nil, fmt.Errorf("%T is not a PodCertificateRequest", pcr)
 	}
-	return checkPodIdentity(ctx, reader, pcr.GetNamespace(), api.view(pcr))
+	return checkPodIdentity(ctx, reader, uids, pcr.GetNamespace(), api.view(pcr))
 }
 
 func readError(what string, err error) error {

@@ -83,7 +83,7 @@ func TestCheckPodIdentity(t *testing.T) {
 			if tc.edit != nil {
 				tc.edit(&v)
 			}
-			refusal, err := checkPodIdentity(context.Background(), reader, "ns", v)
+			refusal, err := checkPodIdentity(context.Background(), reader, nil, "ns", v)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -109,11 +109,11 @@ func TestCheckPodIdentityReadErrors(t *testing.T) {
 	v := podCertView{podName: "web-0", podUID: "pod-uid", serviceAccountName: "app", nodeName: "node-1"}
 	gr := schema.GroupResource{Resource: "pods"}
 
-	_, err := checkPodIdentity(context.Background(), failing(apierrors.NewForbidden(gr, "web-0", errors.New("no"))), "ns", v)
+	_, err := checkPodIdentity(context.Background(), failing(apierrors.NewForbidden(gr, "web-0", errors.New("no"))), nil, "ns", v)
 	if !errors.Is(err, ErrIdentityUnreadable) {
 		t.Errorf("Forbidden read: %v, want ErrIdentityUnreadable (the request waits with an Event)", err)
 	}
-	_, err = checkPodIdentity(context.Background(), failing(apierrors.NewServiceUnavailable("down")), "ns", v)
+	_, err = checkPodIdentity(context.Background(), failing(apierrors.NewServiceUnavailable("down")), nil, "ns", v)
 	if err == nil || errors.Is(err, ErrIdentityUnreadable) {
 		t.Errorf("unavailable API server: %v, want an error that is retried", err)
 	}

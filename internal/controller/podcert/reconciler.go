@@ -89,12 +89,17 @@ type Reconciler struct {
 	// the API server itself (the manager's API reader): no cache, so no
 	// watch of every Pod, and no request that outruns its Pod.
 	Reader client.Reader
+	// UIDs is the manager's metadata cache of ServiceAccounts and Nodes
+	// (IdentityCache): a UID it holds as a request names it is not read
+	// again (nil: every read is live).
+	UIDs client.Reader
 }
 
 // +kubebuilder:rbac:groups=certificates.k8s.io,resources=podcertificaterequests,verbs=get;list;watch
 // +kubebuilder:rbac:groups=certificates.k8s.io,resources=podcertificaterequests/status,verbs=patch
 // +kubebuilder:rbac:groups=certificates.k8s.io,resources=signers,verbs=sign,resourceNames=nstanceclusterissuers.issuer.nstance.dev/*
-// +kubebuilder:rbac:groups="",resources=pods;serviceaccounts;nodes,verbs=get
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get
+// +kubebuilder:rbac:groups="",resources=serviceaccounts;nodes,verbs=get;list;watch
 
 // Reconcile signs, denies or fails one PodCertificateRequest.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -142,7 +147,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return r.finish(ctx, obj, iss, podCertFailed, "StubPKCS10RequestRequired",
 			"the request carries no spec.stubPKCS10Request (only the deprecated pkixPublicKey); nstance-issuer needs the stub CSR that kubelets of Kubernetes 1.35 and later send")
 	}
-	if refusal, err := checkPodIdentity(ctx, r.Reader, obj.GetNamespace(), pcr); err != nil {
+	if refusal, err := checkPodIdentity(ctx, r.Reader, r.UIDs, obj.GetNamespace(), pcr); err != nil {
 		if errors.Is(err, ErrIdentityUnreadable) {
 			return r.pending(ctx, obj, iss, fmt.Sprintf("%v; grant the controller get on pods, serviceaccounts and nodes (the shipped ClusterRole does); the request waits", err))
 		}
@@ -432,5 +437,5 @@ func Setup(ctx context.Context, mgr ctrl.Manager, s *signing.Signer, workers int
 		return nil
 	}
 	logger.Info("signing PodCertificateRequests", "version", "certificates.k8s.io/"+api.version)
-	return (&Reconciler{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Signer: s, API: api}).SetupWithManager(mgr, workers)
+	return (&Reconciler{Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), UIDs: mgr.GetClient(), Signer: s, API: api}).SetupWithManager(mgr, workers)
 }

@@ -414,11 +414,18 @@ func (h *harness) waitBundle(t *testing.T, issuer *v1alpha1.NstanceIssuer, fps .
 			return err
 		}
 		var have []string
+		notBefore := map[string]time.Time{}
 		for _, c := range certs {
 			have = append(have, pki.Fingerprint(c))
+			notBefore[pki.Fingerprint(c)] = c.NotBefore
 		}
-		if !slices.Equal(have, fps) {
-			return fmt.Errorf("bundle holds %v", have)
+		// A bundle lists its roots newest first (roots of the same second
+		// in the order given, the issuing root first), so that promoting
+		// the next CA does not rewrite it.
+		want := slices.Clone(fps)
+		slices.SortStableFunc(want, func(a, b string) int { return notBefore[b].Compare(notBefore[a]) })
+		if !slices.Equal(have, want) {
+			return fmt.Errorf("bundle holds %v, want %v", have, want)
 		}
 		return nil
 	})

@@ -27,6 +27,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -71,15 +72,21 @@ const (
 	ctbResource      = "clustertrustbundles"
 )
 
-// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=certificates.k8s.io,resources=clustertrustbundles,verbs=get;list;create;patch;update;delete
 // +kubebuilder:rbac:groups=certificates.k8s.io,resources=signers,verbs=attest,resourceNames=nstanceclusterissuers.issuer.nstance.dev/*
 
 // Publisher writes the bundles and remembers each issuer's live roots for
 // ca.crt.
 type Publisher struct {
+	// Client writes bundles and reads namespaces (cached, metadata).
 	Client client.Client
+	// Reader reads live (uncached): the ClusterTrustBundles, and a
+	// ConfigMap of the bundle's name that Cache lacks.
 	Reader client.Reader
+	// Cache reads the ConfigMap bundles the manager caches (BundleCache:
+	// the ones with the trust-of label, slimmed).
+	Cache client.Reader
 	// ClusterResourceNamespace is where a cluster issuer's ConfigMap goes
 	// without a namespaceSelector.
 	ClusterResourceNamespace string
@@ -112,7 +119,7 @@ func NewPublisher(mgr ctrl.Manager, clusterResourceNamespace string) (*Publisher
 		logger.Info("publishing ClusterTrustBundles", "apiVersion", ctbGroup+"/"+version)
 	}
 	return &Publisher{
-		Client: mgr.GetClient(), Reader: mgr.GetAPIReader(),
+		Client: mgr.GetClient(), Reader: mgr.GetAPIReader(), Cache: mgr.GetClient(),
 		ClusterResourceNamespace: clusterResourceNamespace, CTBVersion: version,
 	}, nil
 }
@@ -226,16 +233,30 @@ func (t *Publisher) publishConfigMaps(ctx context.Context, v issuer.View, spec *
 	if v.Ref.Kind == issuer.KindIssuer {
 		gating = v.Ref.Namespace
 	}
+	// What the issuer published before, from the cache: written again
+	// only where it differs; what is no longer selected is deleted.
+	ours := &corev1.ConfigMapList{}
+	opts := []client.ListOption{client.MatchingLabels{trustOfLabel: trustOf(v.Ref)}}
+	if v.Ref.Kind == issuer.KindIssuer {
+		opts = append(opts, client.InNamespace(v.Ref.Namespace))
+	}
+	if err := t.Cache.List(ctx, ours, opts...); err != nil {
+		return fmt.Errorf("cannot list the trust bundle ConfigMaps of %s: %w", v, err)
+	}
+	cached := make(map[types.NamespacedName]*corev1.ConfigMap, len(ours.Items))
+	for i := range ours.Items {
+		cached[client.ObjectKeyFromObject(&ours.Items[i])] = &ours.Items[i]
+	}
 	if spec != nil {
 		namespaces, err := t.bundleNamespaces(ctx, v, spec)
 		if err != nil {
 			return err
 		}
-		data := string(pki.EncodeCertificates(roots...))
+		data := string(pki.EncodeCertificates(bundleOrder(roots)...))
 		for _, ns := range namespaces {
 			key := types.NamespacedName{Namespace: ns, Name: spec.Name}
 			want[key] = true
-			err := t.publishConfigMap(ctx, v, key, data)
+			err := t.publishConfigMap(ctx, v, key, data, cached[key])
 			switch {
 			case err == nil:
 			case ns == gating && !errors.Is(err, errForeignConfigMap):
@@ -248,27 +269,31 @@ func (t *Publisher) publishConfigMaps(ctx context.Context, v issuer.View, spec *
 		}
 	}
 	// Remove what is no longer selected. A namespaced issuer looks in its
-	// own namespace only.
-	list := &metav1.PartialObjectMetadataList{}
-	list.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMapList"))
-	opts := []client.ListOption{client.MatchingLabels{trustOfLabel: trustOf(v.Ref)}}
-	if v.Ref.Kind == issuer.KindIssuer {
-		opts = append(opts, client.InNamespace(v.Ref.Namespace))
-	}
-	if err := t.Reader.List(ctx, list, opts...); err != nil {
-		return errors.Join(append(gates, fmt.Errorf("cannot list the trust bundle ConfigMaps of %s: %w", v, err))...)
-	}
-	for i := range list.Items {
-		item := &list.Items[i]
-		if want[types.NamespacedName{Namespace: item.Namespace, Name: item.Name}] {
+	// own namespace only. The cached UID is a precondition: a ConfigMap
+	// made since under that name is not deleted.
+	for key, item := range cached {
+		if want[key] {
 			continue
 		}
-		if err := t.Client.Delete(ctx, item); err != nil && !apierrors.IsNotFound(err) {
-			pub.Failed = append(pub.Failed, Failure{Namespace: item.Namespace,
-				Why: publishWhy(fmt.Errorf("cannot delete the stale trust bundle ConfigMap %s/%s: %w", item.Namespace, item.Name, err))})
+		err := t.Client.Delete(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}},
+			client.Preconditions{UID: &item.UID})
+		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+			pub.Failed = append(pub.Failed, Failure{Namespace: key.Namespace,
+				Why: publishWhy(fmt.Errorf("cannot delete the stale trust bundle ConfigMap %s: %w", key, err))})
 		}
 	}
 	return errors.Join(gates...)
+}
+
+// bundleOrder is the order of the roots in a ConfigMap bundle: newest
+// NotBefore first, whatever their roles (roots of the same second keep
+// their order, the issuing root first). A rotation then changes the
+// bundle's bytes only when it changes its set of roots (a next root
+// published, a retired one dropped): promoting the next CA writes nothing.
+func bundleOrder(roots []*x509.Certificate) []*x509.Certificate {
+	out := slices.Clone(roots)
+	slices.SortStableFunc(out, func(a, b *x509.Certificate) int { return b.NotBefore.Compare(a.NotBefore) })
+	return out
 }
 
 // errForeignConfigMap: a ConfigMap of the bundle's name exists that the
@@ -280,26 +305,63 @@ var errForeignConfigMap = errors.New("was not published by this issuer")
 // issuer must not replace the roots a cluster issuer publishes in its
 // namespace) or a user's, which the owner reference would have
 // garbage-collected with the issuer.
-func (t *Publisher) publishConfigMap(ctx context.Context, v issuer.View, key types.NamespacedName, data string) error {
-	if err := t.checkConfigMapOwner(ctx, key, v); err != nil {
-		return err
-	}
-	body, err := json.Marshal(map[string]any{
-		"apiVersion": "v1", "kind": "ConfigMap",
-		"metadata": map[string]any{
-			"name": key.Name, "namespace": key.Namespace,
-			"labels":          map[string]string{trustOfLabel: trustOf(v.Ref), issuer.ManagedByLabel: issuer.ManagedByValue},
-			"annotations":     map[string]string{trustIssuerAnnot: v.String()},
-			"ownerReferences": []metav1.OwnerReference{v.OwnerRef()},
+//
+// cached is the issuer's bundle as the cache holds it, nil when the cache
+// lacks it. A bundle the cache holds as wanted is not written; one it holds
+// otherwise is applied with the cached UID as a precondition (a stale
+// entry fails the write instead of overwriting what replaced it). A name
+// the cache lacks is read live: absent, the bundle is created (a
+// ConfigMap made meanwhile fails the create); present, it is applied
+// only when it carries the issuer's trust-of label, with the UID read.
+func (t *Publisher) publishConfigMap(ctx context.Context, v issuer.View, key types.NamespacedName, data string, cached *corev1.ConfigMap) error {
+	want := &corev1.ConfigMap{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name: key.Name, Namespace: key.Namespace,
+			Labels:          map[string]string{trustOfLabel: trustOf(v.Ref), issuer.ManagedByLabel: issuer.ManagedByValue},
+			Annotations:     map[string]string{trustIssuerAnnot: v.String()},
+			OwnerReferences: []metav1.OwnerReference{v.OwnerRef()},
 		},
-		"data": map[string]string{issuer.SecretKeyCA: data},
-	})
+		Data: map[string]string{issuer.SecretKeyCA: data},
+	}
+	if cached != nil {
+		if upToDate(cached, want) {
+			return nil
+		}
+		err := t.applyConfigMap(ctx, v, want, cached.UID)
+		if !apierrors.IsConflict(err) && !apierrors.IsInvalid(err) {
+			return err
+		}
+		// The cache was stale: decide from the live object.
+	}
+	uid, err := t.checkConfigMapOwner(ctx, key, v)
 	if err != nil {
 		return err
 	}
-	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: key.Name, Namespace: key.Namespace}}
+	if uid == "" {
+		if err := t.Client.Create(ctx, want.DeepCopy(), client.FieldOwner(trustFieldOwner)); err != nil {
+			if apierrors.IsAlreadyExists(err) {
+				return fmt.Errorf("ConfigMap %s %w (it was created while the bundle was being published) and is left alone: choose another spec.ca.trustBundle.configMap.name or delete that ConfigMap", key, errForeignConfigMap)
+			}
+			return fmt.Errorf("cannot publish the trust bundle ConfigMap %s of %s: %w", key, v, err)
+		}
+		return nil
+	}
+	return t.applyConfigMap(ctx, v, want, uid)
+}
+
+// applyConfigMap applies want under the trust field owner, to the object
+// of UID uid only.
+func (t *Publisher) applyConfigMap(ctx context.Context, v issuer.View, want *corev1.ConfigMap, uid types.UID) error {
+	obj := want.DeepCopy()
+	obj.UID = uid
+	body, err := json.Marshal(obj)
+	if err != nil {
+		return err
+	}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: want.Name, Namespace: want.Namespace}}
 	if err := t.Client.Patch(ctx, cm, client.RawPatch(types.ApplyPatchType, body), client.FieldOwner(trustFieldOwner), client.ForceOwnership); err != nil {
-		return fmt.Errorf("cannot publish the trust bundle ConfigMap %s of %s: %w", key, v, err)
+		return fmt.Errorf("cannot publish the trust bundle ConfigMap %s/%s of %s: %w", want.Namespace, want.Name, v, err)
 	}
 	return nil
 }
@@ -325,20 +387,21 @@ func apiMessage(err error) string {
 }
 
 // checkConfigMapOwner refuses a ConfigMap key that exists without v's
-// trust-of label (read live, not from a cache).
-func (t *Publisher) checkConfigMapOwner(ctx context.Context, key types.NamespacedName, v issuer.View) error {
+// trust-of label (read live, not from a cache); it returns the UID of the
+// issuer's ConfigMap, "" when there is none.
+func (t *Publisher) checkConfigMapOwner(ctx context.Context, key types.NamespacedName, v issuer.View) (types.UID, error) {
 	existing := &metav1.PartialObjectMetadata{}
 	existing.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("ConfigMap"))
 	if err := t.Reader.Get(ctx, key, existing); err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil
+			return "", nil
 		}
-		return fmt.Errorf("cannot read the trust bundle ConfigMap %s of %s: %w", key, v, err)
+		return "", fmt.Errorf("cannot read the trust bundle ConfigMap %s of %s: %w", key, v, err)
 	}
 	if existing.Labels[trustOfLabel] == trustOf(v.Ref) {
-		return nil
+		return existing.UID, nil
 	}
-	return fmt.Errorf("ConfigMap %s %w and is left alone: choose another spec.ca.trustBundle.configMap.name or delete that ConfigMap", key, errForeignConfigMap)
+	return "", fmt.Errorf("ConfigMap %s %w and is left alone: choose another spec.ca.trustBundle.configMap.name or delete that ConfigMap", key, errForeignConfigMap)
 }
 
 // bundleNamespaces is where a ConfigMap bundle goes: an NstanceIssuer's own
@@ -376,16 +439,32 @@ func ctbName(issuer, fingerprint string) string {
 	return strings.ReplaceAll(signerName(issuer), "/", ":") + ":" + pki.ShortFingerprint(fingerprint)
 }
 
+// publishClusterTrustBundles applies the ClusterTrustBundle of each live
+// root that is missing or differs (listed live, by label: one read per
+// reconcile, no write at steady state) and deletes the issuer's others.
 func (t *Publisher) publishClusterTrustBundles(ctx context.Context, v issuer.View, enabled bool, roots []*x509.Certificate) error {
 	if t.CTBVersion == "" {
 		return nil
 	}
 	gv := schema.GroupVersion{Group: ctbGroup, Version: t.CTBVersion}
+	list := &unstructured.UnstructuredList{}
+	list.SetGroupVersionKind(gv.WithKind(ctbKind + "List"))
+	if err := t.Reader.List(ctx, list, client.MatchingLabelsSelector{Selector: labels.SelectorFromSet(labels.Set{trustOfLabel: trustOf(v.Ref)})}); err != nil {
+		return fmt.Errorf("cannot list the ClusterTrustBundles of %s: %w", v, err)
+	}
+	existing := map[string]*unstructured.Unstructured{}
+	for i := range list.Items {
+		existing[list.Items[i].GetName()] = &list.Items[i]
+	}
 	want := map[string]bool{}
 	if enabled {
 		for _, root := range roots {
 			name := ctbName(v.Ref.Name, pki.Fingerprint(root))
 			want[name] = true
+			bundle := string(pki.EncodeCertificates(root))
+			if cur := existing[name]; cur != nil && ctbUpToDate(cur, v, bundle) {
+				continue
+			}
 			body, err := json.Marshal(map[string]any{
 				"apiVersion": gv.String(), "kind": ctbKind,
 				"metadata": map[string]any{
@@ -394,7 +473,7 @@ func (t *Publisher) publishClusterTrustBundles(ctx context.Context, v issuer.Vie
 					"annotations":     map[string]string{trustIssuerAnnot: v.String()},
 					"ownerReferences": []metav1.OwnerReference{v.OwnerRef()},
 				},
-				"spec": map[string]any{"signerName": signerName(v.Ref.Name), "trustBundle": string(pki.EncodeCertificates(root))},
+				"spec": map[string]any{"signerName": signerName(v.Ref.Name), "trustBundle": bundle},
 			})
 			if err != nil {
 				return err
@@ -407,19 +486,24 @@ func (t *Publisher) publishClusterTrustBundles(ctx context.Context, v issuer.Vie
 			}
 		}
 	}
-	list := &unstructured.UnstructuredList{}
-	list.SetGroupVersionKind(gv.WithKind(ctbKind + "List"))
-	if err := t.Reader.List(ctx, list, client.MatchingLabelsSelector{Selector: labels.SelectorFromSet(labels.Set{trustOfLabel: trustOf(v.Ref)})}); err != nil {
-		return fmt.Errorf("cannot list the ClusterTrustBundles of %s: %w", v, err)
-	}
-	for i := range list.Items {
-		item := &list.Items[i]
-		if want[item.GetName()] {
+	for name, item := range existing {
+		if want[name] {
 			continue
 		}
 		if err := t.Client.Delete(ctx, item); err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("cannot delete the stale ClusterTrustBundle %s: %w", item.GetName(), err)
+			return fmt.Errorf("cannot delete the stale ClusterTrustBundle %s: %w", name, err)
 		}
 	}
 	return nil
+}
+
+// ctbUpToDate tells whether the ClusterTrustBundle cur holds what
+// publishClusterTrustBundles would apply for v with bundle.
+func ctbUpToDate(cur *unstructured.Unstructured, v issuer.View, bundle string) bool {
+	signer, _, _ := unstructured.NestedString(cur.Object, "spec", "signerName")
+	got, _, _ := unstructured.NestedString(cur.Object, "spec", "trustBundle")
+	return signer == signerName(v.Ref.Name) && got == bundle &&
+		holds(cur.GetLabels(), map[string]string{trustOfLabel: trustOf(v.Ref), issuer.ManagedByLabel: issuer.ManagedByValue}) &&
+		holds(cur.GetAnnotations(), map[string]string{trustIssuerAnnot: v.String()}) &&
+		holdsOwners(cur.GetOwnerReferences(), []metav1.OwnerReference{v.OwnerRef()})
 }

@@ -66,14 +66,18 @@ func (h *benchHarness) backlog(ctx context.Context, r *results) error {
 }
 
 func (h *benchHarness) backlogRun(ctx context.Context, iss harness.Issuer, stop, start func() error) (float64, error) {
-	ns := "bench-backlog-" + iss.Label
+	return h.backlogRunNamed(ctx, "bench-backlog-"+iss.Label, h.c.N, iss, stop, start)
+}
+
+// backlogRunNamed is backlogRun of n requests in namespace ns.
+func (h *benchHarness) backlogRunNamed(ctx context.Context, ns string, n int, iss harness.Issuer, stop, start func() error) (float64, error) {
 	if err := h.Namespace(ctx, ns); err != nil {
 		return 0, err
 	}
 	if err := stop(); err != nil {
 		return 0, err
 	}
-	if err := harness.Parallel(ctx, h.c.Workers, h.c.N, func(ctx context.Context, i int) error {
+	if err := harness.Parallel(ctx, h.c.Workers, n, func(ctx context.Context, i int) error {
 		return h.createApproved(ctx, ns, fmt.Sprintf("cr-%d", i), h.csrs[i%len(h.csrs)], iss.Ref)
 	}); err != nil {
 		_ = start()
@@ -82,7 +86,7 @@ func (h *benchHarness) backlogRun(ctx context.Context, iss harness.Issuer, stop,
 	time.Sleep(time.Second) // let cert-manager's approver settle
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	times, err := h.watchCRs(wctx, ns, h.c.N)
+	times, err := h.watchCRs(wctx, ns, n)
 	if err != nil {
 		_ = start()
 		return 0, err

@@ -55,6 +55,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -83,12 +84,22 @@ type Config struct {
 	profileDir string
 	// stageRounds is how many alternating rounds the issuer stage runs.
 	stageRounds int
+	// scalePoints are the Ns of the scale phase (none: it does not run);
+	// scaleNamespaces the namespaces its trust publication makes.
+	scalePoints     []int
+	scaleNamespaces int
+	scaleFlag       string
+	// plotFrom, with plotDir, only draws the scale plots of a results file.
+	plotFrom, plotDir string
 
 	onlyFlag string
 	profile  bool
 }
 
 func (c *Config) run(phase string) bool { return len(c.only) == 0 || c.only[phase] }
+
+// runScale: the scale phase runs when asked for and given points.
+func (c *Config) runScale() bool { return c.run("scale") && len(c.scalePoints) > 0 }
 
 // RegisterFlags defines the harness's flags on fs.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
@@ -99,9 +110,13 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.largeSecrets, "large-secrets", 300, "Unrelated large Secrets in the memory scenario.")
 	fs.IntVar(&c.largeSize, "large-secret-size", 1<<20, "Bytes of data in each large Secret.")
 	fs.StringVar(&c.benchtime, "benchtime", "1s", "go test -benchtime for the signing core.")
-	fs.StringVar(&c.onlyFlag, "only", "", "Comma-separated phases to run (core,raw,stage,pods,e2e,keys,memory); empty runs all.")
+	fs.StringVar(&c.onlyFlag, "only", "", "Comma-separated phases to run (core,raw,stage,pods,e2e,keys,memory,scale); empty runs all (scale only with -scale-points).")
 	fs.IntVar(&c.stageRounds, "stage-rounds", 2, "Alternating rounds of the issuer stage (nstance, CA issuer, ...); each issuer's fastest counts.")
 	fs.BoolVar(&c.profile, "profile", false, "Take CPU profiles of the manager and the API server during nstance-issuer's first stage round, into profiles/ beside -out (read with go tool pprof). Profiling costs CPU: that round's figures are then a little low.")
+	fs.StringVar(&c.scaleFlag, "scale-points", "", "Comma-separated Ns of the scale phase (e.g. 1000,3000,10000); empty: the phase does not run.")
+	fs.IntVar(&c.scaleNamespaces, "scale-namespaces", 0, "Namespaces the scale phase's trust publication makes (0: not run).")
+	fs.StringVar(&c.plotFrom, "plot", "", "Only draw the scale phase's plots from this results file (JSON) into -plot-dir, then exit.")
+	fs.StringVar(&c.plotDir, "plot-dir", "docs/performance", "Where -plot writes its SVG files.")
 	fs.DurationVar(&c.timeout, "phase-timeout", 0, "Time limit of each wait (default 2m + 200ms per object).")
 }
 
@@ -111,8 +126,21 @@ func (c *Config) complete() error {
 	if c.rawPatches == 0 {
 		c.rawPatches = max(c.N, 300)
 	}
+	if c.scaleFlag != "" {
+		for p := range strings.SplitSeq(c.scaleFlag, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(p))
+			if err != nil || n < 1 {
+				return fmt.Errorf("-scale-points %q: %q is not a positive count", c.scaleFlag, p)
+			}
+			c.scalePoints = append(c.scalePoints, n)
+		}
+	}
 	if c.timeout == 0 {
-		c.timeout = 2*time.Minute + time.Duration(c.N)*200*time.Millisecond
+		largest := c.N
+		for _, n := range c.scalePoints {
+			largest = max(largest, n, c.scaleNamespaces)
+		}
+		c.timeout = 2*time.Minute + time.Duration(largest)*200*time.Millisecond
 	}
 	if err := c.Complete(); err != nil {
 		return err
@@ -147,6 +175,16 @@ func Main(ctx context.Context, c *Config) int {
 	if err := c.complete(); err != nil {
 		return fatal(err)
 	}
+	if c.plotFrom != "" {
+		files, err := Plot(c.plotFrom, c.plotDir)
+		if err != nil {
+			return fatal(err)
+		}
+		for _, f := range files {
+			fmt.Println(f)
+		}
+		return 0
+	}
 
 	run, err := harness.BeginRun("bench")
 	if err != nil {
@@ -174,7 +212,7 @@ func Main(ctx context.Context, c *Config) int {
 		defer ke.stop()
 		r.Meta.ManagerArgs = c.ManagerArgs
 	}
-	if c.run("raw") || c.run("stage") || c.run("pods") || c.run("e2e") || (c.run("keys") && ke != nil) || c.run("memory") {
+	if c.run("raw") || c.run("stage") || c.run("pods") || c.run("e2e") || (c.run("keys") && ke != nil) || c.run("memory") || c.runScale() {
 		if err := runStack(ctx, run, c, r, ke); err != nil {
 			r.Errors = append(r.Errors, err.Error())
 			harness.Logf("%v", err)
@@ -230,6 +268,9 @@ func runStack(ctx context.Context, run *harness.Run, c *Config, r *results, ke *
 		step("keys", func() error { return h.keysPhase(ctx, r, ke) })
 	}
 	step("memory", func() error { return h.memory(ctx, r) })
+	if c.runScale() {
+		step("scale", func() error { return h.scale(ctx, r) })
+	}
 	r.Errors = append(r.Errors, errs...)
 	return nil
 }

@@ -39,6 +39,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/controller/podcert"
 	"github.com/nstance-dev/nstance-issuer/internal/test/framework"
 	"github.com/nstance-dev/nstance-issuer/internal/test/harness"
+	"github.com/nstance-dev/nstance-issuer/internal/test/report"
 )
 
 // The pods phase: N PodCertificateRequests (certificates.k8s.io/v1) signed
@@ -128,6 +129,9 @@ func (h *benchHarness) podCertificates(ctx context.Context, r *results) error {
 		return err
 	}
 	maxSeconds := int32(86400)
+	// The manager's live reads per request: the pod identity check reads
+	// the Pod live and the ServiceAccount and Node UIDs from its cache.
+	getsBefore := h.managerRequests()
 	if err := harness.Parallel(ctx, h.c.Workers, n, func(ctx context.Context, i int) error {
 		return h.Client.Create(ctx, &certificatesv1.PodCertificateRequest{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("pod-%d", i)},
@@ -155,6 +159,12 @@ func (h *benchHarness) podCertificates(ctx context.Context, r *results) error {
 		return fmt.Errorf("%d PodCertificateRequests refused, e.g. %s: %s", len(t.refused), name, msg)
 	}
 	res := signingTimes(t.seen, t.issued)
+	if after := h.managerRequests(); getsBefore != nil && after != nil {
+		if gets, ok := report.PerItem(getsBefore["GET"], after["GET"], n); ok {
+			r.add("pods: nstance manager API GET requests per PodCertificateRequest", gets, "req", "", 0, "",
+				"the identity check's live reads (the Pod; the ServiceAccount and Node UIDs come from a cache); 3 before the cache")
+		}
+	}
 	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 	stage := func(name string) float64 {
 		for _, f := range r.Figures {

@@ -62,7 +62,9 @@ type runMeta struct {
 type results struct {
 	Meta    runMeta  `json:"meta"`
 	Figures []figure `json:"figures"`
-	Errors  []string `json:"errors,omitempty"`
+	// Sweep is the scale phase's points, for plots (-plot).
+	Sweep  *scaleSweep `json:"sweep,omitempty"`
+	Errors []string    `json:"errors,omitempty"`
 
 	// floorRate is the signer floor (an SSA status patch and an Event per
 	// certificate) and rawRate the merge status-patch rate, both with the

@@ -153,3 +153,23 @@ func Spread(v []float64) string {
 	v = slices.Sorted(slices.Values(v))
 	return strings.Join([]string{Seconds(v[0]), Seconds(Median(v)), Seconds(v[len(v)-1])}, " / ")
 }
+
+// Growth is how a per-item cost grew over a sweep: the value at the
+// largest point over the value at the smallest (1 = flat). ok is false
+// when either was not measured (see Measured).
+func Growth(smallest, largest float64) (ratio float64, ok bool) {
+	if !Measured(smallest) || math.IsNaN(largest) || math.IsInf(largest, 0) || largest < 0 {
+		return 0, false
+	}
+	return largest / smallest, true
+}
+
+// PerItem is a counter's increase from before to after shared over n
+// items; ok is false without items or when the counter went back (a
+// process restarted between the readings).
+func PerItem(before, after float64, n int) (perItem float64, ok bool) {
+	if n <= 0 || after < before || math.IsNaN(before) || math.IsNaN(after) {
+		return 0, false
+	}
+	return (after - before) / float64(n), true
+}

@@ -189,3 +189,54 @@ func TestSecondsAndSpread(t *testing.T) {
 		})
 	}
 }
+
+func TestGrowth(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name              string
+		smallest, largest float64
+		want              float64
+		ok                bool
+	}{
+		{name: "a flat cost grows 1x", smallest: 3.2, largest: 3.2, want: 1, ok: true},
+		{name: "a cost that doubles grows 2x", smallest: 2, largest: 4, want: 2, ok: true},
+		{name: "a cost that falls grows below 1x", smallest: 4, largest: 3, want: 0.75, ok: true},
+		{name: "an unmeasured smallest point has no growth", smallest: 0, largest: 3},
+		{name: "a negative largest point has no growth", smallest: 1, largest: -1},
+		{name: "an infinite largest point has no growth", smallest: 1, largest: math.Inf(1)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, ok := Growth(tc.smallest, tc.largest)
+			if ok != tc.ok || (ok && math.Abs(got-tc.want) > 1e-12) {
+				t.Errorf("Growth(%v, %v) = %v, %v; want %v, %v", tc.smallest, tc.largest, got, ok, tc.want, tc.ok)
+			}
+		})
+	}
+}
+
+func TestPerItem(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name          string
+		before, after float64
+		n             int
+		want          float64
+		ok            bool
+	}{
+		{name: "1,024 requests over 1,000 items is 1.024 each", before: 100, after: 1124, n: 1000, want: 1.024, ok: true},
+		{name: "no increase is 0 each", before: 7, after: 7, n: 10, want: 0, ok: true},
+		{name: "no items has no share", before: 0, after: 10, n: 0},
+		{name: "a counter that went back (a restart) has no share", before: 50, after: 10, n: 10},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, ok := PerItem(tc.before, tc.after, tc.n)
+			if ok != tc.ok || (ok && math.Abs(got-tc.want) > 1e-12) {
+				t.Errorf("PerItem(%v, %v, %d) = %v, %v; want %v, %v", tc.before, tc.after, tc.n, got, ok, tc.want, tc.ok)
+			}
+		})
+	}
+}

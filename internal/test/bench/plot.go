@@ -1,0 +1,128 @@
+/*
+Copyright 2026 The nstance-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package bench
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+)
+
+// Plots of the scale phase, drawn from the harness's JSON results with
+// gonum/plot (make scale; nstance-bench -plot results.json -plot-dir dir):
+//
+//   - scale-cpu.svg: CPU per certificate against N, the manager's and the
+//     API server's, with the CA issuer's lines;
+//   - scale-latency.svg: approved→Ready p99 against N, both issuers;
+//   - scale-requests.svg: the manager's API requests per certificate;
+//   - scale-memory.svg: the manager's RSS and live heap at rest against
+//     the finished requests in the cluster.
+
+// series is one line of a plot.
+type series struct {
+	name string
+	xy   plotter.XYs
+}
+
+// scaleSeries are the lines of each plot, from the sweep's points.
+func scaleSeries(sw *scaleSweep) map[string][]series {
+	line := func(name string, f func(p scalePoint) (x, y float64)) series {
+		s := series{name: name}
+		for _, p := range sw.Points {
+			x, y := f(p)
+			s.xy = append(s.xy, plotter.XY{X: x, Y: y})
+		}
+		return s
+	}
+	n := func(p scalePoint) float64 { return float64(p.N) }
+	return map[string][]series{
+		"scale-cpu": {
+			line("nstance-issuer manager", func(p scalePoint) (float64, float64) { return n(p), p.Nstance.SignerCPUMs }),
+			line("kube-apiserver, nstance-issuer", func(p scalePoint) (float64, float64) { return n(p), p.Nstance.APIServerCPUMs }),
+			line("CA issuer process (with harness)", func(p scalePoint) (float64, float64) { return n(p), p.CAIssuer.SignerCPUMs }),
+			line("kube-apiserver, CA issuer", func(p scalePoint) (float64, float64) { return n(p), p.CAIssuer.APIServerCPUMs }),
+		},
+		"scale-latency": {
+			line("nstance-issuer", func(p scalePoint) (float64, float64) { return n(p), p.Nstance.P99Ms }),
+			line("CA issuer", func(p scalePoint) (float64, float64) { return n(p), p.CAIssuer.P99Ms }),
+		},
+		"scale-requests": {
+			line("nstance-issuer manager", func(p scalePoint) (float64, float64) { return n(p), p.Nstance.APIRequests }),
+		},
+		"scale-memory": {
+			line("RSS", func(p scalePoint) (float64, float64) { return float64(p.FinishedRequests), p.RSSMiB }),
+			line("Go live heap", func(p scalePoint) (float64, float64) { return float64(p.FinishedRequests), p.LiveHeapMiB }),
+		},
+	}
+}
+
+// plotLabels are each plot's title and axes.
+var plotLabels = map[string][3]string{
+	"scale-cpu":      {"CPU per certificate", "N (requests per point)", "ms per certificate"},
+	"scale-latency":  {"approved→Ready p99", "N (requests per point)", "ms"},
+	"scale-requests": {"manager API requests per certificate", "N (requests per point)", "requests"},
+	"scale-memory":   {"manager memory at rest", "finished CertificateRequests in the cluster", "MiB"},
+}
+
+// Plot draws the scale phase's plots from the JSON results at path into
+// dir, as SVG files, and returns their paths.
+func Plot(path, dir string) ([]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r results
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if r.Sweep == nil || len(r.Sweep.Points) == 0 {
+		return nil, errors.New(path + " holds no scale points: run with -scale-points")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	var out []string
+	for name, lines := range scaleSeries(r.Sweep) {
+		labels := plotLabels[name]
+		p := plot.New()
+		p.Title.Text = labels[0]
+		p.X.Label.Text = labels[1]
+		p.Y.Label.Text = labels[2]
+		p.Y.Min = 0
+		var args []any
+		for _, l := range lines {
+			args = append(args, l.name, l.xy)
+		}
+		if err := plotutil.AddLinePoints(p, args...); err != nil {
+			return nil, err
+		}
+		p.Legend.Top = true
+		file := filepath.Join(dir, name+".svg")
+		if err := p.Save(6*vg.Inch, 3.5*vg.Inch, file); err != nil {
+			return nil, err
+		}
+		out = append(out, file)
+	}
+	return out, nil
+}

@@ -1,0 +1,77 @@
+/*
+Copyright 2026 The nstance-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package bench
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The plots are drawn from the JSON the harness writes, small enough to
+// commit, and a results file without a sweep says what to run.
+func TestPlotDrawsTheSweepFromItsJSON(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	r := results{Sweep: &scaleSweep{Points: []scalePoint{
+		{N: 1000, Nstance: scaleSigning{Throughput: 50, P99Ms: 900, SignerCPUMs: 3.2, APIServerCPUMs: 15, APIRequests: 2.1},
+			CAIssuer: scaleSigning{Throughput: 40, P99Ms: 12000, SignerCPUMs: 7, APIServerCPUMs: 20}, FinishedRequests: 3000, RSSMiB: 65, LiveHeapMiB: 9},
+		{N: 3000, Nstance: scaleSigning{Throughput: 52, P99Ms: 950, SignerCPUMs: 3.3, APIServerCPUMs: 15.5, APIRequests: 2.05},
+			CAIssuer: scaleSigning{Throughput: 41, P99Ms: 30000, SignerCPUMs: 7.2, APIServerCPUMs: 21}, FinishedRequests: 12000, RSSMiB: 75, LiveHeapMiB: 14},
+	}}}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := filepath.Join(dir, "scale.json")
+	if err := os.WriteFile(in, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	files, err := Plot(in, filepath.Join(dir, "plots"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != len(plotLabels) {
+		t.Errorf("%d plots, want %d", len(files), len(plotLabels))
+	}
+	for _, f := range files {
+		svg, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(svg) > 200<<10 {
+			t.Errorf("%s is %d bytes: too large to review", f, len(svg))
+		}
+		var doc struct {
+			XMLName xml.Name `xml:"svg"`
+		}
+		if err := xml.Unmarshal(svg, &doc); err != nil || doc.XMLName.Local != "svg" {
+			t.Errorf("%s is not an SVG document: %v", f, err)
+		}
+	}
+
+	empty := filepath.Join(dir, "empty.json")
+	if err := os.WriteFile(empty, []byte(`{"figures":[]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Plot(empty, dir); err == nil || !strings.Contains(err.Error(), "-scale-points") {
+		t.Errorf("a results file without a sweep: %v, want an error naming -scale-points", err)
+	}
+}

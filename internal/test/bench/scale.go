@@ -1,0 +1,361 @@
+/*
+Copyright 2026 The nstance-issuer Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package bench
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/nstance-dev/nstance-issuer/internal/test/harness"
+	"github.com/nstance-dev/nstance-issuer/internal/test/report"
+)
+
+// The scale phase: how per-certificate cost grows with N. For each point
+// of -scale-points, on one stack whose finished requests pile up from
+// point to point (as in a cluster that grows):
+//
+//   - signing: N approved CertificateRequests signed by nstance-issuer,
+//     then N by cert-manager's CA issuer (the stage), then N more by
+//     nstance-issuer from a backlog (its manager stopped while they are
+//     created); throughput, approved→Ready p50/p99, the signer's CPU and
+//     the manager's API requests per certificate;
+//   - memory at rest: the manager's RSS and Go live heap with every
+//     finished request so far in the cluster, 5 s after the last.
+//
+// After the last point, a restart with the full cache (the manager
+// SIGKILLed, one new approved request created, the manager started:
+// status writes and signing attempts beyond that one request, time to its
+// signature, the API server's CPU for the initial lists); and trust
+// publication into -scale-namespaces namespaces (scale_trust.go). The
+// ratio of the largest point to the smallest is printed for every
+// per-certificate figure; goals are reported, never asserted.
+
+// scaleSigning is one issuer's signing at one point.
+type scaleSigning struct {
+	Throughput float64 `json:"throughput"` // certificates per second
+	P50Ms      float64 `json:"p50Ms"`
+	P99Ms      float64 `json:"p99Ms"`
+	// SignerCPUMs is the CPU per certificate of the signer's process:
+	// the manager for nstance-issuer; for the CA issuer the harness's
+	// process, which runs cert-manager's controllers and creates the
+	// requests.
+	SignerCPUMs    float64 `json:"signerCpuMs"`
+	APIServerCPUMs float64 `json:"apiServerCpuMs"`
+	// APIRequests is the manager's API requests per certificate, every
+	// verb (nstance-issuer only; its leader election's renewals included).
+	APIRequests float64 `json:"apiRequests,omitempty"`
+}
+
+// scalePoint is one N of the sweep.
+type scalePoint struct {
+	N        int          `json:"n"`
+	Nstance  scaleSigning `json:"nstance"`
+	CAIssuer scaleSigning `json:"caIssuer"`
+	// BacklogRate is nstance-issuer's throughput on N approved requests
+	// waiting when its manager starts.
+	BacklogRate float64 `json:"backlogRate"`
+	// FinishedRequests is how many finished CertificateRequests the
+	// cluster holds after this point (every issuer's: the manager caches
+	// them all).
+	FinishedRequests int     `json:"finishedRequests"`
+	RSSMiB           float64 `json:"rssMiB"`
+	LiveHeapMiB      float64 `json:"liveHeapMiB"`
+}
+
+// scaleRestart is the manager restarted with a full cache.
+type scaleRestart struct {
+	FinishedRequests int `json:"finishedRequests"`
+	// StartSeconds: process start until its request controller's caches
+	// synced and workers run.
+	StartSeconds float64 `json:"startSeconds"`
+	// FirstSignedSeconds: process start until the request created while
+	// it was down is Ready.
+	FirstSignedSeconds float64 `json:"firstSignedSeconds"`
+	// StatusWrites is the finished CertificateRequests a watch saw
+	// modified in the settle window after start, and Signatures the
+	// manager's signing attempts less the one new request's: both should
+	// be 0. ManagerPatches is all the manager's PATCH requests in the
+	// window (the issuers' status and the new request's included).
+	StatusWrites   float64 `json:"statusWrites"`
+	Signatures     float64 `json:"signatures"`
+	ManagerPatches float64 `json:"managerPatches"`
+	// APIServerCPUSeconds is the API server's CPU from start to the end
+	// of the settle window: the initial lists, the one request, the
+	// watches.
+	APIServerCPUSeconds float64 `json:"apiServerCpuSeconds"`
+	SettleSeconds       float64 `json:"settleSeconds"`
+}
+
+// scaleSweep is what the scale phase measured, in the JSON results.
+type scaleSweep struct {
+	Points  []scalePoint  `json:"points"`
+	Restart *scaleRestart `json:"restart,omitempty"`
+	Trust   *scaleTrust   `json:"trust,omitempty"`
+}
+
+// restartSettle is how long after start the restart counts the manager's
+// writes.
+const restartSettle = 15 * time.Second
+
+// scale runs the scale phase (see above) and reports it.
+func (h *benchHarness) scale(ctx context.Context, r *results) error {
+	sw := &scaleSweep{}
+	r.Sweep = sw
+	for _, n := range h.c.scalePoints {
+		p, err := h.scalePoint(ctx, n)
+		if err != nil {
+			return fmt.Errorf("point n=%d: %w", n, err)
+		}
+		sw.Points = append(sw.Points, p)
+		harness.Logf("scale N=%d: nstance %.1f/s p99 %.0f ms, CA issuer %.1f/s p99 %.0f ms, backlog %.1f/s; %d finished requests: RSS %.1f MiB, live heap %.1f MiB",
+			n, p.Nstance.Throughput, p.Nstance.P99Ms, p.CAIssuer.Throughput, p.CAIssuer.P99Ms, p.BacklogRate, p.FinishedRequests, p.RSSMiB, p.LiveHeapMiB)
+	}
+	if h.Stack.ManagerPID() > 0 {
+		rs, err := h.scaleRestart(ctx)
+		if err != nil {
+			return fmt.Errorf("restart: %w", err)
+		}
+		sw.Restart = rs
+	}
+	if h.c.scaleNamespaces > 0 {
+		tr, err := h.scaleTrust(ctx, h.c.scaleNamespaces)
+		if err != nil {
+			return fmt.Errorf("trust: %w", err)
+		}
+		sw.Trust = tr
+	}
+	sw.report(r)
+	return nil
+}
+
+// scalePoint measures one N.
+func (h *benchHarness) scalePoint(ctx context.Context, n int) (scalePoint, error) {
+	p := scalePoint{N: n}
+	for _, iss := range []harness.Issuer{nstance, caIss} {
+		before := h.managerRequests()
+		cpuBefore := h.cpuNow()
+		got, err := h.runRequests(ctx, fmt.Sprintf("bench-scale-%d-%s", n, iss.Label), iss, n)
+		if err != nil {
+			return p, err
+		}
+		cpu := cpuBetween(cpuBefore, h.cpuNow(), n)
+		ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+		s := scaleSigning{Throughput: got.throughput, P50Ms: ms(got.p50), P99Ms: ms(got.p99), APIServerCPUMs: ms(cpu.perCert["kube-apiserver"])}
+		if iss == nstance {
+			s.SignerCPUMs = ms(cpu.perCert["nstance-issuer manager"])
+			if after := h.managerRequests(); before != nil && after != nil {
+				s.APIRequests, _ = report.PerItem(sumValues(before), sumValues(after), n)
+			}
+			p.Nstance = s
+		} else {
+			s.SignerCPUMs = ms(cpu.perCert["harness + cert-manager controllers"])
+			p.CAIssuer = s
+		}
+	}
+	if h.Stack.ManagerPID() > 0 {
+		rate, err := h.backlogRunNamed(ctx, fmt.Sprintf("bench-scale-%d-backlog", n), n, nstance, h.Stack.StopManager, func() error { return h.Stack.StartManager(ctx) })
+		if err != nil {
+			return p, fmt.Errorf("backlog: %w", err)
+		}
+		p.BacklogRate = rate
+	}
+	var err error
+	if p.FinishedRequests, err = h.countRequests(ctx); err != nil {
+		return p, err
+	}
+	rss, heap, err := h.managerAtRest(ctx)
+	if err != nil {
+		return p, err
+	}
+	p.RSSMiB, p.LiveHeapMiB = mib(rss), mib(heap)
+	return p, nil
+}
+
+// managerAtRest waits 5 s for the manager to settle and returns its RSS
+// and Go live heap.
+func (h *benchHarness) managerAtRest(ctx context.Context) (rss, heap float64, err error) {
+	pid, url := h.Stack.ManagerPID(), h.Stack.ManagerMetricsURL()
+	if pid == 0 || url == "" {
+		return 0, 0, nil
+	}
+	select {
+	case <-ctx.Done():
+		return 0, 0, ctx.Err()
+	case <-time.After(5 * time.Second):
+	}
+	s := startSampler(pid, url)
+	defer s.close()
+	rss, _, heap, _ = s.now()
+	return rss, heap, nil
+}
+
+// scaleRestart SIGKILLs the manager with every finished request in the
+// cluster, creates one approved request while it is down, starts it and
+// counts what it does.
+func (h *benchHarness) scaleRestart(ctx context.Context) (*scaleRestart, error) {
+	count, err := h.countRequests(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rs := &scaleRestart{FinishedRequests: count, SettleSeconds: restartSettle.Seconds()}
+	if err := h.Stack.KillManager(); err != nil {
+		return nil, err
+	}
+	ns := "bench-scale-restart"
+	if err := h.Namespace(ctx, ns); err != nil {
+		return nil, err
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	times, err := h.watchCRs(wctx, ns, 1)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.createApproved(ctx, ns, "after-restart", h.csrs[0], nstance.Ref); err != nil {
+		return nil, err
+	}
+	time.Sleep(time.Second) // let cert-manager's approver settle
+	// Modifications from now on only: no initial events for the requests
+	// already there, which would also cost the API server CPU measured below.
+	now := &metav1.PartialObjectMetadataList{}
+	now.SetGroupVersionKind(cmapi.SchemeGroupVersion.WithKind("CertificateRequestList"))
+	if err := h.Client.List(ctx, now, client.Limit(1)); err != nil {
+		return nil, err
+	}
+	mods := &modWatch{}
+	if err := mods.start(wctx, h.Client, &cmapi.CertificateRequestList{}, &client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: now.ResourceVersion}}); err != nil {
+		return nil, err
+	}
+	apiBefore := h.cpuNow()
+	start := time.Now()
+	if err := h.Stack.StartManager(ctx); err != nil {
+		return nil, err
+	}
+	rs.StartSeconds = time.Since(start).Seconds()
+	if err := times.wait(ctx, h.c.timeout); err != nil {
+		return nil, err
+	}
+	times.mu.Lock()
+	for _, t := range times.ready {
+		rs.FirstSignedSeconds = t.Sub(start).Seconds()
+	}
+	times.mu.Unlock()
+	if rest := restartSettle - time.Since(start); rest > 0 {
+		time.Sleep(rest)
+	}
+	cpu := cpuBetween(apiBefore, h.cpuNow(), 1)
+	rs.APIServerCPUSeconds = cpu.perCert["kube-apiserver"].Seconds()
+	url := h.Stack.ManagerMetricsURL()
+	rs.StatusWrites = float64(mods.total(ns + "/after-restart"))
+	if reqs := h.managerRequests(); reqs != nil {
+		rs.ManagerPatches = reqs["PATCH"]
+	}
+	if lines, err := scrapeLines(url, "nstance_issuer_signing_requests_total{"); err == nil {
+		rs.Signatures = max(sumLines(lines)-1, 0) // the new request's signature
+	}
+	harness.Logf("restart with %d finished requests: caches synced in %.1f s, the waiting request signed %.1f s after start; %v status writes and %v signatures beyond it in %s; API server CPU %.2f s",
+		rs.FinishedRequests, rs.StartSeconds, rs.FirstSignedSeconds, rs.StatusWrites, rs.Signatures, restartSettle, rs.APIServerCPUSeconds)
+	return rs, nil
+}
+
+func sumValues(m map[string]float64) float64 {
+	var s float64
+	for _, v := range m {
+		s += v
+	}
+	return s
+}
+
+// sumLines sums the values of Prometheus text lines.
+func sumLines(lines []string) float64 {
+	var s float64
+	for _, l := range lines {
+		if j := strings.LastIndexByte(l, ' '); j >= 0 {
+			if v, err := strconv.ParseFloat(l[j+1:], 64); err == nil {
+				s += v
+			}
+		}
+	}
+	return s
+}
+
+// countRequests is how many CertificateRequests the cluster holds.
+func (h *benchHarness) countRequests(ctx context.Context) (int, error) {
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(cmapi.SchemeGroupVersion.WithKind("CertificateRequestList"))
+	if err := h.Client.List(ctx, list); err != nil {
+		return 0, err
+	}
+	return len(list.Items), nil
+}
+
+// report prints the sweep's figures: per point, and the growth from the
+// smallest point to the largest with the issue's goals.
+func (sw *scaleSweep) report(r *results) {
+	for _, p := range sw.Points {
+		at := fmt.Sprintf("scale N=%d: ", p.N)
+		r.add(at+"nstance signing throughput", p.Nstance.Throughput, "/s", "CA issuer", p.CAIssuer.Throughput, "", "")
+		r.add(at+"nstance approved→Ready p50", p.Nstance.P50Ms, "ms", "CA issuer", p.CAIssuer.P50Ms, "", "")
+		r.add(at+"nstance approved→Ready p99", p.Nstance.P99Ms, "ms", "CA issuer", p.CAIssuer.P99Ms, "", "")
+		r.add(at+"nstance manager CPU per certificate", p.Nstance.SignerCPUMs, "ms", "", 0, "", "")
+		r.add(at+"CA issuer process CPU per certificate (with the harness)", p.CAIssuer.SignerCPUMs, "ms", "", 0, "", "")
+		r.add(at+"API server CPU per certificate, nstance", p.Nstance.APIServerCPUMs, "ms", "CA issuer", p.CAIssuer.APIServerCPUMs, "", "")
+		r.add(at+"nstance manager API requests per certificate", p.Nstance.APIRequests, "req", "", 0, "", "")
+		r.add(at+"nstance backlog throughput", p.BacklogRate, "/s", "", 0, "", "")
+		r.add(fmt.Sprintf("%sRSS at rest, %d finished requests", at, p.FinishedRequests), p.RSSMiB, "MiB", "", 0, "", "")
+		r.add(fmt.Sprintf("%sGo live heap at rest, %d finished requests", at, p.FinishedRequests), p.LiveHeapMiB, "MiB", "", 0, "", "")
+	}
+	if len(sw.Points) >= 2 {
+		first, last := sw.Points[0], sw.Points[len(sw.Points)-1]
+		span := fmt.Sprintf("N=%d vs N=%d", last.N, first.N)
+		growth := func(name string, a, b float64, unit, goal string) {
+			r.add("scale growth "+span+": "+name, b, unit, fmt.Sprintf("N=%d", first.N), a, goal, "")
+		}
+		growth("nstance manager CPU per certificate", first.Nstance.SignerCPUMs, last.Nstance.SignerCPUMs, "ms", "ratio <= 1.15")
+		growth("nstance manager API requests per certificate", first.Nstance.APIRequests, last.Nstance.APIRequests, "req", "ratio <= 1.15")
+		growth("nstance approved→Ready p99", first.Nstance.P99Ms, last.Nstance.P99Ms, "ms", "ratio <= 1.15")
+		growth("API server CPU per certificate, nstance", first.Nstance.APIServerCPUMs, last.Nstance.APIServerCPUMs, "ms", "")
+		growth("CA issuer approved→Ready p99", first.CAIssuer.P99Ms, last.CAIssuer.P99Ms, "ms", "")
+		growth("nstance backlog throughput", first.BacklogRate, last.BacklogRate, "/s", "")
+		growth("RSS at rest", first.RSSMiB, last.RSSMiB, "MiB", "")
+		if d := last.FinishedRequests - first.FinishedRequests; d > 0 {
+			kib, _ := report.PerItem(first.RSSMiB*1024, last.RSSMiB*1024, d)
+			heap, _ := report.PerItem(first.LiveHeapMiB*1024, last.LiveHeapMiB*1024, d)
+			r.add("scale: RSS per finished request (between the smallest and largest point)", kib, "KiB", "", 0, "", "")
+			r.add("scale: Go live heap per finished request (between the smallest and largest point)", heap, "KiB", "", 0, "", "")
+		}
+	}
+	if rs := sw.Restart; rs != nil {
+		at := fmt.Sprintf("scale restart with %d finished requests: ", rs.FinishedRequests)
+		r.add(at+"finished requests modified", rs.StatusWrites, "", "", 0, "", "goal 0")
+		r.add(at+"manager PATCH requests", rs.ManagerPatches, "req", "", 0, "", "issuers' status and the new request's included")
+		r.add(at+"signing attempts for finished requests", rs.Signatures, "", "", 0, "", "goal 0")
+		r.add(at+"process start → caches synced", rs.StartSeconds, "s", "", 0, "", "")
+		r.add(at+"process start → first new request Ready", rs.FirstSignedSeconds, "s", "10 s", 10, "ratio <= 1", "")
+		r.add(at+"API server CPU, start + settle window", rs.APIServerCPUSeconds, "s", "", 0, "", fmt.Sprintf("%.0f s window", rs.SettleSeconds))
+	}
+	if tr := sw.Trust; tr != nil {
+		tr.report(r)
+	}
+}
