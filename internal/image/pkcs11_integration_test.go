@@ -23,13 +23,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -61,24 +59,8 @@ func TestPKCS11Image(t *testing.T) {
 	if os.Getenv("CYCLONEDX_GOMOD") == "" {
 		t.Fatal("CYCLONEDX_GOMOD is not set: run this test with `make test-release`")
 	}
+	img, _ := buildVariant(ctx, t, root, "pkcs11")
 	dir := t.TempDir()
-	build := exec.CommandContext(ctx, filepath.Join(root, "hack", "build-image.sh"), dir, "pkcs11")
-	build.Env = append(os.Environ(), "VERSION=v9.9.9", "REVISION=0123456789abcdef0123456789abcdef01234567", "CREATED=1796577177")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("hack/build-image.sh pkcs11: %v\n%s", err, out)
-	}
-	idx, err := layout.ImageIndexFromPath(filepath.Join(dir, "oci"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	images, err := image.ReadIndex(idx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, ok := images[runtime.GOARCH]
-	if !ok || len(images) != 1 {
-		t.Fatalf("the index holds images for %d architectures, want %s only", len(images), runtime.GOARCH)
-	}
 	labels := img.Config.Config.Labels
 	if !strings.HasPrefix(labels[image.LabelPKCS11], "glibc ") || labels[image.LabelTitle] != "nstance-issuer (PKCS#11)" {
 		t.Errorf("labels %v: want the PKCS#11 variant and its C runtime", labels)
