@@ -44,7 +44,8 @@ var (
 // PrometheusRule (off by default) and checks its four alerts, that every
 // metric an expression reads is one the controller exports (a histogram's
 // _bucket, _sum and _count included), that every outcome it matches on is
-// one of the closed set, and that the values reach the expressions.
+// one of the closed set, that each metric is aggregated per issuer, and
+// that the values reach the expressions.
 func TestChartPrometheusRuleReadsExportedMetrics(t *testing.T) {
 	t.Parallel()
 	wantNone(t, renderChart(t, "rules", "rules-ns"), "PrometheusRule")
@@ -73,6 +74,11 @@ func TestChartPrometheusRuleReadsExportedMetrics(t *testing.T) {
 		used := metricRE.FindAllString(expr, -1)
 		if len(used) == 0 {
 			t.Errorf("alert %s reads no nstance_issuer_ metric: %s", name, expr)
+		}
+		// Each metric is aggregated per issuer: one alert per issuer, not
+		// one per replica (or per departed pod whose series linger).
+		if n := strings.Count(expr, " by (kind, namespace, name) ("); n < len(used) {
+			t.Errorf("alert %s aggregates %d of the %d metrics it reads by (kind, namespace, name): %s", name, n, len(used), expr)
 		}
 		for _, m := range used {
 			base := m
