@@ -269,7 +269,7 @@ func testRBAC(t *testing.T, in rbacInstall) {
 		// Trust publication: ConfigMap bundles, ClusterTrustBundles attested
 		// for its own signers only.
 		access(mgr, "create", "", "configmaps", team), access(mgr, "patch", "", "configmaps", team), access(mgr, "delete", "", "configmaps", team),
-		access(mgr, "list", "", "configmaps", ""),
+		access(mgr, "list", "", "configmaps", ""), access(mgr, "watch", "", "configmaps", ""), // the bundles it made, cached by label
 		access(mgr, "create", "certificates.k8s.io", "clustertrustbundles", ""), access(mgr, "delete", "certificates.k8s.io", "clustertrustbundles", ""),
 		signer(mgr, "attest", "nstanceclusterissuers.issuer.nstance.dev/cluster-ca"),
 		access(mgr, "get", "issuer.nstance.dev", "nstanceissuers", team), access(mgr, "watch", "issuer.nstance.dev", "nstanceissuers", ""),
@@ -285,8 +285,11 @@ func testRBAC(t *testing.T, in rbacInstall) {
 		access(mgr, "patch", "certificates.k8s.io", "certificatesigningrequests/status", ""),
 		signer(mgr, "sign", "nstanceclusterissuers.issuer.nstance.dev/cluster-ca"),
 		// A PodCertificateRequest's pod identity is checked against the
-		// live Pod, ServiceAccount and Node, read one by one.
+		// live Pod, read one by one, and the UIDs of its ServiceAccount and
+		// Node, from a metadata cache (read live when the cache differs).
 		access(mgr, "get", "", "pods", team), access(mgr, "get", "", "serviceaccounts", team), access(mgr, "get", "", "nodes", ""),
+		access(mgr, "list", "", "serviceaccounts", ""), access(mgr, "watch", "", "serviceaccounts", ""),
+		access(mgr, "list", "", "nodes", ""), access(mgr, "watch", "", "nodes", ""),
 		access(mgr, "create", "", "events", team), access(mgr, "create", "events.k8s.io", "events", team),
 		access(mgr, "get", "coordination.k8s.io", "leases", in.leaseNamespace), access(mgr, "create", "coordination.k8s.io", "leases", in.leaseNamespace),
 		access(mgr, "update", "coordination.k8s.io", "leases", in.leaseNamespace),
@@ -325,7 +328,7 @@ func testRBAC(t *testing.T, in rbacInstall) {
 		access(mgr, "create", "coordination.k8s.io", "leases", team), access(mgr, "delete", "coordination.k8s.io", "leases", in.leaseNamespace),
 		// Nothing else.
 		access(mgr, "update", "", "configmaps", team), access(mgr, "list", "", "pods", ""), access(mgr, "watch", "", "pods", ""), access(mgr, "create", "", "pods", team),
-		access(mgr, "list", "", "nodes", ""), access(mgr, "update", "", "serviceaccounts", team),
+		access(mgr, "update", "", "nodes", ""), access(mgr, "update", "", "serviceaccounts", team),
 		access(mgr, "create", "", "serviceaccounts/token", team), access(mgr, "impersonate", "", "users", ""),
 		access(mgr, "bind", "rbac.authorization.k8s.io", "clusterroles", ""), access(mgr, "escalate", "rbac.authorization.k8s.io", "clusterroles", ""),
 		access(mgr, "create", "rbac.authorization.k8s.io", "rolebindings", team),
