@@ -36,6 +36,12 @@ import (
 // than an informer lags behind the API server.
 const signedRecentlyTTL = 10 * time.Minute
 
+// sweepEvery is how often SignedRecently drops what is past the TTL. A
+// sweep on every signature walked every entry each time, which is
+// quadratic over a burst (10,000 signatures in ten minutes: 10^8 steps);
+// between sweeps, every lookup treats an entry past the TTL as absent.
+const sweepEvery = 30 * time.Second
+
 // SignedRecently keeps this process from signing a request twice. issuer-lib
 // decides from the informer cache whether a request still needs a
 // certificate; right after it patched one in, a reconcile queued meanwhile
@@ -62,9 +68,10 @@ type SignedRecently struct {
 	reader client.Reader
 	now    func() time.Time
 
-	mu   sync.Mutex
-	at   map[types.UID]time.Time
-	held map[types.UID]*heldSignature
+	mu      sync.Mutex
+	at      map[types.UID]time.Time
+	held    map[types.UID]*heldSignature
+	sweptAt time.Time
 }
 
 // heldSignature is a signature not yet delivered.
@@ -94,18 +101,33 @@ func (r *SignedRecently) Sign(s signer.Sign) signer.Sign {
 	}
 }
 
-// entry is uid's held signature, made if needed; r.mu must be held. Entries
-// older than the TTL are dropped first: what was not delivered by then never
-// will be, and its Events must not be recorded.
-func (r *SignedRecently) entry(uid types.UID) *heldSignature {
-	now := r.now()
+// sweep drops the entries past the TTL, at most once per sweepEvery; r.mu
+// must be held.
+func (r *SignedRecently) sweep(now time.Time) {
+	if now.Sub(r.sweptAt) < sweepEvery {
+		return
+	}
+	r.sweptAt = now
+	for u, t := range r.at {
+		if now.Sub(t) > signedRecentlyTTL {
+			delete(r.at, u)
+		}
+	}
 	for u, h := range r.held {
 		if now.Sub(h.at) > signedRecentlyTTL {
 			delete(r.held, u)
 		}
 	}
+}
+
+// entry is uid's held signature, made if needed; r.mu must be held. An
+// entry older than the TTL is not reused: what was not delivered by then
+// never will be, and its Events must not be recorded.
+func (r *SignedRecently) entry(uid types.UID) *heldSignature {
+	now := r.now()
+	r.sweep(now)
 	h, ok := r.held[uid]
-	if !ok {
+	if !ok || now.Sub(h.at) > signedRecentlyTTL {
 		h = &heldSignature{at: now}
 		r.held[uid] = h
 	}
@@ -145,7 +167,7 @@ func (r *SignedRecently) delivered(uid types.UID, certificate []byte) {
 	}
 	r.mu.Lock()
 	h, ok := r.held[uid]
-	if !ok || h.bundle == nil || !bytes.Equal(h.bundle.ChainPEM, certificate) {
+	if !ok || h.bundle == nil || !bytes.Equal(h.bundle.ChainPEM, certificate) || r.now().Sub(h.at) > signedRecentlyTTL {
 		r.mu.Unlock()
 		return
 	}
@@ -171,11 +193,7 @@ func (r *SignedRecently) mark(uid types.UID) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.now()
-	for u, t := range r.at {
-		if now.Sub(t) > signedRecentlyTTL {
-			delete(r.at, u)
-		}
-	}
+	r.sweep(now)
 	r.at[uid] = now
 }
 

@@ -212,3 +212,67 @@ func TestSignedRecentlyDeliversASignatureOnce(t *testing.T) {
 		t.Errorf("holding %d signatures after the TTL, want only the one signed since", len(r.held))
 	}
 }
+
+// SignedRecently sweeps what is past its TTL once per sweepEvery, not on
+// every signature (a walk of every entry per signature is quadratic over a
+// burst); between sweeps an entry past the TTL counts as absent: it is not
+// "signed recently", its bundle is not handed out, and its delivery
+// announces nothing.
+func TestSignedRecentlySweepsPeriodicallyAndIgnoresWhatIsPastTheTTL(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	now := start
+	r := NewSignedRecently(nil, func() time.Time { return now })
+	announced := 0
+	sign := r.Sign(func(_ context.Context, cr signer.CertificateRequestObject, _ issuerapi.Issuer) (signer.PEMBundle, error) {
+		r.AnnounceOnDelivery(cr.GetUID(), []func(){func() { announced++ }})
+		return signer.PEMBundle{ChainPEM: []byte("cert-" + cr.GetName())}, nil
+	})
+	signAs := func(name string) {
+		t.Helper()
+		cr := &cmapi.CertificateRequest{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name, UID: types.UID(name)}}
+		if _, err := sign(context.Background(), signer.CertificateRequestObjectFromCertificateRequest(cr), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	delivered := func(name string) *cmapi.CertificateRequest {
+		cr := &cmapi.CertificateRequest{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name, UID: types.UID(name)}}
+		cr.Status.Certificate = []byte("cert-" + name)
+		return cr
+	}
+
+	signAs("old") // the first signature sweeps (nothing yet)
+	now = start.Add(signedRecentlyTTL - time.Second)
+	signAs("recent") // sweeps: "old" is not past the TTL yet
+	now = start.Add(signedRecentlyTTL + time.Second)
+	signAs("new") // within sweepEvery of the last sweep: no sweep
+
+	r.mu.Lock()
+	entries := len(r.at)
+	r.mu.Unlock()
+	if entries != 3 {
+		t.Errorf("%d signatures remembered, want 3: a sweep ran within %v of the last", entries, sweepEvery)
+	}
+	if r.signed("old") {
+		t.Error(`"old" is past the TTL but counts as signed recently`)
+	}
+	if _, ok := r.heldBundle("old"); ok {
+		t.Error(`the bundle of "old" is handed out past the TTL`)
+	}
+	r.DeliveredObject(delivered("old"))
+	if announced != 0 {
+		t.Errorf("a signature delivered past the TTL was announced (%d)", announced)
+	}
+	r.DeliveredObject(delivered("new"))
+	if announced != 1 {
+		t.Errorf("announced %d, want 1 for the signature delivered in time", announced)
+	}
+
+	now = now.Add(sweepEvery)
+	signAs("later") // sweeps: "old" goes
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.at["old"]; ok || len(r.at) != 3 {
+		t.Errorf("after the sweep: %d remembered (old kept: %v), want recent, new and later", len(r.at), ok)
+	}
+}
