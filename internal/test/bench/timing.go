@@ -31,24 +31,47 @@ import (
 type stageResult struct {
 	throughput    float64 // certificates per second, first started to last done
 	p50, p95, p99 time.Duration
+	// untimed is how many done requests the quantiles leave out: a watch
+	// did not see them start, or saw their start or end only in a
+	// catch-up list after the server ended it, so the moment it happened
+	// is not known.
+	untimed int
 }
+
+// timed is how many done requests the quantiles count.
+func (s stageResult) timed(done int) int { return done - s.untimed }
 
 // signingTimes times requests from the moments a watch first saw each one
 // start (approved; created for a PodCertificateRequest) and done (Ready;
-// Issued): the latency of each done request and the throughput from the
-// first start to the last done. A request seen done without being seen
-// started first (both in one event) took no time that could be seen: its
-// latency is 0 and it starts where it ended. No request, or all at one
-// instant, has no throughput (0).
+// Issued); see watchedTimes.
 func signingTimes(start, done map[string]time.Time) stageResult {
+	return watchedTimes(start, done, nil)
+}
+
+// watchedTimes is the latency of each done request and the throughput
+// from the first start to the last done. A request whose start or end a
+// watch saw only in a catch-up list (listed), or that was seen done
+// without being seen started (or started after it was done: both in one
+// list) is left out of the quantiles and counted as untimed: its times
+// are the list's, and timing it from them reads 0 ms or any gap. It still
+// counts in the throughput, timed from what was seen (a list's moments
+// are late by at most the gap). No request, or all at one instant, has
+// no throughput (0).
+func watchedTimes(start, done map[string]time.Time, listed map[string]bool) stageResult {
 	var first, last time.Time
+	var res stageResult
 	lat := make([]time.Duration, 0, len(done))
 	for name, end := range done {
 		begin, ok := start[name]
-		if !ok || begin.After(end) {
+		switch {
+		case !ok || begin.After(end):
 			begin = end
+			res.untimed++
+		case listed[name]:
+			res.untimed++
+		default:
+			lat = append(lat, end.Sub(begin))
 		}
-		lat = append(lat, end.Sub(begin))
 		if first.IsZero() || begin.Before(first) {
 			first = begin
 		}
@@ -57,8 +80,8 @@ func signingTimes(start, done map[string]time.Time) stageResult {
 		}
 	}
 	slices.Sort(lat)
-	res := stageResult{p50: report.Quantile(lat, .5), p95: report.Quantile(lat, .95), p99: report.Quantile(lat, .99)}
-	res.throughput, _ = report.Rate(len(lat), first, last)
+	res.p50, res.p95, res.p99 = report.Quantile(lat, .5), report.Quantile(lat, .95), report.Quantile(lat, .99)
+	res.throughput, _ = report.Rate(len(done), first, last)
 	return res
 }
 

@@ -17,10 +17,16 @@ limitations under the License.
 package bench
 
 import (
+	"maps"
 	"math"
 	"strings"
 	"testing"
 	"time"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+
+	"github.com/nstance-dev/nstance-issuer/internal/test/harness"
 )
 
 var t0 = time.Date(2026, 12, 6, 18, 0, 0, 0, time.UTC)
@@ -32,8 +38,10 @@ func TestSigningTimes(t *testing.T) {
 	for _, tc := range []struct {
 		name          string
 		start, done   map[string]time.Time
+		listed        map[string]bool
 		p50, p95, p99 time.Duration
 		throughput    float64
+		untimed       int
 	}{
 		{
 			name: "no request done has no latency and no throughput",
@@ -50,14 +58,35 @@ func TestSigningTimes(t *testing.T) {
 			p50:   200 * time.Millisecond, p95: 400 * time.Millisecond, p99: 400 * time.Millisecond, throughput: 4 / 0.7,
 		},
 		{
-			name:  "a request seen done but never seen started took no time that could be seen",
+			name:  "a request seen done but never seen started is not timed: it is left out of the quantiles and counted, not timed 0",
 			start: map[string]time.Time{"a": at(0)}, done: map[string]time.Time{"a": at(1000), "b": at(400)},
-			p50: 0, p95: time.Second, p99: time.Second, throughput: 2,
+			p50: time.Second, p95: time.Second, p99: time.Second, throughput: 2, untimed: 1,
 		},
 		{
-			name:  "a request seen started after it was done (one event) took no time either",
+			name:  "a request seen started after it was done (one list) is not timed either, and still counts in the throughput",
 			start: map[string]time.Time{"a": at(0), "b": at(900)}, done: map[string]time.Time{"a": at(1000), "b": at(500)},
-			p50: 0, p95: time.Second, p99: time.Second, throughput: 2,
+			p50: time.Second, p95: time.Second, p99: time.Second, throughput: 2, untimed: 1,
+		},
+		{
+			name:   "a request whose approval and Ready a catch-up list saw at one instant is not timed 0 ms: it is left out",
+			start:  map[string]time.Time{"a": at(0), "b": at(100), "c": at(3000)},
+			done:   map[string]time.Time{"a": at(300), "b": at(500), "c": at(3000)},
+			listed: map[string]bool{"c": true},
+			p50:    300 * time.Millisecond, p95: 400 * time.Millisecond, p99: 400 * time.Millisecond, throughput: 1, untimed: 1,
+		},
+		{
+			name:   "a request whose approval only a list saw is not timed from the list's late time",
+			start:  map[string]time.Time{"a": at(0), "b": at(2900)},
+			done:   map[string]time.Time{"a": at(2000), "b": at(3000)},
+			listed: map[string]bool{"b": true},
+			p50:    2 * time.Second, p95: 2 * time.Second, p99: 2 * time.Second, throughput: 2 / 3.0, untimed: 1,
+		},
+		{
+			name:       "every request seen only by a list: no latency, the throughput still counts them",
+			start:      map[string]time.Time{"a": at(0), "b": at(0)},
+			done:       map[string]time.Time{"a": at(1000), "b": at(2000)},
+			listed:     map[string]bool{"a": true, "b": true},
+			throughput: 1, untimed: 2,
 		},
 		{
 			name:  "ties: equal latencies are counted each",
@@ -77,9 +106,15 @@ func TestSigningTimes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got := signingTimes(tc.start, tc.done)
-			if got.p50 != tc.p50 || got.p95 != tc.p95 || got.p99 != tc.p99 || math.Abs(got.throughput-tc.throughput) > 1e-9 {
-				t.Errorf("got p50 %v p95 %v p99 %v throughput %g; want %v %v %v %g", got.p50, got.p95, got.p99, got.throughput, tc.p50, tc.p95, tc.p99, tc.throughput)
+			got := watchedTimes(tc.start, tc.done, tc.listed)
+			if got.p50 != tc.p50 || got.p95 != tc.p95 || got.p99 != tc.p99 || math.Abs(got.throughput-tc.throughput) > 1e-9 || got.untimed != tc.untimed {
+				t.Errorf("got p50 %v p95 %v p99 %v throughput %g untimed %d; want %v %v %v %g %d",
+					got.p50, got.p95, got.p99, got.throughput, got.untimed, tc.p50, tc.p95, tc.p99, tc.throughput, tc.untimed)
+			}
+			if tc.listed == nil {
+				if s := signingTimes(tc.start, tc.done); s != got {
+					t.Errorf("signingTimes = %+v, watchedTimes without a list = %+v", s, got)
+				}
 			}
 		})
 	}
@@ -109,5 +144,37 @@ func TestBacklogRate(t *testing.T) {
 				t.Errorf("error %q", err)
 			}
 		})
+	}
+}
+
+// What a catch-up list shows is marked, so that the request is not timed
+// from the list's time; the watch's own sightings are not.
+func TestCRTimesMarksWhatOnlyAListSaw(t *testing.T) {
+	t.Parallel()
+	cr := func(name string, conds ...cmapi.CertificateRequestConditionType) *cmapi.CertificateRequest {
+		c := &cmapi.CertificateRequest{}
+		c.Name = name
+		for _, typ := range conds {
+			c.Status.Conditions = append(c.Status.Conditions, cmapi.CertificateRequestCondition{Type: typ, Status: cmmeta.ConditionTrue})
+		}
+		return c
+	}
+	approved, ready := cmapi.CertificateRequestConditionApproved, cmapi.CertificateRequestConditionReady
+	times := &crTimes{approved: map[string]time.Time{}, ready: map[string]time.Time{}, listed: map[string]bool{}, failed: map[string]string{}, done: harness.NewCountdown(4), want: 4}
+	times.observe(cr("watched", approved), at(0), false)
+	times.observe(cr("watched", approved, ready), at(200), false)
+	times.observe(cr("both-listed", approved, ready), at(900), true) // approval and Ready in the gap: the old code timed it 0 ms
+	times.observe(cr("ready-listed", approved), at(100), false)
+	times.observe(cr("ready-listed", approved, ready), at(900), true)
+	times.observe(cr("approved-listed", approved), at(900), true)
+	times.observe(cr("approved-listed", approved, ready), at(1000), false)
+	times.observe(cr("watched", approved, ready), at(950), true) // seen already: the list changes nothing
+	want := map[string]bool{"both-listed": true, "ready-listed": true, "approved-listed": true}
+	if !maps.Equal(times.listed, want) {
+		t.Errorf("listed = %v, want %v", times.listed, want)
+	}
+	got := watchedTimes(times.approved, times.ready, times.listed)
+	if got.untimed != 3 || got.p99 != 200*time.Millisecond {
+		t.Errorf("untimed %d, p99 %v; want 3 and the watched request's 200ms", got.untimed, got.p99)
 	}
 }

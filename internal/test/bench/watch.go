@@ -44,27 +44,37 @@ type crTimes struct {
 	mu       sync.Mutex
 	approved map[string]time.Time
 	ready    map[string]time.Time
-	failed   map[string]string
-	done     *harness.Countdown
-	want     int
+	// listed names the requests whose approval or Ready was first seen in
+	// a catch-up list after the server ended a watch: it happened in the
+	// gap, and the time beside it is the list's, not the change's.
+	listed map[string]bool
+	failed map[string]string
+	done   *harness.Countdown
+	want   int
 }
 
 // watchCRs watches CertificateRequests in ns until want of them are Ready
 // or failed, or ctx ends. It returns once the watch is established.
 func (h *benchHarness) watchCRs(ctx context.Context, ns string, want int) (*crTimes, error) {
-	t := &crTimes{approved: map[string]time.Time{}, ready: map[string]time.Time{}, failed: map[string]string{}, done: harness.NewCountdown(want), want: want}
-	err := h.Watch(ctx, ns, &cmapi.CertificateRequestList{}, func(obj client.Object, now time.Time) bool {
-		cr, ok := obj.(*cmapi.CertificateRequest)
-		return ok && t.observe(cr, now)
-	}, benchWatch)
+	t := &crTimes{approved: map[string]time.Time{}, ready: map[string]time.Time{}, listed: map[string]bool{}, failed: map[string]string{}, done: harness.NewCountdown(want), want: want}
+	observer := func(listed bool) func(client.Object, time.Time) bool {
+		return func(obj client.Object, now time.Time) bool {
+			cr, ok := obj.(*cmapi.CertificateRequest)
+			return ok && t.observe(cr, now, listed)
+		}
+	}
+	o := benchWatch
+	o.Listed = observer(true)
+	err := h.Watch(ctx, ns, &cmapi.CertificateRequestList{}, observer(false), o)
 	if err != nil {
 		return nil, err
 	}
 	return t, nil
 }
 
-// observe records cr's state; it reports whether every wanted request is done.
-func (t *crTimes) observe(cr *cmapi.CertificateRequest, now time.Time) bool {
+// observe records cr's state, seen at now by a watch or, when listed, by
+// a catch-up list; it reports whether every wanted request is done.
+func (t *crTimes) observe(cr *cmapi.CertificateRequest, now time.Time, listed bool) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, c := range cr.Status.Conditions {
@@ -72,16 +82,25 @@ func (t *crTimes) observe(cr *cmapi.CertificateRequest, now time.Time) bool {
 		case c.Type == cmapi.CertificateRequestConditionApproved && c.Status == cmmeta.ConditionTrue:
 			if _, ok := t.approved[cr.Name]; !ok {
 				t.approved[cr.Name] = now
+				t.markListed(cr.Name, listed)
 			}
 		case c.Type == cmapi.CertificateRequestConditionReady && c.Status == cmmeta.ConditionTrue:
 			if _, ok := t.ready[cr.Name]; !ok {
 				t.ready[cr.Name] = now
+				t.markListed(cr.Name, listed)
 			}
 		case c.Type == cmapi.CertificateRequestConditionReady && c.Reason == cmapi.CertificateRequestReasonFailed:
 			t.failed[cr.Name] = c.Message
 		}
 	}
 	return t.done.Reached(len(t.ready) + len(t.failed))
+}
+
+// markListed records that a time of name was the list's, when it was.
+func (t *crTimes) markListed(name string, listed bool) {
+	if listed {
+		t.listed[name] = true
+	}
 }
 
 func (t *crTimes) wait(ctx context.Context, timeout time.Duration) error {

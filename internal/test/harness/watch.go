@@ -36,6 +36,11 @@ type WatchOptions struct {
 	// Log, when set, names every error event and every catch-up with a
 	// list (their times are late by the gap).
 	Log bool
+	// Listed, when set, is called instead of observe with the objects of
+	// a catch-up list: what they show happened at some moment in the gap,
+	// not at the time of the list, and a caller that times changes must
+	// not take the list's time for it.
+	Listed func(client.Object, time.Time) bool
 }
 
 // Watch calls observe with every object of list's kind in ns as a watch
@@ -83,9 +88,13 @@ func (e *Env) Watch(ctx context.Context, ns string, list client.ObjectList, obse
 			if o.Log {
 				Logf("watch %T in %s ended; caught up with a list", l, ns)
 			}
+			seen := observe
+			if o.Listed != nil {
+				seen = o.Listed
+			}
 			done := false
 			_ = meta.EachListItem(l, func(item runtime.Object) error {
-				if obj, ok := item.(client.Object); ok && !done && observe(obj, time.Now()) {
+				if obj, ok := item.(client.Object); ok && !done && seen(obj, time.Now()) {
 					done = true
 				}
 				return nil
