@@ -293,9 +293,11 @@ $(HELM):
 # bin/nstance-bench -h.
 BENCH_N ?= 50
 BENCH_FLAGS ?=
-# The scale sweep (make scale): CertificateRequests per point and the
-# namespaces trust is published into; plots go to SCALE_PLOTS.
+# The scale sweep (make scale): CertificateRequests per point, the arrival
+# rate of its paced stage (requests per second; 0: none) and the namespaces
+# trust is published into; plots go to SCALE_PLOTS.
 SCALE_POINTS ?= 1000,3000,10000
+SCALE_RATE ?= 40
 SCALE_NAMESPACES ?= 1000
 SCALE_PLOTS ?= docs/performance
 
@@ -312,8 +314,8 @@ bench-smoke: envtest-assets bench-build ## The benchmark at N=20 with small memo
 	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) LOCAL_KMS=$(LOCAL_KMS) $(BIN)/nstance-bench -n 20 -manager-binary $(BIN)/nstance-issuer-pkcs11 -raw-patches 100 -small-secrets 200 -large-secrets 5 -benchtime 100x -scale-points 10,20 -scale-namespaces 10 -out $(BIN)/bench/smoke.json $(BENCH_FLAGS)
 
 .PHONY: scale
-scale: envtest-assets bench-build ## How cost grows with N (SCALE_POINTS, SCALE_NAMESPACES; not in make test): bin/bench/scale.json and the plots in docs/performance.
-	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) $(BIN)/nstance-bench -only scale -manager-binary $(BIN)/nstance-issuer-pkcs11 -scale-points $(SCALE_POINTS) -scale-namespaces $(SCALE_NAMESPACES) -out $(BIN)/bench/scale.json $(BENCH_FLAGS)
+scale: envtest-assets bench-build ## How cost grows with N (SCALE_POINTS, SCALE_RATE, SCALE_NAMESPACES; not in make test): bin/bench/scale.json and the plots in docs/performance.
+	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) $(BIN)/nstance-bench -only scale -manager-binary $(BIN)/nstance-issuer-pkcs11 -scale-points $(SCALE_POINTS) -scale-rate $(SCALE_RATE) -scale-namespaces $(SCALE_NAMESPACES) -out $(BIN)/bench/scale.json $(BENCH_FLAGS)
 	$(BIN)/nstance-bench -plot $(BIN)/bench/scale.json -plot-dir $(SCALE_PLOTS)
 
 .PHONY: bench-core

@@ -53,6 +53,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -88,7 +89,10 @@ type Config struct {
 	// scaleNamespaces the namespaces its trust publication makes.
 	scalePoints     []int
 	scaleNamespaces int
-	scaleFlag       string
+	// scaleRate is the arrival rate of the scale phase's paced stage, per
+	// second (0: no paced stage).
+	scaleRate float64
+	scaleFlag string
 	// plotFrom, with plotDir, only draws the scale plots of a results file.
 	plotFrom, plotDir string
 
@@ -115,6 +119,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.profile, "profile", false, "Take CPU profiles of the manager and the API server during nstance-issuer's first stage round, into profiles/ beside -out (read with go tool pprof). Profiling costs CPU: that round's figures are then a little low.")
 	fs.StringVar(&c.scaleFlag, "scale-points", "", "Comma-separated Ns of the scale phase (e.g. 1000,3000,10000); empty: the phase does not run.")
 	fs.IntVar(&c.scaleNamespaces, "scale-namespaces", 0, "Namespaces the scale phase's trust publication makes (0: not run).")
+	fs.Float64Var(&c.scaleRate, "scale-rate", 40, "Requests per second the scale phase's paced stage creates and approves, open loop, to time approved→Ready at a rate both issuers sustain (0: no paced stage).")
 	fs.StringVar(&c.plotFrom, "plot", "", "Only draw the scale phase's plots from this results file (JSON) into -plot-dir, then exit.")
 	fs.StringVar(&c.plotDir, "plot-dir", "docs/performance", "Where -plot writes its SVG files.")
 	fs.DurationVar(&c.timeout, "phase-timeout", 0, "Time limit of each wait (default 2m + 200ms per object).")
@@ -134,6 +139,9 @@ func (c *Config) complete() error {
 			}
 			c.scalePoints = append(c.scalePoints, n)
 		}
+	}
+	if c.scaleRate < 0 || math.IsNaN(c.scaleRate) || math.IsInf(c.scaleRate, 0) {
+		return fmt.Errorf("-scale-rate %g is not a rate: requests per second, or 0 for no paced stage", c.scaleRate)
 	}
 	if c.timeout == 0 {
 		largest := c.N

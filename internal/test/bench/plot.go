@@ -34,7 +34,8 @@ import (
 //
 //   - scale-cpu.svg: CPU per certificate against N, the manager's and the
 //     API server's, with the CA issuer's lines;
-//   - scale-latency.svg: approved→Ready p99 against N, both issuers;
+//   - scale-latency.svg: approved→Ready p99 against N in the paced stage
+//     (requests arriving at -scale-rate per second), both issuers;
 //   - scale-requests.svg: the manager's API requests per certificate;
 //   - scale-memory.svg: the manager's RSS and live heap at rest against
 //     the finished requests in the cluster.
@@ -47,13 +48,27 @@ type series struct {
 
 // scaleSeries are the lines of each plot, from the sweep's points.
 func scaleSeries(sw *scaleSweep) map[string][]series {
-	line := func(name string, f func(p scalePoint) (x, y float64)) series {
+	// A point where f has no value (ok false: a paced stage that did not
+	// run) is left out of the line.
+	lineIf := func(name string, f func(p scalePoint) (x, y float64, ok bool)) series {
 		s := series{name: name}
 		for _, p := range sw.Points {
-			x, y := f(p)
-			s.xy = append(s.xy, plotter.XY{X: x, Y: y})
+			if x, y, ok := f(p); ok {
+				s.xy = append(s.xy, plotter.XY{X: x, Y: y})
+			}
 		}
 		return s
+	}
+	line := func(name string, f func(p scalePoint) (x, y float64)) series {
+		return lineIf(name, func(p scalePoint) (float64, float64, bool) { x, y := f(p); return x, y, true })
+	}
+	pacedP99 := func(s func(p scalePoint) *scalePaced) func(p scalePoint) (float64, float64, bool) {
+		return func(p scalePoint) (float64, float64, bool) {
+			if ps := s(p); ps != nil {
+				return float64(p.N), ps.P99Ms, true
+			}
+			return 0, 0, false
+		}
 	}
 	n := func(p scalePoint) float64 { return float64(p.N) }
 	return map[string][]series{
@@ -64,8 +79,8 @@ func scaleSeries(sw *scaleSweep) map[string][]series {
 			line("kube-apiserver, CA issuer", func(p scalePoint) (float64, float64) { return n(p), p.CAIssuer.APIServerCPUMs }),
 		},
 		"scale-latency": {
-			line("nstance-issuer", func(p scalePoint) (float64, float64) { return n(p), p.Nstance.P99Ms }),
-			line("CA issuer", func(p scalePoint) (float64, float64) { return n(p), p.CAIssuer.P99Ms }),
+			lineIf("nstance-issuer", pacedP99(func(p scalePoint) *scalePaced { return p.Nstance.Paced })),
+			lineIf("CA issuer", pacedP99(func(p scalePoint) *scalePaced { return p.CAIssuer.Paced })),
 		},
 		"scale-requests": {
 			line("nstance-issuer manager", func(p scalePoint) (float64, float64) { return n(p), p.Nstance.APIRequests }),
@@ -80,7 +95,7 @@ func scaleSeries(sw *scaleSweep) map[string][]series {
 // plotLabels are each plot's title and axes.
 var plotLabels = map[string][3]string{
 	"scale-cpu":      {"CPU per certificate", "N (requests per point)", "ms per certificate"},
-	"scale-latency":  {"approved→Ready p99", "N (requests per point)", "ms"},
+	"scale-latency":  {"approved→Ready p99, requests arriving at a paced rate", "N (requests per point)", "ms"},
 	"scale-requests": {"manager API requests per certificate", "N (requests per point)", "requests"},
 	"scale-memory":   {"manager memory at rest", "finished CertificateRequests in the cluster", "MiB"},
 }
@@ -112,7 +127,9 @@ func Plot(path, dir string) ([]string, error) {
 		p.Y.Min = 0
 		var args []any
 		for _, l := range lines {
-			args = append(args, l.name, l.xy)
+			if len(l.xy) > 0 {
+				args = append(args, l.name, l.xy)
+			}
 		}
 		if err := plotutil.AddLinePoints(p, args...); err != nil {
 			return nil, err

@@ -21,8 +21,11 @@ import (
 	"encoding/xml"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"gonum.org/v1/plot/plotter"
 )
 
 // The plots are drawn from the JSON the harness writes, small enough to
@@ -31,10 +34,10 @@ func TestPlotDrawsTheSweepFromItsJSON(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	r := results{Sweep: &scaleSweep{Points: []scalePoint{
-		{N: 1000, Nstance: scaleSigning{Throughput: 50, P99Ms: 900, SignerCPUMs: 3.2, APIServerCPUMs: 15, APIRequests: 2.1},
-			CAIssuer: scaleSigning{Throughput: 40, P99Ms: 12000, SignerCPUMs: 7, APIServerCPUMs: 20}, FinishedRequests: 3000, RSSMiB: 65, LiveHeapMiB: 9},
-		{N: 3000, Nstance: scaleSigning{Throughput: 52, P99Ms: 950, SignerCPUMs: 3.3, APIServerCPUMs: 15.5, APIRequests: 2.05},
-			CAIssuer: scaleSigning{Throughput: 41, P99Ms: 30000, SignerCPUMs: 7.2, APIServerCPUMs: 21}, FinishedRequests: 12000, RSSMiB: 75, LiveHeapMiB: 14},
+		{N: 1000, Nstance: scaleSigning{Throughput: 50, P99Ms: 900, SignerCPUMs: 3.2, APIServerCPUMs: 15, APIRequests: 2.1, Paced: &scalePaced{Rate: 40, Held: true, P99Ms: 300}},
+			CAIssuer: scaleSigning{Throughput: 40, P99Ms: 12000, SignerCPUMs: 7, APIServerCPUMs: 20, Paced: &scalePaced{Rate: 40, Held: true, P99Ms: 500}}, FinishedRequests: 3000, RSSMiB: 65, LiveHeapMiB: 9},
+		{N: 3000, Nstance: scaleSigning{Throughput: 52, P99Ms: 950, SignerCPUMs: 3.3, APIServerCPUMs: 15.5, APIRequests: 2.05, Paced: &scalePaced{Rate: 40, Held: true, P99Ms: 320}},
+			CAIssuer: scaleSigning{Throughput: 41, P99Ms: 30000, SignerCPUMs: 7.2, APIServerCPUMs: 21, Paced: &scalePaced{Rate: 40, Held: true, P99Ms: 550}}, FinishedRequests: 12000, RSSMiB: 75, LiveHeapMiB: 14},
 	}}}
 	b, err := json.Marshal(r)
 	if err != nil {
@@ -67,11 +70,49 @@ func TestPlotDrawsTheSweepFromItsJSON(t *testing.T) {
 		}
 	}
 
+	// A sweep from before the paced stage (no paced figures) still draws,
+	// with no latency line.
+	old := results{Sweep: &scaleSweep{Points: []scalePoint{{N: 10, Nstance: scaleSigning{P99Ms: 5}}, {N: 20, Nstance: scaleSigning{P99Ms: 9}}}}}
+	if b, err = json.Marshal(old); err != nil {
+		t.Fatal(err)
+	}
+	oldIn := filepath.Join(dir, "old.json")
+	if err := os.WriteFile(oldIn, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Plot(oldIn, filepath.Join(dir, "old")); err != nil {
+		t.Errorf("a sweep without paced figures: %v", err)
+	}
+
 	empty := filepath.Join(dir, "empty.json")
 	if err := os.WriteFile(empty, []byte(`{"figures":[]}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Plot(empty, dir); err == nil || !strings.Contains(err.Error(), "-scale-points") {
 		t.Errorf("a results file without a sweep: %v, want an error naming -scale-points", err)
+	}
+}
+
+// The latency plot is the paced stage's p99, both issuers, not the
+// unpaced stage's (a queue); a point without a paced stage is left out.
+func TestScaleLatencyLinesArePacedP99(t *testing.T) {
+	t.Parallel()
+	sw := &scaleSweep{Points: []scalePoint{
+		{N: 1000, Nstance: scaleSigning{P99Ms: 900, Paced: &scalePaced{P99Ms: 300}}, CAIssuer: scaleSigning{P99Ms: 9000, Paced: &scalePaced{P99Ms: 500}}},
+		{N: 3000, Nstance: scaleSigning{P99Ms: 2700}, CAIssuer: scaleSigning{P99Ms: 27000}},
+		{N: 10000, Nstance: scaleSigning{P99Ms: 9000, Paced: &scalePaced{P99Ms: 330}}, CAIssuer: scaleSigning{P99Ms: 90000, Paced: &scalePaced{P99Ms: 560}}},
+	}}
+	want := map[string]plotter.XYs{
+		"nstance-issuer": {{X: 1000, Y: 300}, {X: 10000, Y: 330}},
+		"CA issuer":      {{X: 1000, Y: 500}, {X: 10000, Y: 560}},
+	}
+	lines := scaleSeries(sw)["scale-latency"]
+	if len(lines) != len(want) {
+		t.Fatalf("%d latency lines, want %d", len(lines), len(want))
+	}
+	for _, l := range lines {
+		if !slices.Equal(l.xy, want[l.name]) {
+			t.Errorf("line %q = %v, want %v", l.name, l.xy, want[l.name])
+		}
 	}
 }

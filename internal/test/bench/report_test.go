@@ -167,3 +167,52 @@ func TestPrintTalliesEveryGoal(t *testing.T) {
 		t.Errorf("summary:\n%s\nwant %q", out.String(), want)
 	}
 }
+
+// The sweep's latency growth is the paced stage's p99, with the issue's
+// goal only when the harness held the arrival rate at both points; a
+// point it could not pace says so in the figure's name.
+func TestScaleReportPacedLatency(t *testing.T) {
+	t.Parallel()
+	point := func(n int, held bool, p99 float64) scalePoint {
+		return scalePoint{N: n,
+			Nstance:  scaleSigning{P99Ms: float64(n), Paced: &scalePaced{Rate: 40, ArrivalRate: 39.5, Held: held, P99Ms: p99, Timed: n}},
+			CAIssuer: scaleSigning{P99Ms: float64(10 * n), Paced: &scalePaced{Rate: 40, ArrivalRate: 39.8, Held: true, P99Ms: 2 * p99, Timed: n}}}
+	}
+	growthOf := func(r *results) *figure {
+		for i, f := range r.Figures {
+			if strings.HasPrefix(f.Name, "scale growth") && strings.Contains(f.Name, "nstance approved→Ready p99") {
+				return &r.Figures[i]
+			}
+		}
+		return nil
+	}
+	for _, tc := range []struct {
+		name        string
+		first, last scalePoint
+		goal        bool
+		notHeld     bool
+		ratio       float64
+	}{
+		{name: "both points held: the paced p99's growth carries the 1.15× goal", first: point(1000, true, 400), last: point(10000, true, 420), goal: true, ratio: 1.05},
+		{name: "a point the harness could not pace: no goal, and the name says it was not held", first: point(1000, true, 400), last: point(10000, false, 4000), notHeld: true, ratio: 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := &results{}
+			(&scaleSweep{Points: []scalePoint{tc.first, tc.last}}).report(r)
+			f := growthOf(r)
+			if f == nil {
+				t.Fatalf("no growth figure of the paced p99 in %v", r.Figures)
+			}
+			if f.Ratio == nil || math.Abs(*f.Ratio-tc.ratio) > 1e-3 {
+				t.Errorf("%s: ratio %v, want %g (the paced p99's, not the unpaced stage's)", f.Name, f.Ratio, tc.ratio)
+			}
+			if (f.Goal != "") != tc.goal {
+				t.Errorf("%s: goal %q, want one: %t", f.Name, f.Goal, tc.goal)
+			}
+			if strings.Contains(f.Name, "NOT held") != tc.notHeld {
+				t.Errorf("%q: want it to say the rate was not held: %t", f.Name, tc.notHeld)
+			}
+		})
+	}
+}

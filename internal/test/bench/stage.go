@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nstance-dev/nstance-issuer/internal/test/harness"
@@ -30,25 +31,41 @@ import (
 // alternating rounds, with latency, the manager's API requests and CPU per
 // certificate by process.
 
-// runRequests creates and approves n requests for iss in ns and times them
-// from the watch.
+// runRequests creates and approves n requests for iss in ns as fast as
+// the harness's workers can and times them from the watch.
 func (h *benchHarness) runRequests(ctx context.Context, ns string, iss harness.Issuer, n int) (stageResult, error) {
+	got, _, err := h.timeRequests(ctx, ns, iss, n, 0)
+	return got, err
+}
+
+// timeRequests creates and approves n requests for iss in ns, paced at
+// rate per second when rate > 0 (createPaced, which says how it kept the
+// rate) or else as fast as the harness's workers can, and times them from
+// the watch.
+func (h *benchHarness) timeRequests(ctx context.Context, ns string, iss harness.Issuer, n int, rate float64) (stageResult, arrivals, error) {
 	if err := h.Namespace(ctx, ns); err != nil {
-		return stageResult{}, err
+		return stageResult{}, arrivals{}, err
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	times, err := h.watchCRs(wctx, ns, n)
 	if err != nil {
-		return stageResult{}, err
+		return stageResult{}, arrivals{}, err
 	}
-	if err := harness.Parallel(ctx, h.c.Workers, n, func(ctx context.Context, i int) error {
+	create := func(ctx context.Context, i int) error {
 		return h.createApproved(ctx, ns, fmt.Sprintf("cr-%d", i), h.csrs[i%len(h.csrs)], iss.Ref)
-	}); err != nil {
-		return stageResult{}, err
+	}
+	var arr arrivals
+	if rate > 0 {
+		arr, err = createPaced(ctx, h.c.Workers, n, rate, create)
+	} else {
+		err = harness.Parallel(ctx, h.c.Workers, n, create)
+	}
+	if err != nil {
+		return stageResult{}, arrivals{}, err
 	}
 	if err := times.wait(ctx, h.c.timeout); err != nil {
-		return stageResult{}, fmt.Errorf("%s: %w", iss.Label, err)
+		return stageResult{}, arrivals{}, fmt.Errorf("%s: %w", iss.Label, err)
 	}
 	times.mu.Lock()
 	defer times.mu.Unlock()
@@ -56,7 +73,67 @@ func (h *benchHarness) runRequests(ctx context.Context, ns string, iss harness.I
 	if got.untimed > 0 {
 		harness.Logf("%s in %s: %d of %d requests not timed (approval or Ready seen only by a catch-up list)", iss.Label, ns, got.untimed, len(times.ready))
 	}
-	return got, nil
+	return got, arr, nil
+}
+
+// createPaced calls create for requests 0 to n-1 open loop: request i is
+// due at start + i/rate whatever became of the ones before, so that the
+// signer sees a steady arrival rate and not a queue the harness filled.
+// At most workers calls are in flight; a request due while all are busy
+// starts late, and its lag says so. It returns how the run kept the rate
+// (pacedArrivals: from each request's lag behind its schedule and the
+// moment its approval returned), or the first error.
+func createPaced(ctx context.Context, workers, n int, rate float64, create func(context.Context, int) error) (arrivals, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	lags := make([]time.Duration, n)
+	approved := make([]time.Time, n)
+	slots := make(chan struct{}, max(workers, 1))
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range n {
+		due := pacedDue(start, i, rate)
+		if !sleepUntil(ctx, due) {
+			break
+		}
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		lags[i] = time.Since(due)
+		wg.Go(func() {
+			defer func() { <-slots }()
+			if err := create(ctx, i); err != nil {
+				cancel(err)
+				return
+			}
+			approved[i] = time.Now()
+		})
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return arrivals{}, err
+	}
+	return pacedArrivals(rate, lags, approved), nil
+}
+
+// sleepUntil waits until t; false when ctx ended first.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // stageRun is one issuer's stage in one round, with what it cost.

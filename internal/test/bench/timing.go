@@ -85,6 +85,58 @@ func watchedTimes(start, done map[string]time.Time, listed map[string]bool) stag
 	return res
 }
 
+// Pacing: an open-loop stage writes request i at start + i/R whatever the
+// signer does, so that its latency is the signer's at a sustainable
+// arrival rate, not the wait in a queue the harness filled.
+
+// pacedSlack and pacedLagLimit say when a paced run held its rate: the
+// approvals it wrote came at least (1 - pacedSlack)·R per second, and 99%
+// of its requests started no later than pacedLagLimit behind their
+// schedule (a harness that stalls and catches up sends a burst, which the
+// signer's p99 would then measure).
+const (
+	pacedSlack    = 0.05
+	pacedLagLimit = 500 * time.Millisecond
+)
+
+// pacedDue is when request i of a run paced at rate per second that
+// began at start is due.
+func pacedDue(start time.Time, i int, rate float64) time.Time {
+	return start.Add(time.Duration(float64(i) / rate * float64(time.Second)))
+}
+
+// arrivals is how a paced run kept its schedule.
+type arrivals struct {
+	rate   float64       // approvals written per second, first to last
+	lagP99 time.Duration // how late the p99 request started behind its schedule
+	held   bool
+}
+
+// pacedArrivals is how a run paced at asked per second kept it, from how
+// late each request started behind its schedule (lags) and when the
+// harness's approval of each returned (approved): (n-1) intervals from
+// the first approval to the last. Fewer than two approvals, or all at one
+// instant, have no rate and did not hold it.
+func pacedArrivals(asked float64, lags []time.Duration, approved []time.Time) arrivals {
+	var first, last time.Time
+	for _, t := range approved {
+		if first.IsZero() || t.Before(first) {
+			first = t
+		}
+		if t.After(last) {
+			last = t
+		}
+	}
+	var a arrivals
+	if len(approved) > 1 {
+		a.rate, _ = report.Rate(len(approved)-1, first, last)
+	}
+	sorted := slices.Sorted(slices.Values(lags))
+	a.lagP99 = report.Quantile(sorted, .99)
+	a.held = report.Measured(a.rate) && a.rate >= (1-pacedSlack)*asked && a.lagP99 <= pacedLagLimit
+	return a
+}
+
 // backlogRate is the signing rate of a backlog from the moments its
 // requests were seen Ready: the intervals between the first and the last,
 // (n-1) of them in the span, since the signer's start is not seen by a

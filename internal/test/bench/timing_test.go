@@ -17,9 +17,12 @@ limitations under the License.
 package bench
 
 import (
+	"context"
+	"errors"
 	"maps"
 	"math"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -144,6 +147,128 @@ func TestBacklogRate(t *testing.T) {
 				t.Errorf("error %q", err)
 			}
 		})
+	}
+}
+
+func TestPacedArrivals(t *testing.T) {
+	t.Parallel()
+	ms := func(v ...int) []time.Duration {
+		var out []time.Duration
+		for _, x := range v {
+			out = append(out, time.Duration(x)*time.Millisecond)
+		}
+		return out
+	}
+	times := func(v ...int) []time.Time {
+		var out []time.Time
+		for _, x := range v {
+			out = append(out, at(x))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name     string
+		asked    float64
+		lags     []time.Duration
+		approved []time.Time
+		rate     float64
+		lagP99   time.Duration
+		held     bool
+	}{
+		{
+			name:  "five approvals 25 ms apart, on time: 40 per second over four intervals, held",
+			asked: 40, lags: ms(1, 2, 0, 3, 1), approved: times(0, 25, 50, 75, 100),
+			rate: 40, lagP99: 3 * time.Millisecond, held: true,
+		},
+		{
+			name:  "approvals in any order are timed first to last",
+			asked: 40, lags: ms(0, 0, 0, 0, 0), approved: times(100, 0, 75, 25, 50),
+			rate: 40, held: true,
+		},
+		{
+			name:  "a harness that writes at 36 per second of 40 asked (below 95%) did not hold the rate",
+			asked: 40, lags: ms(0, 0), approved: []time.Time{t0, t0.Add(time.Second / 36)},
+			rate: 36, held: false,
+		},
+		{
+			name:  "38 per second of 40 is within 5%: held",
+			asked: 40, lags: ms(0, 0), approved: []time.Time{t0, t0.Add(time.Second / 38)},
+			rate: 38, held: true,
+		},
+		{
+			name:  "a stall that starts the p99 request 600 ms late sends a burst: not held, whatever the rate",
+			asked: 40, lags: ms(0, 600), approved: times(0, 25),
+			rate: 40, lagP99: 600 * time.Millisecond, held: false,
+		},
+		{
+			name:  "one approval has no rate and did not hold it",
+			asked: 40, lags: ms(0), approved: times(0),
+		},
+		{
+			name:  "approvals all at one instant have no rate",
+			asked: 40, lags: ms(0, 0), approved: times(5, 5),
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := pacedArrivals(tc.asked, tc.lags, tc.approved)
+			if math.Abs(got.rate-tc.rate) > 0.01 || got.lagP99 != tc.lagP99 || got.held != tc.held {
+				t.Errorf("pacedArrivals = %+v; want rate %g lag p99 %v held %t", got, tc.rate, tc.lagP99, tc.held)
+			}
+		})
+	}
+}
+
+func TestPacedDue(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		i    int
+		rate float64
+		want time.Time
+	}{
+		{0, 40, at(0)},
+		{1, 40, at(25)},
+		{400, 40, at(10000)},
+		{3, 3, at(1000)},
+	} {
+		if got := pacedDue(t0, tc.i, tc.rate); !got.Equal(tc.want) {
+			t.Errorf("pacedDue(t0, %d, %g) = %v, want %v", tc.i, tc.rate, got.Sub(t0), tc.want.Sub(t0))
+		}
+	}
+}
+
+// createPaced calls create once for every request and stops at the first
+// error, which it returns (its pace is not asserted: timing never is).
+func TestCreatePaced(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	calls := map[int]int{}
+	arr, err := createPaced(t.Context(), 4, 30, 10000, func(_ context.Context, i int) error {
+		mu.Lock()
+		defer mu.Unlock()
+		calls[i]++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 30 {
+		if calls[i] != 1 {
+			t.Errorf("request %d created %d times, want once", i, calls[i])
+		}
+	}
+	if len(calls) != 30 || arr.rate <= 0 {
+		t.Errorf("%d requests created, arrival rate %g: want 30 and a rate", len(calls), arr.rate)
+	}
+
+	boom := errors.New("boom")
+	if _, err := createPaced(t.Context(), 4, 30, 10000, func(_ context.Context, i int) error {
+		if i == 3 {
+			return boom
+		}
+		return nil
+	}); !errors.Is(err, boom) {
+		t.Errorf("createPaced = %v, want the create's error", err)
 	}
 }
 
