@@ -80,20 +80,19 @@ func (h *benchHarness) timeRequests(ctx context.Context, ns string, iss harness.
 // due at start + i/rate whatever became of the ones before, so that the
 // signer sees a steady arrival rate and not a queue the harness filled.
 // At most workers calls are in flight; a request due while all are busy
-// starts late, and its lag says so. It returns how the run kept the rate
-// (pacedArrivals: from each request's lag behind its schedule and the
-// moment its approval returned), or the first error.
+// starts late. It returns how the run kept its schedule (pacedArrivals,
+// from when each approval returned), or the first error.
 func createPaced(ctx context.Context, workers, n int, rate float64, create func(context.Context, int) error) (arrivals, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	lags := make([]time.Duration, n)
+	due := make([]time.Time, n)
 	approved := make([]time.Time, n)
 	slots := make(chan struct{}, max(workers, 1))
 	var wg sync.WaitGroup
 	start := time.Now()
 	for i := range n {
-		due := pacedDue(start, i, rate)
-		if !sleepUntil(ctx, due) {
+		due[i] = pacedDue(start, i, rate)
+		if !sleepUntil(ctx, due[i]) {
 			break
 		}
 		select {
@@ -103,7 +102,6 @@ func createPaced(ctx context.Context, workers, n int, rate float64, create func(
 		if ctx.Err() != nil {
 			break
 		}
-		lags[i] = time.Since(due)
 		wg.Go(func() {
 			defer func() { <-slots }()
 			if err := create(ctx, i); err != nil {
@@ -117,7 +115,7 @@ func createPaced(ctx context.Context, workers, n int, rate float64, create func(
 	if err := context.Cause(ctx); err != nil {
 		return arrivals{}, err
 	}
-	return pacedArrivals(rate, lags, approved), nil
+	return pacedArrivals(rate, due, approved), nil
 }
 
 // sleepUntil waits until t; false when ctx ended first.

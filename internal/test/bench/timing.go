@@ -89,11 +89,13 @@ func watchedTimes(start, done map[string]time.Time, listed map[string]bool) stag
 // signer does, so that its latency is the signer's at a sustainable
 // arrival rate, not the wait in a queue the harness filled.
 
-// pacedSlack and pacedLagLimit say when a paced run held its rate: the
-// approvals it wrote came at least (1 - pacedSlack)·R per second, and 99%
-// of its requests started no later than pacedLagLimit behind their
-// schedule (a harness that stalls and catches up sends a burst, which the
-// signer's p99 would then measure).
+// pacedSlack and pacedLagLimit say when a paced run held its rate R:
+// its approvals came at (1 - pacedSlack)·R per second or more, and kept
+// their schedule, the p99 of how late each returned behind its due time
+// exceeding the median by no more than pacedLagLimit. A constant delay
+// (every create and approval taking as long) shifts the arrivals without
+// changing their rate; a harness that falls behind, or stalls and catches
+// up, sends a burst, which the signer's p99 would then measure.
 const (
 	pacedSlack    = 0.05
 	pacedLagLimit = 500 * time.Millisecond
@@ -107,34 +109,55 @@ func pacedDue(start time.Time, i int, rate float64) time.Time {
 
 // arrivals is how a paced run kept its schedule.
 type arrivals struct {
-	rate   float64       // approvals written per second, first to last
-	lagP99 time.Duration // how late the p99 request started behind its schedule
-	held   bool
+	rate           float64       // approvals written per second, fitted
+	lagP50, lagP99 time.Duration // how late the approvals returned behind their due times
+	held           bool
 }
 
-// pacedArrivals is how a run paced at asked per second kept it, from how
-// late each request started behind its schedule (lags) and when the
-// harness's approval of each returned (approved): (n-1) intervals from
-// the first approval to the last. Fewer than two approvals, or all at one
-// instant, have no rate and did not hold it.
-func pacedArrivals(asked float64, lags []time.Duration, approved []time.Time) arrivals {
-	var first, last time.Time
-	for _, t := range approved {
-		if first.IsZero() || t.Before(first) {
-			first = t
-		}
-		if t.After(last) {
-			last = t
-		}
+// pacedArrivals is how a run paced at asked per second kept its
+// schedule, from when each request was due and when the harness's
+// approval of it returned (both by request): the rate fitted to all the
+// approvals (fittedRate), the median and p99 of their lag behind
+// schedule, and whether it held (pacedSlack, pacedLagLimit). Fewer than
+// two approvals, or all at one instant, have no rate and did not hold it.
+func pacedArrivals(asked float64, due, approved []time.Time) arrivals {
+	a := arrivals{rate: fittedRate(approved)}
+	lags := make([]time.Duration, 0, len(approved))
+	for i, t := range approved {
+		lags = append(lags, t.Sub(due[i]))
 	}
-	var a arrivals
-	if len(approved) > 1 {
-		a.rate, _ = report.Rate(len(approved)-1, first, last)
-	}
-	sorted := slices.Sorted(slices.Values(lags))
-	a.lagP99 = report.Quantile(sorted, .99)
-	a.held = report.Measured(a.rate) && a.rate >= (1-pacedSlack)*asked && a.lagP99 <= pacedLagLimit
+	slices.Sort(lags)
+	a.lagP50, a.lagP99 = report.Quantile(lags, .5), report.Quantile(lags, .99)
+	a.held = report.Measured(a.rate) && a.rate >= (1-pacedSlack)*asked && a.lagP99-a.lagP50 <= pacedLagLimit
 	return a
+}
+
+// fittedRate is the rate of a sequence of events, the i-th at times[i]:
+// the inverse of the least-squares slope of times[i] against i (seconds
+// per event). 0 for fewer than two events or a slope that is not
+// positive.
+func fittedRate(times []time.Time) float64 {
+	n := len(times)
+	if n < 2 {
+		return 0
+	}
+	meanX := float64(n-1) / 2
+	var meanY float64
+	y := make([]float64, n)
+	for i, t := range times {
+		y[i] = t.Sub(times[0]).Seconds()
+		meanY += y[i] / float64(n)
+	}
+	var sxy, sxx float64
+	for i := range y {
+		dx := float64(i) - meanX
+		sxy += dx * (y[i] - meanY)
+		sxx += dx * dx
+	}
+	if slope := sxy / sxx; slope > 0 {
+		return 1 / slope
+	}
+	return 0
 }
 
 // backlogRate is the signing rate of a backlog from the moments its

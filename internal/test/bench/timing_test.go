@@ -152,68 +152,93 @@ func TestBacklogRate(t *testing.T) {
 
 func TestPacedArrivals(t *testing.T) {
 	t.Parallel()
-	ms := func(v ...int) []time.Duration {
-		var out []time.Duration
-		for _, x := range v {
-			out = append(out, time.Duration(x)*time.Millisecond)
+	// every is n moments, the i-th at from + i·step ms.
+	every := func(n, from, step int) []time.Time {
+		out := make([]time.Time, n)
+		for i := range out {
+			out[i] = at(from + i*step)
 		}
 		return out
 	}
-	times := func(v ...int) []time.Time {
-		var out []time.Time
-		for _, x := range v {
-			out = append(out, at(x))
-		}
-		return out
-	}
+	stalled := every(100, 10, 25)
+	stalled[50], stalled[51] = stalled[50].Add(time.Second), stalled[51].Add(time.Second)
 	for _, tc := range []struct {
-		name     string
-		asked    float64
-		lags     []time.Duration
-		approved []time.Time
-		rate     float64
-		lagP99   time.Duration
-		held     bool
+		name           string
+		due, approved  []time.Time
+		rate           float64
+		lagP50, lagP99 time.Duration
+		held           bool
 	}{
 		{
-			name:  "five approvals 25 ms apart, on time: 40 per second over four intervals, held",
-			asked: 40, lags: ms(1, 2, 0, 3, 1), approved: times(0, 25, 50, 75, 100),
-			rate: 40, lagP99: 3 * time.Millisecond, held: true,
+			name: "five approvals each 10 ms after its due time, 25 ms apart: 40 per second, held",
+			due:  every(5, 0, 25), approved: every(5, 10, 25),
+			rate: 40, lagP50: 10 * time.Millisecond, lagP99: 10 * time.Millisecond, held: true,
 		},
 		{
-			name:  "approvals in any order are timed first to last",
-			asked: 40, lags: ms(0, 0, 0, 0, 0), approved: times(100, 0, 75, 25, 50),
-			rate: 40, held: true,
+			name: "every approval 800 ms late shifts the arrivals without changing their rate: held",
+			due:  every(5, 0, 25), approved: every(5, 800, 25),
+			rate: 40, lagP50: 800 * time.Millisecond, lagP99: 800 * time.Millisecond, held: true,
 		},
 		{
-			name:  "a harness that writes at 36 per second of 40 asked (below 95%) did not hold the rate",
-			asked: 40, lags: ms(0, 0), approved: []time.Time{t0, t0.Add(time.Second / 36)},
-			rate: 36, held: false,
+			name: "36 per second of 40 asked, below 95%, did not hold the rate though its lag is small",
+			due:  every(2, 0, 25), approved: []time.Time{at(0), at(0).Add(time.Second / 36)},
+			rate: 36, lagP50: 0, lagP99: time.Second/36 - 25*time.Millisecond, held: false,
 		},
 		{
-			name:  "38 per second of 40 is within 5%: held",
-			asked: 40, lags: ms(0, 0), approved: []time.Time{t0, t0.Add(time.Second / 38)},
-			rate: 38, held: true,
+			name: "38 per second of 40 is within 5%: held",
+			due:  every(2, 0, 25), approved: []time.Time{at(0), at(0).Add(time.Second / 38)},
+			rate: 38, lagP50: 0, lagP99: time.Second/38 - 25*time.Millisecond, held: true,
 		},
 		{
-			name:  "a stall that starts the p99 request 600 ms late sends a burst: not held, whatever the rate",
-			asked: 40, lags: ms(0, 600), approved: times(0, 25),
-			rate: 40, lagP99: 600 * time.Millisecond, held: false,
+			name: "a harness falling behind, approvals 60 ms apart for 25 ms due: 16.7 per second, p99 lag 700 ms past the median, not held",
+			due:  every(41, 0, 25), approved: every(41, 0, 60),
+			rate: 1000.0 / 60, lagP50: 700 * time.Millisecond, lagP99: 1400 * time.Millisecond, held: false,
 		},
 		{
-			name:  "one approval has no rate and did not hold it",
-			asked: 40, lags: ms(0), approved: times(0),
+			name: "a stall that returns 2% of the approvals a second late sends a burst: not held, whatever the rate",
+			due:  every(100, 0, 25), approved: stalled,
+			rate: fittedRate(stalled), lagP50: 10 * time.Millisecond, lagP99: 1010 * time.Millisecond, held: false,
 		},
 		{
-			name:  "approvals all at one instant have no rate",
-			asked: 40, lags: ms(0, 0), approved: times(5, 5),
+			name: "one approval has no rate and did not hold it",
+			due:  every(1, 0, 25), approved: every(1, 5, 25),
+			lagP50: 5 * time.Millisecond, lagP99: 5 * time.Millisecond,
+		},
+		{
+			name: "approvals all at one instant have no rate",
+			due:  every(2, 0, 25), approved: every(2, 30, 0),
+			lagP50: 5 * time.Millisecond, lagP99: 30 * time.Millisecond,
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got := pacedArrivals(tc.asked, tc.lags, tc.approved)
-			if math.Abs(got.rate-tc.rate) > 0.01 || got.lagP99 != tc.lagP99 || got.held != tc.held {
-				t.Errorf("pacedArrivals = %+v; want rate %g lag p99 %v held %t", got, tc.rate, tc.lagP99, tc.held)
+			got := pacedArrivals(40, tc.due, tc.approved)
+			if math.Abs(got.rate-tc.rate) > 0.01 || got.lagP50 != tc.lagP50 || got.lagP99 != tc.lagP99 || got.held != tc.held {
+				t.Errorf("pacedArrivals = %+v; want rate %g lag p50 %v p99 %v held %t", got, tc.rate, tc.lagP50, tc.lagP99, tc.held)
+			}
+		})
+	}
+}
+
+func TestFittedRate(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		times []time.Time
+		want  float64
+	}{
+		{name: "no event has no rate"},
+		{name: "one event has no rate", times: []time.Time{at(0)}},
+		{name: "events 25 ms apart: 40 per second", times: []time.Time{at(0), at(25), at(50), at(75)}, want: 40},
+		{name: "two events 1/36 s apart: 36 per second", times: []time.Time{t0, t0.Add(time.Second / 36)}, want: 36},
+		{name: "the first of five 20 ms late: slope 21 ms from all five (first to last alone: 20 ms)", times: []time.Time{at(20), at(25), at(50), at(75), at(100)}, want: 1 / 0.021},
+		{name: "events at one instant have no rate", times: []time.Time{at(5), at(5), at(5)}},
+		{name: "events going back in time have no rate", times: []time.Time{at(100), at(50), at(0)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if got := fittedRate(tc.times); math.Abs(got-tc.want) > 1e-4 {
+				t.Errorf("fittedRate = %g, want %g", got, tc.want)
 			}
 		})
 	}
