@@ -38,7 +38,10 @@ import (
 //     (requests arriving at -scale-rate per second), both issuers;
 //   - scale-requests.svg: the manager's API requests per certificate;
 //   - scale-memory.svg: the manager's RSS and live heap at rest against
-//     the finished requests in the cluster.
+//     the finished requests in the cluster;
+//   - scale-restart.svg: the manager killed and started again after each
+//     point: caches synced and the request waiting at start signed,
+//     against the finished requests in the cluster.
 
 // series is one line of a plot.
 type series struct {
@@ -85,11 +88,25 @@ func scaleSeries(sw *scaleSweep) map[string][]series {
 		"scale-requests": {
 			line("nstance-issuer manager", func(p scalePoint) (float64, float64) { return n(p), p.Nstance.APIRequests }),
 		},
+		"scale-restart": restartSeries(sw),
 		"scale-memory": {
 			line("RSS", func(p scalePoint) (float64, float64) { return float64(p.FinishedRequests), p.RSSMiB }),
 			line("Go live heap", func(p scalePoint) (float64, float64) { return float64(p.FinishedRequests), p.LiveHeapMiB }),
 		},
 	}
+}
+
+// restartSeries are the restart plot's lines: caches synced and the
+// request waiting at start Ready, against the finished requests.
+func restartSeries(sw *scaleSweep) []series {
+	synced := series{name: "caches synced, workers running"}
+	signed := series{name: "request waiting at start Ready"}
+	for _, rs := range sw.restarts() {
+		x := float64(rs.FinishedRequests)
+		synced.xy = append(synced.xy, plotter.XY{X: x, Y: rs.StartSeconds})
+		signed.xy = append(signed.xy, plotter.XY{X: x, Y: rs.FirstSignedSeconds})
+	}
+	return []series{synced, signed}
 }
 
 // plotLabels are each plot's title and axes.
@@ -98,6 +115,7 @@ var plotLabels = map[string][3]string{
 	"scale-latency":  {"approved→Ready p99, requests arriving at a paced rate", "N (requests per point)", "ms"},
 	"scale-requests": {"manager API requests per certificate", "N (requests per point)", "requests"},
 	"scale-memory":   {"manager memory at rest", "finished CertificateRequests in the cluster", "MiB"},
+	"scale-restart":  {"manager restart with a full cache", "finished CertificateRequests in the cluster", "seconds after the process starts"},
 }
 
 // Plot draws the scale phase's plots from the JSON results at path into

@@ -116,3 +116,30 @@ func TestScaleLatencyLinesArePacedP99(t *testing.T) {
 		}
 	}
 }
+
+// The restart plot has a point per restart, against the finished requests
+// each found; results from before restarts were per point (one, in the
+// sweep) still give their one.
+func TestRestartSeriesHasAPointPerRestart(t *testing.T) {
+	t.Parallel()
+	perPoint := &scaleSweep{Points: []scalePoint{
+		{N: 1000, Restart: &scaleRestart{FinishedRequests: 5001, StartSeconds: 1.5, FirstSignedSeconds: 2}},
+		{N: 3000, Restart: &scaleRestart{FinishedRequests: 20002, StartSeconds: 4, FirstSignedSeconds: 5}},
+	}}
+	perPoint.Restart = perPoint.Points[1].Restart
+	older := &scaleSweep{Points: []scalePoint{{N: 10}, {N: 20}}, Restart: &scaleRestart{FinishedRequests: 60, StartSeconds: 0.5, FirstSignedSeconds: 0.7}}
+	for _, tc := range []struct {
+		name         string
+		sw           *scaleSweep
+		synced, sign plotter.XYs
+	}{
+		{"a restart at every point gives a point each", perPoint, plotter.XYs{{X: 5001, Y: 1.5}, {X: 20002, Y: 4}}, plotter.XYs{{X: 5001, Y: 2}, {X: 20002, Y: 5}}},
+		{"results with one restart after the last point give that one", older, plotter.XYs{{X: 60, Y: 0.5}}, plotter.XYs{{X: 60, Y: 0.7}}},
+		{"a sweep without restarts gives empty lines", &scaleSweep{Points: []scalePoint{{N: 10}}}, nil, nil},
+	} {
+		got := restartSeries(tc.sw)
+		if len(got) != 2 || !slices.Equal(got[0].xy, tc.synced) || !slices.Equal(got[1].xy, tc.sign) {
+			t.Errorf("%s: got %+v", tc.name, got)
+		}
+	}
+}

@@ -48,11 +48,12 @@ import (
 //   - memory at rest: the manager's RSS and Go live heap with every
 //     finished request so far in the cluster, 5 s after the last.
 //
-// After the last point, a restart with the full cache (the manager
+// After each point, a restart with the full cache (the manager
 // SIGKILLed, one new approved request created, the manager started:
 // status writes and signing attempts beyond that one request, time to its
-// signature, the API server's CPU for the initial lists); and trust
-// publication into -scale-namespaces namespaces (scale_trust.go). The
+// signature, the API server's CPU for the initial lists), so that the
+// restart's cost is a curve against the finished requests. After the last
+// point, trust publication into -scale-namespaces namespaces (scale_trust.go). The
 // ratio of the largest point to the smallest is printed for every
 // per-certificate figure; goals are reported, never asserted.
 
@@ -119,6 +120,9 @@ type scalePoint struct {
 	FinishedRequests int     `json:"finishedRequests"`
 	RSSMiB           float64 `json:"rssMiB"`
 	LiveHeapMiB      float64 `json:"liveHeapMiB"`
+	// Restart is the manager killed and started again after the point,
+	// with FinishedRequests (and the one it signs) in the cluster.
+	Restart *scaleRestart `json:"restart,omitempty"`
 }
 
 // scaleRestart is the manager restarted with a full cache.
@@ -165,16 +169,19 @@ func (h *benchHarness) scale(ctx context.Context, r *results) error {
 		if err != nil {
 			return fmt.Errorf("point n=%d: %w", n, err)
 		}
-		sw.Points = append(sw.Points, p)
 		harness.Logf("scale N=%d: unpaced nstance %.1f/s, CA issuer %.1f/s, backlog %.1f/s; %d finished requests: RSS %.1f MiB, live heap %.1f MiB",
 			n, p.Nstance.Throughput, p.CAIssuer.Throughput, p.BacklogRate, p.FinishedRequests, p.RSSMiB, p.LiveHeapMiB)
-	}
-	if h.Stack.ManagerPID() > 0 {
-		rs, err := h.scaleRestart(ctx)
-		if err != nil {
-			return fmt.Errorf("restart: %w", err)
+		// A restart at every point, so that its cost is a curve against
+		// the finished requests too, not one figure at the largest.
+		if h.Stack.ManagerPID() > 0 {
+			rs, err := h.scaleRestart(ctx, fmt.Sprintf("bench-scale-%d-restart", n))
+			if err != nil {
+				return fmt.Errorf("point n=%d: restart: %w", n, err)
+			}
+			p.Restart = rs
+			sw.Restart = rs
 		}
-		sw.Restart = rs
+		sw.Points = append(sw.Points, p)
 	}
 	if h.c.scaleNamespaces > 0 {
 		tr, err := h.scaleTrust(ctx, h.c.scaleNamespaces)
@@ -265,7 +272,7 @@ func (h *benchHarness) managerAtRest(ctx context.Context) (rss, heap float64, er
 // scaleRestart SIGKILLs the manager with every finished request in the
 // cluster, creates one approved request while it is down, starts it and
 // counts what it does.
-func (h *benchHarness) scaleRestart(ctx context.Context) (*scaleRestart, error) {
+func (h *benchHarness) scaleRestart(ctx context.Context, ns string) (*scaleRestart, error) {
 	count, err := h.countRequests(ctx)
 	if err != nil {
 		return nil, err
@@ -274,7 +281,6 @@ func (h *benchHarness) scaleRestart(ctx context.Context) (*scaleRestart, error) 
 	if err := h.Stack.KillManager(); err != nil {
 		return nil, err
 	}
-	ns := "bench-scale-restart"
 	if err := h.Namespace(ctx, ns); err != nil {
 		return nil, err
 	}
@@ -440,7 +446,7 @@ func (sw *scaleSweep) report(r *results) {
 			r.add("scale: Go live heap per finished request (between the smallest and largest point)", heap, "KiB", "", 0, "", "")
 		}
 	}
-	if rs := sw.Restart; rs != nil {
+	for _, rs := range sw.restarts() {
 		at := fmt.Sprintf("scale restart with %d finished requests: ", rs.FinishedRequests)
 		r.add(at+"finished requests modified", rs.StatusWrites, "", "", 0, "", "goal 0")
 		r.add(at+"manager PATCH requests", rs.ManagerPatches, "req", "", 0, "", "issuers' status and the new request's included")
@@ -452,4 +458,19 @@ func (sw *scaleSweep) report(r *results) {
 	if tr := sw.Trust; tr != nil {
 		tr.report(r)
 	}
+}
+
+// restarts are the sweep's restarts, one per point (results written before
+// that held one, after the last point, in Restart).
+func (sw *scaleSweep) restarts() []*scaleRestart {
+	var out []*scaleRestart
+	for _, p := range sw.Points {
+		if p.Restart != nil {
+			out = append(out, p.Restart)
+		}
+	}
+	if len(out) == 0 && sw.Restart != nil {
+		out = append(out, sw.Restart)
+	}
+	return out
 }
