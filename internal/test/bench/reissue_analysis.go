@@ -30,9 +30,12 @@ import (
 // crtHistory is what a watch saw of one Certificate after the rotate-now.
 type crtHistory struct {
 	// Triggered: first seen Issuing=True after the rotate-now (zero:
-	// never); Manual: with reason ManuallyTriggered.
-	Triggered time.Time
-	Manual    bool
+	// never); TriggeredAt: that condition's lastTransitionTime, when the
+	// controller wrote it (whole seconds); Manual: with reason
+	// ManuallyTriggered.
+	Triggered   time.Time
+	TriggeredAt time.Time
+	Manual      bool
 	// Issuing are the spans it was seen Issuing=True; an open span ends
 	// at the zero time.
 	Issuing []span
@@ -45,71 +48,59 @@ type crtHistory struct {
 
 type span struct{ From, To time.Time }
 
-// batch is a run of triggers the harness saw together.
+// batch is the Certificates one pass of the controller triggered.
 type batch struct {
-	Start, End time.Time // first and last trigger seen
-	Size       int
+	// Start is the batch's status.rotation.reissue.lastBatchAt.
+	Start time.Time
+	Size  int
 	// Finished: the last of its Certificates seen done (zero: not all).
 	Finished time.Time
 }
 
-// batches groups the trigger times: a trigger more than gap after the
-// previous one starts a new batch (the controller triggers a batch in one
-// pass, batches an interval apart; gap is half an interval).
-func batches(hist map[string]*crtHistory, gap time.Duration) []batch {
-	type trig struct {
-		at, done time.Time
+// batches attributes each trigger to its batch: the latest of starts (the
+// lastBatchAt values status showed, whole seconds) at or before the
+// trigger's time as the controller wrote it (the Issuing condition's
+// lastTransitionTime, also whole seconds). A trigger before every start
+// (a lastBatchAt the samples missed) counts in the first batch.
+func batches(hist map[string]*crtHistory, starts []time.Time) []batch {
+	starts = slices.Clone(starts)
+	slices.SortFunc(starts, func(a, b time.Time) int { return a.Compare(b) })
+	starts = slices.CompactFunc(starts, func(a, b time.Time) bool { return a.Equal(b) })
+	out := make([]batch, len(starts))
+	complete := make([]bool, len(starts))
+	for i, st := range starts {
+		out[i].Start, complete[i] = st, true
 	}
-	var ts []trig
 	for _, h := range hist {
-		if !h.Triggered.IsZero() {
-			ts = append(ts, trig{h.Triggered, h.Done})
+		if h.Triggered.IsZero() || len(out) == 0 {
+			continue
+		}
+		i := max(sort.Search(len(starts), func(i int) bool { return starts[i].After(h.TriggeredAt) })-1, 0)
+		out[i].Size++
+		if h.Done.IsZero() {
+			complete[i] = false
+		} else if h.Done.After(out[i].Finished) {
+			out[i].Finished = h.Done
 		}
 	}
-	sort.Slice(ts, func(i, j int) bool { return ts[i].at.Before(ts[j].at) })
-	var out []batch
-	complete := true
-	for i, t := range ts {
-		if i == 0 || t.at.Sub(ts[i-1].at) > gap {
-			if len(out) > 0 && !complete {
-				out[len(out)-1].Finished = time.Time{}
-			}
-			out = append(out, batch{Start: t.at})
-			complete = true
-		}
-		b := &out[len(out)-1]
-		b.End, b.Size = t.at, b.Size+1
-		if t.done.IsZero() {
-			complete = false
-		} else if t.done.After(b.Finished) {
-			b.Finished = t.done
+	for i := range out {
+		if !complete[i] {
+			out[i].Finished = time.Time{}
 		}
 	}
-	if len(out) > 0 && !complete {
-		out[len(out)-1].Finished = time.Time{}
-	}
-	return out
+	return slices.DeleteFunc(out, func(b batch) bool { return b.Size == 0 })
 }
 
-// maxPerInterval is the most triggers seen in [s, s+interval-slack) from
-// the start s of any batch: the controller's promise is at most a batch
-// from one lastBatchAt to the next, and lastBatchAt is written truncated
-// to the second, so the next batch may start up to slack (1 s) earlier
-// than a full interval after the first trigger of the previous one.
-func maxPerInterval(hist map[string]*crtHistory, bs []batch, interval, slack time.Duration) int {
-	var ts []time.Time
-	for _, h := range hist {
-		if !h.Triggered.IsZero() {
-			ts = append(ts, h.Triggered)
-		}
-	}
-	slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
+// maxPerInterval is the most triggers written in [s, s+interval) for any
+// batch start s: the controller's promise is at most a batch from one
+// lastBatchAt until an interval later.
+func maxPerInterval(hist map[string]*crtHistory, bs []batch, interval time.Duration) int {
 	most := 0
 	for _, b := range bs {
-		end := b.Start.Add(interval - slack)
+		end := b.Start.Add(interval)
 		n := 0
-		for _, t := range ts {
-			if !t.Before(b.Start) && t.Before(end) {
+		for _, h := range hist {
+			if !h.Triggered.IsZero() && !h.TriggeredAt.Before(b.Start) && h.TriggeredAt.Before(end) {
 				n++
 			}
 		}

@@ -28,15 +28,18 @@ func sec(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Sec
 // and 4 s, two triggered at 10-10.2 s and done at 12 s and 13 s.
 func twoBatches() map[string]*crtHistory {
 	mk := func(trig, done float64) *crtHistory {
-		return &crtHistory{Triggered: sec(trig), Manual: true, Issuing: []span{{sec(trig), sec(done)}}, Done: sec(done)}
+		return &crtHistory{Triggered: sec(trig), TriggeredAt: sec(trig).Truncate(time.Second), Manual: true, Issuing: []span{{sec(trig), sec(done)}}, Done: sec(done)}
 	}
 	return map[string]*crtHistory{"a": mk(0, 3), "b": mk(0.5, 4), "c": mk(10, 12), "d": mk(10.2, 13)}
 }
 
+// starts are the lastBatchAt values of twoBatches.
+var starts = []time.Time{sec(0), sec(10), sec(10)}
+
 func TestBatches(t *testing.T) {
-	bs := batches(twoBatches(), 5*time.Second)
+	bs := batches(twoBatches(), starts)
 	if len(bs) != 2 {
-		t.Fatalf("two runs of triggers 10 s apart are two batches, got %+v", bs)
+		t.Fatalf("two lastBatchAt values (one seen twice) are two batches, got %+v", bs)
 	}
 	if bs[0].Size != 2 || !bs[0].Start.Equal(sec(0)) || !bs[0].Finished.Equal(sec(4)) {
 		t.Errorf("first batch: want 2 from 0 s, finished at 4 s; got %+v", bs[0])
@@ -46,21 +49,27 @@ func TestBatches(t *testing.T) {
 	}
 	h := twoBatches()
 	h["d"].Done = time.Time{}
-	if bs := batches(h, 5*time.Second); !bs[1].Finished.IsZero() {
+	if bs := batches(h, starts); !bs[1].Finished.IsZero() {
 		t.Errorf("a batch with a Certificate not done is not finished, got %+v", bs[1])
 	}
 }
 
 func TestMaxPerInterval(t *testing.T) {
 	h := twoBatches()
-	if got := maxPerInterval(h, batches(h, 5*time.Second), 10*time.Second, time.Second); got != 2 {
+	if got := maxPerInterval(h, batches(h, starts), 10*time.Second); got != 2 {
 		t.Errorf("batches of 2 an interval apart trigger at most 2 per interval, got %d", got)
 	}
-	// A third trigger 8 s after the first batch's start is inside its
-	// interval: the promise is broken.
-	h["e"] = &crtHistory{Triggered: sec(8)}
-	if got := maxPerInterval(h, batches(h, 5*time.Second), 10*time.Second, time.Second); got != 3 {
+	// A trigger written 8 s after the first lastBatchAt, with no
+	// lastBatchAt of its own, is inside the first interval: the promise
+	// is broken.
+	h["e"] = &crtHistory{Triggered: sec(8), TriggeredAt: sec(8)}
+	if got := maxPerInterval(h, batches(h, starts), 10*time.Second); got != 3 {
 		t.Errorf("a trigger 8 s into a 10 s interval counts with its batch, got %d", got)
+	}
+	// A trigger before any lastBatchAt the samples saw counts in the first.
+	h["f"] = &crtHistory{Triggered: sec(-1), TriggeredAt: sec(-1)}
+	if bs := batches(h, starts); bs[0].Size != 4 {
+		t.Errorf("first batch: want a, b, e and f, got %+v", bs[0])
 	}
 }
 
