@@ -163,6 +163,7 @@ func (r *Reconciler) rand() io.Reader {
 // issuer's is reported on the CARotation condition, never left unsaid.
 func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	logger := log.FromContext(ctx)
+	passStart := r.now() // the re-issue's pace counts from here (planReissue)
 	obj := issuer.NewObject(r.Kind)
 	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -275,7 +276,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 
 	p.pub = r.Trust.Publish(ctx, v, g.liveRoots(d))
 	r.findLookAlikes(ctx, v, g)
-	batch, reissueAt, err := r.planReissue(ctx, v, g)
+	batch, reissueAt, err := r.planReissue(ctx, v, g, passStart)
 	if err != nil && p.step == nil {
 		p.step = err
 	}

@@ -310,15 +310,16 @@ func listNames[T fmt.Stringer](names []T) string {
 // Certificates of the batch due now, whose time is then already recorded
 // in g.reissue.LastBatchAt, and when to look again (zero: no need).
 //
-// The pace is kept from the pass's start: a batch is due when the pass
-// starts at least an interval after the last one, lastBatchAt is the
-// pass's start, and the next look is at lastBatchAt + interval, a time
-// rather than a delay, so that neither listing the Certificates and
-// reading their Secrets (seconds with thousands) nor triggering the
-// batch pushes every later batch back by that long.
-func (r *Reconciler) planReissue(ctx context.Context, v issuer.View, g *generations) ([]types.NamespacedName, time.Time, error) {
+// The pace is kept from the pass's start (when the reconcile began): a
+// batch is due when the pass starts at least an interval after the last
+// one, lastBatchAt is the pass's start, and the next look is at
+// lastBatchAt + interval, a time rather than a delay, so that neither
+// the reconcile's reads, listing the Certificates and reading their
+// Secrets (seconds with thousands) nor triggering the batch pushes every
+// later batch back by that long.
+func (r *Reconciler) planReissue(ctx context.Context, v issuer.View, g *generations, passStart time.Time) ([]types.NamespacedName, time.Time, error) {
 	logger := log.FromContext(ctx)
-	start := r.now().UTC().Truncate(time.Second)
+	start := passStart.UTC().Truncate(time.Second)
 	g.reissue = nil
 	token := g.issuing.Annotations[annotationRotatedForToken]
 	rotatedAt, err := time.Parse(time.RFC3339, g.issuing.Annotations[annotationRotatedAt])

@@ -117,7 +117,7 @@ func TestReissuePaceIsKeptFromThePassStart(t *testing.T) {
 		issuingCA: &pki.CA{Cert: newCA.Cert},
 		retired:   []retiredGeneration{{cert: oldCA.Cert}},
 	}
-	batch, next, err := r.planReissue(context.Background(), v, g)
+	batch, next, err := r.planReissue(context.Background(), v, g, clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
