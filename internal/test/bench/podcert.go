@@ -51,7 +51,11 @@ import (
 // node, then the requests for them itself, as the admin (the integration
 // tests exercise the kubelet's path).
 
-const podIssuer = "bench-pods"
+const (
+	podIssuer = "bench-pods"
+	// refreshSuffix ends the names of the refresh round's requests.
+	refreshSuffix = "-refresh"
+)
 
 func (h *benchHarness) podCertificates(ctx context.Context, r *results) error {
 	v, err := podcert.ServedVersion(h.Stack.Config)
@@ -124,7 +128,7 @@ func (h *benchHarness) podCertificates(ctx context.Context, r *results) error {
 	// ServiceAccount and Node UIDs from its metadata cache, synced long
 	// before either round. What waiting would change is only the
 	// caches' age, not their content.
-	refresh, err := h.podRound(ctx, ns, node, pods, accounts, "-refresh")
+	refresh, err := h.podRound(ctx, ns, node, pods, accounts, refreshSuffix)
 	if err != nil {
 		return fmt.Errorf("refresh: %w", err)
 	}
@@ -199,7 +203,9 @@ func (h *benchHarness) podRound(ctx context.Context, ns string, node *corev1.Nod
 	defer cancel()
 	if err := h.Watch(wctx, ns, &certificatesv1.PodCertificateRequestList{}, func(o client.Object, now time.Time) bool {
 		p, ok := o.(*certificatesv1.PodCertificateRequest)
-		return ok && strings.HasSuffix(p.Name, suffix) == (suffix != "") && t.observe(p, now)
+		// Each round watches its own requests: the refresh's end in its
+		// suffix, the first round's do not.
+		return ok && strings.HasSuffix(p.Name, refreshSuffix) == (suffix == refreshSuffix) && t.observe(p, now)
 	}, benchWatch); err != nil {
 		return podRoundResult{}, err
 	}

@@ -53,6 +53,8 @@ type batch struct {
 	// Start is the batch's status.rotation.reissue.lastBatchAt.
 	Start time.Time
 	Size  int
+	// First and Last are its earliest and latest trigger as written.
+	First, Last time.Time
 	// Finished: the last of its Certificates seen done (zero: not all).
 	Finished time.Time
 }
@@ -77,6 +79,12 @@ func batches(hist map[string]*crtHistory, starts []time.Time) []batch {
 		}
 		i := max(sort.Search(len(starts), func(i int) bool { return starts[i].After(h.TriggeredAt) })-1, 0)
 		out[i].Size++
+		if out[i].First.IsZero() || h.TriggeredAt.Before(out[i].First) {
+			out[i].First = h.TriggeredAt
+		}
+		if h.TriggeredAt.After(out[i].Last) {
+			out[i].Last = h.TriggeredAt
+		}
 		if h.Done.IsZero() {
 			complete[i] = false
 		} else if h.Done.After(out[i].Finished) {
@@ -208,7 +216,9 @@ func (v sampleVerdict) Correct(window time.Duration) bool {
 // exactly when truth(After+lead) bounds it on one side and truth(Before-lag)
 // on the other; the verdict's Lag is the least such lag.
 func judgeSample(hist map[string]*crtHistory, n int, s statusSample, lead time.Duration) sampleVerdict {
-	v := sampleVerdict{Consistent: s.Total == s.Reissued+s.InProgress+s.Failed+s.Pending && s.Total == n}
+	sum := s.Reissued + s.InProgress + s.Failed + s.Pending
+	addsUp, countsAll := sum == s.Total, s.Total == n
+	v := sampleVerdict{Consistent: addsUp && countsAll}
 	late := s.After.Add(lead)
 	done, inProgress, _, pending := truthAt(hist, late)
 	v.Ahead = s.Reissued > done || s.Pending < pending || (s.Completed && inProgress+pending > 0)

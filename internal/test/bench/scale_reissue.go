@@ -454,6 +454,8 @@ func (h *benchHarness) scaleReissue(ctx context.Context) (*scaleReissue, error) 
 	rs.ReissueSeconds = last.Sub(first).Seconds()
 	rs.Batches = len(bs)
 	for i, bt := range bs {
+		harness.Logf("re-issue batch %d: lastBatchAt %s, %d triggered from %s to %s, finished %s", i+1,
+			bt.Start.Format(time.TimeOnly), bt.Size, bt.First.Format(time.TimeOnly), bt.Last.Format(time.TimeOnly), bt.Finished.Format("15:04:05.0"))
 		rs.MaxBatch = max(rs.MaxBatch, bt.Size)
 		if i > 0 {
 			gap := bt.Start.Sub(bs[i-1].Start).Seconds()
