@@ -299,6 +299,11 @@ BENCH_FLAGS ?=
 SCALE_POINTS ?= 1000,3000,10000
 SCALE_RATE ?= 40
 SCALE_NAMESPACES ?= 1000
+# The re-issue after rotate-now (make scale): Certificates, and the
+# manager's --reissue-batch-size / --reissue-interval for it.
+SCALE_REISSUE ?= 5000
+SCALE_REISSUE_BATCH ?= 250
+SCALE_REISSUE_INTERVAL ?= 25s
 SCALE_PLOTS ?= docs/performance
 
 .PHONY: bench-build
@@ -311,11 +316,11 @@ bench: envtest-assets bench-build ## nstance-issuer vs cert-manager's CA issuer 
 
 .PHONY: bench-smoke
 bench-smoke: envtest-assets bench-build ## The benchmark at N=20 with small memory scenarios: checks it runs, asserts no timing.
-	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) LOCAL_KMS=$(LOCAL_KMS) $(BIN)/nstance-bench -n 20 -manager-binary $(BIN)/nstance-issuer-pkcs11 -raw-patches 100 -small-secrets 200 -large-secrets 5 -benchtime 100x -scale-points 10,20 -scale-namespaces 10 -out $(BIN)/bench/smoke.json $(BENCH_FLAGS)
+	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) LOCAL_KMS=$(LOCAL_KMS) $(BIN)/nstance-bench -n 20 -manager-binary $(BIN)/nstance-issuer-pkcs11 -raw-patches 100 -small-secrets 200 -large-secrets 5 -benchtime 100x -scale-points 10,20 -scale-namespaces 10 -scale-reissue 20 -scale-reissue-batch 10 -scale-reissue-interval 5s -out $(BIN)/bench/smoke.json $(BENCH_FLAGS)
 
 .PHONY: scale
-scale: envtest-assets bench-build ## How cost grows with N (SCALE_POINTS, SCALE_RATE, SCALE_NAMESPACES; not in make test): bin/bench/scale.json and the plots in docs/performance.
-	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) $(BIN)/nstance-bench -only scale -manager-binary $(BIN)/nstance-issuer-pkcs11 -scale-points $(SCALE_POINTS) -scale-rate $(SCALE_RATE) -scale-namespaces $(SCALE_NAMESPACES) -out $(BIN)/bench/scale.json $(BENCH_FLAGS)
+scale: envtest-assets bench-build ## How cost grows with N (SCALE_POINTS, SCALE_RATE, SCALE_NAMESPACES, SCALE_REISSUE; not in make test): bin/bench/scale.json and the plots in docs/performance.
+	KUBEBUILDER_ASSETS=$(ENVTEST_ASSETS) $(BIN)/nstance-bench -only scale -manager-binary $(BIN)/nstance-issuer-pkcs11 -scale-points $(SCALE_POINTS) -scale-rate $(SCALE_RATE) -scale-namespaces $(SCALE_NAMESPACES) -scale-reissue $(SCALE_REISSUE) -scale-reissue-batch $(SCALE_REISSUE_BATCH) -scale-reissue-interval $(SCALE_REISSUE_INTERVAL) -out $(BIN)/bench/scale.json $(BENCH_FLAGS)
 	$(BIN)/nstance-bench -plot $(BIN)/bench/scale.json -plot-dir $(SCALE_PLOTS)
 
 .PHONY: bench-core

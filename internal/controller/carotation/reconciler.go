@@ -163,6 +163,7 @@ func (r *Reconciler) rand() io.Reader {
 // issuer's is reported on the CARotation condition, never left unsaid.
 func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
 	logger := log.FromContext(ctx)
+	passStart := r.now() // the re-issue's pace counts from here (planReissue)
 	obj := issuer.NewObject(r.Kind)
 	if err := r.Client.Get(ctx, req.NamespacedName, obj); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -275,7 +276,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 
 	p.pub = r.Trust.Publish(ctx, v, g.liveRoots(d))
 	r.findLookAlikes(ctx, v, g)
-	batch, reissueAfter, err := r.planReissue(ctx, v, g)
+	batch, reissueAt, err := r.planReissue(ctx, v, g, passStart)
 	if err != nil && p.step == nil {
 		p.step = err
 	}
@@ -301,6 +302,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 		return reconcile.Result{RequeueAfter: time.Second}, nil
 	}
 	after := r.requeueAfter(v, g, d)
+	// The re-issue's next look is a time: what the batch and the status
+	// writes took since the pass planned it is not added to the interval.
+	var reissueAfter time.Duration
+	if !reissueAt.IsZero() {
+		reissueAfter = max(reissueAt.Sub(r.now()), time.Second)
+	}
 	for _, also := range []time.Duration{reissueAfter, keyPoll(pending), publishRetry(p.pub)} {
 		if also > 0 && (after == 0 || also < after) {
 			after = also

@@ -308,20 +308,29 @@ func listNames[T fmt.Stringer](names []T) string {
 // planReissue works out, after a rotate-now switch, where the re-issue
 // stands: it fills g.reissue (status.rotation.reissue) and returns the
 // Certificates of the batch due now, whose time is then already recorded
-// in g.reissue.LastBatchAt, and when to look again (0: no need).
-func (r *Reconciler) planReissue(ctx context.Context, v issuer.View, g *generations) ([]types.NamespacedName, time.Duration, error) {
+// in g.reissue.LastBatchAt, and when to look again (zero: no need).
+//
+// The pace is kept from the pass's start (when the reconcile began): a
+// batch is due when the pass starts at least an interval after the last
+// one, lastBatchAt is the pass's start, and the next look is at
+// lastBatchAt + interval, a time rather than a delay, so that neither
+// the reconcile's reads, listing the Certificates and reading their
+// Secrets (seconds with thousands) nor triggering the batch pushes every
+// later batch back by that long.
+func (r *Reconciler) planReissue(ctx context.Context, v issuer.View, g *generations, passStart time.Time) ([]types.NamespacedName, time.Time, error) {
 	logger := log.FromContext(ctx)
+	start := passStart.UTC().Truncate(time.Second)
 	g.reissue = nil
 	token := g.issuing.Annotations[annotationRotatedForToken]
 	rotatedAt, err := time.Parse(time.RFC3339, g.issuing.Annotations[annotationRotatedAt])
 	if token == "" || err != nil || r.Reissue.BatchSize <= 0 {
-		return nil, 0, nil //nolint:nilerr // no readable rotated-at (promote writes it with the token): no re-issue to follow, as without a token
+		return nil, time.Time{}, nil //nolint:nilerr // no readable rotated-at (promote writes it with the token): no re-issue to follow, as without a token
 	}
 	st := &v1alpha1.ReissueStatus{Token: token, RotatedAt: metav1.NewTime(rotatedAt.UTC())}
 	if v.Status.Rotation != nil {
 		if prev := v.Status.Rotation.Reissue; prev != nil && prev.Token == token && prev.RotatedAt.Equal(&st.RotatedAt) && prev.CompletedAt != nil {
 			g.reissue = prev.DeepCopy() // done: nothing more to read
-			return nil, 0, nil
+			return nil, time.Time{}, nil
 		}
 	}
 	// The progress so far is read from the API server, not the cache: a
@@ -329,7 +338,7 @@ func (r *Reconciler) planReissue(ctx context.Context, v issuer.View, g *generati
 	// counting on from it would lose the batch (or start another).
 	status, err := r.freshStatus(ctx, v)
 	if err != nil {
-		return nil, 0, err
+		return nil, time.Time{}, err
 	}
 	if status.Rotation != nil {
 		if prev := status.Rotation.Reissue; prev != nil && prev.Token == token && prev.RotatedAt.Equal(&st.RotatedAt) {
@@ -338,7 +347,7 @@ func (r *Reconciler) planReissue(ctx context.Context, v issuer.View, g *generati
 	}
 	g.reissue = st
 	if st.CompletedAt != nil {
-		return nil, 0, nil
+		return nil, time.Time{}, nil
 	}
 	issuing := g.issuingCA.Cert
 	if status.CA == nil || status.CA.SHA256Fingerprint != pki.Fingerprint(issuing) {
@@ -346,7 +355,7 @@ func (r *Reconciler) planReissue(ctx context.Context, v issuer.View, g *generati
 		// re-issued now could still be signed by the previous one. Its
 		// status.ca write brings the issuer back here.
 		logger.V(1).Info("re-issue waits for the signer to load the new CA")
-		return nil, r.Reissue.Interval, nil
+		return nil, r.now().Add(r.Reissue.Interval), nil
 	}
 	var retired []*x509.Certificate
 	for _, rg := range g.retired {
@@ -363,7 +372,7 @@ func (r *Reconciler) planReissue(ctx context.Context, v issuer.View, g *generati
 	for cont := ""; ; {
 		var list cmapi.CertificateList
 		if err := r.Reader.List(ctx, &list, append(opts, client.Continue(cont))...); err != nil {
-			return nil, 0, fmt.Errorf("cannot list the Certificates that name %s: %w", v, err)
+			return nil, time.Time{}, fmt.Errorf("cannot list the Certificates that name %s: %w", v, err)
 		}
 		for i := range list.Items {
 			crt := &list.Items[i]
@@ -373,7 +382,7 @@ func (r *Reconciler) planReissue(ctx context.Context, v issuer.View, g *generati
 			f := factsOf(crt)
 			if f.needsLeaf(rotatedAt) {
 				if f.Leaf, err = r.certificateLeaf(ctx, v, crt); err != nil {
-					return nil, 0, err
+					return nil, time.Time{}, err
 				}
 			}
 			name := client.ObjectKeyFromObject(crt)
@@ -397,32 +406,32 @@ func (r *Reconciler) planReissue(ctx context.Context, v issuer.View, g *generati
 	sortNames(tally.pending)
 	tally.apply(st)
 
-	now := r.now().UTC().Truncate(time.Second)
 	if len(tally.pending) == 0 && tally.inProgress == 0 {
-		at := metav1.NewTime(now)
+		// Completed when this pass found it so: after its reads.
+		at := metav1.NewTime(r.now().UTC().Truncate(time.Second))
 		st.CompletedAt = &at
 		r.recordReissueDone(v, g, st)
 		logger.Info("re-issue after rotate-now completed", "token", token, "reissued", st.Reissued, "failed", st.Failed)
-		return nil, 0, nil
+		return nil, time.Time{}, nil
 	}
 	var last time.Time
 	if st.LastBatchAt != nil {
 		last = st.LastBatchAt.Time
 	}
-	n, next := r.Reissue.nextBatch(last, now)
+	n, next := r.Reissue.nextBatch(last, start)
 	var batch []types.NamespacedName
 	if n > 0 && len(tally.pending) > 0 {
 		batch = tally.pending[:min(n, len(tally.pending))]
-		at := metav1.NewTime(now)
+		at := metav1.NewTime(start)
 		st.LastBatchAt = &at
 	}
 	if len(tally.pending) == 0 {
 		// Only Certificates in progress: look again an interval later.
-		next = now.Add(r.Reissue.Interval)
+		next = start.Add(r.Reissue.Interval)
 	}
 	logger.V(1).Info("re-issue pass", "token", token, "total", st.Total, "reissued", st.Reissued,
 		"inProgress", st.InProgress, "failed", st.Failed, "pending", st.Pending, "batch", len(batch))
-	return batch, max(next.Sub(r.now()), time.Second), nil
+	return batch, next, nil
 }
 
 // freshStatus reads the issuer's status from the API server.

@@ -93,6 +93,11 @@ type Config struct {
 	// second (0: no paced stage).
 	scaleRate float64
 	scaleFlag string
+	// reissueN Certificates re-issued after a rotate-now at
+	// reissueBatch per reissueInterval (scale_reissue.go; 0: not run).
+	reissueN        int
+	reissueBatch    int
+	reissueInterval time.Duration
 	// plotFrom, with plotDir, only draws the scale plots of a results file.
 	plotFrom, plotDir string
 
@@ -105,6 +110,12 @@ func (c *Config) run(phase string) bool { return len(c.only) == 0 || c.only[phas
 // runScale: the scale phase runs when asked for and given points.
 func (c *Config) runScale() bool { return c.run("scale") && len(c.scalePoints) > 0 }
 
+// runReissue: the re-issue phase runs in the scale phase, or alone with
+// -only reissue, when given a count.
+func (c *Config) runReissue() bool {
+	return c.reissueN > 0 && (c.runScale() || (len(c.only) > 0 && c.only["reissue"]))
+}
+
 // RegisterFlags defines the harness's flags on fs.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	c.Register(fs, harness.Defaults{N: 50, NUsage: "Certificates / CertificateRequests per issuer and scenario (1000 for published figures).", Out: "bin/bench/results.json"})
@@ -114,12 +125,15 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.largeSecrets, "large-secrets", 300, "Unrelated large Secrets in the memory scenario.")
 	fs.IntVar(&c.largeSize, "large-secret-size", 1<<20, "Bytes of data in each large Secret.")
 	fs.StringVar(&c.benchtime, "benchtime", "1s", "go test -benchtime for the signing core.")
-	fs.StringVar(&c.onlyFlag, "only", "", "Comma-separated phases to run (core,raw,stage,pods,e2e,keys,memory,scale); empty runs all (scale only with -scale-points).")
+	fs.StringVar(&c.onlyFlag, "only", "", "Comma-separated phases to run (core,raw,stage,pods,e2e,keys,memory,scale,reissue); empty runs all (scale only with -scale-points, reissue only with -scale-reissue, inside scale when it runs).")
 	fs.IntVar(&c.stageRounds, "stage-rounds", 2, "Alternating rounds of the issuer stage (nstance, CA issuer, ...); each issuer's fastest counts.")
 	fs.BoolVar(&c.profile, "profile", false, "Take CPU profiles of the manager and the API server during nstance-issuer's first stage round, into profiles/ beside -out (read with go tool pprof). Profiling costs CPU: that round's figures are then a little low.")
 	fs.StringVar(&c.scaleFlag, "scale-points", "", "Comma-separated Ns of the scale phase (e.g. 1000,3000,10000); empty: the phase does not run.")
 	fs.IntVar(&c.scaleNamespaces, "scale-namespaces", 0, "Namespaces the scale phase's trust publication makes (0: not run).")
 	fs.Float64Var(&c.scaleRate, "scale-rate", 40, "Requests per second the scale phase's paced stage creates and approves, open loop, to time approved→Ready at a rate both issuers sustain (0: no paced stage).")
+	fs.IntVar(&c.reissueN, "scale-reissue", 0, "Certificates the re-issue after rotate-now re-issues (in -only scale, or alone with -only reissue); 0: not run.")
+	fs.IntVar(&c.reissueBatch, "scale-reissue-batch", 100, "The manager's --reissue-batch-size in the re-issue phase.")
+	fs.DurationVar(&c.reissueInterval, "scale-reissue-interval", 10*time.Second, "The manager's --reissue-interval in the re-issue phase.")
 	fs.StringVar(&c.plotFrom, "plot", "", "Only draw the scale phase's plots from this results file (JSON) into -plot-dir, then exit.")
 	fs.StringVar(&c.plotDir, "plot-dir", "docs/performance", "Where -plot writes its SVG files.")
 	fs.DurationVar(&c.timeout, "phase-timeout", 0, "Time limit of each wait (default 2m + 200ms per object).")
@@ -128,6 +142,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 // complete fills the defaults that depend on other flags, once they are
 // parsed.
 func (c *Config) complete() error {
+	if c.reissueN > 0 && (c.reissueBatch < 1 || c.reissueInterval <= 0) {
+		return fmt.Errorf("-scale-reissue-batch %d and -scale-reissue-interval %s must be positive", c.reissueBatch, c.reissueInterval)
+	}
 	if c.rawPatches == 0 {
 		c.rawPatches = max(c.N, 300)
 	}
@@ -148,6 +165,7 @@ func (c *Config) complete() error {
 		for _, n := range c.scalePoints {
 			largest = max(largest, n, c.scaleNamespaces)
 		}
+		largest = max(largest, c.reissueN)
 		c.timeout = 2*time.Minute + time.Duration(largest)*200*time.Millisecond
 	}
 	if err := c.Complete(); err != nil {
@@ -220,7 +238,7 @@ func Main(ctx context.Context, c *Config) int {
 		defer ke.stop()
 		r.Meta.ManagerArgs = c.ManagerArgs
 	}
-	if c.run("raw") || c.run("stage") || c.run("pods") || c.run("e2e") || (c.run("keys") && ke != nil) || c.run("memory") || c.runScale() {
+	if c.run("raw") || c.run("stage") || c.run("pods") || c.run("e2e") || (c.run("keys") && ke != nil) || c.run("memory") || c.runScale() || c.runReissue() {
 		if err := runStack(ctx, run, c, r, ke); err != nil {
 			r.Errors = append(r.Errors, err.Error())
 			harness.Logf("%v", err)
@@ -278,6 +296,16 @@ func runStack(ctx context.Context, run *harness.Run, c *Config, r *results, ke *
 	step("memory", func() error { return h.memory(ctx, r) })
 	if c.runScale() {
 		step("scale", func() error { return h.scale(ctx, r) })
+	} else if c.runReissue() {
+		step("reissue", func() error {
+			rs, err := h.scaleReissue(ctx)
+			if err != nil {
+				return err
+			}
+			r.Sweep = &scaleSweep{Reissue: rs}
+			rs.report(r)
+			return nil
+		})
 	}
 	r.Errors = append(r.Errors, errs...)
 	return nil

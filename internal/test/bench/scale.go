@@ -154,6 +154,7 @@ type scaleSweep struct {
 	Points  []scalePoint  `json:"points"`
 	Restart *scaleRestart `json:"restart,omitempty"`
 	Trust   *scaleTrust   `json:"trust,omitempty"`
+	Reissue *scaleReissue `json:"reissue,omitempty"`
 }
 
 // restartSettle is how long after start the restart counts the manager's
@@ -189,6 +190,13 @@ func (h *benchHarness) scale(ctx context.Context, r *results) error {
 			return fmt.Errorf("trust: %w", err)
 		}
 		sw.Trust = tr
+	}
+	if h.c.runReissue() {
+		rs, err := h.scaleReissue(ctx)
+		if err != nil {
+			return fmt.Errorf("re-issue: %w", err)
+		}
+		sw.Reissue = rs
 	}
 	sw.report(r)
 	return nil
@@ -457,6 +465,9 @@ func (sw *scaleSweep) report(r *results) {
 	}
 	if tr := sw.Trust; tr != nil {
 		tr.report(r)
+	}
+	if rs := sw.Reissue; rs != nil {
+		rs.report(r)
 	}
 }
 
