@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/nstance-dev/nstance-issuer/internal/controller/carotation"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/eventrec"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/signing"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/trust"
 	"github.com/nstance-dev/nstance-issuer/internal/keys"
@@ -39,7 +40,7 @@ func init() {
 // collectors are every metric the controllers export.
 func collectors() []prometheus.Collector {
 	var all []prometheus.Collector
-	for _, c := range [][]prometheus.Collector{signing.Collectors(), trust.Collectors(), carotation.Collectors(), keys.Collectors()} {
+	for _, c := range [][]prometheus.Collector{signing.Collectors(), trust.Collectors(), carotation.Collectors(), keys.Collectors(), eventrec.Collectors()} {
 		all = append(all, c...)
 	}
 	return all

@@ -42,6 +42,7 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/controller/cakey"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/carotation"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/casecret"
+	"github.com/nstance-dev/nstance-issuer/internal/controller/eventrec"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/issuer"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/kubecsr"
 	"github.com/nstance-dev/nstance-issuer/internal/controller/podcert"
@@ -103,7 +104,13 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if err := mgr.Add(secrets); err != nil {
 		return fmt.Errorf("failed to register the CA Secret watcher: %w", err)
 	}
-	recorder := mgr.GetEventRecorder(issuer.FieldOwner)
+	// Events go through a recorder whose memory is bounded whatever their
+	// rate (eventrec), not client-go's broadcaster, which keeps every Event
+	// for 6 to 12 minutes.
+	recorder := eventrec.New(mgr.GetScheme(), clientset.EventsV1(), issuer.FieldOwner, eventrec.Options{Logger: mgr.GetLogger().WithName("events")})
+	if err := mgr.Add(recorder); err != nil {
+		return fmt.Errorf("failed to register the Event recorder: %w", err)
+	}
 	caKeys := &cakey.Resolver{Keys: keys.New(opts.KeyPolicy)}
 	caKeys.Keys.Timeout = opts.KeyTimeout
 	s := &signing.Signer{

@@ -146,7 +146,11 @@ func Builder() *dashboard.DashboardBuilder { //nolint:staticcheck // v1 on purpo
 			query(`histogram_quantile(0.5, sum by (le, backend, operation) (rate(nstance_issuer_ca_key_operation_duration_seconds_bucket[$__rate_interval])))`, "p50 {{backend}} {{operation}}"),
 			query(`histogram_quantile(0.99, sum by (le, backend, operation) (rate(nstance_issuer_ca_key_operation_duration_seconds_bucket[$__rate_interval])))`, "p99 {{backend}} {{operation}}"))).
 		WithPanel(series("CA key errors", "Failed operations on CA keys per second, by backend, operation and reason (PermissionDenied, KeyNotFound, KeyDisabled, WrongKeyType, Throttled, Unavailable, ...): the issuer's Ready condition and its CAKeyUnavailable Events say what to do. docs/keys.md.", "reqps",
-			query(`sum by (backend, operation, reason) (rate(nstance_issuer_ca_key_operation_errors_total[$__rate_interval]))`, "{{backend}} {{operation}} {{reason}}")))
+			query(`sum by (backend, operation, reason) (rate(nstance_issuer_ca_key_operation_errors_total[$__rate_interval]))`, "{{backend}} {{operation}} {{reason}}"))).
+		WithRow(dashboard.NewRowBuilder("Events")).
+		WithPanel(series("Events not recorded", "Events dropped per second because the queue of Events waiting to be written was full (the API server slower than the Events recorded, or away), and Events given up after 5 failed writes. Signing never waits for an Event; a request's status is the record.", "short",
+			query(`sum by (job) (rate(nstance_issuer_events_dropped_total[$__rate_interval]))`, "dropped {{job}}"),
+			query(`sum by (job) (rate(nstance_issuer_events_failed_total[$__rate_interval]))`, "failed {{job}}")))
 }
 
 // JSON is the dashboard as Grafana imports it.
