@@ -38,7 +38,8 @@ import (
 //     (requests arriving at -scale-rate per second), both issuers;
 //   - scale-requests.svg: the manager's API requests per certificate;
 //   - scale-memory.svg: the manager's RSS and live heap at rest against
-//     the finished requests in the cluster;
+//     the finished requests in the cluster, 5 s after a point's burst and
+//     after the restart that follows it;
 //   - scale-restart.svg: the manager killed and started again after each
 //     point: caches synced and the request waiting at start signed,
 //     against the finished requests in the cluster.
@@ -92,6 +93,18 @@ func scaleSeries(sw *scaleSweep) map[string][]series {
 		"scale-memory": {
 			line("RSS", func(p scalePoint) (float64, float64) { return float64(p.FinishedRequests), p.RSSMiB }),
 			line("Go live heap", func(p scalePoint) (float64, float64) { return float64(p.FinishedRequests), p.LiveHeapMiB }),
+			lineIf("RSS after a restart", func(p scalePoint) (float64, float64, bool) {
+				if rs := p.Restart; rs != nil && rs.RSSMiB > 0 {
+					return float64(rs.FinishedRequests), rs.RSSMiB, true
+				}
+				return 0, 0, false
+			}),
+			lineIf("Go live heap after a restart", func(p scalePoint) (float64, float64, bool) {
+				if rs := p.Restart; rs != nil && rs.RSSMiB > 0 {
+					return float64(rs.FinishedRequests), rs.LiveHeapMiB, true
+				}
+				return 0, 0, false
+			}),
 		},
 	}
 }

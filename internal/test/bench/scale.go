@@ -147,6 +147,11 @@ type scaleRestart struct {
 	// watches.
 	APIServerCPUSeconds float64 `json:"apiServerCpuSeconds"`
 	SettleSeconds       float64 `json:"settleSeconds"`
+	// RSSMiB and LiveHeapMiB are the manager's at the end of the settle
+	// window: what holding FinishedRequests costs a manager that has not
+	// just signed a burst (as after any restart, rollout or new leader).
+	RSSMiB      float64 `json:"rssMiB,omitempty"`
+	LiveHeapMiB float64 `json:"liveHeapMiB,omitempty"`
 }
 
 // scaleSweep is what the scale phase measured, in the JSON results.
@@ -333,6 +338,12 @@ func (h *benchHarness) scaleRestart(ctx context.Context, ns string) (*scaleResta
 	cpu := cpuBetween(apiBefore, h.cpuNow(), 1)
 	rs.APIServerCPUSeconds = cpu.perCert["kube-apiserver"].Seconds()
 	url := h.Stack.ManagerMetricsURL()
+	if pid := h.Stack.ManagerPID(); pid > 0 && url != "" {
+		s := startSampler(pid, url)
+		rss, _, heap, _ := s.now()
+		s.close()
+		rs.RSSMiB, rs.LiveHeapMiB = mib(rss), mib(heap)
+	}
 	rs.StatusWrites = float64(mods.total(ns + "/after-restart"))
 	if reqs := h.managerRequests(); reqs != nil {
 		rs.ManagerPatches = reqs["PATCH"]
@@ -340,8 +351,8 @@ func (h *benchHarness) scaleRestart(ctx context.Context, ns string) (*scaleResta
 	if lines, err := scrapeLines(url, "nstance_issuer_signing_requests_total{"); err == nil {
 		rs.Signatures = max(sumLines(lines)-1, 0) // the new request's signature
 	}
-	harness.Logf("restart with %d finished requests: caches synced in %.1f s, the waiting request signed %.1f s after start; %v status writes and %v signatures beyond it in %s; API server CPU %.2f s",
-		rs.FinishedRequests, rs.StartSeconds, rs.FirstSignedSeconds, rs.StatusWrites, rs.Signatures, restartSettle, rs.APIServerCPUSeconds)
+	harness.Logf("restart with %d finished requests: caches synced in %.1f s, the waiting request signed %.1f s after start; %v status writes and %v signatures beyond it in %s; API server CPU %.2f s; then RSS %.1f MiB, live heap %.1f MiB",
+		rs.FinishedRequests, rs.StartSeconds, rs.FirstSignedSeconds, rs.StatusWrites, rs.Signatures, restartSettle, rs.APIServerCPUSeconds, rs.RSSMiB, rs.LiveHeapMiB)
 	return rs, nil
 }
 
@@ -462,6 +473,10 @@ func (sw *scaleSweep) report(r *results) {
 		r.add(at+"process start → caches synced", rs.StartSeconds, "s", "", 0, "", "")
 		r.add(at+"process start → first new request Ready", rs.FirstSignedSeconds, "s", "10 s", 10, "ratio <= 1", "")
 		r.add(at+"API server CPU, start + settle window", rs.APIServerCPUSeconds, "s", "", 0, "", fmt.Sprintf("%.0f s window", rs.SettleSeconds))
+		if rs.RSSMiB > 0 {
+			r.add(at+"manager RSS at the end of the settle window", rs.RSSMiB, "MiB", "", 0, "", "")
+			r.add(at+"manager Go live heap at the end of the settle window", rs.LiveHeapMiB, "MiB", "", 0, "", "")
+		}
 	}
 	if tr := sw.Trust; tr != nil {
 		tr.report(r)
