@@ -51,9 +51,7 @@ func SlimFinishedRequests() toolscache.TransformFunc {
 		switch r := in.(type) {
 		case *cmapi.CertificateRequest:
 			if certificateRequestFinished(r) {
-				r.Spec.Request = nil
-				r.Status.Certificate = nil
-				r.Status.CA = nil
+				slimFinishedCertificateRequest(r)
 			}
 		case *certificatesv1.CertificateSigningRequest:
 			if kubernetesCSRFinished(r) {
@@ -74,6 +72,26 @@ func SlimFinishedRequests() toolscache.TransformFunc {
 			}
 		}
 		return in, nil
+	}
+}
+
+// slimFinishedCertificateRequest keeps of a finished CertificateRequest
+// what issuer-lib reads to ignore it — its name, namespace, UID,
+// resourceVersion, issuer reference and the type, status and reason of its
+// conditions — and its labels and owner references, which a watch's event
+// handlers may map. The rest is dropped: the PEM, the annotations (cert-
+// manager's nine on every request), the requester's user info, usages,
+// duration and condition messages. issuer-lib's update predicate compares
+// annotations, so a request turning finished is reconciled once more
+// (to be ignored), as it would be anyway.
+func slimFinishedCertificateRequest(r *cmapi.CertificateRequest) {
+	r.Annotations = nil
+	r.Spec = cmapi.CertificateRequestSpec{IssuerRef: r.Spec.IssuerRef, IsCA: r.Spec.IsCA}
+	r.Status.Certificate = nil
+	r.Status.CA = nil
+	r.Status.FailureTime = nil
+	for i := range r.Status.Conditions {
+		r.Status.Conditions[i].Message = ""
 	}
 }
 

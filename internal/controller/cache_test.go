@@ -52,10 +52,19 @@ func TestSlimFinishedCertificateRequests(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			conds := make([]cmapi.CertificateRequestCondition, len(tt.conditions))
+			for i, c := range tt.conditions {
+				c.Message = "message of " + string(c.Type)
+				conds[i] = c
+			}
+			issuerRef := cmmeta.IssuerReference{Name: "ca", Kind: "NstanceIssuer", Group: "issuer.nstance.dev"}
+			owner := metav1.OwnerReference{APIVersion: "cert-manager.io/v1", Kind: "Certificate", Name: "app", UID: "u"}
 			cr := &cmapi.CertificateRequest{
-				ObjectMeta: metav1.ObjectMeta{Name: "r", ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "m"}}},
-				Spec:       cmapi.CertificateRequestSpec{Request: []byte("csr")},
-				Status:     cmapi.CertificateRequestStatus{Conditions: tt.conditions, Certificate: []byte("cert"), CA: []byte("ca")},
+				ObjectMeta: metav1.ObjectMeta{Name: "r", Namespace: "ns", UID: "uid", ResourceVersion: "7", ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "m"}},
+					Labels: map[string]string{"app": "web"}, Annotations: map[string]string{"cert-manager.io/certificate-name": "app"}, OwnerReferences: []metav1.OwnerReference{owner}},
+				Spec: cmapi.CertificateRequestSpec{Request: []byte("csr"), IssuerRef: issuerRef, Username: "system:serviceaccount:cert-manager:cert-manager",
+					Groups: []string{"system:authenticated"}, Usages: []cmapi.KeyUsage{cmapi.UsageServerAuth}},
+				Status: cmapi.CertificateRequestStatus{Conditions: conds, Certificate: []byte("cert"), CA: []byte("ca")},
 			}
 			out, err := SlimFinishedRequests()(cr)
 			if err != nil {
@@ -70,8 +79,27 @@ func TestSlimFinishedCertificateRequests(t *testing.T) {
 			if tt.slim && !slimmed || !tt.slim && !whole {
 				t.Errorf("request %q, certificate %q, ca %q; want slimmed: %v", got.Spec.Request, got.Status.Certificate, got.Status.CA, tt.slim)
 			}
-			if len(got.Status.Conditions) != len(tt.conditions) || got.Name != "r" {
-				t.Error("conditions or metadata changed")
+			// What issuer-lib reads to ignore a request, and what event
+			// handlers may map, is always kept.
+			if got.Name != "r" || got.Namespace != "ns" || got.UID != "uid" || got.ResourceVersion != "7" || got.Spec.IssuerRef != issuerRef ||
+				got.Labels["app"] != "web" || len(got.OwnerReferences) != 1 || got.OwnerReferences[0] != owner {
+				t.Errorf("identity, issuer reference, labels or owner references changed: %+v %+v", got.ObjectMeta, got.Spec.IssuerRef)
+			}
+			if len(got.Status.Conditions) != len(tt.conditions) {
+				t.Fatalf("%d conditions, want %d", len(got.Status.Conditions), len(tt.conditions))
+			}
+			for i, c := range got.Status.Conditions {
+				if c.Type != tt.conditions[i].Type || c.Status != tt.conditions[i].Status || c.Reason != tt.conditions[i].Reason {
+					t.Errorf("condition %d is %+v, want %+v", i, c, tt.conditions[i])
+				}
+			}
+			// The rest only while the request is not finished.
+			rest := got.Annotations != nil && got.Spec.Username != "" && got.Spec.Groups != nil && got.Spec.Usages != nil &&
+				(len(got.Status.Conditions) == 0 || got.Status.Conditions[0].Message != "")
+			restDropped := got.Annotations == nil && got.Spec.Username == "" && got.Spec.Groups == nil && got.Spec.Usages == nil &&
+				(len(got.Status.Conditions) == 0 || got.Status.Conditions[0].Message == "")
+			if tt.slim && !restDropped || !tt.slim && !rest {
+				t.Errorf("annotations %v, user %q %v, usages %v, conditions %+v; want slimmed: %v", got.Annotations, got.Spec.Username, got.Spec.Groups, got.Spec.Usages, got.Status.Conditions, tt.slim)
 			}
 		})
 	}
