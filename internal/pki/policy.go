@@ -24,7 +24,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 )
@@ -286,36 +285,55 @@ func notAllowed(o origin, value, tmpl, field string, allowed []string) error {
 // trusted data (templateTrusted), remembering the answer per text: the
 // same few texts are asked about for every request. A text that does not
 // parse is not trusted.
-func fieldTrusted(text string) bool { return cachedTrust("f", text, templateTrusted) }
+func fieldTrusted(text string) bool { return cachedTrust('f', text, templateTrusted) }
 
 // allowListTrusted is fieldTrusted for the text of an allow-list entry
 // (patternTrusted).
-func allowListTrusted(text string) bool { return cachedTrust("p", text, patternTrusted) }
+func allowListTrusted(text string) bool { return cachedTrust('p', text, patternTrusted) }
 
-func cachedTrust(kind, text string, check func(string) (bool, error)) bool {
+// issuerDataOnly reports whether a text references only .Vars and
+// .Issuer: what it renders does not depend on the request at all.
+func issuerDataOnly(text string) bool {
+	return cachedTrust('i', text, func(text string) (bool, error) { return templateUsesOnly(text, nil) })
+}
+
+func cachedTrust(kind byte, text string, check func(string) (bool, error)) bool {
 	if !strings.Contains(text, "{{") {
 		return true
 	}
-	key := kind + "\x00" + text
-	if v, ok := trustCache.m.Load(key); ok {
-		return v.(bool)
+	key := trustKey{kind, text}
+	trustCache.mu.RLock()
+	v, ok := trustCache.m[key]
+	trustCache.mu.RUnlock()
+	if ok {
+		return v
 	}
 	trusted, err := check(text)
 	trusted = trusted && err == nil
-	if trustCache.size.Add(int64(len(key))) > trustCacheMax {
-		trustCache.m.Clear()
-		trustCache.size.Store(int64(len(key)))
+	trustCache.mu.Lock()
+	defer trustCache.mu.Unlock()
+	if trustCache.size += int64(len(text)) + 1; trustCache.size > trustCacheMax || trustCache.m == nil {
+		trustCache.m = map[trustKey]bool{}
+		trustCache.size = int64(len(text)) + 1
 	}
-	trustCache.m.Store(key, trusted)
+	trustCache.m[key] = trusted
 	return trusted
 }
 
 // trustCacheMax bounds the bytes of texts fieldTrusted remembers.
 const trustCacheMax = 1 << 20
 
+// trustKey is a text and the analysis asked of it: 'f' (fieldTrusted),
+// 'p' (allowListTrusted) or 'i' (issuerDataOnly).
+type trustKey struct {
+	kind byte
+	text string
+}
+
 var trustCache struct {
-	m    sync.Map // text → bool
-	size atomic.Int64
+	mu   sync.RWMutex
+	m    map[trustKey]bool
+	size int64
 }
 
 // parseIPRanges parses a template's allowedIPRanges.
