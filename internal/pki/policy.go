@@ -38,14 +38,36 @@ type allowLists struct {
 	subject map[string][]string
 }
 
-// origin says where a value of the certificate comes from.
+// origin says where a value of the certificate comes from. Its message
+// (what) is built only when a message needs it.
 type origin struct {
 	// trusted is true for a value the template renders from trusted data
 	// only: the template author's own, not checked against allow-lists.
 	trusted bool
-	// what names the source in messages: "requested DNS name", or
-	// "DNS name rendered by template "web" field dns[0] from request data".
-	what string
+	// requested is true for a value the request asks for.
+	requested bool
+	// kind names the kind of value: "DNS name", "subject organization".
+	kind string
+	// tmpl and field name the template field that renders the value.
+	tmpl, field string
+	// fixed, when set, is the whole message (e.g. "SPIFFE ID").
+	fixed string
+}
+
+// what names the source in messages: "requested DNS name", or
+// "DNS name rendered by template "web" field dns[0] from request data".
+func (o origin) what() string {
+	switch {
+	case o.fixed != "":
+		return o.fixed
+	case o.requested:
+		return "requested " + o.kind
+	case o.field == "":
+		return ""
+	case o.trusted:
+		return fmt.Sprintf("%s set by template %q field %s", o.kind, o.tmpl, o.field)
+	}
+	return fmt.Sprintf("%s rendered by template %q field %s from request data", o.kind, o.tmpl, o.field)
 }
 
 // origins records the origin of each value of the certificate.
@@ -59,14 +81,11 @@ type origins struct {
 	subject map[string]origin
 }
 
-func requested(kind string) origin { return origin{what: "requested " + kind} }
+func requested(kind string) origin { return origin{requested: true, kind: kind} }
 
 // templateOrigin is the origin of a value a template field renders.
 func (is *issuance) templateOrigin(kind string, v renderedValue) origin {
-	if v.trusted {
-		return origin{trusted: true, what: fmt.Sprintf("%s set by template %q field %s", kind, is.tmpl.Name, v.field)}
-	}
-	return origin{what: fmt.Sprintf("%s rendered by template %q field %s from request data", kind, is.tmpl.Name, v.field)}
+	return origin{trusted: v.trusted, kind: kind, tmpl: is.tmpl.Name, field: v.field}
 }
 
 // allowList is one templated allow-list of a template, with the grammar
@@ -224,14 +243,14 @@ func (is *issuance) enforceCommonName() error {
 		return nil
 	}
 	if p := commonNameProblem(cn); p != "" {
-		return requestErrorf(ReasonPolicyViolation, "%s %s %s; use a DNS name, an IP address or an identifier of letters, digits and '-._:@'", o.what, quote(cn), p)
+		return requestErrorf(ReasonPolicyViolation, "%s %s %s; use a DNS name, an IP address or an identifier of letters, digits and '-._:@'", o.what(), quote(cn), p)
 	}
 	if is.cnIsSAN(cn) ||
 		slices.ContainsFunc(is.allowed.dns, func(p string) bool { return matchDNSPattern(cn, p) }) ||
 		slices.ContainsFunc(is.allowed.commonNames, func(p string) bool { return matchTextGlob(cn, p) }) {
 		return nil
 	}
-	return requestErrorf(ReasonPolicyViolation, "%s %s is not allowed by template %q: it must be one of the certificate's SANs or match allowedDNSNames (%s) or allowedCommonNames (%s)", o.what, quote(cn), is.tmpl.Name, list(is.allowed.dns), list(is.allowed.commonNames))
+	return requestErrorf(ReasonPolicyViolation, "%s %s is not allowed by template %q: it must be one of the certificate's SANs or match allowedDNSNames (%s) or allowedCommonNames (%s)", o.what(), quote(cn), is.tmpl.Name, list(is.allowed.dns), list(is.allowed.commonNames))
 }
 
 // cnIsSAN reports whether cn is one of the certificate's SANs.
@@ -276,9 +295,9 @@ func commonNameProblem(cn string) string {
 // notAllowed is the error for a value the template does not allow.
 func notAllowed(o origin, value, tmpl, field string, allowed []string) error {
 	if len(allowed) == 0 {
-		return requestErrorf(ReasonPolicyViolation, "%s %s is not allowed by template %q: its %s is unset, so it allows none", o.what, quote(value), tmpl, field)
+		return requestErrorf(ReasonPolicyViolation, "%s %s is not allowed by template %q: its %s is unset, so it allows none", o.what(), quote(value), tmpl, field)
 	}
-	return requestErrorf(ReasonPolicyViolation, "%s %s is not allowed by template %q (%s: %s)", o.what, quote(value), tmpl, field, list(allowed))
+	return requestErrorf(ReasonPolicyViolation, "%s %s is not allowed by template %q (%s: %s)", o.what(), quote(value), tmpl, field, list(allowed))
 }
 
 // fieldTrusted reports whether a template field's text renders only

@@ -81,6 +81,17 @@ func checkVars(vars map[string]string) *TemplateError {
 	if len(vars) > MaxVars {
 		return templateErrorf("vars", "", "%d vars are set, more than the %d allowed", len(vars), MaxVars)
 	}
+	ok := true
+	for k, v := range vars {
+		if !varName.MatchString(k) || len(v) > MaxVarValueSize || !utf8.ValidString(v) {
+			ok = false
+			break
+		}
+	}
+	if ok {
+		return nil
+	}
+	// Report the first bad var in the order of their names.
 	for _, k := range slices.Sorted(maps.Keys(vars)) {
 		v := vars[k]
 		switch {
