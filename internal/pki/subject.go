@@ -315,7 +315,7 @@ func (is *issuance) checkUTF8(field, text, v string) error {
 func checkSubjectNotCA(is *issuance) error {
 	// A name equal to the CA's under RFC 5280's comparison (case and
 	// string type aside) counts as the CA's too.
-	if bytes.Equal(is.cert.RawSubject, is.ca.Cert.RawSubject) || strings.EqualFold(is.cert.Subject.String(), is.ca.Cert.Subject.String()) {
+	if bytes.Equal(is.cert.RawSubject, is.ca.Cert.RawSubject) || strings.EqualFold(is.cert.Subject.String(), is.ca.subjectString()) {
 		return requestErrorf(ReasonPolicyViolation, "the certificate's subject %s is the CA's own subject; request a different subject", quote(is.cert.Subject.String()))
 	}
 	return nil
