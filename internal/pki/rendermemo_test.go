@@ -108,7 +108,9 @@ func TestRenderMemoNeverServesAStaleRendering(t *testing.T) {
 			c.tmpl = memoTemplate(func(t *v1alpha1.CertificateTemplate) { t.Subject.Organization = []string{"{{ .Vars.Org }} Ltd"} })
 		})}},
 		{"an edited allow-list renders anew", []memoCall{base, with(func(c *memoCall) {
-			c.tmpl = memoTemplate(func(t *v1alpha1.CertificateTemplate) { t.AllowedDNSNames = []string{"*.{{ .Request.Namespace }}.{{ .Vars.Org }}.com"} })
+			c.tmpl = memoTemplate(func(t *v1alpha1.CertificateTemplate) {
+				t.AllowedDNSNames = []string{"*.{{ .Request.Namespace }}.{{ .Vars.Org }}.com"}
+			})
 		})}},
 		{"another issuer with the same vars renders its own name", []memoCall{base, with(func(c *memoCall) { c.issuer.Name = "other-ca" })}},
 		{"another issuer kind with the same name renders anew", []memoCall{base, with(func(c *memoCall) {
@@ -121,8 +123,14 @@ func TestRenderMemoNeverServesAStaleRendering(t *testing.T) {
 		})}},
 		{"back to the first data after a change gives the first certificate", []memoCall{base, with(func(c *memoCall) { c.vars["Org"] = "Other" }), base}},
 		{"a var moved from one name to another renders anew", []memoCall{
-			with(func(c *memoCall) { c.vars["A"], c.vars["B"] = "1", "2"; c.tmpl = memoTemplate(orgFrom("{{ .Vars.A }}")) }),
-			with(func(c *memoCall) { c.vars["A"], c.vars["B"] = "2", "1"; c.tmpl = memoTemplate(orgFrom("{{ .Vars.A }}")) }),
+			with(func(c *memoCall) {
+				c.vars["A"], c.vars["B"] = "1", "2"
+				c.tmpl = memoTemplate(orgFrom("{{ .Vars.A }}"))
+			}),
+			with(func(c *memoCall) {
+				c.vars["A"], c.vars["B"] = "2", "1"
+				c.tmpl = memoTemplate(orgFrom("{{ .Vars.A }}"))
+			}),
 		}},
 		{"a requested common name checked against a changed allowedCommonNames", []memoCall{
 			with(func(c *memoCall) { c.cn, c.vars["CN"] = "api", "api" }),
