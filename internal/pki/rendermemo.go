@@ -139,15 +139,15 @@ func (m *renderMemo) put(h uint64, data *RenderData, k memoKey, v memoVal) *memo
 	} else if _, ok := s.vals[k]; ok {
 		return s
 	}
+	if cost > m.max {
+		return s
+	}
 	if m.size+cost > m.max {
 		// Renderings are of issuers' texts and vars, which change only
 		// when edited: a memo this full holds mostly old ones.
 		m.scopes = map[uint64][]*memoScope{}
 		m.size = 0
 		s = nil
-		if cost > m.max {
-			return nil
-		}
 	}
 	if s == nil {
 		s = &memoScope{vars: maps.Clone(data.Vars), issuer: data.Issuer, vals: map[memoKey]memoVal{}}

@@ -307,6 +307,16 @@ func TestRenderMemoIsBounded(t *testing.T) {
 	if n := tiny.bytes(); n != 0 {
 		t.Fatalf("a memo of 100 bytes holds %d", n)
 	}
+	// Nor does it push out what the memo holds.
+	held := memo.bytes()
+	huge := memoCall{tmpl: memoTemplate(), vars: memoVars("Pad", strings.Repeat("x", MaxVarValueSize)), issuer: memoIssuer, cn: "api.team-a.example.com", dns: []string{"api.team-a.example.com"}}
+	for i := range 8 {
+		huge.vars[fmt.Sprintf("Pad%d", i)] = strings.Repeat("x", MaxVarValueSize)
+	}
+	huge.run(t, memo)
+	if n := memo.bytes(); n != held {
+		t.Fatalf("an issuer too large to keep changed what the memo holds from %d to %d bytes", held, n)
+	}
 }
 
 // Parallel issuances for many issuers share one memo and each gets its
