@@ -205,7 +205,7 @@ func buildChain(certs []*x509.Certificate, rootPEM []byte, now time.Time) (*CA, 
 		}
 	}
 
-	ca := &CA{Cert: cert, Intermediates: inter}
+	ca := &CA{Cert: cert, Intermediates: inter, subjectOf: cert, subject: cert.Subject.String()}
 	var anchors []*x509.Certificate
 	pool := inter
 	where := "its chain in tls.crt"

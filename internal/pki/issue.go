@@ -46,6 +46,13 @@ type issuance struct {
 	now           time.Time
 	// budget bounds what rendering may allocate for this request.
 	budget *requestBudget
+	// memo keeps the renderings of texts that use only the issuer's data
+	// (memoRender); memoScope is this issuer's part of it, found through
+	// memoHash once memoHashed.
+	memo       *renderMemo
+	memoScope  *memoScope
+	memoHash   uint64
+	memoHashed bool
 
 	// keyAlg is the CSR key's algorithm, set by the key policy.
 	keyAlg v1alpha1.KeyAlgorithm
@@ -96,6 +103,11 @@ var steps = []step{
 // *CAError when the CA cannot sign (e.g. expired), *TemplateError when the
 // template itself is broken, and a plain error when signing failed.
 func Issue(ca *CA, policy Policy, req Request, data RenderData, now time.Time, rand io.Reader) (*Issued, error) {
+	return issue(ca, policy, req, data, now, rand, renderMemos)
+}
+
+// issue is Issue with the render memo to use (nil: none).
+func issue(ca *CA, policy Policy, req Request, data RenderData, now time.Time, rand io.Reader, memo *renderMemo) (*Issued, error) {
 	if ca == nil || ca.Cert == nil || ca.Signer == nil {
 		return nil, caErrorf(ReasonNotLoaded, "no CA is loaded")
 	}
@@ -113,6 +125,7 @@ func Issue(ca *CA, policy Policy, req Request, data RenderData, now time.Time, r
 	if err != nil {
 		return nil, err
 	}
+	is.memo = memo
 	for _, s := range steps {
 		if err := s(is); err != nil {
 			return nil, err
@@ -185,8 +198,18 @@ type renderedValue struct {
 
 // render renders one field of the template for this request. A failure
 // depends on the request's data (the templates were validated on sample
-// data), so it fails the request.
+// data), so it fails the request. A text that uses only the issuer's data
+// is rendered once per issuer and namespace (memoRender), with the same
+// result and errors.
 func (is *issuance) render(field, text string) (string, error) {
+	if v, ok, err := is.memoRender(field, text); ok {
+		return v, err
+	}
+	return is.renderUncached(field, text)
+}
+
+// renderUncached is render without the memo.
+func (is *issuance) renderUncached(field, text string) (string, error) {
 	v, terr := renderField(is.tmpl.Name, field, text, is.data, is.budget)
 	if terr != nil {
 		return "", requestErrorf(ReasonTemplateRenderFailed, "%s (rendering for this request); fix the template or the request", terr.Error())

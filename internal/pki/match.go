@@ -92,11 +92,13 @@ func dnsNameShapeProblem(name string, wildcardOK bool) string {
 	if p := dnsTextProblem(name); p != "" {
 		return p
 	}
-	labels := strings.Split(name, ".")
-	for i, l := range labels {
+	labels := strings.Count(name, ".") + 1
+	var last string
+	for i, rest := 0, name; ; i++ {
+		l, next, more := strings.Cut(rest, ".")
 		switch {
 		case l == "*" && i == 0 && wildcardOK:
-			if len(labels) < 3 {
+			if labels < 3 {
 				return "a wildcard needs at least two labels after it, as in *.example.com"
 			}
 		case strings.Contains(l, "*") && !wildcardOK:
@@ -108,8 +110,13 @@ func dnsNameShapeProblem(name string, wildcardOK bool) string {
 				return p
 			}
 		}
+		if !more {
+			last = l
+			break
+		}
+		rest = next
 	}
-	if last := labels[len(labels)-1]; allDigits(last) {
+	if allDigits(last) {
 		return fmt.Sprintf("its last label %q is all digits, so it reads as an IP address; request IP addresses as IP SANs", last)
 	}
 	return ""
@@ -211,29 +218,65 @@ func matchDNSPattern(name, pattern string) bool {
 	if dnsNameProblem(name) != "" || dnsPatternProblem(pattern) != "" {
 		return false
 	}
-	// Both are ASCII now, so lowering cannot turn a foreign character
+	// Both are ASCII now, so folding case cannot turn a foreign character
 	// (like the Kelvin sign) into a letter.
-	return dnsLabelsMatch(strings.Split(strings.ToLower(name), "."), strings.Split(strings.ToLower(pattern), "."))
+	return dnsLabelsMatch(name, pattern)
 }
 
-// dnsLabelsMatch matches lowercased name labels against pattern labels.
-func dnsLabelsMatch(name, pattern []string) bool {
-	if pattern[0] == "**" {
-		rest := pattern[1:]
-		if len(name) <= len(rest) {
+// dnsLabelsMatch matches the labels of name against those of pattern,
+// ignoring ASCII case: "*" matches one label, and a leading "**" one or
+// more. It splits nothing: the labels are read in place.
+func dnsLabelsMatch(name, pattern string) bool {
+	nameLabels, patternLabels := strings.Count(name, ".")+1, strings.Count(pattern, ".")+1
+	if first, rest, _ := strings.Cut(pattern, "."); first == "**" {
+		patternLabels--
+		if nameLabels <= patternLabels {
 			return false
 		}
-		name, pattern = name[len(name)-len(rest):], rest
+		if patternLabels == 0 {
+			return true
+		}
+		// Skip the name's labels that "**" stands for.
+		for range nameLabels - patternLabels {
+			_, name, _ = strings.Cut(name, ".")
+		}
+		nameLabels, pattern = patternLabels, rest
 	}
-	if len(name) != len(pattern) {
+	if nameLabels != patternLabels {
 		return false
 	}
-	for i, p := range pattern {
-		if p != "*" && p != name[i] {
+	for {
+		n, nameRest, more := strings.Cut(name, ".")
+		p, patternRest, _ := strings.Cut(pattern, ".")
+		if p != "*" && !asciiEqualFold(p, n) {
+			return false
+		}
+		if !more {
+			return true
+		}
+		name, pattern = nameRest, patternRest
+	}
+}
+
+// asciiEqualFold reports whether a and b are equal ignoring ASCII case,
+// as strings.ToLower(a) == strings.ToLower(b) is for ASCII strings.
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range len(a) {
+		if lowerASCII(a[i]) != lowerASCII(b[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // ----- URIs -----

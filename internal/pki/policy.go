@@ -24,7 +24,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/nstance-dev/nstance-issuer/api/v1alpha1"
 )
@@ -39,14 +38,36 @@ type allowLists struct {
 	subject map[string][]string
 }
 
-// origin says where a value of the certificate comes from.
+// origin says where a value of the certificate comes from. Its message
+// (what) is built only when a message needs it.
 type origin struct {
 	// trusted is true for a value the template renders from trusted data
 	// only: the template author's own, not checked against allow-lists.
 	trusted bool
-	// what names the source in messages: "requested DNS name", or
-	// "DNS name rendered by template "web" field dns[0] from request data".
-	what string
+	// requested is true for a value the request asks for.
+	requested bool
+	// kind names the kind of value: "DNS name", "subject organization".
+	kind string
+	// tmpl and field name the template field that renders the value.
+	tmpl, field string
+	// fixed, when set, is the whole message (e.g. "SPIFFE ID").
+	fixed string
+}
+
+// what names the source in messages: "requested DNS name", or
+// "DNS name rendered by template "web" field dns[0] from request data".
+func (o origin) what() string {
+	switch {
+	case o.fixed != "":
+		return o.fixed
+	case o.requested:
+		return "requested " + o.kind
+	case o.field == "":
+		return ""
+	case o.trusted:
+		return fmt.Sprintf("%s set by template %q field %s", o.kind, o.tmpl, o.field)
+	}
+	return fmt.Sprintf("%s rendered by template %q field %s from request data", o.kind, o.tmpl, o.field)
 }
 
 // origins records the origin of each value of the certificate.
@@ -60,14 +81,11 @@ type origins struct {
 	subject map[string]origin
 }
 
-func requested(kind string) origin { return origin{what: "requested " + kind} }
+func requested(kind string) origin { return origin{requested: true, kind: kind} }
 
 // templateOrigin is the origin of a value a template field renders.
 func (is *issuance) templateOrigin(kind string, v renderedValue) origin {
-	if v.trusted {
-		return origin{trusted: true, what: fmt.Sprintf("%s set by template %q field %s", kind, is.tmpl.Name, v.field)}
-	}
-	return origin{what: fmt.Sprintf("%s rendered by template %q field %s from request data", kind, is.tmpl.Name, v.field)}
+	return origin{trusted: v.trusted, kind: kind, tmpl: is.tmpl.Name, field: v.field}
 }
 
 // allowList is one templated allow-list of a template, with the grammar
@@ -225,14 +243,14 @@ func (is *issuance) enforceCommonName() error {
 		return nil
 	}
 	if p := commonNameProblem(cn); p != "" {
-		return requestErrorf(ReasonPolicyViolation, "%s %s %s; use a DNS name, an IP address or an identifier of letters, digits and '-._:@'", o.what, quote(cn), p)
+		return requestErrorf(ReasonPolicyViolation, "%s %s %s; use a DNS name, an IP address or an identifier of letters, digits and '-._:@'", o.what(), quote(cn), p)
 	}
 	if is.cnIsSAN(cn) ||
 		slices.ContainsFunc(is.allowed.dns, func(p string) bool { return matchDNSPattern(cn, p) }) ||
 		slices.ContainsFunc(is.allowed.commonNames, func(p string) bool { return matchTextGlob(cn, p) }) {
 		return nil
 	}
-	return requestErrorf(ReasonPolicyViolation, "%s %s is not allowed by template %q: it must be one of the certificate's SANs or match allowedDNSNames (%s) or allowedCommonNames (%s)", o.what, quote(cn), is.tmpl.Name, list(is.allowed.dns), list(is.allowed.commonNames))
+	return requestErrorf(ReasonPolicyViolation, "%s %s is not allowed by template %q: it must be one of the certificate's SANs or match allowedDNSNames (%s) or allowedCommonNames (%s)", o.what(), quote(cn), is.tmpl.Name, list(is.allowed.dns), list(is.allowed.commonNames))
 }
 
 // cnIsSAN reports whether cn is one of the certificate's SANs.
@@ -277,45 +295,64 @@ func commonNameProblem(cn string) string {
 // notAllowed is the error for a value the template does not allow.
 func notAllowed(o origin, value, tmpl, field string, allowed []string) error {
 	if len(allowed) == 0 {
-		return requestErrorf(ReasonPolicyViolation, "%s %s is not allowed by template %q: its %s is unset, so it allows none", o.what, quote(value), tmpl, field)
+		return requestErrorf(ReasonPolicyViolation, "%s %s is not allowed by template %q: its %s is unset, so it allows none", o.what(), quote(value), tmpl, field)
 	}
-	return requestErrorf(ReasonPolicyViolation, "%s %s is not allowed by template %q (%s: %s)", o.what, quote(value), tmpl, field, list(allowed))
+	return requestErrorf(ReasonPolicyViolation, "%s %s is not allowed by template %q (%s: %s)", o.what(), quote(value), tmpl, field, list(allowed))
 }
 
 // fieldTrusted reports whether a template field's text renders only
 // trusted data (templateTrusted), remembering the answer per text: the
 // same few texts are asked about for every request. A text that does not
 // parse is not trusted.
-func fieldTrusted(text string) bool { return cachedTrust("f", text, templateTrusted) }
+func fieldTrusted(text string) bool { return cachedTrust('f', text, templateTrusted) }
 
 // allowListTrusted is fieldTrusted for the text of an allow-list entry
 // (patternTrusted).
-func allowListTrusted(text string) bool { return cachedTrust("p", text, patternTrusted) }
+func allowListTrusted(text string) bool { return cachedTrust('p', text, patternTrusted) }
 
-func cachedTrust(kind, text string, check func(string) (bool, error)) bool {
+// issuerDataOnly reports whether a text references only .Vars and
+// .Issuer: what it renders does not depend on the request at all.
+func issuerDataOnly(text string) bool {
+	return cachedTrust('i', text, func(text string) (bool, error) { return templateUsesOnly(text, nil) })
+}
+
+func cachedTrust(kind byte, text string, check func(string) (bool, error)) bool {
 	if !strings.Contains(text, "{{") {
 		return true
 	}
-	key := kind + "\x00" + text
-	if v, ok := trustCache.m.Load(key); ok {
-		return v.(bool)
+	key := trustKey{kind, text}
+	trustCache.mu.RLock()
+	v, ok := trustCache.m[key]
+	trustCache.mu.RUnlock()
+	if ok {
+		return v
 	}
 	trusted, err := check(text)
 	trusted = trusted && err == nil
-	if trustCache.size.Add(int64(len(key))) > trustCacheMax {
-		trustCache.m.Clear()
-		trustCache.size.Store(int64(len(key)))
+	trustCache.mu.Lock()
+	defer trustCache.mu.Unlock()
+	if trustCache.size += int64(len(text)) + 1; trustCache.size > trustCacheMax || trustCache.m == nil {
+		trustCache.m = map[trustKey]bool{}
+		trustCache.size = int64(len(text)) + 1
 	}
-	trustCache.m.Store(key, trusted)
+	trustCache.m[key] = trusted
 	return trusted
 }
 
 // trustCacheMax bounds the bytes of texts fieldTrusted remembers.
 const trustCacheMax = 1 << 20
 
+// trustKey is a text and the analysis asked of it: 'f' (fieldTrusted),
+// 'p' (allowListTrusted) or 'i' (issuerDataOnly).
+type trustKey struct {
+	kind byte
+	text string
+}
+
 var trustCache struct {
-	m    sync.Map // text → bool
-	size atomic.Int64
+	mu   sync.RWMutex
+	m    map[trustKey]bool
+	size int64
 }
 
 // parseIPRanges parses a template's allowedIPRanges.

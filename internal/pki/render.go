@@ -20,7 +20,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -68,9 +67,26 @@ var (
 // several times over per nesting level.
 var forbiddenFuncs = map[string]bool{"call": true, "html": true, "js": true, "urlquery": true}
 
-// varName is what a key of vars must look like: a Go identifier, so that
-// .Vars.Key works, of at most 63 bytes.
-var varName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
+// validVarName reports whether k may be a key of vars: an ASCII Go
+// identifier, so that .Vars.Key works, of at most 63 bytes; what the
+// regular expression ^[A-Za-z_][A-Za-z0-9_]{0,62}$ matches. It is checked
+// for every var of every request, so it is written out: Go's regexp took
+// about 0.2 µs for a 3-byte name and 6 µs for a 63-byte one.
+func validVarName(k string) bool {
+	if len(k) == 0 || len(k) > 63 {
+		return false
+	}
+	for i := range len(k) {
+		c := k[i]
+		switch {
+		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', c == '_':
+		case '0' <= c && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // checkVars checks an issuer's vars against the render limits: at most
 // MaxVars entries, keys that are identifiers of at most 63 bytes, values
@@ -81,10 +97,21 @@ func checkVars(vars map[string]string) *TemplateError {
 	if len(vars) > MaxVars {
 		return templateErrorf("vars", "", "%d vars are set, more than the %d allowed", len(vars), MaxVars)
 	}
+	ok := true
+	for k, v := range vars {
+		if !validVarName(k) || len(v) > MaxVarValueSize || !utf8.ValidString(v) {
+			ok = false
+			break
+		}
+	}
+	if ok {
+		return nil
+	}
+	// Report the first bad var in the order of their names.
 	for _, k := range slices.Sorted(maps.Keys(vars)) {
 		v := vars[k]
 		switch {
-		case !varName.MatchString(k):
+		case !validVarName(k):
 			return templateErrorf("vars", quote(k), "a var name must be a letter or underscore followed by at most 62 letters, digits or underscores")
 		case len(v) > MaxVarValueSize:
 			return templateErrorf("vars", k, "the value is %d bytes, more than the %d allowed", len(v), MaxVarValueSize)

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -536,5 +537,23 @@ func TestCheckVars(t *testing.T) {
 				t.Errorf("got Template=%q Field=%q Msg=%q; want vars, %q, %q", terr.Template, terr.Field, terr.Msg, tc.field, tc.msg)
 			}
 		})
+	}
+}
+
+// validVarName accepts exactly what the regular expression it replaces
+// matched.
+func TestValidVarNameIsTheRegexp(t *testing.T) {
+	t.Parallel()
+	re := regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
+	names := []string{"", "_", "a", "Z", "0", "9a", "a9", "_9", "a-b", "a.b", "a b", "é", "aé", "a\n", "\na", "a\x00",
+		strings.Repeat("k", 62), strings.Repeat("k", 63), strings.Repeat("k", 64), "_" + strings.Repeat("9", 62), "_" + strings.Repeat("9", 63),
+		"ClusterSlug", "cluster_slug_2", "Ａ", "a\u200b"}
+	for c := range 256 {
+		names = append(names, string(rune(c)), "a"+string(rune(c)), string([]byte{byte(c)}), "a"+string([]byte{byte(c)}))
+	}
+	for _, n := range names {
+		if got, want := validVarName(n), re.MatchString(n); got != want {
+			t.Errorf("validVarName(%q) = %v, the regexp says %v", n, got, want)
+		}
 	}
 }

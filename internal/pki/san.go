@@ -133,7 +133,7 @@ func applySANs(is *issuance) error {
 	if u, err := is.spiffeID(); err != nil {
 		return err
 	} else if u != nil && !seenURI[u.String()] {
-		is.origins.uri = map[string]origin{u.String(): {trusted: true, what: "SPIFFE ID"}}
+		is.origins.uri = map[string]origin{u.String(): {trusted: true, fixed: "SPIFFE ID"}}
 		uris = append(uris, u)
 	}
 	if total := len(dns) + len(ips) + len(uris) + len(emails); total > MaxSANs {

@@ -79,6 +79,10 @@ func sign(is *issuance, rand io.Reader) (*Issued, error) {
 	out := is.out
 	out.Cert = leaf
 	var chain bytes.Buffer
+	// The leaf's PEM (base64 in lines of 64, and the two armour lines)
+	// and the CA's chain, sized once rather than grown.
+	b64 := (len(der) + 2) / 3 * 4
+	chain.Grow(b64 + b64/64 + 1 + 64 + len(is.ca.ChainPEM))
 	_ = pem.Encode(&chain, &pem.Block{Type: "CERTIFICATE", Bytes: der})
 	chain.Write(is.ca.ChainPEM)
 	out.ChainPEM = chain.Bytes()

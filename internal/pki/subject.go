@@ -224,7 +224,7 @@ func applySubject(is *issuance) error {
 				}
 				if !v.trusted {
 					if p := subjectValueProblem(f.field, v.value); p != "" {
-						return requestErrorf(ReasonPolicyViolation, "%s %s %s", is.templateOrigin(what, v).what, quote(v.value), p)
+						return requestErrorf(ReasonPolicyViolation, "%s %s %s", is.templateOrigin(what, v).what(), quote(v.value), p)
 					}
 				}
 				out[i] = v.value
@@ -258,11 +258,22 @@ func applySubject(is *issuance) error {
 
 // subjectWhat names a subject attribute in messages.
 func subjectWhat(field string) string {
-	if field == "cn" {
-		return "common name"
+	if w, ok := subjectWhats[field]; ok {
+		return w
 	}
 	return "subject " + field
 }
+
+// subjectWhats is subjectWhat of each subject attribute, built once.
+var subjectWhats = func() map[string]string {
+	m := map[string]string{"cn": "common name"}
+	for _, a := range subjectAttributes {
+		if a.field != "cn" {
+			m[a.field] = "subject " + a.field
+		}
+	}
+	return m
+}()
 
 // subjectAttributeByField returns the attribute type of a field name.
 func subjectAttributeByField(field string) (subjectAttribute, bool) {
@@ -304,7 +315,7 @@ func (is *issuance) checkUTF8(field, text, v string) error {
 func checkSubjectNotCA(is *issuance) error {
 	// A name equal to the CA's under RFC 5280's comparison (case and
 	// string type aside) counts as the CA's too.
-	if bytes.Equal(is.cert.RawSubject, is.ca.Cert.RawSubject) || strings.EqualFold(is.cert.Subject.String(), is.ca.Cert.Subject.String()) {
+	if bytes.Equal(is.cert.RawSubject, is.ca.Cert.RawSubject) || strings.EqualFold(is.cert.Subject.String(), is.ca.subjectString()) {
 		return requestErrorf(ReasonPolicyViolation, "the certificate's subject %s is the CA's own subject; request a different subject", quote(is.cert.Subject.String()))
 	}
 	return nil

@@ -22,6 +22,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -133,6 +134,22 @@ func TestSubjectAttributesThisIssuerDoesNotSignAreRefused(t *testing.T) {
 	}
 }
 
+// A CA whose Cert is replaced after LoadCA is compared by the new
+// certificate's subject, not by the one LoadCA kept.
+func TestCheckSubjectNotCAFollowsTheCert(t *testing.T) {
+	t.Parallel()
+	root := newPKI(t).root
+	// The root's subject in lower case: not byte for byte the root's, so
+	// only the comparison of the subjects' strings can catch it.
+	subject := pkix.Name{CommonName: strings.ToLower(root.Subject.CommonName)}
+	for _, o := range root.Subject.Organization {
+		subject.Organization = append(subject.Organization, strings.ToLower(o))
+	}
+	is := prepare(t, nil, Request{CSR: newCSR(t, testKey(t, "ecdsa256"), x509.CertificateRequest{Subject: subject})})
+	is.ca.Cert = root
+	wantErr(t, runSteps(is, applySubject, checkSubjectNotCA), "RequestError/PolicyViolation", "is the CA's own subject")
+}
+
 func TestCheckSubjectNotCA(t *testing.T) {
 	t.Parallel()
 	ca := interCA(t)
@@ -146,6 +163,7 @@ func TestCheckSubjectNotCA(t *testing.T) {
 		{name: "a different subject passes", subject: pkix.Name{CommonName: "web"}},
 		{name: "an empty subject passes", subject: pkix.Name{}},
 		{name: "the CA's subject requested unchanged is rejected", subject: ca.Cert.Subject, kind: "RequestError/PolicyViolation", msg: `the certificate's subject "CN=Test Intermediate,O=Test" is the CA's own subject`},
+		{name: "the CA's subject in other case is rejected", subject: pkix.Name{CommonName: "test intermediate", Organization: []string{"TEST"}}, kind: "RequestError/PolicyViolation", msg: `the certificate's subject "CN=test intermediate,O=TEST" is the CA's own subject`},
 		{name: "the CA's subject made by a template is rejected", tmpl: templ("web", func(t *v1alpha1.CertificateTemplate) {
 			t.CN = "Test Intermediate"
 			t.Organization = []string{"Test"}

@@ -48,6 +48,20 @@ type CA struct {
 	ChainPEM []byte
 	// RootPEM is Root PEM-encoded: what goes in ca.crt.
 	RootPEM []byte
+
+	// subject is subjectOf.Subject.String(), which LoadCA computes once so
+	// that the self-issued check (checkSubjectNotCA) does not for every
+	// request; it counts only while subjectOf is still Cert.
+	subjectOf *x509.Certificate
+	subject   string
+}
+
+// subjectString is ca.Cert.Subject.String().
+func (ca *CA) subjectString() string {
+	if ca.subjectOf != nil && ca.subjectOf == ca.Cert {
+		return ca.subject
+	}
+	return ca.Cert.Subject.String()
 }
 
 // RenderData is what templates can see.
