@@ -141,6 +141,9 @@ type Reconciler struct {
 
 	keysMu     sync.Mutex
 	openedKeys map[issuer.Ref]openedKey
+	// leaves remembers the re-issue's verdicts on Secrets already read
+	// (reissuememo.go).
+	leaves leafMemo
 }
 
 func (r *Reconciler) now() time.Time {
@@ -172,6 +175,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 			r.Trust.Forget(ref)
 			r.forgetNextSecret(ref)
 			r.forgetKey(ref)
+			r.leaves.forget(ref)
 			return reconcile.Result{}, nil
 		}
 		return reconcile.Result{}, err
@@ -187,6 +191,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	if !obj.GetDeletionTimestamp().IsZero() {
 		r.forgetNextSecret(v.Ref)
 		r.forgetKey(v.Ref)
+		r.leaves.forget(v.Ref)
 		return reconcile.Result{}, nil
 	}
 	if err := r.watchNextSecret(ctx, v); err != nil {
@@ -194,6 +199,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req reconcile.Request) (reco
 	}
 	token := obj.GetAnnotations()[v1alpha1.RotateNowAnnotation]
 	if v.Spec.CA.Rotation == nil && v.Spec.CA.TrustBundle == nil && token == "" && v.Status.Rotation == nil {
+		r.leaves.forget(v.Ref)
 		return reconcile.Result{}, nil // no lifecycle asked for: read nothing
 	}
 	policy := rotationPolicy(v.Spec, token)

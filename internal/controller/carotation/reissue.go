@@ -56,8 +56,10 @@ import (
 // Secret read of a Certificate issued well after the switch, which only the
 // new CA can have signed.
 //
-// Everything is derived from the API server on each pass, nothing from
-// memory: the switch (its time and token) from annotations the promotion
+// Everything is derived from the API server on each pass (the leaf memo,
+// reissuememo.go, only spares reading again a Secret whose certificate a
+// pass has verified and which nothing says has changed): the switch (its
+// time and token) from annotations the promotion
 // writes on the CA Secret; what is done, in progress, failed or pending
 // from the Certificates and their Secrets; the pace from
 // status.rotation.reissue.lastBatchAt, written before a batch is
@@ -212,20 +214,39 @@ func (f reissueFacts) needsLeaf(rotatedAt time.Time) bool {
 // certificate, else — when a retired CA did — in progress, failed since
 // the switch, or pending.
 func classifyReissue(f reissueFacts, rotatedAt time.Time, issuing *x509.Certificate, retired []*x509.Certificate) reissueClass {
+	return classifyVerdict(f, rotatedAt, judgeLeaf(f.Leaf, issuing, retired))
+}
+
+// judgeLeaf says which CA signed leaf, verified on its signature.
+func judgeLeaf(leaf, issuing *x509.Certificate, retired []*x509.Certificate) leafVerdict {
+	switch {
+	case leaf == nil:
+		return leafNone
+	case signedBy(leaf, issuing):
+		return leafOfIssuing
+	case slices.ContainsFunc(retired, func(ca *x509.Certificate) bool { return signedBy(leaf, ca) }):
+		return leafOfRetired
+	}
+	return leafOfOther
+}
+
+// classifyVerdict places a Certificate whose certificate v judged
+// (f.Leaf is not looked at).
+func classifyVerdict(f reissueFacts, rotatedAt time.Time, v leafVerdict) reissueClass {
 	if !f.existedAt(rotatedAt) {
 		return reissueIgnore
 	}
-	if f.Leaf == nil {
+	switch v {
+	case leafNone:
 		if f.issuedWellAfter(rotatedAt) {
 			return reissueDone
 		}
 		return reissueIgnore
-	}
-	if signedBy(f.Leaf, issuing) {
+	case leafOfIssuing:
 		return reissueDone
-	}
-	if !slices.ContainsFunc(retired, func(ca *x509.Certificate) bool { return signedBy(f.Leaf, ca) }) {
+	case leafOfOther:
 		return reissueIgnore
+	case leafOfRetired:
 	}
 	switch {
 	case f.Issuing:
@@ -324,12 +345,16 @@ func (r *Reconciler) planReissue(ctx context.Context, v issuer.View, g *generati
 	token := g.issuing.Annotations[annotationRotatedForToken]
 	rotatedAt, err := time.Parse(time.RFC3339, g.issuing.Annotations[annotationRotatedAt])
 	if token == "" || err != nil || r.Reissue.BatchSize <= 0 {
-		return nil, time.Time{}, nil //nolint:nilerr // no readable rotated-at (promote writes it with the token): no re-issue to follow, as without a token
+		// No readable rotated-at (promote writes it with the token): no
+		// re-issue to follow, as without a token.
+		r.leaves.forget(v.Ref)
+		return nil, time.Time{}, nil
 	}
 	st := &v1alpha1.ReissueStatus{Token: token, RotatedAt: metav1.NewTime(rotatedAt.UTC())}
 	if v.Status.Rotation != nil {
 		if prev := v.Status.Rotation.Reissue; prev != nil && prev.Token == token && prev.RotatedAt.Equal(&st.RotatedAt) && prev.CompletedAt != nil {
 			g.reissue = prev.DeepCopy() // done: nothing more to read
+			r.leaves.forget(v.Ref)
 			return nil, time.Time{}, nil
 		}
 	}
@@ -347,6 +372,7 @@ func (r *Reconciler) planReissue(ctx context.Context, v issuer.View, g *generati
 	}
 	g.reissue = st
 	if st.CompletedAt != nil {
+		r.leaves.forget(v.Ref)
 		return nil, time.Time{}, nil
 	}
 	issuing := g.issuingCA.Cert
@@ -364,6 +390,17 @@ func (r *Reconciler) planReissue(ctx context.Context, v issuer.View, g *generati
 		}
 	}
 
+	// Verdicts on Secrets already read are reused while they hold
+	// (reissuememo.go).
+	leaves := r.leaves.begin(v.Ref, rotationID(token, rotatedAt, issuing, retired))
+	complete, completed := false, false
+	defer func() {
+		if completed {
+			r.leaves.forget(v.Ref) // nothing more to read
+			return
+		}
+		leaves.end(complete)
+	}()
 	var tally reissueTally
 	opts := []client.ListOption{client.Limit(reissueListPage)}
 	if v.Ref.Kind == issuer.KindIssuer {
@@ -380,13 +417,20 @@ func (r *Reconciler) planReissue(ctx context.Context, v issuer.View, g *generati
 				continue
 			}
 			f := factsOf(crt)
+			verdict := leafNone
 			if f.needsLeaf(rotatedAt) {
-				if f.Leaf, err = r.certificateLeaf(ctx, v, crt); err != nil {
-					return nil, time.Time{}, err
+				var known bool
+				if verdict, known = leaves.lookup(crt, f.Issuing); !known {
+					leaf, err := r.certificateLeaf(ctx, v, crt)
+					if err != nil {
+						return nil, time.Time{}, err
+					}
+					verdict = judgeLeaf(leaf, issuing, retired)
+					leaves.read(crt, f.Issuing, verdict)
 				}
 			}
 			name := client.ObjectKeyFromObject(crt)
-			switch classifyReissue(f, rotatedAt, issuing, retired) {
+			switch classifyVerdict(f, rotatedAt, verdict) {
 			case reissueDone:
 				tally.reissued++
 			case reissueInProgress:
@@ -402,6 +446,7 @@ func (r *Reconciler) planReissue(ctx context.Context, v issuer.View, g *generati
 			break
 		}
 	}
+	complete = true
 	sortNames(tally.failed)
 	sortNames(tally.pending)
 	tally.apply(st)
@@ -410,6 +455,7 @@ func (r *Reconciler) planReissue(ctx context.Context, v issuer.View, g *generati
 		// Completed when this pass found it so: after its reads.
 		at := metav1.NewTime(r.now().UTC().Truncate(time.Second))
 		st.CompletedAt = &at
+		completed = true
 		r.recordReissueDone(v, g, st)
 		logger.Info("re-issue after rotate-now completed", "token", token, "reissued", st.Reissued, "failed", st.Failed)
 		return nil, time.Time{}, nil
@@ -430,8 +476,20 @@ func (r *Reconciler) planReissue(ctx context.Context, v issuer.View, g *generati
 		next = start.Add(r.Reissue.Interval)
 	}
 	logger.V(1).Info("re-issue pass", "token", token, "total", st.Total, "reissued", st.Reissued,
-		"inProgress", st.InProgress, "failed", st.Failed, "pending", st.Pending, "batch", len(batch))
+		"inProgress", st.InProgress, "failed", st.Failed, "pending", st.Pending, "batch", len(batch),
+		"secretReads", leaves.Reads, "notRemembered", leaves.Full)
 	return batch, next, nil
+}
+
+// rotationID identifies the rotation a leaf verdict was decided in: the
+// rotate-now token, the switch and the CA certificates judged against.
+func rotationID(token string, rotatedAt time.Time, issuing *x509.Certificate, retired []*x509.Certificate) string {
+	fps := make([]string, 0, len(retired))
+	for _, ca := range retired {
+		fps = append(fps, pki.Fingerprint(ca))
+	}
+	slices.Sort(fps)
+	return strings.Join([]string{token, rotatedAt.UTC().Format(time.RFC3339), pki.Fingerprint(issuing), strings.Join(fps, ",")}, "|")
 }
 
 // freshStatus reads the issuer's status from the API server.
