@@ -50,13 +50,16 @@ func (h *benchHarness) backlog(ctx context.Context, r *results) error {
 		thr[iss.Label] = t
 		harness.Logf("backlog %s: %d requests signed at %.1f/s", iss.Label, h.c.N, t)
 	}
-	// What a signer can reach: capacity against the CA issuer's, and against
-	// the least API work a signer does per certificate (the signer floor);
-	// the merge-patch rate, which writes no Event and no managed fields, is
-	// context.
-	r.add("backlog: nstance signing throughput, N approved requests waiting at start", thr[nstance.Label], "/s", "CA issuer", thr[caIss.Label], "ratio >= 1.5", "")
+	// What a signer can reach: the least API work a signer does per
+	// certificate (the signer floor: one server-side-apply status patch and
+	// one Event), the goal; the CA issuer's capacity is context: it runs
+	// below that floor itself, so no signer that writes what it must can
+	// reach a multiple of it that lies above the floor (docs/performance.md,
+	// "Goals"). The merge-patch rate, which writes no Event and no managed
+	// fields, is context.
+	r.add("backlog: nstance signing throughput, N approved requests waiting at start", thr[nstance.Label], "/s", "CA issuer", thr[caIss.Label], "", "context: the goal is the signer floor")
 	if r.floorRate > 0 {
-		r.add("backlog: nstance throughput vs signer floor", thr[nstance.Label], "/s", "signer floor, manager client", r.floorRate, "ratio >= 0.8", "")
+		r.add("backlog: nstance throughput vs signer floor", thr[nstance.Label], "/s", "signer floor, manager client", r.floorRate, "ratio >= 1.0", "")
 	}
 	if r.rawRate > 0 {
 		r.add("backlog: nstance throughput vs merge status-patch rate", thr[nstance.Label], "/s", "merge patch rate, manager client", r.rawRate, "", "")
