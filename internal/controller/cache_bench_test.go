@@ -28,7 +28,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
-	"k8s.io/utils/ptr"
 )
 
 // finishedCertificateRequestJSON is a CertificateRequest as cert-manager's
@@ -55,7 +54,7 @@ func finishedCertificateRequestJSON(i int) []byte {
 				"cert-manager.io/certificate-ip-addresses": "",
 			},
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: "cert-manager.io/v1", Kind: "Certificate", Name: fmt.Sprintf("app-%d", i),
-				UID: types.UID(fmt.Sprintf("9a1c2e4a-0000-4000-8000-%012d", i)), Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true)}},
+				UID: types.UID(fmt.Sprintf("9a1c2e4a-0000-4000-8000-%012d", i)), Controller: new(true), BlockOwnerDeletion: new(true)}},
 			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "cert-manager-certificates-request-manager", Operation: metav1.ManagedFieldsOperationApply, APIVersion: "cert-manager.io/v1", Time: &now}},
 		},
 		Spec: cmapi.CertificateRequestSpec{
