@@ -272,3 +272,43 @@ func (h *benchHarness) profileTargets() ([]profileTarget, error) {
 	ts = append(ts, profileTarget{"kube-apiserver", strings.TrimSuffix(h.Stack.Config.Host, "/") + "/debug/pprof/profile", &http.Client{Transport: rt}})
 	return ts, nil
 }
+
+// heapProfile, when the harness gave the manager a pprof endpoint
+// (-profile), collects the manager's garbage and saves its heap profile as
+// <profiles>/heap-<name>.pprof (`go tool pprof -sample_index=inuse_space`):
+// the live heap read right after it is then what the manager holds, not
+// what it held at its last collection, which may have run in the middle of
+// a burst or of the initial lists.
+func (h *benchHarness) heapProfile(ctx context.Context, name string) {
+	if h.c.pprofAddr == "" {
+		return
+	}
+	t := profileTarget{"manager", "http://" + h.c.pprofAddr + "/debug/pprof/heap", http.DefaultClient}
+	path := filepath.Join(h.c.profileDir, "heap-"+name+".pprof")
+	if err := fetchHeap(ctx, t, path); err != nil {
+		harness.Logf("heap profile %s: %v", name, err)
+	}
+}
+
+func fetchHeap(ctx context.Context, t profileTarget, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.url+"?gc=1", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := t.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", t.url, resp.Status)
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
+}

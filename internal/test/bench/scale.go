@@ -276,6 +276,7 @@ func (h *benchHarness) managerAtRest(ctx context.Context) (rss, heap float64, er
 		return 0, 0, ctx.Err()
 	case <-time.After(5 * time.Second):
 	}
+	h.heapProfile(ctx, fmt.Sprintf("at-rest-%d", pid))
 	s := startSampler(pid, url)
 	defer s.close()
 	rss, _, heap, _ = s.now()
@@ -339,6 +340,7 @@ func (h *benchHarness) scaleRestart(ctx context.Context, ns string) (*scaleResta
 	rs.APIServerCPUSeconds = cpu.perCert["kube-apiserver"].Seconds()
 	url := h.Stack.ManagerMetricsURL()
 	if pid := h.Stack.ManagerPID(); pid > 0 && url != "" {
+		h.heapProfile(ctx, fmt.Sprintf("restart-%d", count))
 		s := startSampler(pid, url)
 		rss, _, heap, _ := s.now()
 		s.close()
