@@ -106,8 +106,15 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	}
 	// Events go through a recorder whose memory is bounded whatever their
 	// rate (eventrec), not client-go's broadcaster, which keeps every Event
-	// for 6 to 12 minutes.
-	recorder := eventrec.New(mgr.GetScheme(), clientset.EventsV1(), issuer.FieldOwner, eventrec.Options{Logger: mgr.GetLogger().WithName("events")})
+	// for 6 to 12 minutes. It writes with as many workers as a controller
+	// signs with: an Event is one write, as a signature's status patch is,
+	// so the Events keep up with the signatures and the queue only takes
+	// bursts (a queue that overflows drops Events; the backlog signs at
+	// over 200/s here, more than 4 writers keep up with).
+	recorder := eventrec.New(mgr.GetScheme(), clientset.EventsV1(), issuer.FieldOwner, eventrec.Options{
+		Logger:  mgr.GetLogger().WithName("events"),
+		Workers: max(opts.MaxConcurrentReconciles, eventrec.DefaultWorkers),
+	})
 	if err := mgr.Add(recorder); err != nil {
 		return fmt.Errorf("failed to register the Event recorder: %w", err)
 	}

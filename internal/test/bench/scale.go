@@ -120,6 +120,10 @@ type scalePoint struct {
 	FinishedRequests int     `json:"finishedRequests"`
 	RSSMiB           float64 `json:"rssMiB"`
 	LiveHeapMiB      float64 `json:"liveHeapMiB"`
+	// EventsDropped is the Events the manager's recorder dropped since it
+	// started for the backlog (nstance_issuer_events_dropped_total): its
+	// queue overflowed, a CertificateIssued Event was lost.
+	EventsDropped float64 `json:"eventsDropped"`
 	// Restart is the manager killed and started again after the point,
 	// with FinishedRequests (and the one it signs) in the cluster.
 	Restart *scaleRestart `json:"restart,omitempty"`
@@ -259,6 +263,11 @@ func (h *benchHarness) scalePoint(ctx context.Context, n int) (scalePoint, error
 	rss, heap, err := h.managerAtRest(ctx)
 	if err != nil {
 		return p, err
+	}
+	if url := h.Stack.ManagerMetricsURL(); url != "" {
+		if lines, err := scrapeLines(url, "nstance_issuer_events_dropped_total"); err == nil {
+			p.EventsDropped = sumLines(lines)
+		}
 	}
 	p.RSSMiB, p.LiveHeapMiB = mib(rss), mib(heap)
 	return p, nil
@@ -436,6 +445,7 @@ func (sw *scaleSweep) report(r *results) {
 		r.add(at+"API server CPU per certificate, nstance", p.Nstance.APIServerCPUMs, "ms", "CA issuer", p.CAIssuer.APIServerCPUMs, "", "")
 		r.add(at+"nstance manager API requests per certificate", p.Nstance.APIRequests, "req", "", 0, "", "")
 		r.add(at+"nstance backlog throughput", p.BacklogRate, "/s", "", 0, "", "")
+		r.add(at+"Events dropped by the manager's recorder (since the backlog's start)", p.EventsDropped, "", "", 0, "", "goal 0: an Event per signature")
 		r.add(fmt.Sprintf("%sRSS at rest, %d finished requests", at, p.FinishedRequests), p.RSSMiB, "MiB", "", 0, "", "")
 		r.add(fmt.Sprintf("%sGo live heap at rest, %d finished requests", at, p.FinishedRequests), p.LiveHeapMiB, "MiB", "", 0, "", "")
 	}
