@@ -219,7 +219,7 @@ func startProfiler(ctx context.Context, dir string, targets []profileTarget) *pr
 					return
 				default:
 				}
-				if err := fetchProfile(ctx, t, filepath.Join(dir, fmt.Sprintf("%s-%d.pprof", t.name, k))); err != nil {
+				if err := fetchPprof(ctx, t, "seconds=2", filepath.Join(dir, fmt.Sprintf("%s-%d.pprof", t.name, k))); err != nil {
 					harness.Logf("profile %s: %v", t.name, err)
 					return
 				}
@@ -235,8 +235,10 @@ func (p *profiler) close() {
 	p.wg.Wait()
 }
 
-func fetchProfile(ctx context.Context, t profileTarget, path string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.url+"?seconds=2", nil)
+// fetchPprof gets t's profile with query (a CPU profile's seconds=2, a
+// heap profile's gc=1) into path.
+func fetchPprof(ctx context.Context, t profileTarget, query, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.url+"?"+query, nil)
 	if err != nil {
 		return err
 	}
@@ -285,30 +287,7 @@ func (h *benchHarness) heapProfile(ctx context.Context, name string) {
 	}
 	t := profileTarget{"manager", "http://" + h.c.pprofAddr + "/debug/pprof/heap", http.DefaultClient}
 	path := filepath.Join(h.c.profileDir, "heap-"+name+".pprof")
-	if err := fetchHeap(ctx, t, path); err != nil {
+	if err := fetchPprof(ctx, t, "gc=1", path); err != nil {
 		harness.Logf("heap profile %s: %v", name, err)
 	}
-}
-
-func fetchHeap(ctx context.Context, t profileTarget, path string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, t.url+"?gc=1", nil)
-	if err != nil {
-		return err
-	}
-	resp, err := t.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = resp.Body.Close() }()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", t.url, resp.Status)
-	}
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(path, b, 0o644)
 }
