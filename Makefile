@@ -302,8 +302,8 @@ SCALE_NAMESPACES ?= 1000
 # The re-issue after rotate-now (make scale): Certificates, and the
 # manager's --reissue-batch-size / --reissue-interval for it.
 SCALE_REISSUE ?= 5000
-SCALE_REISSUE_BATCH ?= 250
-SCALE_REISSUE_INTERVAL ?= 25s
+SCALE_REISSUE_BATCH ?= 200
+SCALE_REISSUE_INTERVAL ?= 30s
 SCALE_PLOTS ?= docs/performance
 
 .PHONY: bench-build
