@@ -149,8 +149,8 @@ func Builder() *dashboard.DashboardBuilder { //nolint:staticcheck // v1 on purpo
 			query(`sum by (backend, operation, reason) (rate(nstance_issuer_ca_key_operation_errors_total[$__rate_interval]))`, "{{backend}} {{operation}} {{reason}}"))).
 		WithRow(dashboard.NewRowBuilder("Events")).
 		WithPanel(series("Events not recorded", "Events dropped per second because the queue of Events waiting to be written was full (the API server slower than the Events recorded, or away), and Events given up after 5 failed writes. Signing never waits for an Event; a request's status is the record.", "short",
-			query(`sum by (job) (rate(nstance_issuer_events_dropped_total[$__rate_interval]))`, "dropped {{job}}"),
-			query(`sum by (job) (rate(nstance_issuer_events_failed_total[$__rate_interval]))`, "failed {{job}}")))
+			query(`sum by () (rate(nstance_issuer_events_dropped_total[$__rate_interval]))`, "dropped"),
+			query(`sum by () (rate(nstance_issuer_events_failed_total[$__rate_interval]))`, "failed")))
 }
 
 // JSON is the dashboard as Grafana imports it.
