@@ -23,6 +23,8 @@ package main
 import (
 	"flag"
 	"os"
+	"runtime/debug"
+	"strconv"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -30,7 +32,28 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/app"
 )
 
+// defaultGCPercent is the manager's GC target when GOGC is not set: 50
+// rather than Go's 100, so that the heap the runtime keeps between
+// collections is 1.5 times the live heap rather than 2 (the live heap is
+// mostly the cache of finished requests, about 1.5 KiB each). Measured
+// (docs/performance.md, "Memory at rest"): at 10,000 finished requests,
+// after signing 9,000 of them, heap in use 40.1 MiB against 45.5 and
+// 45.9 and RSS 93.9 MiB against 99.8 and 107.5, for about as much CPU
+// (17.7 s against 16.8 s for the 9,000 signatures and the start).
+const defaultGCPercent = 50
+
+// setGCPercent sets defaultGCPercent unless GOGC is set (an operator's
+// choice wins) and returns the GC target in effect.
+func setGCPercent(lookup func(string) (string, bool)) string {
+	if v, set := lookup("GOGC"); set {
+		return v
+	}
+	debug.SetGCPercent(defaultGCPercent)
+	return strconv.Itoa(defaultGCPercent)
+}
+
 func main() {
+	gogc := setGCPercent(os.LookupEnv)
 	o := app.NewOptions()
 	o.AddFlags(flag.CommandLine)
 	flag.Parse() // controller-runtime registers --kubeconfig on the default FlagSet.
@@ -63,7 +86,7 @@ func main() {
 		log.Error(err, "failed to set up")
 		os.Exit(1)
 	}
-	log.Info("starting", "clusterResourceNamespace", o.Controller.ClusterResourceNamespace, "leaderElect", o.LeaderElect)
+	log.Info("starting", "clusterResourceNamespace", o.Controller.ClusterResourceNamespace, "leaderElect", o.LeaderElect, "gogc", gogc)
 	// Start returns an error when the leader Lease is lost: the process
 	// exits and is restarted rather than signing on without the lease.
 	if err := mgr.Start(ctx); err != nil {
