@@ -42,8 +42,8 @@ import (
 // earlier ones at start and signed the rest) and after a graceful restart
 // (a process that only listed them all, as after a rollout). Each reading
 // comes after a settle, a forced GC (the manager's pprof heap endpoint with
-// gc=1, as -profile's heap profiles) and a further settle in which the
-// runtime's background scavenger returns what it will: what a manager
+// gc=1, as -profile's heap profiles), a further settle and a wait until the
+// runtime's background scavenger stopped returning memory: what a manager
 // holds at rest. The requests are deleted afterwards, so that the sweep's
 // points count the same as without.
 
@@ -85,6 +85,10 @@ type memBreakdown struct {
 	OtherSysMiB    float64 `json:"otherSysMiB"`
 	SysMiB         float64 `json:"sysMiB"`
 	Goroutines     float64 `json:"goroutines"`
+	// ScavengeWaitSeconds is how long the reading waited, after the
+	// forced GC and a settle, for the heap released to the OS to stop
+	// growing (memory-at-rest points only).
+	ScavengeWaitSeconds float64 `json:"scavengeWaitSeconds,omitempty"`
 }
 
 // scaleMemoryPoint is the manager at rest with FinishedRequests in the
@@ -219,8 +223,36 @@ func (h *benchHarness) memoryAtRest(ctx context.Context, name string) (memBreakd
 			h.heapProfile(ctx, name)
 		}
 	}
-	return readMemory(pid, url)
+	// The scavenger returns idle heap in the background at its own pace:
+	// right after a burst, read too early, the same reading spread by
+	// 0 to 24 MiB. At rest is when it stopped: released unchanged for
+	// scavengeQuiet, or scavengeMax at most.
+	start, last, quietSince := time.Now(), -1.0, time.Now()
+	for time.Since(start) < scavengeMax && time.Since(quietSince) < scavengeQuiet {
+		v, err := scrapeMetric(url, "go_memstats_heap_released_bytes")
+		if err != nil {
+			return memBreakdown{}, err
+		}
+		if v != last {
+			last, quietSince = v, time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return memBreakdown{}, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	b, err := readMemory(pid, url)
+	b.ScavengeWaitSeconds = time.Since(start).Seconds()
+	return b, err
 }
+
+// scavengeQuiet and scavengeMax bound the wait for the runtime's
+// scavenger in a reading at rest.
+const (
+	scavengeQuiet = 3 * time.Second
+	scavengeMax   = 60 * time.Second
+)
 
 // readMemory reads pid's memory from /proc and its Go runtime's figures
 // from its metrics endpoint.
