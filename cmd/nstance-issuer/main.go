@@ -36,10 +36,11 @@ import (
 // rather than Go's 100, so that the heap the runtime keeps between
 // collections is 1.5 times the live heap rather than 2 (the live heap is
 // mostly the cache of finished requests, about 1.5 KiB each). Measured
-// (docs/performance.md, "Memory at rest"): at 10,000 finished requests,
-// after signing 9,000 of them, heap in use 40.1 MiB against 45.5 and
-// 45.9 and RSS 93.9 MiB against 99.8 and 107.5, for about as much CPU
-// (17.7 s against 16.8 s for the 9,000 signatures and the start).
+// (docs/performance.md, "Memory at rest at exact counts"): at 10,000
+// finished requests, after signing 9,000 of them, heap in use 40 to 41 MiB
+// against 45.5 to 47.7, RSS 12.5 MiB lower read the same way (100.6
+// against 113.1 MiB; 10.9 MiB lower after a restart), for up to about 10%
+// more CPU in the burst.
 const defaultGCPercent = 50
 
 // setGCPercent sets defaultGCPercent unless GOGC is set (an operator's
