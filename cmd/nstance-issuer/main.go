@@ -23,6 +23,8 @@ package main
 import (
 	"flag"
 	"os"
+	"runtime/debug"
+	"strconv"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -30,7 +32,29 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/app"
 )
 
+// defaultGCPercent is the manager's GC target when GOGC is not set: 50
+// rather than Go's 100, so that the heap the runtime keeps between
+// collections is 1.5 times the live heap rather than 2 (the live heap is
+// mostly the cache of finished requests, about 1.5 KiB each). Measured
+// (docs/performance.md, "Memory at rest at exact counts"): at 10,000
+// finished requests, after signing 9,000 of them, heap in use 40 to 41 MiB
+// against 45.5 to 47.7, RSS 12.5 MiB lower read the same way (100.6
+// against 113.1 MiB; 10.9 MiB lower after a restart), for up to about 10%
+// more CPU in the burst.
+const defaultGCPercent = 50
+
+// setGCPercent sets defaultGCPercent unless GOGC is set (an operator's
+// choice wins) and returns the GC target in effect.
+func setGCPercent(lookup func(string) (string, bool)) string {
+	if v, set := lookup("GOGC"); set {
+		return v
+	}
+	debug.SetGCPercent(defaultGCPercent)
+	return strconv.Itoa(defaultGCPercent)
+}
+
 func main() {
+	gogc := setGCPercent(os.LookupEnv)
 	o := app.NewOptions()
 	o.AddFlags(flag.CommandLine)
 	flag.Parse() // controller-runtime registers --kubeconfig on the default FlagSet.
@@ -63,7 +87,7 @@ func main() {
 		log.Error(err, "failed to set up")
 		os.Exit(1)
 	}
-	log.Info("starting", "clusterResourceNamespace", o.Controller.ClusterResourceNamespace, "leaderElect", o.LeaderElect)
+	log.Info("starting", "clusterResourceNamespace", o.Controller.ClusterResourceNamespace, "leaderElect", o.LeaderElect, "gogc", gogc)
 	// Start returns an error when the leader Lease is lost: the process
 	// exits and is restarted rather than signing on without the lease.
 	if err := mgr.Start(ctx); err != nil {

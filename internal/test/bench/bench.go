@@ -80,7 +80,8 @@ type Config struct {
 	benchtime    string
 	only         map[string]bool
 	timeout      time.Duration
-	// pprofAddr is the manager's --pprof-bind-address with -profile.
+	// pprofAddr is the manager's --pprof-bind-address with -profile or
+	// -scale-memory-points.
 	pprofAddr  string
 	profileDir string
 	// stageRounds is how many alternating rounds the issuer stage runs.
@@ -93,6 +94,11 @@ type Config struct {
 	// second (0: no paced stage).
 	scaleRate float64
 	scaleFlag string
+	// scaleMemoryPoints are the exact counts of finished requests at which
+	// the scale phase reads the manager's memory at rest, before its sweep
+	// (memory_rest.go; none: not measured).
+	scaleMemoryPoints []int
+	scaleMemoryFlag   string
 	// reissueN Certificates re-issued after a rotate-now at
 	// reissueBatch per reissueInterval (scale_reissue.go; 0: not run).
 	reissueN        int
@@ -107,8 +113,11 @@ type Config struct {
 
 func (c *Config) run(phase string) bool { return len(c.only) == 0 || c.only[phase] }
 
-// runScale: the scale phase runs when asked for and given points.
-func (c *Config) runScale() bool { return c.run("scale") && len(c.scalePoints) > 0 }
+// runScale: the scale phase runs when asked for and given points (of the
+// sweep or of memory at rest).
+func (c *Config) runScale() bool {
+	return c.run("scale") && (len(c.scalePoints) > 0 || len(c.scaleMemoryPoints) > 0)
+}
 
 // runReissue: the re-issue phase runs in the scale phase, or alone with
 // -only reissue, when given a count.
@@ -129,6 +138,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.stageRounds, "stage-rounds", 2, "Alternating rounds of the issuer stage (nstance, CA issuer, ...); each issuer's fastest counts.")
 	fs.BoolVar(&c.profile, "profile", false, "Take CPU profiles of the manager and the API server during nstance-issuer's first stage round, into profiles/ beside -out (read with go tool pprof). Profiling costs CPU: that round's figures are then a little low.")
 	fs.StringVar(&c.scaleFlag, "scale-points", "", "Comma-separated Ns of the scale phase (e.g. 1000,3000,10000); empty: the phase does not run.")
+	fs.StringVar(&c.scaleMemoryFlag, "scale-memory-points", "", "Comma-separated increasing counts of finished CertificateRequests (e.g. 1000,10000,30000) at which the scale phase, before its sweep, reads the manager's memory at rest after a forced GC (through a pprof endpoint it then gives the manager); the requests are deleted before the sweep. Empty: not measured.")
 	fs.IntVar(&c.scaleNamespaces, "scale-namespaces", 0, "Namespaces the scale phase's trust publication makes (0: not run).")
 	fs.Float64Var(&c.scaleRate, "scale-rate", 40, "Requests per second the scale phase's paced stage creates and approves, open loop, to time approved→Ready at a rate both issuers sustain (0: no paced stage).")
 	fs.IntVar(&c.reissueN, "scale-reissue", 0, "Certificates the re-issue after rotate-now re-issues (in -only scale, or alone with -only reissue); 0: not run.")
@@ -157,6 +167,18 @@ func (c *Config) complete() error {
 			c.scalePoints = append(c.scalePoints, n)
 		}
 	}
+	if c.scaleMemoryFlag != "" {
+		for p := range strings.SplitSeq(c.scaleMemoryFlag, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(p))
+			if err != nil || n < 1 {
+				return fmt.Errorf("-scale-memory-points %q: %q is not a positive count", c.scaleMemoryFlag, p)
+			}
+			if k := len(c.scaleMemoryPoints); k > 0 && n <= c.scaleMemoryPoints[k-1] {
+				return fmt.Errorf("-scale-memory-points %q: the counts must increase (%d after %d): each point adds requests to the last", c.scaleMemoryFlag, n, c.scaleMemoryPoints[k-1])
+			}
+			c.scaleMemoryPoints = append(c.scaleMemoryPoints, n)
+		}
+	}
 	if c.scaleRate < 0 || math.IsNaN(c.scaleRate) || math.IsInf(c.scaleRate, 0) {
 		return fmt.Errorf("-scale-rate %g is not a rate: requests per second, or 0 for no paced stage", c.scaleRate)
 	}
@@ -165,13 +187,17 @@ func (c *Config) complete() error {
 		for _, n := range c.scalePoints {
 			largest = max(largest, n, c.scaleNamespaces)
 		}
+		for _, n := range c.scaleMemoryPoints {
+			largest = max(largest, n)
+		}
 		largest = max(largest, c.reissueN)
 		c.timeout = 2*time.Minute + time.Duration(largest)*200*time.Millisecond
 	}
 	if err := c.Complete(); err != nil {
 		return err
 	}
-	if c.profile {
+	// The memory points force a GC through the manager's pprof endpoint.
+	if c.profile || len(c.scaleMemoryPoints) > 0 {
 		port, err := localstack.FreePort()
 		if err != nil {
 			return err

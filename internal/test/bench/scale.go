@@ -31,7 +31,10 @@ import (
 	"github.com/nstance-dev/nstance-issuer/internal/test/report"
 )
 
-// The scale phase: how per-certificate cost grows with N. For each point
+// The scale phase: how per-certificate cost grows with N. First, with
+// -scale-memory-points, the manager's memory at rest at exact counts of
+// finished requests (memory_rest.go), whose requests are then deleted.
+// Then, for each point
 // of -scale-points, on one stack whose finished requests pile up from
 // point to point (as in a cluster that grows):
 //
@@ -120,6 +123,9 @@ type scalePoint struct {
 	FinishedRequests int     `json:"finishedRequests"`
 	RSSMiB           float64 `json:"rssMiB"`
 	LiveHeapMiB      float64 `json:"liveHeapMiB"`
+	// Memory is the same reading broken down (RSS by kind, the Go
+	// runtime's figures).
+	Memory *memBreakdown `json:"memory,omitempty"`
 	// EventsDropped is the Events the manager's recorder dropped since it
 	// started for the backlog (nstance_issuer_events_dropped_total): its
 	// queue overflowed, a CertificateIssued Event was lost.
@@ -160,6 +166,8 @@ type scaleRestart struct {
 
 // scaleSweep is what the scale phase measured, in the JSON results.
 type scaleSweep struct {
+	// Memory is the manager at rest at -scale-memory-points (memory_rest.go).
+	Memory  *scaleMemory  `json:"memory,omitempty"`
 	Points  []scalePoint  `json:"points"`
 	Restart *scaleRestart `json:"restart,omitempty"`
 	Trust   *scaleTrust   `json:"trust,omitempty"`
@@ -174,6 +182,13 @@ const restartSettle = 15 * time.Second
 func (h *benchHarness) scale(ctx context.Context, r *results) error {
 	sw := &scaleSweep{}
 	r.Sweep = sw
+	if len(h.c.scaleMemoryPoints) > 0 {
+		sm, err := h.scaleMemoryPoints(ctx)
+		sw.Memory = sm
+		if err != nil {
+			return fmt.Errorf("memory at rest: %w", err)
+		}
+	}
 	for _, n := range h.c.scalePoints {
 		p, err := h.scalePoint(ctx, n)
 		if err != nil {
@@ -260,10 +275,11 @@ func (h *benchHarness) scalePoint(ctx context.Context, n int) (scalePoint, error
 	if p.FinishedRequests, err = h.countRequests(ctx); err != nil {
 		return p, err
 	}
-	rss, heap, err := h.managerAtRest(ctx)
+	rss, heap, mem, err := h.managerAtRest(ctx)
 	if err != nil {
 		return p, err
 	}
+	p.Memory = mem
 	if url := h.Stack.ManagerMetricsURL(); url != "" {
 		if lines, err := scrapeLines(url, "nstance_issuer_events_dropped_total"); err == nil {
 			p.EventsDropped = sumLines(lines)
@@ -274,22 +290,27 @@ func (h *benchHarness) scalePoint(ctx context.Context, n int) (scalePoint, error
 }
 
 // managerAtRest waits 5 s for the manager to settle and returns its RSS
-// and Go live heap.
-func (h *benchHarness) managerAtRest(ctx context.Context) (rss, heap float64, err error) {
+// and Go live heap, and their breakdown (nil when it could not be read).
+func (h *benchHarness) managerAtRest(ctx context.Context) (rss, heap float64, mem *memBreakdown, err error) {
 	pid, url := h.Stack.ManagerPID(), h.Stack.ManagerMetricsURL()
 	if pid == 0 || url == "" {
-		return 0, 0, nil
+		return 0, 0, nil, nil
 	}
 	select {
 	case <-ctx.Done():
-		return 0, 0, ctx.Err()
+		return 0, 0, nil, ctx.Err()
 	case <-time.After(5 * time.Second):
 	}
 	h.heapProfile(ctx, fmt.Sprintf("at-rest-%d", pid))
 	s := startSampler(pid, url)
 	defer s.close()
 	rss, _, heap, _ = s.now()
-	return rss, heap, nil
+	if b, err := readMemory(pid, url); err == nil {
+		mem = &b
+	} else {
+		harness.Logf("memory breakdown: %v", err)
+	}
+	return rss, heap, mem, nil
 }
 
 // scaleRestart SIGKILLs the manager with every finished request in the
@@ -424,6 +445,9 @@ func (h *benchHarness) countRequests(ctx context.Context) (int, error) {
 // report prints the sweep's figures: per point, and the growth from the
 // smallest point to the largest with the issue's goals.
 func (sw *scaleSweep) report(r *results) {
+	if sw.Memory != nil {
+		sw.Memory.report(r)
+	}
 	for _, p := range sw.Points {
 		at := fmt.Sprintf("scale N=%d: ", p.N)
 		if n, ca := p.Nstance.Paced, p.CAIssuer.Paced; n != nil && ca != nil {

@@ -89,7 +89,7 @@ func (h *benchHarness) scaleTrust(ctx context.Context, m int) (*scaleTrust, erro
 		return nil, err
 	}
 	tr := &scaleTrust{}
-	rss, heap, err := h.managerAtRest(ctx)
+	rss, heap, _, err := h.managerAtRest(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +156,7 @@ func (h *benchHarness) scaleTrust(ctx context.Context, m int) (*scaleTrust, erro
 	time.Sleep(5 * time.Second)
 	tr.RotationWritesPerNamespace, _ = report.PerItem(before, h.writes(), tr.Namespaces)
 	tr.RotationModificationsPerNamespace = float64(mods.total()) / float64(tr.Namespaces)
-	rss, heap, err = h.managerAtRest(ctx)
+	rss, heap, _, err = h.managerAtRest(ctx)
 	if err != nil {
 		return nil, err
 	}
