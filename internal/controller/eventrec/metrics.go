@@ -19,10 +19,11 @@ package eventrec
 import "github.com/prometheus/client_golang/prometheus"
 
 var (
-	// dropped counts Events dropped because the queue was full.
+	// dropped counts Events dropped because the queue was full or their
+	// namespace's Events held half of it.
 	dropped = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "nstance_issuer_events_dropped_total",
-		Help: "Events not recorded because the queue of Events waiting to be written was full (the API server slower than the Events recorded, or away).",
+		Help: "Events not recorded because the queue of Events waiting to be written was full (the API server slower than the Events recorded, or away) or their namespace's Events held half of it.",
 	})
 	// failed counts Events given up after maxTries failed writes.
 	failed = prometheus.NewCounter(prometheus.CounterOpts{

@@ -16,8 +16,10 @@ limitations under the License.
 
 // Package eventrec records the manager's events.k8s.io/v1 Events with
 // memory bounded whatever their rate: a bounded queue that drops (and
-// counts) what does not fit, a few workers that write, and a series cache
-// of at most a fixed number of Events.
+// counts) what does not fit, of which no namespace's Events may hold more
+// than half (one tenant's flood of failing requests cannot crowd out the
+// others' Events), a few workers that write, and a series cache of at most
+// a fixed number of Events.
 //
 // It replaces client-go's events broadcaster (k8s.io/client-go/tools/events,
 // what controller-runtime's GetEventRecorder records through), which keeps
@@ -106,6 +108,12 @@ type Recorder struct {
 	workers             int
 
 	queue chan *eventsv1.Event
+	// queued counts the Events in queue by namespace, perNamespace bounds
+	// it (half the queue): guarded by queuedMu, which is held across a
+	// send so that the worker taking the Event counts it out after.
+	queuedMu     sync.Mutex
+	queued       map[string]int
+	perNamespace int
 
 	mu     sync.Mutex
 	series *seriesCache
@@ -141,12 +149,15 @@ func New(scheme *runtime.Scheme, client typedeventsv1.EventsV1Interface, reporti
 		logger:              opts.Logger,
 		workers:             opts.Workers,
 		queue:               make(chan *eventsv1.Event, opts.Queue),
+		queued:              map[string]int{},
+		perNamespace:        max(1, opts.Queue/2),
 		series:              newSeriesCache(opts.Series),
 	}
 }
 
 // Eventf records an Event about regarding (and related, if not nil); it
-// never blocks: when the queue is full the Event is dropped and counted.
+// never blocks: when the queue is full, or the Event's namespace already
+// holds half of it, the Event is dropped and counted.
 func (r *Recorder) Eventf(regarding, related runtime.Object, eventtype, reason, action, note string, args ...any) {
 	r.AnnotatedEventf(regarding, related, nil, eventtype, reason, action, note, args...)
 }
@@ -158,11 +169,35 @@ func (r *Recorder) AnnotatedEventf(regarding, related runtime.Object, annotation
 		r.logger.Error(err, "Event not recorded", "reason", reason)
 		return
 	}
+	if why := r.enqueue(ev); why != "" {
+		dropped.Inc()
+		r.logger.V(1).Info("Event dropped: "+why, "reason", reason, "object", klogRef(ev.Regarding))
+	}
+}
+
+// enqueue queues ev unless the queue is full or ev's namespace holds half
+// of it; it says why it did not.
+func (r *Recorder) enqueue(ev *eventsv1.Event) (dropped string) {
+	r.queuedMu.Lock()
+	defer r.queuedMu.Unlock()
+	if r.queued[ev.Namespace] >= r.perNamespace {
+		return "its namespace's Events hold half the queue"
+	}
 	select {
 	case r.queue <- ev:
+		r.queued[ev.Namespace]++
+		return ""
 	default:
-		dropped.Inc()
-		r.logger.V(1).Info("Event dropped: the queue is full", "reason", reason, "object", klogRef(ev.Regarding))
+		return "the queue is full"
+	}
+}
+
+// dequeued counts ev out of its namespace's share of the queue.
+func (r *Recorder) dequeued(ev *eventsv1.Event) {
+	r.queuedMu.Lock()
+	defer r.queuedMu.Unlock()
+	if r.queued[ev.Namespace]--; r.queued[ev.Namespace] <= 0 {
+		delete(r.queued, ev.Namespace)
 	}
 }
 
@@ -213,6 +248,7 @@ func (r *Recorder) Start(ctx context.Context) error {
 				case <-ctx.Done():
 					return
 				case ev := <-r.queue:
+					r.dequeued(ev)
 					r.record(ctx, ev)
 				}
 			}

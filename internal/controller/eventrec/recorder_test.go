@@ -170,14 +170,17 @@ func TestRecorderHoldsABoundedNumberOfEventsWhateverItRecords(t *testing.T) {
 }
 
 // When the queue is full Eventf returns at once and the Event is counted
-// as dropped: the signing path never waits for an Event.
+// as dropped: the signing path never waits for an Event. (Each Event in a
+// namespace of its own: a namespace may fill only half the queue.)
 func TestRecorderDropsAndCountsWhatTheQueueCannotHold(t *testing.T) {
 	r := New(testScheme(t), fake.NewClientset().EventsV1(), "nstance-issuer", Options{Queue: 2})
 	before := testutil.ToFloat64(dropped)
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for i := range 5 {
-			r.Eventf(request(i), nil, corev1.EventTypeNormal, v1alpha1.EventReasonCertificateIssued, "Sign", "issued")
+			cr := request(i)
+			cr.Namespace = fmt.Sprintf("team-%d", i)
+			r.Eventf(cr, nil, corev1.EventTypeNormal, v1alpha1.EventReasonCertificateIssued, "Sign", "issued")
 		}
 	})
 	wg.Wait() // would hang if Eventf blocked on the full queue
@@ -224,4 +227,49 @@ func TestRecorderWritesARepeatedEventAsASeries(t *testing.T) {
 		return len(l) == 1 && l[0].Series.Count == 3
 	})
 	waitFor(t, "the series forgotten", func() bool { return r.Held() == 0 })
+}
+
+// One tenant's flood of Events (its requests failing as fast as it can
+// make them) while the API server is slow fills at most half the queue:
+// another namespace's Event recorded after the flood is still written.
+// Before, the flood took every slot and the other tenant's Event was
+// dropped.
+func TestRecorderKeepsRoomForOtherNamespacesDuringOnesFlood(t *testing.T) {
+	client := fake.NewClientset()
+	release := make(chan struct{})
+	var mu sync.Mutex
+	written := map[string]int{}
+	// The API server is slow: every write waits until the test releases it.
+	client.PrependReactor("create", "events", func(a clienttesting.Action) (bool, runtime.Object, error) {
+		<-release
+		mu.Lock()
+		written[a.GetNamespace()]++
+		mu.Unlock()
+		return true, a.(clienttesting.CreateAction).GetObject(), nil
+	})
+	r := New(testScheme(t), client.EventsV1(), "nstance-issuer", Options{Queue: 10, Workers: 1})
+	started(t, r)
+	before := testutil.ToFloat64(dropped)
+	for i := range 100 {
+		r.Eventf(request(i), nil, corev1.EventTypeWarning, v1alpha1.EventReasonCertificateIssued, "Sign", "flood %d", i)
+	}
+	other := request(1000)
+	other.Namespace = "team-b"
+	r.Eventf(other, nil, corev1.EventTypeNormal, v1alpha1.EventReasonCertificateIssued, "Sign", "issued")
+	close(release)
+	waitFor(t, "team-b's Event written", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return written["team-b"] == 1
+	})
+	// team-a: the one the worker took and at most half the queue (5).
+	mu.Lock()
+	a := written["team-a"]
+	mu.Unlock()
+	if a > 6 {
+		t.Errorf("team-a had %d Events written, more than half the queue and the one in the worker's hands", a)
+	}
+	if d := testutil.ToFloat64(dropped) - before; d < 94 {
+		t.Errorf("%v Events dropped, want team-a's flood beyond half the queue (at least 94)", d)
+	}
 }

@@ -72,7 +72,29 @@ type Options struct {
 	// LogOutput, when set, receives the output of kube-apiserver and etcd
 	// (discarded otherwise), e.g. to scan it for key material.
 	LogOutput io.Writer
+	// AuditLogPath, when set, makes kube-apiserver write an audit log
+	// there (JSON lines, batched): one event per write to a
+	// CertificateRequest's status, with when the request came in and when
+	// its response was complete (microseconds, the API server's clock).
+	// The benchmark harness splits a request's latency with it (which
+	// share is the signer's, which the API server's). Nothing else is
+	// logged, so the cost is a line per status write.
+	AuditLogPath string
 }
+
+// auditPolicy logs the writes to CertificateRequests' status once each, at
+// ResponseComplete (which carries both timestamps), without bodies.
+const auditPolicy = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["RequestReceived", "ResponseStarted", "Panic"]
+rules:
+- level: Metadata
+  verbs: ["update", "patch"]
+  resources:
+  - group: cert-manager.io
+    resources: ["certificaterequests/status"]
+- level: None
+`
 
 // Server is a running kube-apiserver and etcd with our CRDs and
 // cert-manager's installed.
@@ -127,6 +149,19 @@ func Start(ctx context.Context, o Options) (s *Server, err error) {
 	}
 	if o.NodeRestriction {
 		args.Append("enable-admission-plugins", "NodeRestriction")
+	}
+	if o.AuditLogPath != "" {
+		policy := filepath.Join(filepath.Dir(o.AuditLogPath), "audit-policy.yaml")
+		if err := os.WriteFile(policy, []byte(auditPolicy), 0o600); err != nil {
+			return nil, fmt.Errorf("writing the audit policy: %w", err)
+		}
+		args.Append("audit-policy-file", policy)
+		args.Append("audit-log-path", o.AuditLogPath)
+		args.Append("audit-log-format", "json")
+		// Batched, so that no request waits on the log; flushed within a
+		// second, so that a stage's events are in the file soon after it.
+		args.Append("audit-log-mode", "batch")
+		args.Append("audit-log-batch-max-wait", "1s")
 	}
 	s = &Server{Env: env}
 	// Stop also after a failed Start: envtest may have started the API

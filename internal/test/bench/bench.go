@@ -264,6 +264,11 @@ func Main(ctx context.Context, c *Config) int {
 		defer ke.stop()
 		r.Meta.ManagerArgs = c.ManagerArgs
 	}
+	if c.runScale() && c.scaleRate > 0 {
+		// The paced stage splits its latency with the API server's audit
+		// log (latency_split.go); it goes with the run's logs.
+		c.AuditLogPath = filepath.Join(run.LogDir, "audit.log")
+	}
 	if c.run("raw") || c.run("stage") || c.run("pods") || c.run("e2e") || (c.run("keys") && ke != nil) || c.run("memory") || c.runScale() || c.runReissue() {
 		if err := runStack(ctx, run, c, r, ke); err != nil {
 			r.Errors = append(r.Errors, err.Error())

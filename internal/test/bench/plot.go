@@ -36,6 +36,8 @@ import (
 //     API server's, with the CA issuer's lines;
 //   - scale-latency.svg: approved→Ready p99 against N in the paced stage
 //     (requests arriving at -scale-rate per second), both issuers;
+//   - scale-latency-split.svg: that p99 by part (latency_split.go): to
+//     the signer's status write, the write, its delivery to a watch;
 //   - scale-requests.svg: the manager's API requests per certificate;
 //   - scale-memory.svg: the manager's RSS and live heap at rest against
 //     the finished requests in the cluster, 5 s after a point's burst and
@@ -86,6 +88,7 @@ func scaleSeries(sw *scaleSweep) map[string][]series {
 			lineIf("nstance-issuer", pacedP99(func(p scalePoint) *scalePaced { return p.Nstance.Paced })),
 			lineIf("CA issuer", pacedP99(func(p scalePoint) *scalePaced { return p.CAIssuer.Paced })),
 		},
+		"scale-latency-split": splitSeries(sw),
 		"scale-requests": {
 			line("nstance-issuer manager", func(p scalePoint) (float64, float64) { return n(p), p.Nstance.APIRequests }),
 		},
@@ -109,6 +112,38 @@ func scaleSeries(sw *scaleSweep) map[string][]series {
 	}
 }
 
+// splitSeries are the latency split's lines (latency_split.go): each
+// part's p99 against N, both issuers; a point without a split (no audit
+// log) is left out.
+func splitSeries(sw *scaleSweep) []series {
+	var out []series
+	for _, iss := range []struct {
+		label string
+		paced func(p scalePoint) *scalePaced
+	}{
+		{"nstance", func(p scalePoint) *scalePaced { return p.Nstance.Paced }},
+		{"CA issuer", func(p scalePoint) *scalePaced { return p.CAIssuer.Paced }},
+	} {
+		for _, part := range []struct {
+			label string
+			q     func(s *latencySplit) splitQuantiles
+		}{
+			{"approved → its write arrives", func(s *latencySplit) splitQuantiles { return s.ToSignerWrite }},
+			{"the write (API server, etcd)", func(s *latencySplit) splitQuantiles { return s.Write }},
+			{"write done → Ready seen", func(s *latencySplit) splitQuantiles { return s.ReadyDelivery }},
+		} {
+			l := series{name: iss.label + ": " + part.label}
+			for _, p := range sw.Points {
+				if ps := iss.paced(p); ps != nil && ps.Split != nil {
+					l.xy = append(l.xy, plotter.XY{X: float64(p.N), Y: part.q(ps.Split).P99Ms})
+				}
+			}
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
 // restartSeries are the restart plot's lines: caches synced and the
 // request waiting at start Ready, against the finished requests.
 func restartSeries(sw *scaleSweep) []series {
@@ -124,11 +159,12 @@ func restartSeries(sw *scaleSweep) []series {
 
 // plotLabels are each plot's title and axes.
 var plotLabels = map[string][3]string{
-	"scale-cpu":      {"CPU per certificate", "N (requests per point)", "ms per certificate"},
-	"scale-latency":  {"approved→Ready p99, requests arriving at a paced rate", "N (requests per point)", "ms"},
-	"scale-requests": {"manager API requests per certificate", "N (requests per point)", "requests"},
-	"scale-memory":   {"manager memory at rest", "finished CertificateRequests in the cluster", "MiB"},
-	"scale-restart":  {"manager restart with a full cache", "finished CertificateRequests in the cluster", "seconds after the process starts"},
+	"scale-cpu":           {"CPU per certificate", "N (requests per point)", "ms per certificate"},
+	"scale-latency":       {"approved→Ready p99, requests arriving at a paced rate", "N (requests per point)", "ms"},
+	"scale-latency-split": {"approved→Ready p99 by part (API server audit log), paced rate", "N (requests per point)", "ms"},
+	"scale-requests":      {"manager API requests per certificate", "N (requests per point)", "requests"},
+	"scale-memory":        {"manager memory at rest", "finished CertificateRequests in the cluster", "MiB"},
+	"scale-restart":       {"manager restart with a full cache", "finished CertificateRequests in the cluster", "seconds after the process starts"},
 }
 
 // Plot draws the scale phase's plots from the JSON results at path into

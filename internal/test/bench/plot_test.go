@@ -117,6 +117,37 @@ func TestScaleLatencyLinesArePacedP99(t *testing.T) {
 	}
 }
 
+// The split plot has each part's p99 per issuer; a point whose paced
+// stage had no audit log (no split) is left out of every line.
+func TestScaleLatencySplitLines(t *testing.T) {
+	t.Parallel()
+	split := func(signer, write, ready float64) *latencySplit {
+		return &latencySplit{ToSignerWrite: splitQuantiles{P99Ms: signer}, Write: splitQuantiles{P99Ms: write}, ReadyDelivery: splitQuantiles{P99Ms: ready}}
+	}
+	sw := &scaleSweep{Points: []scalePoint{
+		{N: 1000, Nstance: scaleSigning{Paced: &scalePaced{Split: split(5, 10, 3)}}, CAIssuer: scaleSigning{Paced: &scalePaced{Split: split(100, 20, 6)}}},
+		{N: 3000, Nstance: scaleSigning{Paced: &scalePaced{}}, CAIssuer: scaleSigning{Paced: &scalePaced{}}},
+		{N: 10000, Nstance: scaleSigning{Paced: &scalePaced{Split: split(6, 90, 40)}}, CAIssuer: scaleSigning{Paced: &scalePaced{Split: split(300, 100, 50)}}},
+	}}
+	want := map[string]plotter.XYs{
+		"nstance: approved → its write arrives":   {{X: 1000, Y: 5}, {X: 10000, Y: 6}},
+		"nstance: the write (API server, etcd)":   {{X: 1000, Y: 10}, {X: 10000, Y: 90}},
+		"nstance: write done → Ready seen":        {{X: 1000, Y: 3}, {X: 10000, Y: 40}},
+		"CA issuer: approved → its write arrives": {{X: 1000, Y: 100}, {X: 10000, Y: 300}},
+		"CA issuer: the write (API server, etcd)": {{X: 1000, Y: 20}, {X: 10000, Y: 100}},
+		"CA issuer: write done → Ready seen":      {{X: 1000, Y: 6}, {X: 10000, Y: 50}},
+	}
+	lines := scaleSeries(sw)["scale-latency-split"]
+	if len(lines) != len(want) {
+		t.Fatalf("%d split lines, want %d", len(lines), len(want))
+	}
+	for _, l := range lines {
+		if !slices.Equal(l.xy, want[l.name]) {
+			t.Errorf("line %q = %v, want %v", l.name, l.xy, want[l.name])
+		}
+	}
+}
+
 // The restart plot has a point per restart, against the finished requests
 // each found; results from before restarts were per point (one, in the
 // sweep) still give their one.

@@ -107,6 +107,9 @@ type scalePaced struct {
 	// (seen approved or Ready only by a catch-up list).
 	Timed   int `json:"timed"`
 	Untimed int `json:"untimed,omitempty"`
+	// Split is where the approved→Ready time went, from the API
+	// server's audit log (latency_split.go); absent without one.
+	Split *latencySplit `json:"split,omitempty"`
 }
 
 // scalePoint is one N of the sweep.
@@ -233,12 +236,15 @@ func (h *benchHarness) scalePoint(ctx context.Context, n int) (scalePoint, error
 	paced := map[harness.Issuer]*scalePaced{}
 	if rate := h.c.scaleRate; rate > 0 {
 		for _, iss := range []harness.Issuer{nstance, caIss} {
-			got, arr, err := h.timeRequests(ctx, fmt.Sprintf("bench-scale-%d-%s-paced", n, iss.Label), iss, n, rate)
+			ns := fmt.Sprintf("bench-scale-%d-%s-paced", n, iss.Label)
+			auditFrom := auditLogSize(h.c.AuditLogPath)
+			got, arr, timed, err := h.timeRequests(ctx, ns, iss, n, rate)
 			if err != nil {
 				return p, fmt.Errorf("paced: %w", err)
 			}
 			paced[iss] = &scalePaced{Rate: rate, ArrivalRate: arr.rate, LagP50Ms: ms(arr.lagP50), LagP99Ms: ms(arr.lagP99), Held: arr.held, Throughput: got.throughput,
 				P50Ms: ms(got.p50), P99Ms: ms(got.p99), Timed: got.timed(n), Untimed: got.untimed}
+			paced[iss].Split = h.splitPaced(ctx, ns, auditFrom, timed)
 			harness.Logf("scale N=%d paced %s: asked %g/s, wrote %.1f/s (behind schedule p50 %.0f ms, p99 %.0f ms; held: %t), signed %.1f/s, approved→Ready p50 %.0f ms p99 %.0f ms (%d not timed)",
 				n, iss.Label, rate, arr.rate, ms(arr.lagP50), ms(arr.lagP99), arr.held, got.throughput, ms(got.p50), ms(got.p99), got.untimed)
 		}
@@ -462,6 +468,17 @@ func (sw *scaleSweep) report(r *results) {
 				r.add(fmt.Sprintf("%spaced stage, %s: approvals written", at, s.label), s.p.ArrivalRate, "/s", "asked", s.p.Rate, "",
 					fmt.Sprintf("behind schedule p50 %.0f ms, p99 %.0f ms; rate held: %t; signed %.1f/s", s.p.LagP50Ms, s.p.LagP99Ms, s.p.Held, s.p.Throughput))
 			}
+			if ns, cs := n.Split, ca.Split; ns != nil && cs != nil {
+				note := fmt.Sprintf("split with the API server's audit log: %d and %d requests matched, %d and %d not", ns.Requests, cs.Requests, ns.Unmatched, cs.Unmatched)
+				r.add(at+"nstance approved → signer's status write arrives, p99, "+name, ns.ToSignerWrite.P99Ms, "ms", "CA issuer", cs.ToSignerWrite.P99Ms, "", note)
+				r.add(at+"nstance signer's status write (API server + etcd), p99, "+name, ns.Write.P99Ms, "ms", "CA issuer", cs.Write.P99Ms, "", "")
+				r.add(at+"nstance status write done → watch sees Ready, p99, "+name, ns.ReadyDelivery.P99Ms, "ms", "CA issuer", cs.ReadyDelivery.P99Ms, "", "")
+				r.add(at+"nstance approval write done → watch sees it, p99, "+name, ns.ApprovalDelivery.P99Ms, "ms", "CA issuer", cs.ApprovalDelivery.P99Ms, "", "")
+				r.add(fmt.Sprintf("%snstance approved→Ready p99, median of %d windows of %d requests, %s", at, ns.Windows, ns.WindowSize, name), ns.WindowP99Med, "ms", "CA issuer", cs.WindowP99Med, "",
+					fmt.Sprintf("window p99 min %.0f, max %.0f ms (CA issuer %.0f, %.0f)", ns.WindowP99Min, ns.WindowP99Max, cs.WindowP99Min, cs.WindowP99Max))
+				r.add(at+"nstance slowest 1%: mean ms to the signer's write / in the write / to Ready delivery", ns.ToSignerWrite.SlowestMs, "ms", "CA issuer", cs.ToSignerWrite.SlowestMs, "",
+					fmt.Sprintf("nstance %.0f / %.0f / %.0f ms, CA issuer %.0f / %.0f / %.0f ms", ns.ToSignerWrite.SlowestMs, ns.Write.SlowestMs, ns.ReadyDelivery.SlowestMs, cs.ToSignerWrite.SlowestMs, cs.Write.SlowestMs, cs.ReadyDelivery.SlowestMs))
+			}
 		}
 		r.add(at+"nstance signing throughput, unpaced", p.Nstance.Throughput, "/s", "CA issuer", p.CAIssuer.Throughput, "", "")
 		r.add(at+"nstance manager CPU per certificate", p.Nstance.SignerCPUMs, "ms", "", 0, "", "")
@@ -489,6 +506,21 @@ func (sw *scaleSweep) report(r *results) {
 			growth("nstance approved→Ready p99, "+pacedName(a.Rate, first, last), a.P99Ms, b.P99Ms, "ms", goal)
 			if c, d := first.CAIssuer.Paced, last.CAIssuer.Paced; c != nil && d != nil {
 				growth("CA issuer approved→Ready p99, "+pacedName(c.Rate, first, last), c.P99Ms, d.P99Ms, "ms", "")
+			}
+			// Whose the growth is: the signer's share and the API server's,
+			// from the audit log, and the p99 of equal windows.
+			for _, iss := range []struct {
+				label string
+				a, b  *scalePaced
+			}{{"nstance", a, b}, {"CA issuer", first.CAIssuer.Paced, last.CAIssuer.Paced}} {
+				if iss.a == nil || iss.b == nil || iss.a.Split == nil || iss.b.Split == nil {
+					continue
+				}
+				sa, sb := iss.a.Split, iss.b.Split
+				growth(iss.label+" approved → signer's status write arrives, p99", sa.ToSignerWrite.P99Ms, sb.ToSignerWrite.P99Ms, "ms", "")
+				growth(iss.label+" status write (API server + etcd), p99", sa.Write.P99Ms, sb.Write.P99Ms, "ms", "")
+				growth(iss.label+" status write done → watch sees Ready, p99", sa.ReadyDelivery.P99Ms, sb.ReadyDelivery.P99Ms, "ms", "")
+				growth(fmt.Sprintf("%s approved→Ready p99 of windows of %d requests, median", iss.label, sb.WindowSize), sa.WindowP99Med, sb.WindowP99Med, "ms", "")
 			}
 		}
 		growth("API server CPU per certificate, nstance", first.Nstance.APIServerCPUMs, last.Nstance.APIServerCPUMs, "ms", "")

@@ -34,23 +34,24 @@ import (
 // runRequests creates and approves n requests for iss in ns as fast as
 // the harness's workers can and times them from the watch.
 func (h *benchHarness) runRequests(ctx context.Context, ns string, iss harness.Issuer, n int) (stageResult, error) {
-	got, _, err := h.timeRequests(ctx, ns, iss, n, 0)
+	got, _, _, err := h.timeRequests(ctx, ns, iss, n, 0)
 	return got, err
 }
 
 // timeRequests creates and approves n requests for iss in ns, paced at
 // rate per second when rate > 0 (createPaced, which says how it kept the
 // rate) or else as fast as the harness's workers can, and times them from
-// the watch.
-func (h *benchHarness) timeRequests(ctx context.Context, ns string, iss harness.Issuer, n int, rate float64) (stageResult, arrivals, error) {
+// the watch. It also returns the moments the watch saw each timed
+// request approved and Ready (those a catch-up list saw left out).
+func (h *benchHarness) timeRequests(ctx context.Context, ns string, iss harness.Issuer, n int, rate float64) (stageResult, arrivals, map[string]requestTimes, error) {
 	if err := h.Namespace(ctx, ns); err != nil {
-		return stageResult{}, arrivals{}, err
+		return stageResult{}, arrivals{}, nil, err
 	}
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	times, err := h.watchCRs(wctx, ns, n)
 	if err != nil {
-		return stageResult{}, arrivals{}, err
+		return stageResult{}, arrivals{}, nil, err
 	}
 	create := func(ctx context.Context, i int) error {
 		return h.createApproved(ctx, ns, fmt.Sprintf("cr-%d", i), h.csrs[i%len(h.csrs)], iss.Ref)
@@ -62,10 +63,10 @@ func (h *benchHarness) timeRequests(ctx context.Context, ns string, iss harness.
 		err = harness.Parallel(ctx, h.c.Workers, n, create)
 	}
 	if err != nil {
-		return stageResult{}, arrivals{}, err
+		return stageResult{}, arrivals{}, nil, err
 	}
 	if err := times.wait(ctx, h.c.timeout); err != nil {
-		return stageResult{}, arrivals{}, fmt.Errorf("%s: %w", iss.Label, err)
+		return stageResult{}, arrivals{}, nil, fmt.Errorf("%s: %w", iss.Label, err)
 	}
 	times.mu.Lock()
 	defer times.mu.Unlock()
@@ -73,7 +74,13 @@ func (h *benchHarness) timeRequests(ctx context.Context, ns string, iss harness.
 	if got.untimed > 0 {
 		harness.Logf("%s in %s: %d of %d requests not timed (approval or Ready seen only by a catch-up list)", iss.Label, ns, got.untimed, len(times.ready))
 	}
-	return got, arr, nil
+	timed := make(map[string]requestTimes, len(times.ready))
+	for name, ready := range times.ready {
+		if approved, ok := times.approved[name]; ok && !times.listed[name] && !approved.After(ready) {
+			timed[name] = requestTimes{approved: approved, ready: ready}
+		}
+	}
+	return got, arr, timed, nil
 }
 
 // createPaced calls create for requests 0 to n-1 open loop: request i is

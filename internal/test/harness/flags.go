@@ -40,6 +40,10 @@ type Flags struct {
 	RepoRoot string
 	// Out is where the results are written as JSON.
 	Out string
+	// AuditLogPath, set by a harness (not a flag), makes the stack's API
+	// server write an audit log of CertificateRequest status writes there
+	// (localstack.Options.AuditLogPath).
+	AuditLogPath string
 
 	managerArgs string
 }

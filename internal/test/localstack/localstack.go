@@ -78,6 +78,9 @@ type Options struct {
 	// LogOutput, when set, receives the output of kube-apiserver and etcd
 	// (discarded otherwise), e.g. to scan it for key material.
 	LogOutput io.Writer
+	// AuditLogPath, when set, is where kube-apiserver writes its audit log
+	// of CertificateRequest status writes (apiserver.Options.AuditLogPath).
+	AuditLogPath string
 	// ManagerOptions, when set, adjusts the in-process manager's options,
 	// e.g. the key policy of a test's HSM (with ManagerBinary, pass flags
 	// in ManagerArgs instead).
@@ -128,7 +131,7 @@ func Start(ctx context.Context, o Options) (stack *Stack, err error) {
 		}
 	}()
 	// Restartable: the outages stop and start kube-apiserver and etcd.
-	if s.api, err = apiserver.Start(ctx, apiserver.Options{RepoRoot: o.RepoRoot, Scheme: scheme, LogOutput: o.LogOutput,
+	if s.api, err = apiserver.Start(ctx, apiserver.Options{RepoRoot: o.RepoRoot, Scheme: scheme, LogOutput: o.LogOutput, AuditLogPath: o.AuditLogPath,
 		Namespaces: []string{ClusterResourceNamespace, "default"}, Restartable: true}); err != nil {
 		return s, err
 	}
