@@ -18,6 +18,9 @@ package eventrec
 
 import (
 	"container/list"
+	"crypto/sha256"
+	"encoding/binary"
+	"io"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -25,78 +28,105 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// seriesKey is what makes two Events isomorphic (client-go's eventKey):
-// the note is not part of it.
-type seriesKey struct {
-	eventType           string
-	action              string
-	reason              string
-	reportingController string
-	reportingInstance   string
-	regarding           corev1.ObjectReference
-	related             corev1.ObjectReference
-}
+// seriesID identifies what makes two Events isomorphic (client-go's
+// eventKey: type, action, reason, reporting controller and instance, the
+// regarding and related objects; not the note): a SHA-256 of those fields,
+// each length-prefixed, so that the cache keeps 32 bytes per Event rather
+// than the references' strings.
+type seriesID [sha256.Size]byte
 
-func keyOf(ev *eventsv1.Event) seriesKey {
-	k := seriesKey{
-		eventType:           ev.Type,
-		action:              ev.Action,
-		reason:              ev.Reason,
-		reportingController: ev.ReportingController,
-		reportingInstance:   ev.ReportingInstance,
-		regarding:           ev.Regarding,
+func idOf(ev *eventsv1.Event) seriesID {
+	h := sha256.New()
+	field := func(s string) {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+		h.Write(n[:])
+		_, _ = io.WriteString(h, s)
 	}
+	ref := func(r corev1.ObjectReference) {
+		for _, s := range []string{r.Kind, r.Namespace, r.Name, string(r.UID), r.APIVersion, r.ResourceVersion, r.FieldPath} {
+			field(s)
+		}
+	}
+	for _, s := range []string{ev.Type, ev.Action, ev.Reason, ev.ReportingController, ev.ReportingInstance} {
+		field(s)
+	}
+	ref(ev.Regarding)
+	var related corev1.ObjectReference // as client-go: no related object is the empty one
 	if ev.Related != nil {
-		k.related = *ev.Related
+		related = *ev.Related
 	}
-	return k
+	ref(related)
+	var id seriesID
+	h.Sum(id[:0])
+	return id
 }
 
-// seriesEntry is one Event the cache holds: as first written, with its
-// series once it repeated.
+// firstWritten is what a singleton keeps of its Event: what its series
+// takes from the Event first written (its name, which the series patches,
+// note, time and annotations). The rest of a series' Event is the same in
+// every Event of the series: what makes them isomorphic.
+type firstWritten struct {
+	name        string
+	note        string
+	eventTime   metav1.MicroTime
+	annotations map[string]string
+}
+
+// seriesEntry is one Event the cache holds: a singleton keeps only first;
+// once it repeated, event is the whole Event as first written, with its
+// series.
 type seriesEntry struct {
-	key     seriesKey
-	event   *eventsv1.Event
-	seen    time.Time // last observed
-	written time.Time // last written
+	id      seriesID
+	first   firstWritten
+	event   *eventsv1.Event // nil for a singleton
+	seen    time.Time       // last observed
+	written time.Time       // last written
 	// unwritten: the series counted more than what was last written.
 	unwritten bool
 }
 
 // seriesCache holds at most max Events, the least recently observed
-// leaving first; not safe for concurrent use.
+// leaving first; not safe for concurrent use. Most Events never repeat
+// (CertificateIssued is about one request): a singleton costs its entry,
+// about 300 bytes, not the Event's 1 to 2 KiB.
 type seriesCache struct {
 	max     int
 	order   *list.List // of *seriesEntry, least recently observed first
-	entries map[seriesKey]*list.Element
+	entries map[seriesID]*list.Element
 }
 
 func newSeriesCache(maxEntries int) *seriesCache {
-	return &seriesCache{max: maxEntries, order: list.New(), entries: map[seriesKey]*list.Element{}}
+	return &seriesCache{max: maxEntries, order: list.New(), entries: map[seriesID]*list.Element{}}
 }
 
 func (c *seriesCache) len() int { return c.order.Len() }
 
 // observe counts ev at now and returns the Events to write: ev itself when
 // it is new (a singleton), its series with a count of 2 on its first
-// repeat (later repeats are counted and written when the series finishes
-// or is refreshed), and the last count of a series pushed out of a full
-// cache.
+// repeat (the first Event, rebuilt from ev and what the singleton kept;
+// later repeats are counted and written when the series finishes or is
+// refreshed), and the last count of a series pushed out of a full cache.
+// The cache takes ev: the caller must not change it.
 func (c *seriesCache) observe(ev *eventsv1.Event, now time.Time) []*eventsv1.Event {
-	key := keyOf(ev)
-	if el, ok := c.entries[key]; ok {
+	id := idOf(ev)
+	if el, ok := c.entries[id]; ok {
 		e := el.Value.(*seriesEntry)
 		c.order.MoveToBack(el)
 		e.seen = now
-		if e.event.Series != nil {
+		if e.event != nil {
 			e.event.Series.Count++
 			e.event.Series.LastObservedTime = metav1.MicroTime{Time: now}
 			e.unwritten = true
 			return nil
 		}
-		e.event.Series = &eventsv1.EventSeries{Count: 2, LastObservedTime: metav1.MicroTime{Time: now}}
+		// ev is isomorphic to the first Event: only what the singleton
+		// kept differs.
+		ev.Name, ev.Note, ev.EventTime, ev.Annotations = e.first.name, e.first.note, e.first.eventTime, e.first.annotations
+		ev.Series = &eventsv1.EventSeries{Count: 2, LastObservedTime: metav1.MicroTime{Time: now}}
+		e.event, e.first = ev, firstWritten{}
 		e.written = now
-		return []*eventsv1.Event{e.event.DeepCopy()}
+		return []*eventsv1.Event{ev.DeepCopy()}
 	}
 	var writes []*eventsv1.Event
 	if c.order.Len() >= c.max {
@@ -104,15 +134,16 @@ func (c *seriesCache) observe(ev *eventsv1.Event, now time.Time) []*eventsv1.Eve
 			writes = append(writes, w)
 		}
 	}
-	c.entries[key] = c.order.PushBack(&seriesEntry{key: key, event: ev, seen: now, written: now})
-	return append(writes, ev.DeepCopy())
+	c.entries[id] = c.order.PushBack(&seriesEntry{id: id, first: firstWritten{name: ev.Name, note: ev.Note, eventTime: ev.EventTime, annotations: ev.Annotations},
+		seen: now, written: now})
+	return append(writes, ev)
 }
 
 // remove takes el out and returns its series to write if it counted more
 // than was written.
 func (c *seriesCache) remove(el *list.Element) *eventsv1.Event {
 	e := c.order.Remove(el).(*seriesEntry)
-	delete(c.entries, e.key)
+	delete(c.entries, e.id)
 	if e.unwritten {
 		return e.event.DeepCopy()
 	}
@@ -131,7 +162,7 @@ func (c *seriesCache) sweep(now time.Time) []*eventsv1.Event {
 			if w := c.remove(el); w != nil {
 				writes = append(writes, w)
 			}
-		case e.event.Series != nil && now.Sub(e.written) >= refreshTime:
+		case e.event != nil && now.Sub(e.written) >= refreshTime:
 			e.written = now
 			e.unwritten = false
 			writes = append(writes, e.event.DeepCopy())
