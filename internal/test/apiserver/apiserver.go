@@ -162,6 +162,10 @@ func Start(ctx context.Context, o Options) (s *Server, err error) {
 		// second, so that a stage's events are in the file soon after it.
 		args.Append("audit-log-mode", "batch")
 		args.Append("audit-log-batch-max-wait", "1s")
+		// Never rotated: kube-apiserver writes it through lumberjack,
+		// which rotates at 100 MB when given no size, and a reader that
+		// remembered an offset would find a new, shorter file.
+		args.Append("audit-log-maxsize", "1000000")
 	}
 	s = &Server{Env: env}
 	// Stop also after a failed Start: envtest may have started the API

@@ -112,6 +112,11 @@ func readStatusWritesFile(path string, offset int64, ns string) (map[string][]st
 		return nil, err
 	}
 	defer func() { _ = f.Close() }()
+	if fi, err := f.Stat(); err != nil {
+		return nil, err
+	} else if fi.Size() < offset {
+		return nil, fmt.Errorf("the audit log is %d bytes, shorter than the %d it had when the stage began: rotated or truncated", fi.Size(), offset)
+	}
 	if _, err := f.Seek(offset, io.SeekStart); err != nil {
 		return nil, err
 	}

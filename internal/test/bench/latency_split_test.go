@@ -17,6 +17,7 @@ limitations under the License.
 package bench
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -134,5 +135,20 @@ func TestWindowP99s(t *testing.T) {
 		if got := windowP99s(mk(tc.n), tc.size); len(got) != tc.want {
 			t.Errorf("%s: %d windows, want %d", tc.name, len(got), tc.want)
 		}
+	}
+}
+
+// A log shorter than where the stage began was rotated or truncated: an
+// error that says so, not a stage with nothing matched.
+func TestReadStatusWritesFileRefusesARotatedLog(t *testing.T) {
+	path := t.TempDir() + "/audit.log"
+	if err := os.WriteFile(path, []byte(auditSample), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := readStatusWritesFile(path, 0, "ns1"); err != nil || len(got["cr-0"]) != 2 {
+		t.Fatalf("from the start: %v, %v", got, err)
+	}
+	if _, err := readStatusWritesFile(path, int64(len(auditSample))+1, "ns1"); err == nil || !strings.Contains(err.Error(), "rotated") {
+		t.Errorf("an offset past the end: %v, want an error saying the log was rotated", err)
 	}
 }
