@@ -18,6 +18,7 @@ package v1alpha1
 
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // RotateNowAnnotation on an issuer asks for an immediate CA rotation, e.g.
@@ -252,6 +253,23 @@ type ReissueStatus struct {
 	// +optional
 	// +listType=atomic
 	FailedCertificates []string `json:"failedCertificates,omitempty"`
+	// InFlight is what this issuer asked to re-issue and cert-manager has
+	// not finished: each batch is at most --reissue-batch-size minus
+	// these, so never more than a batch of the Certificates the issuer
+	// asked are issuing at once, however slowly cert-manager works. A
+	// Certificate leaves the list when it holds a certificate of the
+	// issuing CA, fails, stops issuing, is replaced (another UID) or gone,
+	// or was asked --reissue-stalled-after ago (counted in Stalled). Only
+	// the controller writes this record: a Certificate its owner keeps
+	// issuing holds back the batches for no longer than that.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=1000
+	InFlight []ReissueAsked `json:"inFlight,omitempty"`
+	// Stalled is how many Certificates this issuer asked were still issuing
+	// --reissue-stalled-after later; they no longer hold back the batches.
+	// +optional
+	Stalled int32 `json:"stalled,omitempty"`
 	// LastBatchAt is when the last batch was triggered; the next one
 	// follows one interval (--reissue-interval) later.
 	// +optional
@@ -259,6 +277,19 @@ type ReissueStatus struct {
 	// CompletedAt is when nothing was left pending or in progress.
 	// +optional
 	CompletedAt *metav1.Time `json:"completedAt,omitempty"`
+}
+
+// ReissueAsked is a Certificate an issuer asked to re-issue.
+type ReissueAsked struct {
+	// Namespace of the Certificate.
+	Namespace string `json:"namespace"`
+	// Name of the Certificate.
+	Name string `json:"name"`
+	// UID of the Certificate asked: one of the same name made later is
+	// another Certificate.
+	UID types.UID `json:"uid"`
+	// AskedAt is when the batch that asked it started.
+	AskedAt metav1.Time `json:"askedAt"`
 }
 
 // Event reasons of the CA lifecycle.
@@ -304,6 +335,10 @@ const (
 	// EventReasonReissueIncomplete: the re-issue ended with Certificates
 	// whose issuance failed; they need a person.
 	EventReasonReissueIncomplete = "ReissueIncomplete"
+	// EventReasonReissueStalled: Certificates asked to re-issue were still
+	// issuing --reissue-stalled-after later; they no longer hold back the
+	// batches.
+	EventReasonReissueStalled = "ReissueStalled"
 	// EventReasonReissueTriggerFailed: a Certificate could not be asked to
 	// re-issue; it is tried again with the next batch.
 	EventReasonReissueTriggerFailed = "ReissueTriggerFailed"

@@ -70,6 +70,7 @@ func NewOptions() *Options {
 			CSRAnnotationPolicy:       kubecsr.DefaultCSRAnnotationPolicy,
 			ReissueBatchSize:          carotation.DefaultReissueBatchSize,
 			ReissueInterval:           carotation.DefaultReissueInterval,
+			ReissueStalledAfter:       carotation.DefaultReissueStalledAfter,
 			MinCAGenerationInterval:   controller.DefaultMinCAGenerationInterval,
 			KeyTimeout:                keys.DefaultTimeout,
 		},
@@ -115,9 +116,11 @@ func (o *Options) AddFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.AllowMutableCSRAnnotations, "insecure-allow-mutable-csr-annotations", c.AllowMutableCSRAnnotations,
 		"Sign such a CSR even when that policy was not in force, with a warning Event: anyone allowed to update the CSR can then change its template between approval and signing.")
 	fs.IntVar(&c.ReissueBatchSize, "reissue-batch-size", c.ReissueBatchSize,
-		"After a rotate-now switch, how many Certificates still signed by a previous CA each issuer asks to re-issue (as `cmctl renew` does) per --reissue-interval; 0 turns this off.")
+		"After a rotate-now switch, how many Certificates still signed by a previous CA each issuer asks to re-issue (as `cmctl renew` does) per --reissue-interval, and at most have issuing at once (up to 1000); 0 turns this off.")
 	fs.DurationVar(&c.ReissueInterval, "reissue-interval", c.ReissueInterval,
 		"Time between two batches of --reissue-batch-size re-issues after a rotate-now.")
+	fs.DurationVar(&c.ReissueStalledAfter, "reissue-stalled-after", c.ReissueStalledAfter,
+		"How long a Certificate asked to re-issue after a rotate-now holds a place of --reissue-batch-size while cert-manager has not finished it: a batch asks only as many as are free, so at most a batch is issuing at once. Past this it counts as stalled and frees its place.")
 	fs.DurationVar(&c.MinCAGenerationInterval, "ca-generation-min-interval", c.MinCAGenerationInterval,
 		"Least time between two CA keys one issuer generates for its rotation (rotate-now, scheduled renewal, a deleted next CA Secret); a rotation due sooner waits and says so in the CARotation condition. 0: no bound.")
 	addKeyFlags(fs, &c.KeyPolicy, &c.KeyTimeout)

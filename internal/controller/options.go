@@ -79,6 +79,9 @@ type Options struct {
 	ReissueBatchSize int
 	// ReissueInterval is the time between two such batches.
 	ReissueInterval time.Duration
+	// ReissueStalledAfter is how long a Certificate asked to re-issue
+	// counts against the next batch while it is still issuing.
+	ReissueStalledAfter time.Duration
 	// MinCAGenerationInterval is the least time between two CA keys an
 	// issuer generates for its rotation (rotate-now, scheduled renewal, a
 	// generated next CA Secret deleted): it bounds what a stream of

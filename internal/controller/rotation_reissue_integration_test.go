@@ -20,6 +20,7 @@ package controller_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -363,4 +364,79 @@ func TestRotateNowToAUserBroughtCAReissues(t *testing.T) {
 	if got := getSecret(t, ns, "next-ca"); string(got.Data["tls.crt"]) != string(next.CertPEM) {
 		t.Error("the user's next Secret was changed")
 	}
+}
+
+// TestReissueAsksOnlyWhatTheBatchLeavesFree: with cert-manager slower than
+// the pace, a batch due asks only as many as the Certificates the issuer
+// asked and still in flight (status.rotation.reissue.inFlight, with their
+// UIDs) leave free of the batch size (2 in this suite); one asked longer
+// than --reissue-stalled-after ago and still issuing frees its place and
+// is counted as stalled.
+func TestReissueAsksOnlyWhatTheBatchLeavesFree(t *testing.T) {
+	ns := newNamespace(t)
+	issuer := rotatingIssuer(ns)
+	create(t, issuer)
+	waitIssuer(t, issuer, metav1.ConditionTrue, "")
+	waitGenerations(t, issuer, v1alpha1.CARotationStable, v1alpha1.CAGenerationIssuing)
+	ours := issuerRef("NstanceIssuer", "web")
+	for _, n := range []string{"c1", "c2", "c3", "c4", "c5"} {
+		oldCACertificate(t, ns, n, ours, signWeb(t, ns).Status.Certificate)
+	}
+
+	annotate(t, issuer, v1alpha1.RotateNowAnnotation, "incident-cap")
+	st := waitReissue(t, issuer, "first batch", func(r *v1alpha1.ReissueStatus) bool { return r.Triggered == 2 })
+	if len(st.InFlight) != 2 || st.InFlight[0].Name != "c1" || st.InFlight[1].Name != "c2" {
+		t.Fatalf("in flight after the first batch: %+v", st.InFlight)
+	}
+	var c1 cmapi.Certificate
+	if err := k8s.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "c1"}, &c1); err != nil {
+		t.Fatal(err)
+	}
+	if st.InFlight[0].UID != c1.UID {
+		t.Fatalf("recorded UID %s, the Certificate's is %s", st.InFlight[0].UID, c1.UID)
+	}
+
+	// cert-manager finishes c1 only: the next batch has one place.
+	reissueDone(t, ns, "c1", signWeb(t, ns).Status.Certificate)
+	moveLastBatchBack(t, issuer)
+	st = waitReissue(t, issuer, "second batch", func(r *v1alpha1.ReissueStatus) bool { return r.Triggered == 3 })
+	consistently(t, "no more than two asked ones issuing at once", func(ctx context.Context) error {
+		r, err := issuingReasons(ctx, ns)
+		if err != nil {
+			return err
+		}
+		if got := manuallyTriggered(r); fmt.Sprint(got) != "[c2 c3]" {
+			return fmt.Errorf("ManuallyTriggered: %v, want [c2 c3]", got)
+		}
+		return nil
+	})
+
+	// c2 and c3 hang: once asked longer than --reissue-stalled-after ago
+	// (moved back rather than waited for) they free their places.
+	rs, err := rotationStatus(t.Context(), issuer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inFlight := rs.Rotation.Reissue.InFlight
+	for i := range inFlight {
+		inFlight[i].AskedAt = metav1.NewTime(time.Now().Add(-2 * time.Hour))
+	}
+	patch, err := json.Marshal(map[string]any{"status": map[string]any{"rotation": map[string]any{"reissue": map[string]any{
+		"inFlight": inFlight, "lastBatchAt": time.Now().Add(-2 * time.Hour).UTC().Format(time.RFC3339),
+	}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k8s.Status().Patch(t.Context(), issuer, client.RawPatch("application/merge-patch+json", patch)); err != nil {
+		t.Fatal(err)
+	}
+	st = waitReissue(t, issuer, "the stalled ones free their places", func(r *v1alpha1.ReissueStatus) bool { return r.Triggered == 5 })
+	if st.Stalled != 2 || len(st.InFlight) != 2 || st.InProgress != 4 || st.Pending != 0 {
+		t.Fatalf("after the stall: %+v", *st)
+	}
+	note := waitEvent(t, ns, "web", v1alpha1.EventReasonReissueStalled)
+	if !strings.Contains(note, "2 Certificate(s)") || !strings.Contains(note, ns+"/c2, "+ns+"/c3") {
+		t.Errorf("ReissueStalled Event: %s", note)
+	}
+	t.Logf("ReissueStalled Event: %s", note)
 }

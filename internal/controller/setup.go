@@ -96,6 +96,10 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if opts.MaxConcurrentReconciles < 1 {
 		opts.MaxConcurrentReconciles = 1
 	}
+	reissue := carotation.ReissuePolicy{BatchSize: opts.ReissueBatchSize, Interval: opts.ReissueInterval, StalledAfter: opts.ReissueStalledAfter}
+	if err := reissue.Validate(); err != nil {
+		return err
+	}
 	clientset, err := kubernetes.NewForConfig(mgr.GetConfig())
 	if err != nil {
 		return fmt.Errorf("failed to build a Kubernetes client: %w", err)
@@ -143,7 +147,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		ClusterResourceNamespace: opts.ClusterResourceNamespace,
 		Clock:                    opts.Clock,
 		NextPoll:                 opts.NextCAPollInterval,
-		Reissue:                  carotation.ReissuePolicy{BatchSize: opts.ReissueBatchSize, Interval: opts.ReissueInterval},
+		Reissue:                  reissue,
 		MinGenerationInterval:    opts.MinCAGenerationInterval,
 		CAKeys:                   caKeys,
 	}, recorder, clientset, publisher); err != nil {

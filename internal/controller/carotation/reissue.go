@@ -82,6 +82,15 @@ const (
 	DefaultReissueBatchSize = 10
 	// DefaultReissueInterval is the time between two batches.
 	DefaultReissueInterval = time.Minute
+	// DefaultReissueStalledAfter is how long a Certificate asked to
+	// re-issue holds a place of the batch while it is issuing. cert-manager
+	// re-issues one in seconds; the slowest batch the scale harness saw
+	// took 175 s, with thousands queued at once.
+	DefaultReissueStalledAfter = 10 * time.Minute
+	// MaxReissueBatchSize bounds --reissue-batch-size: the Certificates in
+	// flight are recorded in the issuer's status
+	// (status.rotation.reissue.inFlight), a few hundred bytes each.
+	MaxReissueBatchSize = 1000
 
 	// reasonManuallyTriggered is the Issuing condition reason `cmctl renew`
 	// writes.
@@ -105,10 +114,34 @@ const (
 // ReissuePolicy is the pace of the re-issue after a rotate-now.
 type ReissuePolicy struct {
 	// BatchSize is how many Certificates are asked to re-issue per
-	// Interval; 0 turns the re-issue off.
+	// Interval, and how many of those asked may be issuing at once; 0
+	// turns the re-issue off.
 	BatchSize int
 	// Interval is the time between two batches.
 	Interval time.Duration
+	// StalledAfter is how long an asked Certificate that is still issuing
+	// holds its place (0: DefaultReissueStalledAfter).
+	StalledAfter time.Duration
+}
+
+// Validate says what is wrong with the flags that set p.
+func (p ReissuePolicy) Validate() error {
+	switch {
+	case p.BatchSize < 0 || p.BatchSize > MaxReissueBatchSize:
+		return fmt.Errorf("--reissue-batch-size=%d: want 0 (off) to %d; each Certificate issuing is recorded in its issuer's status", p.BatchSize, MaxReissueBatchSize)
+	case p.BatchSize > 0 && p.Interval <= 0:
+		return fmt.Errorf("--reissue-interval=%s: want a positive time between two batches", p.Interval)
+	case p.StalledAfter < 0:
+		return fmt.Errorf("--reissue-stalled-after=%s: want a positive time (0: %s)", p.StalledAfter, DefaultReissueStalledAfter)
+	}
+	return nil
+}
+
+func (p ReissuePolicy) stalledAfter() time.Duration {
+	if p.StalledAfter > 0 {
+		return p.StalledAfter
+	}
+	return DefaultReissueStalledAfter
 }
 
 // nextBatch says how many Certificates may be triggered now, given the
@@ -293,7 +326,30 @@ func setIssuing(crt *cmapi.Certificate, now time.Time, message string) {
 // reissueTally counts one pass over the Certificates.
 type reissueTally struct {
 	reissued, inProgress int32
-	failed, pending      []types.NamespacedName
+	failed               []types.NamespacedName
+	pending              []reissueCandidate
+	// issuingIn counts per namespace the Certificates in progress.
+	issuingIn map[string]int
+}
+
+// count adds a Certificate of class c.
+func (t *reissueTally) count(crt *cmapi.Certificate, c reissueClass) {
+	name := client.ObjectKeyFromObject(crt)
+	switch c {
+	case reissueDone:
+		t.reissued++
+	case reissueInProgress:
+		t.inProgress++
+		if t.issuingIn == nil {
+			t.issuingIn = map[string]int{}
+		}
+		t.issuingIn[crt.Namespace]++
+	case reissueFailed:
+		t.failed = append(t.failed, name)
+	case reissuePending:
+		t.pending = append(t.pending, reissueCandidate{NamespacedName: name, UID: crt.UID})
+	case reissueIgnore: // counted nowhere
+	}
 }
 
 // apply writes the counts into st.
@@ -309,6 +365,15 @@ func (t *reissueTally) apply(st *v1alpha1.ReissueStatus) {
 
 func sortNames(names []types.NamespacedName) {
 	slices.SortFunc(names, func(a, b types.NamespacedName) int { return strings.Compare(a.String(), b.String()) })
+}
+
+func sortCandidates(cs []reissueCandidate) {
+	slices.SortFunc(cs, func(a, b reissueCandidate) int {
+		if c := strings.Compare(a.Namespace, b.Namespace); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
 }
 
 // listNames is up to maxReissueNames names, and how many more there are.
@@ -402,6 +467,13 @@ func (r *Reconciler) planReissue(ctx context.Context, v issuer.View, g *generati
 		leaves.end(complete)
 	}()
 	var tally reissueTally
+	// The Certificates the record says are in flight, as this pass finds
+	// them (reissue_inflight.go).
+	asked := make(map[types.NamespacedName]bool, len(st.InFlight))
+	for _, a := range st.InFlight {
+		asked[types.NamespacedName{Namespace: a.Namespace, Name: a.Name}] = true
+	}
+	listed := make(map[types.NamespacedName]listedAsked, len(st.InFlight))
 	opts := []client.ListOption{client.Limit(reissueListPage)}
 	if v.Ref.Kind == issuer.KindIssuer {
 		opts = append(opts, client.InNamespace(v.Ref.Namespace))
@@ -429,17 +501,10 @@ func (r *Reconciler) planReissue(ctx context.Context, v issuer.View, g *generati
 					leaves.read(crt, f.Issuing, verdict)
 				}
 			}
-			name := client.ObjectKeyFromObject(crt)
-			switch classifyVerdict(f, rotatedAt, verdict) {
-			case reissueDone:
-				tally.reissued++
-			case reissueInProgress:
-				tally.inProgress++
-			case reissueFailed:
-				tally.failed = append(tally.failed, name)
-			case reissuePending:
-				tally.pending = append(tally.pending, name)
-			case reissueIgnore: // counted nowhere
+			class := classifyVerdict(f, rotatedAt, verdict)
+			tally.count(crt, class)
+			if name := client.ObjectKeyFromObject(crt); asked[name] {
+				listed[name] = listedAsked{uid: crt.UID, class: class}
 			}
 		}
 		if cont = list.Continue; cont == "" {
@@ -448,8 +513,18 @@ func (r *Reconciler) planReissue(ctx context.Context, v issuer.View, g *generati
 	}
 	complete = true
 	sortNames(tally.failed)
-	sortNames(tally.pending)
+	sortCandidates(tally.pending)
 	tally.apply(st)
+	var stalled []types.NamespacedName
+	st.InFlight, stalled = keepInFlight(st.InFlight, listed, start, r.Reissue.stalledAfter())
+	if len(stalled) > 0 {
+		st.Stalled += int32(len(stalled)) //nolint:gosec // G115: at most a batch (MaxReissueBatchSize)
+		r.Recorder.Eventf(v.Obj, nil, corev1.EventTypeWarning, v1alpha1.EventReasonReissueStalled, eventActionReissue,
+			"%d Certificate(s) asked to re-issue after %s=%s are still issuing %s later: %s. They no longer hold back the next batches; see why with kubectl describe certificate",
+			len(stalled), v1alpha1.RotateNowAnnotation, token, r.Reissue.stalledAfter(), listNames(stalled))
+		logger.Info("Certificates asked to re-issue are still issuing; they no longer hold back the batches",
+			"token", token, "stalled", len(stalled), "stalledAfter", r.Reissue.stalledAfter())
+	}
 
 	if len(tally.pending) == 0 && tally.inProgress == 0 {
 		// Completed when this pass found it so: after its reads.
@@ -465,19 +540,25 @@ func (r *Reconciler) planReissue(ctx context.Context, v issuer.View, g *generati
 		last = st.LastBatchAt.Time
 	}
 	n, next := r.Reissue.nextBatch(last, start)
+	// Only as many as the batch size leaves free of those still in flight.
+	n = min(n, r.Reissue.BatchSize-len(st.InFlight))
 	var batch []types.NamespacedName
 	if n > 0 && len(tally.pending) > 0 {
-		batch = tally.pending[:min(n, len(tally.pending))]
 		at := metav1.NewTime(start)
+		for _, c := range fairBatch(tally.pending, tally.issuingIn, n) {
+			batch = append(batch, c.NamespacedName)
+			st.InFlight = append(st.InFlight, v1alpha1.ReissueAsked{Namespace: c.Namespace, Name: c.Name, UID: c.UID, AskedAt: at})
+		}
 		st.LastBatchAt = &at
 	}
 	if len(tally.pending) == 0 {
 		// Only Certificates in progress: look again an interval later.
+		// (With places taken, nextBatch's next look is an interval on.)
 		next = start.Add(r.Reissue.Interval)
 	}
 	logger.V(1).Info("re-issue pass", "token", token, "total", st.Total, "reissued", st.Reissued,
-		"inProgress", st.InProgress, "failed", st.Failed, "pending", st.Pending, "batch", len(batch),
-		"secretReads", leaves.Reads, "notRemembered", leaves.Full)
+		"inProgress", st.InProgress, "failed", st.Failed, "pending", st.Pending, "inFlight", len(st.InFlight),
+		"stalled", st.Stalled, "batch", len(batch), "secretReads", leaves.Reads, "notRemembered", leaves.Full)
 	return batch, next, nil
 }
 
@@ -526,8 +607,9 @@ func (r *Reconciler) certificateLeaf(ctx context.Context, v issuer.View, crt *cm
 
 // triggerReissue asks the Certificates of a batch to re-issue and counts
 // the ones asked in g.reissue. A Certificate that changed since the pass
-// (now issuing, re-issued, gone, or a write conflict) is left for the next
-// pass to judge again.
+// (now issuing, re-issued, gone, replaced by another of the same name, or
+// a write conflict) is left for the next pass to judge again, and leaves
+// the in-flight record.
 func (r *Reconciler) triggerReissue(ctx context.Context, v issuer.View, g *generations, batch []types.NamespacedName) {
 	logger := log.FromContext(ctx)
 	st := g.reissue
@@ -538,6 +620,10 @@ func (r *Reconciler) triggerReissue(ctx context.Context, v issuer.View, g *gener
 		}
 	}
 	message := fmt.Sprintf("Certificate re-issuance triggered by %s: %s=%s replaced the CA that signed it", v, v1alpha1.RotateNowAnnotation, st.Token)
+	uids := make(map[types.NamespacedName]types.UID, len(st.InFlight))
+	for _, a := range st.InFlight {
+		uids[types.NamespacedName{Namespace: a.Namespace, Name: a.Name}] = a.UID
+	}
 	var asked []types.NamespacedName
 	var failed error
 	for _, name := range batch {
@@ -549,7 +635,7 @@ func (r *Reconciler) triggerReissue(ctx context.Context, v issuer.View, g *gener
 			}
 			continue
 		}
-		if !namesIssuer(&crt, v.Ref) || factsOf(&crt).Issuing {
+		if crt.UID != uids[name] || !namesIssuer(&crt, v.Ref) || factsOf(&crt).Issuing {
 			continue
 		}
 		orig := crt.DeepCopy()
@@ -569,6 +655,10 @@ func (r *Reconciler) triggerReissue(ctx context.Context, v issuer.View, g *gener
 		r.Recorder.Eventf(v.Obj, nil, corev1.EventTypeWarning, v1alpha1.EventReasonReissueTriggerFailed, eventActionReissue,
 			"%v; it stays pending for the next batch (the controller needs get and list on certificates and patch on certificates/status)", failed)
 	}
+	st.InFlight = slices.DeleteFunc(st.InFlight, func(a v1alpha1.ReissueAsked) bool {
+		name := types.NamespacedName{Namespace: a.Namespace, Name: a.Name}
+		return slices.Contains(batch, name) && !slices.Contains(asked, name)
+	})
 	if len(asked) == 0 {
 		return
 	}
@@ -578,7 +668,8 @@ func (r *Reconciler) triggerReissue(ctx context.Context, v issuer.View, g *gener
 	st.Pending -= n
 	next := "no more pending"
 	if st.Pending > 0 && st.LastBatchAt != nil {
-		next = fmt.Sprintf("%d pending, next batch from %s", st.Pending, st.LastBatchAt.Add(r.Reissue.Interval).UTC().Format(time.RFC3339))
+		next = fmt.Sprintf("%d pending, next batch from %s for as many as finish of the %d in flight (at most %d at once)",
+			st.Pending, st.LastBatchAt.Add(r.Reissue.Interval).UTC().Format(time.RFC3339), len(st.InFlight), r.Reissue.BatchSize)
 	}
 	r.Recorder.Eventf(v.Obj, nil, corev1.EventTypeNormal, v1alpha1.EventReasonReissueTriggered, eventActionReissue,
 		"Asked %d Certificate(s) signed by %s to re-issue after %s=%s: %s; %s",

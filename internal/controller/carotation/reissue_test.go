@@ -199,7 +199,7 @@ func TestReissueTallyCountsAndNames(t *testing.T) {
 	for i := range 25 {
 		tally.failed = append(tally.failed, types.NamespacedName{Namespace: "a", Name: fmt.Sprintf("c%02d", i)})
 	}
-	tally.pending = []types.NamespacedName{{Namespace: "b", Name: "x"}}
+	tally.pending = []reissueCandidate{{NamespacedName: types.NamespacedName{Namespace: "b", Name: "x"}}}
 	st := &v1alpha1.ReissueStatus{Triggered: 9}
 	tally.apply(st)
 	if st.Total != 33 || st.Reissued != 5 || st.InProgress != 2 || st.Failed != 25 || st.Pending != 1 || st.Triggered != 9 {
