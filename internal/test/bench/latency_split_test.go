@@ -87,9 +87,12 @@ func TestSummarizeSplitFindsWhereTheTailIs(t *testing.T) {
 	// third window of 100 three requests whose write took 500 ms.
 	var splits []requestSplit
 	for i := range 300 {
-		s := requestSplit{approvedAt: auditAt(i), toSignerWrite: 8 * time.Millisecond, write: time.Millisecond, ready: time.Millisecond}
+		s := requestSplit{approvedAt: auditAt(i), approvalDelivery: time.Millisecond, toSignerWrite: 8 * time.Millisecond, write: time.Millisecond, ready: time.Millisecond}
 		if i >= 200 && i < 203 {
 			s.write = 500 * time.Millisecond
+		}
+		if i >= 203 && i < 209 {
+			s.toSignerWrite = 40 * time.Millisecond // the signer's own slow spell, in the third window too
 		}
 		splits = append(splits, s)
 	}
@@ -100,11 +103,17 @@ func TestSummarizeSplitFindsWhereTheTailIs(t *testing.T) {
 	if got.Requests != 300 || got.Unmatched != 4 || got.Windows != 3 || got.WindowSize != 100 {
 		t.Errorf("counts: %+v", got)
 	}
-	if got.Write.SlowestMs != 500 || got.ToSignerWrite.SlowestMs != 8 {
+	if got.Write.SlowestMs != 500 || got.ToSignerWrite.SlowestMs != 8 { // 500+8+1+1 = 510 > 40+1+1
 		t.Errorf("the slowest 1%% (3 requests) spent 500 ms in the write and 8 before it, got %+v and %+v", got.Write, got.ToSignerWrite)
 	}
 	if got.WindowP99Min != 10 || got.WindowP99Med != 10 || got.WindowP99Max != 509 {
 		t.Errorf("window p99s: want min 10, median 10, max 509 ms (one window holds the tail), got %v %v %v", got.WindowP99Min, got.WindowP99Med, got.WindowP99Max)
+	}
+	if got.SignerWindowP99Min != 8 || got.SignerWindowP99Med != 8 || got.SignerWindowP99Max != 40 {
+		t.Errorf("the signer's window p99s: want min 8, median 8, max 40 ms (one window holds its slow spell), got %v %v %v", got.SignerWindowP99Min, got.SignerWindowP99Med, got.SignerWindowP99Max)
+	}
+	if got.FromApprovalWrite.P50Ms != 9 || got.FromApprovalWrite.P99Ms != 41 {
+		t.Errorf("from the approval's write: want p50 9 (1 delivery + 8), p99 41 ms, got %+v", got.FromApprovalWrite)
 	}
 	if got.Total.P50Ms != 10 {
 		t.Errorf("total p50: %v", got.Total.P50Ms)
@@ -132,7 +141,7 @@ func TestWindowP99s(t *testing.T) {
 		{"exactly one window", 100, 100, 1},
 		{"no size: none", 100, 0, 0},
 	} {
-		if got := windowP99s(mk(tc.n), tc.size); len(got) != tc.want {
+		if got := windowP99s(mk(tc.n), tc.size, requestSplit.total); len(got) != tc.want {
 			t.Errorf("%s: %d windows, want %d", tc.name, len(got), tc.want)
 		}
 	}

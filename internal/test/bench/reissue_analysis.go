@@ -183,6 +183,9 @@ type statusSample struct {
 	Before, After                                time.Time
 	Total, Reissued, InProgress, Failed, Pending int
 	Completed                                    bool
+	// InFlight and Stalled are status.rotation.reissue's record of what
+	// the controller asked and cert-manager has not finished.
+	InFlight, Stalled int
 }
 
 // sampleVerdict is what one sample says against the watches' truth.

@@ -518,6 +518,8 @@ func (sw *scaleSweep) report(r *results) {
 				}
 				sa, sb := iss.a.Split, iss.b.Split
 				growth(iss.label+" approved → signer's status write arrives, p99", sa.ToSignerWrite.P99Ms, sb.ToSignerWrite.P99Ms, "ms", "")
+				growth(iss.label+" approval write done → signer's status write arrives (API server's clock), p99", sa.FromApprovalWrite.P99Ms, sb.FromApprovalWrite.P99Ms, "ms", "")
+				growth(fmt.Sprintf("%s approved → signer's status write arrives, p99 of windows of %d requests, median", iss.label, sb.WindowSize), sa.SignerWindowP99Med, sb.SignerWindowP99Med, "ms", "")
 				growth(iss.label+" status write (API server + etcd), p99", sa.Write.P99Ms, sb.Write.P99Ms, "ms", "")
 				growth(iss.label+" status write done → watch sees Ready, p99", sa.ReadyDelivery.P99Ms, sb.ReadyDelivery.P99Ms, "ms", "")
 				growth(fmt.Sprintf("%s approved→Ready p99 of windows of %d requests, median", iss.label, sb.WindowSize), sa.WindowP99Med, sb.WindowP99Med, "ms", "")
