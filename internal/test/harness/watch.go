@@ -23,7 +23,9 @@ import (
 	"sync"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -45,23 +47,44 @@ type WatchOptions struct {
 
 // Watch calls observe with every object of list's kind in ns as a watch
 // sees it, with the moment it saw it, until observe returns true or ctx
-// ends. When the server ends the watch (or sends an error, e.g. APF's 429
-// under load, or the API server is away), it watches again and lists to
-// catch up. It returns once the first watch is established.
+// ends. It returns once the first watch is established.
+//
+// When the server ends the watch (it closes a watcher that falls behind,
+// or sends an error, e.g. APF's 429 under load, or the API server is
+// away), it watches again from the last resourceVersion it saw, as
+// client-go's reflector does, so the events of the gap arrive as events
+// (late by the gap). Only when that version is too old (410 Gone), or none
+// was seen, does it list to catch up and watch from the list's version.
+// Watching again without a version would not do: the server starts such a
+// watch with a synthetic ADDED event for every object, each of which the
+// caller would take for a change seen now; and listing thousands of
+// objects on every end made the harness fall behind again (a Certificate
+// watch of the 5,000 re-issue ended every few seconds).
 func (e *Env) Watch(ctx context.Context, ns string, list client.ObjectList, observe func(client.Object, time.Time) bool, o WatchOptions) error {
-	w, err := e.Client.Watch(ctx, list.DeepCopyObject().(client.ObjectList), client.InNamespace(ns))
+	kind := fmt.Sprintf("%T", list)
+	w, err := e.Client.Watch(ctx, list.DeepCopyObject().(client.ObjectList), client.InNamespace(ns), watchFrom(""))
 	if err != nil {
 		return err
 	}
 	go func() {
+		rv := "" // the last resourceVersion seen: where to watch again from
 		for {
 			for ev := range w.ResultChan() {
 				now := time.Now()
 				if ev.Type == watch.Error {
+					if apierrors.IsResourceExpired(apierrors.FromObject(ev.Object)) || apierrors.IsGone(apierrors.FromObject(ev.Object)) {
+						rv = ""
+					}
 					if o.Log {
-						Logf("watch %s in %s: error event %v; watching again", fmt.Sprintf("%T", list), ns, ev.Object)
+						Logf("watch %s in %s: error event %v; watching again", kind, ns, ev.Object)
 					}
 					break
+				}
+				if m, err := meta.Accessor(ev.Object); err == nil && m.GetResourceVersion() != "" {
+					rv = m.GetResourceVersion()
+				}
+				if ev.Type == watch.Bookmark {
+					continue
 				}
 				if obj, ok := ev.Object.(client.Object); ok && observe(obj, now) {
 					w.Stop()
@@ -70,42 +93,59 @@ func (e *Env) Watch(ctx context.Context, ns string, list client.ObjectList, obse
 			}
 			w.Stop()
 			for ctx.Err() == nil {
-				if w, err = e.Client.Watch(ctx, list.DeepCopyObject().(client.ObjectList), client.InNamespace(ns)); err == nil {
-					break
+				if rv != "" {
+					if w, err = e.Client.Watch(ctx, list.DeepCopyObject().(client.ObjectList), client.InNamespace(ns), watchFrom(rv)); err == nil {
+						break
+					}
+					if apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
+						rv = ""
+					}
+					time.Sleep(o.Retry)
+					continue
 				}
-				time.Sleep(o.Retry)
+				l := list.DeepCopyObject().(client.ObjectList)
+				if err := e.Client.List(ctx, l, client.InNamespace(ns)); err != nil {
+					if o.Log {
+						Logf("list %s in %s: %v", kind, ns, err)
+					}
+					time.Sleep(o.Retry)
+					continue
+				}
+				if o.Log {
+					Logf("watch %s in %s ended and could not resume; caught up with a list", kind, ns)
+				}
+				seen := observe
+				if o.Listed != nil {
+					seen = o.Listed
+				}
+				done := false
+				_ = meta.EachListItem(l, func(item runtime.Object) error {
+					if obj, ok := item.(client.Object); ok && !done && seen(obj, time.Now()) {
+						done = true
+					}
+					return nil
+				})
+				if done {
+					return
+				}
+				rv = l.GetResourceVersion() // then watch from the list
 			}
 			if ctx.Err() != nil {
 				return
 			}
-			l := list.DeepCopyObject().(client.ObjectList)
-			if err := e.Client.List(ctx, l, client.InNamespace(ns)); err != nil {
-				if o.Log {
-					Logf("list %T in %s: %v", l, ns, err)
-				}
-				continue
-			}
 			if o.Log {
-				Logf("watch %T in %s ended; caught up with a list", l, ns)
-			}
-			seen := observe
-			if o.Listed != nil {
-				seen = o.Listed
-			}
-			done := false
-			_ = meta.EachListItem(l, func(item runtime.Object) error {
-				if obj, ok := item.(client.Object); ok && !done && seen(obj, time.Now()) {
-					done = true
-				}
-				return nil
-			})
-			if done {
-				w.Stop()
-				return
+				Logf("watch %s in %s ended; resumed from resourceVersion %s", kind, ns, rv)
 			}
 		}
 	}()
 	return nil
+}
+
+// watchFrom asks for a watch from resourceVersion rv ("": from now, with
+// the objects that exist as ADDED events) with bookmarks, which keep rv
+// fresh while nothing changes.
+func watchFrom(rv string) client.ListOption {
+	return &client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: rv, AllowWatchBookmarks: true}}
 }
 
 // ErrTimeout is what Countdown.Wait returns when the count did not reach
