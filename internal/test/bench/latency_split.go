@@ -203,8 +203,8 @@ type latencySplit struct {
 	// FromApprovalWrite: the approval's write complete → the signer's
 	// write arrives, both on the API server's clock.
 	FromApprovalWrite splitQuantiles `json:"fromApprovalWrite"`
-	Write            splitQuantiles `json:"write"`
-	ReadyDelivery    splitQuantiles `json:"readyDelivery"`
+	Write             splitQuantiles `json:"write"`
+	ReadyDelivery     splitQuantiles `json:"readyDelivery"`
 	// Windows is the p99 of approved→Ready over consecutive windows of
 	// WindowSize requests (by approval): whether the tail is everywhere
 	// or in a few windows (a compaction, a list, a GC).
@@ -245,14 +245,14 @@ func summarizeSplit(splits []requestSplit, unmatched, window int) (latencySplit,
 		return splitQuantiles{P50Ms: ms(report.Quantile(v, .5)), P99Ms: ms(report.Quantile(v, .99)), SlowestMs: ms(sum / time.Duration(len(slowest)))}
 	}
 	out := latencySplit{
-		Requests:         len(splits),
-		Unmatched:        unmatched,
-		Total:            part(requestSplit.total),
-		ApprovalDelivery: part(func(s requestSplit) time.Duration { return s.approvalDelivery }),
-		ToSignerWrite:    part(func(s requestSplit) time.Duration { return s.toSignerWrite }),
+		Requests:          len(splits),
+		Unmatched:         unmatched,
+		Total:             part(requestSplit.total),
+		ApprovalDelivery:  part(func(s requestSplit) time.Duration { return s.approvalDelivery }),
+		ToSignerWrite:     part(func(s requestSplit) time.Duration { return s.toSignerWrite }),
 		FromApprovalWrite: part(func(s requestSplit) time.Duration { return s.approvalDelivery + s.toSignerWrite }),
-		Write:            part(func(s requestSplit) time.Duration { return s.write }),
-		ReadyDelivery:    part(func(s requestSplit) time.Duration { return s.ready }),
+		Write:             part(func(s requestSplit) time.Duration { return s.write }),
+		ReadyDelivery:     part(func(s requestSplit) time.Duration { return s.ready }),
 	}
 	p99s := windowP99s(splits, window, requestSplit.total)
 	out.WindowSize, out.Windows = window, len(p99s)

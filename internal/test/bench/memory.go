@@ -21,9 +21,8 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"io"
 	"net/http"
-	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -80,31 +79,18 @@ func startSampler(pid int, metricsURL string) *sampler {
 }
 
 func (s *sampler) sampleProc() {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", s.pid))
+	st, err := procStatus(s.pid)
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if err != nil {
-		s.mu.Lock()
 		s.rssErr++
-		s.mu.Unlock()
 		return
 	}
-	defer func() { _ = f.Close() }()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if !ok || (k != "VmRSS" && k != "VmHWM") {
-			continue
-		}
-		kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
-		if err != nil {
-			continue
-		}
-		s.mu.Lock()
-		if k == "VmRSS" {
-			s.rss = kb * 1024
-		} else {
-			s.hwm = kb * 1024
-		}
-		s.mu.Unlock()
+	if v, ok := st["VmRSS"]; ok {
+		s.rss = v
+	}
+	if v, ok := st["VmHWM"]; ok {
+		s.hwm = v
 	}
 }
 
@@ -140,33 +126,46 @@ func (s *sampler) close() {
 	<-s.done
 }
 
+// scrapeMetric reads one unlabelled series of a Prometheus text endpoint.
 func scrapeMetric(url, name string) (float64, error) {
-	lines, err := scrapeLines(url, name+" ")
+	all, err := scrapeAll(url)
 	if err != nil {
 		return 0, err
 	}
-	if len(lines) == 0 {
+	v, ok := all[name]
+	if !ok {
 		return 0, fmt.Errorf("%s not in %s", name, url)
 	}
-	return strconv.ParseFloat(strings.TrimSpace(strings.TrimPrefix(lines[0], name+" ")), 64)
+	return v, nil
 }
 
 // scrapeLines returns the lines of a Prometheus text endpoint that start with prefix.
 func scrapeLines(url, prefix string) ([]string, error) {
+	var out []string
+	err := fetchMetrics(url, func(r io.Reader) error {
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 64*1024), 1024*1024)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), prefix) {
+				out = append(out, sc.Text())
+			}
+		}
+		return sc.Err()
+	})
+	return out, err
+}
+
+// fetchMetrics GETs a Prometheus text endpoint and hands its body to read.
+func fetchMetrics(url string, read func(io.Reader) error) error {
 	resp, err := http.Get(url)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer func() { _ = resp.Body.Close() }()
-	var out []string
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64*1024), 1024*1024)
-	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), prefix) {
-			out = append(out, sc.Text())
-		}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
-	return out, sc.Err()
+	return read(resp.Body)
 }
 
 // cleanupForMemory removes what earlier phases left that the manager would

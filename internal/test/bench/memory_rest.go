@@ -22,7 +22,6 @@ import (
 	"debug/buildinfo"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -330,16 +329,12 @@ func procStatus(pid int) (map[string]float64, error) {
 }
 
 // scrapeAll reads the unlabelled series of a Prometheus text endpoint.
-func scrapeAll(url string) (map[string]float64, error) {
-	resp, err := http.Get(url)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = resp.Body.Close() }()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
-	return parseUnlabelled(resp.Body)
+func scrapeAll(url string) (out map[string]float64, err error) {
+	err = fetchMetrics(url, func(r io.Reader) error {
+		out, err = parseUnlabelled(r)
+		return err
+	})
+	return out, err
 }
 
 // parseUnlabelled reads "name value" lines, skipping comments and labelled

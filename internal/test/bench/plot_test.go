@@ -107,8 +107,14 @@ func TestScaleLatencyLinesArePacedP99(t *testing.T) {
 		"CA issuer":      {{X: 1000, Y: 500}, {X: 10000, Y: 560}},
 	}
 	lines := scaleSeries(sw)["scale-latency"]
+	checkLines(t, lines, want)
+}
+
+// checkLines compares a plot's lines with the points wanted per name.
+func checkLines(t *testing.T, lines []series, want map[string]plotter.XYs) {
+	t.Helper()
 	if len(lines) != len(want) {
-		t.Fatalf("%d latency lines, want %d", len(lines), len(want))
+		t.Fatalf("%d lines, want %d", len(lines), len(want))
 	}
 	for _, l := range lines {
 		if !slices.Equal(l.xy, want[l.name]) {
@@ -138,14 +144,7 @@ func TestScaleLatencySplitLines(t *testing.T) {
 		"CA issuer: write done → Ready seen":      {{X: 1000, Y: 6}, {X: 10000, Y: 50}},
 	}
 	lines := scaleSeries(sw)["scale-latency-split"]
-	if len(lines) != len(want) {
-		t.Fatalf("%d split lines, want %d", len(lines), len(want))
-	}
-	for _, l := range lines {
-		if !slices.Equal(l.xy, want[l.name]) {
-			t.Errorf("line %q = %v, want %v", l.name, l.xy, want[l.name])
-		}
-	}
+	checkLines(t, lines, want)
 }
 
 // The restart plot has a point per restart, against the finished requests
