@@ -218,6 +218,19 @@ type latencySplit struct {
 	SignerWindowP99Min float64 `json:"signerWindowP99MinMs"`
 	SignerWindowP99Med float64 `json:"signerWindowP99MedianMs"`
 	SignerWindowP99Max float64 `json:"signerWindowP99MaxMs"`
+	// ByWindow is every window's p99 of each part, in order: whether the
+	// signer's slow windows are the API server's (its write and
+	// deliveries slow at the same moments) or its own.
+	ByWindow []windowParts `json:"byWindow,omitempty"`
+}
+
+// windowParts is one window's p99 of the total and of each part, in ms.
+type windowParts struct {
+	Total            float64 `json:"totalMs"`
+	ApprovalDelivery float64 `json:"approvalDeliveryMs"`
+	ToSignerWrite    float64 `json:"toSignerWriteMs"`
+	Write            float64 `json:"writeMs"`
+	ReadyDelivery    float64 `json:"readyDeliveryMs"`
 }
 
 // summarizeSplit summarises splits (sorted by approval, as splitRequests
@@ -260,9 +273,17 @@ func summarizeSplit(splits []requestSplit, unmatched, window int) (latencySplit,
 		slices.Sort(p99s)
 		out.WindowP99Min, out.WindowP99Med, out.WindowP99Max = ms(p99s[0]), ms(report.Median(p99s)), ms(p99s[len(p99s)-1])
 	}
-	if p99s := windowP99s(splits, window, func(s requestSplit) time.Duration { return s.toSignerWrite }); len(p99s) > 0 {
-		slices.Sort(p99s)
-		out.SignerWindowP99Min, out.SignerWindowP99Med, out.SignerWindowP99Max = ms(p99s[0]), ms(report.Median(p99s)), ms(p99s[len(p99s)-1])
+	signer := windowP99s(splits, window, func(s requestSplit) time.Duration { return s.toSignerWrite })
+	approval := windowP99s(splits, window, func(s requestSplit) time.Duration { return s.approvalDelivery })
+	write := windowP99s(splits, window, func(s requestSplit) time.Duration { return s.write })
+	ready := windowP99s(splits, window, func(s requestSplit) time.Duration { return s.ready })
+	total := windowP99s(splits, window, requestSplit.total)
+	for i := range signer {
+		out.ByWindow = append(out.ByWindow, windowParts{Total: ms(total[i]), ApprovalDelivery: ms(approval[i]), ToSignerWrite: ms(signer[i]), Write: ms(write[i]), ReadyDelivery: ms(ready[i])})
+	}
+	if len(signer) > 0 {
+		slices.Sort(signer)
+		out.SignerWindowP99Min, out.SignerWindowP99Med, out.SignerWindowP99Max = ms(signer[0]), ms(report.Median(signer)), ms(signer[len(signer)-1])
 	}
 	return out, true
 }
@@ -331,5 +352,9 @@ func (h *benchHarness) splitPaced(ctx context.Context, ns string, offset int64, 
 		s.ApprovalDelivery.P99Ms, s.Windows, s.WindowSize, s.WindowP99Min, s.WindowP99Med, s.WindowP99Max, s.Unmatched)
 	harness.Logf("%s: the signer's share p50 %.1f p99 %.1f ms (from the approval's write, on the API server's clock: p50 %.1f p99 %.1f ms); its window p99 min %.1f median %.1f max %.1f ms",
 		ns, s.ToSignerWrite.P50Ms, s.ToSignerWrite.P99Ms, s.FromApprovalWrite.P50Ms, s.FromApprovalWrite.P99Ms, s.SignerWindowP99Min, s.SignerWindowP99Med, s.SignerWindowP99Max)
+	for i, w := range s.ByWindow {
+		harness.Logf("%s: window %d p99: approved→Ready %.1f ms; approval delivery %.1f, signer's share %.1f, write %.1f, Ready delivery %.1f ms",
+			ns, i+1, w.Total, w.ApprovalDelivery, w.ToSignerWrite, w.Write, w.ReadyDelivery)
+	}
 	return &s
 }

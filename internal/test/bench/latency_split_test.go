@@ -112,6 +112,9 @@ func TestSummarizeSplitFindsWhereTheTailIs(t *testing.T) {
 	if got.SignerWindowP99Min != 8 || got.SignerWindowP99Med != 8 || got.SignerWindowP99Max != 40 {
 		t.Errorf("the signer's window p99s: want min 8, median 8, max 40 ms (one window holds its slow spell), got %v %v %v", got.SignerWindowP99Min, got.SignerWindowP99Med, got.SignerWindowP99Max)
 	}
+	if len(got.ByWindow) != 3 || got.ByWindow[2].ToSignerWrite != 40 || got.ByWindow[2].Write != 500 || got.ByWindow[0].ToSignerWrite != 8 || got.ByWindow[1].Total != 10 {
+		t.Errorf("by window: want the third window's signer 40 and write 500 ms, the others 8 and 10 ms, got %+v", got.ByWindow)
+	}
 	if got.FromApprovalWrite.P50Ms != 9 || got.FromApprovalWrite.P99Ms != 41 {
 		t.Errorf("from the approval's write: want p50 9 (1 delivery + 8), p99 41 ms, got %+v", got.FromApprovalWrite)
 	}
