@@ -399,7 +399,7 @@ func TestReissueAsksOnlyWhatTheBatchLeavesFree(t *testing.T) {
 	// cert-manager finishes c1 only: the next batch has one place.
 	reissueDone(t, ns, "c1", signWeb(t, ns).Status.Certificate)
 	moveLastBatchBack(t, issuer)
-	st = waitReissue(t, issuer, "second batch", func(r *v1alpha1.ReissueStatus) bool { return r.Triggered == 3 })
+	waitReissue(t, issuer, "second batch", func(r *v1alpha1.ReissueStatus) bool { return r.Triggered == 3 })
 	consistently(t, "no more than two asked ones issuing at once", func(ctx context.Context) error {
 		r, err := issuingReasons(ctx, ns)
 		if err != nil {

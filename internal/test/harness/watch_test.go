@@ -79,8 +79,7 @@ func TestWatchResumesFromTheLastVersion(t *testing.T) {
 	}}
 	observed := make(chan string, 10)
 	listed := make(chan string, 10)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx := t.Context()
 	e := &Env{Client: s}
 	err := e.Watch(ctx, "ns", &corev1.ConfigMapList{}, func(o client.Object, _ time.Time) bool {
 		observed <- o.GetName()
