@@ -28,6 +28,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -80,21 +81,36 @@ type Options struct {
 	// share is the signer's, which the API server's). Nothing else is
 	// logged, so the cost is a line per status write.
 	AuditLogPath string
+	// AuditNamespaces, when set, limits that log to the writes in these
+	// namespaces, so that stages the log is not read for do not pay for
+	// it.
+	AuditNamespaces []string
 }
 
 // auditPolicy logs the writes to CertificateRequests' status once each, at
-// ResponseComplete (which carries both timestamps), without bodies.
-const auditPolicy = `apiVersion: audit.k8s.io/v1
+// ResponseComplete (which carries both timestamps), without bodies; in
+// namespaces only, when given.
+func auditPolicy(namespaces []string) string {
+	limit := ""
+	if len(namespaces) > 0 {
+		quoted := make([]string, len(namespaces))
+		for i, ns := range namespaces {
+			quoted[i] = strconv.Quote(ns)
+		}
+		limit = "\n  namespaces: [" + strings.Join(quoted, ", ") + "]"
+	}
+	return `apiVersion: audit.k8s.io/v1
 kind: Policy
 omitStages: ["RequestReceived", "ResponseStarted", "Panic"]
 rules:
 - level: Metadata
-  verbs: ["update", "patch"]
+  verbs: ["update", "patch"]` + limit + `
   resources:
   - group: cert-manager.io
     resources: ["certificaterequests/status"]
 - level: None
 `
+}
 
 // Server is a running kube-apiserver and etcd with our CRDs and
 // cert-manager's installed.
@@ -152,7 +168,7 @@ func Start(ctx context.Context, o Options) (s *Server, err error) {
 	}
 	if o.AuditLogPath != "" {
 		policy := filepath.Join(filepath.Dir(o.AuditLogPath), "audit-policy.yaml")
-		if err := os.WriteFile(policy, []byte(auditPolicy), 0o600); err != nil {
+		if err := os.WriteFile(policy, []byte(auditPolicy(o.AuditNamespaces)), 0o600); err != nil {
 			return nil, fmt.Errorf("writing the audit policy: %w", err)
 		}
 		args.Append("audit-policy-file", policy)

@@ -268,6 +268,14 @@ func Main(ctx context.Context, c *Config) int {
 		// The paced stage splits its latency with the API server's audit
 		// log (latency_split.go); it goes with the run's logs.
 		c.AuditLogPath = filepath.Join(run.LogDir, "audit.log")
+		// Only the paced stages' namespaces: the backlog and the unpaced
+		// stage do not read it, and at 10,000 its cost went with a
+		// slower backlog (docs/performance.md, sixth to ninth runs).
+		for _, n := range c.scalePoints {
+			for _, label := range []string{harness.NstanceLabel, harness.CAIssuerLabel} {
+				c.AuditNamespaces = append(c.AuditNamespaces, pacedNamespace(n, label))
+			}
+		}
 	}
 	if c.run("raw") || c.run("stage") || c.run("pods") || c.run("e2e") || (c.run("keys") && ke != nil) || c.run("memory") || c.runScale() || c.runReissue() {
 		if err := runStack(ctx, run, c, r, ke); err != nil {

@@ -229,6 +229,11 @@ func (h *benchHarness) scale(ctx context.Context, r *results) error {
 	return nil
 }
 
+// pacedNamespace is where the paced stage of point n times issuer label.
+func pacedNamespace(n int, label string) string {
+	return fmt.Sprintf("bench-scale-%d-%s-paced", n, label)
+}
+
 // scalePoint measures one N.
 func (h *benchHarness) scalePoint(ctx context.Context, n int) (scalePoint, error) {
 	p := scalePoint{N: n}
@@ -236,7 +241,7 @@ func (h *benchHarness) scalePoint(ctx context.Context, n int) (scalePoint, error
 	paced := map[harness.Issuer]*scalePaced{}
 	if rate := h.c.scaleRate; rate > 0 {
 		for _, iss := range []harness.Issuer{nstance, caIss} {
-			ns := fmt.Sprintf("bench-scale-%d-%s-paced", n, iss.Label)
+			ns := pacedNamespace(n, iss.Label)
 			auditFrom := auditLogSize(h.c.AuditLogPath)
 			got, arr, timed, err := h.timeRequests(ctx, ns, iss, n, rate)
 			if err != nil {

@@ -44,6 +44,8 @@ type Flags struct {
 	// server write an audit log of CertificateRequest status writes there
 	// (localstack.Options.AuditLogPath).
 	AuditLogPath string
+	// AuditNamespaces limits that log to these namespaces.
+	AuditNamespaces []string
 
 	managerArgs string
 }

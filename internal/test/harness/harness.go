@@ -79,7 +79,7 @@ func BeginRun(name string) (*Run, error) {
 func (r *Run) StartStack(ctx context.Context, f *Flags) (*localstack.Stack, error) {
 	Logf("starting the local stack (kube-apiserver, etcd, cert-manager in-process, manager process %s)", f.ManagerBinary)
 	stack, err := localstack.Start(ctx, localstack.Options{RepoRoot: f.RepoRoot, CertManager: true, ManagerBinary: f.ManagerBinary,
-		ManagerArgs: f.ManagerArgs, ManagerLogDir: r.LogDir, AuditLogPath: f.AuditLogPath})
+		ManagerArgs: f.ManagerArgs, ManagerLogDir: r.LogDir, AuditLogPath: f.AuditLogPath, AuditNamespaces: f.AuditNamespaces})
 	if err != nil {
 		return nil, fmt.Errorf("localstack: %w", err)
 	}

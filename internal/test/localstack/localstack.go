@@ -81,6 +81,9 @@ type Options struct {
 	// AuditLogPath, when set, is where kube-apiserver writes its audit log
 	// of CertificateRequest status writes (apiserver.Options.AuditLogPath).
 	AuditLogPath string
+	// AuditNamespaces limits that log to these namespaces
+	// (apiserver.Options.AuditNamespaces).
+	AuditNamespaces []string
 	// ManagerOptions, when set, adjusts the in-process manager's options,
 	// e.g. the key policy of a test's HSM (with ManagerBinary, pass flags
 	// in ManagerArgs instead).
@@ -131,7 +134,7 @@ func Start(ctx context.Context, o Options) (stack *Stack, err error) {
 		}
 	}()
 	// Restartable: the outages stop and start kube-apiserver and etcd.
-	if s.api, err = apiserver.Start(ctx, apiserver.Options{RepoRoot: o.RepoRoot, Scheme: scheme, LogOutput: o.LogOutput, AuditLogPath: o.AuditLogPath,
+	if s.api, err = apiserver.Start(ctx, apiserver.Options{RepoRoot: o.RepoRoot, Scheme: scheme, LogOutput: o.LogOutput, AuditLogPath: o.AuditLogPath, AuditNamespaces: o.AuditNamespaces,
 		Namespaces: []string{ClusterResourceNamespace, "default"}, Restartable: true}); err != nil {
 		return s, err
 	}
