@@ -196,17 +196,31 @@ func TestReissuePolicyValidate(t *testing.T) {
 // issuingCount counts the Certificates of the world that are Issuing.
 func (w *reissueWorld) issuingCount() int {
 	w.t.Helper()
-	var list cmapi.CertificateList
-	if err := w.c.List(context.Background(), &list); err != nil {
-		w.t.Fatal(err)
-	}
 	n := 0
-	for i := range list.Items {
-		if factsOf(&list.Items[i]).Issuing {
+	for _, crt := range w.certificates() {
+		if factsOf(crt).Issuing {
 			n++
 		}
 	}
 	return n
+}
+
+// replace deletes the Certificate name and makes another of the same name
+// and spec with another UID, as its namespace's tenant can.
+func (w *reissueWorld) replace(name, uid string) {
+	w.t.Helper()
+	ctx := context.Background()
+	var crt cmapi.Certificate
+	if err := w.c.Get(ctx, types.NamespacedName{Namespace: w.namespace, Name: name}, &crt); err != nil {
+		w.t.Fatal(err)
+	}
+	if err := w.c.Delete(ctx, &crt); err != nil {
+		w.t.Fatal(err)
+	}
+	crt.ResourceVersion, crt.UID = "", types.UID(uid)
+	if err := w.c.Create(ctx, &crt); err != nil {
+		w.t.Fatal(err)
+	}
 }
 
 // TestReissueNeverHasMoreThanABatchIssuing: with cert-manager slower than
@@ -261,18 +275,7 @@ func TestReissueNeverHasMoreThanABatchIssuing(t *testing.T) {
 	// A tenant swaps one asked Certificate for another of the same name
 	// that it keeps issuing: the record's UID no longer matches, so it
 	// frees its place rather than holding it.
-	swapped := st.InFlight[0]
-	var crt cmapi.Certificate
-	if err := w.c.Get(ctx, types.NamespacedName{Namespace: swapped.Namespace, Name: swapped.Name}, &crt); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.c.Delete(ctx, &crt); err != nil {
-		t.Fatal(err)
-	}
-	crt.ResourceVersion, crt.UID = "", "uid-forged"
-	if err := w.c.Create(ctx, &crt); err != nil {
-		t.Fatal(err)
-	}
+	w.replace(st.InFlight[0].Name, "uid-forged")
 	w.clock.Step(interval)
 	st = w.pass()
 	if len(st.InFlight) != 10 || st.Triggered != 21 || slices.ContainsFunc(st.InFlight, func(a v1alpha1.ReissueAsked) bool { return a.UID == "uid-forged" }) {
@@ -312,22 +315,13 @@ func TestReissueTriggerSkipsACertificateReplacedSincePlanned(t *testing.T) {
 	if len(batch) != 2 || len(w.g.reissue.InFlight) != 2 {
 		t.Fatalf("planned %v, in flight %v", batch, w.g.reissue.InFlight)
 	}
-	var crt cmapi.Certificate
-	if err := w.c.Get(ctx, types.NamespacedName{Namespace: w.namespace, Name: "a"}, &crt); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.c.Delete(ctx, &crt); err != nil {
-		t.Fatal(err)
-	}
-	crt.ResourceVersion, crt.UID = "", "uid-forged"
-	if err := w.c.Create(ctx, &crt); err != nil {
-		t.Fatal(err)
-	}
+	w.replace("a", "uid-forged")
 	w.r.triggerReissue(ctx, w.v, w.g, batch)
 	st := w.g.reissue
 	if st.Triggered != 1 || len(st.InFlight) != 1 || st.InFlight[0].Name != "b" {
 		t.Fatalf("triggered %d, in flight %v; want only b", st.Triggered, st.InFlight)
 	}
+	var crt cmapi.Certificate
 	if err := w.c.Get(ctx, types.NamespacedName{Namespace: w.namespace, Name: "a"}, &crt); err != nil {
 		t.Fatal(err)
 	}

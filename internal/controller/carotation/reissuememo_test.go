@@ -181,6 +181,20 @@ func (w *reissueWorld) pass() *v1alpha1.ReissueStatus {
 	return w.g.reissue
 }
 
+// certificates lists the Certificates of the world.
+func (w *reissueWorld) certificates() []*cmapi.Certificate {
+	w.t.Helper()
+	var list cmapi.CertificateList
+	if err := w.c.List(context.Background(), &list); err != nil {
+		w.t.Fatal(err)
+	}
+	out := make([]*cmapi.Certificate, len(list.Items))
+	for i := range list.Items {
+		out[i] = &list.Items[i]
+	}
+	return out
+}
+
 // certificate reads the Certificate "c".
 func (w *reissueWorld) certificate() *cmapi.Certificate {
 	w.t.Helper()
@@ -223,13 +237,8 @@ func (w *reissueWorld) writeSecret(name string, ca *testpki.CA) *x509.Certificat
 // the new certificate's (issued now, backdated 30 s, as the signer does).
 func (w *reissueWorld) issue() int {
 	w.t.Helper()
-	var list cmapi.CertificateList
-	if err := w.c.List(context.Background(), &list); err != nil {
-		w.t.Fatal(err)
-	}
 	n := 0
-	for i := range list.Items {
-		crt := &list.Items[i]
+	for _, crt := range w.certificates() {
 		if !factsOf(crt).Issuing {
 			continue
 		}
