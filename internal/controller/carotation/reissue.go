@@ -469,10 +469,7 @@ func (r *Reconciler) planReissue(ctx context.Context, v issuer.View, g *generati
 	var tally reissueTally
 	// The Certificates the record says are in flight, as this pass finds
 	// them (reissue_inflight.go).
-	asked := make(map[types.NamespacedName]bool, len(st.InFlight))
-	for _, a := range st.InFlight {
-		asked[types.NamespacedName{Namespace: a.Namespace, Name: a.Name}] = true
-	}
+	asked := askedUIDs(st.InFlight)
 	listed := make(map[types.NamespacedName]listedAsked, len(st.InFlight))
 	opts := []client.ListOption{client.Limit(reissueListPage)}
 	if v.Ref.Kind == issuer.KindIssuer {
@@ -503,7 +500,7 @@ func (r *Reconciler) planReissue(ctx context.Context, v issuer.View, g *generati
 			}
 			class := classifyVerdict(f, rotatedAt, verdict)
 			tally.count(crt, class)
-			if name := client.ObjectKeyFromObject(crt); asked[name] {
+			if name := client.ObjectKeyFromObject(crt); asked[name] != "" {
 				listed[name] = listedAsked{uid: crt.UID, class: class}
 			}
 		}
@@ -620,13 +617,12 @@ func (r *Reconciler) triggerReissue(ctx context.Context, v issuer.View, g *gener
 		}
 	}
 	message := fmt.Sprintf("Certificate re-issuance triggered by %s: %s=%s replaced the CA that signed it", v, v1alpha1.RotateNowAnnotation, st.Token)
-	uids := make(map[types.NamespacedName]types.UID, len(st.InFlight))
-	for _, a := range st.InFlight {
-		uids[types.NamespacedName{Namespace: a.Namespace, Name: a.Name}] = a.UID
-	}
+	uids := askedUIDs(st.InFlight)
+	skipped := map[types.NamespacedName]bool{} // of the batch, not asked
 	var asked []types.NamespacedName
 	var failed error
 	for _, name := range batch {
+		skipped[name] = true // until asked
 		var crt cmapi.Certificate
 		if err := r.Reader.Get(ctx, name, &crt); err != nil {
 			if !apierrors.IsNotFound(err) {
@@ -650,15 +646,13 @@ func (r *Reconciler) triggerReissue(ctx context.Context, v issuer.View, g *gener
 		r.Recorder.Eventf(&crt, v.Obj, corev1.EventTypeNormal, v1alpha1.EventReasonReissueTriggered, eventActionReissue,
 			"Re-issue asked by %s: this certificate was signed by %s, which %s=%s replaced", v, previous, v1alpha1.RotateNowAnnotation, st.Token)
 		asked = append(asked, name)
+		delete(skipped, name)
 	}
 	if failed != nil {
 		r.Recorder.Eventf(v.Obj, nil, corev1.EventTypeWarning, v1alpha1.EventReasonReissueTriggerFailed, eventActionReissue,
 			"%v; it stays pending for the next batch (the controller needs get and list on certificates and patch on certificates/status)", failed)
 	}
-	st.InFlight = slices.DeleteFunc(st.InFlight, func(a v1alpha1.ReissueAsked) bool {
-		name := types.NamespacedName{Namespace: a.Namespace, Name: a.Name}
-		return slices.Contains(batch, name) && !slices.Contains(asked, name)
-	})
+	st.InFlight = slices.DeleteFunc(st.InFlight, func(a v1alpha1.ReissueAsked) bool { return skipped[askedName(a)] })
 	if len(asked) == 0 {
 		return
 	}

@@ -58,7 +58,7 @@ type listedAsked struct {
 // replaced, gone) leave unnamed.
 func keepInFlight(record []v1alpha1.ReissueAsked, listed map[types.NamespacedName]listedAsked, now time.Time, stalledAfter time.Duration) (kept []v1alpha1.ReissueAsked, stalled []types.NamespacedName) {
 	for _, a := range record {
-		name := types.NamespacedName{Namespace: a.Namespace, Name: a.Name}
+		name := askedName(a)
 		l, ok := listed[name]
 		if !ok || l.uid != a.UID || l.class != reissueInProgress {
 			continue
@@ -70,6 +70,20 @@ func keepInFlight(record []v1alpha1.ReissueAsked, listed map[types.NamespacedNam
 		kept = append(kept, a)
 	}
 	return kept, stalled
+}
+
+// askedName is the Certificate of a record entry.
+func askedName(a v1alpha1.ReissueAsked) types.NamespacedName {
+	return types.NamespacedName{Namespace: a.Namespace, Name: a.Name}
+}
+
+// askedUIDs maps each Certificate of the record to the UID asked.
+func askedUIDs(record []v1alpha1.ReissueAsked) map[types.NamespacedName]types.UID {
+	out := make(map[types.NamespacedName]types.UID, len(record))
+	for _, a := range record {
+		out[askedName(a)] = a.UID
+	}
+	return out
 }
 
 // reissueCandidate is a pending Certificate.
